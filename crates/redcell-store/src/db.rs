@@ -1,0 +1,295 @@
+//! One `Db` over typed SQLite and PostgreSQL pools.
+//!
+//! The same SQL text runs on both (`$1` placeholders work in SQLite). Arguments
+//! are collected as [`Arg`] values so that dynamic queries (filters, the scope
+//! fragment) are written once.
+
+use crate::error::StoreError;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Arguments, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A row type readable from both backends.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    I64(i64),
+    OptI64(Option<i64>),
+    F64(f64),
+    OptF64(Option<f64>),
+    Text(String),
+    OptText(Option<String>),
+    Bool(bool),
+    Date(NaiveDate),
+    OptDate(Option<NaiveDate>),
+    Ts(DateTime<Utc>),
+    OptTs(Option<DateTime<Utc>>),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident),+ $(,)?) => { $(impl From<$t> for Arg { fn from(x: $t) -> Self { Arg::$v(x) } })+ };
+}
+arg_from!(i64 => I64, Option<i64> => OptI64, f64 => F64, Option<f64> => OptF64, String => Text,
+    Option<String> => OptText, bool => Bool, NaiveDate => Date, Option<NaiveDate> => OptDate,
+    DateTime<Utc> => Ts, Option<DateTime<Utc>> => OptTs);
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Text(s.to_string())
+    }
+}
+impl From<i32> for Arg {
+    fn from(x: i32) -> Self {
+        Arg::I64(x.into())
+    }
+}
+
+/// Arguments of one statement; `push` returns the placeholder to put in the SQL.
+#[derive(Debug, Default, Clone)]
+pub struct Args(pub Vec<Arg>);
+
+impl Args {
+    pub fn new() -> Self {
+        Args(Vec::new())
+    }
+    pub fn push(&mut self, a: impl Into<Arg>) -> String {
+        self.0.push(a.into());
+        format!("${}", self.0.len())
+    }
+}
+
+/// Build `Args` from a list of values: `args![a, b, c]`.
+#[macro_export]
+macro_rules! args {
+    ($($x:expr),* $(,)?) => { $crate::db::Args(vec![$($crate::db::Arg::from($x)),*]) };
+}
+
+fn sqlite_args(args: &Args) -> Result<SqliteArguments<'static>, StoreError> {
+    let mut a = SqliteArguments::default();
+    for x in &args.0 {
+        let r = match x.clone() {
+            Arg::I64(v) => a.add(v),
+            Arg::OptI64(v) => a.add(v),
+            Arg::F64(v) => a.add(v),
+            Arg::OptF64(v) => a.add(v),
+            Arg::Text(v) => a.add(v),
+            Arg::OptText(v) => a.add(v),
+            Arg::Bool(v) => a.add(v),
+            Arg::Date(v) => a.add(v),
+            Arg::OptDate(v) => a.add(v),
+            Arg::Ts(v) => a.add(v),
+            Arg::OptTs(v) => a.add(v),
+        };
+        r.map_err(|e| StoreError::Internal(format!("bind: {e}")))?;
+    }
+    Ok(a)
+}
+
+fn pg_args(args: &Args) -> Result<PgArguments, StoreError> {
+    let mut a = PgArguments::default();
+    for x in &args.0 {
+        let r = match x.clone() {
+            Arg::I64(v) => a.add(v),
+            Arg::OptI64(v) => a.add(v),
+            Arg::F64(v) => a.add(v),
+            Arg::OptF64(v) => a.add(v),
+            Arg::Text(v) => a.add(v),
+            Arg::OptText(v) => a.add(v),
+            Arg::Bool(v) => a.add(v),
+            Arg::Date(v) => a.add(v),
+            Arg::OptDate(v) => a.add(v),
+            Arg::Ts(v) => a.add(v),
+            Arg::OptTs(v) => a.add(v),
+        };
+        r.map_err(|e| StoreError::Internal(format!("bind: {e}")))?;
+    }
+    Ok(a)
+}
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a typed pool for one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction. On SQLite it is opened with `BEGIN IMMEDIATE` so that a
+/// read-then-write never fails to upgrade its lock.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Db {
+    /// Connect to `sqlite://PATH` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            // synchronous=FULL: an acknowledged write survives power loss, not only a
+            // process crash. The cost (one extra fsync of the WAL per commit) is small
+            // next to the value of a roster nobody has to re-enter.
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(StoreError::Internal(format!(
+                "unsupported database URL (use sqlite://PATH or postgres://...): {url}"
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Apply the migrations of this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Begin a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub async fn all<T: Row>(&self, sql: &str, args: Args) -> Result<Vec<T>, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_all(p).await?,
+            Db::Postgres(p) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_all(p).await?,
+        })
+    }
+
+    pub async fn opt<T: Row>(&self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_optional(p).await?,
+            Db::Postgres(p) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_optional(p).await?,
+        })
+    }
+
+    pub async fn one<T: Row>(&self, sql: &str, args: Args) -> Result<T, StoreError> {
+        self.opt(sql, args).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// The single `BIGINT` a query returns (counts, ids).
+    pub async fn int(&self, sql: &str, args: Args) -> Result<i64, StoreError> {
+        let (v,): (i64,) = self.one(sql, args).await?;
+        Ok(v)
+    }
+
+    pub async fn exec(&self, sql: &str, args: Args) -> Result<u64, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => sqlx::query_with(sql, sqlite_args(&args)?).execute(p).await?.rows_affected(),
+            Db::Postgres(p) => sqlx::query_with(sql, pg_args(&args)?).execute(p).await?.rows_affected(),
+        })
+    }
+
+    /// Is the database reachable?
+    pub async fn ping(&self) -> bool {
+        self.int("SELECT CAST(1 AS BIGINT)", Args::new()).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn all<T: Row>(&mut self, sql: &str, args: Args) -> Result<Vec<T>, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_all(&mut **t).await?,
+            Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_all(&mut **t).await?,
+        })
+    }
+
+    pub async fn opt<T: Row>(&mut self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_optional(&mut **t).await?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query_as_with(sql, pg_args(&args)?).fetch_optional(&mut **t).await?
+            }
+        })
+    }
+
+    pub async fn one<T: Row>(&mut self, sql: &str, args: Args) -> Result<T, StoreError> {
+        self.opt(sql, args).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn int(&mut self, sql: &str, args: Args) -> Result<i64, StoreError> {
+        let (v,): (i64,) = self.one(sql, args).await?;
+        Ok(v)
+    }
+
+    pub async fn exec(&mut self, sql: &str, args: Args) -> Result<u64, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                sqlx::query_with(sql, sqlite_args(&args)?).execute(&mut **t).await?.rows_affected()
+            }
+            Tx::Postgres(t) => {
+                sqlx::query_with(sql, pg_args(&args)?).execute(&mut **t).await?.rows_affected()
+            }
+        })
+    }
+}

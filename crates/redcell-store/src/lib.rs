@@ -1,0 +1,19 @@
+//! Persistence for redcell on SQLite and PostgreSQL, one module per capability.
+//!
+//! Functions here are the capability services: they take validated domain
+//! input and the caller's [`scope::Principal`], enforce the rules that need
+//! the database (scope, uniqueness, references, cycles) and write in one
+//! transaction together with the audit row.
+
+pub mod audit;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod registry;
+pub mod scope;
+pub mod types;
+
+pub use db::{Arg, Args, Backend, Db, Tx};
+pub use error::StoreError;
+pub use scope::{Capability, Principal, Scope};
+pub use types::{Code, IdNo, PhoneNo};

@@ -1,0 +1,145 @@
+//! Cadres (街道干部, 驻格干部, 班子成员, 网格员) and where they are stationed.
+
+use super::{Page, Paged, check_edit, like, owner_for_edit, paged};
+use crate::audit;
+use crate::db::{Args, Db, Tx};
+use crate::error::StoreError;
+use crate::scope::{Capability, Principal};
+use crate::{Code, PhoneNo, args};
+use chrono::{DateTime, Utc};
+use redcell_domain::input::NewCadre;
+use redcell_domain::{CadreKind, FieldError, i18n};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Cadre {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub org_id: i64,
+    pub org_name: String,
+    #[schema(value_type = String)]
+    pub kind: Code<CadreKind>,
+    pub name: String,
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<PhoneNo>,
+    pub title: Option<String>,
+    pub member_id: Option<i64>,
+    /// Names of the organisations the cadre is stationed in, joined by `、`.
+    pub stations: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT c.id, c.tenant_id, c.org_id, o.name AS org_name, c.kind, c.name, c.phone, c.title, c.member_id, \
+    (SELECT MIN(so2.name) FROM cadre_stations cs JOIN orgs so2 ON so2.tenant_id = cs.tenant_id AND so2.id = cs.org_id \
+      WHERE cs.tenant_id = c.tenant_id AND cs.cadre_id = c.id) AS stations, c.created_at, c.updated_at";
+const FROM: &str = "cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id";
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct CadreFilter {
+    /// Cadres of this organisation's subtree, or stationed in it.
+    pub org_id: Option<i64>,
+    /// Kind code, e.g. `stationed_cadre`.
+    pub kind: Option<String>,
+    /// Name contains.
+    pub q: Option<String>,
+}
+
+pub async fn list(db: &Db, p: &Principal, f: &CadreFilter, page: Page) -> Result<Paged<Cadre>, StoreError> {
+    let mut a = Args::new();
+    let mut w = vec![p.scope(Capability::ReadRegistry).rows("c", &mut a)];
+    if let Some(o) = f.org_id {
+        let n = a.push(o);
+        w.push(format!(
+            "(o.path LIKE (SELECT path FROM orgs WHERE id = {n}) || '%' OR c.id IN (SELECT cadre_id FROM cadre_stations WHERE org_id = {n}))"
+        ));
+    }
+    if let Some(k) = f.kind.as_deref().filter(|k| !k.is_empty()) {
+        w.push(format!("c.kind = {}", a.push(CadreKind::parse("kind", k)?.code())));
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        w.push(format!("c.name LIKE {} ESCAPE '\\'", a.push(like(q))));
+    }
+    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path, c.id", a, page).await
+}
+
+pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Cadre, StoreError> {
+    let mut a = args![id];
+    let c = p.scope(Capability::ReadRegistry).rows("c", &mut a);
+    db.one(&format!("{SELECT} FROM {FROM} WHERE c.id = $1 AND {c}"), a).await
+}
+
+/// The organisations a cadre is stationed in: (id, name).
+pub async fn stations(db: &Db, p: &Principal, id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut a = args![id];
+    let c = p.scope(Capability::ReadRegistry).orgs("o", &mut a);
+    db.all(
+        &format!("SELECT o.id, o.name FROM cadre_stations cs JOIN orgs o ON o.tenant_id = cs.tenant_id AND o.id = cs.org_id WHERE cs.cadre_id = $1 AND {c} ORDER BY o.path"),
+        a,
+    )
+    .await
+}
+
+async fn write_stations(tx: &mut Tx, p: &Principal, tenant_id: i64, id: i64, n: &NewCadre) -> Result<(), StoreError> {
+    tx.exec("DELETE FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![tenant_id, id]).await?;
+    for org in &n.stations {
+        let o = owner_for_edit(tx, p, "orgs", *org, "stations").await?;
+        if o.tenant_id != tenant_id {
+            return Err(FieldError::new("stations", "not_found", i18n::NOT_FOUND).into());
+        }
+        tx.exec("INSERT INTO cadre_stations (tenant_id, cadre_id, org_id) VALUES ($1, $2, $3)", args![tenant_id, id, *org]).await?;
+    }
+    Ok(())
+}
+
+async fn check_member(tx: &mut Tx, tenant_id: i64, n: &NewCadre) -> Result<(), StoreError> {
+    if let Some(m) = n.member_id {
+        if tx.int("SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND id = $2", args![tenant_id, m]).await? == 0 {
+            return Err(FieldError::new("member_id", "not_found", i18n::NOT_FOUND).into());
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<Cadre, StoreError> {
+    let mut tx = db.begin().await?;
+    let owner = owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
+    check_member(&mut tx, owner.tenant_id, &n).await?;
+    let id = tx
+        .int(
+            "INSERT INTO cadres (tenant_id, org_id, kind, name, phone, title, member_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            args![owner.tenant_id, n.org_id, n.kind.code(), n.name.clone(), n.phone.as_ref().map(|x| x.as_str().to_string()), n.title.clone(), n.member_id, Utc::now()],
+        )
+        .await?;
+    write_stations(&mut tx, p, owner.tenant_id, id, &n).await?;
+    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "cadre", Some(id), &n.name).await?;
+    tx.commit().await?;
+    get(db, p, id).await
+}
+
+pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadre, StoreError> {
+    let mut tx = db.begin().await?;
+    let me = check_edit(&mut tx, p, "cadres", id).await?;
+    owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
+    check_member(&mut tx, me.tenant_id, &n).await?;
+    tx.exec(
+        "UPDATE cadres SET org_id = $1, kind = $2, name = $3, phone = $4, title = $5, member_id = $6, updated_at = $7 WHERE tenant_id = $8 AND id = $9",
+        args![n.org_id, n.kind.code(), n.name.clone(), n.phone.as_ref().map(|x| x.as_str().to_string()), n.title.clone(), n.member_id, Utc::now(), me.tenant_id, id],
+    )
+    .await?;
+    write_stations(&mut tx, p, me.tenant_id, id, &n).await?;
+    audit::record(&mut tx, me.tenant_id, Some(p.user_id), "update", "cadre", Some(id), &n.name).await?;
+    tx.commit().await?;
+    get(db, p, id).await
+}
+
+pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let owner = check_edit(&mut tx, p, "cadres", id).await?;
+    tx.exec("DELETE FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![owner.tenant_id, id]).await?;
+    tx.exec("DELETE FROM cadres WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
+    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "cadre", Some(id), "").await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Grids (网格): the territory partition, each owned by one organisation.
+
+use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
+use crate::audit;
+use crate::db::{Args, Db};
+use crate::error::{ResultExt, StoreError};
+use crate::scope::{Capability, Principal};
+use crate::args;
+use chrono::{DateTime, Utc};
+use redcell_domain::i18n;
+use redcell_domain::input::NewGrid;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Grid {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub org_id: i64,
+    pub org_name: String,
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT g.id, g.tenant_id, g.org_id, o.name AS org_name, g.code, g.name, g.description, g.created_at, g.updated_at";
+const FROM: &str = "grids g JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id";
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct GridFilter {
+    /// Grids of this organisation and its subtree.
+    pub org_id: Option<i64>,
+    /// Name or code contains.
+    pub q: Option<String>,
+}
+
+pub async fn list(db: &Db, p: &Principal, f: &GridFilter, page: Page) -> Result<Paged<Grid>, StoreError> {
+    let mut a = Args::new();
+    let mut w = vec![p.scope(Capability::ReadRegistry).rows("g", &mut a)];
+    if let Some(org) = f.org_id {
+        let n = a.push(org);
+        w.push(format!("o.path LIKE (SELECT path FROM orgs WHERE id = {n}) || '%'"));
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let n = a.push(like(q));
+        w.push(format!("(g.name LIKE {n} ESCAPE '\\' OR g.code LIKE {n} ESCAPE '\\')"));
+    }
+    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path, g.code", a, page).await
+}
+
+pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Grid, StoreError> {
+    let mut a = args![id];
+    let c = p.scope(Capability::ReadRegistry).rows("g", &mut a);
+    db.one(&format!("{SELECT} FROM {FROM} WHERE g.id = $1 AND {c}"), a).await
+}
+
+pub async fn create(db: &Db, p: &Principal, n: NewGrid) -> Result<Grid, StoreError> {
+    let mut tx = db.begin().await?;
+    let owner = owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
+    let now = Utc::now();
+    let id = tx
+        .int(
+            "INSERT INTO grids (tenant_id, org_id, code, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            args![owner.tenant_id, n.org_id, n.code.as_str(), n.name.clone(), n.description.clone(), now],
+        )
+        .await
+        .unique_as("code", i18n::DUPLICATE_CODE)?;
+    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "grid", Some(id), n.code.as_str()).await?;
+    tx.commit().await?;
+    get(db, p, id).await
+}
+
+pub async fn update(db: &Db, p: &Principal, id: i64, n: NewGrid) -> Result<Grid, StoreError> {
+    let mut tx = db.begin().await?;
+    let owner = check_edit(&mut tx, p, "grids", id).await?;
+    owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
+    tx.exec(
+        "UPDATE grids SET org_id = $1, code = $2, name = $3, description = $4, updated_at = $5 WHERE tenant_id = $6 AND id = $7",
+        args![n.org_id, n.code.as_str(), n.name.clone(), n.description.clone(), Utc::now(), owner.tenant_id, id],
+    )
+    .await
+    .unique_as("code", i18n::DUPLICATE_CODE)?;
+    if n.org_id != owner.org_id {
+        // Everything in the grid follows it to its new organisation.
+        for table in ["buildings", "households", "units"] {
+            tx.exec(&format!("UPDATE {table} SET org_id = $1 WHERE tenant_id = $2 AND grid_id = $3"), args![n.org_id, owner.tenant_id, id]).await?;
+        }
+        tx.exec(
+            "UPDATE residents SET org_id = $1 WHERE tenant_id = $2 AND household_id IN (SELECT id FROM households WHERE tenant_id = $2 AND grid_id = $3)",
+            args![n.org_id, owner.tenant_id, id],
+        )
+        .await?;
+    }
+    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "update", "grid", Some(id), n.code.as_str()).await?;
+    tx.commit().await?;
+    get(db, p, id).await
+}
+
+pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let owner = check_edit(&mut tx, p, "grids", id).await?;
+    ensure_none(&mut tx, "SELECT COUNT(*) FROM buildings WHERE grid_id = $1", id, "楼栋").await?;
+    ensure_none(&mut tx, "SELECT COUNT(*) FROM units WHERE grid_id = $1", id, "单位/设施").await?;
+    tx.exec("DELETE FROM grids WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
+    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "grid", Some(id), "").await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Residents: people with a verified ID number, in a household or registered
+//! with an organisation when they live outside the territory.
+
+use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
+use crate::audit;
+use crate::db::{Args, Db};
+use crate::error::{ResultExt, StoreError};
+use crate::scope::{Capability, Principal};
+use crate::{Code, IdNo, PhoneNo, args};
+use chrono::{DateTime, NaiveDate, Utc};
+use redcell_domain::input::NewResident;
+use redcell_domain::{Gender, i18n};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Resident {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub household_id: Option<i64>,
+    pub household_label: Option<String>,
+    pub org_id: i64,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub gender: Code<Gender>,
+    pub birth_date: NaiveDate,
+    /// Masked (e.g. `9901**********1234`).
+    #[schema(value_type = String)]
+    pub id_number: IdNo,
+    /// Masked (e.g. `138****5678`).
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<PhoneNo>,
+    pub note: Option<String>,
+    pub member_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Resident {
+    pub fn age_on(&self, today: NaiveDate) -> i32 {
+        today.years_since(self.birth_date).map(|y| y as i32).unwrap_or(0)
+    }
+}
+
+pub(crate) const SELECT: &str = "SELECT r.id, r.tenant_id, r.household_id, \
+    CASE WHEN h.id IS NULL THEN NULL ELSE b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room END AS household_label, \
+    r.org_id, r.name, r.gender, r.birth_date, r.id_number, r.phone, r.note, \
+    (SELECT m.id FROM members m WHERE m.tenant_id = r.tenant_id AND m.resident_id = r.id) AS member_id, r.created_at, r.updated_at";
+pub(crate) const FROM: &str = "residents r LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
+    LEFT JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id";
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct ResidentFilter {
+    pub household_id: Option<i64>,
+    pub org_id: Option<i64>,
+    /// Name contains, or the exact phone or ID number.
+    pub q: Option<String>,
+}
+
+/// The condition for a search box: a name fragment, or an exact phone or ID number.
+pub(crate) fn search_cond(q: &str, a: &mut Args) -> String {
+    let q = q.trim();
+    let mut parts = vec![format!("r.name LIKE {} ESCAPE '\\'", a.push(like(q)))];
+    let normalised = redcell_domain::ident::normalise(q);
+    if let Ok(id) = redcell_domain::IdNumber::parse(&normalised) {
+        parts.push(format!("r.id_number = {}", a.push(id.into_string())));
+    }
+    if let Ok(ph) = redcell_domain::Phone::parse(q) {
+        parts.push(format!("r.phone = {}", a.push(ph.into_string())));
+    }
+    format!("({})", parts.join(" OR "))
+}
+
+pub async fn list(db: &Db, p: &Principal, f: &ResidentFilter, page: Page) -> Result<Paged<Resident>, StoreError> {
+    let mut a = Args::new();
+    let mut w = vec![p.scope(Capability::ReadRegistry).rows("r", &mut a)];
+    if let Some(h) = f.household_id {
+        w.push(format!("r.household_id = {}", a.push(h)));
+    }
+    if let Some(o) = f.org_id {
+        w.push(format!("r.org_id IN (SELECT id FROM orgs WHERE path LIKE (SELECT path FROM orgs WHERE id = {}) || '%')", a.push(o)));
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        w.push(search_cond(q, &mut a));
+    }
+    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "r.id", a, page).await
+}
+
+pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Resident, StoreError> {
+    let mut a = args![id];
+    let c = p.scope(Capability::ReadRegistry).rows("r", &mut a);
+    db.one(&format!("{SELECT} FROM {FROM} WHERE r.id = $1 AND {c}"), a).await
+}
+
+/// The owning organisation of a new or changed resident: their household's,
+/// or the one named when they live outside the territory.
+async fn owner_of(tx: &mut crate::Tx, p: &Principal, n: &NewResident) -> Result<super::Owner, StoreError> {
+    match (n.household_id, n.org_id) {
+        (Some(h), _) => owner_for_edit(tx, p, "households", h, "household_id").await,
+        (None, Some(o)) => owner_for_edit(tx, p, "orgs", o, "org_id").await,
+        (None, None) => Err(redcell_domain::FieldError::new("household_id", "required", i18n::REQUIRED).into()),
+    }
+}
+
+pub async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Resident, StoreError> {
+    let mut tx = db.begin().await?;
+    let owner = owner_of(&mut tx, p, &n).await?;
+    let id = tx
+        .int(
+            "INSERT INTO residents (tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            args![owner.tenant_id, n.household_id, owner.org_id, n.name.clone(), n.gender.code(), n.birth_date,
+                n.id_number.as_str(), n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), Utc::now()],
+        )
+        .await
+        .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
+    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "resident", Some(id), &n.name).await?;
+    tx.commit().await?;
+    get(db, p, id).await
+}
+
+pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<Resident, StoreError> {
+    let mut tx = db.begin().await?;
+    let me = check_edit(&mut tx, p, "residents", id).await?;
+    let owner = owner_of(&mut tx, p, &n).await?;
+    tx.exec(
+        "UPDATE residents SET household_id = $1, org_id = $2, name = $3, gender = $4, birth_date = $5, id_number = $6, phone = $7, note = $8, updated_at = $9 \
+         WHERE tenant_id = $10 AND id = $11",
+        args![n.household_id, owner.org_id, n.name.clone(), n.gender.code(), n.birth_date, n.id_number.as_str(),
+            n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), Utc::now(), me.tenant_id, id],
+    )
+    .await
+    .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
+    audit::record(&mut tx, me.tenant_id, Some(p.user_id), "update", "resident", Some(id), &n.name).await?;
+    tx.commit().await?;
+    get(db, p, id).await
+}
+
+pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let owner = check_edit(&mut tx, p, "residents", id).await?;
+    ensure_none(&mut tx, "SELECT COUNT(*) FROM members WHERE resident_id = $1", id, "党员登记").await?;
+    tx.exec("DELETE FROM residents WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
+    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "resident", Some(id), "").await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! One search box over people: residents and members by name, phone or ID
+//! number, always inside the caller's scope, always masked.
+
+use super::residents::{FROM, Resident, SELECT, search_cond};
+use super::{Page, Paged, paged};
+use crate::db::{Args, Db};
+use crate::error::StoreError;
+use crate::scope::{Capability, Principal};
+
+pub async fn people(db: &Db, p: &Principal, q: &str, page: Page) -> Result<Paged<Resident>, StoreError> {
+    if q.trim().is_empty() {
+        return Ok(Paged { items: vec![], total: 0, page: 1, per_page: page.size() });
+    }
+    let mut a = Args::new();
+    let scope = p.scope(Capability::ReadRegistry).rows("r", &mut a);
+    let cond = search_cond(q, &mut a);
+    paged(db, SELECT, &format!("{FROM} WHERE {scope} AND {cond}"), "r.name, r.id", a, page).await
+}
