@@ -43,11 +43,8 @@ fn token_hash(token: &str) -> String {
 struct UserRow {
     id: i64,
     tenant_id: i64,
-    username: String,
-    display_name: String,
     password_hash: String,
     disabled: bool,
-    failed_logins: i32,
     locked_until: Option<DateTime<Utc>>,
 }
 
@@ -114,7 +111,7 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<NewSession
     let now = Utc::now();
     let user: Option<UserRow> = db
         .opt(
-            "SELECT id, tenant_id, username, display_name, password_hash, disabled, failed_logins, locked_until \
+            "SELECT id, tenant_id, password_hash, disabled, locked_until \
              FROM users WHERE username = $1",
             args![username.trim()],
         )
@@ -129,13 +126,18 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<NewSession
     }
     if user.disabled || !verify_password(password, &user.password_hash) {
         let mut tx = db.begin().await?;
-        let failed = i64::from(user.failed_logins) + 1;
+        // Count in the database, not from the row read above: parallel guesses
+        // must each count, or they could all read the same number and never lock.
+        let failed = tx
+            .int(
+                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING CAST(failed_logins AS BIGINT)",
+                args![user.id],
+            )
+            .await?;
         let lock = (failed >= MAX_FAILED_LOGINS).then(|| now + Duration::minutes(LOCK_MINUTES));
-        tx.exec(
-            "UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3",
-            args![if lock.is_some() { 0 } else { failed }, lock, user.id],
-        )
-        .await?;
+        if let Some(until) = lock {
+            tx.exec("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2", args![until, user.id]).await?;
+        }
         audit::record(&mut tx, user.tenant_id, Some(user.id), "login_failed", "user", Some(user.id), "").await?;
         tx.commit().await?;
         return Err(match lock {

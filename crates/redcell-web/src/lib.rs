@@ -1,14 +1,93 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! HTTP for redcell: server-rendered pages (zh-CN), the JSON API under
+//! `/api/v1` with its OpenAPI document, sessions and scoped access.
+//!
+//! Handlers parse input, call a capability service in `redcell-store` and
+//! render the result. They hold no SQL and no rules.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod form;
+pub mod pages;
+pub mod raw;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use redcell_store::Db;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// What every handler can reach. No per-user state lives here: sessions are in
+/// the database, so several server processes can serve the same users.
+pub struct AppState {
+    pub db: Db,
+    /// Mark cookies `Secure` (set when served behind HTTPS).
+    pub secure_cookies: bool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub type Shared = Arc<AppState>;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Today's date in China (UTC+8, no daylight saving).
+pub fn today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// The whole application.
+pub fn app(state: Shared) -> Router {
+    let (api_router, openapi) = api::router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("../static/app.css")) }))
+        .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("../static/app.js")) }))
+        .route("/static/favicon.svg", get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], include_str!("../static/favicon.svg")) }))
+        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }))
+        .route("/api/v1/openapi.json", get(move || { let o = openapi.clone(); async move { axum::Json(o.as_ref().clone()) } }))
+        .merge(api_router)
+        .merge(pages::router())
+        .with_state(state)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ))
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
+    if s.db.ping().await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
     }
+}
+
+/// Serve until Ctrl-C / SIGTERM.
+pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let purge_db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = redcell_store::auth::purge_expired_sessions(&purge_db).await {
+                tracing::warn!("purging sessions: {e}");
+            }
+        }
+    });
+    axum::serve(listener, app(state).into_make_service())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
 }

@@ -1,3 +1,170 @@
-fn main() {
-    println!("Hello, world!");
+//! `redcell`: the command line and the server in one binary.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use redcell_domain::Role;
+use redcell_store::Db;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// redcell — the grassroots party-building network: grids, red cells, duties.
+#[derive(Parser)]
+#[command(name = "redcell", version, about)]
+struct Cli {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+    /// Default: a SQLite file under ./redcell-data/.
+    #[arg(long, global = true, env = "REDCELL_DATABASE_URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the pages and the API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "REDCELL_BIND")]
+        bind: SocketAddr,
+        /// Mark cookies Secure (when served behind HTTPS).
+        #[arg(long, env = "REDCELL_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Create a synthetic street district to try redcell with.
+    Demo(DemoArgs),
+    /// Apply database migrations.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Number of households to create.
+    #[arg(long, default_value_t = 2000)]
+    households: u64,
+    /// Random seed: the same seed and size give the same district.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Also create the account `admin` (system administrator) with this password.
+    #[arg(long, env = "REDCELL_ADMIN_PASSWORD")]
+    admin_password: Option<String>,
+    /// Replace an existing demo district in this database.
+    #[arg(long)]
+    replace: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account with a role on an organisation (reaching its subtree).
+    Add {
+        username: String,
+        /// Role code: admin, auditor, org_admin, secretary, grid_worker, cadre, member, resident.
+        #[arg(long)]
+        role: String,
+        /// Code of the organisation the role is granted on.
+        #[arg(long)]
+        org: String,
+        /// Display name (defaults to the username).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+const DEFAULT_DB: &str = "sqlite://redcell-data/redcell.db";
+
+async fn open(url: Option<String>) -> Result<Db> {
+    let url = url.unwrap_or_else(|| DEFAULT_DB.to_string());
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    let db = Db::connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}
+
+/// Hide a password in a URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("REDCELL_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { bind, secure_cookies } => {
+            let db = open(cli.database).await?;
+            let state = Arc::new(redcell_web::AppState { db, secure_cookies });
+            eprintln!("redcell 已启动：http://{bind}/ （按 Ctrl-C 停止）");
+            redcell_web::serve(state, bind).await?;
+        }
+        Command::Migrate => {
+            open(cli.database).await?;
+            eprintln!("migrations applied");
+        }
+        Command::Demo(a) => demo(cli.database, a).await?,
+        Command::User { command: UserCommand::Add { username, role, org, name, password_stdin } } => {
+            let role = Role::parse("role", &role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if !password_stdin {
+                bail!("--password-stdin is required");
+            }
+            let mut pw = String::new();
+            std::io::stdin().read_to_string(&mut pw)?;
+            let pw = pw.trim_end_matches(['\n', '\r']);
+            let db = open(cli.database).await?;
+            let id = redcell_store::auth::add_user(&db, &username, &name, pw, role, &org).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("account {username} (#{id}) added: {} on {org}", role.label());
+        }
+    }
+    Ok(())
+}
+
+async fn demo(database: Option<String>, a: DemoArgs) -> Result<()> {
+    let db = open(database).await?;
+    let bar = indicatif::ProgressBar::new(a.households);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} 生成演示街道 [{bar:40}] {pos}/{len} 户 ({per_sec}, 剩余 {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let opts = redcell_store::demo::DemoOptions { households: a.households, seed: a.seed, admin_password: a.admin_password, replace: a.replace };
+    let progress = |done: u64, _total: u64| bar.set_position(done);
+    let summary = redcell_store::demo::generate(&db, &opts, &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    println!("演示街道已生成（{:.1} 秒）：", started.elapsed().as_secs_f64());
+    println!(
+        "  组织 {}，网格 {}，楼栋 {}，住户 {}，居民 {}，党员 {}（中心户 {}），干部 {}，单位/设施 {}",
+        summary.orgs, summary.grids, summary.buildings, summary.households, summary.residents, summary.members,
+        summary.central_households, summary.cadres, summary.units
+    );
+    println!("演示账号：");
+    for acc in &summary.accounts {
+        println!("  {:<8} 密码 {:<20} {}（{}）", acc.username, acc.password, acc.role.label(), acc.org_name);
+    }
+    db.close().await;
+    Ok(())
 }

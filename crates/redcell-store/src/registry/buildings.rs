@@ -81,7 +81,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewBuilding) -> Result<B
     let owner = check_edit(&mut tx, p, "buildings", id).await?;
     let grid = owner_for_edit(&mut tx, p, "grids", n.grid_id, "grid_id").await?;
     let old_grid = tx.int("SELECT grid_id FROM buildings WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    let max_unit = tx.int("SELECT COALESCE(MAX(unit_no), 0) FROM households WHERE building_id = $1", args![id]).await?;
+    let max_unit = tx.int("SELECT CAST(COALESCE(MAX(unit_no), 0) AS BIGINT) FROM households WHERE building_id = $1", args![id]).await?;
     if max_unit > n.units {
         return Err(redcell_domain::FieldError::new("units", "range", format!("已有住户登记在 {max_unit} 单元")).into());
     }

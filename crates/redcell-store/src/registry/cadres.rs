@@ -31,7 +31,7 @@ pub struct Cadre {
 }
 
 const SELECT: &str = "SELECT c.id, c.tenant_id, c.org_id, o.name AS org_name, c.kind, c.name, c.phone, c.title, c.member_id, \
-    (SELECT MIN(so2.name) FROM cadre_stations cs JOIN orgs so2 ON so2.tenant_id = cs.tenant_id AND so2.id = cs.org_id \
+    (SELECT string_agg(so2.name, '、' ORDER BY so2.path) FROM cadre_stations cs JOIN orgs so2 ON so2.tenant_id = cs.tenant_id AND so2.id = cs.org_id \
       WHERE cs.tenant_id = c.tenant_id AND cs.cadre_id = c.id) AS stations, c.created_at, c.updated_at";
 const FROM: &str = "cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id";
 
@@ -80,9 +80,20 @@ pub async fn stations(db: &Db, p: &Principal, id: i64) -> Result<Vec<(i64, Strin
     .await
 }
 
+/// Replace the stations the caller may edit with `n.stations`. Stations in
+/// organisations outside the caller's edit scope (which their form does not
+/// show) are kept as they are.
 async fn write_stations(tx: &mut Tx, p: &Principal, tenant_id: i64, id: i64, n: &NewCadre) -> Result<(), StoreError> {
-    tx.exec("DELETE FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![tenant_id, id]).await?;
-    for org in &n.stations {
+    let mut a = args![tenant_id, id];
+    let c = p.scope(Capability::EditRegistry).orgs("so", &mut a);
+    tx.exec(
+        &format!("DELETE FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2 AND org_id IN (SELECT so.id FROM orgs so WHERE {c})"),
+        a,
+    )
+    .await?;
+    let kept: Vec<(i64,)> =
+        tx.all("SELECT org_id FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![tenant_id, id]).await?;
+    for org in n.stations.iter().filter(|o| !kept.contains(&(**o,))) {
         let o = owner_for_edit(tx, p, "orgs", *org, "stations").await?;
         if o.tenant_id != tenant_id {
             return Err(FieldError::new("stations", "not_found", i18n::NOT_FOUND).into());
@@ -92,9 +103,13 @@ async fn write_stations(tx: &mut Tx, p: &Principal, tenant_id: i64, id: i64, n: 
     Ok(())
 }
 
-async fn check_member(tx: &mut Tx, tenant_id: i64, n: &NewCadre) -> Result<(), StoreError> {
-    if let Some(m) = n.member_id {
-        if tx.int("SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND id = $2", args![tenant_id, m]).await? == 0 {
+/// The member a cadre is tied to must be one the caller can see (a link that
+/// is already there, `current`, may be kept).
+async fn check_member(tx: &mut Tx, p: &Principal, tenant_id: i64, n: &NewCadre, current: Option<i64>) -> Result<(), StoreError> {
+    if let Some(m) = n.member_id.filter(|m| Some(*m) != current) {
+        let mut a = args![tenant_id, m];
+        let c = p.scope(Capability::ReadRegistry).rows("mm", &mut a);
+        if tx.int(&format!("SELECT COUNT(*) FROM members mm WHERE mm.tenant_id = $1 AND mm.id = $2 AND {c}"), a).await? == 0 {
             return Err(FieldError::new("member_id", "not_found", i18n::NOT_FOUND).into());
         }
     }
@@ -104,7 +119,7 @@ async fn check_member(tx: &mut Tx, tenant_id: i64, n: &NewCadre) -> Result<(), S
 pub async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<Cadre, StoreError> {
     let mut tx = db.begin().await?;
     let owner = owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
-    check_member(&mut tx, owner.tenant_id, &n).await?;
+    check_member(&mut tx, p, owner.tenant_id, &n, None).await?;
     let id = tx
         .int(
             "INSERT INTO cadres (tenant_id, org_id, kind, name, phone, title, member_id, created_at, updated_at) \
@@ -122,7 +137,8 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadr
     let mut tx = db.begin().await?;
     let me = check_edit(&mut tx, p, "cadres", id).await?;
     owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
-    check_member(&mut tx, me.tenant_id, &n).await?;
+    let current: Option<i64> = tx.one::<(Option<i64>,)>("SELECT member_id FROM cadres WHERE tenant_id = $1 AND id = $2", args![me.tenant_id, id]).await?.0;
+    check_member(&mut tx, p, me.tenant_id, &n, current).await?;
     tx.exec(
         "UPDATE cadres SET org_id = $1, kind = $2, name = $3, phone = $4, title = $5, member_id = $6, updated_at = $7 WHERE tenant_id = $8 AND id = $9",
         args![n.org_id, n.kind.code(), n.name.clone(), n.phone.as_ref().map(|x| x.as_str().to_string()), n.title.clone(), n.member_id, Utc::now(), me.tenant_id, id],

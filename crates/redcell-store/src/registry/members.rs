@@ -54,6 +54,8 @@ pub struct MemberFilter {
     pub org_id: Option<i64>,
     /// Members living in this grid.
     pub grid_id: Option<i64>,
+    /// Members living in this building.
+    pub building_id: Option<i64>,
     pub category: Option<String>,
     /// Only 党员中心户.
     pub central_household: Option<bool>,
@@ -69,6 +71,9 @@ pub async fn list(db: &Db, p: &Principal, f: &MemberFilter, page: Page) -> Resul
     }
     if let Some(g) = f.grid_id {
         w.push(format!("h.grid_id = {}", a.push(g)));
+    }
+    if let Some(b) = f.building_id {
+        w.push(format!("h.building_id = {}", a.push(b)));
     }
     if let Some(c) = f.category.as_deref().filter(|c| !c.is_empty()) {
         w.push(format!("m.category = {}", a.push(MemberCategory::parse("category", c)?.code())));

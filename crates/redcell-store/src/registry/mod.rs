@@ -38,7 +38,8 @@ impl Page {
     }
     fn sql(&self, args: &mut Args) -> String {
         let limit = args.push(i64::from(self.size()));
-        let offset = args.push(i64::from((self.number() - 1) * self.size()));
+        // In i64: a huge page number must give an empty page, not an overflow.
+        let offset = args.push(i64::from(self.number() - 1) * i64::from(self.size()));
         format!(" LIMIT {limit} OFFSET {offset}")
     }
 }

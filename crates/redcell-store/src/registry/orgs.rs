@@ -217,6 +217,12 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, S
     } else if !n.kind.may_be_root() {
         return Err(FieldError::new("kind", "kind", i18n::PARENT_KIND).into());
     }
+    // A new kind must still be one the children may hang under.
+    let kids: Vec<(Code<OrgKind>,)> =
+        tx.all("SELECT kind FROM orgs WHERE tenant_id = $1 AND parent_id = $2", args![owner.tenant_id, id]).await?;
+    if let Some((kid,)) = kids.iter().find(|(k,)| !k.0.may_be_child_of(n.kind)) {
+        return Err(FieldError::new("kind", "kind", format!("{}（下级{}不能挂在{}下）", i18n::PARENT_KIND, kid.0.label(), n.kind.label())).into());
+    }
     tx.exec(
         "UPDATE orgs SET parent_id = $1, kind = $2, code = $3, name = $4, secretary = $5, phone = $6, updated_at = $7 \
          WHERE tenant_id = $8 AND id = $9",

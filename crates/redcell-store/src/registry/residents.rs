@@ -36,7 +36,7 @@ pub struct Resident {
 }
 
 impl Resident {
-    pub fn age_on(&self, today: NaiveDate) -> i32 {
+    pub fn age_on(&self, today: &NaiveDate) -> i32 {
         today.years_since(self.birth_date).map(|y| y as i32).unwrap_or(0)
     }
 }

@@ -1,0 +1,66 @@
+use crate::Shared;
+use crate::auth::ApiUser;
+use crate::error::{ApiResult, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use redcell_store::scope::Principal;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Log in with a username and password; answers a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(State(s): State<Shared>, super::JsonBody(body): super::JsonBody) -> ApiResult<Json<LoginResponse>> {
+    let req: LoginRequest = serde_json::from_value(body).map_err(|e| crate::error::bad_json(&e.to_string()))?;
+    let sess = redcell_store::auth::login(&s.db, &req.username, &req.password).await?;
+    Ok(Json(LoginResponse { token: sess.token, expires_at: sess.expires_at }))
+}
+
+/// End the session of the bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
+pub async fn logout(State(s): State<Shared>, _u: ApiUser, headers: HeaderMap) -> ApiResult<StatusCode> {
+    if let Some(t) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+        redcell_store::auth::logout(&s.db, t.trim()).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    /// (organisation id, organisation name, role code)
+    pub grants: Vec<(i64, String, String)>,
+}
+
+/// The caller and their grants.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn me(ApiUser(p): ApiUser) -> Json<Me> {
+    Json(me_of(&p))
+}
+
+fn me_of(p: &Principal) -> Me {
+    Me {
+        username: p.username.clone(),
+        display_name: p.display_name.clone(),
+        grants: p.grants.iter().map(|g| (g.org_id, g.org_name.clone(), g.role.code().to_string())).collect(),
+    }
+}
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+}

@@ -1,0 +1,71 @@
+//! The JSON API under `/api/v1`, documented by OpenAPI at `/api/v1/openapi.json`.
+
+pub mod auth;
+pub mod registry;
+
+use crate::Shared;
+use crate::error::{ApiError, bad_json};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "redcell API", description = "Grassroots party-building network: registry of organisations, grids, buildings, households, residents, members and cadres. Personal data is masked."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login and sessions"),
+        (name = "orgs", description = "Organisations (组织)"),
+        (name = "grids", description = "Grids (网格)"),
+        (name = "buildings", description = "Buildings (楼栋)"),
+        (name = "households", description = "Households (住户)"),
+        (name = "residents", description = "Residents (居民)"),
+        (name = "members", description = "Party members (党员)"),
+        (name = "cadres", description = "Cadres (干部)"),
+        (name = "units", description = "Enterprises, social organisations and facilities in a grid"),
+        (name = "search", description = "Search people by name, phone or ID number"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::router()).merge(registry::router())
+}
+
+/// Query parameters; a malformed query is a 422 in the API error shape.
+pub struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Shared> for Q<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &Shared) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(q).map(Q).map_err(|e| {
+            ApiError(redcell_domain::FieldError::new("query", "query", format!("查询参数无效：{e}")).into())
+        })
+    }
+}
+
+/// A JSON body; anything else is a 422 (or 415 for another content type) in the API error shape.
+pub struct JsonBody(pub serde_json::Value);
+
+impl FromRequest<Shared> for JsonBody {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(bad_json(&e.body_text())),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! One error type for the JSON API: logs internals, never shows them.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use redcell_domain::{FieldError, Invalid, i18n};
+use redcell_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every field error when several fields are wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldErrorBody>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// An API error.
+#[derive(Debug)]
+pub struct ApiError(pub StoreError);
+
+impl<E: Into<StoreError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+fn body(status: StatusCode, code: &str, message: &str, field: Option<&FieldError>, all: &[FieldError]) -> Response {
+    let detail = ErrorDetail {
+        code: code.to_string(),
+        message: message.to_string(),
+        field: field.map(|f| f.field.clone()),
+        fields: all
+            .iter()
+            .map(|f| FieldErrorBody { field: f.field.clone(), code: f.code.to_string(), message: f.message.clone() })
+            .collect(),
+    };
+    (status, Json(ErrorBody { error: detail })).into_response()
+}
+
+pub fn invalid_response(inv: &Invalid) -> Response {
+    let first = inv.first();
+    let msg = first.map(|f| format!("{}：{}", f.field, f.message)).unwrap_or_default();
+    body(StatusCode::UNPROCESSABLE_ENTITY, first.map(|f| f.code).unwrap_or("invalid"), &msg, first, &inv.0)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self.0 {
+            StoreError::Invalid(inv) => invalid_response(inv),
+            StoreError::NotFound => body(StatusCode::NOT_FOUND, "not_found", i18n::NOT_FOUND, None, &[]),
+            StoreError::Forbidden => body(StatusCode::FORBIDDEN, "forbidden", i18n::FORBIDDEN, None, &[]),
+            StoreError::Denied(f) => body(StatusCode::FORBIDDEN, "forbidden", &f.message, Some(f), std::slice::from_ref(f)),
+            StoreError::Unauthorized => body(StatusCode::UNAUTHORIZED, "unauthorized", i18n::LOGIN_REQUIRED, None, &[]),
+            StoreError::Locked(until) => {
+                let local = *until + chrono::Duration::hours(8);
+                body(StatusCode::TOO_MANY_REQUESTS, "locked", &format!("登录失败次数过多，账号锁定至 {}", local.format("%Y-%m-%d %H:%M")), None, &[])
+            }
+            e => {
+                tracing::error!("internal error: {e}");
+                body(StatusCode::INTERNAL_SERVER_ERROR, "internal", i18n::INTERNAL, None, &[])
+            }
+        }
+    }
+}
+
+/// A JSON body that failed to parse, as a 422 in the error shape.
+pub fn bad_json(msg: &str) -> ApiError {
+    ApiError(StoreError::Invalid(FieldError::new("body", "json", format!("请求体不是有效的JSON：{msg}")).into()))
+}

@@ -1,0 +1,205 @@
+//! Server-rendered pages (zh-CN). Forms post back with a CSRF token; errors are
+//! shown beside the fields.
+
+mod forms;
+mod views;
+
+use crate::Shared;
+use crate::auth::{LOGIN_CSRF_COOKIE, PageUser, SESSION_COOKIE, cookie, safe_next, same_token, set_cookie};
+use crate::form::FormData;
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use redcell_domain::i18n;
+use redcell_store::StoreError;
+use redcell_store::registry::Paged;
+use serde::Deserialize;
+
+/// What the header of every signed-in page shows.
+pub struct Nav {
+    pub user: String,
+    pub csrf: String,
+}
+
+impl Nav {
+    pub fn of(u: &PageUser) -> Option<Nav> {
+        Some(Nav { user: u.p.display_name.clone(), csrf: u.csrf.clone() })
+    }
+}
+
+/// Paging links under a list.
+pub struct Pager {
+    pub page: u32,
+    pub pages: u32,
+    pub total: i64,
+    /// The URL up to and including `?` or `&`, ready for `page=N`.
+    pub base: String,
+}
+
+impl Pager {
+    pub fn of<T>(p: &Paged<T>, base: String) -> Pager {
+        Pager { page: p.page, pages: p.pages(), total: p.total, base }
+    }
+}
+
+/// Render a template as HTML; a rendering failure is logged and shown as a 500 page.
+pub fn render<T: Template>(t: &T) -> Response {
+    render_status(StatusCode::OK, t)
+}
+
+pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!("template: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(i18n::INTERNAL.to_string())).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    nav: Option<Nav>,
+    title: String,
+    message: String,
+}
+
+/// A store error as a page.
+pub fn error_page(e: StoreError) -> Response {
+    let (status, title, message) = match &e {
+        StoreError::NotFound => (StatusCode::NOT_FOUND, "未找到", i18n::NOT_FOUND.to_string()),
+        StoreError::Forbidden => (StatusCode::FORBIDDEN, "没有权限", i18n::FORBIDDEN.to_string()),
+        StoreError::Denied(f) => (StatusCode::FORBIDDEN, "没有权限", f.message.clone()),
+        StoreError::Invalid(inv) => (StatusCode::UNPROCESSABLE_ENTITY, "输入有误", inv.to_string()),
+        StoreError::Unauthorized => (StatusCode::UNAUTHORIZED, "请登录", i18n::LOGIN_REQUIRED.to_string()),
+        _ => {
+            tracing::error!("internal error: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "出错了", i18n::INTERNAL.to_string())
+        }
+    };
+    render_status(status, &ErrorPage { nav: None, title: title.into(), message })
+}
+
+/// Result of a page handler: a store error becomes an error page.
+pub struct PageError(StoreError);
+
+impl<E: Into<StoreError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        error_page(self.0)
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// A form post carrying the session's CSRF token.
+pub struct CheckedForm(pub FormData);
+
+impl CheckedForm {
+    pub fn check(u: &PageUser, body: &Bytes) -> Result<CheckedForm, Response> {
+        let f = FormData::parse(body);
+        match f.get("_csrf") {
+            Some(t) if same_token(t, &u.csrf) => Ok(CheckedForm(f)),
+            _ => Err(render_status(
+                StatusCode::FORBIDDEN,
+                &ErrorPage { nav: Nav::of(u), title: "请求被拒绝".into(), message: i18n::CSRF_FAILED.into() },
+            )),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Option<Nav>,
+    error: Option<String>,
+    csrf: String,
+    next: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(Query(q): Query<NextQuery>, State(s): State<Shared>) -> Response {
+    let csrf = redcell_store::auth::random_token().unwrap_or_default();
+    let page = LoginPage { nav: None, error: None, csrf: csrf.clone(), next: safe_next(q.next.as_deref()), username: String::new() };
+    let mut r = render(&page);
+    if let Ok(v) = set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, s.secure_cookies).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn login_submit(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = FormData::parse(&body);
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_string();
+    let next = safe_next(f.get("next"));
+    let username = f.get("username").unwrap_or("").trim().to_string();
+    let again = |status: StatusCode, msg: String| {
+        let page = LoginPage { nav: None, error: Some(msg), csrf: expected.clone(), next: next.clone(), username: username.clone() };
+        render_status(status, &page)
+    };
+    match f.get("_csrf") {
+        Some(t) if !expected.is_empty() && same_token(t, &expected) => {}
+        _ => return again(StatusCode::FORBIDDEN, i18n::CSRF_FAILED.into()),
+    }
+    match redcell_store::auth::login(&s.db, &username, f.get("password").unwrap_or("")).await {
+        Ok(sess) => {
+            let mut r = Redirect::to(&next).into_response();
+            let max_age = (sess.expires_at - chrono::Utc::now()).num_seconds();
+            if let Ok(v) = set_cookie(SESSION_COOKIE, &sess.token, max_age, s.secure_cookies).parse() {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            if let Ok(v) = set_cookie(LOGIN_CSRF_COOKIE, "", 0, s.secure_cookies).parse() {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(StoreError::Unauthorized) => again(StatusCode::UNAUTHORIZED, i18n::LOGIN_FAILED.into()),
+        Err(StoreError::Locked(until)) => {
+            let local = until + chrono::Duration::hours(8);
+            again(StatusCode::TOO_MANY_REQUESTS, format!("登录失败次数过多，账号锁定至 {}，请稍后再试", local.format("%H:%M")))
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+async fn logout(State(s): State<Shared>, u: PageUser, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = CheckedForm::check(&u, &body) {
+        return r;
+    }
+    let (mut parts, _): (Parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    if let Some(t) = cookie(&parts, SESSION_COOKIE) {
+        let _ = redcell_store::auth::logout(&s.db, t).await;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    if let Ok(v) = set_cookie(SESSION_COOKIE, "", 0, s.secure_cookies).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .merge(views::router())
+        .merge(forms::router())
+}

@@ -1,0 +1,329 @@
+//! Read pages: from the street down to a household in a few clicks.
+
+use super::{Nav, PageResult, Pager, render};
+use crate::Shared;
+use crate::auth::{PageUser, url_encode};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use chrono::NaiveDate;
+use redcell_store::registry::{
+    Page, Paged, buildings, cadres, grids, households, members, orgs, residents, search, units,
+};
+use redcell_store::{Capability, Db, Principal, StoreError};
+use serde::Deserialize;
+
+pub type Crumbs = Vec<(String, String)>;
+
+/// Breadcrumbs from the highest visible ancestor down to `org_id`.
+pub async fn org_crumbs(db: &Db, p: &Principal, org_id: i64) -> Result<Crumbs, StoreError> {
+    let org = orgs::get(db, p, org_id).await?;
+    Ok(orgs::breadcrumbs(db, p, &org).await?.into_iter().map(|(id, name)| (format!("/orgs/{id}"), name)).collect())
+}
+
+/// May the caller edit rows owned by `org_id`?
+pub async fn can_edit(db: &Db, p: &Principal, org_id: i64) -> bool {
+    match orgs::get(db, p, org_id).await {
+        Ok(o) => p.scope(Capability::EditRegistry).contains(&o.org_path()),
+        Err(_) => false,
+    }
+}
+
+async fn home(u: PageUser) -> impl IntoResponse {
+    match u.p.home_orgs().as_slice() {
+        [one] => Redirect::to(&format!("/orgs/{one}")),
+        _ => Redirect::to("/orgs"),
+    }
+}
+
+pub struct TreeNode {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub depth: usize,
+}
+
+#[derive(Template)]
+#[template(path = "tree.html")]
+struct TreePage {
+    nav: Option<Nav>,
+    nodes: Vec<TreeNode>,
+}
+
+async fn tree(u: PageUser, State(s): State<Shared>) -> PageResult {
+    let all = orgs::tree(&s.db, &u.p).await?;
+    let top = all.iter().map(|o| o.org_path().depth()).min().unwrap_or(1);
+    // Party groups are many and shown on their branch's page.
+    let nodes = all
+        .iter()
+        .filter(|o| o.kind.0 != redcell_domain::OrgKind::PartyGroup)
+        .map(|o| TreeNode { id: o.id, name: o.name.clone(), kind: o.kind.to_string(), depth: (o.org_path().depth() - top) * 3 / 2 })
+        .collect();
+    Ok(render(&TreePage { nav: Nav::of(&u), nodes }))
+}
+
+#[derive(Template)]
+#[template(path = "org.html")]
+struct OrgPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org: orgs::Org,
+    counts: orgs::OrgCounts,
+    children: Vec<orgs::Org>,
+    grids: Paged<grids::Grid>,
+    cadres: Paged<cadres::Cadre>,
+    can_edit: bool,
+}
+
+async fn org(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let org = orgs::get(db, p, id).await?;
+    let crumbs = org_crumbs(db, p, id).await?;
+    let counts = orgs::counts(db, &org).await?;
+    let children = orgs::list(db, p, &orgs::OrgFilter { parent_id: Some(id), ..Default::default() }, Page::first(200)).await?.items;
+    let grids = grids::list(db, p, &grids::GridFilter { org_id: Some(id), q: None }, Page::first(100)).await?;
+    let cadres = cadres::list(db, p, &cadres::CadreFilter { org_id: Some(id), ..Default::default() }, Page::first(50)).await?;
+    let can_edit = p.scope(Capability::EditRegistry).contains(&org.org_path());
+    Ok(render(&OrgPage { nav: Nav::of(&u), crumbs, org, counts, children, grids, cadres, can_edit }))
+}
+
+#[derive(Template)]
+#[template(path = "grid.html")]
+struct GridPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    grid: grids::Grid,
+    buildings: Paged<buildings::Building>,
+    households: i64,
+    members: Paged<members::Member>,
+    central: Paged<members::Member>,
+    units: Paged<units::Unit>,
+    can_edit: bool,
+}
+
+async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let grid = grids::get(db, p, id).await?;
+    let mut crumbs = org_crumbs(db, p, grid.org_id).await?;
+    crumbs.push((format!("/grids/{id}"), grid.name.clone()));
+    let buildings = buildings::list(db, p, &buildings::BuildingFilter { grid_id: Some(id), q: None }, Page::first(200)).await?;
+    let households = households::list(db, p, &households::HouseholdFilter { grid_id: Some(id), ..Default::default() }, Page::first(1)).await?.total;
+    let members = members::list(db, p, &members::MemberFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
+    let central = members::list(db, p, &members::MemberFilter { grid_id: Some(id), central_household: Some(true), ..Default::default() }, Page::first(100)).await?;
+    let units = units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
+    let can_edit = can_edit(db, p, grid.org_id).await;
+    Ok(render(&GridPage { nav: Nav::of(&u), crumbs, grid, buildings, households, members, central, units, can_edit }))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "building.html")]
+struct BuildingPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    building: buildings::Building,
+    households: Paged<households::Household>,
+    central: Vec<members::Member>,
+    pager: Pager,
+    can_edit: bool,
+}
+
+async fn building(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, Query(q): Query<PageQuery>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let building = buildings::get(db, p, id).await?;
+    let mut crumbs = org_crumbs(db, p, building.org_id).await?;
+    crumbs.push((format!("/grids/{}", building.grid_id), building.grid_name.clone()));
+    crumbs.push((format!("/buildings/{id}"), building.name.clone()));
+    let page = Page { page: q.page, per_page: Some(200) };
+    let households = households::list(db, p, &households::HouseholdFilter { building_id: Some(id), ..Default::default() }, page).await?;
+    let central = members::list(db, p, &members::MemberFilter { building_id: Some(id), central_household: Some(true), ..Default::default() }, Page::first(50))
+        .await?
+        .items;
+    let pager = Pager::of(&households, format!("/buildings/{id}?"));
+    let can_edit = can_edit(db, p, building.org_id).await;
+    Ok(render(&BuildingPage { nav: Nav::of(&u), crumbs, building, households, central, pager, can_edit }))
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    household: households::Household,
+    residents: Paged<residents::Resident>,
+    today: NaiveDate,
+    can_edit: bool,
+}
+
+async fn household_crumbs(db: &Db, p: &Principal, h: &households::Household) -> Result<Crumbs, StoreError> {
+    let mut crumbs = org_crumbs(db, p, h.org_id).await?;
+    if let Ok(g) = grids::get(db, p, h.grid_id).await {
+        crumbs.push((format!("/grids/{}", g.id), g.name));
+    }
+    crumbs.push((format!("/buildings/{}", h.building_id), h.building_name.clone()));
+    crumbs.push((format!("/households/{}", h.id), format!("{}单元{}", h.unit_no, h.room)));
+    Ok(crumbs)
+}
+
+async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let household = households::get(db, p, id).await?;
+    let crumbs = household_crumbs(db, p, &household).await?;
+    let residents = residents::list(db, p, &residents::ResidentFilter { household_id: Some(id), ..Default::default() }, Page::first(50)).await?;
+    let can_edit = can_edit(db, p, household.org_id).await;
+    Ok(render(&HouseholdPage { nav: Nav::of(&u), crumbs, household, residents, today: crate::today(), can_edit }))
+}
+
+#[derive(Template)]
+#[template(path = "resident.html")]
+struct ResidentPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    r: residents::Resident,
+    today: NaiveDate,
+    can_edit: bool,
+}
+
+async fn resident(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let r = residents::get(db, p, id).await?;
+    let mut crumbs = match r.household_id {
+        Some(h) => household_crumbs(db, p, &households::get(db, p, h).await?).await?,
+        None => org_crumbs(db, p, r.org_id).await?,
+    };
+    crumbs.push((format!("/residents/{id}"), r.name.clone()));
+    let can_edit = can_edit(db, p, r.org_id).await;
+    Ok(render(&ResidentPage { nav: Nav::of(&u), crumbs, r, today: crate::today(), can_edit }))
+}
+
+#[derive(Template)]
+#[template(path = "member.html")]
+struct MemberPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    m: members::Member,
+    can_edit: bool,
+}
+
+async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let m = members::get(db, p, id).await?;
+    let mut crumbs = org_crumbs(db, p, m.org_id).await?;
+    crumbs.push((format!("/members/{id}"), m.name.clone()));
+    let can_edit = can_edit(db, p, m.org_id).await;
+    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit }))
+}
+
+#[derive(Template)]
+#[template(path = "cadre.html")]
+struct CadrePage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    c: cadres::Cadre,
+    stations: Vec<(i64, String)>,
+    can_edit: bool,
+}
+
+async fn cadre(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let c = cadres::get(db, p, id).await?;
+    let stations = cadres::stations(db, p, id).await?;
+    let mut crumbs = org_crumbs(db, p, c.org_id).await?;
+    crumbs.push((format!("/cadres/{id}"), c.name.clone()));
+    let can_edit = can_edit(db, p, c.org_id).await;
+    Ok(render(&CadrePage { nav: Nav::of(&u), crumbs, c, stations, can_edit }))
+}
+
+#[derive(Deserialize, Default)]
+struct MembersQuery {
+    org_id: Option<i64>,
+    grid_id: Option<i64>,
+    central_household: Option<bool>,
+    q: Option<String>,
+    page: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    heading: String,
+    org_id: Option<i64>,
+    grid_id: Option<i64>,
+    q: String,
+    list: Paged<members::Member>,
+    pager: Pager,
+}
+
+async fn member_list(u: PageUser, State(s): State<Shared>, Query(q): Query<MembersQuery>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let mut crumbs = Crumbs::new();
+    let mut heading = "党员名册".to_string();
+    if let Some(o) = q.org_id {
+        crumbs = org_crumbs(db, p, o).await?;
+        heading = format!("{} 党员名册", orgs::get(db, p, o).await?.name);
+    }
+    if let Some(g) = q.grid_id {
+        let grid = grids::get(db, p, g).await?;
+        crumbs = org_crumbs(db, p, grid.org_id).await?;
+        crumbs.push((format!("/grids/{g}"), grid.name.clone()));
+        heading = format!("{} 党员名册", grid.name);
+    }
+    if q.central_household == Some(true) {
+        heading = heading.replace("党员名册", "党员中心户名册");
+    }
+    let f = members::MemberFilter { org_id: q.org_id, grid_id: q.grid_id, central_household: q.central_household, q: q.q.clone(), category: None, building_id: None };
+    let list = members::list(db, p, &f, Page { page: q.page, per_page: Some(100) }).await?;
+    let mut base = String::from("/members?");
+    for (k, v) in [("org_id", q.org_id.map(|x| x.to_string())), ("grid_id", q.grid_id.map(|x| x.to_string())), ("central_household", q.central_household.map(|x| x.to_string())), ("q", q.q.clone())] {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            base.push_str(&format!("{k}={}&", url_encode(&v)));
+        }
+    }
+    let pager = Pager::of(&list, base);
+    Ok(render(&MembersPage { nav: Nav::of(&u), crumbs, heading, org_id: q.org_id, grid_id: q.grid_id, q: q.q.unwrap_or_default(), list, pager }))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    page: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    nav: Option<Nav>,
+    q: String,
+    list: Paged<residents::Resident>,
+    pager: Pager,
+}
+
+async fn search_page(u: PageUser, State(s): State<Shared>, Query(q): Query<SearchQuery>) -> PageResult {
+    let text = q.q.unwrap_or_default();
+    let list = search::people(&s.db, &u.p, &text, Page { page: q.page, per_page: Some(50) }).await?;
+    let pager = Pager::of(&list, format!("/search?q={}&", url_encode(&text)));
+    Ok(render(&SearchPage { nav: Nav::of(&u), q: text, list, pager }))
+}
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/", get(home))
+        .route("/orgs", get(tree))
+        .route("/orgs/{id}", get(org))
+        .route("/grids/{id}", get(grid))
+        .route("/buildings/{id}", get(building))
+        .route("/households/{id}", get(household))
+        .route("/residents/{id}", get(resident))
+        .route("/members", get(member_list))
+        .route("/members/{id}", get(member))
+        .route("/cadres/{id}", get(cadre))
+        .route("/search", get(search_page))
+}

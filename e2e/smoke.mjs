@@ -1,0 +1,97 @@
+// Headless-Chromium smoke test: log in, walk from the street to a household,
+// check masking, trigger a form error, search, log out.
+// Usage: BASE_URL=http://127.0.0.1:8080 RC_USER=admin RC_PASSWORD=... node smoke.mjs
+import { chromium } from 'playwright-core';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.env.BASE_URL || 'http://127.0.0.1:8080';
+const user = process.env.RC_USER || 'admin';
+const password = process.env.RC_PASSWORD;
+if (!password) { console.error('RC_PASSWORD is required'); process.exit(2); }
+const out = new URL('./out/', import.meta.url).pathname;
+mkdirSync(out, { recursive: true });
+
+const CLEAR_ID = /\b\d{17}[\dX]\b/;
+const MASKED_ID = /\d{4}\*{10}[\dX]{4}/;
+let passed = 0, failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) { passed++; console.log(`ok   ${name}`); }
+  else { failed++; console.log(`FAIL ${name} ${detail}`); }
+}
+
+const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'rc-chrome-')), {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 412, height: 915 }, // a phone
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--no-first-run', '--disable-sync', '--disable-quic'],
+});
+const page = browser.pages()[0] || await browser.newPage();
+const problems = [];
+// A form answered 422 on purpose is logged by Chromium as a failed resource; anything else counts.
+page.on('console', m => { if (m.type() === 'error' && !m.text().includes('status of 422')) problems.push(m.text()); });
+page.on('pageerror', e => problems.push(String(e)));
+
+try {
+  await page.goto(base + '/');
+  check('unauthenticated visit lands on the login page', page.url().includes('/login'), page.url());
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check('login leaves the login page', !page.url().includes('/login'), page.url());
+  await page.screenshot({ path: out + '1-home.png', fullPage: true });
+
+  if (!/\/orgs\/\d+$/.test(page.url())) {
+    await page.click('.tree a >> nth=0');
+  }
+  check('street page shows counts', (await page.textContent('.stats')).includes('住户'));
+  // Street → community
+  await Promise.all([page.waitForNavigation(), page.click('h2:has-text("下级组织") + div table a >> nth=0')]);
+  await page.screenshot({ path: out + '2-community.png', fullPage: true });
+  check('community page opened', /\/orgs\/\d+$/.test(page.url()), page.url());
+  // Community → grid
+  await Promise.all([page.waitForNavigation(), page.click('table a[href^="/grids/"] >> nth=0')]);
+  await page.screenshot({ path: out + '3-grid.png', fullPage: true });
+  check('grid page lists buildings', (await page.locator('table a[href^="/buildings/"]').count()) > 0);
+  // Grid → building → household
+  await Promise.all([page.waitForNavigation(), page.click('table a[href^="/buildings/"] >> nth=0')]);
+  await Promise.all([page.waitForNavigation(), page.click('table a[href^="/households/"] >> nth=0')]);
+  await page.screenshot({ path: out + '4-household.png', fullPage: true });
+  const hh = await page.textContent('main');
+  check('household page shows masked ID numbers', MASKED_ID.test(hh));
+  check('household page shows no clear ID number', !CLEAR_ID.test(hh));
+  const householdUrl = page.url();
+  const residentName = (await page.textContent('table tbody tr td a >> nth=0')).trim();
+
+  // A form with a wrong check digit shows the error beside the field and writes nothing.
+  const hid = householdUrl.split('/').pop();
+  await page.goto(`${base}/residents/new?household=${hid}`);
+  await page.fill('input[name=name]', '测试人');
+  await page.fill('input[name=id_number]', '110105194912310021');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("保存")')]);
+  const err = await page.textContent('#err-id_number').catch(() => '');
+  check('bad ID number is named beside the field', err.includes('校验位'), err);
+  await page.screenshot({ path: out + '5-form-error.png', fullPage: true });
+
+  // Search by name, results masked.
+  await page.goto(`${base}/search?q=${encodeURIComponent(residentName)}`);
+  const res = await page.textContent('main');
+  check('search finds the resident', res.includes(residentName));
+  check('search results are masked', !CLEAR_ID.test(res));
+
+  await Promise.all([page.waitForNavigation(), page.click('header form button')]);
+  check('logout returns to login', page.url().includes('/login'), page.url());
+  await page.goto(householdUrl);
+  check('after logout the household is not reachable', page.url().includes('/login'), page.url());
+  check('no console errors or CSP violations', problems.length === 0, problems.join(' | '));
+} catch (e) {
+  failed++;
+  console.log('FAIL unexpected: ' + e);
+  await page.screenshot({ path: out + 'failure.png', fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
