@@ -9,6 +9,8 @@ import { join } from 'node:path';
 const base = process.env.BASE_URL || 'http://127.0.0.1:8080';
 const user = process.env.RC_USER || 'admin';
 const password = process.env.RC_PASSWORD;
+const auditor = process.env.RC_AUDITOR;            // optional: an account with the auditor role
+const auditorPassword = process.env.RC_AUDITOR_PASSWORD;
 if (!password) { console.error('RC_PASSWORD is required'); process.exit(2); }
 const out = new URL('./out/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
@@ -65,6 +67,19 @@ try {
   const householdUrl = page.url();
   const residentName = (await page.textContent('table tbody tr td a >> nth=0')).trim();
 
+  // Reveal one resident's full ID number: an explicit, audited action.
+  await Promise.all([page.waitForNavigation(), page.click('table tbody tr td a[href^="/residents/"] >> nth=0')]);
+  const residentUrl = page.url();
+  const residentId = residentUrl.split('/').pop();
+  check('resident page is masked', !CLEAR_ID.test(await page.textContent('main')));
+  await page.fill('input[name=reason]', '入户走访核对身份');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("查看完整信息")')]);
+  const revealed = (await page.textContent('#revealed-id')).trim();
+  check('reveal shows the full ID number', CLEAR_ID.test(revealed), revealed);
+  await page.screenshot({ path: out + '4b-revealed.png', fullPage: true });
+  const audit = await page.request.get(base + '/audit');
+  check('the administrator cannot read the audit log', audit.status() === 403, String(audit.status()));
+
   // A form with a wrong check digit shows the error beside the field and writes nothing.
   const hid = householdUrl.split('/').pop();
   await page.goto(`${base}/residents/new?household=${hid}`);
@@ -85,6 +100,18 @@ try {
   check('logout returns to login', page.url().includes('/login'), page.url());
   await page.goto(householdUrl);
   check('after logout the household is not reachable', page.url().includes('/login'), page.url());
+  if (auditor) {
+    await page.fill('input[name=username]', auditor);
+    await page.fill('input[name=password]', auditorPassword);
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    await page.goto(`${base}/audit?action=reveal&entity=resident&entity_id=${residentId}`);
+    const log = await page.textContent('main');
+    check('the auditor sees the reveal in the audit log', log.includes('查看完整信息') && log.includes(`#${residentId}`) && log.includes(user), log.slice(0, 200));
+    check('the audit log shows no clear ID number', !CLEAR_ID.test(log));
+    await page.screenshot({ path: out + '6-audit.png', fullPage: true });
+    const edit = await page.request.get(`${base}/residents/${residentId}/edit`);
+    check('the auditor cannot open an edit form', edit.status() === 403, String(edit.status()));
+  }
   check('no console errors or CSP violations', problems.length === 0, problems.join(' | '));
 } catch (e) {
   failed++;

@@ -47,3 +47,32 @@ pub const CSRF_FAILED: &str = "表单已过期或来源不明，请刷新页面�
 pub const PASSWORD_WEAK: &str = "密码至少10位，且须包含字母和数字";
 pub const USERNAME_INVALID: &str = "用户名只能包含字母、数字、点、短横线和下划线，长度3–32";
 pub const INTERNAL: &str = "服务器内部错误，请稍后重试";
+
+/// Audit actions: stable code and label.
+pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("create", "新增"),
+    ("update", "修改"),
+    ("delete", "删除"),
+    ("login", "登录"),
+    ("login_failed", "登录失败"),
+    ("reveal", "查看完整信息"),
+    ("reveal_denied", "查看完整信息被拒"),
+    ("export", "导出"),
+    ("upload", "上传文件"),
+    ("download", "下载文件"),
+    ("grant", "授权"),
+    ("revoke_grant", "撤销授权"),
+    ("disable", "停用账号"),
+    ("enable", "启用账号"),
+    ("unlock", "解除锁定"),
+    ("reset_password", "重置密码"),
+    ("change_password", "修改密码"),
+    ("revoke_session", "注销会话"),
+    ("csrf_failed", "表单来源校验失败"),
+    ("forbidden", "越权访问被拒"),
+    ("demo", "生成演示数据"),
+];
+
+pub fn audit_action_label(code: &str) -> &str {
+    AUDIT_ACTIONS.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or(code)
+}

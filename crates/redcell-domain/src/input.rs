@@ -129,10 +129,10 @@ impl RawOrg {
         let name = e.check(name("name", &self.name));
         let secretary = e.check(opt_text("secretary", &self.secretary, 40));
         let phone = e.check(opt_phone("phone", &self.phone));
-        if let (Some(None), Some(k)) = (parent_id, kind) {
-            if !k.may_be_root() {
-                e.push(FieldError::new("parent_id", "required", i18n::REQUIRED));
-            }
+        if let (Some(None), Some(k)) = (parent_id, kind)
+            && !k.may_be_root()
+        {
+            e.push(FieldError::new("parent_id", "required", i18n::REQUIRED));
         }
         let (Some(kind), Some(code), Some(name), true) = (kind, code, name, e.is_empty()) else {
             return Err(e);

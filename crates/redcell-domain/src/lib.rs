@@ -21,7 +21,7 @@ pub use phone::Phone;
 pub use registry::{
     CadreKind, Gender, HouseholdTag, HouseholdTags, MemberCategory, MemberStatus, UnitKind,
 };
-pub use role::Role;
+pub use role::{Capability, Role};
 pub use text::{Name, Text};
 
 /// A closed enumeration stored as a stable code (implemented by `code_enum!`).

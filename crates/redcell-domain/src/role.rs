@@ -13,18 +13,70 @@ code_enum!(Role {
     Resident = "resident": "居民",
 });
 
+/// What a role may do inside the subtree of the organisation it is granted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Read the registry (organisations, grids, households, people), masked.
+    ReadRegistry,
+    /// Create, change and delete registry rows.
+    EditRegistry,
+    /// See a clear ID number or phone (each reveal is audited).
+    RevealPersonal,
+    /// Export lists (each export is audited).
+    Export,
+    /// Create, disable and reset accounts; grant roles below one's own.
+    ManageUsers,
+    /// Read the audit trail.
+    ReadAudit,
+}
+
+impl Capability {
+    pub const ALL: &'static [Capability] = &[
+        Capability::ReadRegistry,
+        Capability::EditRegistry,
+        Capability::RevealPersonal,
+        Capability::Export,
+        Capability::ManageUsers,
+        Capability::ReadAudit,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            Capability::ReadRegistry => "查看名册（脱敏）",
+            Capability::EditRegistry => "维护名册",
+            Capability::RevealPersonal => "查看完整证件号/电话",
+            Capability::Export => "导出",
+            Capability::ManageUsers => "管理账号",
+            Capability::ReadAudit => "查阅审计日志",
+        }
+    }
+}
+
 impl Role {
-    /// May this role change registry data inside its scope?
-    pub fn may_edit_registry(self) -> bool {
-        matches!(self, Role::Admin | Role::OrgAdmin | Role::Secretary | Role::GridWorker)
+    /// The one role × capability table. Separation of duties: the system
+    /// administrator cannot read (or change) the audit trail, the auditor can
+    /// read it and change nothing; members and residents see only their own
+    /// pages, not the registry.
+    pub fn can(self, cap: Capability) -> bool {
+        use Capability::*;
+        match self {
+            Role::Admin => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export | ManageUsers),
+            Role::Auditor => matches!(cap, ReadAudit | ReadRegistry),
+            Role::OrgAdmin => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export | ManageUsers),
+            Role::Secretary => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export),
+            Role::GridWorker => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal),
+            Role::Cadre => matches!(cap, ReadRegistry | RevealPersonal),
+            Role::Member | Role::Resident => false,
+        }
     }
-    /// May this role read the registry (with masking) inside its scope?
-    pub fn may_read_registry(self) -> bool {
-        !matches!(self, Role::Resident)
-    }
-    /// May this role manage accounts inside its scope?
-    pub fn may_manage_users(self) -> bool {
-        matches!(self, Role::Admin | Role::OrgAdmin)
+    /// Roles an account manager holding `self` may grant: never a role with
+    /// more power than their own, and never the auditor (separation of duties:
+    /// only a system administrator appoints auditors).
+    pub fn may_grant(self, other: Role) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::OrgAdmin => !matches!(other, Role::Admin | Role::Auditor),
+            _ => false,
+        }
     }
 }
 
@@ -51,7 +103,18 @@ mod tests {
         assert!(!password_acceptable("onlyletters"));
         assert!(username_acceptable("admin"));
         assert!(!username_acceptable("a b"));
-        assert!(Role::Admin.may_edit_registry());
-        assert!(!Role::Auditor.may_edit_registry());
+        assert!(Role::Admin.can(Capability::EditRegistry));
+        assert!(!Role::Auditor.can(Capability::EditRegistry));
+        assert!(!Role::Admin.can(Capability::ReadAudit));
+        assert!(Role::Auditor.can(Capability::ReadAudit));
+        for c in Capability::ALL {
+            assert!(!Role::Resident.can(*c));
+            if *c != Capability::ReadAudit && *c != Capability::ReadRegistry {
+                assert!(!Role::Auditor.can(*c), "auditor must change nothing: {c:?}");
+            }
+        }
+        assert!(Role::OrgAdmin.may_grant(Role::Secretary));
+        assert!(!Role::OrgAdmin.may_grant(Role::Admin));
+        assert!(!Role::Secretary.may_grant(Role::Member));
     }
 }

@@ -81,6 +81,16 @@ pub fn parse_date(field: &str, raw: &str) -> Result<Option<chrono::NaiveDate>, F
         .map_err(|_| FieldError::new(field, "date", i18n::DATE_INVALID))
 }
 
+/// Neutralise text that a spreadsheet would run as a formula (a cell starting
+/// with `=`, `+`, `-`, `@`, tab or carriage return) by prefixing an apostrophe.
+/// Every export applies it.
+pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{s}")),
+        _ => std::borrow::Cow::Borrowed(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +101,15 @@ mod tests {
         assert_eq!(Name::parse("").unwrap_err().code, "required");
         assert_eq!(Name::parse(&"王".repeat(41)).unwrap_err().code, "too_long");
         assert_eq!(Name::parse("a\u{0}b").unwrap_err().code, "control_chars");
+    }
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(spreadsheet_safe("=1+1"), "'=1+1");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("-2"), "'-2");
+        assert_eq!(spreadsheet_safe("张三"), "张三");
+        assert_eq!(spreadsheet_safe(""), "");
     }
 
     #[test]

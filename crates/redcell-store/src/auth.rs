@@ -14,8 +14,26 @@ use sha2::{Digest, Sha256};
 /// Failed logins before the account is locked, and for how long.
 pub const MAX_FAILED_LOGINS: i64 = 5;
 pub const LOCK_MINUTES: i64 = 15;
-/// Sessions expire after this long.
+/// Sessions expire after this long, or after this long without use.
 pub const SESSION_HOURS: i64 = 12;
+pub const SESSION_IDLE_MINUTES: i64 = 120;
+/// Login attempts allowed from one client address per minute (across all
+/// server processes: the count lives in the database).
+pub const LOGIN_ATTEMPTS_PER_MINUTE: i64 = 20;
+
+/// Where a request came from (for rate limits, the session list and the audit trail).
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A real argon2 hash to verify against when the username does not exist, so
+/// that the answer takes as long as for a real account.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("not-a-real-password-0").unwrap_or_default())
+}
 
 pub fn hash_password(pw: &str) -> Result<String, StoreError> {
     Argon2::default()
@@ -46,6 +64,7 @@ struct UserRow {
     password_hash: String,
     disabled: bool,
     locked_until: Option<DateTime<Utc>>,
+    must_change_password: bool,
 }
 
 /// A new session: the bearer/cookie token (shown once) and its CSRF token.
@@ -54,6 +73,8 @@ pub struct NewSession {
     pub token: String,
     pub csrf: String,
     pub expires_at: DateTime<Utc>,
+    /// The password was set by an administrator and must be changed now.
+    pub must_change_password: bool,
 }
 
 /// Create an account with one grant. `org_code` names the organisation.
@@ -108,17 +129,38 @@ pub async fn grant(tx: &mut Tx, tenant_id: i64, user_id: i64, org_id: i64, role:
 
 /// Check a password and open a session. Failed attempts count towards a lockout.
 pub async fn login(db: &Db, username: &str, password: &str) -> Result<NewSession, StoreError> {
+    login_from(db, username, password, &Client::default()).await
+}
+
+/// Count a login attempt from `ip`; refuse when there were too many in the last minute.
+async fn rate_limit(db: &Db, ip: &str) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let recent = db
+        .int("SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at > $2", args![ip, now - Duration::minutes(1)])
+        .await?;
+    if recent >= LOGIN_ATTEMPTS_PER_MINUTE {
+        return Err(StoreError::RateLimited(60));
+    }
+    db.exec("INSERT INTO login_attempts (ip, at) VALUES ($1, $2)", args![ip, now]).await?;
+    Ok(())
+}
+
+/// Check a password and open a session, recording where the client is.
+pub async fn login_from(db: &Db, username: &str, password: &str, client: &Client) -> Result<NewSession, StoreError> {
+    if let Some(ip) = &client.ip {
+        rate_limit(db, ip).await?;
+    }
     let now = Utc::now();
     let user: Option<UserRow> = db
         .opt(
-            "SELECT id, tenant_id, password_hash, disabled, locked_until \
+            "SELECT id, tenant_id, password_hash, disabled, locked_until, must_change_password \
              FROM users WHERE username = $1",
             args![username.trim()],
         )
         .await?;
     let Some(user) = user else {
         // Same work as a real check so that timing does not reveal usernames.
-        let _ = verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2J2vKq2m1r0v8bY8mR7oX3k0cQ7m0zq4YlQH6b0o6oQ");
+        let _ = verify_password(password, dummy_hash());
         return Err(StoreError::Unauthorized);
     };
     if let Some(until) = user.locked_until.filter(|u| *u > now) {
@@ -138,7 +180,8 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<NewSession
         if let Some(until) = lock {
             tx.exec("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2", args![until, user.id]).await?;
         }
-        audit::record(&mut tx, user.tenant_id, Some(user.id), "login_failed", "user", Some(user.id), "").await?;
+        let why = if user.disabled { "disabled" } else { "password" };
+        audit::record(&mut tx, user.tenant_id, Some(user.id), "login_failed", "user", Some(user.id), &client_detail(client, why)).await?;
         tx.commit().await?;
         return Err(match lock {
             Some(until) => StoreError::Locked(until),
@@ -151,13 +194,26 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<NewSession
     let mut tx = db.begin().await?;
     tx.exec("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1", args![user.id]).await?;
     tx.exec(
-        "INSERT INTO sessions (token_hash, tenant_id, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        args![token_hash(&token), user.tenant_id, user.id, csrf.clone(), now, expires_at],
+        "INSERT INTO sessions (token_hash, tenant_id, user_id, csrf, created_at, expires_at, last_seen, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $7, $8)",
+        args![token_hash(&token), user.tenant_id, user.id, csrf.clone(), now, expires_at, client.ip.clone(),
+            client.user_agent.as_deref().map(|u| u.chars().take(200).collect::<String>())],
     )
     .await?;
-    audit::record(&mut tx, user.tenant_id, Some(user.id), "login", "user", Some(user.id), "").await?;
+    audit::record(&mut tx, user.tenant_id, Some(user.id), "login", "user", Some(user.id), &client_detail(client, "")).await?;
     tx.commit().await?;
-    Ok(NewSession { token, csrf, expires_at })
+    Ok(NewSession { token, csrf, expires_at, must_change_password: user.must_change_password })
+}
+
+fn client_detail(c: &Client, why: &str) -> String {
+    let mut parts = Vec::new();
+    if !why.is_empty() {
+        parts.push(why.to_string());
+    }
+    if let Some(ip) = &c.ip {
+        parts.push(format!("ip={ip}"));
+    }
+    parts.join(" ")
 }
 
 pub async fn logout(db: &Db, token: &str) -> Result<(), StoreError> {
@@ -167,15 +223,38 @@ pub async fn logout(db: &Db, token: &str) -> Result<(), StoreError> {
 
 /// The caller behind a session token, with the CSRF token of that session.
 pub async fn principal(db: &Db, token: &str) -> Result<(Principal, String), StoreError> {
-    let row: Option<(i64, i64, String, String, String)> = db
+    let s = session(db, token).await?;
+    Ok((s.principal, s.csrf))
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub principal: Principal,
+    pub csrf: String,
+    pub must_change_password: bool,
+}
+
+/// Resolve a session token: not expired, not idle too long, account enabled.
+/// Marks the session as used (at most once a minute, to spare the database).
+pub async fn session(db: &Db, token: &str) -> Result<Session, StoreError> {
+    let now = Utc::now();
+    let hash = token_hash(token);
+    let row: Option<(i64, i64, String, String, String, bool)> = db
         .opt(
-            "SELECT u.id, u.tenant_id, u.username, u.display_name, s.csrf FROM sessions s \
+            "SELECT u.id, u.tenant_id, u.username, u.display_name, s.csrf, u.must_change_password FROM sessions s \
              JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE",
-            args![token_hash(token), Utc::now()],
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE \
+             AND (s.last_seen IS NULL OR s.last_seen > $3)",
+            args![hash.clone(), now, now - Duration::minutes(SESSION_IDLE_MINUTES)],
         )
         .await?;
-    let (user_id, tenant_id, username, display_name, csrf) = row.ok_or(StoreError::Unauthorized)?;
+    let (user_id, tenant_id, username, display_name, csrf, must_change_password) = row.ok_or(StoreError::Unauthorized)?;
+    db.exec(
+        "UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND (last_seen IS NULL OR last_seen < $3)",
+        args![now, hash, now - Duration::minutes(1)],
+    )
+    .await?;
     let grants: Vec<(i64, String, String, Code<Role>)> = db
         .all(
             "SELECT o.id, o.name, o.path, g.role FROM grants g \
@@ -190,12 +269,18 @@ pub async fn principal(db: &Db, token: &str) -> Result<(Principal, String), Stor
             OrgPath::parse(&path).ok().map(|path| Grant { org_id, org_name, path, role: role.0 })
         })
         .collect();
-    Ok((Principal { user_id, tenant_id, username, display_name, grants }, csrf))
+    Ok(Session { principal: Principal { user_id, tenant_id, username, display_name, grants }, csrf, must_change_password })
 }
 
 /// Remove expired sessions (called from time to time by the server).
 pub async fn purge_expired_sessions(db: &Db) -> Result<u64, StoreError> {
-    db.exec("DELETE FROM sessions WHERE expires_at <= $1", args![Utc::now()]).await
+    let now = Utc::now();
+    db.exec("DELETE FROM login_attempts WHERE at < $1", args![now - Duration::days(1)]).await?;
+    db.exec(
+        "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen < $2",
+        args![now, now - Duration::minutes(SESSION_IDLE_MINUTES)],
+    )
+    .await
 }
 
 /// Ensure the caller has `cap` somewhere; used before actions that are not tied to one row.

@@ -33,6 +33,7 @@ pub enum Arg {
     OptDate(Option<NaiveDate>),
     Ts(DateTime<Utc>),
     OptTs(Option<DateTime<Utc>>),
+    Bytes(Vec<u8>),
 }
 
 macro_rules! arg_from {
@@ -87,6 +88,7 @@ fn sqlite_args(args: &Args) -> Result<SqliteArguments<'static>, StoreError> {
             Arg::OptDate(v) => a.add(v),
             Arg::Ts(v) => a.add(v),
             Arg::OptTs(v) => a.add(v),
+            Arg::Bytes(v) => a.add(v),
         };
         r.map_err(|e| StoreError::Internal(format!("bind: {e}")))?;
     }
@@ -108,6 +110,7 @@ fn pg_args(args: &Args) -> Result<PgArguments, StoreError> {
             Arg::OptDate(v) => a.add(v),
             Arg::Ts(v) => a.add(v),
             Arg::OptTs(v) => a.add(v),
+            Arg::Bytes(v) => a.add(v),
         };
         r.map_err(|e| StoreError::Internal(format!("bind: {e}")))?;
     }

@@ -15,6 +15,9 @@ pub enum StoreError {
     Denied(FieldError),
     #[error("unauthorized")]
     Unauthorized,
+    /// Too many attempts; retry after this many seconds.
+    #[error("rate limited for {0} s")]
+    RateLimited(i64),
     #[error("account locked until {0}")]
     Locked(chrono::DateTime<chrono::Utc>),
     #[error("database: {0}")]

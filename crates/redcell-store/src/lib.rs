@@ -5,11 +5,13 @@
 //! the database (scope, uniqueness, references, cycles) and write in one
 //! transaction together with the audit row.
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod files;
 pub mod registry;
 pub mod scope;
 pub mod types;

@@ -25,29 +25,13 @@ pub struct Principal {
     pub grants: Vec<Grant>,
 }
 
-/// What a scope is for: reading or changing registry data, managing accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capability {
-    ReadRegistry,
-    EditRegistry,
-    ManageUsers,
-}
-
-impl Capability {
-    fn allows(self, r: Role) -> bool {
-        match self {
-            Capability::ReadRegistry => r.may_read_registry(),
-            Capability::EditRegistry => r.may_edit_registry(),
-            Capability::ManageUsers => r.may_manage_users(),
-        }
-    }
-}
+pub use redcell_domain::Capability;
 
 impl Principal {
     /// The scope in which this caller has `cap`.
     pub fn scope(&self, cap: Capability) -> Scope {
         let mut paths: Vec<OrgPath> =
-            self.grants.iter().filter(|g| cap.allows(g.role)).map(|g| g.path.clone()).collect();
+            self.grants.iter().filter(|g| g.role.can(cap)).map(|g| g.path.clone()).collect();
         paths.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         // Drop paths already covered by a shorter one.
         let mut kept: Vec<OrgPath> = Vec::new();

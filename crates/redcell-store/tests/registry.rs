@@ -886,8 +886,7 @@ async fn bad_input(db: Db) {
         );
     }
 
-    // The members' organisation must be one a member may belong to? Any org in
-    // scope is accepted; deleting a leaf works once it is empty.
+    // Deleting a leaf works (and is the control for the refusals above).
     let leaf = org(&db, a, t.b3.id, "party_group", "G3", "二街坊党小组").await;
     orgs::delete(&db, a, leaf.id).await.unwrap();
     assert!(matches!(

@@ -56,6 +56,18 @@ impl FromRequestParts<Shared> for ApiUser {
 pub struct PageUser {
     pub p: Principal,
     pub csrf: String,
+    /// The password was set by an administrator: only the account page is open.
+    pub must_change_password: bool,
+}
+
+/// The client address (from the connection) and user agent of a request.
+pub fn client(parts: &Parts) -> redcell_store::auth::Client {
+    let ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    redcell_store::auth::Client { ip, user_agent }
 }
 
 impl FromRequestParts<Shared> for PageUser {
@@ -70,8 +82,14 @@ impl FromRequestParts<Shared> for PageUser {
         let Some(token) = cookie(parts, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        match redcell_store::auth::principal(&state.db, token).await {
-            Ok((p, csrf)) => Ok(PageUser { p, csrf }),
+        match redcell_store::auth::session(&state.db, token).await {
+            Ok(s) => {
+                let path = parts.uri.path();
+                if s.must_change_password && !matches!(path, "/account" | "/account/password" | "/logout") {
+                    return Err(Redirect::to("/account/password").into_response());
+                }
+                Ok(PageUser { p: s.principal, csrf: s.csrf, must_change_password: s.must_change_password })
+            }
             Err(StoreError::Unauthorized) => Err(to_login()),
             Err(e) => Err(crate::pages::error_page(e)),
         }

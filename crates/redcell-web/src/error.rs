@@ -69,6 +69,13 @@ impl IntoResponse for ApiError {
             StoreError::Forbidden => body(StatusCode::FORBIDDEN, "forbidden", i18n::FORBIDDEN, None, &[]),
             StoreError::Denied(f) => body(StatusCode::FORBIDDEN, "forbidden", &f.message, Some(f), std::slice::from_ref(f)),
             StoreError::Unauthorized => body(StatusCode::UNAUTHORIZED, "unauthorized", i18n::LOGIN_REQUIRED, None, &[]),
+            StoreError::RateLimited(secs) => {
+                let mut r = body(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &format!("尝试过于频繁，请 {secs} 秒后再试"), None, &[]);
+                if let Ok(v) = secs.to_string().parse() {
+                    r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+                r
+            }
             StoreError::Locked(until) => {
                 let local = *until + chrono::Duration::hours(8);
                 body(StatusCode::TOO_MANY_REQUESTS, "locked", &format!("登录失败次数过多，账号锁定至 {}", local.format("%Y-%m-%d %H:%M")), None, &[])

@@ -26,10 +26,11 @@ impl FormData {
             }
             if lists.contains(&k.as_str()) {
                 let e = m.entry(k.clone()).or_insert_with(|| Value::Array(vec![]));
-                if let Value::Array(a) = e {
-                    if !v.is_empty() {
-                        a.push(if k == "stations" { v.parse::<i64>().map(Value::from).unwrap_or(Value::from(-1)) } else { Value::String(v.clone()) });
-                    }
+                if let Value::Array(a) = e
+                    && !v.is_empty()
+                {
+                    // Station ids are numbers; a non-number becomes -1, which validation names.
+                    a.push(if k == "stations" { v.parse::<i64>().map(Value::from).unwrap_or(Value::from(-1)) } else { Value::String(v.clone()) });
                 }
             } else {
                 m.insert(k.clone(), Value::String(v.clone()));

@@ -85,7 +85,7 @@ pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result
             }
         }
     });
-    axum::serve(listener, app(state).into_make_service())
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -71,7 +71,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewBuilding) -> Result<Building, 
             args![owner.tenant_id, n.grid_id, owner.org_id, n.name.clone(), n.address.clone(), n.units, n.floors, n.x, n.y, n.lat, n.lon, Utc::now()],
         )
         .await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "building", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "building", "buildings", owner.tenant_id, id, None).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -79,6 +79,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewBuilding) -> Result<Building, 
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewBuilding) -> Result<Building, StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "buildings", id).await?;
+    let before = audit::snapshot(&mut tx, "buildings", owner.tenant_id, id).await?;
     let grid = owner_for_edit(&mut tx, p, "grids", n.grid_id, "grid_id").await?;
     let old_grid = tx.int("SELECT grid_id FROM buildings WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
     let max_unit = tx.int("SELECT CAST(COALESCE(MAX(unit_no), 0) AS BIGINT) FROM households WHERE building_id = $1", args![id]).await?;
@@ -99,7 +100,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewBuilding) -> Result<B
         )
         .await?;
     }
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "update", "building", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "building", "buildings", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -107,9 +108,10 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewBuilding) -> Result<B
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "buildings", id).await?;
+    let before = audit::snapshot(&mut tx, "buildings", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM households WHERE building_id = $1", id, "住户").await?;
     tx.exec("DELETE FROM buildings WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "building", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "building", "buildings", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
 }

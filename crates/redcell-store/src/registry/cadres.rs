@@ -128,7 +128,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<Cadre, StoreE
         )
         .await?;
     write_stations(&mut tx, p, owner.tenant_id, id, &n).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "cadre", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "cadre", "cadres", owner.tenant_id, id, None).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -136,6 +136,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<Cadre, StoreE
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadre, StoreError> {
     let mut tx = db.begin().await?;
     let me = check_edit(&mut tx, p, "cadres", id).await?;
+    let before = audit::snapshot(&mut tx, "cadres", me.tenant_id, id).await?;
     owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
     let current: Option<i64> = tx.one::<(Option<i64>,)>("SELECT member_id FROM cadres WHERE tenant_id = $1 AND id = $2", args![me.tenant_id, id]).await?.0;
     check_member(&mut tx, p, me.tenant_id, &n, current).await?;
@@ -145,7 +146,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadr
     )
     .await?;
     write_stations(&mut tx, p, me.tenant_id, id, &n).await?;
-    audit::record(&mut tx, me.tenant_id, Some(p.user_id), "update", "cadre", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "cadre", "cadres", me.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -153,9 +154,10 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadr
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "cadres", id).await?;
+    let before = audit::snapshot(&mut tx, "cadres", owner.tenant_id, id).await?;
     tx.exec("DELETE FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![owner.tenant_id, id]).await?;
     tx.exec("DELETE FROM cadres WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "cadre", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "cadre", "cadres", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
 }

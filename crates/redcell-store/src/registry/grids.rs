@@ -66,7 +66,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewGrid) -> Result<Grid, StoreErr
         )
         .await
         .unique_as("code", i18n::DUPLICATE_CODE)?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "grid", Some(id), n.code.as_str()).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "grid", "grids", owner.tenant_id, id, None).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -74,6 +74,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewGrid) -> Result<Grid, StoreErr
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewGrid) -> Result<Grid, StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "grids", id).await?;
+    let before = audit::snapshot(&mut tx, "grids", owner.tenant_id, id).await?;
     owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
     tx.exec(
         "UPDATE grids SET org_id = $1, code = $2, name = $3, description = $4, updated_at = $5 WHERE tenant_id = $6 AND id = $7",
@@ -92,7 +93,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewGrid) -> Result<Grid,
         )
         .await?;
     }
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "update", "grid", Some(id), n.code.as_str()).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "grid", "grids", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -100,10 +101,11 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewGrid) -> Result<Grid,
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "grids", id).await?;
+    let before = audit::snapshot(&mut tx, "grids", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM buildings WHERE grid_id = $1", id, "楼栋").await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM units WHERE grid_id = $1", id, "单位/设施").await?;
     tx.exec("DELETE FROM grids WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "grid", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "grid", "grids", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -102,7 +102,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<Household
         )
         .await
         .unique_as("room", i18n::DUPLICATE_ROOM)?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "household", Some(id), &n.room).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "household", "households", owner.tenant_id, id, None).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -110,6 +110,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<Household
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<Household, StoreError> {
     let mut tx = db.begin().await?;
     let me = check_edit(&mut tx, p, "households", id).await?;
+    let before = audit::snapshot(&mut tx, "households", me.tenant_id, id).await?;
     let (owner, grid_id) = building_of(&mut tx, p, &n).await?;
     tx.exec(
         "UPDATE households SET building_id = $1, grid_id = $2, org_id = $3, unit_no = $4, room = $5, tags = $6, note = $7, updated_at = $8 \
@@ -121,7 +122,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<
     if owner.org_id != me.org_id {
         tx.exec("UPDATE residents SET org_id = $1 WHERE tenant_id = $2 AND household_id = $3", args![owner.org_id, me.tenant_id, id]).await?;
     }
-    audit::record(&mut tx, me.tenant_id, Some(p.user_id), "update", "household", Some(id), &n.room).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "household", "households", me.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -129,9 +130,10 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "households", id).await?;
+    let before = audit::snapshot(&mut tx, "households", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM residents WHERE household_id = $1", id, "居民").await?;
     tx.exec("DELETE FROM households WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "household", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "household", "households", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -109,10 +109,10 @@ async fn check(tx: &mut crate::Tx, p: &Principal, n: &NewMember) -> Result<i64, 
         return Err(FieldError::new("resident_id", "not_found", i18n::NOT_FOUND).into());
     }
     let birth: NaiveDate = tx.one::<(NaiveDate,)>("SELECT birth_date FROM residents WHERE id = $1", args![n.resident_id]).await?.0;
-    if let Some(j) = n.joined_on {
-        if j < birth.checked_add_months(Months::new(12 * 18)).unwrap_or(birth) {
-            return Err(FieldError::new("joined_on", "too_young", i18n::JOIN_BEFORE_BIRTH).into());
-        }
+    if let Some(j) = n.joined_on
+        && j < birth.checked_add_months(Months::new(12 * 18)).unwrap_or(birth)
+    {
+        return Err(FieldError::new("joined_on", "too_young", i18n::JOIN_BEFORE_BIRTH).into());
     }
     Ok(org.tenant_id)
 }
@@ -129,7 +129,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewMember) -> Result<Member, Stor
         )
         .await
         .unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
-    audit::record(&mut tx, tenant_id, Some(p.user_id), "create", "member", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "member", "members", tenant_id, id, None).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -137,6 +137,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewMember) -> Result<Member, Stor
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<Member, StoreError> {
     let mut tx = db.begin().await?;
     let me = check_edit(&mut tx, p, "members", id).await?;
+    let before = audit::snapshot(&mut tx, "members", me.tenant_id, id).await?;
     check(&mut tx, p, &n).await?;
     tx.exec(
         "UPDATE members SET resident_id = $1, org_id = $2, category = $3, status = $4, joined_on = $5, work_unit = $6, skills = $7, \
@@ -146,7 +147,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<Mem
     )
     .await
     .unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
-    audit::record(&mut tx, me.tenant_id, Some(p.user_id), "update", "member", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "member", "members", me.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -154,9 +155,10 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<Mem
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "members", id).await?;
+    let before = audit::snapshot(&mut tx, "members", owner.tenant_id, id).await?;
     tx.exec("UPDATE cadres SET member_id = NULL WHERE tenant_id = $1 AND member_id = $2", args![owner.tenant_id, id]).await?;
     tx.exec("DELETE FROM members WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "member", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "member", "members", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
 }

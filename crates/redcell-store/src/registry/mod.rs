@@ -61,7 +61,7 @@ impl<T> Paged<T> {
 
 /// Run a paged list: `select` is everything up to `WHERE`, `cond` the filter
 /// (already including the scope), `order` the `ORDER BY` clause.
-pub(crate) async fn paged<T: Row>(
+pub async fn paged<T: Row>(
     db: &Db,
     select: &str,
     from_where: &str,

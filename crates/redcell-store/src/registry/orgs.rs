@@ -157,7 +157,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewOrg) -> Result<Org, StoreError
                 .unique_as("code", i18n::DUPLICATE_CODE)?;
             let path = OrgPath::parse(&ppath).map_err(StoreError::from)?.child(id);
             tx.exec("UPDATE orgs SET path = $1 WHERE tenant_id = $2 AND id = $3", args![path.as_str(), tenant_id, id]).await?;
-            audit::record(&mut tx, tenant_id, Some(p.user_id), "create", "org", Some(id), n.code.as_str()).await?;
+            audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "org", "orgs", tenant_id, id, None).await?;
             id
         }
         None => {
@@ -186,13 +186,14 @@ pub async fn create_root(tx: &mut crate::Tx, n: &NewOrg) -> Result<i64, StoreErr
         )
         .await?;
     tx.exec("UPDATE orgs SET tenant_id = $1, path = $2 WHERE tenant_id = 0 AND id = $1", args![id, OrgPath::root(id).as_str()]).await?;
-    audit::record(tx, id, None, "create", "org", Some(id), n.code.as_str()).await?;
+    audit::change(tx, audit::Actor::system(), audit::Change::Create, "org", "orgs", id, id, None).await?;
     Ok(id)
 }
 
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "orgs", id).await?;
+    let before = audit::snapshot(&mut tx, "orgs", owner.tenant_id, id).await?;
     let (old_path, old_parent): (String, Option<i64>) =
         tx.one("SELECT path, parent_id FROM orgs WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
     let old = OrgPath::parse(&old_path)?;
@@ -238,7 +239,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, S
         )
         .await?;
     }
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "update", "org", Some(id), n.code.as_str()).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "org", "orgs", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -246,6 +247,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, S
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "orgs", id).await?;
+    let before = audit::snapshot(&mut tx, "orgs", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM orgs WHERE parent_id = $1", id, "下级组织").await?;
     for (table, what) in [("grids", "网格"), ("members", "党员"), ("cadres", "干部"), ("residents", "居民")] {
         ensure_none(&mut tx, &format!("SELECT COUNT(*) FROM {table} WHERE org_id = $1"), id, what).await?;
@@ -253,7 +255,7 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     ensure_none(&mut tx, "SELECT COUNT(*) FROM cadre_stations WHERE org_id = $1", id, "驻点干部").await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM grants WHERE org_id = $1", id, "账号授权").await?;
     tx.exec("DELETE FROM orgs WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "org", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "org", "orgs", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -113,7 +113,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Resident, 
         )
         .await
         .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "resident", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "resident", "residents", owner.tenant_id, id, None).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -121,6 +121,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Resident, 
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<Resident, StoreError> {
     let mut tx = db.begin().await?;
     let me = check_edit(&mut tx, p, "residents", id).await?;
+    let before = audit::snapshot(&mut tx, "residents", me.tenant_id, id).await?;
     let owner = owner_of(&mut tx, p, &n).await?;
     tx.exec(
         "UPDATE residents SET household_id = $1, org_id = $2, name = $3, gender = $4, birth_date = $5, id_number = $6, phone = $7, note = $8, updated_at = $9 \
@@ -130,7 +131,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<R
     )
     .await
     .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
-    audit::record(&mut tx, me.tenant_id, Some(p.user_id), "update", "resident", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "resident", "residents", me.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -138,9 +139,33 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<R
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "residents", id).await?;
+    let before = audit::snapshot(&mut tx, "residents", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM members WHERE resident_id = $1", id, "党员登记").await?;
     tx.exec("DELETE FROM residents WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "resident", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "resident", "residents", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A resident's ID number and phone in the clear.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Revealed {
+    pub id: i64,
+    pub name: String,
+    pub id_number: String,
+    pub phone: Option<String>,
+}
+
+/// Reveal a resident's ID number and phone: allowed to roles with
+/// `RevealPersonal` over the resident's organisation, and audited.
+pub async fn reveal(db: &Db, p: &Principal, id: i64, reason: &str) -> Result<Revealed, StoreError> {
+    let r = get(db, p, id).await?;
+    let mut a = args![r.org_id];
+    let c = p.scope(Capability::RevealPersonal).orgs("o", &mut a);
+    if db.int(&format!("SELECT COUNT(*) FROM orgs o WHERE o.id = $1 AND {c}"), a).await? == 0 {
+        crate::audit::access(db, r.tenant_id, crate::audit::Actor::of(p), "reveal_denied", "resident", Some(id), reason).await?;
+        return Err(StoreError::Forbidden);
+    }
+    crate::audit::access(db, r.tenant_id, crate::audit::Actor::of(p), "reveal", "resident", Some(id), reason).await?;
+    Ok(Revealed { id, name: r.name, id_number: r.id_number.reveal().to_string(), phone: r.phone.map(|x| x.reveal().to_string()) })
 }

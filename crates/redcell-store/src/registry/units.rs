@@ -71,7 +71,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewUnit) -> Result<Unit, StoreErr
                 n.phone.as_ref().map(|x| x.as_str().to_string()), Utc::now()],
         )
         .await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "create", "unit", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "unit", "units", owner.tenant_id, id, None).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -79,6 +79,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewUnit) -> Result<Unit, StoreErr
 pub async fn update(db: &Db, p: &Principal, id: i64, n: NewUnit) -> Result<Unit, StoreError> {
     let mut tx = db.begin().await?;
     let me = check_edit(&mut tx, p, "units", id).await?;
+    let before = audit::snapshot(&mut tx, "units", me.tenant_id, id).await?;
     let owner = owner_for_edit(&mut tx, p, "grids", n.grid_id, "grid_id").await?;
     tx.exec(
         "UPDATE units SET grid_id = $1, org_id = $2, kind = $3, name = $4, address = $5, contact = $6, phone = $7, updated_at = $8 WHERE tenant_id = $9 AND id = $10",
@@ -86,7 +87,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewUnit) -> Result<Unit,
             n.phone.as_ref().map(|x| x.as_str().to_string()), Utc::now(), me.tenant_id, id],
     )
     .await?;
-    audit::record(&mut tx, me.tenant_id, Some(p.user_id), "update", "unit", Some(id), &n.name).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "unit", "units", me.tenant_id, id, before).await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -94,8 +95,9 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewUnit) -> Result<Unit,
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "units", id).await?;
+    let before = audit::snapshot(&mut tx, "units", owner.tenant_id, id).await?;
     tx.exec("DELETE FROM units WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "delete", "unit", Some(id), "").await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "unit", "units", owner.tenant_id, id, before).await?;
     tx.commit().await?;
     Ok(())
 }

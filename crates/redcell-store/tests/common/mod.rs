@@ -96,10 +96,10 @@ impl Drop for PgGuard {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build();
-            if let Ok(rt) = rt {
-                if let Err(e) = rt.block_on(drop_pg_database(&base, &name)) {
-                    eprintln!("could not drop test database {name}: {e}");
-                }
+            if let Ok(rt) = rt
+                && let Err(e) = rt.block_on(drop_pg_database(&base, &name))
+            {
+                eprintln!("could not drop test database {name}: {e}");
             }
         })
         .join();

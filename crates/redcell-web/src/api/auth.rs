@@ -19,15 +19,17 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The password was set by an administrator; change it on the account page.
+    pub must_change_password: bool,
 }
 
 /// Log in with a username and password; answers a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(s): State<Shared>, super::JsonBody(body): super::JsonBody) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(State(s): State<Shared>, parts: axum::http::request::Parts, super::JsonBody(body): super::JsonBody) -> ApiResult<Json<LoginResponse>> {
     let req: LoginRequest = serde_json::from_value(body).map_err(|e| crate::error::bad_json(&e.to_string()))?;
-    let sess = redcell_store::auth::login(&s.db, &req.username, &req.password).await?;
-    Ok(Json(LoginResponse { token: sess.token, expires_at: sess.expires_at }))
+    let sess = redcell_store::auth::login_from(&s.db, &req.username, &req.password, &crate::auth::client(&parts)).await?;
+    Ok(Json(LoginResponse { token: sess.token, expires_at: sess.expires_at, must_change_password: sess.must_change_password }))
 }
 
 /// End the session of the bearer token.

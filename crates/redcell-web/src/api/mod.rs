@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, documented by OpenAPI at `/api/v1/openapi.json`.
 
+pub mod admin;
 pub mod auth;
 pub mod registry;
 
@@ -27,6 +28,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "cadres", description = "Cadres (干部)"),
         (name = "units", description = "Enterprises, social organisations and facilities in a grid"),
         (name = "search", description = "Search people by name, phone or ID number"),
+        (name = "users", description = "Accounts and their grants"),
+        (name = "audit", description = "The audit trail (auditors)"),
     )
 )]
 struct ApiDoc;
@@ -41,7 +44,7 @@ impl Modify for BearerAuth {
 }
 
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::router()).merge(registry::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::router()).merge(registry::router()).merge(admin::router())
 }
 
 /// Query parameters; a malformed query is a 422 in the API error shape.

@@ -146,16 +146,36 @@ fn keep_sensitive<R: Resource>(submitted: &R::Raw, stored: &R::Raw) -> R::Raw {
     serde_json::from_value(v).unwrap_or_default()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Title and links of a form page.
+struct FormMeta {
+    title: String,
+    action: String,
+    cancel: String,
+    delete_action: Option<String>,
+}
+
+impl FormMeta {
+    fn new_of<R: Resource>(cancel: String) -> FormMeta {
+        FormMeta { title: format!("新增{}", R::NOUN), action: format!("/{}/new", R::PATH), cancel, delete_action: None }
+    }
+    fn edit_of<R: Resource>(id: i64) -> FormMeta {
+        let p = R::PATH;
+        FormMeta {
+            title: format!("编辑{}", R::NOUN),
+            action: format!("/{p}/{id}/edit"),
+            cancel: format!("/{p}/{id}"),
+            delete_action: Some(format!("/{p}/{id}/delete")),
+        }
+    }
+}
+
+/// Render a form; `stored` (on edit) supplies the masked hints of sensitive fields.
 async fn show<R: Resource>(
     db: &Db,
     u: &PageUser,
     raw: &R::Raw,
     errors: Option<&Invalid>,
-    title: String,
-    action: String,
-    cancel: String,
-    delete_action: Option<String>,
+    meta: FormMeta,
     sensitive_hint: Option<&R::Raw>,
 ) -> Result<Response, StoreError> {
     let mut fields = R::fields(db, &u.p, raw).await?;
@@ -181,14 +201,14 @@ async fn show<R: Resource>(
     }
     let page = FormPage {
         nav: Nav::of(u),
-        crumbs: vec![(cancel.clone(), "返回".into())],
-        title,
-        action,
-        cancel,
+        crumbs: vec![(meta.cancel.clone(), "返回".into())],
+        title: meta.title,
+        action: meta.action,
+        cancel: meta.cancel,
         csrf: u.csrf.clone(),
         fields,
         errors_summary: summary,
-        delete_action,
+        delete_action: meta.delete_action,
     };
     let status = if errors.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok(render_status(status, &page))
@@ -207,7 +227,7 @@ fn cancel_for(raw_ctx: &Ctx) -> String {
 
 async fn new_form<R: Resource>(u: PageUser, State(s): State<Shared>, Query(ctx): Query<Ctx>) -> Result<Response, PageError> {
     let raw = R::initial(&ctx);
-    Ok(show::<R>(&s.db, &u, &raw, None, format!("新增{}", R::NOUN), format!("/{}/new", R::PATH), cancel_for(&ctx), None, None).await?)
+    Ok(show::<R>(&s.db, &u, &raw, None, FormMeta::new_of::<R>(cancel_for(&ctx)), None).await?)
 }
 
 /// Turn a store error from a write into the form again (field errors) or an error page.
@@ -216,10 +236,7 @@ async fn write_failed<R: Resource>(
     u: &PageUser,
     raw: &R::Raw,
     e: StoreError,
-    title: String,
-    action: String,
-    cancel: String,
-    delete: Option<String>,
+    meta: FormMeta,
     stored: Option<&R::Raw>,
 ) -> Result<Response, PageError> {
     let inv = match e {
@@ -227,25 +244,23 @@ async fn write_failed<R: Resource>(
         StoreError::Denied(f) => Invalid(vec![f]),
         e => return Err(e.into()),
     };
-    Ok(show::<R>(db, u, raw, Some(&inv), title, action, cancel, delete, stored).await?)
+    Ok(show::<R>(db, u, raw, Some(&inv), meta, stored).await?)
 }
 
 async fn create<R: Resource>(u: PageUser, State(s): State<Shared>, body: Bytes) -> Result<Response, PageError> {
-    let CheckedForm(f) = match CheckedForm::check(&u, &body) {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
     let raw: R::Raw = f.to_raw(R::LISTS);
-    let title = format!("新增{}", R::NOUN);
-    let action = format!("/{}/new", R::PATH);
-    let cancel = f.get("_cancel").filter(|c| c.starts_with('/') && !c.starts_with("//")).unwrap_or("/").to_string();
+    let cancel = crate::auth::safe_next(f.get("_cancel"));
     let result = match raw.check() {
         Ok(n) => R::create(&s.db, &u.p, n).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
-        Err(e) => write_failed::<R>(&s.db, &u, &raw, e, title, action, cancel, None, None).await,
+        Err(e) => write_failed::<R>(&s.db, &u, &raw, e, FormMeta::new_of::<R>(cancel), None).await,
     }
 }
 
@@ -256,23 +271,11 @@ async fn edit_form<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): 
         return Err(StoreError::Forbidden.into());
     }
     let raw = blank_sensitive::<R>(&stored);
-    let path = R::PATH;
-    Ok(show::<R>(
-        &s.db,
-        &u,
-        &raw,
-        None,
-        format!("编辑{}", R::NOUN),
-        format!("/{path}/{id}/edit"),
-        format!("/{path}/{id}"),
-        Some(format!("/{path}/{id}/delete")),
-        Some(&stored),
-    )
-    .await?)
+    Ok(show::<R>(&s.db, &u, &raw, None, FormMeta::edit_of::<R>(id), Some(&stored)).await?)
 }
 
 async fn update<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
-    let CheckedForm(f) = match CheckedForm::check(&u, &body) {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
@@ -283,28 +286,14 @@ async fn update<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): Pat
         Ok(n) => R::update(&s.db, &u.p, id, n).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
-    let path = R::PATH;
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/{path}/{id}")).into_response()),
-        Err(e) => {
-            write_failed::<R>(
-                &s.db,
-                &u,
-                &blank_sensitive::<R>(&submitted),
-                e,
-                format!("编辑{}", R::NOUN),
-                format!("/{path}/{id}/edit"),
-                format!("/{path}/{id}"),
-                Some(format!("/{path}/{id}/delete")),
-                Some(&stored),
-            )
-            .await
-        }
+        Ok(()) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
+        Err(e) => write_failed::<R>(&s.db, &u, &blank_sensitive::<R>(&submitted), e, FormMeta::edit_of::<R>(id), Some(&stored)).await,
     }
 }
 
 async fn delete<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
-    if let Err(r) = CheckedForm::check(&u, &body) {
+    if let Err(r) = CheckedForm::check(&u, &s.db, &body).await {
         return Ok(r);
     }
     let stored = R::base(&s.db, &u.p, id).await?;
@@ -422,12 +411,13 @@ impl Resource for GridForm {
 /// Grids near the one in `current` (same community), for moving a building.
 async fn grid_options(db: &Db, p: &Principal, current: &Option<String>) -> Result<Vec<(String, String)>, StoreError> {
     let mut org = None;
-    if let Some(g) = current.as_deref().and_then(|g| g.parse::<i64>().ok()) {
-        if let Ok(grid) = reg::grids::get(db, p, g).await {
-            let o = reg::orgs::get(db, p, grid.org_id).await?;
-            // Up to the community level, so sibling branches' grids are offered too.
-            org = o.org_path().ids().into_iter().take(3).last().or(Some(o.id));
-        }
+    if let Some(g) = current.as_deref().and_then(|g| g.parse::<i64>().ok())
+        && let Ok(grid) = reg::grids::get(db, p, g).await
+    {
+        let o = reg::orgs::get(db, p, grid.org_id).await?;
+        // Up to the community (second level of a street tenant), so that the
+        // grids of sibling branches are offered too.
+        org = o.org_path().ids().get(1).copied().or(Some(o.id));
     }
     let list = reg::grids::list(db, p, &reg::grids::GridFilter { org_id: org, q: None }, Page::first(200)).await?;
     Ok(list.items.into_iter().map(|g| (g.id.to_string(), format!("{}（{}）", g.name, g.org_name))).collect())
@@ -577,10 +567,10 @@ impl Resource for MemberForm {
     }
     async fn fields(db: &Db, p: &Principal, r: &RawMember) -> Result<Vec<Field>, StoreError> {
         let mut person = Field::new("resident_id", "居民编号", "hidden", &r.resident_id);
-        if let Some(rid) = r.resident_id.as_deref().and_then(|x| x.parse::<i64>().ok()) {
-            if let Ok(res) = reg::residents::get(db, p, rid).await {
-                person.hint = Some(res.name);
-            }
+        if let Some(rid) = r.resident_id.as_deref().and_then(|x| x.parse::<i64>().ok())
+            && let Ok(res) = reg::residents::get(db, p, rid).await
+        {
+            person.hint = Some(res.name);
         }
         Ok(vec![
             person,

@@ -1,6 +1,7 @@
 //! Server-rendered pages (zh-CN). Forms post back with a CSRF token; errors are
 //! shown beside the fields.
 
+mod admin;
 mod forms;
 mod views;
 
@@ -12,10 +13,10 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use redcell_domain::i18n;
+use redcell_domain::{Capability, i18n};
 use redcell_store::StoreError;
 use redcell_store::registry::Paged;
 use serde::Deserialize;
@@ -24,11 +25,21 @@ use serde::Deserialize;
 pub struct Nav {
     pub user: String,
     pub csrf: String,
+    pub registry: bool,
+    pub users: bool,
+    pub audit: bool,
 }
 
 impl Nav {
     pub fn of(u: &PageUser) -> Option<Nav> {
-        Some(Nav { user: u.p.display_name.clone(), csrf: u.csrf.clone() })
+        let has = |c| !u.p.scope(c).is_empty();
+        Some(Nav {
+            user: u.p.display_name.clone(),
+            csrf: u.csrf.clone(),
+            registry: has(Capability::ReadRegistry),
+            users: has(Capability::ManageUsers),
+            audit: has(Capability::ReadAudit),
+        })
     }
 }
 
@@ -78,6 +89,7 @@ pub fn error_page(e: StoreError) -> Response {
         StoreError::Denied(f) => (StatusCode::FORBIDDEN, "没有权限", f.message.clone()),
         StoreError::Invalid(inv) => (StatusCode::UNPROCESSABLE_ENTITY, "输入有误", inv.to_string()),
         StoreError::Unauthorized => (StatusCode::UNAUTHORIZED, "请登录", i18n::LOGIN_REQUIRED.to_string()),
+        StoreError::RateLimited(secs) => (StatusCode::TOO_MANY_REQUESTS, "请稍后再试", format!("尝试过于频繁，请 {secs} 秒后再试")),
         _ => {
             tracing::error!("internal error: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, "出错了", i18n::INTERNAL.to_string())
@@ -95,6 +107,13 @@ impl<E: Into<StoreError>> From<E> for PageError {
     }
 }
 
+impl PageError {
+    /// A form whose CSRF token did not match.
+    pub fn csrf() -> PageError {
+        PageError(StoreError::Denied(redcell_domain::FieldError::new("_csrf", "csrf", i18n::CSRF_FAILED)))
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         error_page(self.0)
@@ -107,14 +126,22 @@ pub type PageResult = Result<Response, PageError>;
 pub struct CheckedForm(pub FormData);
 
 impl CheckedForm {
-    pub fn check(u: &PageUser, body: &Bytes) -> Result<CheckedForm, Response> {
+    /// Parse a posted form and check its CSRF token; a mismatch is refused
+    /// (403), nothing is written, and the attempt is audited.
+    #[allow(clippy::result_large_err)] // the error is the page to send back
+    pub async fn check(u: &PageUser, db: &redcell_store::Db, body: &Bytes) -> Result<CheckedForm, Response> {
         let f = FormData::parse(body);
         match f.get("_csrf") {
             Some(t) if same_token(t, &u.csrf) => Ok(CheckedForm(f)),
-            _ => Err(render_status(
-                StatusCode::FORBIDDEN,
-                &ErrorPage { nav: Nav::of(u), title: "请求被拒绝".into(), message: i18n::CSRF_FAILED.into() },
-            )),
+            _ => {
+                if let Err(e) = redcell_store::accounts::refused(db, &u.p, "csrf_failed", "form").await {
+                    tracing::warn!("auditing a refused form: {e}");
+                }
+                Err(render_status(
+                    StatusCode::FORBIDDEN,
+                    &ErrorPage { nav: Nav::of(u), title: "请求被拒绝".into(), message: i18n::CSRF_FAILED.into() },
+                ))
+            }
         }
     }
 }
@@ -144,10 +171,8 @@ async fn login_form(Query(q): Query<NextQuery>, State(s): State<Shared>) -> Resp
     r
 }
 
-async fn login_submit(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn login_submit(State(s): State<Shared>, parts: Parts, body: Bytes) -> Response {
     let f = FormData::parse(&body);
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
     let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_string();
     let next = safe_next(f.get("next"));
     let username = f.get("username").unwrap_or("").trim().to_string();
@@ -159,8 +184,10 @@ async fn login_submit(State(s): State<Shared>, headers: HeaderMap, body: Bytes) 
         Some(t) if !expected.is_empty() && same_token(t, &expected) => {}
         _ => return again(StatusCode::FORBIDDEN, i18n::CSRF_FAILED.into()),
     }
-    match redcell_store::auth::login(&s.db, &username, f.get("password").unwrap_or("")).await {
+    let client = crate::auth::client(&parts);
+    match redcell_store::auth::login_from(&s.db, &username, f.get("password").unwrap_or(""), &client).await {
         Ok(sess) => {
+            let next = if sess.must_change_password { "/account/password".to_string() } else { next.clone() };
             let mut r = Redirect::to(&next).into_response();
             let max_age = (sess.expires_at - chrono::Utc::now()).num_seconds();
             if let Ok(v) = set_cookie(SESSION_COOKIE, &sess.token, max_age, s.secure_cookies).parse() {
@@ -172,6 +199,7 @@ async fn login_submit(State(s): State<Shared>, headers: HeaderMap, body: Bytes) 
             r
         }
         Err(StoreError::Unauthorized) => again(StatusCode::UNAUTHORIZED, i18n::LOGIN_FAILED.into()),
+        Err(StoreError::RateLimited(secs)) => again(StatusCode::TOO_MANY_REQUESTS, format!("尝试过于频繁，请 {secs} 秒后再试")),
         Err(StoreError::Locked(until)) => {
             let local = until + chrono::Duration::hours(8);
             again(StatusCode::TOO_MANY_REQUESTS, format!("登录失败次数过多，账号锁定至 {}，请稍后再试", local.format("%H:%M")))
@@ -180,12 +208,10 @@ async fn login_submit(State(s): State<Shared>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-async fn logout(State(s): State<Shared>, u: PageUser, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = CheckedForm::check(&u, &body) {
+async fn logout(State(s): State<Shared>, u: PageUser, parts: Parts, body: Bytes) -> Response {
+    if let Err(r) = CheckedForm::check(&u, &s.db, &body).await {
         return r;
     }
-    let (mut parts, _): (Parts, ()) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
     if let Some(t) = cookie(&parts, SESSION_COOKIE) {
         let _ = redcell_store::auth::logout(&s.db, t).await;
     }
@@ -201,5 +227,6 @@ pub fn router() -> Router<Shared> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .merge(views::router())
+        .merge(admin::router())
         .merge(forms::router())
 }

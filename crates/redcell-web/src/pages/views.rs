@@ -25,13 +25,22 @@ pub async fn org_crumbs(db: &Db, p: &Principal, org_id: i64) -> Result<Crumbs, S
 
 /// May the caller edit rows owned by `org_id`?
 pub async fn can_edit(db: &Db, p: &Principal, org_id: i64) -> bool {
+    may(db, p, org_id, Capability::EditRegistry).await
+}
+
+/// Does the caller hold `cap` over organisation `org_id`?
+pub async fn may(db: &Db, p: &Principal, org_id: i64, cap: Capability) -> bool {
     match orgs::get(db, p, org_id).await {
-        Ok(o) => p.scope(Capability::EditRegistry).contains(&o.org_path()),
+        Ok(o) => p.scope(cap).contains(&o.org_path()),
         Err(_) => false,
     }
 }
 
 async fn home(u: PageUser) -> impl IntoResponse {
+    if u.p.scope(Capability::ReadRegistry).is_empty() {
+        // Roles without the registry (members, residents) start at their account.
+        return Redirect::to("/account");
+    }
     match u.p.home_orgs().as_slice() {
         [one] => Redirect::to(&format!("/orgs/{one}")),
         _ => Redirect::to("/orgs"),
@@ -59,7 +68,7 @@ async fn tree(u: PageUser, State(s): State<Shared>) -> PageResult {
     let nodes = all
         .iter()
         .filter(|o| o.kind.0 != redcell_domain::OrgKind::PartyGroup)
-        .map(|o| TreeNode { id: o.id, name: o.name.clone(), kind: o.kind.to_string(), depth: (o.org_path().depth() - top) * 3 / 2 })
+        .map(|o| TreeNode { id: o.id, name: o.name.clone(), kind: o.kind.to_string(), depth: (o.org_path().depth() - top).min(6) })
         .collect();
     Ok(render(&TreePage { nav: Nav::of(&u), nodes }))
 }
@@ -157,8 +166,10 @@ struct HouseholdPage {
     crumbs: Crumbs,
     household: households::Household,
     residents: Paged<residents::Resident>,
+    files: Vec<redcell_store::files::FileInfo>,
     today: NaiveDate,
     can_edit: bool,
+    csrf: String,
 }
 
 async fn household_crumbs(db: &Db, p: &Principal, h: &households::Household) -> Result<Crumbs, StoreError> {
@@ -177,7 +188,8 @@ async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) ->
     let crumbs = household_crumbs(db, p, &household).await?;
     let residents = residents::list(db, p, &residents::ResidentFilter { household_id: Some(id), ..Default::default() }, Page::first(50)).await?;
     let can_edit = can_edit(db, p, household.org_id).await;
-    Ok(render(&HouseholdPage { nav: Nav::of(&u), crumbs, household, residents, today: crate::today(), can_edit }))
+    let files = redcell_store::files::list(db, p, redcell_store::files::Owner::Household(id)).await?;
+    Ok(render(&HouseholdPage { nav: Nav::of(&u), crumbs, household, residents, files, today: crate::today(), can_edit, csrf: u.csrf.clone() }))
 }
 
 #[derive(Template)]
@@ -188,6 +200,8 @@ struct ResidentPage {
     r: residents::Resident,
     today: NaiveDate,
     can_edit: bool,
+    can_reveal: bool,
+    csrf: String,
 }
 
 async fn resident(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
@@ -199,7 +213,8 @@ async fn resident(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> 
     };
     crumbs.push((format!("/residents/{id}"), r.name.clone()));
     let can_edit = can_edit(db, p, r.org_id).await;
-    Ok(render(&ResidentPage { nav: Nav::of(&u), crumbs, r, today: crate::today(), can_edit }))
+    let can_reveal = may(db, p, r.org_id, Capability::RevealPersonal).await;
+    Ok(render(&ResidentPage { nav: Nav::of(&u), crumbs, r, today: crate::today(), can_edit, can_reveal, csrf: u.csrf.clone() }))
 }
 
 #[derive(Template)]

@@ -1,0 +1,2 @@
+// Placeholder until the solver benchmark lands.
+fn main() {}
