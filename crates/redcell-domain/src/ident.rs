@@ -12,8 +12,8 @@ const CHECK: &[u8; 11] = b"10X98765432";
 /// Province-level codes in use, plus `99`, which redcell reserves for synthetic
 /// (demo and test) people so that they can never be mistaken for real ones.
 const PROVINCES: &[u32] = &[
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91, 99,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+    64, 65, 71, 81, 82, 83, 91, 99,
 ];
 
 /// The fake region used for synthetic people.
@@ -26,11 +26,7 @@ pub struct IdNumber(String);
 
 /// The GB 11643 check character for the first 17 digits.
 pub fn check_char(first17: &[u8]) -> char {
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS.iter())
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS.iter()).map(|(d, w)| u32::from(d - b'0') * w).sum();
     CHECK[(sum % 11) as usize] as char
 }
 
@@ -65,8 +61,8 @@ impl IdNumber {
         if !PROVINCES.contains(&province) {
             return Err(FieldError::new(f, "region", i18n::ID_REGION));
         }
-        let date = NaiveDate::parse_from_str(&s[6..14], "%Y%m%d")
-            .map_err(|_| FieldError::new(f, "birth", i18n::ID_BIRTH))?;
+        let date =
+            NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map_err(|_| FieldError::new(f, "birth", i18n::ID_BIRTH))?;
         if date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default() {
             return Err(FieldError::new(f, "birth", i18n::ID_BIRTH));
         }

@@ -6,8 +6,7 @@
 use crate::error::{FieldError, Invalid};
 use crate::text::{Name, Text, parse_date};
 use crate::{
-    CadreKind, Gender, HouseholdTags, IdNumber, MemberCategory, MemberStatus, OrgCode, OrgKind,
-    Phone, UnitKind, i18n,
+    CadreKind, Gender, HouseholdTags, IdNumber, MemberCategory, MemberStatus, OrgCode, OrgKind, Phone, UnitKind, i18n,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
@@ -106,7 +105,18 @@ raw_struct!(RawGrid { org_id, code, name, description });
 raw_struct!(RawBuilding { grid_id, name, address, units, floors, x, y, lat, lon });
 raw_struct!(RawHousehold { building_id, unit_no, room, note } extra { tags: Option<Vec<String>> });
 raw_struct!(RawResident { household_id, org_id, name, gender, birth_date, id_number, phone, note });
-raw_struct!(RawMember { resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household });
+raw_struct!(RawMember {
+    resident_id,
+    org_id,
+    category,
+    status,
+    joined_on,
+    work_unit,
+    skills,
+    interests,
+    free_time,
+    central_household
+});
 raw_struct!(RawCadre { org_id, kind, name, phone, title, member_id } extra { stations: Option<Vec<i64>> });
 raw_struct!(RawUnit { grid_id, kind, name, address, contact, phone });
 
@@ -498,9 +508,19 @@ mod tests {
 
     #[test]
     fn root_kinds_only_without_parent() {
-        let r = RawOrg { kind: Some("party_group".into()), code: Some("G1".into()), name: Some("一组".into()), ..Default::default() };
+        let r = RawOrg {
+            kind: Some("party_group".into()),
+            code: Some("G1".into()),
+            name: Some("一组".into()),
+            ..Default::default()
+        };
         assert_eq!(r.validate().unwrap_err().first().unwrap().field, "parent_id");
-        let r = RawOrg { kind: Some("街道党工委".into()), code: Some("S1".into()), name: Some("街道".into()), ..Default::default() };
+        let r = RawOrg {
+            kind: Some("街道党工委".into()),
+            code: Some("S1".into()),
+            name: Some("街道".into()),
+            ..Default::default()
+        };
         assert!(r.validate().is_ok());
     }
 }

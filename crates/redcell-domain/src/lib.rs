@@ -5,9 +5,9 @@
 //! from the [`i18n`] catalogue).
 
 pub mod error;
-pub mod input;
 pub mod i18n;
 pub mod ident;
+pub mod input;
 pub mod org;
 pub mod phone;
 pub mod registry;
@@ -18,9 +18,7 @@ pub use error::{FieldError, Invalid};
 pub use ident::IdNumber;
 pub use org::{OrgCode, OrgKind, OrgPath};
 pub use phone::Phone;
-pub use registry::{
-    CadreKind, Gender, HouseholdTag, HouseholdTags, MemberCategory, MemberStatus, UnitKind,
-};
+pub use registry::{CadreKind, Gender, HouseholdTag, HouseholdTags, MemberCategory, MemberStatus, UnitKind};
 pub use role::{Capability, Role};
 pub use text::{Name, Text};
 

@@ -69,8 +69,8 @@ impl OrgKind {
             StreetCommittee | TownshipCommittee => 1,
             CommunityCommittee | VillageGeneralBranch => 2,
             GeneralBranch => 3,
-            BranchNeighbourhood | BranchBuilding | BranchGrid | BranchVillage | BranchAssociation
-            | BranchPark | BranchMarket | BranchEnterprise => 4,
+            BranchNeighbourhood | BranchBuilding | BranchGrid | BranchVillage | BranchAssociation | BranchPark
+            | BranchMarket | BranchEnterprise => 4,
             PartyGroup => 5,
         }
     }
@@ -111,8 +111,7 @@ impl OrgCode {
         if s.is_empty() {
             return Err(FieldError::new("code", "required", i18n::REQUIRED));
         }
-        let ok = s.len() <= 32
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !ok {
             return Err(FieldError::new("code", "code", i18n::CODE_INVALID));
         }

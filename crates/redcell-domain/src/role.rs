@@ -82,15 +82,12 @@ impl Role {
 
 /// Password policy: at least 10 characters with a letter and a digit.
 pub fn password_acceptable(pw: &str) -> bool {
-    pw.chars().count() >= 10
-        && pw.chars().any(|c| c.is_alphabetic())
-        && pw.chars().any(|c| c.is_ascii_digit())
+    pw.chars().count() >= 10 && pw.chars().any(|c| c.is_alphabetic()) && pw.chars().any(|c| c.is_ascii_digit())
 }
 
 /// Usernames: 3–32 of ASCII letters, digits, `.`, `-`, `_`.
 pub fn username_acceptable(u: &str) -> bool {
-    (3..=32).contains(&u.len())
-        && u.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    (3..=32).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 #[cfg(test)]

@@ -7,11 +7,7 @@ use serde::Serialize;
 fn clean(field: &str, raw: &str, max_chars: usize) -> Result<String, FieldError> {
     let s = raw.trim();
     if s.chars().count() > max_chars {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("{}（最多{}个字）", i18n::TOO_LONG, max_chars),
-        ));
+        return Err(FieldError::new(field, "too_long", format!("{}（最多{}个字）", i18n::TOO_LONG, max_chars)));
     }
     if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(FieldError::new(field, "control_chars", i18n::CONTROL_CHARS));

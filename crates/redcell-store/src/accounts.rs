@@ -65,7 +65,8 @@ pub struct NewAccount {
     pub org_id: i64,
 }
 
-const ACCOUNT: &str = "SELECT u.id, u.username, u.display_name, u.disabled, u.locked_until, u.must_change_password, u.created_at";
+const ACCOUNT: &str =
+    "SELECT u.id, u.username, u.display_name, u.disabled, u.locked_until, u.must_change_password, u.created_at";
 
 /// Accounts with at least one grant inside the caller's management scope.
 pub async fn list(db: &Db, p: &Principal, q: Option<&str>, page: Page) -> Result<Paged<Account>, StoreError> {
@@ -147,7 +148,9 @@ pub async fn create(db: &Db, p: &Principal, n: &NewAccount) -> Result<i64, Store
     }
     let name = redcell_domain::Text::parse("display_name", &n.display_name, 40)?;
     e.into_result()?;
-    let org = crate::registry::orgs::get(db, p, n.org_id).await.map_err(|_| FieldError::new("org_id", "not_found", i18n::NOT_FOUND))?;
+    let org = crate::registry::orgs::get(db, p, n.org_id)
+        .await
+        .map_err(|_| FieldError::new("org_id", "not_found", i18n::NOT_FOUND))?;
     if !may_grant_at(p, &org.org_path(), role) {
         return Err(StoreError::Denied(FieldError::new("role", "scope", "您不能在该组织授予此角色")));
     }
@@ -234,7 +237,9 @@ pub async fn change_own_password(db: &Db, p: &Principal, old: &str, new: &str) -
 
 pub async fn add_grant(db: &Db, p: &Principal, id: i64, org_id: i64, role: Role) -> Result<(), StoreError> {
     manageable(db, p, id).await?;
-    let org = crate::registry::orgs::get(db, p, org_id).await.map_err(|_| FieldError::new("org_id", "not_found", i18n::NOT_FOUND))?;
+    let org = crate::registry::orgs::get(db, p, org_id)
+        .await
+        .map_err(|_| FieldError::new("org_id", "not_found", i18n::NOT_FOUND))?;
     if !may_grant_at(p, &org.org_path(), role) {
         return Err(StoreError::Denied(FieldError::new("role", "scope", "您不能在该组织授予此角色")));
     }
@@ -258,7 +263,8 @@ pub async fn remove_grant(db: &Db, p: &Principal, id: i64, org_id: i64, role: Ro
         return Err(FieldError::new("role", "last", "这是该账号唯一的授权；如需停用请禁用账号").into());
     }
     let mut tx = db.begin().await?;
-    tx.exec("DELETE FROM grants WHERE user_id = $1 AND org_id = $2 AND role = $3", args![id, org_id, role.code()]).await?;
+    tx.exec("DELETE FROM grants WHERE user_id = $1 AND org_id = $2 AND role = $3", args![id, org_id, role.code()])
+        .await?;
     tx.exec("DELETE FROM sessions WHERE user_id = $1", args![id]).await?;
     log(&mut tx, p, "revoke_grant", id, &format!("{} @{org_id}", role.code())).await?;
     tx.commit().await

@@ -69,14 +69,24 @@ async fn write(
 pub async fn snapshot(tx: &mut Tx, table: &str, tenant_id: i64, id: i64) -> Result<Option<String>, StoreError> {
     let json: Option<(String,)> = match tx.backend() {
         Backend::Postgres => {
-            tx.opt(&format!("SELECT CAST(row_to_json(t) AS TEXT) FROM {table} t WHERE t.tenant_id = $1 AND t.id = $2"), args![tenant_id, id])
-                .await?
+            tx.opt(
+                &format!("SELECT CAST(row_to_json(t) AS TEXT) FROM {table} t WHERE t.tenant_id = $1 AND t.id = $2"),
+                args![tenant_id, id],
+            )
+            .await?
         }
         Backend::Sqlite => {
-            let cols: Vec<(String,)> = tx.all("SELECT name FROM pragma_table_info($1) ORDER BY cid", args![table]).await?;
+            let cols: Vec<(String,)> =
+                tx.all("SELECT name FROM pragma_table_info($1) ORDER BY cid", args![table]).await?;
             let pairs: Vec<String> = cols.iter().map(|(c,)| format!("'{c}', t.\"{c}\"")).collect();
-            tx.opt(&format!("SELECT json_object({}) FROM {table} t WHERE t.tenant_id = $1 AND t.id = $2", pairs.join(", ")), args![tenant_id, id])
-                .await?
+            tx.opt(
+                &format!(
+                    "SELECT json_object({}) FROM {table} t WHERE t.tenant_id = $1 AND t.id = $2",
+                    pairs.join(", ")
+                ),
+                args![tenant_id, id],
+            )
+            .await?
         }
     };
     Ok(json.map(|(j,)| mask_json(&j)))
@@ -136,7 +146,15 @@ pub async fn change(
 
 /// Record an access that changes nothing (a reveal, an export, a refused attempt)
 /// in a transaction of its own.
-pub async fn access(db: &Db, tenant_id: i64, actor: Actor, action: &str, entity: &str, entity_id: Option<i64>, detail: &str) -> Result<(), StoreError> {
+pub async fn access(
+    db: &Db,
+    tenant_id: i64,
+    actor: Actor,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    detail: &str,
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     write(&mut tx, tenant_id, actor, action, entity, entity_id, detail, None, None).await?;
     tx.commit().await
@@ -228,7 +246,9 @@ pub async fn search(
 /// Remove rows older than `days` (at least [`RETENTION_DAYS`]); returns how many.
 pub async fn purge(db: &Db, days: i64) -> Result<u64, StoreError> {
     if days < RETENTION_DAYS {
-        return Err(redcell_domain::FieldError::new("days", "range", format!("审计日志至少保留{RETENTION_DAYS}天")).into());
+        return Err(
+            redcell_domain::FieldError::new("days", "range", format!("审计日志至少保留{RETENTION_DAYS}天")).into()
+        );
     }
     db.exec("DELETE FROM audit_log WHERE at < $1", args![Utc::now() - chrono::Duration::days(days)]).await
 }

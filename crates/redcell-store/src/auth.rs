@@ -94,9 +94,8 @@ pub async fn add_user(
     }
     let hash = hash_password(password)?;
     let mut tx = db.begin().await?;
-    let org: Option<(i64, i64)> = tx
-        .opt("SELECT id, tenant_id FROM orgs WHERE code = $1 ORDER BY id LIMIT 1", args![org_code])
-        .await?;
+    let org: Option<(i64, i64)> =
+        tx.opt("SELECT id, tenant_id FROM orgs WHERE code = $1 ORDER BY id LIMIT 1", args![org_code]).await?;
     let Some((org_id, tenant_id)) = org else {
         return Err(FieldError::new("org", "not_found", format!("{}：{org_code}", i18n::NOT_FOUND)).into());
     };
@@ -113,7 +112,16 @@ pub async fn add_user(
         )
         .await?;
     grant(&mut tx, tenant_id, id, org_id, role).await?;
-    audit::record(&mut tx, tenant_id, None, "create", "user", Some(id), &format!("{username} {} @{org_code}", role.code())).await?;
+    audit::record(
+        &mut tx,
+        tenant_id,
+        None,
+        "create",
+        "user",
+        Some(id),
+        &format!("{username} {} @{org_code}", role.code()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -178,10 +186,20 @@ pub async fn login_from(db: &Db, username: &str, password: &str, client: &Client
             .await?;
         let lock = (failed >= MAX_FAILED_LOGINS).then(|| now + Duration::minutes(LOCK_MINUTES));
         if let Some(until) = lock {
-            tx.exec("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2", args![until, user.id]).await?;
+            tx.exec("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2", args![until, user.id])
+                .await?;
         }
         let why = if user.disabled { "disabled" } else { "password" };
-        audit::record(&mut tx, user.tenant_id, Some(user.id), "login_failed", "user", Some(user.id), &client_detail(client, why)).await?;
+        audit::record(
+            &mut tx,
+            user.tenant_id,
+            Some(user.id),
+            "login_failed",
+            "user",
+            Some(user.id),
+            &client_detail(client, why),
+        )
+        .await?;
         tx.commit().await?;
         return Err(match lock {
             Some(until) => StoreError::Locked(until),
@@ -200,7 +218,8 @@ pub async fn login_from(db: &Db, username: &str, password: &str, client: &Client
             client.user_agent.as_deref().map(|u| u.chars().take(200).collect::<String>())],
     )
     .await?;
-    audit::record(&mut tx, user.tenant_id, Some(user.id), "login", "user", Some(user.id), &client_detail(client, "")).await?;
+    audit::record(&mut tx, user.tenant_id, Some(user.id), "login", "user", Some(user.id), &client_detail(client, ""))
+        .await?;
     tx.commit().await?;
     Ok(NewSession { token, csrf, expires_at, must_change_password: user.must_change_password })
 }
@@ -249,7 +268,8 @@ pub async fn session(db: &Db, token: &str) -> Result<Session, StoreError> {
             args![hash.clone(), now, now - Duration::minutes(SESSION_IDLE_MINUTES)],
         )
         .await?;
-    let (user_id, tenant_id, username, display_name, csrf, must_change_password) = row.ok_or(StoreError::Unauthorized)?;
+    let (user_id, tenant_id, username, display_name, csrf, must_change_password) =
+        row.ok_or(StoreError::Unauthorized)?;
     db.exec(
         "UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND (last_seen IS NULL OR last_seen < $3)",
         args![now, hash, now - Duration::minutes(1)],
@@ -269,7 +289,11 @@ pub async fn session(db: &Db, token: &str) -> Result<Session, StoreError> {
             OrgPath::parse(&path).ok().map(|path| Grant { org_id, org_name, path, role: role.0 })
         })
         .collect();
-    Ok(Session { principal: Principal { user_id, tenant_id, username, display_name, grants }, csrf, must_change_password })
+    Ok(Session {
+        principal: Principal { user_id, tenant_id, username, display_name, grants },
+        csrf,
+        must_change_password,
+    })
 }
 
 /// Remove expired sessions (called from time to time by the server).

@@ -8,8 +8,7 @@ use crate::error::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Arguments, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
@@ -168,9 +167,7 @@ impl Db {
                 .await?;
             Ok(Db::Sqlite(pool))
         } else {
-            Err(StoreError::Internal(format!(
-                "unsupported database URL (use sqlite://PATH or postgres://...): {url}"
-            )))
+            Err(StoreError::Internal(format!("unsupported database URL (use sqlite://PATH or postgres://...): {url}")))
         }
     }
 
@@ -267,12 +264,8 @@ impl Tx {
 
     pub async fn opt<T: Row>(&mut self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => {
-                sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_optional(&mut **t).await?
-            }
-            Tx::Postgres(t) => {
-                sqlx::query_as_with(sql, pg_args(&args)?).fetch_optional(&mut **t).await?
-            }
+            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_optional(&mut **t).await?,
+            Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_optional(&mut **t).await?,
         })
     }
 
@@ -287,12 +280,8 @@ impl Tx {
 
     pub async fn exec(&mut self, sql: &str, args: Args) -> Result<u64, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => {
-                sqlx::query_with(sql, sqlite_args(&args)?).execute(&mut **t).await?.rows_affected()
-            }
-            Tx::Postgres(t) => {
-                sqlx::query_with(sql, pg_args(&args)?).execute(&mut **t).await?.rows_affected()
-            }
+            Tx::Sqlite(t) => sqlx::query_with(sql, sqlite_args(&args)?).execute(&mut **t).await?.rows_affected(),
+            Tx::Postgres(t) => sqlx::query_with(sql, pg_args(&args)?).execute(&mut **t).await?.rows_affected(),
         })
     }
 }

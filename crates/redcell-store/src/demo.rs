@@ -24,8 +24,8 @@ use crate::{args, audit, auth};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use redcell_domain::ident::DEMO_REGION;
 use redcell_domain::{
-    CadreKind, FieldError, Gender, HouseholdTag, IdNumber, MemberCategory, MemberStatus, OrgKind, OrgPath,
-    Role, UnitKind, role,
+    CadreKind, FieldError, Gender, HouseholdTag, IdNumber, MemberCategory, MemberStatus, OrgKind, OrgPath, Role,
+    UnitKind, role,
 };
 
 /// What to generate.
@@ -97,21 +97,11 @@ pub async fn generate(
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<DemoSummary, StoreError> {
     if !(1..=MAX_HOUSEHOLDS).contains(&opts.households) {
-        return Err(FieldError::new(
-            "households",
-            "range",
-            format!("户数须在 1 到 {MAX_HOUSEHOLDS} 之间"),
-        )
-        .into());
+        return Err(FieldError::new("households", "range", format!("户数须在 1 到 {MAX_HOUSEHOLDS} 之间")).into());
     }
     if let Some(pw) = &opts.admin_password {
         if !role::password_acceptable(pw) {
-            return Err(FieldError::new(
-                "password",
-                "weak",
-                redcell_domain::i18n::PASSWORD_WEAK,
-            )
-            .into());
+            return Err(FieldError::new("password", "weak", redcell_domain::i18n::PASSWORD_WEAK).into());
         }
     }
     let accounts_wanted = account_plan(opts.admin_password.is_some());
@@ -135,6 +125,9 @@ pub async fn generate(
     while let Some(chunk) = people.next_chunk(CHUNK_HOUSEHOLDS) {
         done += chunk.households.len() as u64;
         counts.add(&chunk);
+        if let Ok(kb) = std::env::var("DEMO_CACHE_KB") {
+            tx.exec(&format!("PRAGMA cache_size = -{kb}"), Args::new()).await?;
+        }
         write_chunk(&mut tx, tenant, now, &chunk).await?;
         if done < total {
             tx.commit().await?;
@@ -166,12 +159,7 @@ pub async fn generate(
             Some(pw) => pw.clone(),
             None => random_password()?,
         };
-        let org_name = plan
-            .orgs
-            .iter()
-            .find(|o| o.code == code)
-            .map(|o| o.name.clone())
-            .unwrap_or_default();
+        let org_name = plan.orgs.iter().find(|o| o.code == code).map(|o| o.name.clone()).unwrap_or_default();
         let display = format!("演示账号（{}）", role.label());
         auth::add_user(db, &username, &display, &password, role, &code).await?;
         accounts.push(DemoAccount { username, password, role, org_code: code, org_name });
@@ -222,11 +210,7 @@ fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> Store
 
 /// Refuse to overwrite anything that is not a demo district, and refuse to
 /// overwrite a demo district without `replace`; with `replace`, delete it.
-async fn check_existing(
-    db: &Db,
-    opts: &DemoOptions,
-    accounts: &[(String, Role, String)],
-) -> Result<(), StoreError> {
+async fn check_existing(db: &Db, opts: &DemoOptions, accounts: &[(String, Role, String)]) -> Result<(), StoreError> {
     let demo: Vec<(i64,)> = db
         .all(
             "SELECT id FROM orgs WHERE code = $1 AND parent_id IS NULL AND tenant_id = id ORDER BY id",
@@ -238,8 +222,7 @@ async fn check_existing(
     let mut codes: Vec<&str> = accounts.iter().map(|a| a.2.as_str()).collect();
     codes.push(STREET_CODE);
     for code in codes {
-        let tenants: Vec<(i64,)> =
-            db.all("SELECT tenant_id FROM orgs WHERE code = $1", args![code]).await?;
+        let tenants: Vec<(i64,)> = db.all("SELECT tenant_id FROM orgs WHERE code = $1", args![code]).await?;
         if tenants.iter().any(|(t,)| !demo.contains(t)) {
             return Err(invalid(
                 "database",
@@ -252,14 +235,11 @@ async fn check_existing(
         return Err(invalid(
             "database",
             "exists",
-            format!(
-                "演示街道（编码 {STREET_CODE}）已存在；使用 --replace 删除后重建，或换一个数据库"
-            ),
+            format!("演示街道（编码 {STREET_CODE}）已存在；使用 --replace 删除后重建，或换一个数据库"),
         ));
     }
     for (username, _, _) in accounts {
-        let user: Option<(i64,)> =
-            db.opt("SELECT id FROM users WHERE username = $1", args![username.as_str()]).await?;
+        let user: Option<(i64,)> = db.opt("SELECT id FROM users WHERE username = $1", args![username.as_str()]).await?;
         let Some((uid,)) = user else { continue };
         let foreign = db
             .int(
@@ -270,11 +250,7 @@ async fn check_existing(
             .await?;
         let home: i64 = db.int("SELECT tenant_id FROM users WHERE id = $1", args![uid]).await?;
         if foreign > 0 || !demo.contains(&home) {
-            return Err(invalid(
-                "username",
-                "duplicate",
-                format!("用户名 {username} 已被演示街道以外的账号使用"),
-            ));
+            return Err(invalid("username", "duplicate", format!("用户名 {username} 已被演示街道以外的账号使用")));
         }
     }
     for t in demo {
@@ -284,17 +260,8 @@ async fn check_existing(
 }
 
 /// The registry tables in the order their rows can be deleted.
-const TENANT_TABLES: &[&str] = &[
-    "cadre_stations",
-    "cadres",
-    "members",
-    "residents",
-    "units",
-    "households",
-    "buildings",
-    "grids",
-    "orgs",
-];
+const TENANT_TABLES: &[&str] =
+    &["cadre_stations", "cadres", "members", "residents", "units", "households", "buildings", "grids", "orgs"];
 
 /// Delete every row of a tenant: its accounts (those with grants in no other
 /// tenant), grants, sessions and all registry rows. The audit trail is kept.
@@ -431,19 +398,107 @@ fn split(total: u64, parts: usize, spread: f64, rng: &mut Rng) -> Vec<u64> {
 
 /// Common surnames with their weight (roughly per mille of the population).
 const SURNAMES: &[(&str, u32)] = &[
-    ("王", 71), ("李", 70), ("张", 68), ("刘", 54), ("陈", 46), ("杨", 31), ("黄", 22),
-    ("赵", 22), ("吴", 20), ("周", 19), ("徐", 17), ("孙", 16), ("马", 15), ("朱", 14),
-    ("胡", 13), ("郭", 12), ("何", 12), ("林", 12), ("罗", 11), ("高", 11), ("郑", 10),
-    ("梁", 10), ("谢", 9), ("宋", 8), ("唐", 8), ("许", 8), ("韩", 7), ("邓", 7), ("冯", 7),
-    ("曹", 7), ("彭", 7), ("曾", 6), ("肖", 6), ("田", 6), ("董", 6), ("潘", 5), ("袁", 5),
-    ("蔡", 5), ("蒋", 5), ("余", 5), ("于", 5), ("杜", 5), ("叶", 5), ("程", 5), ("魏", 5),
-    ("苏", 5), ("吕", 5), ("丁", 4), ("任", 4), ("卢", 4), ("姚", 4), ("沈", 4), ("钟", 4),
-    ("姜", 4), ("崔", 4), ("谭", 4), ("陆", 4), ("范", 3), ("汪", 3), ("廖", 3), ("石", 3),
-    ("金", 3), ("韦", 3), ("贾", 3), ("夏", 3), ("付", 3), ("方", 3), ("邹", 3), ("熊", 3),
-    ("白", 3), ("孟", 3), ("秦", 3), ("邱", 3), ("侯", 2), ("江", 2), ("尹", 2), ("薛", 2),
-    ("闫", 2), ("段", 2), ("雷", 2), ("龙", 2), ("黎", 2), ("史", 2), ("陶", 2), ("贺", 2),
-    ("毛", 2), ("郝", 2), ("顾", 2), ("龚", 2), ("邵", 2), ("万", 2), ("钱", 2), ("戴", 2),
-    ("严", 2), ("莫", 2), ("孔", 2), ("向", 2), ("常", 2), ("汤", 2), ("武", 2), ("俞", 2),
+    ("王", 71),
+    ("李", 70),
+    ("张", 68),
+    ("刘", 54),
+    ("陈", 46),
+    ("杨", 31),
+    ("黄", 22),
+    ("赵", 22),
+    ("吴", 20),
+    ("周", 19),
+    ("徐", 17),
+    ("孙", 16),
+    ("马", 15),
+    ("朱", 14),
+    ("胡", 13),
+    ("郭", 12),
+    ("何", 12),
+    ("林", 12),
+    ("罗", 11),
+    ("高", 11),
+    ("郑", 10),
+    ("梁", 10),
+    ("谢", 9),
+    ("宋", 8),
+    ("唐", 8),
+    ("许", 8),
+    ("韩", 7),
+    ("邓", 7),
+    ("冯", 7),
+    ("曹", 7),
+    ("彭", 7),
+    ("曾", 6),
+    ("肖", 6),
+    ("田", 6),
+    ("董", 6),
+    ("潘", 5),
+    ("袁", 5),
+    ("蔡", 5),
+    ("蒋", 5),
+    ("余", 5),
+    ("于", 5),
+    ("杜", 5),
+    ("叶", 5),
+    ("程", 5),
+    ("魏", 5),
+    ("苏", 5),
+    ("吕", 5),
+    ("丁", 4),
+    ("任", 4),
+    ("卢", 4),
+    ("姚", 4),
+    ("沈", 4),
+    ("钟", 4),
+    ("姜", 4),
+    ("崔", 4),
+    ("谭", 4),
+    ("陆", 4),
+    ("范", 3),
+    ("汪", 3),
+    ("廖", 3),
+    ("石", 3),
+    ("金", 3),
+    ("韦", 3),
+    ("贾", 3),
+    ("夏", 3),
+    ("付", 3),
+    ("方", 3),
+    ("邹", 3),
+    ("熊", 3),
+    ("白", 3),
+    ("孟", 3),
+    ("秦", 3),
+    ("邱", 3),
+    ("侯", 2),
+    ("江", 2),
+    ("尹", 2),
+    ("薛", 2),
+    ("闫", 2),
+    ("段", 2),
+    ("雷", 2),
+    ("龙", 2),
+    ("黎", 2),
+    ("史", 2),
+    ("陶", 2),
+    ("贺", 2),
+    ("毛", 2),
+    ("郝", 2),
+    ("顾", 2),
+    ("龚", 2),
+    ("邵", 2),
+    ("万", 2),
+    ("钱", 2),
+    ("戴", 2),
+    ("严", 2),
+    ("莫", 2),
+    ("孔", 2),
+    ("向", 2),
+    ("常", 2),
+    ("汤", 2),
+    ("武", 2),
+    ("俞", 2),
 ];
 
 /// Characters of given names by generation (born before 1960, 1960–1989, from
@@ -463,63 +518,107 @@ const ONE_CHAR: [f64; 3] = [0.25, 0.2, 0.12];
 
 /// Words for names of communities, roads and compounds.
 const PLACE_WORDS: &[&str] = &[
-    "幸福", "和平", "建设", "光明", "胜利", "友谊", "团结", "新华", "人民", "朝阳", "东风", "红旗",
-    "解放", "文化", "春晖", "阳光", "长春", "青年", "丰收", "前进", "民主", "复兴", "振兴", "繁荣",
-    "和谐", "安康", "福寿", "永安", "长安", "新民", "东方", "金桥", "银杏", "翠苑", "松柏", "梅园",
-    "桂花", "兰亭", "竹林", "柳岸", "桃源", "清泉", "碧波", "湖滨", "滨江", "江南", "河西", "城东",
-    "城北", "南湖", "东湖", "望江", "凤凰", "紫荆", "玉泉", "青山", "白云", "彩虹", "星光", "明珠",
-    "锦绣", "华庭", "嘉园", "康乐", "宜居", "文晖", "德胜", "和睦", "仁和", "崇文", "尚德", "怡和",
-    "瑞祥", "吉祥", "平安", "兴隆", "永宁", "新村", "万寿", "启明",
+    "幸福", "和平", "建设", "光明", "胜利", "友谊", "团结", "新华", "人民", "朝阳", "东风", "红旗", "解放", "文化",
+    "春晖", "阳光", "长春", "青年", "丰收", "前进", "民主", "复兴", "振兴", "繁荣", "和谐", "安康", "福寿", "永安",
+    "长安", "新民", "东方", "金桥", "银杏", "翠苑", "松柏", "梅园", "桂花", "兰亭", "竹林", "柳岸", "桃源", "清泉",
+    "碧波", "湖滨", "滨江", "江南", "河西", "城东", "城北", "南湖", "东湖", "望江", "凤凰", "紫荆", "玉泉", "青山",
+    "白云", "彩虹", "星光", "明珠", "锦绣", "华庭", "嘉园", "康乐", "宜居", "文晖", "德胜", "和睦", "仁和", "崇文",
+    "尚德", "怡和", "瑞祥", "吉祥", "平安", "兴隆", "永宁", "新村", "万寿", "启明",
 ];
 const PLACE_SUFFIX: &[&str] = &["", "东", "西", "南", "北", "中", "新", "上", "下", "前", "后"];
 const ROAD_KINDS: &[&str] = &["路", "街", "路", "巷", "大道", "路", "街"];
-const ORDINALS: &[&str] = &[
-    "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
-];
+const ORDINALS: &[&str] = &["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"];
 const MOBILE_PREFIXES: &[&str] = &[
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
-    "155", "156", "157", "158", "159", "166", "173", "175", "176", "177", "180", "181", "182",
-    "183", "185", "186", "187", "188", "189", "191", "198", "199",
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156", "157",
+    "158", "159", "166", "173", "175", "176", "177", "180", "181", "182", "183", "185", "186", "187", "188", "189",
+    "191", "198", "199",
 ];
 const SKILLS: &[&str] = &[
-    "法律咨询", "水电维修", "医疗护理", "文艺", "书法", "电脑", "心理疏导", "家电维修", "理发",
-    "烹饪", "英语", "驾驶", "摄影", "财会", "教育辅导", "绘画",
+    "法律咨询",
+    "水电维修",
+    "医疗护理",
+    "文艺",
+    "书法",
+    "电脑",
+    "心理疏导",
+    "家电维修",
+    "理发",
+    "烹饪",
+    "英语",
+    "驾驶",
+    "摄影",
+    "财会",
+    "教育辅导",
+    "绘画",
 ];
 const INTERESTS: &[&str] = &[
-    "摄影", "太极拳", "广场舞", "读书", "下棋", "志愿服务", "园艺", "合唱", "钓鱼", "乒乓球",
-    "书画", "旅游", "戏曲", "健步走",
+    "摄影",
+    "太极拳",
+    "广场舞",
+    "读书",
+    "下棋",
+    "志愿服务",
+    "园艺",
+    "合唱",
+    "钓鱼",
+    "乒乓球",
+    "书画",
+    "旅游",
+    "戏曲",
+    "健步走",
 ];
 const FREE_OLD: &[&str] = &["工作日白天", "随时", "工作日上午", "周末", "工作日下午"];
 const FREE_WORKING: &[&str] = &["周末", "工作日晚上", "周末、工作日晚上", "周六上午", "周日"];
 const CADRE_UNITS: &[&str] = &[
-    "区教育局", "区卫生健康局", "区城市管理局", "区市场监管局", "区人民法院", "区税务局",
-    "区人民医院", "市第七中学", "区实验小学", "区住建局", "红星街道办事处", "区民政局",
+    "区教育局",
+    "区卫生健康局",
+    "区城市管理局",
+    "区市场监管局",
+    "区人民法院",
+    "区税务局",
+    "区人民医院",
+    "市第七中学",
+    "区实验小学",
+    "区住建局",
+    "红星街道办事处",
+    "区民政局",
 ];
 const RETIRED_UNITS: &[&str] = &[
-    "原市纺织厂", "原市机床厂", "原区供销社", "原市自来水公司", "原市第二中学", "原区人民医院",
-    "原市邮电局", "原市百货公司", "原市钢铁厂", "原区粮食局",
+    "原市纺织厂",
+    "原市机床厂",
+    "原区供销社",
+    "原市自来水公司",
+    "原市第二中学",
+    "原区人民医院",
+    "原市邮电局",
+    "原市百货公司",
+    "原市钢铁厂",
+    "原区粮食局",
 ];
 const FIRM_WORDS: &[&str] = &[
-    "恒信", "鑫源", "宏达", "华泰", "联创", "博远", "瑞丰", "德润", "汇通", "天成", "永盛", "嘉禾",
-    "众联", "中和", "新锐", "智恒",
+    "恒信", "鑫源", "宏达", "华泰", "联创", "博远", "瑞丰", "德润", "汇通", "天成", "永盛", "嘉禾", "众联", "中和",
+    "新锐", "智恒",
 ];
-const FIRM_KINDS: &[&str] = &[
-    "科技", "物业管理", "餐饮管理", "电子商务", "建筑装饰", "文化传媒", "家政服务", "物流",
-    "信息技术", "商贸",
-];
-const SHOP_WORDS: &[&str] = &[
-    "百姓", "惠民", "家家乐", "金鑫", "好邻居", "老王", "便民", "世纪", "联华", "乐购", "同心",
-];
-const SHOP_KINDS: &[&str] = &[
-    "超市", "便利店", "大药房", "理发店", "水果店", "面馆", "早餐店", "五金店", "菜场", "洗衣店",
-];
+const FIRM_KINDS: &[&str] =
+    &["科技", "物业管理", "餐饮管理", "电子商务", "建筑装饰", "文化传媒", "家政服务", "物流", "信息技术", "商贸"];
+const SHOP_WORDS: &[&str] =
+    &["百姓", "惠民", "家家乐", "金鑫", "好邻居", "老王", "便民", "世纪", "联华", "乐购", "同心"];
+const SHOP_KINDS: &[&str] =
+    &["超市", "便利店", "大药房", "理发店", "水果店", "面馆", "早餐店", "五金店", "菜场", "洗衣店"];
 const FACILITIES: &[&str] = &[
-    "卫生服务站", "老年食堂", "文化家园", "养老服务驿站", "警务室", "图书室", "便民服务点",
-    "幼儿园", "垃圾分类站", "口袋公园",
+    "卫生服务站",
+    "老年食堂",
+    "文化家园",
+    "养老服务驿站",
+    "警务室",
+    "图书室",
+    "便民服务点",
+    "幼儿园",
+    "垃圾分类站",
+    "口袋公园",
 ];
-const SOCIAL_ORGS: &[&str] = &[
-    "志愿者协会", "老年协会", "文体协会", "人民调解委员会", "舞蹈队", "书画社", "业主委员会",
-];
+const SOCIAL_ORGS: &[&str] =
+    &["志愿者协会", "老年协会", "文体协会", "人民调解委员会", "舞蹈队", "书画社", "业主委员会"];
 const MOBILE_CITIES: &[&str] = &["深圳", "上海", "北京", "广州", "苏州", "宁波", "成都"];
 
 /// Names drawn with realistic frequencies.
@@ -600,11 +699,7 @@ fn landline(rng: &mut Rng) -> String {
 fn place(i: usize) -> String {
     let w = PLACE_WORDS[i % PLACE_WORDS.len()];
     let round = i / PLACE_WORDS.len();
-    if round < PLACE_SUFFIX.len() {
-        format!("{w}{}", PLACE_SUFFIX[round])
-    } else {
-        format!("{w}{round}")
-    }
+    if round < PLACE_SUFFIX.len() { format!("{w}{}", PLACE_SUFFIX[round]) } else { format!("{w}{round}") }
 }
 
 // ---------------------------------------------------------------------------
@@ -623,8 +718,7 @@ struct NextIds {
 }
 
 /// The tables whose ids are assigned here.
-const ID_TABLES: &[&str] =
-    &["orgs", "grids", "buildings", "households", "residents", "members", "units", "cadres"];
+const ID_TABLES: &[&str] = &["orgs", "grids", "buildings", "households", "residents", "members", "units", "cadres"];
 
 impl NextIds {
     async fn read(tx: &mut Tx, households: u64) -> Result<NextIds, StoreError> {
@@ -663,11 +757,8 @@ impl NextIds {
                     .await?;
                 let base = max.max(seq);
                 // Reserve base+1 ..= base+bound: concurrent inserts get ids above it.
-                tx.exec(
-                    &format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1)"),
-                    args![base + bound],
-                )
-                .await?;
+                tx.exec(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1)"), args![base + bound])
+                    .await?;
                 base
             } else {
                 max
@@ -952,15 +1043,9 @@ impl Plan {
             // (包社领导) and one to three street cadres.
             for k in 0..rng.range(2, 4) {
                 let (kind, title) = if k == 0 {
-                    (
-                        CadreKind::Leadership,
-                        *rng.pick(&["街道党工委委员", "街道办事处副主任", "街道党工委副书记"]),
-                    )
+                    (CadreKind::Leadership, *rng.pick(&["街道党工委委员", "街道办事处副主任", "街道党工委副书记"]))
                 } else {
-                    (
-                        CadreKind::StreetCadre,
-                        *rng.pick(&["党建办科员", "社会事务办干部", "综治办干部", "城管办干部"]),
-                    )
+                    (CadreKind::StreetCadre, *rng.pick(&["党建办科员", "社会事务办干部", "综治办干部", "城管办干部"]))
                 };
                 let id = take(&mut next.cadre);
                 cadres.push(CadreRow {
@@ -984,8 +1069,7 @@ impl Plan {
             for (gi, &ghh) in grid_households.iter().enumerate() {
                 let (bid, groups) = &branches[gi % territorial];
                 // Now and then a party group owns the grid.
-                let owner =
-                    if rng.chance(0.15) { *rng.pick(groups) } else { *bid };
+                let owner = if rng.chance(0.15) { *rng.pick(groups) } else { *bid };
                 let gid = take(&mut next.grid);
                 let road = rng.pick(&roads).clone();
                 grids.push(GridPlan {
@@ -1276,7 +1360,15 @@ impl<'a> People<'a> {
         }
     }
 
-    fn household(&mut self, rng: &mut Rng, g: &GridPlan, building_id: i64, unit_no: i64, room: String, out: &mut Chunk) {
+    fn household(
+        &mut self,
+        rng: &mut Rng,
+        g: &GridPlan,
+        building_id: i64,
+        unit_no: i64,
+        room: String,
+        out: &mut Chunk,
+    ) {
         let mut tags = 0i64;
         for (tag, p) in [
             (HouseholdTag::Hardship, 0.03),
@@ -1298,15 +1390,7 @@ impl<'a> People<'a> {
         let left_behind = tags & HouseholdTag::LeftBehindChild.bit() != 0;
         let hid = self.household;
         self.household += 1;
-        out.households.push(HouseholdRow {
-            id: hid,
-            building_id,
-            grid_id: g.id,
-            org_id: g.owner,
-            unit_no,
-            room,
-            tags,
-        });
+        out.households.push(HouseholdRow { id: hid, building_id, grid_id: g.id, org_id: g.owner, unit_no, room, tags });
 
         let people = compose(rng, elderly, left_behind);
         let head_male = people[0].1;
@@ -1364,7 +1448,15 @@ impl<'a> People<'a> {
         }
     }
 
-    fn member(&mut self, rng: &mut Rng, resident_id: i64, org_id: i64, birth: NaiveDate, age: u32, hardship: bool) -> MemberRow {
+    fn member(
+        &mut self,
+        rng: &mut Rng,
+        resident_id: i64,
+        org_id: i64,
+        birth: NaiveDate,
+        age: u32,
+        hardship: bool,
+    ) -> MemberRow {
         use MemberCategory as C;
         let category = if hardship && rng.chance(0.5) {
             C::Hardship
@@ -1462,7 +1554,9 @@ fn compose(rng: &mut Rng, elderly: bool, left_behind: bool) -> Vec<(u32, bool, R
         return v;
     }
     if left_behind {
-        let gp = if rng.chance(0.5) { couple(rng, &mut v, 55, 76) } else {
+        let gp = if rng.chance(0.5) {
+            couple(rng, &mut v, 55, 76)
+        } else {
             let a = age(rng, 55, 78);
             v.push((a, rng.chance(0.4), Rel::Head));
             a
@@ -1584,9 +1678,54 @@ fn choose_central(rng: &mut Rng, members: &mut [MemberRow], residents: &[Residen
 // ---------------------------------------------------------------------------
 // Writing.
 
+/// One piece of a row template.
+enum Slot<'t> {
+    Text(&'t str),
+    /// The next value of the row.
+    Row,
+    /// A value shared by every row (`$1` = index 0).
+    Shared(usize),
+}
+
+/// Split a row template: `?` is the next row value, `$n` the n-th shared value.
+fn parse_template(tpl: &str) -> Vec<Slot<'_>> {
+    let mut out = Vec::new();
+    let b = tpl.as_bytes();
+    let (mut i, mut lit) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'?' => {
+                out.push(Slot::Text(&tpl[lit..i]));
+                out.push(Slot::Row);
+                i += 1;
+                lit = i;
+            }
+            b'$' => {
+                out.push(Slot::Text(&tpl[lit..i]));
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                let k: usize = tpl[i + 1..j].parse().unwrap_or(1);
+                out.push(Slot::Shared(k.max(1) - 1));
+                i = j;
+                lit = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push(Slot::Text(&tpl[lit..]));
+    out
+}
+
 /// Insert `rows` with multi-row statements of at most [`BATCH_ROWS`] rows.
 /// `tpl` is one row's tuple where `?` stands for the next value `bind` pushes
 /// and `$1`, `$2`, ... for the `shared` values (tenant, timestamp).
+///
+/// PostgreSQL gets `$n` placeholders (the shared values bound once). SQLite gets
+/// anonymous `?` placeholders with every value bound where it appears: binding
+/// numbered parameters looks each name up in a linear list, which makes a
+/// 500-row statement about ten times slower per row than with `?`.
 async fn bulk<T>(
     tx: &mut Tx,
     head: &str,
@@ -1595,31 +1734,47 @@ async fn bulk<T>(
     rows: &[T],
     bind: impl Fn(&T, &mut Args),
 ) -> Result<(), StoreError> {
-    let t0 = std::time::Instant::now();
+    let slots = parse_template(tpl);
+    let sqlite = tx.backend() == Backend::Sqlite;
+    let mut row_values = Args::new();
     for batch in rows.chunks(BATCH_ROWS) {
-        let mut a = Args(shared.to_vec());
+        let mut a = if sqlite { Args(Vec::with_capacity(batch.len() * slots.len())) } else { Args(shared.to_vec()) };
         let mut sql = String::with_capacity(head.len() + batch.len() * (tpl.len() + 40));
         sql.push_str(head);
         for (i, row) in batch.iter().enumerate() {
             if i > 0 {
                 sql.push(',');
             }
-            let mut n = a.0.len();
-            bind(row, &mut a);
-            for ch in tpl.chars() {
-                if ch == '?' {
-                    n += 1;
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                } else {
-                    sql.push(ch);
+            row_values.0.clear();
+            bind(row, &mut row_values);
+            let mut values = row_values.0.drain(..);
+            for slot in &slots {
+                match slot {
+                    Slot::Text(t) => sql.push_str(t),
+                    Slot::Row => {
+                        let v = values.next().unwrap_or(Arg::OptText(None));
+                        if sqlite {
+                            sql.push('?');
+                            a.0.push(v);
+                        } else {
+                            sql.push_str(&a.push(v));
+                        }
+                    }
+                    Slot::Shared(k) => {
+                        if sqlite {
+                            sql.push('?');
+                            a.0.push(shared[*k].clone());
+                        } else {
+                            sql.push('$');
+                            sql.push_str(&(k + 1).to_string());
+                        }
+                    }
                 }
             }
-            debug_assert_eq!(n, a.0.len(), "template of {head} does not match its values");
+            debug_assert!(values.next().is_none(), "template of {head} does not match its values");
         }
         tx.exec(&sql, a).await?;
     }
-    if std::env::var("DEMO_TRACE").is_ok() { eprintln!("TRACE {} {} rows {:?}", &head[12..24], rows.len(), t0.elapsed()); }
     Ok(())
 }
 
@@ -1661,7 +1816,13 @@ async fn write_plan(tx: &mut Tx, plan: &Plan, now: DateTime<Utc>) -> Result<(), 
         |g, a| {
             push_all(
                 a,
-                [g.id.into(), g.owner.into(), g.code.clone().into(), g.name.clone().into(), g.description.clone().into()],
+                [
+                    g.id.into(),
+                    g.owner.into(),
+                    g.code.clone().into(),
+                    g.name.clone().into(),
+                    g.description.clone().into(),
+                ],
             )
         },
     )
@@ -1832,16 +1993,8 @@ mod tests {
     use std::collections::HashSet;
 
     fn plan_and_people(households: u64, seed: u64) -> (Plan, NextIds) {
-        let mut next = NextIds {
-            org: 1,
-            grid: 1,
-            building: 1,
-            household: 1,
-            resident: 1,
-            member: 1,
-            unit: 1,
-            cadre: 1,
-        };
+        let mut next =
+            NextIds { org: 1, grid: 1, building: 1, household: 1, resident: 1, member: 1, unit: 1, cadre: 1 };
         let opts = DemoOptions { households, seed, ..DemoOptions::default() };
         let plan = Plan::new(&opts, &mut next, 2026);
         (plan, next)

@@ -74,26 +74,25 @@ pub struct FileInfo {
 /// Attach a file. The caller must be able to edit the owner's organisation.
 pub async fn upload(db: &Db, p: &Principal, owner: Owner, name: &str, bytes: &[u8]) -> Result<i64, StoreError> {
     let (tenant_id, org_id) = owner.org(db, p).await?;
-    if !crate::registry::orgs::get(db, p, org_id).await.is_ok_and(|o| p.scope(Capability::EditRegistry).contains(&o.org_path())) {
+    if !crate::registry::orgs::get(db, p, org_id)
+        .await
+        .is_ok_and(|o| p.scope(Capability::EditRegistry).contains(&o.org_path()))
+    {
         return Err(StoreError::Forbidden);
     }
     if bytes.is_empty() {
         return Err(FieldError::new("file", "empty", "文件为空").into());
     }
     if bytes.len() > MAX_BYTES {
-        return Err(FieldError::new("file", "too_large", format!("文件过大（最大{}MB）", MAX_BYTES / 1024 / 1024)).into());
+        return Err(
+            FieldError::new("file", "too_large", format!("文件过大（最大{}MB）", MAX_BYTES / 1024 / 1024)).into()
+        );
     }
     let Some(content_type) = sniff(bytes) else {
         return Err(FieldError::new("file", "type", "只接受 PNG、JPEG、GIF、WebP 图片或 PDF 文件").into());
     };
-    let name: String = name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let name: String =
+        name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(100).collect();
     let name = if name.trim().is_empty() { "file".to_string() } else { name };
     let sha = hex::encode(Sha256::digest(bytes));
     let mut tx = db.begin().await?;
@@ -116,7 +115,16 @@ pub async fn upload(db: &Db, p: &Principal, owner: Owner, name: &str, bytes: &[u
             ]),
         )
         .await?;
-    audit::record(&mut tx, tenant_id, Some(p.user_id), "upload", "file", Some(id), &format!("{} {}#{}", name, owner.kind(), owner.id())).await?;
+    audit::record(
+        &mut tx,
+        tenant_id,
+        Some(p.user_id),
+        "upload",
+        "file",
+        Some(id),
+        &format!("{} {}#{}", name, owner.kind(), owner.id()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -135,8 +143,12 @@ pub async fn list(db: &Db, p: &Principal, owner: Owner) -> Result<Vec<FileInfo>,
 pub async fn download(db: &Db, p: &Principal, id: i64) -> Result<(FileInfo, Vec<u8>), StoreError> {
     let mut a = args![id];
     let c = p.scope(Capability::ReadRegistry).rows("f", &mut a);
-    let info: FileInfo =
-        db.one(&format!("SELECT f.id, f.name, f.content_type, f.size, f.created_at FROM files f WHERE f.id = $1 AND {c}"), a).await?;
+    let info: FileInfo = db
+        .one(
+            &format!("SELECT f.id, f.name, f.content_type, f.size, f.created_at FROM files f WHERE f.id = $1 AND {c}"),
+            a,
+        )
+        .await?;
     let (data,): (Vec<u8>,) = db.one("SELECT data FROM files WHERE id = $1", args![id]).await?;
     audit::access(db, p.tenant_id, Actor::of(p), "download", "file", Some(id), &info.name).await?;
     Ok((info, data))

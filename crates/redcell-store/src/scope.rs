@@ -30,8 +30,7 @@ pub use redcell_domain::Capability;
 impl Principal {
     /// The scope in which this caller has `cap`.
     pub fn scope(&self, cap: Capability) -> Scope {
-        let mut paths: Vec<OrgPath> =
-            self.grants.iter().filter(|g| g.role.can(cap)).map(|g| g.path.clone()).collect();
+        let mut paths: Vec<OrgPath> = self.grants.iter().filter(|g| g.role.can(cap)).map(|g| g.path.clone()).collect();
         paths.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         // Drop paths already covered by a shorter one.
         let mut kept: Vec<OrgPath> = Vec::new();
@@ -78,11 +77,8 @@ impl Scope {
         if self.paths.is_empty() {
             return "1 = 0".into();
         }
-        let parts: Vec<String> = self
-            .paths
-            .iter()
-            .map(|p| format!("{col} LIKE {}", args.push(p.like_pattern())))
-            .collect();
+        let parts: Vec<String> =
+            self.paths.iter().map(|p| format!("{col} LIKE {}", args.push(p.like_pattern()))).collect();
         format!("({})", parts.join(" OR "))
     }
 
@@ -94,6 +90,25 @@ impl Scope {
         format!(
             "({alias}.tenant_id = {t} AND {alias}.org_id IN (SELECT so.id FROM orgs so WHERE so.tenant_id = {t} AND {paths}))"
         )
+    }
+
+    /// The same condition as [`Scope::orgs`] written with literals, for a
+    /// sub-select whose statement cannot take more parameters. Safe: a tenant
+    /// id is an integer and an [`OrgPath`] holds only digits and slashes.
+    pub fn orgs_literal(&self, alias: &str) -> String {
+        if self.paths.is_empty() {
+            return "1 = 0".into();
+        }
+        let parts: Vec<String> = self
+            .paths
+            .iter()
+            .filter(|p| p.as_str().bytes().all(|b| b.is_ascii_digit() || b == b'/'))
+            .map(|p| format!("{alias}.path LIKE '{}'", p.like_pattern()))
+            .collect();
+        if parts.is_empty() {
+            return "1 = 0".into();
+        }
+        format!("({alias}.tenant_id = {} AND ({}))", self.tenant_id, parts.join(" OR "))
     }
 
     /// SQL condition on the `orgs` table itself.

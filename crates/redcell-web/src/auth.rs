@@ -62,10 +62,7 @@ pub struct PageUser {
 
 /// The client address (from the connection) and user agent of a request.
 pub fn client(parts: &Parts) -> redcell_store::auth::Client {
-    let ip = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
     redcell_store::auth::Client { ip, user_agent }
 }
@@ -106,10 +103,20 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
-/// Only local paths are accepted as a post-login destination.
+/// Only local paths are accepted as a post-login destination. Control
+/// characters are refused: browsers drop tabs and newlines from a URL, so
+/// `/\t/evil.example` would become `//evil.example` (another site), and a CR or
+/// LF cannot go into a `Location` header. Other bytes outside visible ASCII are
+/// percent-encoded, as a `Location` header is ASCII.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.chars().any(char::is_control) =>
+        {
+            n.bytes()
+                .map(|b| if b.is_ascii_graphic() { (b as char).to_string() } else { format!("%{b:02X}") })
+                .collect()
+        }
         _ => "/".to_string(),
     }
 }

@@ -67,10 +67,18 @@ impl IntoResponse for ApiError {
             StoreError::Invalid(inv) => invalid_response(inv),
             StoreError::NotFound => body(StatusCode::NOT_FOUND, "not_found", i18n::NOT_FOUND, None, &[]),
             StoreError::Forbidden => body(StatusCode::FORBIDDEN, "forbidden", i18n::FORBIDDEN, None, &[]),
-            StoreError::Denied(f) => body(StatusCode::FORBIDDEN, "forbidden", &f.message, Some(f), std::slice::from_ref(f)),
+            StoreError::Denied(f) => {
+                body(StatusCode::FORBIDDEN, "forbidden", &f.message, Some(f), std::slice::from_ref(f))
+            }
             StoreError::Unauthorized => body(StatusCode::UNAUTHORIZED, "unauthorized", i18n::LOGIN_REQUIRED, None, &[]),
             StoreError::RateLimited(secs) => {
-                let mut r = body(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &format!("尝试过于频繁，请 {secs} 秒后再试"), None, &[]);
+                let mut r = body(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    &format!("尝试过于频繁，请 {secs} 秒后再试"),
+                    None,
+                    &[],
+                );
                 if let Ok(v) = secs.to_string().parse() {
                     r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
                 }
@@ -78,7 +86,13 @@ impl IntoResponse for ApiError {
             }
             StoreError::Locked(until) => {
                 let local = *until + chrono::Duration::hours(8);
-                body(StatusCode::TOO_MANY_REQUESTS, "locked", &format!("登录失败次数过多，账号锁定至 {}", local.format("%Y-%m-%d %H:%M")), None, &[])
+                body(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "locked",
+                    &format!("登录失败次数过多，账号锁定至 {}", local.format("%Y-%m-%d %H:%M")),
+                    None,
+                    &[],
+                )
             }
             e => {
                 tracing::error!("internal error: {e}");

@@ -30,7 +30,11 @@ impl FormData {
                     && !v.is_empty()
                 {
                     // Station ids are numbers; a non-number becomes -1, which validation names.
-                    a.push(if k == "stations" { v.parse::<i64>().map(Value::from).unwrap_or(Value::from(-1)) } else { Value::String(v.clone()) });
+                    a.push(if k == "stations" {
+                        v.parse::<i64>().map(Value::from).unwrap_or(Value::from(-1))
+                    } else {
+                        Value::String(v.clone())
+                    });
                 }
             } else {
                 m.insert(k.clone(), Value::String(v.clone()));

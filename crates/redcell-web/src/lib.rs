@@ -50,6 +50,7 @@ pub fn app(state: Shared) -> Router {
         .merge(pages::router())
         .with_state(state)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
@@ -59,16 +60,39 @@ pub fn app(state: Shared) -> Router {
         ))
 }
 
+/// Answers under `/api/` that no handler wrote (no such route, an id that is
+/// not a number, a method the route does not have, a body over the limit) in
+/// the API error shape, like every other API error.
+async fn api_errors_as_json(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    let json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !api || json || !status.is_client_error() {
+        return res;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", redcell_domain::i18n::NOT_FOUND),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "不支持该请求方法"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "请求体过大"),
+        _ => ("bad_request", "请求无效（如地址中的编号不是整数）"),
+    };
+    let detail = error::ErrorDetail { code: code.into(), message: message.into(), field: None, fields: vec![] };
+    let mut out = (status, axum::Json(error::ErrorBody { error: detail })).into_response();
+    for (k, v) in res.headers() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().append(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
-    if s.db.ping().await {
-        (StatusCode::OK, "ok")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
-    }
+    if s.db.ping().await { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unreachable") }
 }
 
 /// Serve until Ctrl-C / SIGTERM.

@@ -12,7 +12,9 @@ stories!(
     admin_reads_every_page,
     resident_forms,
     html_is_escaped,
-    secretary_sees_only_own_branch
+    secretary_sees_only_own_branch,
+    login_destinations,
+    edit_forms_never_show_clear_data,
 );
 
 #[track_caller]
@@ -731,5 +733,160 @@ async fn secretary_sees_only_own_branch(t: &TestApp) {
             .await
             .json()["name"],
         b2.grid_name
+    );
+}
+
+/// The `Location` of a redirect must be plain ASCII and, read the way a browser
+/// reads it (tabs and newlines dropped), a path on this site.
+#[track_caller]
+fn assert_local_location(r: &Resp) -> String {
+    assert!(
+        matches!(r.code(), 302 | 303),
+        "{}: expected a redirect, got {} {}",
+        r.what,
+        r.status,
+        r.body
+    );
+    let raw = r
+        .headers
+        .get("location")
+        .unwrap_or_else(|| panic!("{}: no Location", r.what))
+        .as_bytes();
+    assert!(
+        raw.iter().all(|b| b.is_ascii_graphic()),
+        "{}: Location is not plain ASCII: {raw:?}",
+        r.what
+    );
+    let loc = String::from_utf8_lossy(raw).to_string();
+    let as_browser: String = loc
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    assert!(
+        as_browser.starts_with('/') && !as_browser.starts_with("//") && !as_browser.contains('\\'),
+        "{}: Location {loc:?} leaves the site",
+        r.what
+    );
+    loc
+}
+
+async fn login_destinations(t: &TestApp) {
+    let w = world(t).await;
+
+    // A logged-out visitor searching a Chinese name comes back to the same search after login.
+    let q = &w.b[0].resident_names[1];
+    let search = format!("/search?{}", qs(&[("q", q)]));
+    let to_login = t.send(Method::GET, &search, &[], Vec::new()).await;
+    let login_url = assert_local_location(&to_login);
+    assert!(login_url.starts_with("/login?next="), "{login_url}");
+    let page = t.send(Method::GET, &login_url, &[], Vec::new()).await;
+    page.expect(200);
+    let token = page.set_cookie("rc_login_csrf").expect("login CSRF cookie");
+    let cookie = format!("rc_login_csrf={token}");
+    let mut values = form_values(&page.body, "/login");
+    set_field(&mut values, "username", ADMIN);
+    set_field(&mut values, "password", ADMIN_PASSWORD);
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, x)| (k.as_str(), x.as_str()))
+        .collect();
+    let r = t.form("/login", Some(&cookie), &pairs).await;
+    let back = assert_local_location(&r);
+    let session = r.set_cookie("rc_session").expect("session");
+    let found = t.page(&back, &session).await;
+    assert_shows(&found, &[q.as_str(), "共找到 1 人"]);
+
+    // Destinations that would leave the site, or break the header, land on the home page.
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/orgs\r\nSet-Cookie: rc_session=x",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        let r = t
+            .form(
+                "/login",
+                Some(&cookie),
+                &[
+                    ("_csrf", &token),
+                    ("username", SEC),
+                    ("password", SEC_PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        let loc = assert_local_location(&r);
+        assert_eq!(loc, "/", "next {next:?}");
+        assert!(
+            r.headers
+                .get_all("set-cookie")
+                .iter()
+                .all(|c| !c.as_bytes().starts_with(b"rc_session=x")),
+            "header injection"
+        );
+    }
+}
+
+async fn edit_forms_never_show_clear_data(t: &TestApp) {
+    let w = world(t).await;
+    let s = w.admin.as_str();
+    let b1 = &w.b[0];
+    let org_phone = "0571-86001234";
+    t.secret(org_phone);
+    t.patch(
+        &format!("/api/v1/orgs/{}", b1.branch),
+        s,
+        json!({"phone": org_phone}),
+    )
+    .await
+    .expect(200);
+
+    let forms = [
+        ("orgs", b1.branch),
+        ("grids", b1.grid),
+        ("buildings", b1.building),
+        ("households", b1.household),
+        ("residents", b1.residents[0]),
+        ("members", b1.member),
+        ("cadres", b1.cadre),
+        ("units", b1.unit),
+    ];
+    for (res, id) in forms {
+        let path = format!("/{res}/{id}/edit");
+        // The harness fails on any clear ID number or phone in the body.
+        let r = t.page(&path, s).await;
+        r.expect(200);
+        let values = form_values(&r.body, &path);
+        for f in ["id_number", "phone"] {
+            if let Some(v) = field(&values, f) {
+                assert_eq!(v, "", "{path}: the {f} field is filled in");
+            }
+        }
+        // Saved unchanged, the form keeps every stored value, the hidden ones included.
+        let before = t.get(&format!("/api/v1/{res}/{id}"), s).await.json();
+        let pairs: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, x)| (k.as_str(), x.as_str()))
+            .collect();
+        let saved = t.session_form(&path, s, &pairs).await;
+        assert!(
+            matches!(saved.code(), 302 | 303),
+            "{path}: {} {}",
+            saved.status,
+            saved.body
+        );
+        let mut after = t.get(&format!("/api/v1/{res}/{id}"), s).await.json();
+        after["updated_at"] = before["updated_at"].clone();
+        assert_eq!(
+            after, before,
+            "{path}: saving the form unchanged changed the row"
+        );
+    }
+    let org = t.page(&format!("/orgs/{}/edit", b1.branch), s).await;
+    assert!(
+        org.body.contains("0571-****1234"),
+        "the org form hints the masked phone"
     );
 }

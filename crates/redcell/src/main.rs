@@ -110,7 +110,9 @@ fn redact(url: &str) -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("REDCELL_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REDCELL_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -135,7 +137,9 @@ async fn main() -> Result<()> {
             std::io::stdin().read_to_string(&mut pw)?;
             let pw = pw.trim_end_matches(['\n', '\r']);
             let db = open(cli.database).await?;
-            let id = redcell_store::auth::add_user(&db, &username, &name, pw, role, &org).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = redcell_store::auth::add_user(&db, &username, &name, pw, role, &org)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("account {username} (#{id}) added: {} on {org}", role.label());
         }
     }
@@ -146,20 +150,34 @@ async fn demo(database: Option<String>, a: DemoArgs) -> Result<()> {
     let db = open(database).await?;
     let bar = indicatif::ProgressBar::new(a.households);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} 生成演示街道 [{bar:40}] {pos}/{len} 户 ({per_sec}, 剩余 {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} 生成演示街道 [{bar:40}] {pos}/{len} 户 ({per_sec}, 剩余 {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let started = std::time::Instant::now();
-    let opts = redcell_store::demo::DemoOptions { households: a.households, seed: a.seed, admin_password: a.admin_password, replace: a.replace };
+    let opts = redcell_store::demo::DemoOptions {
+        households: a.households,
+        seed: a.seed,
+        admin_password: a.admin_password,
+        replace: a.replace,
+    };
     let progress = |done: u64, _total: u64| bar.set_position(done);
     let summary = redcell_store::demo::generate(&db, &opts, &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     bar.finish_and_clear();
     println!("演示街道已生成（{:.1} 秒）：", started.elapsed().as_secs_f64());
     println!(
         "  组织 {}，网格 {}，楼栋 {}，住户 {}，居民 {}，党员 {}（中心户 {}），干部 {}，单位/设施 {}",
-        summary.orgs, summary.grids, summary.buildings, summary.households, summary.residents, summary.members,
-        summary.central_households, summary.cadres, summary.units
+        summary.orgs,
+        summary.grids,
+        summary.buildings,
+        summary.households,
+        summary.residents,
+        summary.members,
+        summary.central_households,
+        summary.cadres,
+        summary.units
     );
     println!("演示账号：");
     for acc in &summary.accounts {

@@ -1,11 +1,11 @@
 //! Buildings in a grid, with a point in the local metre plane.
 
 use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
+use crate::args;
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
 use crate::scope::{Capability, Principal};
-use crate::args;
 use chrono::{DateTime, Utc};
 use redcell_domain::input::NewBuilding;
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,17 @@ pub async fn create(db: &Db, p: &Principal, n: NewBuilding) -> Result<Building, 
             args![owner.tenant_id, n.grid_id, owner.org_id, n.name.clone(), n.address.clone(), n.units, n.floors, n.x, n.y, n.lat, n.lon, Utc::now()],
         )
         .await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "building", "buildings", owner.tenant_id, id, None).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Create,
+        "building",
+        "buildings",
+        owner.tenant_id,
+        id,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -81,8 +91,11 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewBuilding) -> Result<B
     let owner = check_edit(&mut tx, p, "buildings", id).await?;
     let before = audit::snapshot(&mut tx, "buildings", owner.tenant_id, id).await?;
     let grid = owner_for_edit(&mut tx, p, "grids", n.grid_id, "grid_id").await?;
-    let old_grid = tx.int("SELECT grid_id FROM buildings WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    let max_unit = tx.int("SELECT CAST(COALESCE(MAX(unit_no), 0) AS BIGINT) FROM households WHERE building_id = $1", args![id]).await?;
+    let old_grid =
+        tx.int("SELECT grid_id FROM buildings WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
+    let max_unit = tx
+        .int("SELECT CAST(COALESCE(MAX(unit_no), 0) AS BIGINT) FROM households WHERE building_id = $1", args![id])
+        .await?;
     if max_unit > n.units {
         return Err(redcell_domain::FieldError::new("units", "range", format!("已有住户登记在 {max_unit} 单元")).into());
     }
@@ -93,14 +106,28 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewBuilding) -> Result<B
     )
     .await?;
     if n.grid_id != old_grid {
-        tx.exec("UPDATE households SET grid_id = $1, org_id = $2 WHERE tenant_id = $3 AND building_id = $4", args![n.grid_id, grid.org_id, owner.tenant_id, id]).await?;
+        tx.exec(
+            "UPDATE households SET grid_id = $1, org_id = $2 WHERE tenant_id = $3 AND building_id = $4",
+            args![n.grid_id, grid.org_id, owner.tenant_id, id],
+        )
+        .await?;
         tx.exec(
             "UPDATE residents SET org_id = $1 WHERE tenant_id = $2 AND household_id IN (SELECT id FROM households WHERE tenant_id = $2 AND building_id = $3)",
             args![grid.org_id, owner.tenant_id, id],
         )
         .await?;
     }
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "building", "buildings", owner.tenant_id, id, before).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "building",
+        "buildings",
+        owner.tenant_id,
+        id,
+        before,
+    )
+    .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -111,7 +138,17 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let before = audit::snapshot(&mut tx, "buildings", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM households WHERE building_id = $1", id, "住户").await?;
     tx.exec("DELETE FROM buildings WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "building", "buildings", owner.tenant_id, id, before).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Delete,
+        "building",
+        "buildings",
+        owner.tenant_id,
+        id,
+        before,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -30,9 +30,15 @@ pub struct Cadre {
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT c.id, c.tenant_id, c.org_id, o.name AS org_name, c.kind, c.name, c.phone, c.title, c.member_id, \
-    (SELECT string_agg(so2.name, '、' ORDER BY so2.path) FROM cadre_stations cs JOIN orgs so2 ON so2.tenant_id = cs.tenant_id AND so2.id = cs.org_id \
-      WHERE cs.tenant_id = c.tenant_id AND cs.cadre_id = c.id) AS stations, c.created_at, c.updated_at";
+/// The columns of a cadre; station names only of organisations the caller can see.
+fn select(p: &Principal) -> String {
+    let visible = p.scope(Capability::ReadRegistry).orgs_literal("so2");
+    format!(
+        "SELECT c.id, c.tenant_id, c.org_id, o.name AS org_name, c.kind, c.name, c.phone, c.title, c.member_id, \
+         (SELECT string_agg(so2.name, '、' ORDER BY so2.path) FROM cadre_stations cs JOIN orgs so2 ON so2.tenant_id = cs.tenant_id AND so2.id = cs.org_id \
+           WHERE cs.tenant_id = c.tenant_id AND cs.cadre_id = c.id AND {visible}) AS stations, c.created_at, c.updated_at"
+    )
+}
 const FROM: &str = "cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -60,13 +66,13 @@ pub async fn list(db: &Db, p: &Principal, f: &CadreFilter, page: Page) -> Result
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(format!("c.name LIKE {} ESCAPE '\\'", a.push(like(q))));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path, c.id", a, page).await
+    paged(db, &select(p), &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path, c.id", a, page).await
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Cadre, StoreError> {
     let mut a = args![id];
     let c = p.scope(Capability::ReadRegistry).rows("c", &mut a);
-    db.one(&format!("{SELECT} FROM {FROM} WHERE c.id = $1 AND {c}"), a).await
+    db.one(&format!("{} FROM {FROM} WHERE c.id = $1 AND {c}", select(p)), a).await
 }
 
 /// The organisations a cadre is stationed in: (id, name).
@@ -91,25 +97,38 @@ async fn write_stations(tx: &mut Tx, p: &Principal, tenant_id: i64, id: i64, n: 
         a,
     )
     .await?;
-    let kept: Vec<(i64,)> =
-        tx.all("SELECT org_id FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![tenant_id, id]).await?;
+    let kept: Vec<(i64,)> = tx
+        .all("SELECT org_id FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![tenant_id, id])
+        .await?;
     for org in n.stations.iter().filter(|o| !kept.contains(&(**o,))) {
         let o = owner_for_edit(tx, p, "orgs", *org, "stations").await?;
         if o.tenant_id != tenant_id {
             return Err(FieldError::new("stations", "not_found", i18n::NOT_FOUND).into());
         }
-        tx.exec("INSERT INTO cadre_stations (tenant_id, cadre_id, org_id) VALUES ($1, $2, $3)", args![tenant_id, id, *org]).await?;
+        tx.exec(
+            "INSERT INTO cadre_stations (tenant_id, cadre_id, org_id) VALUES ($1, $2, $3)",
+            args![tenant_id, id, *org],
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// The member a cadre is tied to must be one the caller can see (a link that
 /// is already there, `current`, may be kept).
-async fn check_member(tx: &mut Tx, p: &Principal, tenant_id: i64, n: &NewCadre, current: Option<i64>) -> Result<(), StoreError> {
+async fn check_member(
+    tx: &mut Tx,
+    p: &Principal,
+    tenant_id: i64,
+    n: &NewCadre,
+    current: Option<i64>,
+) -> Result<(), StoreError> {
     if let Some(m) = n.member_id.filter(|m| Some(*m) != current) {
         let mut a = args![tenant_id, m];
         let c = p.scope(Capability::ReadRegistry).rows("mm", &mut a);
-        if tx.int(&format!("SELECT COUNT(*) FROM members mm WHERE mm.tenant_id = $1 AND mm.id = $2 AND {c}"), a).await? == 0 {
+        if tx.int(&format!("SELECT COUNT(*) FROM members mm WHERE mm.tenant_id = $1 AND mm.id = $2 AND {c}"), a).await?
+            == 0
+        {
             return Err(FieldError::new("member_id", "not_found", i18n::NOT_FOUND).into());
         }
     }
@@ -124,11 +143,21 @@ pub async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<Cadre, StoreE
         .int(
             "INSERT INTO cadres (tenant_id, org_id, kind, name, phone, title, member_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-            args![owner.tenant_id, n.org_id, n.kind.code(), n.name.clone(), n.phone.as_ref().map(|x| x.as_str().to_string()), n.title.clone(), n.member_id, Utc::now()],
+            args![
+                owner.tenant_id,
+                n.org_id,
+                n.kind.code(),
+                n.name.clone(),
+                n.phone.as_ref().map(|x| x.as_str().to_string()),
+                n.title.clone(),
+                n.member_id,
+                Utc::now()
+            ],
         )
         .await?;
     write_stations(&mut tx, p, owner.tenant_id, id, &n).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "cadre", "cadres", owner.tenant_id, id, None).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "cadre", "cadres", owner.tenant_id, id, None)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -138,7 +167,10 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadr
     let me = check_edit(&mut tx, p, "cadres", id).await?;
     let before = audit::snapshot(&mut tx, "cadres", me.tenant_id, id).await?;
     owner_for_edit(&mut tx, p, "orgs", n.org_id, "org_id").await?;
-    let current: Option<i64> = tx.one::<(Option<i64>,)>("SELECT member_id FROM cadres WHERE tenant_id = $1 AND id = $2", args![me.tenant_id, id]).await?.0;
+    let current: Option<i64> = tx
+        .one::<(Option<i64>,)>("SELECT member_id FROM cadres WHERE tenant_id = $1 AND id = $2", args![me.tenant_id, id])
+        .await?
+        .0;
     check_member(&mut tx, p, me.tenant_id, &n, current).await?;
     tx.exec(
         "UPDATE cadres SET org_id = $1, kind = $2, name = $3, phone = $4, title = $5, member_id = $6, updated_at = $7 WHERE tenant_id = $8 AND id = $9",
@@ -146,7 +178,8 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadr
     )
     .await?;
     write_stations(&mut tx, p, me.tenant_id, id, &n).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "cadre", "cadres", me.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "cadre", "cadres", me.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -157,7 +190,8 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let before = audit::snapshot(&mut tx, "cadres", owner.tenant_id, id).await?;
     tx.exec("DELETE FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![owner.tenant_id, id]).await?;
     tx.exec("DELETE FROM cadres WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "cadre", "cadres", owner.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "cadre", "cadres", owner.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Grids (网格): the territory partition, each owned by one organisation.
 
 use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
+use crate::args;
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::{ResultExt, StoreError};
 use crate::scope::{Capability, Principal};
-use crate::args;
 use chrono::{DateTime, Utc};
 use redcell_domain::i18n;
 use redcell_domain::input::NewGrid;
@@ -24,7 +24,8 @@ pub struct Grid {
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT g.id, g.tenant_id, g.org_id, o.name AS org_name, g.code, g.name, g.description, g.created_at, g.updated_at";
+const SELECT: &str =
+    "SELECT g.id, g.tenant_id, g.org_id, o.name AS org_name, g.code, g.name, g.description, g.created_at, g.updated_at";
 const FROM: &str = "grids g JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -66,7 +67,8 @@ pub async fn create(db: &Db, p: &Principal, n: NewGrid) -> Result<Grid, StoreErr
         )
         .await
         .unique_as("code", i18n::DUPLICATE_CODE)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "grid", "grids", owner.tenant_id, id, None).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "grid", "grids", owner.tenant_id, id, None)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -85,7 +87,11 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewGrid) -> Result<Grid,
     if n.org_id != owner.org_id {
         // Everything in the grid follows it to its new organisation.
         for table in ["buildings", "households", "units"] {
-            tx.exec(&format!("UPDATE {table} SET org_id = $1 WHERE tenant_id = $2 AND grid_id = $3"), args![n.org_id, owner.tenant_id, id]).await?;
+            tx.exec(
+                &format!("UPDATE {table} SET org_id = $1 WHERE tenant_id = $2 AND grid_id = $3"),
+                args![n.org_id, owner.tenant_id, id],
+            )
+            .await?;
         }
         tx.exec(
             "UPDATE residents SET org_id = $1 WHERE tenant_id = $2 AND household_id IN (SELECT id FROM households WHERE tenant_id = $2 AND grid_id = $3)",
@@ -93,7 +99,8 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewGrid) -> Result<Grid,
         )
         .await?;
     }
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "grid", "grids", owner.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "grid", "grids", owner.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -105,7 +112,8 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     ensure_none(&mut tx, "SELECT COUNT(*) FROM buildings WHERE grid_id = $1", id, "楼栋").await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM units WHERE grid_id = $1", id, "单位/设施").await?;
     tx.exec("DELETE FROM grids WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "grid", "grids", owner.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "grid", "grids", owner.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Households: a room of a unit of a building, with tags that drive duties.
 
 use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
+use crate::args;
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::{ResultExt, StoreError};
 use crate::scope::{Capability, Principal};
-use crate::args;
 use chrono::{DateTime, Utc};
 use redcell_domain::input::NewHousehold;
 use redcell_domain::{FieldError, HouseholdTag, HouseholdTags, i18n};
@@ -82,8 +82,12 @@ pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Household, StoreErro
 
 async fn building_of(tx: &mut crate::Tx, p: &Principal, n: &NewHousehold) -> Result<(super::Owner, i64), StoreError> {
     let owner = owner_for_edit(tx, p, "buildings", n.building_id, "building_id").await?;
-    let (grid_id, units): (i64, i32) =
-        tx.one("SELECT grid_id, units FROM buildings WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, n.building_id]).await?;
+    let (grid_id, units): (i64, i32) = tx
+        .one(
+            "SELECT grid_id, units FROM buildings WHERE tenant_id = $1 AND id = $2",
+            args![owner.tenant_id, n.building_id],
+        )
+        .await?;
     if n.unit_no > i64::from(units) {
         return Err(FieldError::new("unit_no", "range", format!("该楼栋只有{units}个单元")).into());
     }
@@ -102,7 +106,17 @@ pub async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<Household
         )
         .await
         .unique_as("room", i18n::DUPLICATE_ROOM)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "household", "households", owner.tenant_id, id, None).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Create,
+        "household",
+        "households",
+        owner.tenant_id,
+        id,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -120,9 +134,23 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<
     .await
     .unique_as("room", i18n::DUPLICATE_ROOM)?;
     if owner.org_id != me.org_id {
-        tx.exec("UPDATE residents SET org_id = $1 WHERE tenant_id = $2 AND household_id = $3", args![owner.org_id, me.tenant_id, id]).await?;
+        tx.exec(
+            "UPDATE residents SET org_id = $1 WHERE tenant_id = $2 AND household_id = $3",
+            args![owner.org_id, me.tenant_id, id],
+        )
+        .await?;
     }
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "household", "households", me.tenant_id, id, before).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "household",
+        "households",
+        me.tenant_id,
+        id,
+        before,
+    )
+    .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -133,7 +161,17 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let before = audit::snapshot(&mut tx, "households", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM residents WHERE household_id = $1", id, "居民").await?;
     tx.exec("DELETE FROM households WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "household", "households", owner.tenant_id, id, before).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Delete,
+        "household",
+        "households",
+        owner.tenant_id,
+        id,
+        before,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

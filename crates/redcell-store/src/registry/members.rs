@@ -100,7 +100,8 @@ async fn check(tx: &mut crate::Tx, p: &Principal, n: &NewMember) -> Result<i64, 
     let person = super::owner_for_edit(tx, p, "residents", n.resident_id, "resident_id").await;
     let person = match person {
         Err(StoreError::Denied(_)) => {
-            let (t, o): (i64, i64) = tx.one("SELECT tenant_id, org_id FROM residents WHERE id = $1", args![n.resident_id]).await?;
+            let (t, o): (i64, i64) =
+                tx.one("SELECT tenant_id, org_id FROM residents WHERE id = $1", args![n.resident_id]).await?;
             super::Owner { tenant_id: t, org_id: o }
         }
         other => other?,
@@ -108,7 +109,8 @@ async fn check(tx: &mut crate::Tx, p: &Principal, n: &NewMember) -> Result<i64, 
     if person.tenant_id != org.tenant_id {
         return Err(FieldError::new("resident_id", "not_found", i18n::NOT_FOUND).into());
     }
-    let birth: NaiveDate = tx.one::<(NaiveDate,)>("SELECT birth_date FROM residents WHERE id = $1", args![n.resident_id]).await?.0;
+    let birth: NaiveDate =
+        tx.one::<(NaiveDate,)>("SELECT birth_date FROM residents WHERE id = $1", args![n.resident_id]).await?.0;
     if let Some(j) = n.joined_on
         && j < birth.checked_add_months(Months::new(12 * 18)).unwrap_or(birth)
     {
@@ -129,7 +131,8 @@ pub async fn create(db: &Db, p: &Principal, n: NewMember) -> Result<Member, Stor
         )
         .await
         .unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "member", "members", tenant_id, id, None).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "member", "members", tenant_id, id, None)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -147,7 +150,8 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<Mem
     )
     .await
     .unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "member", "members", me.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "member", "members", me.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -156,9 +160,20 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "members", id).await?;
     let before = audit::snapshot(&mut tx, "members", owner.tenant_id, id).await?;
-    tx.exec("UPDATE cadres SET member_id = NULL WHERE tenant_id = $1 AND member_id = $2", args![owner.tenant_id, id]).await?;
+    tx.exec("UPDATE cadres SET member_id = NULL WHERE tenant_id = $1 AND member_id = $2", args![owner.tenant_id, id])
+        .await?;
     tx.exec("DELETE FROM members WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "member", "members", owner.tenant_id, id, before).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Delete,
+        "member",
+        "members",
+        owner.tenant_id,
+        id,
+        before,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -93,7 +93,8 @@ pub(crate) async fn owner_for_edit(
     field: &str,
 ) -> Result<Owner, StoreError> {
     let org_col = if table == "orgs" { "id" } else { "org_id" };
-    let sql = |cond: &str| format!("SELECT t.tenant_id, t.{org_col} AS org_id FROM {table} t WHERE t.id = $1 AND {cond}");
+    let sql =
+        |cond: &str| format!("SELECT t.tenant_id, t.{org_col} AS org_id FROM {table} t WHERE t.id = $1 AND {cond}");
     let scoped = |cap: Capability| {
         let mut a = crate::args![id];
         let scope = p.scope(cap);

@@ -93,8 +93,12 @@ pub async fn breadcrumbs(db: &Db, p: &Principal, org: &Org) -> Result<Vec<(i64, 
     for id in ids {
         let mut a = args![id, org.tenant_id];
         let c = scope.orgs("o", &mut a);
-        if let Some((oid, name)) =
-            db.opt::<(i64, String)>(&format!("SELECT o.id, o.name FROM orgs o WHERE o.id = $1 AND o.tenant_id = $2 AND {c}"), a).await?
+        if let Some((oid, name)) = db
+            .opt::<(i64, String)>(
+                &format!("SELECT o.id, o.name FROM orgs o WHERE o.id = $1 AND o.tenant_id = $2 AND {c}"),
+                a,
+            )
+            .await?
         {
             out.push((oid, name));
         }
@@ -124,7 +128,10 @@ pub async fn counts(db: &Db, org: &Org) -> Result<OrgCounts, StoreError> {
         async move { db.int(&sql, a).await }
     };
     Ok(OrgCounts {
-        sub_orgs: db.int("SELECT COUNT(*) FROM orgs WHERE tenant_id = $1 AND path LIKE $2", args![org.tenant_id, pat.clone()]).await? - 1,
+        sub_orgs: db
+            .int("SELECT COUNT(*) FROM orgs WHERE tenant_id = $1 AND path LIKE $2", args![org.tenant_id, pat.clone()])
+            .await?
+            - 1,
         grids: count("grids", "").await?,
         buildings: count("buildings", "").await?,
         households: count("households", "").await?,
@@ -141,11 +148,15 @@ pub async fn create(db: &Db, p: &Principal, n: NewOrg) -> Result<Org, StoreError
     let id = match n.parent_id {
         Some(parent_id) => {
             owner_for_edit(&mut tx, p, "orgs", parent_id, "parent_id").await?;
-            let (tenant_id, ppath, pkind): (i64, String, Code<OrgKind>) = tx
-                .one("SELECT tenant_id, path, kind FROM orgs WHERE id = $1", args![parent_id])
-                .await?;
+            let (tenant_id, ppath, pkind): (i64, String, Code<OrgKind>) =
+                tx.one("SELECT tenant_id, path, kind FROM orgs WHERE id = $1", args![parent_id]).await?;
             if !n.kind.may_be_child_of(pkind.0) {
-                return Err(FieldError::new("kind", "kind", format!("{}（{} 不能挂在 {} 下）", i18n::PARENT_KIND, n.kind.label(), pkind.0.label())).into());
+                return Err(FieldError::new(
+                    "kind",
+                    "kind",
+                    format!("{}（{} 不能挂在 {} 下）", i18n::PARENT_KIND, n.kind.label(), pkind.0.label()),
+                )
+                .into());
             }
             let id = tx
                 .int(
@@ -156,8 +167,10 @@ pub async fn create(db: &Db, p: &Principal, n: NewOrg) -> Result<Org, StoreError
                 .await
                 .unique_as("code", i18n::DUPLICATE_CODE)?;
             let path = OrgPath::parse(&ppath).map_err(StoreError::from)?.child(id);
-            tx.exec("UPDATE orgs SET path = $1 WHERE tenant_id = $2 AND id = $3", args![path.as_str(), tenant_id, id]).await?;
-            audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "org", "orgs", tenant_id, id, None).await?;
+            tx.exec("UPDATE orgs SET path = $1 WHERE tenant_id = $2 AND id = $3", args![path.as_str(), tenant_id, id])
+                .await?;
+            audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "org", "orgs", tenant_id, id, None)
+                .await?;
             id
         }
         None => {
@@ -182,10 +195,21 @@ pub async fn create_root(tx: &mut crate::Tx, n: &NewOrg) -> Result<i64, StoreErr
         .int(
             "INSERT INTO orgs (tenant_id, parent_id, path, kind, code, name, secretary, phone, created_at, updated_at) \
              VALUES (0, NULL, '', $1, $2, $3, $4, $5, $6, $6) RETURNING id",
-            args![n.kind.code(), n.code.as_str(), n.name.clone(), n.secretary.clone(), n.phone.as_ref().map(|x| x.as_str().to_string()), now],
+            args![
+                n.kind.code(),
+                n.code.as_str(),
+                n.name.clone(),
+                n.secretary.clone(),
+                n.phone.as_ref().map(|x| x.as_str().to_string()),
+                now
+            ],
         )
         .await?;
-    tx.exec("UPDATE orgs SET tenant_id = $1, path = $2 WHERE tenant_id = 0 AND id = $1", args![id, OrgPath::root(id).as_str()]).await?;
+    tx.exec(
+        "UPDATE orgs SET tenant_id = $1, path = $2 WHERE tenant_id = 0 AND id = $1",
+        args![id, OrgPath::root(id).as_str()],
+    )
+    .await?;
     audit::change(tx, audit::Actor::system(), audit::Change::Create, "org", "orgs", id, id, None).await?;
     Ok(id)
 }
@@ -203,7 +227,8 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, S
             return Err(FieldError::new("parent_id", "required", i18n::REQUIRED).into());
         };
         owner_for_edit(&mut tx, p, "orgs", parent_id, "parent_id").await?;
-        let (ppath, ptenant): (String, i64) = tx.one("SELECT path, tenant_id FROM orgs WHERE id = $1", args![parent_id]).await?;
+        let (ppath, ptenant): (String, i64) =
+            tx.one("SELECT path, tenant_id FROM orgs WHERE id = $1", args![parent_id]).await?;
         let ppath = OrgPath::parse(&ppath)?;
         if ptenant != owner.tenant_id || old.contains(&ppath) {
             return Err(FieldError::new("parent_id", "cycle", i18n::PARENT_CYCLE).into());
@@ -211,9 +236,15 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, S
         new_path = ppath.child(id);
     }
     if let Some(pid) = n.parent_id {
-        let (pkind,): (Code<OrgKind>,) = tx.one("SELECT kind FROM orgs WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, pid]).await?;
+        let (pkind,): (Code<OrgKind>,) =
+            tx.one("SELECT kind FROM orgs WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, pid]).await?;
         if !n.kind.may_be_child_of(pkind.0) {
-            return Err(FieldError::new("kind", "kind", format!("{}（{} 不能挂在 {} 下）", i18n::PARENT_KIND, n.kind.label(), pkind.0.label())).into());
+            return Err(FieldError::new(
+                "kind",
+                "kind",
+                format!("{}（{} 不能挂在 {} 下）", i18n::PARENT_KIND, n.kind.label(), pkind.0.label()),
+            )
+            .into());
         }
     } else if !n.kind.may_be_root() {
         return Err(FieldError::new("kind", "kind", i18n::PARENT_KIND).into());
@@ -222,12 +253,27 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, S
     let kids: Vec<(Code<OrgKind>,)> =
         tx.all("SELECT kind FROM orgs WHERE tenant_id = $1 AND parent_id = $2", args![owner.tenant_id, id]).await?;
     if let Some((kid,)) = kids.iter().find(|(k,)| !k.0.may_be_child_of(n.kind)) {
-        return Err(FieldError::new("kind", "kind", format!("{}（下级{}不能挂在{}下）", i18n::PARENT_KIND, kid.0.label(), n.kind.label())).into());
+        return Err(FieldError::new(
+            "kind",
+            "kind",
+            format!("{}（下级{}不能挂在{}下）", i18n::PARENT_KIND, kid.0.label(), n.kind.label()),
+        )
+        .into());
     }
     tx.exec(
         "UPDATE orgs SET parent_id = $1, kind = $2, code = $3, name = $4, secretary = $5, phone = $6, updated_at = $7 \
          WHERE tenant_id = $8 AND id = $9",
-        args![n.parent_id, n.kind.code(), n.code.as_str(), n.name.clone(), n.secretary.clone(), n.phone.as_ref().map(|x| x.as_str().to_string()), Utc::now(), owner.tenant_id, id],
+        args![
+            n.parent_id,
+            n.kind.code(),
+            n.code.as_str(),
+            n.name.clone(),
+            n.secretary.clone(),
+            n.phone.as_ref().map(|x| x.as_str().to_string()),
+            Utc::now(),
+            owner.tenant_id,
+            id
+        ],
     )
     .await
     .unique_as("code", i18n::DUPLICATE_CODE)?;
@@ -239,7 +285,8 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<Org, S
         )
         .await?;
     }
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "org", "orgs", owner.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "org", "orgs", owner.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -255,7 +302,8 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     ensure_none(&mut tx, "SELECT COUNT(*) FROM cadre_stations WHERE org_id = $1", id, "驻点干部").await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM grants WHERE org_id = $1", id, "账号授权").await?;
     tx.exec("DELETE FROM orgs WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "org", "orgs", owner.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "org", "orgs", owner.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -77,7 +77,10 @@ pub async fn list(db: &Db, p: &Principal, f: &ResidentFilter, page: Page) -> Res
         w.push(format!("r.household_id = {}", a.push(h)));
     }
     if let Some(o) = f.org_id {
-        w.push(format!("r.org_id IN (SELECT id FROM orgs WHERE path LIKE (SELECT path FROM orgs WHERE id = {}) || '%')", a.push(o)));
+        w.push(format!(
+            "r.org_id IN (SELECT id FROM orgs WHERE path LIKE (SELECT path FROM orgs WHERE id = {}) || '%')",
+            a.push(o)
+        ));
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(search_cond(q, &mut a));
@@ -113,7 +116,17 @@ pub async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Resident, 
         )
         .await
         .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "resident", "residents", owner.tenant_id, id, None).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Create,
+        "resident",
+        "residents",
+        owner.tenant_id,
+        id,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -131,7 +144,17 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<R
     )
     .await
     .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "resident", "residents", me.tenant_id, id, before).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "resident",
+        "residents",
+        me.tenant_id,
+        id,
+        before,
+    )
+    .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -142,7 +165,17 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let before = audit::snapshot(&mut tx, "residents", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM members WHERE resident_id = $1", id, "党员登记").await?;
     tx.exec("DELETE FROM residents WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "resident", "residents", owner.tenant_id, id, before).await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Delete,
+        "resident",
+        "residents",
+        owner.tenant_id,
+        id,
+        before,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -163,9 +196,23 @@ pub async fn reveal(db: &Db, p: &Principal, id: i64, reason: &str) -> Result<Rev
     let mut a = args![r.org_id];
     let c = p.scope(Capability::RevealPersonal).orgs("o", &mut a);
     if db.int(&format!("SELECT COUNT(*) FROM orgs o WHERE o.id = $1 AND {c}"), a).await? == 0 {
-        crate::audit::access(db, r.tenant_id, crate::audit::Actor::of(p), "reveal_denied", "resident", Some(id), reason).await?;
+        crate::audit::access(
+            db,
+            r.tenant_id,
+            crate::audit::Actor::of(p),
+            "reveal_denied",
+            "resident",
+            Some(id),
+            reason,
+        )
+        .await?;
         return Err(StoreError::Forbidden);
     }
     crate::audit::access(db, r.tenant_id, crate::audit::Actor::of(p), "reveal", "resident", Some(id), reason).await?;
-    Ok(Revealed { id, name: r.name, id_number: r.id_number.reveal().to_string(), phone: r.phone.map(|x| x.reveal().to_string()) })
+    Ok(Revealed {
+        id,
+        name: r.name,
+        id_number: r.id_number.reveal().to_string(),
+        phone: r.phone.map(|x| x.reveal().to_string()),
+    })
 }

@@ -71,7 +71,8 @@ pub async fn create(db: &Db, p: &Principal, n: NewUnit) -> Result<Unit, StoreErr
                 n.phone.as_ref().map(|x| x.as_str().to_string()), Utc::now()],
         )
         .await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "unit", "units", owner.tenant_id, id, None).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "unit", "units", owner.tenant_id, id, None)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -87,7 +88,8 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewUnit) -> Result<Unit,
             n.phone.as_ref().map(|x| x.as_str().to_string()), Utc::now(), me.tenant_id, id],
     )
     .await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "unit", "units", me.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "unit", "units", me.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
@@ -97,7 +99,8 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let owner = check_edit(&mut tx, p, "units", id).await?;
     let before = audit::snapshot(&mut tx, "units", owner.tenant_id, id).await?;
     tx.exec("DELETE FROM units WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "unit", "units", owner.tenant_id, id, before).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Delete, "unit", "units", owner.tenant_id, id, before)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -27,15 +27,29 @@ pub struct RevealRequest {
     request_body = RevealRequest,
     responses((status = 200, body = Revealed), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn reveal(ApiUser(p): ApiUser, State(s): State<Shared>, Path(id): Path<i64>, JsonBody(body): JsonBody) -> ApiResult<Json<Revealed>> {
-    let req: RevealRequest = if body.is_null() { RevealRequest::default() } else { serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))? };
+pub async fn reveal(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Revealed>> {
+    let req: RevealRequest = if body.is_null() {
+        RevealRequest::default()
+    } else {
+        serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))?
+    };
     Ok(Json(residents::reveal(&s.db, &p, id, &req.reason).await?))
 }
 
 /// Search the audit trail (auditors only).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter, Page),
     responses((status = 200, body = Paged<Entry>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn audit_log(ApiUser(p): ApiUser, State(s): State<Shared>, Q(f): Q<AuditFilter>, Q(page): Q<Page>) -> ApiResult<Json<Paged<Entry>>> {
+pub async fn audit_log(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(f): Q<AuditFilter>,
+    Q(page): Q<Page>,
+) -> ApiResult<Json<Paged<Entry>>> {
     Ok(Json(audit::search(&s.db, &p, &f, page).await?))
 }
 
@@ -48,7 +62,12 @@ pub struct UserQuery {
 /// Accounts the caller manages.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery, Page),
     responses((status = 200, body = Paged<Account>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_users(ApiUser(p): ApiUser, State(s): State<Shared>, Q(q): Q<UserQuery>, Q(page): Q<Page>) -> ApiResult<Json<Paged<Account>>> {
+pub async fn list_users(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<UserQuery>,
+    Q(page): Q<Page>,
+) -> ApiResult<Json<Paged<Account>>> {
     redcell_store::auth::require(&p, redcell_domain::Capability::ManageUsers)?;
     Ok(Json(accounts::list(&s.db, &p, q.q.as_deref(), page).await?))
 }
@@ -57,7 +76,11 @@ pub async fn list_users(ApiUser(p): ApiUser, State(s): State<Shared>, Q(q): Q<Us
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewAccount,
     responses((status = 201, body = AccountDetail), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_user(ApiUser(p): ApiUser, State(s): State<Shared>, JsonBody(body): JsonBody) -> ApiResult<(StatusCode, Json<AccountDetail>)> {
+pub async fn create_user(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<AccountDetail>)> {
     let n: NewAccount = serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))?;
     let id = accounts::create(&s.db, &p, &n).await?;
     Ok((StatusCode::CREATED, Json(accounts::get(&s.db, &p, id).await?)))
@@ -66,7 +89,11 @@ pub async fn create_user(ApiUser(p): ApiUser, State(s): State<Shared>, JsonBody(
 /// One account with its grants and live sessions.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = AccountDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_user(ApiUser(p): ApiUser, State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult<Json<AccountDetail>> {
+pub async fn get_user(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<AccountDetail>> {
     Ok(Json(accounts::get(&s.db, &p, id).await?))
 }
 
@@ -85,7 +112,12 @@ pub struct UserChange {
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserChange,
     responses((status = 200, body = AccountDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn update_user(ApiUser(p): ApiUser, State(s): State<Shared>, Path(id): Path<i64>, JsonBody(body): JsonBody) -> ApiResult<Json<AccountDetail>> {
+pub async fn update_user(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<AccountDetail>> {
     let c: UserChange = serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))?;
     if let Some(d) = c.disabled {
         accounts::set_disabled(&s.db, &p, id, d).await?;

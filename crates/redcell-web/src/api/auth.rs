@@ -26,16 +26,27 @@ pub struct LoginResponse {
 /// Log in with a username and password; answers a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(s): State<Shared>, parts: axum::http::request::Parts, super::JsonBody(body): super::JsonBody) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(
+    State(s): State<Shared>,
+    parts: axum::http::request::Parts,
+    super::JsonBody(body): super::JsonBody,
+) -> ApiResult<Json<LoginResponse>> {
     let req: LoginRequest = serde_json::from_value(body).map_err(|e| crate::error::bad_json(&e.to_string()))?;
-    let sess = redcell_store::auth::login_from(&s.db, &req.username, &req.password, &crate::auth::client(&parts)).await?;
-    Ok(Json(LoginResponse { token: sess.token, expires_at: sess.expires_at, must_change_password: sess.must_change_password }))
+    let sess =
+        redcell_store::auth::login_from(&s.db, &req.username, &req.password, &crate::auth::client(&parts)).await?;
+    Ok(Json(LoginResponse {
+        token: sess.token,
+        expires_at: sess.expires_at,
+        must_change_password: sess.must_change_password,
+    }))
 }
 
 /// End the session of the bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
 pub async fn logout(State(s): State<Shared>, _u: ApiUser, headers: HeaderMap) -> ApiResult<StatusCode> {
-    if let Some(t) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+    if let Some(t) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    {
         redcell_store::auth::logout(&s.db, t.trim()).await?;
     }
     Ok(StatusCode::NO_CONTENT)

@@ -39,12 +39,18 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::router()).merge(registry::router()).merge(admin::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(registry::router())
+        .merge(admin::router())
 }
 
 /// Query parameters; a malformed query is a 422 in the API error shape.
@@ -70,5 +76,21 @@ impl FromRequest<Shared> for JsonBody {
             Ok(axum::Json(v)) => Ok(JsonBody(v)),
             Err(e) => Err(bad_json(&e.body_text())),
         }
+    }
+}
+
+/// Record a refused write (an id outside the caller's scope, a forbidden
+/// reference) in the audit trail; other errors are not refusals.
+pub async fn audit_refusal<T>(
+    db: &redcell_store::Db,
+    p: &redcell_store::Principal,
+    r: &Result<T, redcell_store::StoreError>,
+    what: &str,
+) {
+    use redcell_store::StoreError::{Denied, Forbidden, NotFound};
+    if let Err(Forbidden | Denied(_) | NotFound) = r
+        && let Err(e) = redcell_store::accounts::refused(db, p, "forbidden", what).await
+    {
+        tracing::warn!("auditing a refusal: {e}");
     }
 }

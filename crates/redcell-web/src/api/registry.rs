@@ -39,24 +39,30 @@ macro_rules! resource {
                 security(("bearer" = [])))]
             pub async fn create(ApiUser(p): ApiUser, State(s): State<Shared>, JsonBody(body): JsonBody) -> ApiResult<(StatusCode, Json<$row>)> {
                 let raw: $raw = serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))?;
-                let row = store::create(&s.db, &p, raw.check()?).await?;
-                Ok((StatusCode::CREATED, Json(row)))
+                let r = store::create(&s.db, &p, raw.check()?).await;
+                super::super::audit_refusal(&s.db, &p, &r, concat!("POST ", $list_path)).await;
+                Ok((StatusCode::CREATED, Json(r?)))
             }
 
             #[utoipa::path(patch, path = $item_path, tag = $tag, params(("id" = i64, Path)), request_body = $raw,
                 responses((status = 200, body = $row), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
                 security(("bearer" = [])))]
             pub async fn update(ApiUser(p): ApiUser, State(s): State<Shared>, Path(id): Path<i64>, JsonBody(body): JsonBody) -> ApiResult<Json<$row>> {
-                let base = $base(&s.db, &p, id).await?;
-                let raw: $raw = merge(&base, body).map_err(|e| bad_json(&e))?;
-                Ok(Json(store::update(&s.db, &p, id, raw.check()?).await?))
+                let base = $base(&s.db, &p, id).await;
+                super::super::audit_refusal(&s.db, &p, &base, &format!("PATCH {}", $item_path.replace("{id}", &id.to_string()))).await;
+                let raw: $raw = merge(&base?, body).map_err(|e| bad_json(&e))?;
+                let r = store::update(&s.db, &p, id, raw.check()?).await;
+                super::super::audit_refusal(&s.db, &p, &r, &format!("PATCH {}", $item_path.replace("{id}", &id.to_string()))).await;
+                Ok(Json(r?))
             }
 
             #[utoipa::path(delete, path = $item_path, tag = $tag, params(("id" = i64, Path)),
                 responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
                 security(("bearer" = [])))]
             pub async fn delete(ApiUser(p): ApiUser, State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-                store::delete(&s.db, &p, id).await?;
+                let r = store::delete(&s.db, &p, id).await;
+                super::super::audit_refusal(&s.db, &p, &r, &format!("DELETE {}", $item_path.replace("{id}", &id.to_string()))).await;
+                r?;
                 Ok(StatusCode::NO_CONTENT)
             }
 
@@ -67,14 +73,86 @@ macro_rules! resource {
     };
 }
 
-resource!(orgs, "/api/v1/orgs", "/api/v1/orgs/{id}", "orgs", reg::orgs::Org, RawOrg, reg::orgs::OrgFilter, raw::org_base);
-resource!(grids, "/api/v1/grids", "/api/v1/grids/{id}", "grids", reg::grids::Grid, RawGrid, reg::grids::GridFilter, raw::grid_base);
-resource!(buildings, "/api/v1/buildings", "/api/v1/buildings/{id}", "buildings", reg::buildings::Building, RawBuilding, reg::buildings::BuildingFilter, raw::building_base);
-resource!(households, "/api/v1/households", "/api/v1/households/{id}", "households", reg::households::Household, RawHousehold, reg::households::HouseholdFilter, raw::household_base);
-resource!(residents, "/api/v1/residents", "/api/v1/residents/{id}", "residents", reg::residents::Resident, RawResident, reg::residents::ResidentFilter, raw::resident_base);
-resource!(members, "/api/v1/members", "/api/v1/members/{id}", "members", reg::members::Member, RawMember, reg::members::MemberFilter, raw::member_base);
-resource!(cadres, "/api/v1/cadres", "/api/v1/cadres/{id}", "cadres", reg::cadres::Cadre, RawCadre, reg::cadres::CadreFilter, raw::cadre_base);
-resource!(units, "/api/v1/units", "/api/v1/units/{id}", "units", reg::units::Unit, RawUnit, reg::units::UnitFilter, raw::unit_base);
+resource!(
+    orgs,
+    "/api/v1/orgs",
+    "/api/v1/orgs/{id}",
+    "orgs",
+    reg::orgs::Org,
+    RawOrg,
+    reg::orgs::OrgFilter,
+    raw::org_base
+);
+resource!(
+    grids,
+    "/api/v1/grids",
+    "/api/v1/grids/{id}",
+    "grids",
+    reg::grids::Grid,
+    RawGrid,
+    reg::grids::GridFilter,
+    raw::grid_base
+);
+resource!(
+    buildings,
+    "/api/v1/buildings",
+    "/api/v1/buildings/{id}",
+    "buildings",
+    reg::buildings::Building,
+    RawBuilding,
+    reg::buildings::BuildingFilter,
+    raw::building_base
+);
+resource!(
+    households,
+    "/api/v1/households",
+    "/api/v1/households/{id}",
+    "households",
+    reg::households::Household,
+    RawHousehold,
+    reg::households::HouseholdFilter,
+    raw::household_base
+);
+resource!(
+    residents,
+    "/api/v1/residents",
+    "/api/v1/residents/{id}",
+    "residents",
+    reg::residents::Resident,
+    RawResident,
+    reg::residents::ResidentFilter,
+    raw::resident_base
+);
+resource!(
+    members,
+    "/api/v1/members",
+    "/api/v1/members/{id}",
+    "members",
+    reg::members::Member,
+    RawMember,
+    reg::members::MemberFilter,
+    raw::member_base
+);
+resource!(
+    cadres,
+    "/api/v1/cadres",
+    "/api/v1/cadres/{id}",
+    "cadres",
+    reg::cadres::Cadre,
+    RawCadre,
+    reg::cadres::CadreFilter,
+    raw::cadre_base
+);
+resource!(
+    units,
+    "/api/v1/units",
+    "/api/v1/units/{id}",
+    "units",
+    reg::units::Unit,
+    RawUnit,
+    reg::units::UnitFilter,
+    raw::unit_base
+);
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 pub struct SearchQuery {
@@ -85,7 +163,12 @@ pub struct SearchQuery {
 /// Search people in the caller's scope; results are masked.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchQuery, Page),
     responses((status = 200, body = Paged<reg::residents::Resident>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn search(ApiUser(p): ApiUser, State(s): State<Shared>, Q(q): Q<SearchQuery>, Q(page): Q<Page>) -> ApiResult<Json<Paged<reg::residents::Resident>>> {
+pub async fn search(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<SearchQuery>,
+    Q(page): Q<Page>,
+) -> ApiResult<Json<Paged<reg::residents::Resident>>> {
     Ok(Json(reg::search::people(&s.db, &p, &q.q, page).await?))
 }
 

@@ -59,7 +59,13 @@ struct UsersQuery {
     page: Option<u32>,
 }
 
-async fn users_page(db: &Db, u: &PageUser, q: &UsersQuery, form: NewAccount, error: Option<String>) -> Result<Response, StoreError> {
+async fn users_page(
+    db: &Db,
+    u: &PageUser,
+    q: &UsersQuery,
+    form: NewAccount,
+    error: Option<String>,
+) -> Result<Response, StoreError> {
     redcell_store::auth::require(&u.p, Capability::ManageUsers)?;
     let list = accounts::list(db, &u.p, q.q.as_deref(), Page { page: q.page, per_page: Some(50) }).await?;
     let pager = Pager::of(&list, format!("/admin/users?q={}&", url_encode(q.q.as_deref().unwrap_or(""))));
@@ -100,7 +106,9 @@ async fn create_user(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageR
             let n = NewAccount { password: String::new(), ..n };
             Ok(users_page(&s.db, &u, &UsersQuery { q: None, page: None }, n, Some(inv.to_string())).await?)
         }
-        Err(StoreError::Denied(f)) => Ok(users_page(&s.db, &u, &UsersQuery { q: None, page: None }, n, Some(f.message)).await?),
+        Err(StoreError::Denied(f)) => {
+            Ok(users_page(&s.db, &u, &UsersQuery { q: None, page: None }, n, Some(f.message)).await?)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -124,7 +132,13 @@ fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
     (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string()
 }
 
-async fn user_page(db: &Db, u: &PageUser, id: i64, message: Option<String>, error: Option<String>) -> Result<Response, StoreError> {
+async fn user_page(
+    db: &Db,
+    u: &PageUser,
+    id: i64,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<Response, StoreError> {
     redcell_store::auth::require(&u.p, Capability::ManageUsers)?;
     let d = accounts::get(db, &u.p, id).await?;
     let locked = d.account.locked_until.filter(|t| *t > chrono::Utc::now()).map(local_time);
@@ -162,7 +176,9 @@ async fn user_action(u: PageUser, s: Shared, id: i64, body: Bytes, action: &str)
         "disable" => accounts::set_disabled(db, p, id, true).await.map(|_| "账号已停用，其会话已全部注销"),
         "enable" => accounts::set_disabled(db, p, id, false).await.map(|_| "账号已启用"),
         "unlock" => accounts::unlock(db, p, id).await.map(|_| "已解除锁定"),
-        "password" => accounts::reset_password(db, p, id, f.get("password").unwrap_or("")).await.map(|_| "密码已重置，该用户下次登录须修改密码"),
+        "password" => accounts::reset_password(db, p, id, f.get("password").unwrap_or(""))
+            .await
+            .map(|_| "密码已重置，该用户下次登录须修改密码"),
         "grant" => match role() {
             Ok(r) => accounts::add_grant(db, p, id, org(), r).await.map(|_| "已增加授权"),
             Err(e) => Err(e.into()),
@@ -195,7 +211,12 @@ action_handler!(reset_user_password, "password");
 action_handler!(add_grant, "grant");
 action_handler!(remove_grant, "revoke");
 
-async fn revoke_session(u: PageUser, State(s): State<Shared>, Path((id, sid)): Path<(i64, String)>, body: Bytes) -> PageResult {
+async fn revoke_session(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path((id, sid)): Path<(i64, String)>,
+    body: Bytes,
+) -> PageResult {
     if let Err(r) = CheckedForm::check(&u, &s.db, &body).await {
         return Ok(r);
     }
@@ -220,7 +241,12 @@ struct AccountPage {
     revoke_base: String,
 }
 
-async fn account_page(db: &Db, u: &PageUser, message: Option<String>, err: Option<redcell_domain::Invalid>) -> Result<Response, StoreError> {
+async fn account_page(
+    db: &Db,
+    u: &PageUser,
+    message: Option<String>,
+    err: Option<redcell_domain::Invalid>,
+) -> Result<Response, StoreError> {
     let d = accounts::get(db, &u.p, u.p.user_id).await?;
     let status = if err.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = AccountPage {
@@ -246,7 +272,14 @@ async fn change_password(u: PageUser, State(s): State<Shared>, body: Bytes) -> P
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    match accounts::change_own_password(&s.db, &u.p, f.get("old_password").unwrap_or(""), f.get("new_password").unwrap_or("")).await {
+    match accounts::change_own_password(
+        &s.db,
+        &u.p,
+        f.get("old_password").unwrap_or(""),
+        f.get("new_password").unwrap_or(""),
+    )
+    .await
+    {
         Ok(()) => {
             let u = PageUser { must_change_password: false, ..u };
             Ok(account_page(&s.db, &u, Some("密码已修改".into()), None).await?)
@@ -256,7 +289,12 @@ async fn change_password(u: PageUser, State(s): State<Shared>, body: Bytes) -> P
     }
 }
 
-async fn revoke_own_session(u: PageUser, State(s): State<Shared>, Path((id, sid)): Path<(i64, String)>, body: Bytes) -> PageResult {
+async fn revoke_own_session(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path((id, sid)): Path<(i64, String)>,
+    body: Bytes,
+) -> PageResult {
     revoke_session(u, State(s), Path((id, sid)), body).await
 }
 
@@ -296,7 +334,12 @@ impl AuditForm {
         let entity_id = if self.entity_id.trim().is_empty() {
             None
         } else {
-            Some(self.entity_id.trim().parse().map_err(|_| redcell_domain::FieldError::new("entity_id", "number", i18n::NUMBER_INVALID))?)
+            Some(
+                self.entity_id
+                    .trim()
+                    .parse()
+                    .map_err(|_| redcell_domain::FieldError::new("entity_id", "number", i18n::NUMBER_INVALID))?,
+            )
         };
         Ok(AuditFilter {
             username: Some(self.username.clone()),
@@ -395,7 +438,12 @@ async fn upload(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, mut m
                 let name = field.file_name().unwrap_or("file").to_string();
                 match field.bytes().await {
                     Ok(b) => file = Some((name, b.to_vec())),
-                    Err(_) => return Err(StoreError::Invalid(redcell_domain::FieldError::new("file", "too_large", "文件过大（最大5MB）").into()).into()),
+                    Err(_) => {
+                        return Err(StoreError::Invalid(
+                            redcell_domain::FieldError::new("file", "too_large", "文件过大（最大5MB）").into(),
+                        )
+                        .into());
+                    }
                 }
             }
             _ => {}
@@ -406,7 +454,9 @@ async fn upload(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, mut m
         return Err(PageError::csrf());
     }
     let Some((name, bytes)) = file else {
-        return Err(StoreError::Invalid(redcell_domain::FieldError::new("file", "required", i18n::REQUIRED).into()).into());
+        return Err(
+            StoreError::Invalid(redcell_domain::FieldError::new("file", "required", i18n::REQUIRED).into()).into()
+        );
     };
     files::upload(&s.db, &u.p, files::Owner::Household(id), &name, &bytes).await?;
     Ok(Redirect::to(&format!("/households/{id}")).into_response())
@@ -444,6 +494,9 @@ pub fn router() -> Router<Shared> {
         .route("/audit", get(audit_page))
         .route("/audit/export.csv", get(audit_export))
         .route("/residents/{id}/reveal", post(reveal))
-        .route("/households/{id}/files", post(upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_BYTES + 64 * 1024)))
+        .route(
+            "/households/{id}/files",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_BYTES + 64 * 1024)),
+        )
         .route("/files/{id}", get(download))
 }

@@ -41,7 +41,16 @@ pub struct Field {
 
 impl Field {
     fn new(name: &'static str, label: &'static str, kind: &'static str, value: &Option<String>) -> Field {
-        Field { name, label, kind, value: value.clone().unwrap_or_default(), options: vec![], error: None, hint: None, required: false }
+        Field {
+            name,
+            label,
+            kind,
+            value: value.clone().unwrap_or_default(),
+            options: vec![],
+            error: None,
+            hint: None,
+            required: false,
+        }
     }
     fn required(mut self) -> Self {
         self.required = true;
@@ -120,8 +129,17 @@ pub trait Resource: Send + Sync + 'static {
     fn base(db: &Db, p: &Principal, id: i64) -> impl Future<Output = Result<Self::Raw, StoreError>> + Send;
     /// The organisation owning the row (to decide whether it may be edited).
     fn owner(db: &Db, p: &Principal, id: i64) -> impl Future<Output = Result<i64, StoreError>> + Send;
-    fn create(db: &Db, p: &Principal, n: <Self::Raw as Validate>::New) -> impl Future<Output = Result<i64, StoreError>> + Send;
-    fn update(db: &Db, p: &Principal, id: i64, n: <Self::Raw as Validate>::New) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create(
+        db: &Db,
+        p: &Principal,
+        n: <Self::Raw as Validate>::New,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn update(
+        db: &Db,
+        p: &Principal,
+        id: i64,
+        n: <Self::Raw as Validate>::New,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn delete(db: &Db, p: &Principal, id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Where to go after a delete.
     fn after_delete(raw: &Self::Raw) -> String;
@@ -156,7 +174,9 @@ struct FormMeta {
 
 impl FormMeta {
     fn new_of<R: Resource>(cancel: String) -> FormMeta {
-        FormMeta { title: format!("新增{}", R::NOUN), action: format!("/{}/new", R::PATH), cancel, delete_action: None }
+        FormMeta {
+            title: format!("新增{}", R::NOUN), action: format!("/{}/new", R::PATH), cancel, delete_action: None
+        }
     }
     fn edit_of<R: Resource>(id: i64) -> FormMeta {
         let p = R::PATH;
@@ -183,7 +203,11 @@ async fn show<R: Resource>(
         let masked = serde_json::to_value(stored).unwrap_or_default();
         for f in fields.iter_mut().filter(|f| R::SENSITIVE.contains(&f.name)) {
             let shown = masked[f.name].as_str().map(|s| {
-                if f.name == "id_number" { redcell_domain::ident::mask_id(s) } else { redcell_domain::phone::mask_phone(s) }
+                if f.name == "id_number" {
+                    redcell_domain::ident::mask_id(s)
+                } else {
+                    redcell_domain::phone::mask_phone(s)
+                }
             });
             if let Some(m) = shown {
                 f.hint = Some(format!("当前：{m}。留空则保持不变。"));
@@ -225,7 +249,11 @@ fn cancel_for(raw_ctx: &Ctx) -> String {
     }
 }
 
-async fn new_form<R: Resource>(u: PageUser, State(s): State<Shared>, Query(ctx): Query<Ctx>) -> Result<Response, PageError> {
+async fn new_form<R: Resource>(
+    u: PageUser,
+    State(s): State<Shared>,
+    Query(ctx): Query<Ctx>,
+) -> Result<Response, PageError> {
     let raw = R::initial(&ctx);
     Ok(show::<R>(&s.db, &u, &raw, None, FormMeta::new_of::<R>(cancel_for(&ctx)), None).await?)
 }
@@ -258,13 +286,18 @@ async fn create<R: Resource>(u: PageUser, State(s): State<Shared>, body: Bytes) 
         Ok(n) => R::create(&s.db, &u.p, n).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /{}/new", R::PATH)).await;
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
         Err(e) => write_failed::<R>(&s.db, &u, &raw, e, FormMeta::new_of::<R>(cancel), None).await,
     }
 }
 
-async fn edit_form<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Result<Response, PageError> {
+async fn edit_form<R: Resource>(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
     let stored = R::base(&s.db, &u.p, id).await?;
     let org = R::owner(&s.db, &u.p, id).await?;
     if !can_edit(&s.db, &u.p, org).await {
@@ -274,30 +307,57 @@ async fn edit_form<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): 
     Ok(show::<R>(&s.db, &u, &raw, None, FormMeta::edit_of::<R>(id), Some(&stored)).await?)
 }
 
-async fn update<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+async fn update<R: Resource>(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    let stored = R::base(&s.db, &u.p, id).await?;
+    let stored = R::base(&s.db, &u.p, id).await;
+    crate::api::audit_refusal(&s.db, &u.p, &stored, &format!("POST /{}/{id}/edit", R::PATH)).await;
+    let stored = stored?;
     let submitted: R::Raw = f.to_raw(R::LISTS);
     let raw = keep_sensitive::<R>(&submitted, &stored);
     let result = match raw.check() {
         Ok(n) => R::update(&s.db, &u.p, id, n).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /{}/{id}/edit", R::PATH)).await;
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
-        Err(e) => write_failed::<R>(&s.db, &u, &blank_sensitive::<R>(&submitted), e, FormMeta::edit_of::<R>(id), Some(&stored)).await,
+        Err(e) => {
+            write_failed::<R>(
+                &s.db,
+                &u,
+                &blank_sensitive::<R>(&submitted),
+                e,
+                FormMeta::edit_of::<R>(id),
+                Some(&stored),
+            )
+            .await
+        }
     }
 }
 
-async fn delete<R: Resource>(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+async fn delete<R: Resource>(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     if let Err(r) = CheckedForm::check(&u, &s.db, &body).await {
         return Ok(r);
     }
-    let stored = R::base(&s.db, &u.p, id).await?;
-    match R::delete(&s.db, &u.p, id).await {
+    let stored = R::base(&s.db, &u.p, id).await;
+    crate::api::audit_refusal(&s.db, &u.p, &stored, &format!("POST /{}/{id}/delete", R::PATH)).await;
+    let stored = stored?;
+    let result = R::delete(&s.db, &u.p, id).await;
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /{}/{id}/delete", R::PATH)).await;
+    match result {
         Ok(()) => Ok(Redirect::to(&R::after_delete(&stored)).into_response()),
         Err(StoreError::Invalid(inv)) => Err(PageError::from(StoreError::Invalid(inv))),
         Err(e) => Err(e.into()),
@@ -338,6 +398,8 @@ impl Resource for OrgForm {
     type Row = reg::orgs::Org;
     const PATH: &'static str = "orgs";
     const NOUN: &'static str = "组织";
+    /// Phones are masked like everyone else's; left empty, the stored one is kept.
+    const SENSITIVE: &'static [&'static str] = &["phone"];
     fn initial(ctx: &Ctx) -> RawOrg {
         RawOrg { parent_id: opt_id(ctx.parent), ..Default::default() }
     }
@@ -345,7 +407,9 @@ impl Resource for OrgForm {
         Ok(vec![
             Field::select("parent_id", "上级组织", &r.parent_id, org_options(db, p, 4).await?).required(),
             Field::enumeration("kind", "组织类型", &r.kind, OrgKind::ALL).required(),
-            Field::new("code", "组织编码", "text", &r.code).required().hint("字母、数字、短横线，街道内唯一，如 SQ01-ZB02"),
+            Field::new("code", "组织编码", "text", &r.code)
+                .required()
+                .hint("字母、数字、短横线，街道内唯一，如 SQ01-ZB02"),
             Field::new("name", "组织名称", "text", &r.name).required(),
             Field::new("secretary", "书记", "text", &r.secretary),
             Field::new("phone", "联系电话", "tel", &r.phone),
@@ -430,7 +494,12 @@ impl Resource for BuildingForm {
     const PATH: &'static str = "buildings";
     const NOUN: &'static str = "楼栋";
     fn initial(ctx: &Ctx) -> RawBuilding {
-        RawBuilding { grid_id: opt_id(ctx.grid), units: Some("1".into()), floors: Some("6".into()), ..Default::default() }
+        RawBuilding {
+            grid_id: opt_id(ctx.grid),
+            units: Some("1".into()),
+            floors: Some("6".into()),
+            ..Default::default()
+        }
     }
     async fn fields(db: &Db, p: &Principal, r: &RawBuilding) -> Result<Vec<Field>, StoreError> {
         Ok(vec![
@@ -480,10 +549,16 @@ impl Resource for HouseholdForm {
         let mut f = Field::new("tags", "户情标签", "checkboxes", &None);
         f.options = HouseholdTag::ALL
             .iter()
-            .map(|t| Opt { value: t.code().into(), label: t.label().into(), selected: tags.iter().any(|x| x == t.code() || x == t.label()) })
+            .map(|t| Opt {
+                value: t.code().into(),
+                label: t.label().into(),
+                selected: tags.iter().any(|x| x == t.code() || x == t.label()),
+            })
             .collect();
         Ok(vec![
-            Field::new("building_id", "楼栋编号", "number", &r.building_id).required().hint("楼栋页面地址中的编号；一般无需修改"),
+            Field::new("building_id", "楼栋编号", "number", &r.building_id)
+                .required()
+                .hint("楼栋页面地址中的编号；一般无需修改"),
             Field::new("unit_no", "单元", "number", &r.unit_no).required(),
             Field::new("room", "房号", "text", &r.room).required().hint("如 301"),
             f,
@@ -521,9 +596,11 @@ impl Resource for ResidentForm {
         RawResident { household_id: opt_id(ctx.household), org_id: opt_id(ctx.org), ..Default::default() }
     }
     async fn fields(db: &Db, p: &Principal, r: &RawResident) -> Result<Vec<Field>, StoreError> {
-        let gender = Field::enumeration("gender", "性别", &r.gender, redcell_domain::Gender::ALL).hint("留空则按身份证号判断");
+        let gender =
+            Field::enumeration("gender", "性别", &r.gender, redcell_domain::Gender::ALL).hint("留空则按身份证号判断");
         Ok(vec![
-            Field::new("household_id", "住户编号", "number", &r.household_id).hint("住户页面标题中的 # 号；不在辖区居住的人留空并选择所属组织"),
+            Field::new("household_id", "住户编号", "number", &r.household_id)
+                .hint("住户页面标题中的 # 号；不在辖区居住的人留空并选择所属组织"),
             Field::select("org_id", "所属组织（不在辖区居住时）", &r.org_id, org_options(db, p, 5).await?),
             Field::new("name", "姓名", "text", &r.name).required(),
             Field::new("id_number", "身份证号", "text", &r.id_number).required(),
@@ -563,7 +640,12 @@ impl Resource for MemberForm {
     const PATH: &'static str = "members";
     const NOUN: &'static str = "党员";
     fn initial(ctx: &Ctx) -> RawMember {
-        RawMember { resident_id: opt_id(ctx.resident), org_id: opt_id(ctx.org), status: Some("full".into()), ..Default::default() }
+        RawMember {
+            resident_id: opt_id(ctx.resident),
+            org_id: opt_id(ctx.org),
+            status: Some("full".into()),
+            ..Default::default()
+        }
     }
     async fn fields(db: &Db, p: &Principal, r: &RawMember) -> Result<Vec<Field>, StoreError> {
         let mut person = Field::new("resident_id", "居民编号", "hidden", &r.resident_id);
@@ -622,7 +704,11 @@ impl Resource for CadreForm {
         let mut st = Field::new("stations", "驻点组织（可多选）", "checkboxes", &None);
         st.options = orgs
             .iter()
-            .map(|(v, l)| Opt { value: v.clone(), label: l.clone(), selected: chosen.iter().any(|c| c.to_string() == *v) })
+            .map(|(v, l)| Opt {
+                value: v.clone(),
+                label: l.clone(),
+                selected: chosen.iter().any(|c| c.to_string() == *v),
+            })
             .collect();
         Ok(vec![
             Field::select("org_id", "所在组织", &r.org_id, orgs).required(),
@@ -659,6 +745,8 @@ impl Resource for UnitForm {
     type Row = reg::units::Unit;
     const PATH: &'static str = "units";
     const NOUN: &'static str = "单位/设施";
+    /// Phones are masked like everyone else's; left empty, the stored one is kept.
+    const SENSITIVE: &'static [&'static str] = &["phone"];
     fn initial(ctx: &Ctx) -> RawUnit {
         RawUnit { grid_id: opt_id(ctx.grid), ..Default::default() }
     }

@@ -89,7 +89,9 @@ pub fn error_page(e: StoreError) -> Response {
         StoreError::Denied(f) => (StatusCode::FORBIDDEN, "没有权限", f.message.clone()),
         StoreError::Invalid(inv) => (StatusCode::UNPROCESSABLE_ENTITY, "输入有误", inv.to_string()),
         StoreError::Unauthorized => (StatusCode::UNAUTHORIZED, "请登录", i18n::LOGIN_REQUIRED.to_string()),
-        StoreError::RateLimited(secs) => (StatusCode::TOO_MANY_REQUESTS, "请稍后再试", format!("尝试过于频繁，请 {secs} 秒后再试")),
+        StoreError::RateLimited(secs) => {
+            (StatusCode::TOO_MANY_REQUESTS, "请稍后再试", format!("尝试过于频繁，请 {secs} 秒后再试"))
+        }
         _ => {
             tracing::error!("internal error: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, "出错了", i18n::INTERNAL.to_string())
@@ -163,7 +165,13 @@ struct NextQuery {
 
 async fn login_form(Query(q): Query<NextQuery>, State(s): State<Shared>) -> Response {
     let csrf = redcell_store::auth::random_token().unwrap_or_default();
-    let page = LoginPage { nav: None, error: None, csrf: csrf.clone(), next: safe_next(q.next.as_deref()), username: String::new() };
+    let page = LoginPage {
+        nav: None,
+        error: None,
+        csrf: csrf.clone(),
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+    };
     let mut r = render(&page);
     if let Ok(v) = set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, s.secure_cookies).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);
@@ -177,7 +185,13 @@ async fn login_submit(State(s): State<Shared>, parts: Parts, body: Bytes) -> Res
     let next = safe_next(f.get("next"));
     let username = f.get("username").unwrap_or("").trim().to_string();
     let again = |status: StatusCode, msg: String| {
-        let page = LoginPage { nav: None, error: Some(msg), csrf: expected.clone(), next: next.clone(), username: username.clone() };
+        let page = LoginPage {
+            nav: None,
+            error: Some(msg),
+            csrf: expected.clone(),
+            next: next.clone(),
+            username: username.clone(),
+        };
         render_status(status, &page)
     };
     match f.get("_csrf") {
@@ -199,10 +213,15 @@ async fn login_submit(State(s): State<Shared>, parts: Parts, body: Bytes) -> Res
             r
         }
         Err(StoreError::Unauthorized) => again(StatusCode::UNAUTHORIZED, i18n::LOGIN_FAILED.into()),
-        Err(StoreError::RateLimited(secs)) => again(StatusCode::TOO_MANY_REQUESTS, format!("尝试过于频繁，请 {secs} 秒后再试")),
+        Err(StoreError::RateLimited(secs)) => {
+            again(StatusCode::TOO_MANY_REQUESTS, format!("尝试过于频繁，请 {secs} 秒后再试"))
+        }
         Err(StoreError::Locked(until)) => {
             let local = until + chrono::Duration::hours(8);
-            again(StatusCode::TOO_MANY_REQUESTS, format!("登录失败次数过多，账号锁定至 {}，请稍后再试", local.format("%H:%M")))
+            again(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("登录失败次数过多，账号锁定至 {}，请稍后再试", local.format("%H:%M")),
+            )
         }
         Err(e) => error_page(e),
     }

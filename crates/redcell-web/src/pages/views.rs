@@ -68,7 +68,12 @@ async fn tree(u: PageUser, State(s): State<Shared>) -> PageResult {
     let nodes = all
         .iter()
         .filter(|o| o.kind.0 != redcell_domain::OrgKind::PartyGroup)
-        .map(|o| TreeNode { id: o.id, name: o.name.clone(), kind: o.kind.to_string(), depth: (o.org_path().depth() - top).min(6) })
+        .map(|o| TreeNode {
+            id: o.id,
+            name: o.name.clone(),
+            kind: o.kind.to_string(),
+            depth: (o.org_path().depth() - top).min(6),
+        })
         .collect();
     Ok(render(&TreePage { nav: Nav::of(&u), nodes }))
 }
@@ -91,9 +96,12 @@ async fn org(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageR
     let org = orgs::get(db, p, id).await?;
     let crumbs = org_crumbs(db, p, id).await?;
     let counts = orgs::counts(db, &org).await?;
-    let children = orgs::list(db, p, &orgs::OrgFilter { parent_id: Some(id), ..Default::default() }, Page::first(200)).await?.items;
+    let children = orgs::list(db, p, &orgs::OrgFilter { parent_id: Some(id), ..Default::default() }, Page::first(200))
+        .await?
+        .items;
     let grids = grids::list(db, p, &grids::GridFilter { org_id: Some(id), q: None }, Page::first(100)).await?;
-    let cadres = cadres::list(db, p, &cadres::CadreFilter { org_id: Some(id), ..Default::default() }, Page::first(50)).await?;
+    let cadres =
+        cadres::list(db, p, &cadres::CadreFilter { org_id: Some(id), ..Default::default() }, Page::first(50)).await?;
     let can_edit = p.scope(Capability::EditRegistry).contains(&org.org_path());
     Ok(render(&OrgPage { nav: Nav::of(&u), crumbs, org, counts, children, grids, cadres, can_edit }))
 }
@@ -117,11 +125,28 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
     let grid = grids::get(db, p, id).await?;
     let mut crumbs = org_crumbs(db, p, grid.org_id).await?;
     crumbs.push((format!("/grids/{id}"), grid.name.clone()));
-    let buildings = buildings::list(db, p, &buildings::BuildingFilter { grid_id: Some(id), q: None }, Page::first(200)).await?;
-    let households = households::list(db, p, &households::HouseholdFilter { grid_id: Some(id), ..Default::default() }, Page::first(1)).await?.total;
-    let members = members::list(db, p, &members::MemberFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
-    let central = members::list(db, p, &members::MemberFilter { grid_id: Some(id), central_household: Some(true), ..Default::default() }, Page::first(100)).await?;
-    let units = units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
+    let buildings =
+        buildings::list(db, p, &buildings::BuildingFilter { grid_id: Some(id), q: None }, Page::first(200)).await?;
+    let households = households::list(
+        db,
+        p,
+        &households::HouseholdFilter { grid_id: Some(id), ..Default::default() },
+        Page::first(1),
+    )
+    .await?
+    .total;
+    let members =
+        members::list(db, p, &members::MemberFilter { grid_id: Some(id), ..Default::default() }, Page::first(100))
+            .await?;
+    let central = members::list(
+        db,
+        p,
+        &members::MemberFilter { grid_id: Some(id), central_household: Some(true), ..Default::default() },
+        Page::first(100),
+    )
+    .await?;
+    let units =
+        units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
     let can_edit = can_edit(db, p, grid.org_id).await;
     Ok(render(&GridPage { nav: Nav::of(&u), crumbs, grid, buildings, households, members, central, units, can_edit }))
 }
@@ -150,10 +175,17 @@ async fn building(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, Que
     crumbs.push((format!("/grids/{}", building.grid_id), building.grid_name.clone()));
     crumbs.push((format!("/buildings/{id}"), building.name.clone()));
     let page = Page { page: q.page, per_page: Some(200) };
-    let households = households::list(db, p, &households::HouseholdFilter { building_id: Some(id), ..Default::default() }, page).await?;
-    let central = members::list(db, p, &members::MemberFilter { building_id: Some(id), central_household: Some(true), ..Default::default() }, Page::first(50))
-        .await?
-        .items;
+    let households =
+        households::list(db, p, &households::HouseholdFilter { building_id: Some(id), ..Default::default() }, page)
+            .await?;
+    let central = members::list(
+        db,
+        p,
+        &members::MemberFilter { building_id: Some(id), central_household: Some(true), ..Default::default() },
+        Page::first(50),
+    )
+    .await?
+    .items;
     let pager = Pager::of(&households, format!("/buildings/{id}?"));
     let can_edit = can_edit(db, p, building.org_id).await;
     Ok(render(&BuildingPage { nav: Nav::of(&u), crumbs, building, households, central, pager, can_edit }))
@@ -186,10 +218,25 @@ async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) ->
     let (db, p) = (&s.db, &u.p);
     let household = households::get(db, p, id).await?;
     let crumbs = household_crumbs(db, p, &household).await?;
-    let residents = residents::list(db, p, &residents::ResidentFilter { household_id: Some(id), ..Default::default() }, Page::first(50)).await?;
+    let residents = residents::list(
+        db,
+        p,
+        &residents::ResidentFilter { household_id: Some(id), ..Default::default() },
+        Page::first(50),
+    )
+    .await?;
     let can_edit = can_edit(db, p, household.org_id).await;
     let files = redcell_store::files::list(db, p, redcell_store::files::Owner::Household(id)).await?;
-    Ok(render(&HouseholdPage { nav: Nav::of(&u), crumbs, household, residents, files, today: crate::today(), can_edit, csrf: u.csrf.clone() }))
+    Ok(render(&HouseholdPage {
+        nav: Nav::of(&u),
+        crumbs,
+        household,
+        residents,
+        files,
+        today: crate::today(),
+        can_edit,
+        csrf: u.csrf.clone(),
+    }))
 }
 
 #[derive(Template)]
@@ -214,7 +261,15 @@ async fn resident(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> 
     crumbs.push((format!("/residents/{id}"), r.name.clone()));
     let can_edit = can_edit(db, p, r.org_id).await;
     let can_reveal = may(db, p, r.org_id, Capability::RevealPersonal).await;
-    Ok(render(&ResidentPage { nav: Nav::of(&u), crumbs, r, today: crate::today(), can_edit, can_reveal, csrf: u.csrf.clone() }))
+    Ok(render(&ResidentPage {
+        nav: Nav::of(&u),
+        crumbs,
+        r,
+        today: crate::today(),
+        can_edit,
+        can_reveal,
+        csrf: u.csrf.clone(),
+    }))
 }
 
 #[derive(Template)]
@@ -294,16 +349,37 @@ async fn member_list(u: PageUser, State(s): State<Shared>, Query(q): Query<Membe
     if q.central_household == Some(true) {
         heading = heading.replace("党员名册", "党员中心户名册");
     }
-    let f = members::MemberFilter { org_id: q.org_id, grid_id: q.grid_id, central_household: q.central_household, q: q.q.clone(), category: None, building_id: None };
+    let f = members::MemberFilter {
+        org_id: q.org_id,
+        grid_id: q.grid_id,
+        central_household: q.central_household,
+        q: q.q.clone(),
+        category: None,
+        building_id: None,
+    };
     let list = members::list(db, p, &f, Page { page: q.page, per_page: Some(100) }).await?;
     let mut base = String::from("/members?");
-    for (k, v) in [("org_id", q.org_id.map(|x| x.to_string())), ("grid_id", q.grid_id.map(|x| x.to_string())), ("central_household", q.central_household.map(|x| x.to_string())), ("q", q.q.clone())] {
+    for (k, v) in [
+        ("org_id", q.org_id.map(|x| x.to_string())),
+        ("grid_id", q.grid_id.map(|x| x.to_string())),
+        ("central_household", q.central_household.map(|x| x.to_string())),
+        ("q", q.q.clone()),
+    ] {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             base.push_str(&format!("{k}={}&", url_encode(&v)));
         }
     }
     let pager = Pager::of(&list, base);
-    Ok(render(&MembersPage { nav: Nav::of(&u), crumbs, heading, org_id: q.org_id, grid_id: q.grid_id, q: q.q.unwrap_or_default(), list, pager }))
+    Ok(render(&MembersPage {
+        nav: Nav::of(&u),
+        crumbs,
+        heading,
+        org_id: q.org_id,
+        grid_id: q.grid_id,
+        q: q.q.unwrap_or_default(),
+        list,
+        pager,
+    }))
 }
 
 #[derive(Deserialize)]

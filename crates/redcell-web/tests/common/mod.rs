@@ -363,6 +363,15 @@ impl TestApp {
     }
 
     fn check_no_clear_data(&self, r: &Resp, uri: &str, req_body: &[u8]) {
+        // Revealing clear values is that route's purpose (allowed, audited); the
+        // stories check who may call it.
+        if uri
+            .split('?')
+            .next()
+            .is_some_and(|p| p.ends_with("/reveal"))
+        {
+            return;
+        }
         let is_api = uri.starts_with("/api/");
         let sent = format!(
             "{}{}",
@@ -746,6 +755,9 @@ pub struct World {
     /// Bearer tokens (also valid as `rc_session` cookies: sessions are shared).
     pub admin: String,
     pub sec1: String,
+    /// Account ids.
+    pub admin_id: i64,
+    pub sec1_id: i64,
 }
 
 /// The marker every branch-2 name carries.
@@ -782,9 +794,10 @@ pub async fn world(t: &TestApp) -> World {
         .await
         .expect("create root");
     tx.commit().await.expect("commit root");
-    redcell_store::auth::add_user(&t.db, ADMIN, "管理员", ADMIN_PASSWORD, Role::Admin, "S1")
-        .await
-        .expect("add admin");
+    let admin_id =
+        redcell_store::auth::add_user(&t.db, ADMIN, "管理员", ADMIN_PASSWORD, Role::Admin, "S1")
+            .await
+            .expect("add admin");
     let admin = t.api_login(ADMIN, ADMIN_PASSWORD).await;
     let a = admin.as_str();
 
@@ -889,7 +902,7 @@ pub async fn world(t: &TestApp) -> World {
     assert!(branches[0].names().iter().all(|n| !n.contains(B2_MARK)));
     assert!(branches[1].names().iter().all(|n| n.contains(B2_MARK)));
 
-    redcell_store::auth::add_user(
+    let sec1_id = redcell_store::auth::add_user(
         &t.db,
         SEC,
         "东风书记",
@@ -906,5 +919,7 @@ pub async fn world(t: &TestApp) -> World {
         b: branches,
         admin,
         sec1,
+        admin_id,
+        sec1_id,
     }
 }
