@@ -47,8 +47,16 @@ impl FromRequestParts<Shared> for ApiUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(ApiError(StoreError::Unauthorized))?;
-        let (p, _) = redcell_store::auth::principal(&state.db, token).await?;
-        Ok(ApiUser(p))
+        let s = redcell_store::auth::session(&state.db, token).await?;
+        // An administrator-set password must be changed before anything else.
+        if s.must_change_password && !matches!(parts.uri.path(), "/api/v1/auth/password" | "/api/v1/auth/logout" | "/api/v1/auth/me") {
+            return Err(ApiError(StoreError::Denied(redcell_domain::FieldError::new(
+                "password",
+                "password_change_required",
+                "密码由管理员设置，请先修改密码（POST /api/v1/auth/password）",
+            ))));
+        }
+        Ok(ApiUser(s.principal))
     }
 }
 

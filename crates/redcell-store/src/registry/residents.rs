@@ -192,7 +192,15 @@ pub struct Revealed {
 /// Reveal a resident's ID number and phone: allowed to roles with
 /// `RevealPersonal` over the resident's organisation, and audited.
 pub async fn reveal(db: &Db, p: &Principal, id: i64, reason: &str) -> Result<Revealed, StoreError> {
-    let r = get(db, p, id).await?;
+    let r = match get(db, p, id).await {
+        Err(StoreError::NotFound) => {
+            // Probing ids outside one's scope is a refused attempt too.
+            let actor = crate::audit::Actor::of(p);
+            crate::audit::access(db, p.tenant_id, actor, "reveal_denied", "resident", Some(id), reason).await?;
+            return Err(StoreError::NotFound);
+        }
+        other => other?,
+    };
     let mut a = args![r.org_id];
     let c = p.scope(Capability::RevealPersonal).orgs("o", &mut a);
     if db.int(&format!("SELECT COUNT(*) FROM orgs o WHERE o.id = $1 AND {c}"), a).await? == 0 {

@@ -9,9 +9,7 @@
 #![allow(dead_code)]
 
 use chrono::NaiveDate;
-use redcell_domain::input::{
-    RawBuilding, RawCadre, RawGrid, RawHousehold, RawMember, RawOrg, RawResident, RawUnit,
-};
+use redcell_domain::input::{RawBuilding, RawCadre, RawGrid, RawHousehold, RawMember, RawOrg, RawResident, RawUnit};
 use redcell_domain::{IdNumber, Role, ident::DEMO_REGION};
 use redcell_store::registry::{
     buildings::{self, Building},
@@ -77,9 +75,7 @@ struct PgGuard {
 
 impl PgGuard {
     async fn drop_now(&mut self) {
-        drop_pg_database(&self.base, &self.name)
-            .await
-            .expect("drop test database");
+        drop_pg_database(&self.base, &self.name).await.expect("drop test database");
         self.dropped = true;
     }
 }
@@ -93,9 +89,7 @@ impl Drop for PgGuard {
         // own (we may be inside the test's runtime, which must not block on I/O).
         let (base, name) = (self.base.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
             if let Ok(rt) = rt
                 && let Err(e) = rt.block_on(drop_pg_database(&base, &name))
             {
@@ -109,16 +103,8 @@ impl Drop for PgGuard {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "redcell_t_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("redcell_t_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
 }
 
 fn admin_url(base: &str) -> String {
@@ -128,9 +114,7 @@ fn admin_url(base: &str) -> String {
 async fn drop_pg_database(base: &str, name: &str) -> Result<(), sqlx::Error> {
     let mut c = sqlx::PgConnection::connect(&admin_url(base)).await?;
     // FORCE ends connections a panicking test left open (PostgreSQL 13+).
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .execute(&mut c)
-        .await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c).await?;
     c.close().await
 }
 
@@ -141,10 +125,7 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("redcell.db").display());
         let db = Db::connect(&url).await.expect("connect sqlite");
         db.migrate().await.expect("migrate sqlite");
-        TestDb {
-            db,
-            cleanup: Cleanup::Sqlite(dir),
-        }
+        TestDb { db, cleanup: Cleanup::Sqlite(dir) }
     }
 
     /// A fresh, migrated PostgreSQL database, or `None` (with a note) when
@@ -159,25 +140,13 @@ impl TestDb {
         let mut c = sqlx::PgConnection::connect(&admin_url(&base))
             .await
             .unwrap_or_else(|e| panic!("connect to {PG_ENV}={base}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut c)
-            .await
-            .expect("create database");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut c).await.expect("create database");
         c.close().await.ok();
         // From here on the guard drops the database whatever happens.
-        let guard = PgGuard {
-            base: base.clone(),
-            name: name.clone(),
-            dropped: false,
-        };
-        let db = Db::connect(&format!("{base}/{name}"))
-            .await
-            .expect("connect postgres");
+        let guard = PgGuard { base: base.clone(), name: name.clone(), dropped: false };
+        let db = Db::connect(&format!("{base}/{name}")).await.expect("connect postgres");
         db.migrate().await.expect("migrate postgres");
-        Some(TestDb {
-            db,
-            cleanup: Cleanup::Postgres(guard),
-        })
+        Some(TestDb { db, cleanup: Cleanup::Postgres(guard) })
     }
 
     /// Close the pool and remove the database.
@@ -262,26 +231,14 @@ pub fn raw_org(parent: Option<i64>, kind: &str, code: &str, name: &str) -> RawOr
 }
 
 pub async fn org(db: &Db, p: &Principal, parent: i64, kind: &str, code: &str, name: &str) -> Org {
-    let n = raw_org(Some(parent), kind, code, name)
-        .validate()
-        .expect("valid org");
-    orgs::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create org {code}: {e:?}"))
+    let n = raw_org(Some(parent), kind, code, name).validate().expect("valid org");
+    orgs::create(db, p, n).await.unwrap_or_else(|e| panic!("create org {code}: {e:?}"))
 }
 
 pub async fn grid(db: &Db, p: &Principal, org_id: i64, code: &str, name: &str) -> Grid {
-    let n = RawGrid {
-        org_id: s(org_id),
-        code: s(code),
-        name: s(name),
-        description: None,
-    }
-    .validate()
-    .expect("valid grid");
-    grids::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create grid {code}: {e:?}"))
+    let n =
+        RawGrid { org_id: s(org_id), code: s(code), name: s(name), description: None }.validate().expect("valid grid");
+    grids::create(db, p, n).await.unwrap_or_else(|e| panic!("create grid {code}: {e:?}"))
 }
 
 pub async fn building(db: &Db, p: &Principal, grid_id: i64, name: &str, units: i64) -> Building {
@@ -297,9 +254,7 @@ pub async fn building(db: &Db, p: &Principal, grid_id: i64, name: &str, units: i
     }
     .validate()
     .expect("valid building");
-    buildings::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create building {name}: {e:?}"))
+    buildings::create(db, p, n).await.unwrap_or_else(|e| panic!("create building {name}: {e:?}"))
 }
 
 pub fn raw_household(building_id: i64, unit_no: i64, room: &str) -> RawHousehold {
@@ -312,19 +267,9 @@ pub fn raw_household(building_id: i64, unit_no: i64, room: &str) -> RawHousehold
     }
 }
 
-pub async fn household(
-    db: &Db,
-    p: &Principal,
-    building_id: i64,
-    unit_no: i64,
-    room: &str,
-) -> Household {
-    let n = raw_household(building_id, unit_no, room)
-        .validate()
-        .expect("valid household");
-    households::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create household {room}: {e:?}"))
+pub async fn household(db: &Db, p: &Principal, building_id: i64, unit_no: i64, room: &str) -> Household {
+    let n = raw_household(building_id, unit_no, room).validate().expect("valid household");
+    households::create(db, p, n).await.unwrap_or_else(|e| panic!("create household {room}: {e:?}"))
 }
 
 /// A synthetic person: ID number from the demo region, birth date and gender
@@ -352,9 +297,7 @@ pub fn raw_resident(
 
 pub async fn resident(db: &Db, p: &Principal, raw: RawResident) -> Resident {
     let n = raw.validate(today()).expect("valid resident");
-    residents::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create resident: {e:?}"))
+    residents::create(db, p, n).await.unwrap_or_else(|e| panic!("create resident: {e:?}"))
 }
 
 pub fn raw_member(resident_id: i64, org_id: i64, joined: Option<NaiveDate>) -> RawMember {
@@ -368,19 +311,9 @@ pub fn raw_member(resident_id: i64, org_id: i64, joined: Option<NaiveDate>) -> R
     }
 }
 
-pub async fn member(
-    db: &Db,
-    p: &Principal,
-    resident_id: i64,
-    org_id: i64,
-    joined: NaiveDate,
-) -> Member {
-    let n = raw_member(resident_id, org_id, Some(joined))
-        .validate(today())
-        .expect("valid member");
-    members::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create member: {e:?}"))
+pub async fn member(db: &Db, p: &Principal, resident_id: i64, org_id: i64, joined: NaiveDate) -> Member {
+    let n = raw_member(resident_id, org_id, Some(joined)).validate(today()).expect("valid member");
+    members::create(db, p, n).await.unwrap_or_else(|e| panic!("create member: {e:?}"))
 }
 
 pub fn raw_cadre(org_id: i64, kind: &str, name: &str, stations: Vec<i64>) -> RawCadre {
@@ -397,9 +330,7 @@ pub fn raw_cadre(org_id: i64, kind: &str, name: &str, stations: Vec<i64>) -> Raw
 
 pub async fn cadre(db: &Db, p: &Principal, raw: RawCadre) -> Cadre {
     let n = raw.validate().expect("valid cadre");
-    cadres::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create cadre: {e:?}"))
+    cadres::create(db, p, n).await.unwrap_or_else(|e| panic!("create cadre: {e:?}"))
 }
 
 pub fn raw_unit(grid_id: i64, name: &str) -> RawUnit {
@@ -415,42 +346,28 @@ pub fn raw_unit(grid_id: i64, name: &str) -> RawUnit {
 
 pub async fn unit(db: &Db, p: &Principal, grid_id: i64, name: &str) -> Unit {
     let n = raw_unit(grid_id, name).validate().expect("valid unit");
-    units::create(db, p, n)
-        .await
-        .unwrap_or_else(|e| panic!("create unit {name}: {e:?}"))
+    units::create(db, p, n).await.unwrap_or_else(|e| panic!("create unit {name}: {e:?}"))
 }
 
 /// Log in through the real session path and load the caller.
 pub async fn sign_in(db: &Db, username: &str) -> (Principal, String) {
-    let session = auth::login(db, username, PASSWORD)
-        .await
-        .unwrap_or_else(|e| panic!("login {username}: {e:?}"));
-    let (p, _csrf) = auth::principal(db, &session.token)
-        .await
-        .expect("principal of a fresh session");
+    let session = auth::login(db, username, PASSWORD).await.unwrap_or_else(|e| panic!("login {username}: {e:?}"));
+    let (p, _csrf) = auth::principal(db, &session.token).await.expect("principal of a fresh session");
     (p, session.token)
 }
 
 /// Build the tenant through the store services.
 pub async fn tenant(db: &Db) -> Tenant {
     // The root (a tenant of its own) is opened by the operator, as the CLI does.
-    let root_in = raw_org(None, "street_committee", "ST", "测试街道党工委")
-        .validate()
-        .expect("valid root");
+    let root_in = raw_org(None, "street_committee", "ST", "测试街道党工委").validate().expect("valid root");
     let mut tx = db.begin().await.expect("begin");
-    orgs::create_root(&mut tx, &root_in)
-        .await
-        .expect("create root");
+    orgs::create_root(&mut tx, &root_in).await.expect("create root");
     tx.commit().await.expect("commit root");
 
-    auth::add_user(db, "admin", "管理员", PASSWORD, Role::Admin, "ST")
-        .await
-        .expect("add admin");
+    auth::add_user(db, "admin", "管理员", PASSWORD, Role::Admin, "ST").await.expect("add admin");
     let (admin, admin_token) = sign_in(db, "admin").await;
     let a = &admin;
-    let root = orgs::by_code(db, a, "ST")
-        .await
-        .expect("root visible to admin");
+    let root = orgs::by_code(db, a, "ST").await.expect("root visible to admin");
 
     let c1 = org(db, a, root.id, "community_committee", "C1", "一社区党委").await;
     let c2 = org(db, a, root.id, "community_committee", "C2", "二社区党委").await;
@@ -463,14 +380,7 @@ pub async fn tenant(db: &Db) -> Tenant {
     let mut buildings_v = Vec::new();
     let mut units_v = Vec::new();
     for (i, b) in [&b1, &b2, &b3].into_iter().enumerate() {
-        let g = grid(
-            db,
-            a,
-            b.id,
-            &format!("GR{}", i + 1),
-            &format!("第{}网格", i + 1),
-        )
-        .await;
+        let g = grid(db, a, b.id, &format!("GR{}", i + 1), &format!("第{}网格", i + 1)).await;
         buildings_v.push(building(db, a, g.id, &format!("{}幢", i + 1), 2).await);
         units_v.push(unit(db, a, g.id, &format!("便民超市{}", i + 1)).await);
         grids_v.push(g);
@@ -484,54 +394,12 @@ pub async fn tenant(db: &Db) -> Tenant {
     ];
 
     let people = [
-        (
-            Some(households_v[0].id),
-            None,
-            "张一",
-            date(1960, 3, 15),
-            11,
-            "13800000001",
-        ),
-        (
-            Some(households_v[0].id),
-            None,
-            "李一",
-            date(1962, 7, 1),
-            22,
-            "13800000002",
-        ),
-        (
-            Some(households_v[1].id),
-            None,
-            "王一",
-            date(1985, 12, 31),
-            31,
-            "13800000003",
-        ),
-        (
-            Some(households_v[2].id),
-            None,
-            "赵二",
-            date(1970, 1, 1),
-            41,
-            "13800000004",
-        ),
-        (
-            Some(households_v[3].id),
-            None,
-            "孙三",
-            date(1955, 2, 28),
-            52,
-            "13800000005",
-        ),
-        (
-            None,
-            Some(c2.id),
-            "周外",
-            date(1990, 6, 6),
-            61,
-            "13800000006",
-        ),
+        (Some(households_v[0].id), None, "张一", date(1960, 3, 15), 11, "13800000001"),
+        (Some(households_v[0].id), None, "李一", date(1962, 7, 1), 22, "13800000002"),
+        (Some(households_v[1].id), None, "王一", date(1985, 12, 31), 31, "13800000003"),
+        (Some(households_v[2].id), None, "赵二", date(1970, 1, 1), 41, "13800000004"),
+        (Some(households_v[3].id), None, "孙三", date(1955, 2, 28), 52, "13800000005"),
+        (None, Some(c2.id), "周外", date(1990, 6, 6), 61, "13800000006"),
     ];
     let mut residents_v = Vec::new();
     let mut id_numbers = Vec::new();
@@ -553,17 +421,10 @@ pub async fn tenant(db: &Db) -> Tenant {
     let cadres_v = vec![
         cadre(db, a, raw_cadre(b1.id, "grid_worker", "网格员甲", vec![])).await,
         cadre(db, a, raw_cadre(b2.id, "grid_worker", "网格员乙", vec![])).await,
-        cadre(
-            db,
-            a,
-            raw_cadre(root.id, "street_cadre", "街道干部丙", vec![c1.id, c2.id]),
-        )
-        .await,
+        cadre(db, a, raw_cadre(root.id, "street_cadre", "街道干部丙", vec![c1.id, c2.id])).await,
     ];
 
-    auth::add_user(db, "sec_b1", "一支部书记", PASSWORD, Role::Secretary, "B1")
-        .await
-        .expect("add secretary");
+    auth::add_user(db, "sec_b1", "一支部书记", PASSWORD, Role::Secretary, "B1").await.expect("add secretary");
     let (sec, sec_token) = sign_in(db, "sec_b1").await;
 
     Tenant {
@@ -608,13 +469,7 @@ pub async fn counts(db: &Db) -> Vec<(&'static str, i64)> {
         "grants",
         "audit_log",
     ] {
-        let n = db
-            .int(
-                &format!("SELECT COUNT(*) FROM {t}"),
-                redcell_store::Args::new(),
-            )
-            .await
-            .expect("count");
+        let n = db.int(&format!("SELECT COUNT(*) FROM {t}"), redcell_store::Args::new()).await.expect("count");
         out.push((t, n));
     }
     out
@@ -634,10 +489,7 @@ pub fn fields(e: &StoreError) -> Vec<String> {
 pub fn assert_invalid<T: std::fmt::Debug>(r: Result<T, StoreError>, field: &str) -> StoreError {
     match r {
         Err(e @ StoreError::Invalid(_)) => {
-            assert!(
-                fields(&e).iter().any(|f| f == field),
-                "expected an error on `{field}`, got {e:?}"
-            );
+            assert!(fields(&e).iter().any(|f| f == field), "expected an error on `{field}`, got {e:?}");
             e
         }
         other => panic!("expected invalid input on `{field}`, got {other:?}"),

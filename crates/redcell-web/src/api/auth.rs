@@ -74,6 +74,21 @@ fn me_of(p: &Principal) -> Me {
     }
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password (required after an administrator set it).
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn change_password(ApiUser(p): ApiUser, State(s): State<Shared>, super::JsonBody(body): super::JsonBody) -> ApiResult<StatusCode> {
+    let req: PasswordChange = serde_json::from_value(body).map_err(|e| crate::error::bad_json(&e.to_string()))?;
+    redcell_store::accounts::change_own_password(&s.db, &p, &req.old_password, &req.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me)).routes(routes!(change_password))
 }

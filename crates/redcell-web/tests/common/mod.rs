@@ -40,16 +40,7 @@ pub const SEC: &str = "sec1";
 pub const SEC_PASSWORD: &str = "sec1-pass-2026";
 
 /// The registry resources of the API, by URL segment.
-pub const RESOURCES: &[&str] = &[
-    "orgs",
-    "grids",
-    "buildings",
-    "households",
-    "residents",
-    "members",
-    "cadres",
-    "units",
-];
+pub const RESOURCES: &[&str] = &["orgs", "grids", "buildings", "households", "residents", "members", "cadres", "units"];
 
 /// Generate one `#[tokio::test]` per backend for each story: a story
 /// `async fn name(t: &TestApp)` becomes `name::sqlite` and `name::postgres`.
@@ -93,9 +84,7 @@ struct PgGuard {
 
 impl PgGuard {
     async fn drop_now(&mut self) {
-        drop_pg_database(&self.base, &self.name)
-            .await
-            .expect("drop test database");
+        drop_pg_database(&self.base, &self.name).await.expect("drop test database");
         self.dropped = true;
     }
 }
@@ -109,9 +98,7 @@ impl Drop for PgGuard {
         // runtime (we may be inside the test's runtime, which must not block).
         let (base, name) = (self.base.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
                 && let Err(e) = rt.block_on(drop_pg_database(&base, &name))
             {
                 eprintln!("could not drop test database {name}: {e}");
@@ -124,16 +111,8 @@ impl Drop for PgGuard {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "redcell_w_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("redcell_w_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
 }
 
 async fn pg_admin(base: &str) -> Result<Db, redcell_store::StoreError> {
@@ -143,12 +122,7 @@ async fn pg_admin(base: &str) -> Result<Db, redcell_store::StoreError> {
 async fn drop_pg_database(base: &str, name: &str) -> Result<(), redcell_store::StoreError> {
     let admin = pg_admin(base).await?;
     // FORCE ends connections a panicking test left open (PostgreSQL 13+).
-    let r = admin
-        .exec(
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-            Args::new(),
-        )
-        .await;
+    let r = admin.exec(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), Args::new()).await;
     admin.close().await;
     r.map(|_| ())
 }
@@ -160,6 +134,8 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as sent (for binary answers such as downloaded files).
+    pub bytes: Vec<u8>,
     /// `METHOD path`, for messages.
     pub what: String,
 }
@@ -172,14 +148,7 @@ impl Resp {
     /// Assert the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.code(),
-            status,
-            "{} answered {}: {}",
-            self.what,
-            self.status,
-            self.body
-        );
+        assert_eq!(self.code(), status, "{} answered {}: {}", self.what, self.status, self.body);
         self
     }
 
@@ -190,16 +159,12 @@ impl Resp {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
     #[track_caller]
     pub fn location(&self) -> String {
-        self.header("location")
-            .unwrap_or_else(|| panic!("{}: no Location header ({})", self.what, self.status))
+        self.header("location").unwrap_or_else(|| panic!("{}: no Location header ({})", self.what, self.status))
     }
 
     /// The value a `Set-Cookie` header gives cookie `name`, if any.
@@ -219,10 +184,7 @@ impl Resp {
     pub fn error(&self, status: u16) -> Value {
         self.expect(status);
         let v = self.json();
-        let e = v
-            .get("error")
-            .cloned()
-            .unwrap_or_else(|| panic!("{}: no `error` object: {}", self.what, self.body));
+        let e = v.get("error").cloned().unwrap_or_else(|| panic!("{}: no `error` object: {}", self.what, self.body));
         assert!(
             e["code"].is_string() && !e["code"].as_str().unwrap_or("").is_empty(),
             "{}: error.code missing: {}",
@@ -243,14 +205,8 @@ impl Resp {
     pub fn field_error(&self, status: u16, field: &str) -> Value {
         let e = self.error(status);
         let named = e["field"].as_str() == Some(field)
-            || e["fields"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|f| f["field"].as_str() == Some(field)));
-        assert!(
-            named,
-            "{}: expected an error on `{field}`, got {}",
-            self.what, self.body
-        );
+            || e["fields"].as_array().is_some_and(|a| a.iter().any(|f| f["field"].as_str() == Some(field)));
+        assert!(named, "{}: expected an error on `{field}`, got {}", self.what, self.body);
         e
     }
 }
@@ -268,16 +224,8 @@ pub struct TestApp {
 
 impl TestApp {
     fn new(db: Db, cleanup: Cleanup) -> TestApp {
-        let state = std::sync::Arc::new(AppState {
-            db: db.clone(),
-            secure_cookies: false,
-        });
-        TestApp {
-            db,
-            router: app(state),
-            secrets: Mutex::new(Vec::new()),
-            cleanup,
-        }
+        let state = std::sync::Arc::new(AppState { db: db.clone(), secure_cookies: false });
+        TestApp { db, router: app(state), secrets: Mutex::new(Vec::new()), cleanup }
     }
 
     /// A fresh, migrated SQLite database in a temporary directory.
@@ -298,23 +246,12 @@ impl TestApp {
         };
         let base = base.trim().trim_end_matches('/').to_string();
         let name = unique_name();
-        let admin = pg_admin(&base)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {PG_ENV}={base}: {e}"));
-        admin
-            .exec(&format!("CREATE DATABASE \"{name}\""), Args::new())
-            .await
-            .expect("create test database");
+        let admin = pg_admin(&base).await.unwrap_or_else(|e| panic!("connect to {PG_ENV}={base}: {e}"));
+        admin.exec(&format!("CREATE DATABASE \"{name}\""), Args::new()).await.expect("create test database");
         admin.close().await;
         // From here on the guard drops the database whatever happens.
-        let guard = PgGuard {
-            base: base.clone(),
-            name: name.clone(),
-            dropped: false,
-        };
-        let db = Db::connect(&format!("{base}/{name}"))
-            .await
-            .expect("connect postgres");
+        let guard = PgGuard { base: base.clone(), name: name.clone(), dropped: false };
+        let db = Db::connect(&format!("{base}/{name}")).await.expect("connect postgres");
         db.migrate().await.expect("migrate postgres");
         Some(TestApp::new(db, Cleanup::Postgres(guard)))
     }
@@ -337,18 +274,40 @@ impl TestApp {
     }
 
     /// Send one request through the whole application.
-    pub async fn send(
+    pub async fn send(&self, method: Method, uri: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
+        self.send_with(method, uri, headers, body, None).await
+    }
+
+    /// Send one request as if it came over a connection from `client`: the
+    /// server reads the address from `ConnectInfo`, which the real server sets
+    /// (`into_make_service_with_connect_info`) and `oneshot` does not.
+    pub async fn send_from(
         &self,
+        client: std::net::SocketAddr,
         method: Method,
         uri: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Resp {
+        self.send_with(method, uri, headers, body, Some(client)).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        client: Option<std::net::SocketAddr>,
+    ) -> Resp {
         let mut b = Request::builder().method(method.clone()).uri(uri);
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        let req = b.body(Body::from(body.clone())).expect("request");
+        let mut req = b.body(Body::from(body.clone())).expect("request");
+        if let Some(addr) = client {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        }
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let (parts, body_stream) = res.into_parts();
         let bytes = body_stream.collect().await.expect("read body").to_bytes();
@@ -356,6 +315,7 @@ impl TestApp {
             status: parts.status,
             headers: parts.headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
             what: format!("{method} {uri}"),
         };
         self.check_no_clear_data(&r, uri, &body);
@@ -365,34 +325,21 @@ impl TestApp {
     fn check_no_clear_data(&self, r: &Resp, uri: &str, req_body: &[u8]) {
         // Revealing clear values is that route's purpose (allowed, audited); the
         // stories check who may call it.
-        if uri
-            .split('?')
-            .next()
-            .is_some_and(|p| p.ends_with("/reveal"))
-        {
+        if uri.split('?').next().is_some_and(|p| p.ends_with("/reveal")) {
             return;
         }
         let is_api = uri.starts_with("/api/");
-        let sent = format!(
-            "{}{}",
-            percent_decode(uri),
-            percent_decode(&String::from_utf8_lossy(req_body).replace('+', " "))
-        );
+        let sent =
+            format!("{}{}", percent_decode(uri), percent_decode(&String::from_utf8_lossy(req_body).replace('+', " ")));
         for s in self.secrets() {
             // A page may echo back what the user typed into a form; the API never may.
             if !is_api && sent.contains(&s) {
                 continue;
             }
-            assert!(
-                !r.body.contains(&s),
-                "{}: the response shows the clear value {s}: {}",
-                r.what,
-                r.body
-            );
+            assert!(!r.body.contains(&s), "{}: the response shows the clear value {s}: {}", r.what, r.body);
         }
         if is_api
-            && r.header("content-type")
-                .is_some_and(|c| c.starts_with("application/json"))
+            && r.header("content-type").is_some_and(|c| c.starts_with("application/json"))
             && let Ok(v) = serde_json::from_str::<Value>(&r.body)
         {
             check_masked(&v, &r.what);
@@ -401,13 +348,7 @@ impl TestApp {
 
     // ---- JSON API
 
-    pub async fn api(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> Resp {
+    pub async fn api(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut h: Vec<(&str, &str)> = Vec::new();
         if let Some(a) = &auth {
@@ -432,8 +373,7 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.api(Method::PATCH, path, Some(token), Some(&body))
-            .await
+        self.api(Method::PATCH, path, Some(token), Some(&body)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Resp {
@@ -450,12 +390,7 @@ impl TestApp {
     /// Log in through the API; answers the bearer token.
     pub async fn api_login(&self, username: &str, password: &str) -> String {
         let r = self
-            .api(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(&json!({"username": username, "password": password})),
-            )
+            .api(Method::POST, "/api/v1/auth/login", None, Some(&json!({"username": username, "password": password})))
             .await;
         r.expect(200);
         r.json()["token"].as_str().expect("token").to_string()
@@ -477,8 +412,7 @@ impl TestApp {
     /// GET a page with the session cookie `rc_session=<session>`.
     pub async fn page(&self, path: &str, session: &str) -> Resp {
         let cookie = format!("rc_session={session}");
-        self.send(Method::GET, path, &[("cookie", &cookie)], Vec::new())
-            .await
+        self.send(Method::GET, path, &[("cookie", &cookie)], Vec::new()).await
     }
 
     /// POST a form (`application/x-www-form-urlencoded`) with the given `Cookie` header.
@@ -522,10 +456,7 @@ pub fn is_masked_id(s: &str) -> bool {
     let c: Vec<char> = s.chars().collect();
     c.len() == 18
         && c[4..14].iter().all(|x| *x == '*')
-        && c[..4]
-            .iter()
-            .chain(&c[14..])
-            .all(|x| x.is_ascii_alphanumeric())
+        && c[..4].iter().chain(&c[14..]).all(|x| x.is_ascii_alphanumeric())
 }
 
 /// `138****5678`.
@@ -581,14 +512,8 @@ pub fn unescape(s: &str) -> String {
 
 /// Does the HTML show `text` escaped (named or numeric entities for `<`, `>`)?
 pub fn shows_escaped(html: &str, text: &str) -> bool {
-    let named = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let numeric = text
-        .replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;");
+    let named = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let numeric = text.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;");
     html.contains(&named) || html.contains(&numeric)
 }
 
@@ -602,9 +527,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 /// The value of the `_csrf` hidden input of the first form on the page.
 #[track_caller]
 pub fn csrf_of(html: &str) -> String {
-    let tag_start = html
-        .find("name=\"_csrf\"")
-        .unwrap_or_else(|| panic!("no _csrf input in: {html}"));
+    let tag_start = html.find("name=\"_csrf\"").unwrap_or_else(|| panic!("no _csrf input in: {html}"));
     let tag = &html[html[..tag_start].rfind('<').expect("tag")..];
     let tag = &tag[..tag.find('>').expect("tag end")];
     attr(tag, "value").expect("_csrf value")
@@ -615,9 +538,7 @@ pub fn csrf_of(html: &str) -> String {
 /// of each select, the text of each textarea.
 #[track_caller]
 pub fn form_values(html: &str, action: &str) -> Vec<(String, String)> {
-    let start = html
-        .find(&format!("action=\"{action}\""))
-        .unwrap_or_else(|| panic!("no form for {action} in: {html}"));
+    let start = html.find(&format!("action=\"{action}\"")).unwrap_or_else(|| panic!("no form for {action} in: {html}"));
     let rest = &html[start..];
     let form = &rest[..rest.find("</form>").expect("</form>")];
     let mut out = Vec::new();
@@ -637,24 +558,16 @@ pub fn form_values(html: &str, action: &str) -> Vec<(String, String)> {
             }
         } else if tag.starts_with("<select") {
             let name = attr(tag, "name").unwrap_or_default();
-            let close = form[end..]
-                .find("</select>")
-                .map(|c| end + c)
-                .unwrap_or(form.len());
+            let close = form[end..].find("</select>").map(|c| end + c).unwrap_or(form.len());
             let body = &form[end..close];
             let opts: Vec<&str> = body.split("<option").skip(1).collect();
-            let chosen = opts
-                .iter()
-                .find(|o| o[..o.find('>').unwrap_or(o.len())].contains(" selected"))
-                .or(opts.first());
+            let chosen =
+                opts.iter().find(|o| o[..o.find('>').unwrap_or(o.len())].contains(" selected")).or(opts.first());
             let value = chosen.and_then(|o| attr(o, "value")).unwrap_or_default();
             out.push((name, value));
         } else if tag.starts_with("<textarea") {
             let name = attr(tag, "name").unwrap_or_default();
-            let close = form[end..]
-                .find("</textarea>")
-                .map(|c| end + c)
-                .unwrap_or(form.len());
+            let close = form[end..].find("</textarea>").map(|c| end + c).unwrap_or(form.len());
             out.push((name, unescape(&form[end + 1..close])));
         }
         pos = end.max(at + 1);
@@ -671,10 +584,7 @@ pub fn set_field(values: &mut Vec<(String, String)>, name: &str, value: &str) {
 }
 
 pub fn field<'a>(values: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    values
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 // ---------------------------------------------------------------- the fixture
@@ -768,9 +678,7 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 pub fn synth_id(birth: NaiveDate, seq: u32) -> String {
-    IdNumber::synthesise(DEMO_REGION, birth, seq)
-        .as_str()
-        .to_string()
+    IdNumber::synthesise(DEMO_REGION, birth, seq).as_str().to_string()
 }
 
 fn id_of(v: &Value) -> i64 {
@@ -790,43 +698,29 @@ pub async fn world(t: &TestApp) -> World {
     .validate()
     .expect("valid root");
     let mut tx = t.db.begin().await.expect("begin");
-    let root = redcell_store::registry::orgs::create_root(&mut tx, &root_in)
-        .await
-        .expect("create root");
+    let root = redcell_store::registry::orgs::create_root(&mut tx, &root_in).await.expect("create root");
     tx.commit().await.expect("commit root");
-    let admin_id =
-        redcell_store::auth::add_user(&t.db, ADMIN, "管理员", ADMIN_PASSWORD, Role::Admin, "S1")
-            .await
-            .expect("add admin");
+    let admin_id = redcell_store::auth::add_user(&t.db, ADMIN, "管理员", ADMIN_PASSWORD, Role::Admin, "S1")
+        .await
+        .expect("add admin");
     let admin = t.api_login(ADMIN, ADMIN_PASSWORD).await;
     let a = admin.as_str();
 
     let specs = [
-        (
-            "C1",
-            "东风",
-            date(1960, 3, 15),
-            date(1988, 11, 2),
-            "138000111",
-            "13700011009",
-            "0571-87650001",
-        ),
-        (
-            "C2",
-            "西湖",
-            date(1958, 6, 30),
-            date(1992, 1, 20),
-            "139000222",
-            "13700022009",
-            "0571-87650002",
-        ),
+        ("C1", "东风", date(1960, 3, 15), date(1988, 11, 2), "138000111", "13700011009", "0571-87650001"),
+        ("C2", "西湖", date(1958, 6, 30), date(1992, 1, 20), "139000222", "13700022009", "0571-87650002"),
     ];
     let mut branches = Vec::new();
-    for (n, (code, place, birth0, birth1, phone_prefix, cadre_phone, unit_phone)) in
-        specs.into_iter().enumerate()
-    {
+    for (n, (code, place, birth0, birth1, phone_prefix, cadre_phone, unit_phone)) in specs.into_iter().enumerate() {
         let community_name = format!("{place}社区党委");
-        let community = id_of(&t.create(a, "orgs", json!({"parent_id": root, "kind": "community_committee", "code": code, "name": community_name})).await);
+        let community = id_of(
+            &t.create(
+                a,
+                "orgs",
+                json!({"parent_id": root, "kind": "community_committee", "code": code, "name": community_name}),
+            )
+            .await,
+        );
         let branch_code = format!("{code}-B1");
         let branch_name = format!("{place}网格党支部");
         let branch = id_of(&t.create(a, "orgs", json!({"parent_id": community, "kind": "branch_grid", "code": branch_code, "name": branch_name, "secretary": format!("{place}书记")})).await);
@@ -855,11 +749,14 @@ pub async fn world(t: &TestApp) -> World {
             let phone = format!("{phone_prefix}{:02}", i + 1);
             t.secret(&id_number);
             t.secret(&phone);
-            let r = t.create(a, "residents", json!({"household_id": household, "name": name, "id_number": id_number, "phone": phone})).await;
-            assert_eq!(
-                r["id_number"].as_str(),
-                Some(masked_id(&id_number).as_str())
-            );
+            let r = t
+                .create(
+                    a,
+                    "residents",
+                    json!({"household_id": household, "name": name, "id_number": id_number, "phone": phone}),
+                )
+                .await;
+            assert_eq!(r["id_number"].as_str(), Some(masked_id(&id_number).as_str()));
             assert_eq!(r["phone"].as_str(), Some(masked_mobile(&phone).as_str()));
             residents.push(id_of(&r));
             resident_names.push(name);
@@ -875,7 +772,14 @@ pub async fn world(t: &TestApp) -> World {
         let cadre_name = format!("钱{place}");
         let cadre = id_of(&t.create(a, "cadres", json!({"org_id": branch, "kind": "grid_worker", "name": cadre_name, "phone": cadre_phone, "title": "专职网格员"})).await);
         let unit_name = format!("{place}便利店");
-        let unit = id_of(&t.create(a, "units", json!({"grid_id": grid, "kind": "shop", "name": unit_name, "contact": "店主", "phone": unit_phone})).await);
+        let unit = id_of(
+            &t.create(
+                a,
+                "units",
+                json!({"grid_id": grid, "kind": "shop", "name": unit_name, "contact": "店主", "phone": unit_phone}),
+            )
+            .await,
+        );
         branches.push(Branch {
             community,
             community_name,
@@ -902,24 +806,10 @@ pub async fn world(t: &TestApp) -> World {
     assert!(branches[0].names().iter().all(|n| !n.contains(B2_MARK)));
     assert!(branches[1].names().iter().all(|n| n.contains(B2_MARK)));
 
-    let sec1_id = redcell_store::auth::add_user(
-        &t.db,
-        SEC,
-        "东风书记",
-        SEC_PASSWORD,
-        Role::Secretary,
-        &branches[0].branch_code,
-    )
-    .await
-    .expect("add sec1");
+    let sec1_id =
+        redcell_store::auth::add_user(&t.db, SEC, "东风书记", SEC_PASSWORD, Role::Secretary, &branches[0].branch_code)
+            .await
+            .expect("add sec1");
     let sec1 = t.api_login(SEC, SEC_PASSWORD).await;
-    World {
-        root,
-        root_name,
-        b: branches,
-        admin,
-        sec1,
-        admin_id,
-        sec1_id,
-    }
+    World { root, root_name, b: branches, admin, sec1, admin_id, sec1_id }
 }
