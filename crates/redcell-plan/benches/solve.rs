@@ -10,9 +10,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for n in [10_000usize, 100_000] {
         let inst = generate_city(n, 1);
-        g.bench_function(format!("solve {n}"), |b| {
-            b.iter(|| solve_with(&inst, &opts, None).map(|s| s.plan.cost))
-        });
+        g.bench_function(format!("solve {n}"), |b| b.iter(|| solve_with(&inst, &opts, None).map(|s| s.plan.cost)));
         let Ok(first) = solve_with(&inst, &opts, None) else {
             continue;
         };

@@ -4,10 +4,8 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(n), Some(out)) = (
-        args.first().and_then(|s| s.replace('_', "").parse::<usize>().ok()),
-        args.get(1),
-    ) else {
+    let (Some(n), Some(out)) = (args.first().and_then(|s| s.replace('_', "").parse::<usize>().ok()), args.get(1))
+    else {
         eprintln!("usage: export HOUSEHOLDS OUT.json [SEED]");
         std::process::exit(2);
     };
@@ -17,9 +15,5 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1);
     }
-    println!(
-        "{} households, {} members written to {out}",
-        inst.households.len(),
-        inst.members.len()
-    );
+    println!("{} households, {} members written to {out}", inst.households.len(), inst.members.len());
 }

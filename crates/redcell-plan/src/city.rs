@@ -126,10 +126,7 @@ pub fn generate_city(households: usize, seed: u64) -> Instance {
         households: hs,
         members: ms,
         current: Vec::new(),
-        params: Params {
-            cross_grid: false,
-            move_penalty: 100,
-        },
+        params: Params { cross_grid: false, move_penalty: 100 },
     }
 }
 
@@ -152,11 +149,7 @@ pub fn churn(inst: &Instance, previous: &Plan, fraction: f64, seed: u64) -> Inst
     let frac = fraction.clamp(0.0, 1.0);
     let h_out = ((nh as f64) * frac / 2.0).round() as usize;
     let h_in = h_out;
-    let m_out = if nm == 0 {
-        0
-    } else {
-        (((nm as f64) * frac / 4.0).round() as usize).clamp(1, nm)
-    };
+    let m_out = if nm == 0 { 0 } else { (((nm as f64) * frac / 4.0).round() as usize).clamp(1, nm) };
     let m_in = m_out;
 
     let mut gone_h = vec![false; nh];
@@ -208,13 +201,8 @@ pub fn churn(inst: &Instance, previous: &Plan, fraction: f64, seed: u64) -> Inst
         }
         households.append(&mut extra[i]);
     }
-    let mut members: Vec<Member> = inst
-        .members
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !gone_m[*i])
-        .map(|(_, m)| m.clone())
-        .collect();
+    let mut members: Vec<Member> =
+        inst.members.iter().enumerate().filter(|(i, _)| !gone_m[*i]).map(|(_, m)| m.clone()).collect();
     let mut new_mids = Vec::new();
     for i in 0..if households.is_empty() { 0 } else { m_in } {
         let host = &households[rng.below(households.len())];
@@ -236,31 +224,15 @@ pub fn churn(inst: &Instance, previous: &Plan, fraction: f64, seed: u64) -> Inst
     for id in &new_mids {
         mids.insert(id.as_str());
     }
-    let kept_h: HashSet<&str> = inst
-        .households
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !gone_h[*i])
-        .map(|(_, h)| h.id.as_str())
-        .collect();
-    let kept_m: HashSet<&str> = inst
-        .members
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !gone_m[*i])
-        .map(|(_, m)| m.id.as_str())
-        .collect();
+    let kept_h: HashSet<&str> =
+        inst.households.iter().enumerate().filter(|(i, _)| !gone_h[*i]).map(|(_, h)| h.id.as_str()).collect();
+    let kept_m: HashSet<&str> =
+        inst.members.iter().enumerate().filter(|(i, _)| !gone_m[*i]).map(|(_, m)| m.id.as_str()).collect();
     let current: Vec<Pair> = previous
         .assignments
         .iter()
         .filter(|p| kept_h.contains(p.household.as_str()) && kept_m.contains(p.member.as_str()))
         .cloned()
         .collect();
-    Instance {
-        version: FORMAT_VERSION,
-        households,
-        members,
-        current,
-        params: inst.params.clone(),
-    }
+    Instance { version: FORMAT_VERSION, households, members, current, params: inst.params.clone() }
 }

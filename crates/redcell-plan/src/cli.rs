@@ -6,9 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::{
-    Instance, Plan, PlanError, SolveOptions, churn, evaluate, generate_city, solve_with,
-};
+use crate::{Instance, Plan, PlanError, SolveOptions, churn, evaluate, generate_city, solve_with};
 
 fn parse<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, PlanError> {
     let mut de = serde_json::Deserializer::from_str(text);
@@ -42,10 +40,7 @@ pub fn read_plan(path: impl AsRef<Path>) -> Result<Plan, PlanError> {
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plan.json".into());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan.json".into());
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -87,10 +82,7 @@ pub fn write_instance_atomically(path: impl AsRef<Path>, inst: &Instance) -> Res
 /// instance, solves it, writes the plan atomically and returns a summary
 /// (several lines, naming the grids left short). On any error no output
 /// file is written.
-pub fn cli_solve(
-    instance_path: impl AsRef<Path>,
-    out_path: impl AsRef<Path>,
-) -> Result<String, PlanError> {
+pub fn cli_solve(instance_path: impl AsRef<Path>, out_path: impl AsRef<Path>) -> Result<String, PlanError> {
     let out_path = out_path.as_ref();
     let inst = read_instance(instance_path)?;
     let sol = solve_with(&inst, &SolveOptions::default(), None)?;
@@ -108,11 +100,8 @@ pub fn cli_solve(
         p.unassigned.len(),
         s.max_coverage
     );
-    let proof = if p.lower_bound == p.cost {
-        "proven optimal".to_string()
-    } else {
-        format!("gap {}", p.cost - p.lower_bound)
-    };
+    let proof =
+        if p.lower_bound == p.cost { "proven optimal".to_string() } else { format!("gap {}", p.cost - p.lower_bound) };
     let _ = writeln!(
         out,
         "cost {} (lower bound {}, {proof}), {} moves, {:.3} s",
@@ -164,12 +153,9 @@ pub fn cli_bench(sizes: &[usize], seed: u64) -> String {
         let warm_wall = t.elapsed().as_secs_f64();
         let cold = solve_with(&churned, &opts, None);
         let (ws, wm, wc, wmark) = match &warm {
-            Ok(w) => (
-                format!("{warm_wall:.3}"),
-                w.plan.moves.to_string(),
-                w.plan.cost.to_string(),
-                check(&churned, &w.plan),
-            ),
+            Ok(w) => {
+                (format!("{warm_wall:.3}"), w.plan.moves.to_string(), w.plan.cost.to_string(), check(&churned, &w.plan))
+            }
             Err(e) => (format!("error: {e}"), String::new(), String::new(), ""),
         };
         let (cs, same) = match (&cold, &warm) {
@@ -194,7 +180,6 @@ pub fn cli_bench(sizes: &[usize], seed: u64) -> String {
             sol.plan.lower_bound,
             sol.plan.seconds,
         );
-        let _ = mark;
         if !mark.is_empty() {
             let _ = writeln!(out, "  cold plan for {n}{mark}");
         }

@@ -43,24 +43,15 @@ pub enum PlanError {
 
 impl PlanError {
     pub(crate) fn invalid(at: impl Into<String>, message: impl Into<String>) -> Self {
-        PlanError::Invalid {
-            at: at.into(),
-            message: message.into(),
-        }
+        PlanError::Invalid { at: at.into(), message: message.into() }
     }
 
     pub(crate) fn infeasible(at: impl Into<String>, message: impl Into<String>) -> Self {
-        PlanError::Infeasible {
-            at: at.into(),
-            message: message.into(),
-        }
+        PlanError::Infeasible { at: at.into(), message: message.into() }
     }
 
     pub(crate) fn io(file: &std::path::Path, e: &std::io::Error) -> Self {
-        PlanError::Io {
-            file: file.display().to_string(),
-            message: e.to_string(),
-        }
+        PlanError::Io { file: file.display().to_string(), message: e.to_string() }
     }
 }
 
@@ -69,11 +60,7 @@ impl fmt::Display for PlanError {
         match self {
             PlanError::Invalid { at, message } => write!(f, "{at}: {message}"),
             PlanError::Infeasible { at, message } => write!(f, "infeasible plan: {at}: {message}"),
-            PlanError::Parse {
-                file,
-                path,
-                message,
-            } => {
+            PlanError::Parse { file, path, message } => {
                 if path.is_empty() || path == "." {
                     write!(f, "{file}: {message}")
                 } else {

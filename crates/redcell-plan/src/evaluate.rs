@@ -1,6 +1,6 @@
 //! Recomputing the numbers of any plan, from any solver.
 
-use crate::model::{FxMap, NONE, fx_map, prepare};
+use crate::model::{IdIndex, NONE, default_threads, prepare};
 use crate::{FORMAT_VERSION, Instance, Plan, PlanError};
 
 /// What a plan achieves on an instance, recomputed from scratch.
@@ -37,30 +37,24 @@ pub fn evaluate(inst: &Instance, plan: &Plan) -> Result<Evaluation, PlanError> {
         ));
     }
     let nh = inst.households.len();
-    let mut hidx: FxMap<&str, u32> = fx_map(nh);
-    for (i, h) in inst.households.iter().enumerate() {
-        hidx.insert(h.id.as_str(), i as u32);
-    }
-    let mut midx: FxMap<&str, u32> = fx_map(inst.members.len());
-    for (i, m) in inst.members.iter().enumerate() {
-        midx.insert(m.id.as_str(), i as u32);
-    }
+    let threads = default_threads();
+    let (Ok(hidx), Ok(midx)) = (
+        IdIndex::build(&inst.households, |h| h.id.as_str(), threads),
+        IdIndex::build(&inst.members, |m| m.id.as_str(), threads),
+    ) else {
+        return Err(PlanError::invalid("instance", "duplicate ids"));
+    };
     const UNSEEN: u32 = NONE;
     const UNASSIGNED: u32 = NONE - 1;
     let mut seen = vec![UNSEEN; nh];
     let mut load = vec![0u64; inst.members.len()];
     let mut cost = 0i64;
     for (i, pair) in plan.assignments.iter().enumerate() {
-        let at = || {
-            format!(
-                "assignments[{i}] (household {:?}, member {:?})",
-                pair.household, pair.member
-            )
-        };
-        let Some(&h) = hidx.get(pair.household.as_str()) else {
+        let at = || format!("assignments[{i}] (household {:?}, member {:?})", pair.household, pair.member);
+        let Some(h) = hidx.get(pair.household.as_str()) else {
             return Err(PlanError::invalid(at(), "unknown household"));
         };
-        let Some(&m) = midx.get(pair.member.as_str()) else {
+        let Some(m) = midx.get(pair.member.as_str()) else {
             return Err(PlanError::invalid(at(), "unknown member"));
         };
         if seen[h as usize] != UNSEEN {
@@ -89,7 +83,7 @@ pub fn evaluate(inst: &Instance, plan: &Plan) -> Result<Evaluation, PlanError> {
     }
     for (i, id) in plan.unassigned.iter().enumerate() {
         let at = || format!("unassigned[{i}] ({id:?})");
-        let Some(&h) = hidx.get(id.as_str()) else {
+        let Some(h) = hidx.get(id.as_str()) else {
             return Err(PlanError::invalid(at(), "unknown household"));
         };
         match seen[h as usize] {
@@ -115,16 +109,6 @@ pub fn evaluate(inst: &Instance, plan: &Plan) -> Result<Evaluation, PlanError> {
             moves += 1;
         }
     }
-    let max_coverage = prep
-        .comps
-        .iter()
-        .map(|c| (c.hs.len() as u64).min(c.capacity))
-        .sum();
-    Ok(Evaluation {
-        assigned,
-        unassigned: nh as u64 - assigned,
-        max_coverage,
-        cost,
-        moves,
-    })
+    let max_coverage = prep.comps.iter().map(|c| (c.hs.len() as u64).min(c.capacity)).sum();
+    Ok(Evaluation { assigned, unassigned: nh as u64 - assigned, max_coverage, cost, moves })
 }

@@ -31,7 +31,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::model::{NONE, Prepared};
+use crate::model::{NONE, Prepared, round_sqrt};
 use crate::spatial::BucketGrid;
 
 /// The household is left without a member (its skip arc is used).
@@ -66,7 +66,12 @@ pub(crate) struct CompResult {
     pub rounds: u32,
     pub dijkstras: u64,
     pub repairs: u64,
+    pub relaxations: u64,
     pub certified: bool,
+    /// Seconds spent building arcs, settling the flow, pricing.
+    pub t_arcs: f64,
+    pub t_settle: f64,
+    pub t_price: f64,
 }
 
 /// Where the path to `T` ends (forward) or starts (backward).
@@ -78,10 +83,17 @@ enum End {
     Skip(u32),
 }
 
+/// A candidate arc: member and cost (costs are below 2^31: coordinates and
+/// the move penalty are bounded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Edge {
+    c: u32,
+    m: u32,
+}
+
 struct ArcsPart {
     cnt: Vec<u32>,
-    am: Vec<u32>,
-    ac: Vec<i64>,
+    arc: Vec<Edge>,
     ncb: Vec<i64>,
 }
 
@@ -101,8 +113,7 @@ pub(crate) struct Comp<'a> {
     index: Option<BucketGrid>,
     // Candidate arcs (CSR).
     off: Vec<u32>,
-    am: Vec<u32>,
-    ac: Vec<i64>,
+    arc: Vec<Edge>,
     /// Lower bound on `c(h, m)` of every non-candidate member.
     ncb: Vec<i64>,
     /// Lower bound on `c(h, m) + lam[m]` of every non-candidate member,
@@ -138,6 +149,7 @@ pub(crate) struct Comp<'a> {
     dijkstras: u64,
     repairs: u64,
     arcs_added: u64,
+    relaxations: u64,
 }
 
 impl<'a> Comp<'a> {
@@ -169,11 +181,7 @@ impl<'a> Comp<'a> {
             y0 = y0.min(*y);
             y1 = y1.max(*y);
         }
-        let diag = if n + mc == 0 {
-            0.0
-        } else {
-            ((x1 - x0).powi(2) + (y1 - y0).powi(2)).sqrt()
-        };
+        let diag = if n + mc == 0 { 0.0 } else { ((x1 - x0).powi(2) + (y1 - y0).powi(2)).sqrt() };
         let cmax = diag.ceil() as i64 + 2 + p.penalty;
         let big = ((mc as i64 + 1) * (cmax + 1)).max(1) as u64;
         let big = big.next_power_of_two() as i64;
@@ -191,8 +199,7 @@ impl<'a> Comp<'a> {
             big,
             index,
             off: Vec::new(),
-            am: Vec::new(),
-            ac: Vec::new(),
+            arc: Vec::new(),
             ncb: Vec::new(),
             ncproof: vec![0; n],
             rev_ok: false,
@@ -221,6 +228,7 @@ impl<'a> Comp<'a> {
             dijkstras: 0,
             repairs: 0,
             arcs_added: 0,
+            relaxations: 0,
         }
     }
 
@@ -244,12 +252,8 @@ impl<'a> Comp<'a> {
     /// `cost(h, m)` of the contract (same arithmetic as `Prepared::cost`).
     #[inline]
     fn cost(&self, h: usize, m: usize) -> i64 {
-        let d = self.dist2(h, m).sqrt().round() as i64;
-        if self.hcur[h] == m as u32 {
-            d
-        } else {
-            d + self.hpen[h]
-        }
+        let d = round_sqrt(self.dist2(h, m));
+        if self.hcur[h] == m as u32 { d } else { d + self.hpen[h] }
     }
 
     #[inline]
@@ -258,7 +262,7 @@ impl<'a> Comp<'a> {
     }
 
     fn is_candidate(&self, h: usize, m: u32) -> bool {
-        self.am[self.arcs(h)].contains(&m)
+        self.arc[self.arcs(h)].iter().any(|a| a.m == m)
     }
 
     // ---- candidate arcs -------------------------------------------------
@@ -268,54 +272,66 @@ impl<'a> Comp<'a> {
         let mc = self.mc();
         let mut part = ArcsPart {
             cnt: Vec::with_capacity(hi - lo),
-            am: Vec::with_capacity((hi - lo) * k.min(mc) + 4),
-            ac: Vec::with_capacity((hi - lo) * k.min(mc) + 4),
+            arc: Vec::with_capacity((hi - lo) * (k.min(mc) + 1)),
             ncb: Vec::with_capacity(hi - lo),
         };
-        let mut buf: Vec<(f64, u32)> = Vec::with_capacity(mc.min(4 * k + 64));
+        let mut buf: Vec<(f64, u32)> = Vec::new();
+        // Keys `cost << 32 | member`: costs are below 2^31 (coordinates and
+        // the penalty are bounded), so integer order is (cost, member) order.
+        let mut keys: Vec<u64> = Vec::with_capacity(mc.min(4 * k + 64));
         for h in lo..hi {
-            let before = part.am.len();
-            let dk = if mc <= k {
-                buf.clear();
-                buf.extend((0..mc).map(|m| (self.dist2(h, m), m as u32)));
-                None
-            } else if let Some(ix) = &self.index {
-                ix.knn(
-                    self.hx[h],
-                    self.hy[h],
-                    k,
-                    |m| self.dist2(h, m as usize),
-                    &mut buf,
-                )
-            } else {
-                buf.clear();
-                buf.extend((0..mc).map(|m| (self.dist2(h, m), m as u32)));
-                buf.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
-                let dk = buf[k - 1].0;
-                buf.truncate(k);
+            keys.clear();
+            // The k nearest by rounded distance; `dk` bounds the others.
+            let dk = if let (Some(ix), true) = (&self.index, mc > k) {
+                let d2k = ix.knn(self.hx[h], self.hy[h], k, |m| self.dist2(h, m as usize), &mut buf);
+                keys.extend(buf.iter().map(|&(d2, m)| ((round_sqrt(d2) as u64) << 32) | u64::from(m)));
+                d2k.map(round_sqrt)
+            } else if mc > k && mc <= 128 {
+                // Select on `floor(d2) << 7 | member` (d2 < 2^57), then take
+                // square roots of the chosen only; every other member has
+                // d2 >= floor(d2 of the k-th), whose rounded root bounds them.
+                keys.extend((0..mc).map(|m| ((self.dist2(h, m) as u64) << 7) | m as u64));
+                keys.select_nth_unstable(k - 1);
+                let dk = round_sqrt((keys[k - 1] >> 7) as f64);
+                keys.truncate(k);
+                for key in keys.iter_mut() {
+                    let m = *key & 127;
+                    *key = ((round_sqrt(self.dist2(h, m as usize)) as u64) << 32) | m;
+                }
                 Some(dk)
+            } else {
+                keys.extend((0..mc).map(|m| ((round_sqrt(self.dist2(h, m)) as u64) << 32) | m as u64));
+                if mc > k {
+                    keys.select_nth_unstable(k - 1);
+                    let dk = (keys[k - 1] >> 32) as i64;
+                    keys.truncate(k);
+                    Some(dk)
+                } else {
+                    None
+                }
             };
-            let pen = self.hpen[h];
+            let pen = self.hpen[h] as u64;
             let cur = self.hcur[h];
             let mut has_cur = false;
-            for &(d2, m) in &buf {
-                let c = d2.sqrt().round() as i64;
-                part.am.push(m);
-                if m == cur {
+            for key in keys.iter_mut() {
+                if (*key & 0xffff_ffff) as u32 == cur {
                     has_cur = true;
-                    part.ac.push(c);
                 } else {
-                    part.ac.push(c + pen);
+                    *key += pen << 32;
                 }
             }
             if cur != NONE && !has_cur {
-                part.am.push(cur);
-                part.ac.push(self.cost(h, cur as usize));
+                keys.push(((self.cost(h, cur as usize) as u64) << 32) | u64::from(cur));
             }
-            part.cnt.push((part.am.len() - before) as u32);
+            // Sorted by cost: scans stop at the first arc that cannot help.
+            keys.sort_unstable();
+            for &key in &keys {
+                part.arc.push(Edge { m: (key & 0xffff_ffff) as u32, c: (key >> 32) as u32 });
+            }
+            part.cnt.push(keys.len() as u32);
             part.ncb.push(match dk {
                 None => i64::MAX,
-                Some(d2) => d2.sqrt().round() as i64 + pen,
+                Some(d) => d + self.hpen[h],
             });
         }
         part
@@ -346,10 +362,9 @@ impl<'a> Comp<'a> {
         } else {
             vec![self.arcs_range(0, n)]
         };
-        let total: usize = parts.iter().map(|p| p.am.len()).sum();
+        let total: usize = parts.iter().map(|p| p.arc.len()).sum();
         let mut off = Vec::with_capacity(n + 1);
-        let mut am = Vec::with_capacity(total);
-        let mut ac = Vec::with_capacity(total);
+        let mut arc = Vec::with_capacity(total);
         let mut ncb = Vec::with_capacity(n);
         off.push(0u32);
         let mut acc = 0u32;
@@ -358,13 +373,11 @@ impl<'a> Comp<'a> {
                 acc += c;
                 off.push(acc);
             }
-            am.extend_from_slice(&p.am);
-            ac.extend_from_slice(&p.ac);
+            arc.extend_from_slice(&p.arc);
             ncb.extend_from_slice(&p.ncb);
         }
         self.off = off;
-        self.am = am;
-        self.ac = ac;
+        self.arc = arc;
         self.ncb = ncb;
         self.rev_ok = false;
     }
@@ -372,26 +385,25 @@ impl<'a> Comp<'a> {
     /// Adds arcs `(h, m, c)` (sorted by household) to the candidates.
     fn add_arcs(&mut self, extra: &[(u32, u32, i64)]) {
         let n = self.n();
-        let total = self.am.len() + extra.len();
         let mut off = Vec::with_capacity(n + 1);
-        let mut am = Vec::with_capacity(total);
-        let mut ac = Vec::with_capacity(total);
+        let mut arc = Vec::with_capacity(self.arc.len() + extra.len());
         off.push(0u32);
         let mut e = 0;
         for h in 0..n {
-            let r = self.arcs(h);
-            am.extend_from_slice(&self.am[r.clone()]);
-            ac.extend_from_slice(&self.ac[r]);
+            let lo = arc.len();
+            arc.extend_from_slice(&self.arc[self.arcs(h)]);
+            let had = e;
             while e < extra.len() && extra[e].0 as usize == h {
-                am.push(extra[e].1);
-                ac.push(extra[e].2);
+                arc.push(Edge { m: extra[e].1, c: extra[e].2 as u32 });
                 e += 1;
             }
-            off.push(am.len() as u32);
+            if e > had {
+                arc[lo..].sort_unstable();
+            }
+            off.push(arc.len() as u32);
         }
         self.off = off;
-        self.am = am;
-        self.ac = ac;
+        self.arc = arc;
         self.rev_ok = false;
         self.arcs_added += extra.len() as u64;
     }
@@ -399,21 +411,21 @@ impl<'a> Comp<'a> {
     fn build_rev(&mut self) {
         let mc = self.mc();
         let mut rev_off = vec![0u32; mc + 1];
-        for &m in &self.am {
-            rev_off[m as usize + 1] += 1;
+        for a in &self.arc {
+            rev_off[a.m as usize + 1] += 1;
         }
         for m in 0..mc {
             rev_off[m + 1] += rev_off[m];
         }
         let mut fill = rev_off.clone();
-        let mut rev_h = vec![0u32; self.am.len()];
-        let mut rev_c = vec![0i64; self.am.len()];
+        let mut rev_h = vec![0u32; self.arc.len()];
+        let mut rev_c = vec![0i64; self.arc.len()];
         for h in 0..self.n() {
             for a in self.arcs(h) {
-                let m = self.am[a] as usize;
+                let m = self.arc[a].m as usize;
                 let at = fill[m] as usize;
                 rev_h[at] = h as u32;
-                rev_c[at] = self.ac[a];
+                rev_c[at] = i64::from(self.arc[a].c);
                 fill[m] += 1;
             }
         }
@@ -480,8 +492,9 @@ impl<'a> Comp<'a> {
         let n = self.n();
         let mc = self.mc();
         if let Some(l) = lam0 {
-            for m in 0..mc {
-                self.lam[m] = l[m].clamp(0, self.big);
+            let big = self.big;
+            for (lam, &l) in self.lam.iter_mut().zip(l) {
+                *lam = l.clamp(0, big);
             }
         }
         let mut kept = Vec::new();
@@ -511,8 +524,8 @@ impl<'a> Comp<'a> {
             let val = self.casg[hu] + self.lam[m as usize];
             let mut best = self.big;
             for a in self.arcs(hu) {
-                if self.am[a] != m {
-                    best = best.min(self.ac[a] + self.lam[self.am[a] as usize]);
+                if self.arc[a].m != m {
+                    best = best.min(i64::from(self.arc[a].c) + self.lam[self.arc[a].m as usize]);
                 }
             }
             if val <= best {
@@ -522,15 +535,10 @@ impl<'a> Comp<'a> {
             }
         }
         for m in 0..mc {
-            self.flow[m] = if self.lam[m] > 0 {
-                self.cap[m]
-            } else {
-                self.load[m]
-            };
+            self.flow[m] = if self.lam[m] > 0 { self.cap[m] } else { self.load[m] };
         }
         self.pending.clear();
-        self.pending
-            .extend((0..n as u32).filter(|&h| self.asg[h as usize] == PENDING));
+        self.pending.extend((0..n as u32).filter(|&h| self.asg[h as usize] == PENDING));
     }
 
     // ---- settling: repairs and insertions ---------------------------------
@@ -541,14 +549,21 @@ impl<'a> Comp<'a> {
                 self.fix_deficit(m as u32);
             }
         }
-        let pending = std::mem::take(&mut self.pending);
-        for &h in &pending {
-            if self.asg[h as usize] == PENDING {
-                self.insert(h);
+        let mut pend = std::mem::take(&mut self.pending);
+        pend.retain(|&h| self.asg[h as usize] == PENDING);
+        // Direct insertions first (cheapest arc to a free member).
+        let mut rest = Vec::new();
+        for &h in &pend {
+            if !self.try_direct(h) {
+                rest.push(h);
             }
         }
-        self.pending = pending;
-        self.pending.clear();
+        // Then a shortest-path search for each of the others.
+        for &h in &rest {
+            self.insert(h);
+        }
+        pend.clear();
+        self.pending = pend;
     }
 
     fn reset_scratch(&mut self) {
@@ -567,6 +582,15 @@ impl<'a> Comp<'a> {
 
     /// Inserts pending household `h0` along a shortest path to `T`.
     fn insert(&mut self, h0: u32) {
+        if !self.try_direct(h0) {
+            self.search_insert(h0);
+        }
+    }
+
+    /// Sets `u[h0]` to the value of its cheapest arc; links `h0` when that
+    /// arc goes to a free member (a shortest path of reduced length 0), or
+    /// skips it when it has no arc below `big`. Returns whether it did.
+    fn try_direct(&mut self, h0: u32) -> bool {
         let h0u = h0 as usize;
         let big = self.big;
         // The cheapest arc at the current prices, preferring a free member.
@@ -574,8 +598,8 @@ impl<'a> Comp<'a> {
         let mut bm = NONE;
         let mut bfree = false;
         for a in self.arcs(h0u) {
-            let m = self.am[a];
-            let v = self.ac[a] + self.lam[m as usize];
+            let Edge { c, m } = self.arc[a];
+            let v = i64::from(c) + self.lam[m as usize];
             let free = self.load[m as usize] < self.cap[m as usize];
             if v < best || (v == best && bm != NONE && free && !bfree) {
                 best = v;
@@ -587,29 +611,49 @@ impl<'a> Comp<'a> {
         if bm == NONE {
             self.asg[h0u] = SKIP;
             self.u[h0u] = big;
-            return;
+            return true;
         }
         if bfree {
             debug_assert_eq!(self.lam[bm as usize], 0);
             let c = self.cost(h0u, bm as usize);
             self.link(h0, bm, c);
             self.flow[bm as usize] += 1;
-            return;
+            return true;
         }
+        false
+    }
+
+    /// The Dijkstra part of [`Comp::insert`]; `u[h0]` is the value of its
+    /// cheapest arc.
+    fn search_insert(&mut self, h0: u32) {
+        let h0u = h0 as usize;
+        let big = self.big;
+        let best = self.u[h0u];
         self.dijkstras += 1;
         // Dijkstra from h0 over reduced costs.
         let mut dt = big - best;
         let mut end = End::Skip(h0);
         for a in self.arcs(h0u) {
-            let m = self.am[a] as usize;
-            let d = self.ac[a] + self.lam[m] - best;
+            let Edge { c, m } = self.arc[a];
+            let (c, m) = (i64::from(c), m as usize);
+            if c - best >= dt {
+                break;
+            }
+            self.relaxations += 1;
+            let d = c + self.lam[m] - best;
             if d < self.dm[m] && d < dt {
                 if self.dm[m] == i64::MAX {
                     self.touched_m.push(m as u32);
                 }
                 self.dm[m] = d;
                 self.pm[m] = h0;
-                self.heap.push(Reverse((d, m as u32)));
+                if self.load[m] < self.cap[m] {
+                    // A free member reaches T at once (reduced cost 0).
+                    dt = d;
+                    end = End::Member(m as u32);
+                } else {
+                    self.heap.push(Reverse((d, m as u32)));
+                }
             }
         }
         while let Some(Reverse((d, m))) = self.heap.pop() {
@@ -640,18 +684,29 @@ impl<'a> Comp<'a> {
                         end = End::Skip(h);
                     }
                     for a in self.arcs(hu) {
-                        let m2 = self.am[a] as usize;
+                        // Arcs are sorted by cost and prices are >= 0.
+                        let Edge { c, m: m2 } = self.arc[a];
+                        let (c, m2) = (i64::from(c), m2 as usize);
+                        if dhh + c - uh >= dt {
+                            break;
+                        }
+                        self.relaxations += 1;
                         if m2 == mu {
                             continue;
                         }
-                        let nd = dhh + self.ac[a] + self.lam[m2] - uh;
+                        let nd = dhh + c + self.lam[m2] - uh;
                         if nd < self.dm[m2] && nd < dt {
                             if self.dm[m2] == i64::MAX {
                                 self.touched_m.push(m2 as u32);
                             }
                             self.dm[m2] = nd;
                             self.pm[m2] = h;
-                            self.heap.push(Reverse((nd, m2 as u32)));
+                            if self.load[m2] < self.cap[m2] {
+                                dt = nd;
+                                end = End::Member(m2 as u32);
+                            } else {
+                                self.heap.push(Reverse((nd, m2 as u32)));
+                            }
                         }
                     }
                 }
@@ -733,6 +788,7 @@ impl<'a> Comp<'a> {
             }
             let lam_w = self.lam[wu];
             for a in self.rev_off[wu] as usize..self.rev_off[wu + 1] as usize {
+                self.relaxations += 1;
                 let h = self.rev_h[a];
                 let hu = h as usize;
                 let st = self.asg[hu];
@@ -831,13 +887,7 @@ impl<'a> Comp<'a> {
         let lam_min = self.lam.iter().copied().min().unwrap_or(0);
         let cell_min: Vec<i64> = match &self.index {
             Some(ix) => (0..ix.cells())
-                .map(|c| {
-                    ix.cell_items(c)
-                        .iter()
-                        .map(|&m| self.lam[m as usize])
-                        .min()
-                        .unwrap_or(i64::MAX)
-                })
+                .map(|c| ix.cell_items(c).iter().map(|&m| self.lam[m as usize]).min().unwrap_or(i64::MAX))
                 .collect(),
             None => Vec::new(),
         };
@@ -856,11 +906,13 @@ impl<'a> Comp<'a> {
             }
             found.clear();
             let pen = self.hpen[h];
+            let count = std::cell::Cell::new(0usize);
             let mut consider = |m: usize, this: &Self| {
                 let c = this.cost(h, m);
                 let v = c + this.lam[m];
                 if v < val && !this.is_candidate(h, m as u32) {
                     found.push((v, m as u32, c));
+                    count.set(count.get() + 1);
                 }
             };
             match &self.index {
@@ -874,7 +926,9 @@ impl<'a> Comp<'a> {
                     ix.visit_cells(
                         self.hx[h],
                         self.hy[h],
-                        |lb| lb - 1.0 + (pen.saturating_add(lam_min)) as f64 <= lim,
+                        // Rings go outwards: once enough violating arcs are
+                        // found (the nearest), the round has its progress.
+                        |lb| count.get() < keep_max && lb - 1.0 + (pen.saturating_add(lam_min)) as f64 <= lim,
                         |d, c| d - 1.0 + (pen.saturating_add(cell_min[c])) as f64 <= lim,
                         |c| {
                             for &m in ix.cell_items(c) {
@@ -929,12 +983,19 @@ impl<'a> Comp<'a> {
     /// `init` a starting assignment (local member per household).
     pub fn solve(mut self, lam0: Option<&[i64]>, init: Option<&[u32]>) -> CompResult {
         let n = self.n();
+        let t = std::time::Instant::now();
         self.build_arcs();
+        let t_arcs = t.elapsed().as_secs_f64();
         self.init(lam0, init);
         let mut rounds = 0u32;
+        let (mut t_settle, mut t_price) = (0.0, 0.0);
         let certified = loop {
+            let t = std::time::Instant::now();
             self.settle();
+            t_settle += t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
             let extra = self.price();
+            t_price += t.elapsed().as_secs_f64();
             if extra.is_empty() {
                 break true;
             }
@@ -949,7 +1010,7 @@ impl<'a> Comp<'a> {
             .map(|h| {
                 let mut v = self.ncproof[h];
                 for x in self.arcs(h) {
-                    v = v.min(self.ac[x].saturating_add(self.lam[self.am[x] as usize]));
+                    v = v.min(i64::from(self.arc[x].c).saturating_add(self.lam[self.arc[x].m as usize]));
                 }
                 v
             })
@@ -957,12 +1018,12 @@ impl<'a> Comp<'a> {
         let mut cost = 0i64;
         let mut covered = 0usize;
         let mut asg = vec![NONE; n];
-        for h in 0..n {
+        for (h, out) in asg.iter_mut().enumerate() {
             let m = self.asg[h];
             if m != SKIP && m != PENDING {
                 cost += self.casg[h];
                 covered += 1;
-                asg[h] = self.ms[m as usize];
+                *out = self.ms[m as usize];
             }
         }
         if covered < n && covered > 0 {
@@ -977,12 +1038,16 @@ impl<'a> Comp<'a> {
             cost,
             lower_bound: lb,
             covered: covered as u64,
-            arcs: self.am.len() as u64,
+            arcs: self.arc.len() as u64,
             arcs_added: self.arcs_added,
             rounds,
             dijkstras: self.dijkstras,
             repairs: self.repairs,
+            relaxations: self.relaxations,
             certified,
+            t_arcs,
+            t_settle,
+            t_price,
             lam: self.lam,
         }
     }

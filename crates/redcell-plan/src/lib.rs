@@ -42,21 +42,19 @@
 
 use serde::{Deserialize, Serialize};
 
+mod city;
 mod cli;
 mod error;
 mod evaluate;
 mod flow;
-mod city;
 mod model;
 mod solve;
 mod spatial;
 
-pub use cli::{
-    cli_bench, cli_solve, read_instance, read_plan, write_instance_atomically, write_plan_atomically,
-};
+pub use city::{churn, generate_city};
+pub use cli::{cli_bench, cli_solve, read_instance, read_plan, write_instance_atomically, write_plan_atomically};
 pub use error::PlanError;
 pub use evaluate::{Evaluation, evaluate};
-pub use city::{churn, generate_city};
 pub use model::{COORDINATE_LIMIT, MAX_CAPACITY, MAX_MOVE_PENALTY, validate};
 pub use solve::{Duals, Solution, SolveOptions, SolveStats, solve, solve_with};
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::flow::{Comp, CompResult, FlowParams};
-use crate::model::{NONE, Prepared, prepare};
+use crate::model::{NONE, Prepared, prepare_with};
 use crate::{FORMAT_VERSION, Instance, Pair, Plan, PlanError};
 
 /// Tuning of the solver. The result (coverage and cost) does not depend on
@@ -25,11 +25,7 @@ pub struct SolveOptions {
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions {
-            k: 8,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            max_rounds: 1000,
-        }
+        SolveOptions { k: 24, threads: crate::model::default_threads(), max_rounds: 1000 }
     }
 }
 
@@ -59,12 +55,23 @@ pub struct SolveStats {
     pub dijkstras: u64,
     /// Repairs of members short of households (warm start, pricing).
     pub repairs: u64,
+    /// Arcs looked at by the shortest-path searches (a measure of work).
+    pub relaxations: u64,
     /// Whether every component's optimality was proven.
     pub certified: bool,
     /// The largest coverage any plan can have.
     pub max_coverage: u64,
     /// Why households are left unassigned, one line per component.
     pub gaps: Vec<String>,
+    /// Wall-clock seconds: validating and laying out the instance, solving
+    /// the components, writing the plan.
+    pub seconds_prepare: f64,
+    /// See `seconds_prepare`.
+    pub seconds_components: f64,
+    /// See `seconds_prepare`.
+    pub seconds_output: f64,
+    /// Thread-seconds summed over components: candidate arcs, flow, pricing.
+    pub thread_seconds: [f64; 3],
 }
 
 /// A plan with the prices for a later warm start and the counters.
@@ -94,36 +101,26 @@ pub fn solve(inst: &Instance, opts: &SolveOptions) -> Result<Plan, PlanError> {
 /// (normally the previous plan): after a small change only the households
 /// and members around the change are re-optimised. The result is the same
 /// optimum as a cold solve (ties may be broken differently).
-pub fn solve_with(
-    inst: &Instance,
-    opts: &SolveOptions,
-    warm: Option<&Duals>,
-) -> Result<Solution, PlanError> {
+pub fn solve_with(inst: &Instance, opts: &SolveOptions, warm: Option<&Duals>) -> Result<Solution, PlanError> {
     let t0 = Instant::now();
-    let prep = prepare(inst)?;
-    let warm_lam: Option<Vec<i64>> = warm.map(|d| {
-        inst.members
-            .iter()
-            .map(|m| d.prices.get(&m.id).copied().unwrap_or(0))
-            .collect()
-    });
+    let prep = prepare_with(inst, opts.threads.max(1))?;
+    let warm_lam: Option<Vec<i64>> =
+        warm.map(|d| inst.members.iter().map(|m| d.prices.get(&m.id).copied().unwrap_or(0)).collect());
     let threads = opts.threads.max(1);
     let params = FlowParams {
         k: opts.k.max(1),
         max_rounds: opts.max_rounds,
         threads: if prep.comps.len() == 1 { threads } else { 1 },
     };
+    let t1 = Instant::now();
     let results = solve_components(&prep, params, threads, warm_lam.as_deref())?;
+    let t2 = Instant::now();
 
     let nh = inst.households.len();
     let nm = inst.members.len();
     let mut asg = vec![NONE; nh];
     let mut lam = vec![0i64; nm];
-    let mut stats = SolveStats {
-        components: prep.comps.len(),
-        certified: true,
-        ..SolveStats::default()
-    };
+    let mut stats = SolveStats { components: prep.comps.len(), certified: true, ..SolveStats::default() };
     let mut cost = 0i64;
     let mut lb: i128 = 0;
     for (c, r) in prep.comps.iter().zip(&results) {
@@ -140,7 +137,11 @@ pub fn solve_with(
         stats.rounds = stats.rounds.max(r.rounds);
         stats.dijkstras += r.dijkstras;
         stats.repairs += r.repairs;
+        stats.relaxations += r.relaxations;
         stats.certified &= r.certified;
+        stats.thread_seconds[0] += r.t_arcs;
+        stats.thread_seconds[1] += r.t_settle;
+        stats.thread_seconds[2] += r.t_price;
         let can = (c.hs.len() as u64).min(c.capacity);
         stats.max_coverage += can;
         let left = c.hs.len() as u64 - r.covered;
@@ -152,45 +153,57 @@ pub fn solve_with(
             let why = if c.ms.is_empty() {
                 "has no member with capacity".to_string()
             } else {
-                format!(
-                    "has {} households but its {} members take at most {}",
-                    c.hs.len(),
-                    c.ms.len(),
-                    c.capacity
-                )
+                format!("has {} households but its {} members take at most {}", c.hs.len(), c.ms.len(), c.capacity)
             };
-            stats
-                .gaps
-                .push(format!("{place} {why}: {left} left without a member"));
+            stats.gaps.push(format!("{place} {why}: {left} left without a member"));
         }
     }
     let lower_bound = lb.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
 
-    let mut assignments = Vec::with_capacity(nh);
-    let mut unassigned = Vec::new();
-    let mut moves = 0u64;
-    for (h, hh) in inst.households.iter().enumerate() {
-        let m = asg[h];
-        let cur = prep.cur[h];
-        if cur != NONE && cur != m {
-            moves += 1;
+    // The plan's lists (string copies: in parallel for large instances).
+    let build = |lo: usize, hi: usize| {
+        let mut assignments = Vec::with_capacity(hi - lo);
+        let mut unassigned = Vec::new();
+        let mut moves = 0u64;
+        for (h, &m) in asg.iter().enumerate().take(hi).skip(lo) {
+            let cur = prep.cur[h];
+            if cur != NONE && cur != m {
+                moves += 1;
+            }
+            let id = &inst.households[h].id;
+            if m == NONE {
+                unassigned.push(id.clone());
+            } else {
+                assignments.push(Pair { household: id.clone(), member: inst.members[m as usize].id.clone() });
+            }
         }
-        if m == NONE {
-            unassigned.push(hh.id.clone());
-        } else {
-            assignments.push(Pair {
-                household: hh.id.clone(),
-                member: inst.members[m as usize].id.clone(),
-            });
-        }
+        (assignments, unassigned, moves)
+    };
+    let parts = if threads > 1 && nh >= 100_000 {
+        let chunk = nh.div_ceil(threads);
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..threads)
+                .map(|t| {
+                    let build = &build;
+                    s.spawn(move || build((t * chunk).min(nh), ((t + 1) * chunk).min(nh)))
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect::<Vec<_>>()
+        })
+    } else {
+        vec![build(0, nh)]
+    };
+    let mut parts = parts.into_iter();
+    let (mut assignments, mut unassigned, mut moves) = parts.next().unwrap_or_default();
+    for (a, u, mv) in parts {
+        assignments.extend(a);
+        unassigned.extend(u);
+        moves += mv;
     }
-    let prices = inst
-        .members
-        .iter()
-        .zip(&lam)
-        .filter(|(_, l)| **l != 0)
-        .map(|(m, l)| (m.id.clone(), *l))
-        .collect();
+    let prices = inst.members.iter().zip(&lam).filter(|(_, l)| **l != 0).map(|(m, l)| (m.id.clone(), *l)).collect();
+    stats.seconds_prepare = (t1 - t0).as_secs_f64();
+    stats.seconds_components = (t2 - t1).as_secs_f64();
+    stats.seconds_output = t2.elapsed().as_secs_f64();
     let plan = Plan {
         version: FORMAT_VERSION,
         assignments,
@@ -200,11 +213,7 @@ pub fn solve_with(
         moves,
         seconds: t0.elapsed().as_secs_f64(),
     };
-    Ok(Solution {
-        plan,
-        duals: Duals { prices },
-        stats,
-    })
+    Ok(Solution { plan, duals: Duals { prices }, stats })
 }
 
 fn solve_one(prep: &Prepared, ci: usize, params: FlowParams, warm: Option<&[i64]>) -> CompResult {
@@ -214,18 +223,13 @@ fn solve_one(prep: &Prepared, ci: usize, params: FlowParams, warm: Option<&[i64]
         None => comp.solve(None, None),
         Some(lam) => {
             let lam0: Vec<i64> = c.ms.iter().map(|&m| lam[m as usize]).collect();
-            let init: Vec<u32> = c
-                .hs
-                .iter()
-                .map(|&h| {
-                    let cur = prep.cur[h as usize];
-                    if cur == NONE {
-                        NONE
-                    } else {
-                        c.ms.binary_search(&cur).map_or(NONE, |j| j as u32)
-                    }
-                })
-                .collect();
+            let init: Vec<u32> =
+                c.hs.iter()
+                    .map(|&h| {
+                        let cur = prep.cur[h as usize];
+                        if cur == NONE { NONE } else { c.ms.binary_search(&cur).map_or(NONE, |j| j as u32) }
+                    })
+                    .collect();
             comp.solve(Some(&lam0), Some(&init))
         }
     }

@@ -33,15 +33,7 @@ impl BucketGrid {
         s = s.max(w.max(h) / cells).max(1.0);
         let nx = ((w / s) as usize + 1).max(1);
         let ny = ((h / s) as usize + 1).max(1);
-        let mut g = BucketGrid {
-            x0,
-            y0,
-            s,
-            nx,
-            ny,
-            start: vec![0; nx * ny + 1],
-            items: vec![0; n],
-        };
+        let mut g = BucketGrid { x0, y0, s, nx, ny, start: vec![0; nx * ny + 1], items: vec![0; n] };
         let cell: Vec<u32> = (0..n).map(|i| g.cell_of(xs[i], ys[i]) as u32).collect();
         for &c in &cell {
             g.start[c as usize + 1] += 1;
@@ -59,20 +51,12 @@ impl BucketGrid {
 
     fn clamp_i(&self, x: f64) -> usize {
         let f = ((x - self.x0) / self.s).floor();
-        if f <= 0.0 {
-            0
-        } else {
-            (f as usize).min(self.nx - 1)
-        }
+        if f <= 0.0 { 0 } else { (f as usize).min(self.nx - 1) }
     }
 
     fn clamp_j(&self, y: f64) -> usize {
         let f = ((y - self.y0) / self.s).floor();
-        if f <= 0.0 {
-            0
-        } else {
-            (f as usize).min(self.ny - 1)
-        }
+        if f <= 0.0 { 0 } else { (f as usize).min(self.ny - 1) }
     }
 
     fn cell_of(&self, x: f64, y: f64) -> usize {
@@ -136,14 +120,7 @@ impl BucketGrid {
     /// there are at most `k` items and all were returned.
     ///
     /// `dist2(i)` gives the squared distance of item `i`.
-    pub fn knn(
-        &self,
-        x: f64,
-        y: f64,
-        k: usize,
-        dist2: impl Fn(u32) -> f64,
-        out: &mut Vec<(f64, u32)>,
-    ) -> Option<f64> {
+    pub fn knn(&self, x: f64, y: f64, k: usize, dist2: impl Fn(u32) -> f64, out: &mut Vec<(f64, u32)>) -> Option<f64> {
         out.clear();
         if self.items.len() <= k {
             out.extend(self.items.iter().map(|&i| (dist2(i), i)));

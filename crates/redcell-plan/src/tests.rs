@@ -3,50 +3,23 @@ use crate::city::Rng;
 use proptest::prelude::*;
 
 fn hh(id: &str, x: f64, y: f64, grid: &str) -> Household {
-    Household {
-        id: id.into(),
-        x,
-        y,
-        grid: grid.into(),
-        building: "b".into(),
-    }
+    Household { id: id.into(), x, y, grid: grid.into(), building: "b".into() }
 }
 
 fn mm(id: &str, x: f64, y: f64, grid: &str, max: i64) -> Member {
-    Member {
-        id: id.into(),
-        x,
-        y,
-        grid: grid.into(),
-        building: "b".into(),
-        max,
-        min: 0,
-    }
+    Member { id: id.into(), x, y, grid: grid.into(), building: "b".into(), max, min: 0 }
 }
 
 fn pair(h: &str, m: &str) -> Pair {
-    Pair {
-        household: h.into(),
-        member: m.into(),
-    }
+    Pair { household: h.into(), member: m.into() }
 }
 
 fn inst(households: Vec<Household>, members: Vec<Member>) -> Instance {
-    Instance {
-        version: 1,
-        households,
-        members,
-        current: vec![],
-        params: Params::default(),
-    }
+    Instance { version: 1, households, members, current: vec![], params: Params::default() }
 }
 
 fn opts(k: usize, threads: usize) -> SolveOptions {
-    SolveOptions {
-        k,
-        threads,
-        ..SolveOptions::default()
-    }
+    SolveOptions { k, threads, ..SolveOptions::default() }
 }
 
 fn cost_of(i: &Instance, h: usize, m: usize) -> i64 {
@@ -95,16 +68,11 @@ fn brute_force(i: &Instance) -> (usize, i64) {
 /// Σ (the F smallest of min_m c + λ_m) − Σ max_m λ_m, with F the component's
 /// coverage in `plan`. Valid for any plan with the same (maximal) coverage.
 fn dual_bound(i: &Instance, d: &Duals, plan: &Plan) -> i128 {
-    let lam: Vec<i64> = i
-        .members
-        .iter()
-        .map(|m| d.prices.get(&m.id).copied().unwrap_or(0))
-        .collect();
+    let lam: Vec<i64> = i.members.iter().map(|m| d.prices.get(&m.id).copied().unwrap_or(0)).collect();
     assert!(lam.iter().all(|&l| l >= 0), "negative price");
     let comp = |g: &str| if i.params.cross_grid { String::new() } else { g.to_string() };
     let mut comps: std::collections::BTreeMap<String, (Vec<i128>, usize, i128)> = Default::default();
-    let assigned: std::collections::HashSet<&str> =
-        plan.assignments.iter().map(|p| p.household.as_str()).collect();
+    let assigned: std::collections::HashSet<&str> = plan.assignments.iter().map(|p| p.household.as_str()).collect();
     for h in 0..i.households.len() {
         let a = (0..i.members.len())
             .filter(|&m| allowed(i, h, m))
@@ -159,9 +127,7 @@ fn small_instance(seed: u64, nh: usize, nm: usize) -> Instance {
     i.params.move_penalty = [0, 1, 7, 40, 500][r.below(5)];
     for h in 0..nh {
         if r.below(2) == 0 {
-            let ok: Vec<usize> = (0..nm)
-                .filter(|&m| cross || i.households[h].grid == i.members[m].grid)
-                .collect();
+            let ok: Vec<usize> = (0..nm).filter(|&m| cross || i.households[h].grid == i.members[m].grid).collect();
             if !ok.is_empty() {
                 let m = ok[r.below(ok.len())];
                 let p = pair(&i.households[h].id, &i.members[m].id);
@@ -187,10 +153,7 @@ fn check_solution(i: &Instance, s: &Solution) -> Evaluation {
 
 /// 300 cases per property unless `PROPTEST_CASES` says otherwise.
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300)
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
 }
 
 proptest! {
@@ -300,10 +263,7 @@ fn leftovers_are_listed_when_capacity_is_short() {
 #[test]
 fn the_move_penalty_keeps_current_members() {
     // h is 10 m from its current member a and 4 m from b.
-    let mut i = inst(
-        vec![hh("h", 0.0, 0.0, "g")],
-        vec![mm("a", 10.0, 0.0, "g", 1), mm("b", 4.0, 0.0, "g", 1)],
-    );
+    let mut i = inst(vec![hh("h", 0.0, 0.0, "g")], vec![mm("a", 10.0, 0.0, "g", 1), mm("b", 4.0, 0.0, "g", 1)]);
     i.current = vec![pair("h", "a")];
     i.params.move_penalty = 7;
     let p = solve(&i, &SolveOptions::default()).unwrap();
@@ -473,38 +433,17 @@ fn rejects_bad_input_naming_the_entry() {
     );
     assert_eq!(invalid(|i| i.households[0].id.clear()), "households[0]: id is empty");
     assert_eq!(invalid(|i| i.members[1].id.clear()), "members[1]: id is empty");
-    assert_eq!(
-        invalid(|i| i.households[1].x = f64::NAN),
-        "households[1] (id \"h-2\"): x is not a finite number (NaN)"
-    );
-    assert_eq!(
-        invalid(|i| i.members[0].y = f64::INFINITY),
-        "members[0] (id \"m-1\"): y is not a finite number (inf)"
-    );
+    assert_eq!(invalid(|i| i.households[1].x = f64::NAN), "households[1] (id \"h-2\"): x is not a finite number (NaN)");
+    assert_eq!(invalid(|i| i.members[0].y = f64::INFINITY), "members[0] (id \"m-1\"): y is not a finite number (inf)");
     assert!(invalid(|i| i.members[0].x = -2e8).contains("x = -200000000 is outside"));
-    assert_eq!(
-        invalid(|i| i.members[1].max = -3),
-        "members[1] (id \"m-2\"): max is negative (-3)"
-    );
+    assert_eq!(invalid(|i| i.members[1].max = -3), "members[1] (id \"m-2\"): max is negative (-3)");
     assert_eq!(invalid(|i| i.members[1].min = -1), "members[1] (id \"m-2\"): min is negative (-1)");
-    assert_eq!(
-        invalid(|i| i.members[0].min = 3),
-        "members[0] (id \"m-1\"): min (3) is greater than max (2)"
-    );
+    assert_eq!(invalid(|i| i.members[0].min = 3), "members[0] (id \"m-1\"): min (3) is greater than max (2)");
     assert!(invalid(|i| i.members[0].max = 5_000_000).contains("max 5000000 is larger than"));
-    assert_eq!(
-        invalid(|i| i.params.move_penalty = -1),
-        "params.move_penalty: must not be negative (-1)"
-    );
+    assert_eq!(invalid(|i| i.params.move_penalty = -1), "params.move_penalty: must not be negative (-1)");
     assert!(invalid(|i| i.params.move_penalty = i64::MAX).starts_with("params.move_penalty: "));
-    assert_eq!(
-        invalid(|i| i.current.push(pair("h-9", "m-1"))),
-        "current[1]: unknown household \"h-9\""
-    );
-    assert_eq!(
-        invalid(|i| i.current.push(pair("h-2", "m-9"))),
-        "current[1]: unknown member \"m-9\""
-    );
+    assert_eq!(invalid(|i| i.current.push(pair("h-9", "m-1"))), "current[1]: unknown household \"h-9\"");
+    assert_eq!(invalid(|i| i.current.push(pair("h-2", "m-9"))), "current[1]: unknown member \"m-9\"");
     assert_eq!(
         invalid(|i| i.current.push(pair("h-1", "m-1"))),
         "current[1]: household \"h-1\" appears twice (first at current[0])"
@@ -641,3 +580,17 @@ fn cli_bench_prints_a_table() {
     assert!(!t.contains('!'), "{t}");
 }
 
+#[test]
+fn cross_grid_replan_uses_the_index_and_matches_cold() {
+    let mut i = generate_city(1_200, 13);
+    i.params.cross_grid = true;
+    let first = solve_with(&i, &opts(6, 2), None).unwrap();
+    check_solution(&i, &first);
+    let next = churn(&i, &first.plan, 0.05, 3);
+    let warm = solve_with(&next, &opts(6, 2), Some(&first.duals)).unwrap();
+    let cold = solve_with(&next, &opts(6, 1), None).unwrap();
+    check_solution(&next, &warm);
+    check_solution(&next, &cold);
+    assert_eq!(warm.plan.cost, cold.plan.cost);
+    assert_eq!(dual_bound(&next, &warm.duals, &warm.plan), i128::from(warm.plan.cost));
+}
