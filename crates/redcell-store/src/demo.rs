@@ -99,10 +99,10 @@ pub async fn generate(
     if !(1..=MAX_HOUSEHOLDS).contains(&opts.households) {
         return Err(FieldError::new("households", "range", format!("户数须在 1 到 {MAX_HOUSEHOLDS} 之间")).into());
     }
-    if let Some(pw) = &opts.admin_password {
-        if !role::password_acceptable(pw) {
-            return Err(FieldError::new("password", "weak", redcell_domain::i18n::PASSWORD_WEAK).into());
-        }
+    if let Some(pw) = &opts.admin_password
+        && !role::password_acceptable(pw)
+    {
+        return Err(FieldError::new("password", "weak", redcell_domain::i18n::PASSWORD_WEAK).into());
     }
     let accounts_wanted = account_plan(opts.admin_password.is_some());
     check_existing(db, opts, &accounts_wanted).await?;
@@ -125,9 +125,6 @@ pub async fn generate(
     while let Some(chunk) = people.next_chunk(CHUNK_HOUSEHOLDS) {
         done += chunk.households.len() as u64;
         counts.add(&chunk);
-        if let Ok(kb) = std::env::var("DEMO_CACHE_KB") {
-            tx.exec(&format!("PRAGMA cache_size = -{kb}"), Args::new()).await?;
-        }
         write_chunk(&mut tx, tenant, now, &chunk).await?;
         if done < total {
             tx.commit().await?;
@@ -292,9 +289,29 @@ pub async fn delete_tenant(db: &Db, tenant: i64) -> Result<(), StoreError> {
         .map(|(t,)| t)
         .filter(|t| !TENANT_TABLES.contains(&t.as_str()) && !known.contains(&t.as_str()))
         .collect();
+    // Foreign keys among them: (referencing table, referenced table).
+    let edges: Vec<(String, String)> = match db.backend() {
+        Backend::Sqlite => {
+            db.all(
+                "SELECT m.name, p.\"table\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) p \
+                 WHERE m.type = 'table'",
+                Args::new(),
+            )
+            .await?
+        }
+        Backend::Postgres => {
+            db.all(
+                "SELECT CAST(CAST(c.conrelid AS regclass) AS TEXT), CAST(CAST(c.confrelid AS regclass) AS TEXT) \
+                 FROM pg_constraint c WHERE c.contype = 'f' \
+                 AND c.connamespace = CAST(CAST(current_schema() AS TEXT) AS regnamespace)",
+                Args::new(),
+            )
+            .await?
+        }
+    };
 
     let mut tx = db.begin().await?;
-    for t in extra.iter().rev() {
+    for t in delete_order(extra, &edges) {
         tx.exec(&format!("DELETE FROM {t} WHERE tenant_id = $1"), args![tenant]).await?;
     }
     // Accounts whose every grant is in this tenant (or that have none and live here).
@@ -318,6 +335,20 @@ pub async fn delete_tenant(db: &Db, tenant: i64) -> Result<(), StoreError> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Order tables so that a table comes before every table it references.
+fn delete_order(mut left: Vec<String>, edges: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        // A table nobody left (other than itself) still references.
+        let free = left
+            .iter()
+            .position(|t| !edges.iter().any(|(child, parent)| parent == t && child != t && left.contains(child)));
+        // A cycle: take the first table and let the database decide.
+        out.push(left.remove(free.unwrap_or(0)));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -1085,8 +1116,8 @@ impl Plan {
                     w: block,
                     h: block,
                 });
-                // Cadres of the grid: one stationed cadre (in the owning organisation)
-                // and one grid worker.
+                // Cadres of the grid: one stationed cadre and one grid worker, both
+                // stationed in the branch owning the grid (or owning its party group).
                 let sc = take(&mut next.cadre);
                 cadres.push(CadreRow {
                     id: sc,
@@ -1096,7 +1127,7 @@ impl Plan {
                     phone: mobile(&mut rng),
                     title: "驻格干部".to_string(),
                 });
-                stations.push((sc, owner));
+                stations.push((sc, *bid));
                 let gw = take(&mut next.cadre);
                 cadres.push(CadreRow {
                     id: gw,
@@ -1106,7 +1137,7 @@ impl Plan {
                     phone: mobile(&mut rng),
                     title: "专职网格员".to_string(),
                 });
-                stations.push((gw, owner));
+                stations.push((gw, *bid));
 
                 // Units of the grid.
                 let mut kinds = Vec::new();
@@ -1658,7 +1689,7 @@ fn choose_central(rng: &mut Rng, members: &mut [MemberRow], residents: &[Residen
             (s * 1000 + rng.below(1000), i)
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     let mut households: Vec<i64> = Vec::new();
     let mut chosen = 0;
     for (_, i) in scored {
@@ -2009,6 +2040,15 @@ mod tests {
         assert_eq!(a, r2.next_u64());
         let mut s = Rng(0);
         assert_eq!(s.next_u64(), 0xE220_A839_7B1D_CDAF);
+    }
+
+    #[test]
+    fn tables_are_deleted_children_first() {
+        let t = |s: &str| s.to_string();
+        let edges =
+            [(t("rows"), t("proposals")), (t("proposals"), t("orgs")), (t("notes"), t("rows")), (t("x"), t("x"))];
+        let order = delete_order(vec![t("proposals"), t("rows"), t("notes"), t("x")], &edges);
+        assert_eq!(order, ["notes", "rows", "proposals", "x"]);
     }
 
     #[test]

@@ -82,13 +82,16 @@ async fn check_district(db: &Db, s: &DemoSummary, households: u64) {
     assert_eq!(central, s.central_households);
 
     // The tree: one street, at least two communities, branches with party groups.
-    let kinds: Vec<(String, i64)> =
-        db.all("SELECT kind, COUNT(*) FROM orgs WHERE tenant_id = $1 GROUP BY kind ORDER BY kind", args![t]).await.unwrap();
+    let kinds: Vec<(String, i64)> = db
+        .all("SELECT kind, COUNT(*) FROM orgs WHERE tenant_id = $1 GROUP BY kind ORDER BY kind", args![t])
+        .await
+        .unwrap();
     let kinds: HashMap<String, i64> = kinds.into_iter().collect();
     assert_eq!(kinds["street_committee"], 1);
     assert!(kinds["community_committee"] >= 2);
     assert!(kinds["party_group"] >= kinds["community_committee"] * 3);
-    let no_secretary = count(db, "SELECT COUNT(*) FROM orgs WHERE tenant_id = $1 AND (secretary IS NULL OR secretary = '')", t).await;
+    let no_secretary =
+        count(db, "SELECT COUNT(*) FROM orgs WHERE tenant_id = $1 AND (secretary IS NULL OR secretary = '')", t).await;
     assert_eq!(no_secretary, 0);
     let bad_path = count(
         db,
@@ -223,13 +226,27 @@ async fn check_district(db: &Db, s: &DemoSummary, households: u64) {
     )
     .await;
     assert_eq!(unstationed_leaders, 0, "every community has a street leader");
+    let off_branch = count(
+        db,
+        "SELECT COUNT(*) FROM cadres c JOIN cadre_stations cs ON cs.tenant_id = c.tenant_id AND cs.cadre_id = c.id \
+         JOIN orgs o ON o.tenant_id = cs.tenant_id AND o.id = cs.org_id \
+         WHERE c.tenant_id = $1 AND c.kind = 'stationed_cadre' AND o.kind NOT LIKE 'branch%'",
+        t,
+    )
+    .await;
+    assert_eq!(off_branch, 0, "stationed cadres sit in branches");
     assert!(s.units >= s.grids * 2);
 
     // Timestamps on every row and one audit row for the demo.
     for table in ["orgs", "grids", "buildings", "households", "residents", "members", "units", "cadres"] {
-        let missing =
-            count(db, &format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND (created_at IS NULL OR updated_at IS NULL)"), t)
-                .await;
+        let missing = count(
+            db,
+            &format!(
+                "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND (created_at IS NULL OR updated_at IS NULL)"
+            ),
+            t,
+        )
+        .await;
         assert_eq!(missing, 0, "{table}");
     }
     let audit = count(db, "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = 'demo'", t).await;
