@@ -6,4 +6,6 @@
 //! Every document writer neutralises spreadsheet formulas with the domain's
 //! rule, re-exported here.
 
+pub mod xlsx;
+
 pub use redcell_domain::text::spreadsheet_safe as safe_cell;

@@ -48,6 +48,37 @@ pub const PASSWORD_WEAK: &str = "密码至少10位，且须包含字母和数字
 pub const USERNAME_INVALID: &str = "用户名只能包含字母、数字、点、短横线和下划线，长度3–32";
 pub const INTERNAL: &str = "服务器内部错误，请稍后重试";
 
+// Contact responsibility and full coverage (联系全覆盖).
+pub const DATE_FUTURE: &str = "日期不能晚于今天";
+pub const DATE_TOO_OLD: &str = "日期不合理（早于1949年10月1日）";
+pub const UNKNOWN_FIELD: &str = "未知字段";
+pub const QUOTA_BOTH: &str = "请同时填写下限和上限（都留空表示本级不设定额）";
+pub const QUOTA_MIN_MAX: &str = "下限不能大于上限";
+pub const REJECT_REASON: &str = "驳回时须写明理由";
+pub const CONTACT_FROM_KIND: &str = "该层级的联系人须为";
+pub const CONTACT_TO_KIND: &str = "该层级的联系对象须为";
+pub const CONTACT_NOT_CENTRAL: &str = "不是党员中心户";
+pub const CONTACT_NOT_KEY: &str = "该户未标记为重点群众（困难、孤寡/空巢、留守儿童、特殊人群或重点群众）";
+pub const CONTACT_SELF: &str = "联系人和联系对象不能是同一人";
+pub const CONTACT_EXEMPT: &str = "该党员已免除联系任务，不能再分配联系对象";
+pub const CONTACT_HOUSEHOLD_TAKEN: &str = "该户已有联系党员，请先结束原有联系";
+pub const CONTACT_DUPLICATE: &str = "这条联系关系已经存在";
+pub const CONTACT_OVERLAP: &str = "开始日期早于该户上一条联系的结束日期";
+pub const CONTACT_ENDED: &str = "该联系已结束，结束后不能再修改或重新开始（如需恢复请新建一条联系）";
+pub const CONTACT_UNTIL_BEFORE_SINCE: &str = "结束日期不能早于开始日期";
+pub const CONTACT_WRONG_BRANCH: &str = "联系人不在该组织的上级支部（总支）内";
+pub const CONTACT_CADRE_KIND: &str = "网格员不承担此层级的联系任务";
+pub const CONTACT_LEADER_KIND: &str = "包社领导须为街道班子成员";
+pub const EXEMPTION_OPEN: &str = "该党员已有在办或已生效的免除申请";
+pub const EXEMPTION_ORDER: &str = "须按顺序审批：支部大会决定 → 社区党委同意 → 报街道党工委备案；当前应办理";
+pub const EXEMPTION_CLOSED: &str = "该申请已办结，不能再审批";
+pub const EXEMPTION_LEVEL: &str = "您不是该步骤对应组织（支部/社区/街道）的管理人员";
+pub const EXEMPTION_DATE_ORDER: &str = "日期不能早于上一步的日期";
+pub const PLAN_STALE: &str = "方案生成后联系关系已有变动，不能应用，请重新生成方案";
+pub const PLAN_REGISTRY_CHANGED: &str = "方案生成后住户或党员已有变动（删除或免除），不能应用，请重新生成方案";
+pub const PLAN_CLOSED: &str = "该方案已应用或已放弃";
+pub const PLAN_NO_HOUSEHOLDS: &str = "该组织下没有住户，无需生成方案";
+
 /// Audit actions: stable code and label.
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("create", "新增"),
@@ -71,6 +102,15 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("csrf_failed", "表单来源校验失败"),
     ("forbidden", "越权访问被拒"),
     ("demo", "生成演示数据"),
+    ("start_contact", "建立联系"),
+    ("end_contact", "结束联系"),
+    ("set_quota", "设置联系定额"),
+    ("request_exemption", "申请免除联系任务"),
+    ("approve", "审批通过"),
+    ("reject", "审批驳回"),
+    ("propose_plan", "生成联系方案"),
+    ("apply_plan", "应用联系方案"),
+    ("discard_plan", "放弃联系方案"),
 ];
 
 pub fn audit_action_label(code: &str) -> &str {

@@ -204,14 +204,24 @@ fn china_midnight_utc(d: chrono::NaiveDate) -> DateTime<Utc> {
     DateTime::<Utc>::from_naive_utc_and_offset(t, Utc) - chrono::Duration::hours(8)
 }
 
-/// Search the audit trail of the caller's tenant (auditors only).
+/// May `p` search the audit trail? Audit rows are not tied to an organisation
+/// and their snapshots carry (masked) personal data of any subtree, so only an
+/// auditor whose scope is the whole tenant reads them; an auditor granted on a
+/// lower organisation would otherwise see the people of every other subtree.
+pub fn may_search(p: &Principal) -> bool {
+    p.scope(crate::Capability::ReadAudit).contains(&redcell_domain::OrgPath::root(p.tenant_id))
+}
+
+/// Search the audit trail of the caller's tenant (auditors of the whole tenant only).
 pub async fn search(
     db: &Db,
     p: &Principal,
     f: &AuditFilter,
     page: crate::registry::Page,
 ) -> Result<crate::registry::Paged<Entry>, StoreError> {
-    crate::auth::require(p, crate::Capability::ReadAudit)?;
+    if !may_search(p) {
+        return Err(StoreError::Forbidden);
+    }
     let mut a = Args::new();
     let mut w = vec![format!("l.tenant_id = {}", a.push(p.tenant_id))];
     if let Some(u) = f.username.as_deref().filter(|s| !s.trim().is_empty()) {

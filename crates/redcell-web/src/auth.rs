@@ -49,7 +49,9 @@ impl FromRequestParts<Shared> for ApiUser {
             .ok_or(ApiError(StoreError::Unauthorized))?;
         let s = redcell_store::auth::session(&state.db, token).await?;
         // An administrator-set password must be changed before anything else.
-        if s.must_change_password && !matches!(parts.uri.path(), "/api/v1/auth/password" | "/api/v1/auth/logout" | "/api/v1/auth/me") {
+        if s.must_change_password
+            && !matches!(parts.uri.path(), "/api/v1/auth/password" | "/api/v1/auth/logout" | "/api/v1/auth/me")
+        {
             return Err(ApiError(StoreError::Denied(redcell_domain::FieldError::new(
                 "password",
                 "password_change_required",

@@ -48,8 +48,10 @@ pub fn app(state: Shared) -> Router {
         .route("/api/v1/openapi.json", get(move || { let o = openapi.clone(); async move { axum::Json(o.as_ref().clone()) } }))
         .merge(api_router)
         .merge(pages::router())
-        .with_state(state)
+        // Bodies up to 2 MB; the upload routes, merged after this layer, have their own limit.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .merge(pages::upload_router())
+        .with_state(state)
         .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))

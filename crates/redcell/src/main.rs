@@ -40,6 +40,46 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Contact assignment plans (联系全覆盖): solve instance files, export one
+    /// from the database, benchmark the solver.
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Solve an instance file and write the plan (no file is written on error).
+    Solve {
+        /// The instance (JSON, see shared/formats/plan-instance.md).
+        #[arg(long)]
+        instance: std::path::PathBuf,
+        /// Where to write the plan (JSON).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Write the instance of an organisation's subtree, built from the database.
+    ExportInstance {
+        /// Code of the organisation.
+        #[arg(long)]
+        org: String,
+        /// Where to write the instance (JSON).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Metres added for giving a household another member than its current one.
+        #[arg(long, default_value_t = redcell_domain::coverage::DEFAULT_MOVE_PENALTY)]
+        move_penalty: i64,
+    },
+    /// Solve generated city instances of the given sizes and print a table.
+    Bench {
+        /// Household counts, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        sizes: Vec<usize>,
+        /// Seed of the generated cities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Args)]
@@ -128,6 +168,7 @@ async fn main() -> Result<()> {
             eprintln!("migrations applied");
         }
         Command::Demo(a) => demo(cli.database, a).await?,
+        Command::Plan { command } => plan(cli.database, command).await?,
         Command::User { command: UserCommand::Add { username, role, org, name, password_stdin } } => {
             let role = Role::parse("role", &role).map_err(|e| anyhow::anyhow!("{e}"))?;
             if !password_stdin {
@@ -179,10 +220,60 @@ async fn demo(database: Option<String>, a: DemoArgs) -> Result<()> {
         summary.cadres,
         summary.units
     );
+    let cov = redcell_store::coverage::seed_demo_contacts(&db, summary.tenant_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pct = |n: i64, d: i64| if d > 0 { n as f64 * 100.0 / d as f64 } else { 0.0 };
+    println!(
+        "  联系全覆盖：住户有党员联系 {}/{}（{:.1}%），党员有干部联系 {}/{}（{:.1}%），社区有包社领导 {}/{}；中心户联系 {} 条，免除联系任务 {} 人",
+        cov.households_covered,
+        cov.households,
+        pct(cov.households_covered, cov.households),
+        cov.members_with_cadre,
+        cov.members,
+        pct(cov.members_with_cadre, cov.members),
+        cov.leader_community,
+        cov.communities,
+        cov.central,
+        cov.exempt
+    );
     println!("演示账号：");
     for acc in &summary.accounts {
         println!("  {:<8} 密码 {:<20} {}（{}）", acc.username, acc.password, acc.role.label(), acc.org_name);
     }
     db.close().await;
+    Ok(())
+}
+
+async fn plan(database: Option<String>, command: PlanCommand) -> Result<()> {
+    match command {
+        PlanCommand::Solve { instance, out } => {
+            let summary = redcell_plan::cli_solve(&instance, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{summary}");
+        }
+        PlanCommand::ExportInstance { org, out, move_penalty } => {
+            let penalty = redcell_domain::coverage::parse_move_penalty(&move_penalty.to_string())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let db = open(database).await?;
+            let (inst, notes) = redcell_store::coverage::plan::export_instance(&db, &org, penalty)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            db.close().await;
+            redcell_plan::write_instance_atomically(&out, &inst).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "instance of {org}: {} households, {} members, {} current contacts written to {}",
+                inst.households.len(),
+                inst.members.len(),
+                inst.current.len(),
+                out.display()
+            );
+            for n in notes {
+                println!("  {n}");
+            }
+        }
+        PlanCommand::Bench { sizes, seed } => {
+            print!("{}", redcell_plan::cli_bench(&sizes, seed));
+        }
+    }
     Ok(())
 }

@@ -59,15 +59,16 @@ pub struct ResidentFilter {
 /// The condition for a search box: a name fragment, or an exact phone or ID number.
 pub(crate) fn search_cond(q: &str, a: &mut Args) -> String {
     let q = q.trim();
-    let mut parts = vec![format!("r.name LIKE {} ESCAPE '\\'", a.push(like(q)))];
+    // A complete ID number or phone is matched exactly (and by index); names
+    // never contain digits, so a number is not also searched as a name.
     let normalised = redcell_domain::ident::normalise(q);
     if let Ok(id) = redcell_domain::IdNumber::parse(&normalised) {
-        parts.push(format!("r.id_number = {}", a.push(id.into_string())));
+        return format!("r.id_number = {}", a.push(id.into_string()));
     }
     if let Ok(ph) = redcell_domain::Phone::parse(q) {
-        parts.push(format!("r.phone = {}", a.push(ph.into_string())));
+        return format!("r.phone = {}", a.push(ph.into_string()));
     }
-    format!("({})", parts.join(" OR "))
+    format!("r.name LIKE {} ESCAPE '\\'", a.push(like(q)))
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &ResidentFilter, page: Page) -> Result<Paged<Resident>, StoreError> {

@@ -6,7 +6,7 @@ use crate::auth::ApiUser;
 use crate::error::{ApiResult, ErrorBody, bad_json};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use redcell_store::accounts::{self, Account, AccountDetail, NewAccount};
 use redcell_store::audit::{self, AuditFilter, Entry};
 use redcell_store::registry::residents::{self, Revealed};
@@ -32,13 +32,15 @@ pub async fn reveal(
     State(s): State<Shared>,
     Path(id): Path<i64>,
     JsonBody(body): JsonBody,
-) -> ApiResult<Json<Revealed>> {
+) -> ApiResult<([(header::HeaderName, &'static str); 1], Json<Revealed>)> {
     let req: RevealRequest = if body.is_null() {
         RevealRequest::default()
     } else {
         serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))?
     };
-    Ok(Json(residents::reveal(&s.db, &p, id, &req.reason).await?))
+    let revealed = residents::reveal(&s.db, &p, id, &req.reason).await?;
+    // Clear personal data: never kept in a browser or proxy cache.
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(revealed)))
 }
 
 /// Search the audit trail (auditors only).
@@ -119,6 +121,13 @@ pub async fn update_user(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<AccountDetail>> {
     let c: UserChange = serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))?;
+    // Refuse a bad password before changing anything: no half-applied PATCH.
+    if let Some(pw) = c.password.as_deref()
+        && !redcell_domain::role::password_acceptable(pw)
+    {
+        let e = redcell_domain::FieldError::new("password", "weak", redcell_domain::i18n::PASSWORD_WEAK);
+        return Err(e.into());
+    }
     if let Some(d) = c.disabled {
         accounts::set_disabled(&s.db, &p, id, d).await?;
     }

@@ -83,12 +83,20 @@ pub struct PasswordChange {
 /// Change one's own password (required after an administrator set it).
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn change_password(ApiUser(p): ApiUser, State(s): State<Shared>, super::JsonBody(body): super::JsonBody) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    super::JsonBody(body): super::JsonBody,
+) -> ApiResult<StatusCode> {
     let req: PasswordChange = serde_json::from_value(body).map_err(|e| crate::error::bad_json(&e.to_string()))?;
     redcell_store::accounts::change_own_password(&s.db, &p, &req.old_password, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me)).routes(routes!(change_password))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
 }

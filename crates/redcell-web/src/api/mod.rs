@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod coverage;
 pub mod registry;
 
 use crate::Shared;
@@ -30,6 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "search", description = "Search people by name, phone or ID number"),
         (name = "users", description = "Accounts and their grants"),
         (name = "audit", description = "The audit trail (auditors)"),
+        (name = "coverage", description = "Contact responsibility and full coverage (联系全覆盖): contacts, quotas, exemptions, the coverage report, rosters and proposed plans"),
     )
 )]
 struct ApiDoc;
@@ -51,6 +53,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .merge(auth::router())
         .merge(registry::router())
         .merge(admin::router())
+        .merge(coverage::router())
 }
 
 /// Query parameters; a malformed query is a 422 in the API error shape.

@@ -428,22 +428,33 @@ async fn reveal(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body:
     Ok(resp)
 }
 
+/// An upload whose body could not be read: over the size limit (the usual
+/// cause; the limit's error comes wrapped, so it cannot always be told apart)
+/// or cut short. Nothing is written.
+fn unreadable_upload(e: &axum::extract::multipart::MultipartError) -> PageError {
+    tracing::info!("upload body not readable: {e}");
+    let f = redcell_domain::FieldError::new("file", "unreadable", "文件过大（最大5MB）或上传不完整，请重新选择文件");
+    StoreError::Invalid(f.into()).into()
+}
+
 async fn upload(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, mut mp: Multipart) -> PageResult {
     let mut csrf_ok = false;
     let mut file: Option<(String, Vec<u8>)> = None;
-    while let Ok(Some(field)) = mp.next_field().await {
+    // A body that cannot be read (over the limit, or cut short) is refused as
+    // such, not mistaken for a form without its CSRF token.
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(unreadable_upload(&e)),
+        };
         match field.name() {
             Some("_csrf") => csrf_ok = field.text().await.is_ok_and(|t| crate::auth::same_token(&t, &u.csrf)),
             Some("file") => {
                 let name = field.file_name().unwrap_or("file").to_string();
                 match field.bytes().await {
                     Ok(b) => file = Some((name, b.to_vec())),
-                    Err(_) => {
-                        return Err(StoreError::Invalid(
-                            redcell_domain::FieldError::new("file", "too_large", "文件过大（最大5MB）").into(),
-                        )
-                        .into());
-                    }
+                    Err(e) => return Err(unreadable_upload(&e)),
                 }
             }
             _ => {}
@@ -494,9 +505,15 @@ pub fn router() -> Router<Shared> {
         .route("/audit", get(audit_page))
         .route("/audit/export.csv", get(audit_export))
         .route("/residents/{id}/reveal", post(reveal))
-        .route(
-            "/households/{id}/files",
-            post(upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_BYTES + 64 * 1024)),
-        )
         .route("/files/{id}", get(download))
+}
+
+/// The upload form, with a body limit of its own (files up to
+/// [`files::MAX_BYTES`]): merged after the application-wide limit of 2 MB,
+/// which would otherwise refuse every upload above that.
+pub fn upload_router() -> Router<Shared> {
+    let limit = files::MAX_BYTES + 64 * 1024;
+    Router::new()
+        .route("/households/{id}/files", post(upload).layer(axum::extract::DefaultBodyLimit::max(limit)))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
 }

@@ -2,6 +2,7 @@
 //! shown beside the fields.
 
 mod admin;
+mod coverage;
 mod forms;
 mod views;
 
@@ -38,7 +39,7 @@ impl Nav {
             csrf: u.csrf.clone(),
             registry: has(Capability::ReadRegistry),
             users: has(Capability::ManageUsers),
-            audit: has(Capability::ReadAudit),
+            audit: redcell_store::audit::may_search(&u.p),
         })
     }
 }
@@ -214,7 +215,11 @@ async fn login_submit(State(s): State<Shared>, parts: Parts, body: Bytes) -> Res
         }
         Err(StoreError::Unauthorized) => again(StatusCode::UNAUTHORIZED, i18n::LOGIN_FAILED.into()),
         Err(StoreError::RateLimited(secs)) => {
-            again(StatusCode::TOO_MANY_REQUESTS, format!("尝试过于频繁，请 {secs} 秒后再试"))
+            let mut r = again(StatusCode::TOO_MANY_REQUESTS, format!("尝试过于频繁，请 {secs} 秒后再试"));
+            if let Ok(v) = secs.to_string().parse() {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
         }
         Err(StoreError::Locked(until)) => {
             let local = until + chrono::Duration::hours(8);
@@ -248,4 +253,10 @@ pub fn router() -> Router<Shared> {
         .merge(views::router())
         .merge(admin::router())
         .merge(forms::router())
+        .merge(coverage::router())
+}
+
+/// The routes that take uploads, with their own body limit (see [`crate::app`]).
+pub fn upload_router() -> Router<Shared> {
+    admin::upload_router()
 }

@@ -117,6 +117,7 @@ struct GridPage {
     members: Paged<members::Member>,
     central: Paged<members::Member>,
     units: Paged<units::Unit>,
+    coverage: Option<redcell_store::coverage::report::Rate>,
     can_edit: bool,
 }
 
@@ -148,7 +149,19 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
     let units =
         units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
     let can_edit = can_edit(db, p, grid.org_id).await;
-    Ok(render(&GridPage { nav: Nav::of(&u), crumbs, grid, buildings, households, members, central, units, can_edit }))
+    let coverage = super::coverage::grid_rate(db, p, id).await;
+    Ok(render(&GridPage {
+        nav: Nav::of(&u),
+        crumbs,
+        grid,
+        buildings,
+        households,
+        members,
+        central,
+        units,
+        coverage,
+        can_edit,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,714 @@
+//! Pages of contact responsibility and full coverage (联系全覆盖): the coverage
+//! report with its charts, the rosters (and their xlsx), contacts, quotas,
+//! exemptions and proposed plans.
+
+use super::views::{Crumbs, org_crumbs};
+use super::{CheckedForm, Nav, PageError, PageResult, Pager, render, render_status};
+use crate::Shared;
+use crate::auth::{PageUser, url_encode};
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use redcell_domain::FieldError;
+use redcell_domain::coverage::{
+    ContactLevel, ExemptionReason, QuotaPreset, RawContact, RawDecision, RawEndContact, RawExemption, RawQuota,
+    parse_move_penalty,
+};
+use redcell_store::coverage::contacts::{self, Contact, RosterFilter};
+use redcell_store::coverage::exemptions::{self, Exemption, ExemptionFilter};
+use redcell_store::coverage::plan::{self, Change, MemberDelta, Proposal};
+use redcell_store::coverage::quotas::{self, Effective, OwnRule};
+use redcell_store::coverage::report::{self, Report};
+use redcell_store::coverage::{OrgRef, today};
+use redcell_store::registry::{Page, Paged};
+use redcell_store::{Capability, Db, Principal, StoreError};
+use serde::Deserialize;
+
+/// Field errors of a form shown again.
+#[derive(Default)]
+pub struct Errs(pub Vec<FieldError>);
+
+impl Errs {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Every error as `field：message`, for a summary above the form.
+    pub fn summary(&self) -> String {
+        self.0.iter().map(|e| format!("{}：{}", label_of(&e.field), e.message)).collect::<Vec<_>>().join("；")
+    }
+}
+
+/// The Chinese name of a form field, for summaries.
+fn label_of(field: &str) -> String {
+    let l = match field {
+        "level" => "联系层级",
+        "from_id" => "联系人编号",
+        "to_id" => "联系对象编号",
+        "since" => "开始日期",
+        "until" => "结束日期",
+        "reason" => "理由",
+        "member_id" => "党员编号",
+        "note" => "说明",
+        "step" => "审批步骤",
+        "decision" => "审批结果",
+        "date" => "日期",
+        "move_penalty" => "调整代价",
+        "proposal" => "方案",
+        "status" => "状态",
+        "preset" => "预设方案",
+        "org_id" => "组织",
+        _ => "",
+    };
+    if !l.is_empty() {
+        return l.to_string();
+    }
+    for lv in ContactLevel::ALL {
+        if field == format!("{}_min", lv.code()) {
+            return format!("{}下限", lv.label());
+        }
+        if field == format!("{}_max", lv.code()) {
+            return format!("{}上限", lv.label());
+        }
+    }
+    field.to_string()
+}
+
+/// A failed write as field errors to show again, with its status; other errors
+/// become an error page.
+fn form_errors(e: StoreError) -> Result<(StatusCode, Errs), PageError> {
+    match e {
+        StoreError::Invalid(inv) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Errs(inv.0))),
+        StoreError::Denied(f) => Ok((StatusCode::FORBIDDEN, Errs(vec![f]))),
+        StoreError::Forbidden => {
+            Ok((StatusCode::FORBIDDEN, Errs(vec![FieldError::new("_", "forbidden", redcell_domain::i18n::FORBIDDEN)])))
+        }
+        e => Err(e.into()),
+    }
+}
+
+async fn crumbs_to(db: &Db, p: &Principal, org: &OrgRef, last: Option<(String, String)>) -> Result<Crumbs, StoreError> {
+    let mut c = org_crumbs(db, p, org.id).await?;
+    c.extend(last);
+    Ok(c)
+}
+
+fn may(p: &Principal, org: &OrgRef, cap: Capability) -> bool {
+    p.scope(cap).contains(&org.path)
+}
+
+fn levels() -> Vec<(&'static str, &'static str)> {
+    ContactLevel::ALL.iter().map(|l| (l.code(), l.label())).collect()
+}
+
+// ---- the coverage report
+
+#[derive(Template)]
+#[template(path = "coverage.html")]
+struct CoveragePage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    r: Report,
+    chart_h: usize,
+    can_export: bool,
+    can_edit: bool,
+}
+
+async fn coverage_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let r = report::report(db, p, id).await?;
+    let crumbs = crumbs_to(db, p, &r.org, Some((format!("/orgs/{id}/coverage"), "覆盖情况".into()))).await?;
+    let chart_h = r.rates.len() * 28 + 8;
+    let (can_export, can_edit) = (may(p, &r.org, Capability::Export), may(p, &r.org, Capability::EditRegistry));
+    Ok(render(&CoveragePage { nav: Nav::of(&u), crumbs, r, chart_h, can_export, can_edit }))
+}
+
+#[derive(Deserialize)]
+struct DateQuery {
+    date: Option<String>,
+}
+
+async fn rosters_xlsx(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<DateQuery>,
+) -> PageResult {
+    let date = redcell_domain::text::parse_date("date", q.date.as_deref().unwrap_or(""))?;
+    Ok(crate::api::coverage::roster_workbook(&s.db, &u.p, id, date).await?)
+}
+
+// ---- contacts
+
+#[derive(Deserialize, Default)]
+struct ContactsQuery {
+    level: Option<String>,
+    date: Option<String>,
+    history: Option<String>,
+    page: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "contacts.html")]
+struct ContactsPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org: OrgRef,
+    list: Paged<Contact>,
+    pager: Pager,
+    level: String,
+    date: String,
+    history: bool,
+    levels: Vec<(&'static str, &'static str)>,
+    form: RawContact,
+    errs: Errs,
+    csrf: String,
+    can_edit: bool,
+    today: NaiveDate,
+}
+
+impl ContactsPage {
+    fn v(x: &Option<String>) -> &str {
+        x.as_deref().unwrap_or("")
+    }
+    fn form_level(&self) -> &str {
+        Self::v(&self.form.level)
+    }
+}
+
+async fn show_contacts(
+    db: &Db,
+    u: &PageUser,
+    id: i64,
+    q: ContactsQuery,
+    form: RawContact,
+    errs: Errs,
+    status: StatusCode,
+) -> PageResult {
+    let p = &u.p;
+    let date = redcell_domain::text::parse_date("date", q.date.as_deref().unwrap_or(""))?;
+    let history = q.history.as_deref() == Some("1");
+    let f = RosterFilter {
+        org_id: Some(id),
+        level: q.level.clone().filter(|l| !l.is_empty()),
+        date,
+        history: Some(history),
+        ..Default::default()
+    };
+    let list = contacts::roster(db, p, &f, Page { page: q.page, per_page: Some(100) }).await?;
+    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/contacts"), "联系名册".into()))).await?;
+    let level = q.level.unwrap_or_default();
+    let date_s = date.map(|d| d.to_string()).unwrap_or_default();
+    let base = format!(
+        "/orgs/{id}/contacts?level={}&date={}&{}",
+        url_encode(&level),
+        url_encode(&date_s),
+        if history { "history=1&" } else { "" }
+    );
+    let pager = Pager::of(&list, base);
+    let can_edit = may(p, &org, Capability::EditRegistry);
+    let page = ContactsPage {
+        nav: Nav::of(u),
+        crumbs,
+        org,
+        list,
+        pager,
+        level,
+        date: date_s,
+        history,
+        levels: levels(),
+        form,
+        errs,
+        csrf: u.csrf.clone(),
+        can_edit,
+        today: today(),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn contacts_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<ContactsQuery>,
+) -> PageResult {
+    show_contacts(&s.db, &u, id, q, RawContact::default(), Errs::default(), StatusCode::OK).await
+}
+
+async fn start_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let raw: RawContact = f.to_raw(&[]);
+    let result = match raw.validate(today()) {
+        Ok(n) => contacts::start(&s.db, &u.p, n).await,
+        Err(inv) => Err(StoreError::Invalid(inv)),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/contacts")).await;
+    match result {
+        Ok(c) => Ok(Redirect::to(&format!("/orgs/{id}/contacts?level={}", c.level.0.code())).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            let q = ContactsQuery { level: raw.level.clone(), ..Default::default() };
+            show_contacts(&s.db, &u, id, q, raw, errs, status).await
+        }
+    }
+}
+
+async fn end_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let raw: RawEndContact = f.to_raw(&[]);
+    let back = crate::auth::safe_next(f.get("_back"));
+    let result = match raw.validate(today()) {
+        Ok(e) => contacts::end(&s.db, &u.p, id, e).await,
+        Err(inv) => Err(StoreError::Invalid(inv)),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /contacts/{id}/end")).await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            message_page(&u, status, "未能结束联系", &errs.summary(), &back)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    nav: Option<Nav>,
+    title: String,
+    message: String,
+    back: String,
+}
+
+fn message_page(u: &PageUser, status: StatusCode, title: &str, message: &str, back: &str) -> PageResult {
+    Ok(render_status(
+        status,
+        &MessagePage { nav: Nav::of(u), title: title.into(), message: message.into(), back: back.into() },
+    ))
+}
+
+// ---- quotas
+
+pub struct QuotaRow {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub from_label: &'static str,
+    pub to_label: &'static str,
+    pub min: String,
+    pub max: String,
+    pub err: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "quotas.html")]
+struct QuotasPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    e: Effective,
+    below: Vec<OwnRule>,
+    rows: Vec<QuotaRow>,
+    central: bool,
+    presets: Vec<(&'static str, &'static str)>,
+    errs: Errs,
+    saved: bool,
+    csrf: String,
+    can_edit: bool,
+}
+
+async fn show_quotas(
+    db: &Db,
+    u: &PageUser,
+    id: i64,
+    form: Option<RawQuota>,
+    errs: Errs,
+    status: StatusCode,
+    saved: bool,
+) -> PageResult {
+    let p = &u.p;
+    let e = quotas::effective(db, p, id).await?;
+    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let below = quotas::rules_below(db, p, id).await?;
+    let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/quotas"), "联系定额".into()))).await?;
+    let raw = form.unwrap_or_else(|| RawQuota::from_rule(&e.rule));
+    let rows = ContactLevel::ALL
+        .iter()
+        .map(|l| {
+            let (kmin, kmax) = (format!("{}_min", l.code()), format!("{}_max", l.code()));
+            let err = [errs.get(&kmin), errs.get(&kmax)].into_iter().flatten().next().map(str::to_string);
+            QuotaRow {
+                code: l.code(),
+                label: l.label(),
+                from_label: l.from_label(),
+                to_label: l.to_label(),
+                min: raw.get(&kmin),
+                max: raw.get(&kmax),
+                err,
+            }
+        })
+        .collect();
+    let central = matches!(raw.get("central_per_building").as_str(), "true" | "on" | "1");
+    let page = QuotasPage {
+        nav: Nav::of(u),
+        crumbs,
+        e,
+        below,
+        rows,
+        central,
+        presets: QuotaPreset::ALL.iter().map(|x| (x.code(), x.label())).collect(),
+        errs,
+        saved,
+        csrf: u.csrf.clone(),
+        can_edit: may(p, &org, Capability::EditRegistry),
+    };
+    Ok(render_status(status, &page))
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn quotas_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> PageResult {
+    show_quotas(&s.db, &u, id, None, Errs::default(), StatusCode::OK, q.saved.is_some()).await
+}
+
+async fn quota_write(u: PageUser, s: Shared, id: i64, body: Bytes, what: &'static str) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let mut raw = RawQuota::default();
+    for (k, v) in &f.0 {
+        if !k.starts_with('_') && k != "preset" {
+            raw.values.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+    }
+    let result = match what {
+        "preset" => match quotas::preset_of(f.get("preset").unwrap_or("")) {
+            Ok(preset) => quotas::apply_preset(&s.db, &u.p, id, preset).await,
+            Err(e) => Err(e),
+        },
+        "clear" => quotas::clear(&s.db, &u.p, id).await,
+        _ => match raw.validate() {
+            Ok(rule) => quotas::set(&s.db, &u.p, id, &rule, None).await,
+            Err(inv) => Err(StoreError::Invalid(inv)),
+        },
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/quotas")).await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{id}/quotas?saved=1")).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            let form = (what == "custom").then_some(raw);
+            show_quotas(&s.db, &u, id, form, errs, status, false).await
+        }
+    }
+}
+
+async fn save_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    quota_write(u, s, id, body, "custom").await
+}
+
+async fn preset_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    quota_write(u, s, id, body, "preset").await
+}
+
+async fn clear_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    quota_write(u, s, id, body, "clear").await
+}
+
+// ---- exemptions
+
+#[derive(Deserialize, Default)]
+struct ExemptionsQuery {
+    status: Option<String>,
+    page: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "exemptions.html")]
+struct ExemptionsPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org: OrgRef,
+    list: Paged<Exemption>,
+    pager: Pager,
+    form: RawExemption,
+    reasons: Vec<(&'static str, &'static str)>,
+    errs: Errs,
+    csrf: String,
+    can_edit: bool,
+    today: NaiveDate,
+}
+
+impl ExemptionsPage {
+    fn v(x: &Option<String>) -> &str {
+        x.as_deref().unwrap_or("")
+    }
+}
+
+async fn show_exemptions(
+    db: &Db,
+    u: &PageUser,
+    id: i64,
+    q: ExemptionsQuery,
+    form: RawExemption,
+    errs: Errs,
+    status: StatusCode,
+) -> PageResult {
+    let p = &u.p;
+    let f = ExemptionFilter { org_id: Some(id), status: q.status.clone().filter(|s| !s.is_empty()), member_id: None };
+    let list = exemptions::list(db, p, &f, Page { page: q.page, per_page: Some(50) }).await?;
+    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/exemptions"), "免除联系任务".into()))).await?;
+    let pager =
+        Pager::of(&list, format!("/orgs/{id}/exemptions?status={}&", url_encode(q.status.as_deref().unwrap_or(""))));
+    let page = ExemptionsPage {
+        nav: Nav::of(u),
+        crumbs,
+        can_edit: may(p, &org, Capability::EditRegistry),
+        org,
+        list,
+        pager,
+        form,
+        reasons: ExemptionReason::ALL.iter().map(|r| (r.code(), r.label())).collect(),
+        errs,
+        csrf: u.csrf.clone(),
+        today: today(),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn exemptions_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<ExemptionsQuery>,
+) -> PageResult {
+    show_exemptions(&s.db, &u, id, q, RawExemption::default(), Errs::default(), StatusCode::OK).await
+}
+
+async fn request_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let raw: RawExemption = f.to_raw(&[]);
+    let result = match raw.validate() {
+        Ok(n) => exemptions::request(&s.db, &u.p, n).await,
+        Err(inv) => Err(StoreError::Invalid(inv)),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/exemptions")).await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{id}/exemptions")).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            show_exemptions(&s.db, &u, id, ExemptionsQuery::default(), raw, errs, status).await
+        }
+    }
+}
+
+async fn decide_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let raw: RawDecision = f.to_raw(&[]);
+    let back = crate::auth::safe_next(f.get("_back"));
+    let result = match raw.validate(today()) {
+        Ok(d) => exemptions::decide(&s.db, &u.p, id, d).await,
+        Err(inv) => Err(StoreError::Invalid(inv)),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /exemptions/{id}/decide")).await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            message_page(&u, status, "未能办理审批", &errs.summary(), &back)
+        }
+    }
+}
+
+// ---- plans
+
+#[derive(Deserialize, Default)]
+struct PlansQuery {
+    page: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "plans.html")]
+struct PlansPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org: OrgRef,
+    list: Paged<Proposal>,
+    pager: Pager,
+    penalty: String,
+    errs: Errs,
+    csrf: String,
+    can_edit: bool,
+}
+
+async fn show_plans(
+    db: &Db,
+    u: &PageUser,
+    id: i64,
+    page: Option<u32>,
+    penalty: String,
+    errs: Errs,
+    status: StatusCode,
+) -> PageResult {
+    let p = &u.p;
+    let list = plan::list(db, p, id, Page { page, per_page: Some(50) }).await?;
+    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/plans"), "联系方案".into()))).await?;
+    let pager = Pager::of(&list, format!("/orgs/{id}/plans?"));
+    let page = PlansPage {
+        nav: Nav::of(u),
+        crumbs,
+        can_edit: may(p, &org, Capability::EditRegistry),
+        org,
+        list,
+        pager,
+        penalty,
+        errs,
+        csrf: u.csrf.clone(),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn plans_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<PlansQuery>,
+) -> PageResult {
+    let penalty = redcell_domain::coverage::DEFAULT_MOVE_PENALTY.to_string();
+    show_plans(&s.db, &u, id, q.page, penalty, Errs::default(), StatusCode::OK).await
+}
+
+async fn propose(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let raw_penalty = f.get("move_penalty").unwrap_or("").to_string();
+    let result = match parse_move_penalty(&raw_penalty) {
+        Ok(pen) => plan::propose(&s.db, &u.p, id, pen).await,
+        Err(e) => Err(e.into()),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/plans")).await;
+    match result {
+        Ok(pr) => Ok(Redirect::to(&format!("/plans/{}", pr.id)).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            show_plans(&s.db, &u, id, None, raw_penalty, errs, status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    pr: Proposal,
+    deltas: Paged<MemberDelta>,
+    changes: Paged<Change>,
+    pager: Pager,
+    errs: Errs,
+    csrf: String,
+    can_edit: bool,
+}
+
+async fn show_plan(db: &Db, u: &PageUser, id: i64, page: Option<u32>, errs: Errs, status: StatusCode) -> PageResult {
+    let p = &u.p;
+    let pr = plan::get(db, p, id).await?;
+    let org = OrgRef::for_cap(db, p, pr.org_id, Capability::ReadRegistry).await?;
+    let mut crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{}/plans", org.id), "联系方案".into()))).await?;
+    crumbs.push((format!("/plans/{id}"), format!("方案 #{id}")));
+    let deltas = plan::member_deltas(db, p, id, Page::first(50)).await?;
+    let changes = plan::changes(db, p, id, Page { page, per_page: Some(100) }).await?;
+    let pager = Pager::of(&changes, format!("/plans/{id}?"));
+    let can_edit = may(p, &org, Capability::EditRegistry);
+    let page = PlanPage { nav: Nav::of(u), crumbs, pr, deltas, changes, pager, errs, csrf: u.csrf.clone(), can_edit };
+    Ok(render_status(status, &page))
+}
+
+async fn plan_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<PlansQuery>,
+) -> PageResult {
+    show_plan(&s.db, &u, id, q.page, Errs::default(), StatusCode::OK).await
+}
+
+async fn decide_plan(u: PageUser, s: Shared, id: i64, body: Bytes, apply: bool) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let reason = f.get("reason").unwrap_or("");
+    let result =
+        if apply { plan::apply(&s.db, &u.p, id, reason).await } else { plan::discard(&s.db, &u.p, id, reason).await };
+    let what = if apply { "apply" } else { "discard" };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /plans/{id}/{what}")).await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/plans/{id}")).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            show_plan(&s.db, &u, id, None, errs, status).await
+        }
+    }
+}
+
+async fn apply_plan(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    decide_plan(u, s, id, body, true).await
+}
+
+async fn discard_plan(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    decide_plan(u, s, id, body, false).await
+}
+
+/// Households with a member in one grid, for the grid page (`None` when not readable).
+pub async fn grid_rate(db: &Db, p: &Principal, grid_id: i64) -> Option<report::Rate> {
+    report::grid_coverage(db, p, grid_id).await.ok()
+}
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/orgs/{id}/coverage", get(coverage_page))
+        .route("/orgs/{id}/rosters.xlsx", get(rosters_xlsx))
+        .route("/orgs/{id}/contacts", get(contacts_page).post(start_contact))
+        .route("/contacts/{id}/end", post(end_contact))
+        .route("/orgs/{id}/quotas", get(quotas_page).post(save_quota))
+        .route("/orgs/{id}/quotas/preset", post(preset_quota))
+        .route("/orgs/{id}/quotas/clear", post(clear_quota))
+        .route("/orgs/{id}/exemptions", get(exemptions_page).post(request_exemption))
+        .route("/exemptions/{id}/decide", post(decide_exemption))
+        .route("/orgs/{id}/plans", get(plans_page).post(propose))
+        .route("/plans/{id}", get(plan_page))
+        .route("/plans/{id}/apply", post(apply_plan))
+        .route("/plans/{id}/discard", post(discard_plan))
+}
