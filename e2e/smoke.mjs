@@ -49,6 +49,7 @@ try {
     await page.click('.tree a >> nth=0');
   }
   check('street page shows counts', (await page.textContent('.stats')).includes('住户'));
+  const streetUrl = page.url();
   // Street → community
   await Promise.all([page.waitForNavigation(), page.click('h2:has-text("下级组织") + div table a >> nth=0')]);
   await page.screenshot({ path: out + '2-community.png', fullPage: true });
@@ -95,6 +96,25 @@ try {
   const res = await page.textContent('main');
   check('search finds the resident', res.includes(residentName));
   check('search results are masked', !CLEAR_ID.test(res));
+
+  // Coverage: the report names the gaps; a proposed plan closes what capacity allows; applying it raises coverage.
+  const rootId = streetUrl.split('/').pop();
+  await page.goto(`${base}/orgs/${rootId}/coverage`);
+  const cov = await page.textContent('main');
+  check('coverage report shows the three coverages', cov.includes('住户') && cov.includes('党员') && cov.includes('社区'));
+  check('coverage report draws SVG charts', (await page.locator('main svg').count()) > 0);
+  await page.screenshot({ path: out + '7-coverage.png', fullPage: true });
+  await page.goto(`${base}/orgs/${rootId}/plans`);
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("生成联系方案")')]);
+  const plan = await page.textContent('main');
+  check('a proposed plan is proven optimal', plan.includes('已证明最优'), plan.slice(0, 300));
+  await page.screenshot({ path: out + '8-plan.png', fullPage: true });
+  await page.fill('input[name=reason]', 'CI 冒烟测试');
+  page.once('dialog', d => d.accept());
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("应用方案")')]);
+  await page.goto(`${base}/orgs/${rootId}/coverage`);
+  const after = await page.textContent('main');
+  check('coverage changed after applying the plan', after !== cov);
 
   await Promise.all([page.waitForNavigation(), page.click('header form button')]);
   check('logout returns to login', page.url().includes('/login'), page.url());

@@ -154,6 +154,16 @@ async fn contacts_lifecycle_and_past_roster(db: Db) {
         .unwrap();
     assert!(before.unwrap().contains("\"until\":null"));
     assert!(after.unwrap().contains("2024-06-01"));
+
+    // Removing the member from the registry ends their contacts (the history stays),
+    // so the household shows as uncovered again.
+    redcell_store::registry::members::delete(&db, a, m1).await.expect("delete member");
+    let (until, reason): (Option<chrono::NaiveDate>, Option<String>) =
+        db.one("SELECT until, end_reason FROM contacts WHERE id = $1", args![c2.id]).await.unwrap();
+    assert_eq!(until, Some(today()));
+    assert!(reason.is_some_and(|r| r.contains("删除")));
+    assert!(on(today()).await.is_empty());
+    assert_eq!(db.int("SELECT COUNT(*) FROM contacts", args![]).await.unwrap(), 2);
 }
 
 async fn contact_kinds_and_scope(db: Db) {

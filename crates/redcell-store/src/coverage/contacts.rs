@@ -434,3 +434,21 @@ pub async fn end(db: &Db, p: &Principal, id: i64, e: EndContact) -> Result<Conta
     tx.commit().await?;
     get(db, p, id).await
 }
+
+/// End every active contact of a person or household that is being removed
+/// from the registry (same transaction as the removal). History stays.
+pub(crate) async fn end_all_for(
+    tx: &mut crate::Tx,
+    tenant_id: i64,
+    kind: &str,
+    id: i64,
+    user_id: i64,
+    reason: &str,
+) -> Result<u64, StoreError> {
+    tx.exec(
+        "UPDATE contacts SET until = CASE WHEN since > $1 THEN since ELSE $1 END, ended_by = $2, ended_at = $3, end_reason = $4 \
+         WHERE tenant_id = $5 AND until IS NULL AND ((from_kind = $6 AND from_id = $7) OR (to_kind = $6 AND to_id = $7))",
+        crate::args![super::today(), user_id, chrono::Utc::now(), reason, tenant_id, kind, id],
+    )
+    .await
+}

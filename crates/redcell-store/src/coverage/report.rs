@@ -116,7 +116,9 @@ impl Report {
     }
 }
 
-const MH_ACTIVE: &str = "EXISTS (SELECT 1 FROM contacts c JOIN members cm ON cm.tenant_id = c.tenant_id AND cm.id = c.from_id \
+/// A household has a member now. Removing a member or household from the
+/// registry ends its contacts, so an active contact always has both ends.
+const MH_ACTIVE: &str = "EXISTS (SELECT 1 FROM contacts c \
     WHERE c.tenant_id = h.tenant_id AND c.level = 'member_household' AND c.to_id = h.id AND c.until IS NULL)";
 
 fn active_to(level: ContactLevel, alias: &str) -> String {
@@ -268,7 +270,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
         let mut a = Args::new();
         let u = org.under("m", &mut a);
         db.int(
-            &format!("SELECT COUNT(*) FROM members m WHERE {u} AND m.id IN ({})", exempt_members_sql("m.tenant_id")),
+            &format!("SELECT COUNT(*) FROM members m WHERE {u} AND m.id IN ({})", exempt_members_sql(&t.to_string())),
             a,
         )
         .await?
@@ -456,7 +458,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
         let hb = a.push(HouseholdTag::Hardship.bit());
         let cond = format!(
             "{u} AND (r.birth_date <= {cut} OR m.category = 'hardship' OR (COALESCE(hh.tags, 0) & {hb}) <> 0 \
-             OR m.id IN (SELECT ex.member_id FROM exemptions ex WHERE ex.tenant_id = m.tenant_id AND ex.status <> 'rejected')) \
+             OR EXISTS (SELECT 1 FROM exemptions ex WHERE ex.tenant_id = m.tenant_id AND ex.member_id = m.id AND ex.status <> 'rejected')) \
              AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = m.tenant_id AND c.level IN ('central_member', 'cadre_member') \
              AND c.to_id = m.id AND c.until IS NULL)"
         );

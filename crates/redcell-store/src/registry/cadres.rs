@@ -187,6 +187,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<Cadr
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "cadres", id).await?;
+    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "cadre", id, p.user_id, "干部信息已删除").await?;
     let before = audit::snapshot(&mut tx, "cadres", owner.tenant_id, id).await?;
     tx.exec("DELETE FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![owner.tenant_id, id]).await?;
     tx.exec("DELETE FROM cadres WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;

@@ -158,6 +158,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "households", id).await?;
+    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "household", id, p.user_id, "住户已删除").await?;
     let before = audit::snapshot(&mut tx, "households", owner.tenant_id, id).await?;
     ensure_none(&mut tx, "SELECT COUNT(*) FROM residents WHERE household_id = $1", id, "居民").await?;
     tx.exec("DELETE FROM households WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;

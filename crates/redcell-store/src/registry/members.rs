@@ -69,11 +69,15 @@ pub async fn list(db: &Db, p: &Principal, f: &MemberFilter, page: Page) -> Resul
     if let Some(o) = f.org_id {
         w.push(format!("o.path LIKE (SELECT path FROM orgs WHERE id = {}) || '%'", a.push(o)));
     }
+    // Through the households of the grid/building, so the index on
+    // residents.household_id drives the query (not a scan of all members).
     if let Some(g) = f.grid_id {
-        w.push(format!("h.grid_id = {}", a.push(g)));
+        let (t, n) = (a.push(p.tenant_id), a.push(g));
+        w.push(format!("r.household_id IN (SELECT id FROM households WHERE tenant_id = {t} AND grid_id = {n})"));
     }
     if let Some(b) = f.building_id {
-        w.push(format!("h.building_id = {}", a.push(b)));
+        let (t, n) = (a.push(p.tenant_id), a.push(b));
+        w.push(format!("r.household_id IN (SELECT id FROM households WHERE tenant_id = {t} AND building_id = {n})"));
     }
     if let Some(c) = f.category.as_deref().filter(|c| !c.is_empty()) {
         w.push(format!("m.category = {}", a.push(MemberCategory::parse("category", c)?.code())));
@@ -159,6 +163,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<Mem
 pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let owner = check_edit(&mut tx, p, "members", id).await?;
+    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "member", id, p.user_id, "党员信息已删除").await?;
     let before = audit::snapshot(&mut tx, "members", owner.tenant_id, id).await?;
     tx.exec("UPDATE cadres SET member_id = NULL WHERE tenant_id = $1 AND member_id = $2", args![owner.tenant_id, id])
         .await?;
