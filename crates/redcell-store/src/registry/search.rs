@@ -7,6 +7,8 @@ use crate::db::{Args, Db};
 use crate::error::StoreError;
 use crate::scope::{Capability, Principal};
 
+/// Ordered by an expression, not the bare name column: otherwise SQLite walks
+/// the name index over every resident instead of using the phone/ID index.
 pub async fn people(db: &Db, p: &Principal, q: &str, page: Page) -> Result<Paged<Resident>, StoreError> {
     if q.trim().is_empty() {
         return Ok(Paged { items: vec![], total: 0, page: 1, per_page: page.size() });
@@ -14,5 +16,5 @@ pub async fn people(db: &Db, p: &Principal, q: &str, page: Page) -> Result<Paged
     let mut a = Args::new();
     let scope = p.scope(Capability::ReadRegistry).rows("r", &mut a);
     let cond = search_cond(q, &mut a);
-    paged(db, SELECT, &format!("{FROM} WHERE {scope} AND {cond}"), "r.name, r.id", a, page).await
+    paged(db, SELECT, &format!("{FROM} WHERE {scope} AND {cond}"), "r.name || '', r.id", a, page).await
 }
