@@ -161,7 +161,9 @@ async fn main() -> Result<()> {
             let db = open(cli.database).await?;
             let state = Arc::new(redcell_web::AppState { db, secure_cookies });
             eprintln!("redcell 已启动：http://{bind}/ （按 Ctrl-C 停止）");
-            redcell_web::serve(state, bind).await?;
+            redcell_web::serve(state, bind)
+                .await
+                .with_context(|| format!("无法在 {bind} 上监听（端口是否被占用？可用 --bind 指定其他地址）"))?;
         }
         Command::Migrate => {
             open(cli.database).await?;
