@@ -70,9 +70,28 @@ pub struct PageUser {
     pub must_change_password: bool,
 }
 
-/// The client address (from the connection) and user agent of a request.
-pub fn client(parts: &Parts) -> redcell_store::auth::Client {
-    let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+/// The client address and user agent of a request. The address is the TCP
+/// peer's, or — behind a trusted reverse proxy — the last `X-Forwarded-For`
+/// entry, which that proxy wrote (earlier entries come from the client and
+/// could be forged).
+pub fn client(parts: &Parts, trust_forwarded: bool) -> redcell_store::auth::Client {
+    let forwarded = trust_forwarded
+        .then(|| {
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .next_back()
+                .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+                .map(str::to_string)
+        })
+        .flatten();
+    let ip = forwarded.or_else(|| {
+        parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+    });
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
     redcell_store::auth::Client { ip, user_agent }
 }
@@ -134,4 +153,31 @@ pub fn safe_next(next: Option<&str>) -> String {
 /// Constant-time comparison of two tokens.
 pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client;
+    use axum::extract::ConnectInfo;
+
+    fn parts(xff: Option<&str>) -> axum::http::request::Parts {
+        let mut b = axum::http::Request::builder().uri("/login");
+        if let Some(x) = xff {
+            b = b.header("x-forwarded-for", x);
+        }
+        let (mut parts, _) = b.body(()).unwrap().into_parts();
+        parts.extensions.insert(ConnectInfo(std::net::SocketAddr::from(([10, 0, 0, 1], 4000))));
+        parts
+    }
+
+    #[test]
+    fn forwarded_address_only_when_trusted() {
+        let p = parts(Some("1.2.3.4, 203.0.113.9"));
+        assert_eq!(client(&p, false).ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(client(&p, true).ip.as_deref(), Some("203.0.113.9"));
+        assert_eq!(client(&parts(Some("garbage")), true).ip.as_deref(), Some("10.0.0.1"));
+        // Only the entry the proxy wrote counts; a forged earlier one never does.
+        assert_eq!(client(&parts(Some("6.6.6.6, garbage")), true).ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(client(&parts(None), true).ip.as_deref(), Some("10.0.0.1"));
+    }
 }

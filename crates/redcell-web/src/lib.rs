@@ -26,6 +26,9 @@ pub struct AppState {
     pub db: Db,
     /// Mark cookies `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
+    /// Behind a reverse proxy: take the client address from the last
+    /// `X-Forwarded-For` entry (the one the proxy added) instead of the peer.
+    pub trust_forwarded: bool,
 }
 
 pub type Shared = Arc<AppState>;

@@ -39,7 +39,11 @@ fn fields(r: &Resp) -> Vec<String> {
 
 /// GET raw bytes (for the xlsx export), with a bearer token.
 async fn get_bytes(t: &TestApp, path: &str, token: &str) -> (u16, String, Vec<u8>) {
-    let app = redcell_web::app(std::sync::Arc::new(redcell_web::AppState { db: t.db.clone(), secure_cookies: false }));
+    let app = redcell_web::app(std::sync::Arc::new(redcell_web::AppState {
+        db: t.db.clone(),
+        secure_cookies: false,
+        trust_forwarded: false,
+    }));
     let req = Request::builder()
         .uri(path)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))

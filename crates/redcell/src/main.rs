@@ -30,6 +30,10 @@ enum Command {
         /// Mark cookies Secure (when served behind HTTPS).
         #[arg(long, env = "REDCELL_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Behind a reverse proxy: take client addresses (rate limits, audit)
+        /// from the last X-Forwarded-For entry.
+        #[arg(long, env = "REDCELL_TRUST_FORWARDED")]
+        trust_forwarded: bool,
     },
     /// Create a synthetic street district to try redcell with.
     Demo(DemoArgs),
@@ -157,9 +161,9 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { bind, secure_cookies } => {
+        Command::Serve { bind, secure_cookies, trust_forwarded } => {
             let db = open(cli.database).await?;
-            let state = Arc::new(redcell_web::AppState { db, secure_cookies });
+            let state = Arc::new(redcell_web::AppState { db, secure_cookies, trust_forwarded });
             eprintln!("redcell 已启动：http://{bind}/ （按 Ctrl-C 停止）");
             redcell_web::serve(state, bind)
                 .await

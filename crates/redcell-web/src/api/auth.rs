@@ -32,8 +32,13 @@ pub async fn login(
     super::JsonBody(body): super::JsonBody,
 ) -> ApiResult<Json<LoginResponse>> {
     let req: LoginRequest = serde_json::from_value(body).map_err(|e| crate::error::bad_json(&e.to_string()))?;
-    let sess =
-        redcell_store::auth::login_from(&s.db, &req.username, &req.password, &crate::auth::client(&parts)).await?;
+    let sess = redcell_store::auth::login_from(
+        &s.db,
+        &req.username,
+        &req.password,
+        &crate::auth::client(&parts, s.trust_forwarded),
+    )
+    .await?;
     Ok(Json(LoginResponse {
         token: sess.token,
         expires_at: sess.expires_at,

@@ -199,7 +199,7 @@ async fn login_submit(State(s): State<Shared>, parts: Parts, body: Bytes) -> Res
         Some(t) if !expected.is_empty() && same_token(t, &expected) => {}
         _ => return again(StatusCode::FORBIDDEN, i18n::CSRF_FAILED.into()),
     }
-    let client = crate::auth::client(&parts);
+    let client = crate::auth::client(&parts, s.trust_forwarded);
     match redcell_store::auth::login_from(&s.db, &username, f.get("password").unwrap_or(""), &client).await {
         Ok(sess) => {
             let next = if sess.must_change_password { "/account/password".to_string() } else { next.clone() };

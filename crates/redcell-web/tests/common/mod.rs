@@ -224,7 +224,7 @@ pub struct TestApp {
 
 impl TestApp {
     fn new(db: Db, cleanup: Cleanup) -> TestApp {
-        let state = std::sync::Arc::new(AppState { db: db.clone(), secure_cookies: false });
+        let state = std::sync::Arc::new(AppState { db: db.clone(), secure_cookies: false, trust_forwarded: false });
         TestApp { db, router: app(state), secrets: Mutex::new(Vec::new()), cleanup }
     }
 
