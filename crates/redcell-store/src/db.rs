@@ -72,48 +72,37 @@ macro_rules! args {
     ($($x:expr),* $(,)?) => { $crate::db::Args(vec![$($crate::db::Arg::from($x)),*]) };
 }
 
+/// Add every value to a backend's argument buffer (the same code for both).
+macro_rules! bind_all {
+    ($buf:expr, $args:expr) => {{
+        let mut buf = $buf;
+        for x in &$args.0 {
+            let r = match x.clone() {
+                Arg::I64(v) => buf.add(v),
+                Arg::OptI64(v) => buf.add(v),
+                Arg::F64(v) => buf.add(v),
+                Arg::OptF64(v) => buf.add(v),
+                Arg::Text(v) => buf.add(v),
+                Arg::OptText(v) => buf.add(v),
+                Arg::Bool(v) => buf.add(v),
+                Arg::Date(v) => buf.add(v),
+                Arg::OptDate(v) => buf.add(v),
+                Arg::Ts(v) => buf.add(v),
+                Arg::OptTs(v) => buf.add(v),
+                Arg::Bytes(v) => buf.add(v),
+            };
+            r.map_err(|e| StoreError::Internal(format!("bind: {e}")))?;
+        }
+        Ok(buf)
+    }};
+}
+
 fn sqlite_args(args: &Args) -> Result<SqliteArguments<'static>, StoreError> {
-    let mut a = SqliteArguments::default();
-    for x in &args.0 {
-        let r = match x.clone() {
-            Arg::I64(v) => a.add(v),
-            Arg::OptI64(v) => a.add(v),
-            Arg::F64(v) => a.add(v),
-            Arg::OptF64(v) => a.add(v),
-            Arg::Text(v) => a.add(v),
-            Arg::OptText(v) => a.add(v),
-            Arg::Bool(v) => a.add(v),
-            Arg::Date(v) => a.add(v),
-            Arg::OptDate(v) => a.add(v),
-            Arg::Ts(v) => a.add(v),
-            Arg::OptTs(v) => a.add(v),
-            Arg::Bytes(v) => a.add(v),
-        };
-        r.map_err(|e| StoreError::Internal(format!("bind: {e}")))?;
-    }
-    Ok(a)
+    bind_all!(SqliteArguments::default(), args)
 }
 
 fn pg_args(args: &Args) -> Result<PgArguments, StoreError> {
-    let mut a = PgArguments::default();
-    for x in &args.0 {
-        let r = match x.clone() {
-            Arg::I64(v) => a.add(v),
-            Arg::OptI64(v) => a.add(v),
-            Arg::F64(v) => a.add(v),
-            Arg::OptF64(v) => a.add(v),
-            Arg::Text(v) => a.add(v),
-            Arg::OptText(v) => a.add(v),
-            Arg::Bool(v) => a.add(v),
-            Arg::Date(v) => a.add(v),
-            Arg::OptDate(v) => a.add(v),
-            Arg::Ts(v) => a.add(v),
-            Arg::OptTs(v) => a.add(v),
-            Arg::Bytes(v) => a.add(v),
-        };
-        r.map_err(|e| StoreError::Internal(format!("bind: {e}")))?;
-    }
-    Ok(a)
+    bind_all!(PgArguments::default(), args)
 }
 
 /// Which backend a URL names.

@@ -172,6 +172,18 @@ struct Named {
     tags: i64,
 }
 
+impl Named {
+    /// The row as a named gap linking to `/{kind}/{id}`; household tags, if any, follow the detail.
+    fn item(self, kind: &str) -> GapItem {
+        GapItem {
+            id: self.id,
+            href: format!("/{kind}/{}", self.id),
+            name: self.name,
+            detail: format!("{}{}", self.detail.unwrap_or_default(), tag_text(self.tags)),
+        }
+    }
+}
+
 fn tag_text(tags: i64) -> String {
     let l = HouseholdTags::from_bits(tags).labels();
     if l.is_empty() { String::new() } else { format!("（{}）", l.join("、")) }
@@ -233,15 +245,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
                 .await?,
             );
         }
-        let items = rows
-            .into_iter()
-            .map(|r| GapItem {
-                id: r.id,
-                href: format!("/households/{}", r.id),
-                name: r.name,
-                detail: format!("{}{}", r.detail.unwrap_or_default(), tag_text(r.tags)),
-            })
-            .collect();
+        let items = rows.into_iter().map(|r| r.item("households")).collect();
         gaps.push(gap("households_without_member", "无党员联系的住户", households - households_covered, items));
     }
     rates.push(Rate::new("households", "住户有党员联系", households_covered, households));
@@ -265,15 +269,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
                 a,
             )
             .await?;
-        let items = rows
-            .into_iter()
-            .map(|r| GapItem {
-                id: r.id,
-                href: format!("/members/{}", r.id),
-                name: r.name,
-                detail: r.detail.unwrap_or_default(),
-            })
-            .collect();
+        let items = rows.into_iter().map(|r| r.item("members")).collect();
         gaps.push(gap("members_without_cadre", "无干部联系的党员", members - members_with_cadre, items));
     }
     rates.push(Rate::new("members", "党员有干部联系", members_with_cadre, members));
@@ -327,15 +323,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
                 a,
             )
             .await?;
-        let items = rows
-            .into_iter()
-            .map(|r| GapItem {
-                id: r.id,
-                href: format!("/buildings/{}", r.id),
-                name: r.name,
-                detail: r.detail.unwrap_or_default(),
-            })
-            .collect();
+        let items = rows.into_iter().map(|r| r.item("buildings")).collect();
         gaps.push(gap("buildings_without_central", "无党员中心户的楼栋", buildings - buildings_with_central, items));
     }
 
@@ -371,15 +359,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
                 a,
             )
             .await?;
-        let items = rows
-            .into_iter()
-            .map(|r| GapItem {
-                id: r.id,
-                href: format!("/households/{}", r.id),
-                name: r.name,
-                detail: format!("{}{}", r.detail.unwrap_or_default(), tag_text(r.tags)),
-            })
-            .collect();
+        let items = rows.into_iter().map(|r| r.item("households")).collect();
         gaps.push(gap("key_residents_without_central", "无中心户联系的重点群众", key_total - key_with, items));
     }
     let centrals = count(db, org, "m", "members m", " AND m.central_household = TRUE").await?;

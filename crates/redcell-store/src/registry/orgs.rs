@@ -87,23 +87,18 @@ pub async fn by_code(db: &Db, p: &Principal, code: &str) -> Result<Org, StoreErr
 
 /// The ancestors of an organisation that the caller can see, root first.
 pub async fn breadcrumbs(db: &Db, p: &Principal, org: &Org) -> Result<Vec<(i64, String)>, StoreError> {
-    let ids = org.org_path().ids();
-    let scope = p.scope(Capability::ReadRegistry);
-    let mut out = Vec::new();
-    for id in ids {
-        let mut a = args![id, org.tenant_id];
-        let c = scope.orgs("o", &mut a);
-        if let Some((oid, name)) = db
-            .opt::<(i64, String)>(
-                &format!("SELECT o.id, o.name FROM orgs o WHERE o.id = $1 AND o.tenant_id = $2 AND {c}"),
-                a,
-            )
-            .await?
-        {
-            out.push((oid, name));
-        }
-    }
-    Ok(out)
+    // The ancestors are the ids in the path; one query, in path order.
+    let ids: Vec<String> = org.org_path().ids().iter().map(i64::to_string).collect();
+    let mut a = args![org.tenant_id];
+    let c = p.scope(Capability::ReadRegistry).orgs("o", &mut a);
+    db.all(
+        &format!(
+            "SELECT o.id, o.name FROM orgs o WHERE o.tenant_id = $1 AND o.id IN ({}) AND {c} ORDER BY o.path",
+            ids.join(", ")
+        ),
+        a,
+    )
+    .await
 }
 
 /// Counts shown on an organisation page (whole subtree).

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use redcell_domain::{Capability, Role, i18n};
 use redcell_store::accounts::{self, AccountDetail, NewAccount};
 use redcell_store::audit::{self, AuditFilter};
-use redcell_store::registry::{Page, Paged, orgs};
+use redcell_store::registry::{Page, Paged};
 use redcell_store::{Db, Principal, StoreError, files};
 use serde::Deserialize;
 
@@ -29,14 +29,7 @@ fn grantable_roles(p: &Principal) -> Vec<(String, String)> {
 
 /// Organisations where the caller manages accounts.
 async fn manageable_orgs(db: &Db, p: &Principal) -> Result<Vec<(String, String)>, StoreError> {
-    let scope = p.scope(Capability::ManageUsers);
-    let all = orgs::tree(db, p).await?;
-    let top = all.iter().map(|o| o.org_path().depth()).min().unwrap_or(1);
-    Ok(all
-        .into_iter()
-        .filter(|o| scope.contains(&o.org_path()))
-        .map(|o| (o.id.to_string(), format!("{}{}", "　".repeat(o.org_path().depth() - top), o.name)))
-        .collect())
+    super::views::org_options(db, p, Capability::ManageUsers, u8::MAX).await
 }
 
 #[derive(Template)]

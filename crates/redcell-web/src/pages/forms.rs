@@ -97,14 +97,7 @@ pub struct Ctx {
 
 /// Organisations the caller may edit under, indented by depth.
 async fn org_options(db: &Db, p: &Principal, max_level: u8) -> Result<Vec<(String, String)>, StoreError> {
-    let scope = p.scope(Capability::EditRegistry);
-    let all = reg::orgs::tree(db, p).await?;
-    let top = all.iter().map(|o| o.org_path().depth()).min().unwrap_or(1);
-    Ok(all
-        .into_iter()
-        .filter(|o| scope.contains(&o.org_path()) && o.kind.level() <= max_level)
-        .map(|o| (o.id.to_string(), format!("{}{}", "　".repeat(o.org_path().depth() - top), o.name)))
-        .collect())
+    super::views::org_options(db, p, Capability::EditRegistry, max_level).await
 }
 
 fn opt_id(v: Option<i64>) -> Option<String> {

@@ -28,6 +28,24 @@ pub async fn can_edit(db: &Db, p: &Principal, org_id: i64) -> bool {
     may(db, p, org_id, Capability::EditRegistry).await
 }
 
+/// Organisations where the caller holds `cap`, at most `max_level` deep in the
+/// pyramid, as `(id, name indented by depth)` for a select box.
+pub async fn org_options(
+    db: &Db,
+    p: &Principal,
+    cap: Capability,
+    max_level: u8,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let scope = p.scope(cap);
+    let all = orgs::tree(db, p).await?;
+    let top = all.iter().map(|o| o.org_path().depth()).min().unwrap_or(1);
+    Ok(all
+        .into_iter()
+        .filter(|o| scope.contains(&o.org_path()) && o.kind.level() <= max_level)
+        .map(|o| (o.id.to_string(), format!("{}{}", "　".repeat(o.org_path().depth() - top), o.name)))
+        .collect())
+}
+
 /// Does the caller hold `cap` over organisation `org_id`?
 pub async fn may(db: &Db, p: &Principal, org_id: i64, cap: Capability) -> bool {
     match orgs::get(db, p, org_id).await {
