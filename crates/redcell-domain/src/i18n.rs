@@ -116,3 +116,14 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
 pub fn audit_action_label(code: &str) -> &str {
     AUDIT_ACTIONS.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or(code)
 }
+
+// Holiday calendar (working days, 调休).
+pub const DAY_OFF: &str = "放假";
+pub const DAY_WORK: &str = "调休上班";
+pub const WORKDAY_NOT_WEEKEND: &str = "不是周末，不能设为调休上班日";
+pub const HOLIDAY_NAME_REQUIRED: &str = "请填写节日名称";
+pub const HOLIDAY_NAME_TOO_LONG: &str = "节日名称不能超过20个字";
+pub const HOLIDAY_YEAR_RANGE: &str = "年份应在2000至2100之间";
+pub const HOLIDAY_LINE_FORMAT: &str = "格式应为“日期 off|work 名称”";
+pub const HOLIDAY_KIND_INVALID: &str = "类型应为 off（放假）或 work（调休上班）";
+pub const HOLIDAY_DUPLICATE: &str = "重复登记";
