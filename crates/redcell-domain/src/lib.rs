@@ -6,6 +6,7 @@
 
 pub mod coverage;
 pub mod error;
+pub mod export;
 pub mod i18n;
 pub mod ident;
 pub mod input;
