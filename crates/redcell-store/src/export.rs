@@ -235,6 +235,15 @@ fn restricted(p: &Principal, cap: Capability) -> Principal {
     Principal { grants: p.grants.iter().filter(|g| g.role.can(cap)).cloned().collect(), ..p.clone() }
 }
 
+/// The `entity` of an export's audit row: the list's code (the audit trail's
+/// own export keeps the name it has always had, `audit_log`).
+fn entity(kind: ExportKind) -> &'static str {
+    match kind {
+        ExportKind::Audit => "audit_log",
+        k => k.code(),
+    }
+}
+
 /// A sink for the rows of an export (the file writer).
 pub type Sink<'a> = dyn FnMut(&[String]) -> Result<(), StoreError> + Send + 'a;
 
@@ -260,7 +269,7 @@ pub async fn run(
     };
     if !allowed {
         let detail = format!("导出{}被拒", kind.label());
-        audit::access(db, p.tenant_id, actor, "forbidden", kind.code(), None, &detail).await?;
+        audit::access(db, p.tenant_id, actor, "forbidden", entity(kind), None, &detail).await?;
         return Err(StoreError::Forbidden);
     }
     // Audit rows are not tied to organisations: their readers see the whole tenant.
@@ -432,7 +441,7 @@ pub async fn run(
         format.label(),
         if filters.is_empty() { "无" } else { &filters }
     );
-    audit::access(db, p.tenant_id, actor, "export", kind.code(), None, &detail).await?;
+    audit::access(db, p.tenant_id, actor, "export", entity(kind), None, &detail).await?;
     Ok(n)
 }
 
