@@ -6,6 +6,7 @@
 //! Every document writer neutralises spreadsheet formulas with the domain's
 //! rule, re-exported here.
 
+pub mod export;
 pub mod xlsx;
 
 pub use redcell_domain::text::spreadsheet_safe as safe_cell;

@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod coverage;
 pub mod error;
+pub mod export;
 pub mod i18n;
 pub mod ident;
 pub mod input;

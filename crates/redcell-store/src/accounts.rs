@@ -65,11 +65,17 @@ pub struct NewAccount {
     pub org_id: i64,
 }
 
-const ACCOUNT: &str =
+pub(crate) const ACCOUNT: &str =
     "SELECT u.id, u.username, u.display_name, u.disabled, u.locked_until, u.must_change_password, u.created_at";
 
 /// Accounts with at least one grant inside the caller's management scope.
 pub async fn list(db: &Db, p: &Principal, q: Option<&str>, page: Page) -> Result<Paged<Account>, StoreError> {
+    let (from_where, a) = filtered(p, q);
+    paged(db, ACCOUNT, &from_where, "u.username", a, page).await
+}
+
+/// The `FROM ... WHERE ...` of the account list and its arguments.
+pub(crate) fn filtered(p: &Principal, q: Option<&str>) -> (String, Args) {
     let mut a = Args::new();
     let scope = p.scope(Capability::ManageUsers);
     let c = scope.orgs("o", &mut a);
@@ -80,7 +86,7 @@ pub async fn list(db: &Db, p: &Principal, q: Option<&str>, page: Page) -> Result
         let n = a.push(like(q));
         w.push_str(&format!(" AND (u.username LIKE {n} ESCAPE '\\' OR u.display_name LIKE {n} ESCAPE '\\')"));
     }
-    paged(db, ACCOUNT, &format!("users u WHERE {w}"), "u.username", a, page).await
+    (format!("users u WHERE {w}"), a)
 }
 
 async fn grants_of(db: &Db, id: i64) -> Result<Vec<AccountGrant>, StoreError> {

@@ -219,6 +219,14 @@ pub async fn search(
     f: &AuditFilter,
     page: crate::registry::Page,
 ) -> Result<crate::registry::Paged<Entry>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    crate::registry::paged(db, SELECT, &from_where, "l.id DESC", a, page).await
+}
+
+pub(crate) const SELECT: &str = "SELECT l.id, l.at, l.user_id, u.username, l.on_behalf_of, l.action, l.entity, l.entity_id, l.detail, l.before_json, l.after_json";
+
+/// The `FROM ... WHERE ...` of an audit search and its arguments (auditors of the whole tenant only).
+pub(crate) fn filtered(p: &Principal, f: &AuditFilter) -> Result<(String, Args), StoreError> {
     if !may_search(p) {
         return Err(StoreError::Forbidden);
     }
@@ -242,15 +250,7 @@ pub async fn search(
     if let Some(d) = f.to {
         w.push(format!("l.at < {}", a.push(china_midnight_utc(d + chrono::Duration::days(1)))));
     }
-    crate::registry::paged(
-        db,
-        "SELECT l.id, l.at, l.user_id, u.username, l.on_behalf_of, l.action, l.entity, l.entity_id, l.detail, l.before_json, l.after_json",
-        &format!("audit_log l LEFT JOIN users u ON u.id = l.user_id WHERE {}", w.join(" AND ")),
-        "l.id DESC",
-        a,
-        page,
-    )
-    .await
+    Ok((format!("audit_log l LEFT JOIN users u ON u.id = l.user_id WHERE {}", w.join(" AND ")), a))
 }
 
 /// Remove rows older than `days` (at least [`RETENTION_DAYS`]); returns how many.

@@ -208,6 +208,36 @@ impl Db {
         Ok(v)
     }
 
+    /// Run a query and hand each row to `f` as it arrives (one statement, one
+    /// snapshot, rows never collected): for exports of lists of any length.
+    /// Answers the number of rows.
+    pub async fn each<T: Row>(
+        &self,
+        sql: &str,
+        args: Args,
+        mut f: impl FnMut(T) -> Result<(), StoreError> + Send,
+    ) -> Result<u64, StoreError> {
+        use futures_util::StreamExt;
+        let mut n = 0;
+        match self {
+            Db::Sqlite(p) => {
+                let mut rows = sqlx::query_as_with::<_, T, _>(sql, sqlite_args(&args)?).fetch(p);
+                while let Some(row) = rows.next().await {
+                    f(row?)?;
+                    n += 1;
+                }
+            }
+            Db::Postgres(p) => {
+                let mut rows = sqlx::query_as_with::<_, T, _>(sql, pg_args(&args)?).fetch(p);
+                while let Some(row) = rows.next().await {
+                    f(row?)?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
     pub async fn exec(&self, sql: &str, args: Args) -> Result<u64, StoreError> {
         Ok(match self {
             Db::Sqlite(p) => sqlx::query_with(sql, sqlite_args(&args)?).execute(p).await?.rows_affected(),

@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod registry;
 pub mod scope;

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod form;
 pub mod pages;
 pub mod raw;

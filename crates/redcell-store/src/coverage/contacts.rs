@@ -144,8 +144,10 @@ pub(crate) async fn roster_where(
 /// The contacts in force on a date (or the whole history) in an organisation's subtree.
 pub async fn roster(db: &Db, p: &Principal, f: &RosterFilter, page: Page) -> Result<Paged<Contact>, StoreError> {
     let (w, a) = roster_where(db, p, f, Capability::ReadRegistry).await?;
-    paged(db, SELECT, &format!("{FROM} WHERE {w}"), "c.level, from_name, c.from_id, c.since, c.id", a, page).await
+    paged(db, SELECT, &format!("{FROM} WHERE {w}"), ROSTER_ORDER, a, page).await
 }
+
+pub(crate) const ROSTER_ORDER: &str = "c.level, from_name, c.from_id, c.since, c.id";
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Contact, StoreError> {
     let mut a = args![id];

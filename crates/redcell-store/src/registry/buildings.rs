@@ -30,10 +30,10 @@ pub struct Building {
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT b.id, b.tenant_id, b.grid_id, g.name AS grid_name, b.org_id, b.name, b.address, b.units, b.floors, \
+pub(crate) const SELECT: &str = "SELECT b.id, b.tenant_id, b.grid_id, g.name AS grid_name, b.org_id, b.name, b.address, b.units, b.floors, \
     b.x, b.y, b.lat, b.lon, (SELECT COUNT(*) FROM households h WHERE h.tenant_id = b.tenant_id AND h.building_id = b.id) AS households, \
     b.created_at, b.updated_at";
-const FROM: &str = "buildings b JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id";
+pub(crate) const FROM: &str = "buildings b JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct BuildingFilter {
@@ -43,6 +43,15 @@ pub struct BuildingFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &BuildingFilter, page: Page) -> Result<Paged<Building>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "b.grid_id, b.id";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &BuildingFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("b", &mut a)];
     if let Some(g) = f.grid_id {
@@ -52,7 +61,7 @@ pub async fn list(db: &Db, p: &Principal, f: &BuildingFilter, page: Page) -> Res
         let n = a.push(like(q));
         w.push(format!("(b.name LIKE {n} ESCAPE '\\' OR b.address LIKE {n} ESCAPE '\\')"));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "b.grid_id, b.id", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Building, StoreError> {

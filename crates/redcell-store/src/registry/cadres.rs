@@ -31,7 +31,7 @@ pub struct Cadre {
 }
 
 /// The columns of a cadre; station names only of organisations the caller can see.
-fn select(p: &Principal) -> String {
+pub(crate) fn select(p: &Principal) -> String {
     let visible = p.scope(Capability::ReadRegistry).orgs_literal("so2");
     format!(
         "SELECT c.id, c.tenant_id, c.org_id, o.name AS org_name, c.kind, c.name, c.phone, c.title, c.member_id, \
@@ -39,7 +39,7 @@ fn select(p: &Principal) -> String {
            WHERE cs.tenant_id = c.tenant_id AND cs.cadre_id = c.id AND {visible}) AS stations, c.created_at, c.updated_at"
     )
 }
-const FROM: &str = "cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id";
+pub(crate) const FROM: &str = "cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct CadreFilter {
@@ -52,6 +52,15 @@ pub struct CadreFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &CadreFilter, page: Page) -> Result<Paged<Cadre>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, &select(p), &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "o.path, c.id";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &CadreFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("c", &mut a)];
     if let Some(o) = f.org_id {
@@ -66,7 +75,7 @@ pub async fn list(db: &Db, p: &Principal, f: &CadreFilter, page: Page) -> Result
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(format!("c.name LIKE {} ESCAPE '\\'", a.push(like(q))));
     }
-    paged(db, &select(p), &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path, c.id", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Cadre, StoreError> {

@@ -24,9 +24,9 @@ pub struct Grid {
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str =
+pub(crate) const SELECT: &str =
     "SELECT g.id, g.tenant_id, g.org_id, o.name AS org_name, g.code, g.name, g.description, g.created_at, g.updated_at";
-const FROM: &str = "grids g JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id";
+pub(crate) const FROM: &str = "grids g JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct GridFilter {
@@ -37,6 +37,15 @@ pub struct GridFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &GridFilter, page: Page) -> Result<Paged<Grid>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "o.path, g.code";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &GridFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("g", &mut a)];
     if let Some(org) = f.org_id {
@@ -47,7 +56,7 @@ pub async fn list(db: &Db, p: &Principal, f: &GridFilter, page: Page) -> Result<
         let n = a.push(like(q));
         w.push(format!("(g.name LIKE {n} ESCAPE '\\' OR g.code LIKE {n} ESCAPE '\\')"));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path, g.code", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Grid, StoreError> {

@@ -40,10 +40,10 @@ impl Household {
     }
 }
 
-const SELECT: &str = "SELECT h.id, h.tenant_id, h.building_id, b.name AS building_name, b.address, h.grid_id, h.org_id, h.unit_no, h.room, \
+pub(crate) const SELECT: &str = "SELECT h.id, h.tenant_id, h.building_id, b.name AS building_name, b.address, h.grid_id, h.org_id, h.unit_no, h.room, \
     h.tags, h.note, (SELECT COUNT(*) FROM residents r WHERE r.tenant_id = h.tenant_id AND r.household_id = h.id) AS residents, \
     h.created_at, h.updated_at";
-const FROM: &str = "households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id";
+pub(crate) const FROM: &str = "households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct HouseholdFilter {
@@ -56,6 +56,15 @@ pub struct HouseholdFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &HouseholdFilter, page: Page) -> Result<Paged<Household>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "h.building_id, h.unit_no, h.room";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &HouseholdFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("h", &mut a)];
     if let Some(g) = f.grid_id {
@@ -71,7 +80,7 @@ pub async fn list(db: &Db, p: &Principal, f: &HouseholdFilter, page: Page) -> Re
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(format!("h.room LIKE {} ESCAPE '\\'", a.push(like(q))));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "h.building_id, h.unit_no, h.room", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Household, StoreError> {

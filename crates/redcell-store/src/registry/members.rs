@@ -41,10 +41,10 @@ pub struct Member {
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT m.id, m.tenant_id, m.resident_id, m.org_id, o.name AS org_name, r.name, r.birth_date, r.id_number, r.phone, \
+pub(crate) const SELECT: &str = "SELECT m.id, m.tenant_id, m.resident_id, m.org_id, o.name AS org_name, r.name, r.birth_date, r.id_number, r.phone, \
     r.household_id, h.grid_id, m.category, m.status, m.joined_on, m.work_unit, m.skills, m.interests, m.free_time, m.central_household, \
     m.created_at, m.updated_at";
-const FROM: &str = "members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+pub(crate) const FROM: &str = "members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
     JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
     LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id";
 
@@ -64,6 +64,15 @@ pub struct MemberFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &MemberFilter, page: Page) -> Result<Paged<Member>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "o.path, m.id";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &MemberFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("m", &mut a)];
     if let Some(o) = f.org_id {
@@ -88,7 +97,7 @@ pub async fn list(db: &Db, p: &Principal, f: &MemberFilter, page: Page) -> Resul
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(super::residents::search_cond(q, &mut a));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path, m.id", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Member, StoreError> {

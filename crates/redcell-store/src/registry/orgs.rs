@@ -35,9 +35,9 @@ impl Org {
     }
 }
 
-const SELECT: &str = "SELECT o.id, o.tenant_id, o.parent_id, o.path, o.kind, o.code, o.name, o.secretary, o.phone, \
+pub(crate) const SELECT: &str = "SELECT o.id, o.tenant_id, o.parent_id, o.path, o.kind, o.code, o.name, o.secretary, o.phone, \
     p.name AS parent_name, o.created_at, o.updated_at";
-const FROM: &str = "orgs o LEFT JOIN orgs p ON p.tenant_id = o.tenant_id AND p.id = o.parent_id";
+pub(crate) const FROM: &str = "orgs o LEFT JOIN orgs p ON p.tenant_id = o.tenant_id AND p.id = o.parent_id";
 
 /// Filters of the organisation list.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -51,6 +51,15 @@ pub struct OrgFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &OrgFilter, page: Page) -> Result<Paged<Org>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "o.path";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &OrgFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).orgs("o", &mut a)];
     if let Some(pid) = f.parent_id {
@@ -63,7 +72,7 @@ pub async fn list(db: &Db, p: &Principal, f: &OrgFilter, page: Page) -> Result<P
         let n = a.push(like(q));
         w.push(format!("(o.name LIKE {n} ESCAPE '\\' OR o.code LIKE {n} ESCAPE '\\')"));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "o.path", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 /// Every organisation in scope, in tree order (for the tree page and pickers).

@@ -72,6 +72,15 @@ pub(crate) fn search_cond(q: &str, a: &mut Args) -> String {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &ResidentFilter, page: Page) -> Result<Paged<Resident>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "r.id";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &ResidentFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("r", &mut a)];
     if let Some(h) = f.household_id {
@@ -86,7 +95,7 @@ pub async fn list(db: &Db, p: &Principal, f: &ResidentFilter, page: Page) -> Res
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(search_cond(q, &mut a));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "r.id", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Resident, StoreError> {

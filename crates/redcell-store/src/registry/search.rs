@@ -13,8 +13,16 @@ pub async fn people(db: &Db, p: &Principal, q: &str, page: Page) -> Result<Paged
     if q.trim().is_empty() {
         return Ok(Paged { items: vec![], total: 0, page: 1, per_page: page.size() });
     }
+    let (from_where, a) = filtered(p, q);
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+pub(crate) const ORDER: &str = "r.name || '', r.id";
+
+/// The `FROM ... WHERE ...` of a search (scope and search text) and its arguments.
+pub(crate) fn filtered(p: &Principal, q: &str) -> (String, Args) {
     let mut a = Args::new();
     let scope = p.scope(Capability::ReadRegistry).rows("r", &mut a);
     let cond = search_cond(q, &mut a);
-    paged(db, SELECT, &format!("{FROM} WHERE {scope} AND {cond}"), "r.name || '', r.id", a, page).await
+    (format!("{FROM} WHERE {scope} AND {cond}"), a)
 }

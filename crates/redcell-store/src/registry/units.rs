@@ -29,8 +29,8 @@ pub struct Unit {
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT u.id, u.tenant_id, u.grid_id, u.org_id, u.kind, u.name, u.address, u.contact, u.phone, u.created_at, u.updated_at";
-const FROM: &str = "units u";
+pub(crate) const SELECT: &str = "SELECT u.id, u.tenant_id, u.grid_id, u.org_id, u.kind, u.name, u.address, u.contact, u.phone, u.created_at, u.updated_at";
+pub(crate) const FROM: &str = "units u";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct UnitFilter {
@@ -40,6 +40,15 @@ pub struct UnitFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &UnitFilter, page: Page) -> Result<Paged<Unit>, StoreError> {
+    let (from_where, a) = filtered(p, f)?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list.
+pub(crate) const ORDER: &str = "u.grid_id, u.id";
+
+/// The `FROM ... WHERE ...` of the list (the caller's scope and the filters) and its arguments.
+pub(crate) fn filtered(p: &Principal, f: &UnitFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("u", &mut a)];
     if let Some(g) = f.grid_id {
@@ -51,7 +60,7 @@ pub async fn list(db: &Db, p: &Principal, f: &UnitFilter, page: Page) -> Result<
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(format!("u.name LIKE {} ESCAPE '\\'", a.push(like(q))));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "u.grid_id, u.id", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Unit, StoreError> {

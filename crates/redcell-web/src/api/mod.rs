@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod coverage;
+pub mod export;
 pub mod registry;
 
 use crate::Shared;
@@ -54,6 +55,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .merge(registry::router())
         .merge(admin::router())
         .merge(coverage::router())
+        .merge(export::router())
 }
 
 /// Query parameters; a malformed query is a 422 in the API error shape.

@@ -44,6 +44,7 @@ struct UsersPage {
     roles: Vec<(String, String)>,
     orgs: Vec<(String, String)>,
     error: Option<String>,
+    exports: Vec<crate::export::ExportLink>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +64,12 @@ async fn users_page(
     let list = accounts::list(db, &u.p, q.q.as_deref(), Page { page: q.page, per_page: Some(50) }).await?;
     let pager = Pager::of(&list, format!("/admin/users?q={}&", url_encode(q.q.as_deref().unwrap_or(""))));
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let exports = if u.p.grants.iter().any(|g| g.role.can(Capability::Export) && g.role.can(Capability::ManageUsers)) {
+        let q = q.q.clone().unwrap_or_default();
+        vec![crate::export::link(redcell_domain::export::ExportKind::Users, "账号列表", &[("q", q)])]
+    } else {
+        vec![]
+    };
     let page = UsersPage {
         nav: Nav::of(u),
         q: q.q.clone().unwrap_or_default(),
@@ -73,6 +80,7 @@ async fn users_page(
         roles: grantable_roles(&u.p),
         orgs: manageable_orgs(db, &u.p).await?,
         error,
+        exports,
     };
     Ok(render_status(status, &page))
 }
@@ -297,9 +305,9 @@ struct AuditPage {
     nav: Option<Nav>,
     f: AuditForm,
     actions: &'static [(&'static str, &'static str)],
-    query: String,
     list: Paged<audit::Entry>,
     pager: Pager,
+    exports: Vec<crate::export::ExportLink>,
 }
 
 /// The audit filter as typed (strings, so that a half-filled form round-trips).
@@ -353,54 +361,18 @@ async fn audit_page(u: PageUser, State(s): State<Shared>, Query(f): Query<AuditF
     let list = audit::search(&s.db, &u.p, &filter, Page { page: f.page, per_page: Some(100) }).await?;
     let query = f.query();
     let pager = Pager::of(&list, format!("/audit?{query}&"));
-    Ok(render(&AuditPage { nav: Nav::of(&u), f, actions: i18n::AUDIT_ACTIONS, query, list, pager }))
+    let exports = vec![crate::export::ExportLink {
+        label: "审计日志".into(),
+        href: format!("/export/{}?{query}", redcell_domain::export::ExportKind::Audit.code()),
+    }];
+    Ok(render(&AuditPage { nav: Nav::of(&u), f, actions: i18n::AUDIT_ACTIONS, list, pager, exports }))
 }
 
-/// The audit trail matching the filter as CSV (UTF-8 with BOM for Excel). The
-/// export itself is audited. Cells are neutralised against formula injection.
+/// The audit trail matching the filter as CSV (the address the audit page
+/// has always offered; the same export as `/export/audit`, which also writes xlsx).
 async fn audit_export(u: PageUser, State(s): State<Shared>, Query(f): Query<AuditForm>) -> PageResult {
-    let filter = f.filter()?;
-    let mut out = String::from("\u{feff}时间,用户,代居民,操作,对象,编号,说明,变更前,变更后\r\n");
-    let mut page = 1;
-    loop {
-        let list = audit::search(&s.db, &u.p, &filter, Page { page: Some(page), per_page: Some(Page::MAX) }).await?;
-        for e in &list.items {
-            let cells = [
-                e.at_local(),
-                e.username.clone().unwrap_or_default(),
-                e.on_behalf_of.map(|x| x.to_string()).unwrap_or_default(),
-                e.action_label().to_string(),
-                e.entity.clone(),
-                e.entity_id.map(|x| x.to_string()).unwrap_or_default(),
-                e.detail.clone().unwrap_or_default(),
-                e.before_json.clone().unwrap_or_default(),
-                e.after_json.clone().unwrap_or_default(),
-            ];
-            let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-            out.push_str(&row.join(","));
-            out.push_str("\r\n");
-        }
-        if page >= list.pages() {
-            break;
-        }
-        page += 1;
-    }
-    audit::access(&s.db, u.p.tenant_id, audit::Actor::of(&u.p), "export", "audit_log", None, &f.query()).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\"".to_string()),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        out,
-    )
-        .into_response())
-}
-
-/// One CSV cell: formulas neutralised, quoted when needed.
-fn csv_cell(s: &str) -> String {
-    let safe = redcell_domain::text::spreadsheet_safe(s);
-    if safe.contains([',', '"', '\n', '\r']) { format!("\"{}\"", safe.replace('"', "\"\"")) } else { safe.into_owned() }
+    let query = format!("{}&format=csv", f.query());
+    Ok(crate::export::download(&s.db, &u.p, redcell_domain::export::ExportKind::Audit, &query).await?)
 }
 
 #[derive(Template)]

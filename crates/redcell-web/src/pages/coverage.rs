@@ -172,6 +172,7 @@ struct ContactsPage {
     csrf: String,
     can_edit: bool,
     today: NaiveDate,
+    exports: Vec<crate::export::ExportLink>,
 }
 
 impl ContactsPage {
@@ -215,6 +216,17 @@ async fn show_contacts(
     );
     let pager = Pager::of(&list, base);
     let can_edit = may(p, &org, Capability::EditRegistry);
+    let exports = if may(p, &org, Capability::Export) {
+        let filters = [
+            ("org_id", id.to_string()),
+            ("level", level.clone()),
+            ("date", date_s.clone()),
+            ("history", if history { "true".to_string() } else { String::new() }),
+        ];
+        vec![crate::export::link(redcell_domain::export::ExportKind::Contacts, "联系名册", &filters)]
+    } else {
+        vec![]
+    };
     let page = ContactsPage {
         nav: Nav::of(u),
         crumbs,
@@ -230,6 +242,7 @@ async fn show_contacts(
         csrf: u.csrf.clone(),
         can_edit,
         today: today(),
+        exports,
     };
     Ok(render_status(status, &page))
 }

@@ -3,12 +3,14 @@
 use super::{Nav, PageResult, Pager, render};
 use crate::Shared;
 use crate::auth::{PageUser, url_encode};
+use crate::export::{ExportLink, link};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use chrono::NaiveDate;
+use redcell_domain::export::ExportKind;
 use redcell_store::registry::{
     Page, Paged, buildings, cadres, grids, households, members, orgs, residents, search, units,
 };
@@ -107,6 +109,7 @@ struct OrgPage {
     grids: Paged<grids::Grid>,
     cadres: Paged<cadres::Cadre>,
     can_edit: bool,
+    exports: Vec<ExportLink>,
 }
 
 async fn org(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
@@ -121,7 +124,19 @@ async fn org(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageR
     let cadres =
         cadres::list(db, p, &cadres::CadreFilter { org_id: Some(id), ..Default::default() }, Page::first(50)).await?;
     let can_edit = p.scope(Capability::EditRegistry).contains(&org.org_path());
-    Ok(render(&OrgPage { nav: Nav::of(&u), crumbs, org, counts, children, grids, cadres, can_edit }))
+    let exports = if crate::export::may_export_at(p, &org.org_path()) {
+        let o = || vec![("org_id", id.to_string())];
+        vec![
+            link(ExportKind::Orgs, "下级组织", &[("parent_id", id.to_string())]),
+            link(ExportKind::Grids, "网格", &o()),
+            link(ExportKind::Cadres, "干部", &o()),
+            link(ExportKind::Members, "党员", &o()),
+            link(ExportKind::Residents, "居民", &o()),
+        ]
+    } else {
+        vec![]
+    };
+    Ok(render(&OrgPage { nav: Nav::of(&u), crumbs, org, counts, children, grids, cadres, can_edit, exports }))
 }
 
 #[derive(Template)]
@@ -137,6 +152,7 @@ struct GridPage {
     units: Paged<units::Unit>,
     coverage: Option<redcell_store::coverage::report::Rate>,
     can_edit: bool,
+    exports: Vec<ExportLink>,
 }
 
 async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
@@ -168,6 +184,17 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
         units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
     let can_edit = can_edit(db, p, grid.org_id).await;
     let coverage = super::coverage::grid_rate(db, p, id).await;
+    let exports = if may(db, p, grid.org_id, Capability::Export).await {
+        let g = || vec![("grid_id", id.to_string())];
+        vec![
+            link(ExportKind::Buildings, "楼栋", &g()),
+            link(ExportKind::Households, "住户", &g()),
+            link(ExportKind::Members, "党员", &g()),
+            link(ExportKind::Units, "两新组织与公共设施", &g()),
+        ]
+    } else {
+        vec![]
+    };
     Ok(render(&GridPage {
         nav: Nav::of(&u),
         crumbs,
@@ -179,6 +206,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
         units,
         coverage,
         can_edit,
+        exports,
     }))
 }
 
@@ -197,6 +225,7 @@ struct BuildingPage {
     central: Vec<members::Member>,
     pager: Pager,
     can_edit: bool,
+    exports: Vec<ExportLink>,
 }
 
 async fn building(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, Query(q): Query<PageQuery>) -> PageResult {
@@ -219,7 +248,12 @@ async fn building(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, Que
     .items;
     let pager = Pager::of(&households, format!("/buildings/{id}?"));
     let can_edit = can_edit(db, p, building.org_id).await;
-    Ok(render(&BuildingPage { nav: Nav::of(&u), crumbs, building, households, central, pager, can_edit }))
+    let exports = if may(db, p, building.org_id, Capability::Export).await {
+        vec![link(ExportKind::Households, "住户", &[("building_id", id.to_string())])]
+    } else {
+        vec![]
+    };
+    Ok(render(&BuildingPage { nav: Nav::of(&u), crumbs, building, households, central, pager, can_edit, exports }))
 }
 
 #[derive(Template)]
@@ -233,6 +267,7 @@ struct HouseholdPage {
     today: NaiveDate,
     can_edit: bool,
     csrf: String,
+    exports: Vec<ExportLink>,
 }
 
 async fn household_crumbs(db: &Db, p: &Principal, h: &households::Household) -> Result<Crumbs, StoreError> {
@@ -258,6 +293,11 @@ async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) ->
     .await?;
     let can_edit = can_edit(db, p, household.org_id).await;
     let files = redcell_store::files::list(db, p, redcell_store::files::Owner::Household(id)).await?;
+    let exports = if may(db, p, household.org_id, Capability::Export).await {
+        vec![link(ExportKind::Residents, "家庭成员", &[("household_id", id.to_string())])]
+    } else {
+        vec![]
+    };
     Ok(render(&HouseholdPage {
         nav: Nav::of(&u),
         crumbs,
@@ -267,6 +307,7 @@ async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) ->
         today: crate::today(),
         can_edit,
         csrf: u.csrf.clone(),
+        exports,
     }))
 }
 
@@ -361,6 +402,7 @@ struct MembersPage {
     q: String,
     list: Paged<members::Member>,
     pager: Pager,
+    exports: Vec<ExportLink>,
 }
 
 async fn member_list(u: PageUser, State(s): State<Shared>, Query(q): Query<MembersQuery>) -> PageResult {
@@ -401,6 +443,17 @@ async fn member_list(u: PageUser, State(s): State<Shared>, Query(q): Query<Membe
         }
     }
     let pager = Pager::of(&list, base);
+    let exports = if crate::export::may_export(p) {
+        let filters = [
+            ("org_id", q.org_id.map(|x| x.to_string()).unwrap_or_default()),
+            ("grid_id", q.grid_id.map(|x| x.to_string()).unwrap_or_default()),
+            ("central_household", q.central_household.map(|x| x.to_string()).unwrap_or_default()),
+            ("q", q.q.clone().unwrap_or_default()),
+        ];
+        vec![link(ExportKind::Members, &heading, &filters)]
+    } else {
+        vec![]
+    };
     Ok(render(&MembersPage {
         nav: Nav::of(&u),
         crumbs,
@@ -410,6 +463,7 @@ async fn member_list(u: PageUser, State(s): State<Shared>, Query(q): Query<Membe
         q: q.q.unwrap_or_default(),
         list,
         pager,
+        exports,
     }))
 }
 
@@ -426,13 +480,19 @@ struct SearchPage {
     q: String,
     list: Paged<residents::Resident>,
     pager: Pager,
+    exports: Vec<ExportLink>,
 }
 
 async fn search_page(u: PageUser, State(s): State<Shared>, Query(q): Query<SearchQuery>) -> PageResult {
     let text = q.q.unwrap_or_default();
     let list = search::people(&s.db, &u.p, &text, Page { page: q.page, per_page: Some(50) }).await?;
     let pager = Pager::of(&list, format!("/search?q={}&", url_encode(&text)));
-    Ok(render(&SearchPage { nav: Nav::of(&u), q: text, list, pager }))
+    let exports = if crate::export::may_export(&u.p) && !text.trim().is_empty() {
+        vec![link(ExportKind::Search, "查询结果", &[("q", text.clone())])]
+    } else {
+        vec![]
+    };
+    Ok(render(&SearchPage { nav: Nav::of(&u), q: text, list, pager, exports }))
 }
 
 pub fn router() -> Router<Shared> {

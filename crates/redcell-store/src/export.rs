@@ -1,0 +1,470 @@
+//! Export of any list (导出): the same filters as the list, every matching row
+//! (streamed from one query, never collected), masked as the list shows it,
+//! only inside the caller's `Export` scope, and recorded in the audit trail.
+//!
+//! The rows are handed to a sink as text cells with [`columns`] describing
+//! them; writing the file (xlsx or CSV) is the caller's part (`redcell-docs`).
+//!
+//! Who may export what:
+//! - registry lists, people search and contact rosters: roles with
+//!   `Capability::Export`, over the subtrees where they hold it (a grant that
+//!   only reads, e.g. a cadre's, does not widen what is exported);
+//! - the account list: `Export` together with `ManageUsers` on the same grant;
+//! - the audit trail: its readers (auditors of the whole tenant), who have no
+//!   other export right; the system administrator cannot read it.
+
+use crate::accounts::{self, Account};
+use crate::audit::{self, Actor, AuditFilter, Entry};
+use crate::coverage::contacts::{self, Contact, RosterFilter};
+use crate::db::{Args, Db};
+use crate::error::StoreError;
+use crate::registry::buildings::{self, Building, BuildingFilter};
+use crate::registry::cadres::{self, Cadre, CadreFilter};
+use crate::registry::grids::{self, Grid, GridFilter};
+use crate::registry::households::{self, Household, HouseholdFilter};
+use crate::registry::members::{self, Member, MemberFilter};
+use crate::registry::orgs::{self, Org, OrgFilter};
+use crate::registry::residents::{self, Resident, ResidentFilter};
+use crate::registry::search;
+use crate::registry::units::{self, Unit, UnitFilter};
+use crate::scope::{Capability, Principal};
+use crate::{IdNo, PhoneNo};
+use redcell_domain::export::{Column, ExportFormat, ExportKind};
+
+/// A list to export with its filters (the same structs the list takes).
+#[derive(Debug, Clone)]
+pub enum ExportFilter {
+    Orgs(OrgFilter),
+    Grids(GridFilter),
+    Buildings(BuildingFilter),
+    Households(HouseholdFilter),
+    Residents(ResidentFilter),
+    Members(MemberFilter),
+    Cadres(CadreFilter),
+    Units(UnitFilter),
+    /// People found by a name, phone or ID number.
+    Search(String),
+    /// Accounts whose username or name contains the text.
+    Users(Option<String>),
+    Audit(AuditFilter),
+    Contacts(RosterFilter),
+}
+
+impl ExportFilter {
+    pub fn kind(&self) -> ExportKind {
+        match self {
+            ExportFilter::Orgs(_) => ExportKind::Orgs,
+            ExportFilter::Grids(_) => ExportKind::Grids,
+            ExportFilter::Buildings(_) => ExportKind::Buildings,
+            ExportFilter::Households(_) => ExportKind::Households,
+            ExportFilter::Residents(_) => ExportKind::Residents,
+            ExportFilter::Members(_) => ExportKind::Members,
+            ExportFilter::Cadres(_) => ExportKind::Cadres,
+            ExportFilter::Units(_) => ExportKind::Units,
+            ExportFilter::Search(_) => ExportKind::Search,
+            ExportFilter::Users(_) => ExportKind::Users,
+            ExportFilter::Audit(_) => ExportKind::Audit,
+            ExportFilter::Contacts(_) => ExportKind::Contacts,
+        }
+    }
+}
+
+/// Personal data in the file: masked (every page and API export), or in the
+/// clear (only the command line, on the operator's explicit request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mask {
+    Masked,
+    Clear,
+}
+
+fn id_no(x: &IdNo, m: Mask) -> String {
+    match m {
+        Mask::Masked => x.masked(),
+        Mask::Clear => x.reveal().to_string(),
+    }
+}
+
+fn phone(x: &Option<PhoneNo>, m: Mask) -> String {
+    match (x, m) {
+        (None, _) => String::new(),
+        (Some(p), Mask::Masked) => p.masked(),
+        (Some(p), Mask::Clear) => p.reveal().to_string(),
+    }
+}
+
+fn opt<T: ToString>(x: &Option<T>) -> String {
+    x.as_ref().map(T::to_string).unwrap_or_default()
+}
+
+fn yes(b: bool) -> String {
+    if b { "是" } else { "否" }.to_string()
+}
+
+fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The columns of an export of `kind`.
+pub fn columns(kind: ExportKind, m: Mask) -> Vec<Column> {
+    let (idh, phh) = match m {
+        Mask::Masked => ("身份证号（脱敏）", "联系电话（脱敏）"),
+        Mask::Clear => ("身份证号", "联系电话"),
+    };
+    let person = || {
+        vec![
+            Column::text("姓名"),
+            Column::text("性别"),
+            Column::date("出生日期"),
+            Column::ident(idh),
+            Column::ident(phh),
+            Column::text("住户"),
+            Column::text("党员"),
+            Column::text("备注"),
+        ]
+    };
+    match kind {
+        ExportKind::Orgs => vec![
+            Column::ident("编码"),
+            Column::text("名称"),
+            Column::text("类型"),
+            Column::text("上级组织"),
+            Column::text("书记"),
+            Column::ident(phh),
+        ],
+        ExportKind::Grids => {
+            vec![Column::ident("编码"), Column::text("名称"), Column::text("所属组织"), Column::text("说明")]
+        }
+        ExportKind::Buildings => vec![
+            Column::text("楼栋"),
+            Column::text("地址"),
+            Column::text("网格"),
+            Column::number("单元数"),
+            Column::number("层数"),
+            Column::number("住户数"),
+        ],
+        ExportKind::Households => vec![
+            Column::text("楼栋"),
+            Column::number("单元"),
+            Column::ident("房号"),
+            Column::text("地址"),
+            Column::text("标签"),
+            Column::number("人数"),
+            Column::text("备注"),
+        ],
+        ExportKind::Residents | ExportKind::Search => person(),
+        ExportKind::Members => vec![
+            Column::text("姓名"),
+            Column::text("所在组织"),
+            Column::text("类别"),
+            Column::text("状态"),
+            Column::date("入党日期"),
+            Column::date("出生日期"),
+            Column::ident(idh),
+            Column::ident(phh),
+            Column::text("党员中心户"),
+            Column::text("工作单位"),
+            Column::text("特长"),
+            Column::text("兴趣"),
+            Column::text("空闲时间"),
+        ],
+        ExportKind::Cadres => vec![
+            Column::text("姓名"),
+            Column::text("类别"),
+            Column::text("所属组织"),
+            Column::text("职务"),
+            Column::ident(phh),
+            Column::text("驻点组织"),
+        ],
+        ExportKind::Units => vec![
+            Column::text("名称"),
+            Column::text("类别"),
+            Column::text("地址"),
+            Column::text("联系人"),
+            Column::ident(phh),
+        ],
+        ExportKind::Users => vec![
+            Column::ident("用户名"),
+            Column::text("姓名"),
+            Column::text("状态"),
+            Column::text("锁定至"),
+            Column::text("须修改密码"),
+            Column::text("创建时间"),
+        ],
+        ExportKind::Audit => vec![
+            Column::text("时间"),
+            Column::ident("用户"),
+            Column::ident("代居民"),
+            Column::text("操作"),
+            Column::text("对象"),
+            Column::ident("编号"),
+            Column::text("说明"),
+            Column::text("变更前"),
+            Column::text("变更后"),
+        ],
+        ExportKind::Contacts => vec![
+            Column::text("联系层级"),
+            Column::text("联系人"),
+            Column::text("所在组织/职务"),
+            Column::ident(phh),
+            Column::text("联系对象"),
+            Column::text("对象住址/组织"),
+            Column::date("开始日期"),
+            Column::date("结束日期"),
+            Column::text("建立原因"),
+            Column::text("结束原因"),
+        ],
+    }
+}
+
+fn person_cells(r: &Resident, m: Mask) -> Vec<String> {
+    vec![
+        r.name.clone(),
+        r.gender.to_string(),
+        r.birth_date.to_string(),
+        id_no(&r.id_number, m),
+        phone(&r.phone, m),
+        opt(&r.household_label),
+        yes(r.member_id.is_some()),
+        opt(&r.note),
+    ]
+}
+
+/// The caller reduced to the grants that carry `cap`: their read scope is
+/// then exactly the scope in which they may export.
+fn restricted(p: &Principal, cap: Capability) -> Principal {
+    Principal { grants: p.grants.iter().filter(|g| g.role.can(cap)).cloned().collect(), ..p.clone() }
+}
+
+/// The `entity` of an export's audit row: the list's code (the audit trail's
+/// own export keeps the name it has always had, `audit_log`).
+fn entity(kind: ExportKind) -> &'static str {
+    match kind {
+        ExportKind::Audit => "audit_log",
+        k => k.code(),
+    }
+}
+
+/// A sink for the rows of an export (the file writer).
+pub type Sink<'a> = dyn FnMut(&[String]) -> Result<(), StoreError> + Send + 'a;
+
+/// Export every row of the filtered list that the caller may export, in the
+/// list's order, handing each row to `sink`; then record the export (kind,
+/// format, filters as `filters` describes them, row count) in the audit
+/// trail. A caller without the right is refused (and the refusal audited).
+pub async fn run(
+    db: &Db,
+    p: &Principal,
+    actor: Actor,
+    filter: &ExportFilter,
+    format: ExportFormat,
+    filters: &str,
+    m: Mask,
+    sink: &mut Sink<'_>,
+) -> Result<u64, StoreError> {
+    let kind = filter.kind();
+    let allowed = match kind {
+        ExportKind::Audit => audit::may_search(p),
+        ExportKind::Users => !restricted(p, Capability::Export).scope(Capability::ManageUsers).is_empty(),
+        _ => !p.scope(Capability::Export).is_empty(),
+    };
+    if !allowed {
+        let detail = format!("导出{}被拒", kind.label());
+        audit::access(db, p.tenant_id, actor, "forbidden", entity(kind), None, &detail).await?;
+        return Err(StoreError::Forbidden);
+    }
+    // Audit rows are not tied to organisations: their readers see the whole tenant.
+    let q = if kind == ExportKind::Audit { p.clone() } else { restricted(p, Capability::Export) };
+    let q = &q;
+    let sql = |select: &str, (from_where, a): (String, Args), order: &str| {
+        (format!("{select} FROM {from_where} ORDER BY {order}"), a)
+    };
+    let n = match filter {
+        ExportFilter::Orgs(f) => {
+            let (s, a) = sql(orgs::SELECT, orgs::filtered(q, f)?, orgs::ORDER);
+            db.each(&s, a, |o: Org| {
+                sink(&[
+                    o.code.clone(),
+                    o.name.clone(),
+                    o.kind.to_string(),
+                    opt(&o.parent_name),
+                    opt(&o.secretary),
+                    phone(&o.phone, m),
+                ])
+            })
+            .await?
+        }
+        ExportFilter::Grids(f) => {
+            let (s, a) = sql(grids::SELECT, grids::filtered(q, f)?, grids::ORDER);
+            db.each(&s, a, |g: Grid| sink(&[g.code.clone(), g.name.clone(), g.org_name.clone(), opt(&g.description)]))
+                .await?
+        }
+        ExportFilter::Buildings(f) => {
+            let (s, a) = sql(buildings::SELECT, buildings::filtered(q, f)?, buildings::ORDER);
+            db.each(&s, a, |b: Building| {
+                sink(&[
+                    b.name.clone(),
+                    b.address.clone(),
+                    b.grid_name.clone(),
+                    b.units.to_string(),
+                    b.floors.to_string(),
+                    b.households.to_string(),
+                ])
+            })
+            .await?
+        }
+        ExportFilter::Households(f) => {
+            let (s, a) = sql(households::SELECT, households::filtered(q, f)?, households::ORDER);
+            db.each(&s, a, |h: Household| {
+                sink(&[
+                    h.building_name.clone(),
+                    h.unit_no.to_string(),
+                    h.room.clone(),
+                    h.address.clone(),
+                    h.tag_set().labels().join("、"),
+                    h.residents.to_string(),
+                    opt(&h.note),
+                ])
+            })
+            .await?
+        }
+        ExportFilter::Residents(f) => {
+            let (s, a) = sql(residents::SELECT, residents::filtered(q, f)?, residents::ORDER);
+            db.each(&s, a, |r: Resident| sink(&person_cells(&r, m))).await?
+        }
+        ExportFilter::Search(text) => {
+            if text.trim().is_empty() {
+                0
+            } else {
+                let (s, a) = sql(residents::SELECT, search::filtered(q, text), search::ORDER);
+                db.each(&s, a, |r: Resident| sink(&person_cells(&r, m))).await?
+            }
+        }
+        ExportFilter::Members(f) => {
+            let (s, a) = sql(members::SELECT, members::filtered(q, f)?, members::ORDER);
+            db.each(&s, a, |x: Member| {
+                sink(&[
+                    x.name.clone(),
+                    x.org_name.clone(),
+                    x.category.to_string(),
+                    x.status.to_string(),
+                    opt(&x.joined_on),
+                    x.birth_date.to_string(),
+                    id_no(&x.id_number, m),
+                    phone(&x.phone, m),
+                    yes(x.central_household),
+                    opt(&x.work_unit),
+                    opt(&x.skills),
+                    opt(&x.interests),
+                    opt(&x.free_time),
+                ])
+            })
+            .await?
+        }
+        ExportFilter::Cadres(f) => {
+            let (s, a) = sql(&cadres::select(q), cadres::filtered(q, f)?, cadres::ORDER);
+            db.each(&s, a, |c: Cadre| {
+                sink(&[
+                    c.name.clone(),
+                    c.kind.to_string(),
+                    c.org_name.clone(),
+                    opt(&c.title),
+                    phone(&c.phone, m),
+                    opt(&c.stations),
+                ])
+            })
+            .await?
+        }
+        ExportFilter::Units(f) => {
+            let (s, a) = sql(units::SELECT, units::filtered(q, f)?, units::ORDER);
+            db.each(&s, a, |u: Unit| {
+                sink(&[u.name.clone(), u.kind.to_string(), opt(&u.address), opt(&u.contact), phone(&u.phone, m)])
+            })
+            .await?
+        }
+        ExportFilter::Users(text) => {
+            let (s, a) = sql(accounts::ACCOUNT, accounts::filtered(q, text.as_deref()), "u.username");
+            db.each(&s, a, |u: Account| {
+                sink(&[
+                    u.username.clone(),
+                    u.display_name.clone(),
+                    if u.disabled { "已停用" } else { "正常" }.to_string(),
+                    u.locked_until.filter(|t| *t > chrono::Utc::now()).map(local_time).unwrap_or_default(),
+                    yes(u.must_change_password),
+                    local_time(u.created_at),
+                ])
+            })
+            .await?
+        }
+        ExportFilter::Audit(f) => {
+            let (s, a) = sql(audit::SELECT, audit::filtered(q, f)?, "l.id DESC");
+            db.each(&s, a, |e: Entry| {
+                sink(&[
+                    e.at_local(),
+                    opt(&e.username),
+                    opt(&e.on_behalf_of),
+                    e.action_label().to_string(),
+                    e.entity.clone(),
+                    opt(&e.entity_id),
+                    opt(&e.detail),
+                    opt(&e.before_json),
+                    opt(&e.after_json),
+                ])
+            })
+            .await?
+        }
+        ExportFilter::Contacts(f) => {
+            let (w, a) = contacts::roster_where(db, q, f, Capability::ReadRegistry).await?;
+            let s =
+                format!("{} FROM {} WHERE {w} ORDER BY {}", contacts::SELECT, contacts::FROM, contacts::ROSTER_ORDER);
+            db.each(&s, a, |c: Contact| {
+                sink(&[
+                    c.level_label().to_string(),
+                    c.from_name.clone(),
+                    opt(&c.from_org),
+                    phone(&c.from_phone, m),
+                    c.to_name.clone(),
+                    opt(&c.to_detail),
+                    c.since.to_string(),
+                    opt(&c.until),
+                    opt(&c.reason),
+                    opt(&c.end_reason),
+                ])
+            })
+            .await?
+        }
+    };
+    let clear = if m == Mask::Clear { "，未脱敏" } else { "" };
+    let filters: String = filters.chars().take(500).collect();
+    let detail = format!(
+        "{}：{}，{n} 行{clear}；筛选：{}",
+        kind.label(),
+        format.label(),
+        if filters.is_empty() { "无" } else { &filters }
+    );
+    audit::access(db, p.tenant_id, actor, "export", entity(kind), None, &detail).await?;
+    Ok(n)
+}
+
+/// The operator at the command line, acting on the organisation with code
+/// `org_code` and its subtree: a system administrator there (who may export
+/// every list) who also reads the audit trail when the organisation is the
+/// top of its tenant. Exports made this way are audited as the system's.
+pub async fn operator(db: &Db, org_code: &str) -> Result<Principal, StoreError> {
+    use redcell_domain::{FieldError, OrgPath, Role, i18n};
+    let found: Vec<(i64, i64, String, String)> =
+        db.all("SELECT id, tenant_id, name, path FROM orgs WHERE code = $1", crate::args![org_code]).await?;
+    let (id, tenant_id, name, path) = match found.as_slice() {
+        [] => return Err(FieldError::new("org", "not_found", format!("{}：{org_code}", i18n::NOT_FOUND)).into()),
+        [one] => one.clone(),
+        _ => return Err(FieldError::new("org", "ambiguous", format!("组织编码 {org_code} 在多个单位中使用")).into()),
+    };
+    let path = OrgPath::parse(&path)?;
+    let grant = |role| crate::scope::Grant { org_id: id, org_name: name.clone(), path: path.clone(), role };
+    Ok(Principal {
+        user_id: 0,
+        tenant_id,
+        username: "cli".into(),
+        display_name: "命令行".into(),
+        grants: vec![grant(Role::Admin), grant(Role::Auditor)],
+    })
+}

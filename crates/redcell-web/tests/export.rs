@@ -1,0 +1,439 @@
+//! Export of lists (xlsx and CSV), end to end on SQLite and PostgreSQL: the
+//! files are read back with calamine and a CSV parser.
+
+#[macro_use]
+mod common;
+
+use calamine::{Data, Reader, Xlsx};
+use common::*;
+use redcell_domain::Role;
+use serde_json::json;
+
+stories!(
+    xlsx_has_every_filtered_row_masked,
+    scope_of_a_secretary,
+    formulas_are_neutralised,
+    csv_utf8_and_gb18030,
+    exports_are_audited,
+    refused_without_the_capability,
+    other_lists,
+    pages_link_to_exports,
+    bad_parameters,
+);
+
+/// The rows of the first sheet as text (numbers and dates rendered), header first.
+fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    assert_eq!(&bytes[..4], b"PK\x03\x04", "an xlsx is a zip file");
+    let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx opens");
+    let name = x.sheet_names()[0].clone();
+    let formulas = x.worksheet_formula(&name).expect("formulas");
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()), "no cell holds a formula");
+    let range = x.worksheet_range(&name).expect("sheet");
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.clone(),
+                    Data::Float(f) => f.to_string(),
+                    Data::Int(i) => i.to_string(),
+                    // Days since 1899-12-30 (Excel's day zero).
+                    Data::DateTime(d) => (date(1899, 12, 30) + chrono::Duration::days(d.as_f64() as i64)).to_string(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// RFC 4180 CSV (quoted fields, doubled quotes, CRLF).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    if !cell.is_empty() || !row.is_empty() {
+        row.push(cell);
+        rows.push(row);
+    }
+    rows
+}
+
+/// The column `header` of rows (header row first).
+fn column(rows: &[Vec<String>], header: &str) -> Vec<String> {
+    let i = rows[0].iter().position(|h| h == header).unwrap_or_else(|| panic!("no column {header}: {:?}", rows[0]));
+    rows[1..].iter().map(|r| r.get(i).cloned().unwrap_or_default()).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+async fn xlsx_has_every_filtered_row_masked(t: &TestApp) {
+    let w = world(t).await;
+    let r = t.get("/api/v1/residents/export?format=xlsx", &w.admin).await;
+    r.expect(200);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let cd = r.header("content-disposition").expect("content-disposition");
+    assert!(cd.starts_with("attachment; filename=\"residents-"), "{cd}");
+    // 居民名册 in UTF-8, percent-encoded (RFC 5987).
+    assert!(cd.contains("filename*=UTF-8''%E5%B1%85%E6%B0%91%E5%90%8D%E5%86%8C-"), "{cd}");
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(rows[0][0], "姓名");
+    let mut all_names: Vec<String> = w.b.iter().flat_map(|b| b.resident_names.clone()).collect();
+    all_names.sort();
+    assert_eq!(sorted(column(&rows, "姓名")), all_names, "every resident, not one page");
+    // Masked exactly as the list shows them.
+    let ids = column(&rows, "身份证号（脱敏）");
+    let phones = column(&rows, "联系电话（脱敏）");
+    for b in &w.b {
+        for (id, ph) in b.id_numbers.iter().zip(&b.phones) {
+            assert!(ids.contains(&masked_id(id)), "{id} masked in the file");
+            assert!(phones.contains(&masked_mobile(ph)), "{ph} masked in the file");
+        }
+    }
+    for row in &rows {
+        for cell in row {
+            for s in t.secrets() {
+                assert!(!cell.contains(&s), "clear value {s} in the export");
+            }
+        }
+    }
+    assert_eq!(column(&rows, "出生日期")[0].len(), 10, "dates are dates");
+
+    // The list's filters: one household; a name fragment; both (every row, not a page).
+    let hh = w.b[1].household;
+    let r = t.get(&format!("/api/v1/residents/export?household_id={hh}&page=2&per_page=1"), &w.admin).await;
+    r.expect(200);
+    assert_eq!(sorted(column(&xlsx_rows(&r.bytes), "姓名")), sorted(w.b[1].resident_names.clone()));
+    let r = t.get(&format!("/api/v1/residents/export?q={}", url("王")), &w.admin).await;
+    r.expect(200);
+    assert_eq!(sorted(column(&xlsx_rows(&r.bytes), "姓名")), vec!["王东风".to_string(), "王西湖".to_string()]);
+    // An exact ID number finds its person; the file still shows it masked.
+    let r = t.get(&format!("/api/v1/residents/export?q={}", w.b[0].id_numbers[1]), &w.admin).await;
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "姓名"), vec![w.b[0].resident_names[1].clone()]);
+    assert_eq!(column(&rows, "身份证号（脱敏）"), vec![masked_id(&w.b[0].id_numbers[1])]);
+
+    // Every registry list exports the same rows as its JSON list, with its filters.
+    for res in RESOURCES {
+        let list = t.get(&format!("/api/v1/{res}?per_page=200"), &w.admin).await.json();
+        let r = t.get(&format!("/api/v1/{res}/export"), &w.admin).await;
+        r.expect(200);
+        let rows = xlsx_rows(&r.bytes);
+        assert_eq!(rows.len() as i64 - 1, list["total"].as_i64().expect("total"), "{res}: row count");
+    }
+    let grid = w.b[0].grid;
+    for res in ["buildings", "households", "members", "units"] {
+        let list = t.get(&format!("/api/v1/{res}?grid_id={grid}"), &w.admin).await.json();
+        let r = t.get(&format!("/api/v1/{res}/export?grid_id={grid}"), &w.admin).await;
+        let rows = xlsx_rows(&r.bytes);
+        assert_eq!(rows.len() as i64 - 1, list["total"].as_i64().expect("total"), "{res} of a grid");
+        assert!(rows.iter().flatten().all(|c| !c.contains(B2_MARK)), "{res}: only branch 1's grid");
+    }
+}
+
+fn url(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+async fn scope_of_a_secretary(t: &TestApp) {
+    let w = world(t).await;
+    for res in RESOURCES {
+        let r = t.get(&format!("/api/v1/{res}/export?format=csv"), &w.sec1).await;
+        r.expect(200);
+        let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+        assert!(rows.len() > 1, "{res}: the secretary exports their own rows");
+        assert!(rows.iter().flatten().all(|c| !c.contains(B2_MARK)), "{res}: nothing of the other community: {rows:?}");
+    }
+    let r = t.get("/api/v1/residents/export", &w.sec1).await;
+    assert_eq!(sorted(column(&xlsx_rows(&r.bytes), "姓名")), sorted(w.b[0].resident_names.clone()));
+    // A filter naming the other community's rows gives nothing, not an error that leaks.
+    let r = t.get(&format!("/api/v1/residents/export?household_id={}", w.b[1].household), &w.sec1).await;
+    r.expect(200);
+    assert_eq!(xlsx_rows(&r.bytes).len(), 1, "header only");
+    let r = t.get(&format!("/api/v1/search/export?q={}", url("王")), &w.sec1).await;
+    assert_eq!(column(&xlsx_rows(&r.bytes), "姓名"), vec!["王东风".to_string()]);
+
+    // A secretary of one community who only reads another (a cadre's grant) exports only their own.
+    let id = redcell_store::auth::add_user(&t.db, "mixed", "两处", "mixed-pass-2026", Role::Secretary, "C1-B1")
+        .await
+        .expect("add user");
+    t.db.exec(
+        "INSERT INTO grants (tenant_id, user_id, org_id, role) VALUES ($1, $2, $3, 'cadre')",
+        redcell_store::args![w.root, id, w.b[1].community],
+    )
+    .await
+    .expect("grant");
+    let mixed = t.api_login("mixed", "mixed-pass-2026").await;
+    let list = t.get("/api/v1/residents?per_page=200", &mixed).await.json();
+    assert_eq!(list["total"], 4, "reads both communities");
+    let r = t.get("/api/v1/residents/export", &mixed).await;
+    r.expect(200);
+    assert_eq!(sorted(column(&xlsx_rows(&r.bytes), "姓名")), sorted(w.b[0].resident_names.clone()));
+}
+
+async fn formulas_are_neutralised(t: &TestApp) {
+    let w = world(t).await;
+    let evil = "=HYPERLINK(\"http://evil.example\",\"点我\")";
+    t.create(
+        &w.admin,
+        "residents",
+        json!({"household_id": w.b[0].household, "name": evil, "id_number": synth_id(date(1970, 1, 1), 91), "note": "@SUM(A1:A9)"}),
+    )
+    .await;
+    t.patch(&format!("/api/v1/grids/{}", w.b[0].grid), &w.admin, json!({"description": "-1+2"})).await.expect(200);
+
+    let r = t.get(&format!("/api/v1/residents/export?household_id={}", w.b[0].household), &w.admin).await;
+    let rows = xlsx_rows(&r.bytes); // asserts that no cell is a formula
+    let names = column(&rows, "姓名");
+    assert!(names.contains(&format!("'{evil}")), "prefixed: {names:?}");
+    assert!(column(&rows, "备注").contains(&"'@SUM(A1:A9)".to_string()));
+    let r = t.get(&format!("/api/v1/residents/export?format=csv&household_id={}", w.b[0].household), &w.admin).await;
+    let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+    assert!(column(&rows, "姓名").contains(&format!("'{evil}")));
+    let r = t.get(&format!("/api/v1/grids/export?format=csv&q={}", url("东风")), &w.admin).await;
+    let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+    assert_eq!(column(&rows, "说明"), vec!["'-1+2".to_string()]);
+}
+
+async fn csv_utf8_and_gb18030(t: &TestApp) {
+    let w = world(t).await;
+    let r = t.get("/api/v1/cadres/export?format=csv", &w.admin).await;
+    r.expect(200);
+    assert_eq!(r.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+    assert!(r.header("content-disposition").is_some_and(|c| c.contains(".csv")));
+    assert_eq!(&r.bytes[..3], b"\xEF\xBB\xBF", "UTF-8 with a byte-order mark");
+    let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+    assert_eq!(rows[0], vec!["姓名", "类别", "所属组织", "职务", "联系电话（脱敏）", "驻点组织"]);
+    assert_eq!(sorted(column(&rows, "姓名")), vec!["钱东风".to_string(), "钱西湖".to_string()]);
+    assert!(column(&rows, "联系电话（脱敏）").iter().all(|p| p.contains("****")));
+
+    let r = t.get("/api/v1/cadres/export?format=csv&encoding=gb18030", &w.admin).await;
+    r.expect(200);
+    assert_eq!(r.header("content-type").as_deref(), Some("text/csv; charset=gb18030"));
+    assert!(std::str::from_utf8(&r.bytes).is_err(), "not UTF-8");
+    let (text, _, bad) = encoding_rs::GB18030.decode(&r.bytes);
+    assert!(!bad);
+    assert_eq!(sorted(column(&csv_rows(&text), "姓名")), vec!["钱东风".to_string(), "钱西湖".to_string()]);
+}
+
+async fn exports_are_audited(t: &TestApp) {
+    let w = world(t).await;
+    let q = format!("/api/v1/residents/export?format=csv&household_id={}", w.b[0].household);
+    t.get(&q, &w.sec1).await.expect(200);
+    let rows: Vec<(Option<i64>, String, String, String)> =
+        t.db.all(
+            "SELECT user_id, action, entity, detail FROM audit_log WHERE action = 'export' ORDER BY id",
+            redcell_store::Args::new(),
+        )
+        .await
+        .expect("audit rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (user, _, entity, detail) = &rows[0];
+    assert_eq!(*user, Some(w.sec1_id));
+    assert_eq!(entity, "residents");
+    assert!(detail.contains("居民名册") && detail.contains("CSV") && detail.contains("2 行"), "{detail}");
+    assert!(detail.contains(&format!("household_id={}", w.b[0].household)), "filters recorded: {detail}");
+
+    // The auditor finds it, and may export the trail (which is itself audited).
+    redcell_store::auth::add_user(&t.db, "aud", "审计员", "audit-pass-2026", Role::Auditor, "S1")
+        .await
+        .expect("auditor");
+    let aud = t.api_login("aud", "audit-pass-2026").await;
+    let r = t.get("/api/v1/audit/export?action=export", &aud).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "操作"), vec!["导出".to_string()]);
+    assert_eq!(column(&rows, "用户"), vec![SEC.to_string()]);
+    let n: i64 =
+        t.db.int(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND entity = 'audit_log'",
+            redcell_store::Args::new(),
+        )
+        .await
+        .expect("count");
+    assert_eq!(n, 1);
+}
+
+async fn refused_without_the_capability(t: &TestApp) {
+    let w = world(t).await;
+    // A grid worker reads the registry but may not export it.
+    redcell_store::auth::add_user(&t.db, "gw1", "网格员", "grid-pass-2026", Role::GridWorker, "C1-B1")
+        .await
+        .expect("gw");
+    let gw = t.api_login("gw1", "grid-pass-2026").await;
+    t.get("/api/v1/residents", &gw).await.expect(200);
+    for path in ["residents", "members", "orgs", "search", "contacts", "users", "audit"] {
+        let r = t.get(&format!("/api/v1/{path}/export?q=x"), &gw).await;
+        assert_eq!(r.error(403)["code"], "forbidden", "{path}");
+    }
+    // The auditor reads the registry and the trail, and exports only the trail.
+    redcell_store::auth::add_user(&t.db, "aud", "审计员", "audit-pass-2026", Role::Auditor, "S1")
+        .await
+        .expect("auditor");
+    let aud = t.api_login("aud", "audit-pass-2026").await;
+    t.get("/api/v1/residents/export", &aud).await.error(403);
+    t.get("/api/v1/audit/export", &aud).await.expect(200);
+    // The system administrator exports the registry, not the audit trail; a secretary has no account list.
+    t.get("/api/v1/audit/export", &w.admin).await.error(403);
+    t.get("/api/v1/users/export", &w.sec1).await.error(403);
+    // Nothing was exported by the refused calls; the refusals are on record.
+    let exports: i64 =
+        t.db.int(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND entity <> 'audit_log'",
+            redcell_store::Args::new(),
+        )
+        .await
+        .expect("count");
+    assert_eq!(exports, 0);
+    let refused: i64 =
+        t.db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'forbidden'", redcell_store::Args::new())
+            .await
+            .expect("count");
+    assert_eq!(refused, 10);
+    // No token: 401.
+    t.api(axum::http::Method::GET, "/api/v1/residents/export", None, None).await.error(401);
+}
+
+async fn other_lists(t: &TestApp) {
+    let w = world(t).await;
+    // Accounts the admin manages.
+    let r = t.get("/api/v1/users/export?format=csv", &w.admin).await;
+    r.expect(200);
+    let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+    assert_eq!(sorted(column(&rows, "用户名")), vec![ADMIN.to_string(), SEC.to_string()]);
+    let r = t.get("/api/v1/users/export?q=sec", &w.admin).await;
+    assert_eq!(column(&xlsx_rows(&r.bytes), "用户名"), vec![SEC.to_string()]);
+    // The contacts in force: one member looks after branch 1's household.
+    t.post(
+        "/api/v1/contacts",
+        &w.admin,
+        json!({"level": "member_household", "from_id": w.b[0].member, "to_id": w.b[0].household, "since": "2025-01-01"}),
+    )
+    .await
+    .expect(201);
+    let r = t.get(&format!("/api/v1/contacts/export?org_id={}", w.root), &w.admin).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "联系人"), vec![w.b[0].resident_names[0].clone()]);
+    assert_eq!(column(&rows, "联系电话（脱敏）"), vec![masked_mobile(&w.b[0].phones[0])]);
+    let r = t.get(&format!("/api/v1/contacts/export?org_id={}", w.b[1].community), &w.admin).await;
+    assert_eq!(xlsx_rows(&r.bytes).len(), 1, "none in the other community");
+    // A search with an empty text exports nothing (as the page lists nothing).
+    let r = t.get("/api/v1/search/export?q=", &w.admin).await;
+    r.expect(200);
+    assert_eq!(xlsx_rows(&r.bytes).len(), 1);
+    // Documented in the OpenAPI document.
+    let doc = t.send(axum::http::Method::GET, "/api/v1/openapi.json", &[], Vec::new()).await.json();
+    for p in [
+        "orgs",
+        "grids",
+        "buildings",
+        "households",
+        "residents",
+        "members",
+        "cadres",
+        "units",
+        "search",
+        "users",
+        "audit",
+        "contacts",
+    ] {
+        let op = &doc["paths"][format!("/api/v1/{p}/export")]["get"];
+        assert!(op.is_object(), "{p}/export documented");
+        let params: Vec<&str> =
+            op["parameters"].as_array().expect("params").iter().filter_map(|x| x["name"].as_str()).collect();
+        assert!(params.contains(&"format") && params.contains(&"encoding"), "{p}: {params:?}");
+    }
+}
+
+async fn pages_link_to_exports(t: &TestApp) {
+    let w = world(t).await;
+    let org = w.b[0].branch;
+    let page = t.page(&format!("/members?org_id={org}&q={}", url("王")), &w.sec1).await;
+    page.expect(200);
+    let href = format!("/export/members?org_id={org}&q=%E7%8E%8B&format=xlsx");
+    assert!(unescape(&page.body).contains(&href), "export link with the filters: {}", page.body);
+    assert!(page.body.contains("导出 Excel") && page.body.contains("导出 CSV"));
+    let r = t.page(&href, &w.sec1).await;
+    r.expect(200);
+    assert_eq!(column(&xlsx_rows(&r.bytes), "姓名"), vec!["王东风".to_string()]);
+    // The street, grid, building and household pages offer their lists.
+    for (path, kind) in [
+        (format!("/orgs/{org}"), "/export/residents?org_id="),
+        (format!("/grids/{}", w.b[0].grid), "/export/households?grid_id="),
+        (format!("/buildings/{}", w.b[0].building), "/export/households?building_id="),
+        (format!("/households/{}", w.b[0].household), "/export/residents?household_id="),
+        (format!("/orgs/{org}/contacts"), "/export/contacts?org_id="),
+        (format!("/search?q={}", url("王")), "/export/search?q="),
+    ] {
+        let p = t.page(&path, &w.sec1).await;
+        p.expect(200);
+        assert!(p.body.contains(kind), "{path} links to {kind}");
+    }
+    let csv = t.page(&format!("/export/households?grid_id={}&format=csv", w.b[0].grid), &w.sec1).await;
+    csv.expect(200);
+    assert!(csv.body.starts_with('\u{feff}'));
+    // Who may not export sees no link, and the download is refused.
+    redcell_store::auth::add_user(&t.db, "gw1", "网格员", "grid-pass-2026", Role::GridWorker, "C1-B1")
+        .await
+        .expect("gw");
+    let gw = t.api_login("gw1", "grid-pass-2026").await;
+    let p = t.page(&format!("/members?org_id={org}"), &gw).await;
+    p.expect(200);
+    assert!(!p.body.contains("/export/"), "no export link for a grid worker");
+    t.page(&format!("/export/members?org_id={org}"), &gw).await.expect(403);
+    t.page("/export/nothing", &w.sec1).await.expect(404);
+    // Accounts and the audit trail.
+    let p = t.page("/admin/users", &w.admin).await;
+    assert!(p.body.contains("/export/users?"));
+    redcell_store::auth::add_user(&t.db, "aud", "审计员", "audit-pass-2026", Role::Auditor, "S1")
+        .await
+        .expect("auditor");
+    let aud = t.api_login("aud", "audit-pass-2026").await;
+    let p = t.page("/audit?action=export", &aud).await;
+    assert!(p.body.contains("/export/audit?"), "audit page links to its export");
+    // The former CSV address of the audit page still works.
+    let r = t.page("/audit/export.csv?action=export", &aud).await;
+    r.expect(200);
+    assert_eq!(r.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+}
+
+async fn bad_parameters(t: &TestApp) {
+    let w = world(t).await;
+    t.get("/api/v1/residents/export?format=xls", &w.admin).await.field_error(422, "format");
+    t.get("/api/v1/residents/export?format=csv&encoding=latin1", &w.admin).await.field_error(422, "encoding");
+    t.get("/api/v1/residents/export?household_id=abc", &w.admin).await.field_error(422, "query");
+    t.get("/api/v1/households/export?tag=nope", &w.admin).await.field_error(422, "tag");
+    let n: i64 =
+        t.db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'export'", redcell_store::Args::new())
+            .await
+            .expect("count");
+    assert_eq!(n, 0, "a refused request exports nothing");
+}
