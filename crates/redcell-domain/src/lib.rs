@@ -13,6 +13,7 @@ pub mod input;
 pub mod org;
 pub mod phone;
 pub mod registry;
+pub mod requests;
 pub mod role;
 pub mod text;
 
