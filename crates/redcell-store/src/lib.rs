@@ -8,12 +8,14 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod coverage;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod files;
 pub mod registry;
+pub mod requests;
 pub mod scope;
 pub mod types;
 
