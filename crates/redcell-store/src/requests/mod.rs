@@ -347,7 +347,14 @@ pub async fn submit(
     let today = shanghai_date(now);
     let class = n.class.unwrap_or_else(|| ErrandClass::from_code(&cat.class).unwrap_or(ErrandClass::Promised));
     let working_days = u32::try_from(cat.working_days.max(0)).unwrap_or(0);
-    let due = due_date(&cal, class, today, working_days, n.promised_date)?;
+    // A category whose default class is 承诺件 takes the promised date when the
+    // submitter gives one; otherwise its working days until the promise is made.
+    let rule = if class == ErrandClass::Promised && n.promised_date.is_none() && n.class.is_none() {
+        ErrandClass::Joint
+    } else {
+        class
+    };
+    let due = due_date(&cal, rule, today, working_days, n.promised_date)?;
     let wish = cat.kind == RequestKind::Wish.code();
     let mut tx = db.begin().await?;
     let (org_id, grid_id) = route(&mut tx, tenant_id, &cat, &n).await?;
