@@ -1339,3 +1339,53 @@ pub async fn assignable(db: &Db, p: &Principal) -> Result<Vec<(i64, String)>, St
     )
     .await
 }
+
+/// The grids a resident can pick on the public page: (id, "organisation · grid").
+pub async fn public_grids(db: &Db, tenant_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    let rows: Vec<(i64, String, String)> = db
+        .all(
+            "SELECT g.id, o.name, g.name FROM grids g JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id \
+             WHERE g.tenant_id = $1 ORDER BY o.path, g.code LIMIT 500",
+            args![tenant_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(id, o, g)| (id, format!("{o} · {g}"))).collect())
+}
+
+/// Filters of the public Open311 list.
+#[derive(Debug, Clone, Default)]
+pub struct PublicFilter {
+    pub ids: Vec<String>,
+    pub service_codes: Vec<String>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    /// `open` or `closed`.
+    pub status: Option<String>,
+}
+
+/// Requests of a tenant for the public Open311 list (at most 1000, newest
+/// first; the answer carries no personal data).
+pub async fn public_list(db: &Db, tenant_id: i64, f: &PublicFilter) -> Result<Vec<Request>, StoreError> {
+    let mut a = args![tenant_id];
+    let mut w = vec!["r.tenant_id = $1".to_string()];
+    if !f.ids.is_empty() {
+        let p: Vec<String> = f.ids.iter().map(|c| a.push(c.to_ascii_uppercase())).collect();
+        w.push(format!("r.code IN ({})", p.join(", ")));
+    }
+    if !f.service_codes.is_empty() {
+        let p: Vec<String> = f.service_codes.iter().map(|c| a.push(c.as_str())).collect();
+        w.push(format!("c.code IN ({})", p.join(", ")));
+    }
+    if let Some(s) = f.start {
+        w.push(format!("r.submitted_at >= {}", a.push(s)));
+    }
+    if let Some(e) = f.end {
+        w.push(format!("r.submitted_at <= {}", a.push(e)));
+    }
+    match f.status.as_deref() {
+        Some("open") => w.push(open_clause()),
+        Some("closed") => w.push(format!("NOT ({})", open_clause())),
+        _ => {}
+    }
+    db.all(&format!("{SELECT} WHERE {} ORDER BY r.id DESC LIMIT 1000", w.join(" AND ")), a).await
+}

@@ -4,6 +4,7 @@
 mod admin;
 mod coverage;
 mod forms;
+mod requests;
 mod views;
 
 use crate::Shared;
@@ -254,9 +255,10 @@ pub fn router() -> Router<Shared> {
         .merge(admin::router())
         .merge(forms::router())
         .merge(coverage::router())
+        .merge(requests::router())
 }
 
 /// The routes that take uploads, with their own body limit (see [`crate::app`]).
 pub fn upload_router() -> Router<Shared> {
-    admin::upload_router()
+    admin::upload_router().merge(requests::upload_router())
 }
