@@ -178,7 +178,7 @@ struct ListQuery {
     status: Option<String>,
 }
 
-fn parse_time(field: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, Response> {
+fn parse_time(field: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, String> {
     match v.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
         None => Ok(None),
         Some(x) => DateTime::parse_from_rfc3339(x)
@@ -187,7 +187,7 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, 
                 NaiveDate::parse_from_str(x, "%Y-%m-%d")
                     .map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::Duration::hours(8)))
             })
-            .map_err(|_| error(StatusCode::BAD_REQUEST, format!("{field}: expected a w3c datetime"))),
+            .map_err(|_| format!("{field}: expected a w3c datetime")),
     }
 }
 
@@ -198,7 +198,7 @@ async fn list(State(s): State<Shared>, Query(q): Query<ListQuery>) -> Response {
     };
     let (start, end) = match (parse_time("start_date", &q.start_date), parse_time("end_date", &q.end_date)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m),
     };
     let status = match q.status.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
         None => None,

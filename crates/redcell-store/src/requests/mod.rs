@@ -1265,11 +1265,15 @@ pub struct Stats {
     pub revisits: i64,
 }
 
+/// kind, state, card, due date, paused on, submitted at, resolved at, satisfaction.
+type StatsRow =
+    (String, String, String, NaiveDate, Option<NaiveDate>, DateTime<Utc>, Option<DateTime<Utc>>, Option<String>);
+
 /// Statistics over the requests in the caller's read scope.
 pub async fn stats(db: &Db, p: &Principal) -> Result<Stats, StoreError> {
     let mut a = Args::new();
     let c = p.scope(Capability::ReadRegistry).rows("r", &mut a);
-    let rows: Vec<(String, String, String, NaiveDate, Option<NaiveDate>, DateTime<Utc>, Option<DateTime<Utc>>, Option<String>)> = db
+    let rows: Vec<StatsRow> = db
         .all(
             &format!(
                 "SELECT r.kind, r.state, r.card, r.due_date, r.paused_on, r.submitted_at, r.resolved_at, r.satisfaction \

@@ -15,6 +15,10 @@ use redcell_domain::requests::{Action, ActorRole, Ctx, RequestKind, WishStage, t
 use redcell_domain::{CodeEnum, FieldError, i18n};
 use serde::Serialize;
 
+/// id, name, wish, stage, round, claimed by, claimed on, contacted on.
+type BoardRow =
+    (i64, Option<String>, String, Option<String>, Option<i64>, Option<i64>, Option<NaiveDate>, Option<NaiveDate>);
+
 /// What the board shows: the name and the wish, nothing else personal.
 #[derive(Debug, Clone, Serialize)]
 pub struct WishCard {
@@ -44,7 +48,7 @@ pub async fn board(db: &Db, p: &Principal) -> Result<Vec<WishCard>, StoreError> 
     if paths.is_empty() {
         return Ok(vec![]);
     }
-    let rows: Vec<(i64, Option<String>, String, Option<String>, Option<i64>, Option<i64>, Option<NaiveDate>, Option<NaiveDate>)> =
+    let rows: Vec<BoardRow> =
         db.all(
             &format!(
                 "SELECT r.id, r.contact_name, r.description, r.wish_stage, r.wish_round, r.wish_claimed_by, \
@@ -88,6 +92,7 @@ pub fn mask_name(n: &str) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn stage_update(
     db: &Db,
     p: &Principal,
