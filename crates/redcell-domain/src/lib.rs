@@ -14,6 +14,7 @@ pub mod input;
 pub mod org;
 pub mod phone;
 pub mod registry;
+pub mod requests;
 pub mod role;
 pub mod text;
 

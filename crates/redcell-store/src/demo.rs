@@ -161,6 +161,7 @@ pub async fn generate(
         auth::add_user(db, &username, &display, &password, role, &code).await?;
         accounts.push(DemoAccount { username, password, role, org_code: code, org_name });
     }
+    crate::requests::seed::demo(db, tenant, opts.seed).await?;
 
     Ok(DemoSummary {
         tenant_id: tenant,

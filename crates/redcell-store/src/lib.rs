@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod coverage;
 pub mod db;
 pub mod demo;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod files;
 pub mod registry;
+pub mod requests;
 pub mod scope;
 pub mod types;
 

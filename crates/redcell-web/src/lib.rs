@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod form;
+pub mod open311;
 pub mod pages;
 pub mod raw;
 
@@ -52,6 +53,7 @@ pub fn app(state: Shared) -> Router {
         .route("/api/v1/openapi.json", get(move || { let o = openapi.clone(); async move { axum::Json(o.as_ref().clone()) } }))
         .merge(api_router)
         .merge(pages::router())
+        .merge(open311::router())
         // Bodies up to 2 MB; the upload routes, merged after this layer, have their own limit.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .merge(pages::upload_router())
@@ -112,6 +114,16 @@ pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result
             tick.tick().await;
             if let Err(e) = redcell_store::auth::purge_expired_sessions(&purge_db).await {
                 tracing::warn!("purging sessions: {e}");
+            }
+        }
+    });
+    let escalate_db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = redcell_store::requests::escalate::run(&escalate_db, chrono::Utc::now()).await {
+                tracing::warn!("request escalation: {e}");
             }
         }
     });

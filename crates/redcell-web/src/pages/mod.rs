@@ -5,6 +5,7 @@ mod admin;
 mod coverage;
 mod export;
 mod forms;
+mod requests;
 mod views;
 
 use crate::Shared;
@@ -256,9 +257,10 @@ pub fn router() -> Router<Shared> {
         .merge(forms::router())
         .merge(coverage::router())
         .merge(export::router())
+        .merge(requests::router())
 }
 
 /// The routes that take uploads, with their own body limit (see [`crate::app`]).
 pub fn upload_router() -> Router<Shared> {
-    admin::upload_router()
+    admin::upload_router().merge(requests::upload_router())
 }

@@ -1,0 +1,293 @@
+//! Default categories and the demo history of requests.
+
+use crate::calendar;
+use crate::db::{Db, Tx};
+use crate::error::StoreError;
+use crate::{Args, args};
+use chrono::{Duration, NaiveDate, Utc};
+use redcell_domain::CodeEnum;
+use redcell_domain::calendar::shanghai_date;
+use redcell_domain::requests::{
+    Action, ActorRole, ErrandClass, FixOutcome, NewCategory, RequestKind, RequestState, Satisfaction, WishStage,
+    due_date,
+};
+
+/// The categories every new tenant starts with: (code, name, kind, working days, class).
+pub const DEFAULT_CATEGORIES: &[(&str, &str, RequestKind, u32, ErrandClass)] = &[
+    ("wish", "微心愿", RequestKind::Wish, 20, ErrandClass::Promised),
+    ("opinion", "意见建议", RequestKind::Opinion, 10, ErrandClass::Joint),
+    ("environment", "环境卫生", RequestKind::Opinion, 5, ErrandClass::Joint),
+    ("neighbour", "邻里纠纷", RequestKind::Dispute, 7, ErrandClass::Joint),
+    ("property", "物业纠纷", RequestKind::Dispute, 10, ErrandClass::Escalated),
+    ("fire", "消防隐患", RequestKind::Hazard, 2, ErrandClass::Immediate),
+    ("facility", "设施损坏", RequestKind::Hazard, 5, ErrandClass::Joint),
+    ("certificate", "证明开具", RequestKind::Errand, 0, ErrandClass::Immediate),
+    ("benefit", "补贴申领", RequestKind::Errand, 10, ErrandClass::Supplement),
+    ("elderly", "助老服务", RequestKind::Errand, 5, ErrandClass::Promised),
+];
+
+/// Give a tenant the default categories (routed by area) if it has none.
+pub async fn default_categories(tx: &mut Tx, tenant_id: i64) -> Result<(), StoreError> {
+    let n = tx.int("SELECT COUNT(*) FROM request_categories WHERE tenant_id = $1", args![tenant_id]).await?;
+    if n > 0 {
+        return Ok(());
+    }
+    for (code, name, kind, days, class) in DEFAULT_CATEGORIES {
+        let c = NewCategory {
+            code: code.to_string(),
+            name: name.to_string(),
+            kind: *kind,
+            org_id: None,
+            working_days: *days,
+            class: *class,
+        };
+        super::insert_category(tx, tenant_id, &c).await?;
+    }
+    Ok(())
+}
+
+const PROBLEMS: &[(&str, &str)] = &[
+    ("environment", "楼道堆放杂物，影响通行，请协调清理"),
+    ("facility", "单元门禁损坏，夜间无法关闭"),
+    ("fire", "地下车库电动车违规充电，存在火灾隐患"),
+    ("neighbour", "楼上住户夜间噪音扰民，多次沟通无果"),
+    ("property", "小区物业费上涨未公示，希望有个说法"),
+    ("certificate", "需要开具居住证明办理子女入学"),
+    ("benefit", "申请高龄老人补贴，不清楚需要哪些材料"),
+    ("elderly", "独居老人需要每周代购药品"),
+    ("opinion", "建议在小区增设休息座椅"),
+    ("wish", "孙子想要一套课外读物"),
+    ("facility", "路灯不亮，晚上回家不安全"),
+    ("environment", "垃圾分类点气味大，希望增加清运次数"),
+];
+
+const NAMES: &[&str] = &["王秀英", "李建国", "张桂兰", "刘德明", "陈玉珍", "杨志强", "赵淑芬", "黄海涛"];
+
+/// A simple deterministic generator (the demo is reproducible per seed).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The demo: default categories, the shipped holidays copied in, and a
+/// history of requests in every state over the last two months — some
+/// overdue (carded by the escalation job), some revisited, one awaiting
+/// materials, wishes on the board.
+pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    calendar::seed(&mut tx, tenant_id).await?;
+    default_categories(&mut tx, tenant_id).await?;
+    tx.commit().await?;
+    let cal = calendar::load(db, tenant_id).await?;
+    let cats: Vec<(i64, String, String, i64, String)> = db
+        .all(
+            "SELECT id, code, kind, working_days, class FROM request_categories WHERE tenant_id = $1",
+            args![tenant_id],
+        )
+        .await?;
+    let grids: Vec<(i64, i64)> =
+        db.all("SELECT id, org_id FROM grids WHERE tenant_id = $1 ORDER BY id LIMIT 20", args![tenant_id]).await?;
+    let handlers: Vec<(i64,)> = db
+        .all(
+            "SELECT DISTINCT user_id FROM grants WHERE tenant_id = $1 AND role <> 'admin' ORDER BY user_id",
+            args![tenant_id],
+        )
+        .await?;
+    if grids.is_empty() || cats.is_empty() {
+        return Ok(());
+    }
+    let mut rng = Lcg(seed ^ 0x5eed_0005);
+    let now = Utc::now();
+    let today = shanghai_date(now);
+    use RequestState as S;
+    // The path each demo request has walked, by its final state.
+    let plans: &[&[(Action, S)]] = &[
+        &[],
+        &[(Action::Accept, S::Accepted)],
+        &[(Action::Accept, S::Accepted), (Action::Assign, S::Assigned)],
+        &[(Action::Accept, S::Accepted), (Action::Claim, S::Assigned), (Action::Start, S::InProgress)],
+        &[
+            (Action::Accept, S::Accepted),
+            (Action::Assign, S::Assigned),
+            (Action::RequestMaterials, S::AwaitingMaterials),
+        ],
+        &[
+            (Action::Accept, S::Accepted),
+            (Action::Assign, S::Assigned),
+            (Action::Start, S::InProgress),
+            (Action::Resolve, S::Resolved),
+        ],
+        &[
+            (Action::Accept, S::Accepted),
+            (Action::Assign, S::Assigned),
+            (Action::Start, S::InProgress),
+            (Action::Resolve, S::Resolved),
+            (Action::Revisit, S::Revisited),
+            (Action::Close, S::Closed),
+        ],
+        &[(Action::Refuse, S::Refused)],
+        &[(Action::MarkDuplicate, S::Duplicate)],
+        &[
+            (Action::Accept, S::Accepted),
+            (Action::Assign, S::Assigned),
+            (Action::Resolve, S::Resolved),
+            (Action::Revisit, S::Reopened),
+        ],
+    ];
+    let count = 60 + rng.below(20);
+    let mut tx = db.begin().await?;
+    let mut first_id: Option<i64> = None;
+    for i in 0..count {
+        let (cat_code, text) = PROBLEMS[rng.below(PROBLEMS.len() as u64) as usize];
+        let Some((cat_id, _, kind, days, class)) = cats.iter().find(|c| c.1 == cat_code).cloned() else { continue };
+        // Older requests are more often finished.
+        let age = rng.below(60) as i64;
+        let plan_ix = if i < 6 {
+            (i as usize) % plans.len()
+        } else if age > 30 {
+            [6, 6, 6, 5, 7, 9, 3][rng.below(7) as usize]
+        } else {
+            rng.below(plans.len() as u64) as usize
+        };
+        let plan = plans[plan_ix];
+        let plan = if plan_ix == 8 && first_id.is_none() { plans[1] } else { plan };
+        let received: NaiveDate = today - Duration::days(age);
+        let mut at = now - Duration::days(age) - Duration::hours(rng.below(8) as i64);
+        let class_e = ErrandClass::from_code(&class).unwrap_or(ErrandClass::Joint);
+        let promised = (class_e == ErrandClass::Promised).then(|| cal.add_working_days(received, 5));
+        let due = due_date(&cal, class_e, received, u32::try_from(days).unwrap_or(5), promised).unwrap_or(received);
+        let (grid, org) = grids[rng.below(grids.len() as u64) as usize];
+        let code = format!("DEMO{:04}", i + 1);
+        let name = NAMES[rng.below(NAMES.len() as u64) as usize];
+        let phone = format!("139{:08}", rng.below(100_000_000));
+        let wish = kind == RequestKind::Wish.code();
+        let id = tx
+            .int(
+                "INSERT INTO requests (tenant_id, code, kind, category_id, class, source, description, grid_id, address, \
+                 contact_name, contact_phone, org_id, state, received_on, promised_date, due_date, wish_stage, wish_round, \
+                 submitted_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'demo', $6, $7, NULL, $8, $9, $10, 'submitted', $11, \
+                 $12, $13, $14, $15, $16, $16) RETURNING id",
+                args![
+                    tenant_id,
+                    code.as_str(),
+                    kind.as_str(),
+                    cat_id,
+                    class.as_str(),
+                    text,
+                    grid,
+                    name,
+                    phone,
+                    org,
+                    received,
+                    promised,
+                    due,
+                    wish.then(|| WishStage::Published.code().to_string()),
+                    wish.then_some(1i64),
+                    at
+                ],
+            )
+            .await?;
+        first_id.get_or_insert(id);
+        super::history(
+            &mut tx,
+            tenant_id,
+            id,
+            None,
+            ActorRole::Resident,
+            None,
+            "submit",
+            S::Submitted,
+            S::Submitted,
+            None,
+            true,
+        )
+        .await?;
+        let handler = handlers.get(rng.below(handlers.len().max(1) as u64) as usize).map(|h| h.0);
+        let mut state = S::Submitted;
+        let mut a = Args::new();
+        let mut sets: Vec<String> = Vec::new();
+        for (action, to) in plan {
+            at += Duration::hours(4 + rng.below(40) as i64);
+            if at > now {
+                at = now;
+            }
+            let (role, note): (ActorRole, Option<String>) = match action {
+                Action::Refuse => (ActorRole::Staff, Some("不属于社区职责范围，已告知居民向相关部门反映".into())),
+                Action::MarkDuplicate => (ActorRole::Staff, Some("与 DEMO0001 为同一事项".into())),
+                Action::RequestMaterials => (ActorRole::Handler, Some("请补充：户口簿复印件、银行卡复印件".into())),
+                Action::Resolve => (ActorRole::Handler, Some("已现场处理完毕".into())),
+                Action::Revisit if *to == S::Reopened => (ActorRole::Resident, Some("问题仍未解决".into())),
+                Action::Revisit => (ActorRole::Resident, None),
+                Action::Close => (ActorRole::System, None),
+                Action::Claim => (ActorRole::Member, None),
+                Action::Accept | Action::Assign => (ActorRole::Staff, None),
+                _ => (ActorRole::Handler, None),
+            };
+            let actor = if matches!(role, ActorRole::Resident | ActorRole::System) { None } else { handler };
+            tx.exec(
+                "INSERT INTO request_history (tenant_id, request_id, at, actor_user_id, actor_role, action, from_state, \
+                 to_state, note, public) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE)",
+                args![tenant_id, id, at, actor, role.code(), action.code(), state.code(), to.code(), note.clone()],
+            )
+            .await?;
+            match action {
+                Action::Assign | Action::Claim => sets.push(format!("handler_user_id = {}", a.push(handler))),
+                Action::RequestMaterials => {
+                    let paused = shanghai_date(at);
+                    sets.push("materials_requested = TRUE".into());
+                    sets.push(format!("paused_on = {}", a.push(paused)));
+                    sets.push(format!(
+                        "days_left = {}",
+                        a.push(redcell_domain::requests::days_left(&cal, due, paused))
+                    ));
+                }
+                Action::Resolve => sets.push(format!("resolved_at = {}", a.push(at))),
+                Action::Refuse => sets.push(format!("refusal_reason = {}", a.push(note.clone()))),
+                Action::MarkDuplicate => sets.push(format!("duplicate_of = {}", a.push(first_id))),
+                Action::Revisit => {
+                    let (o, sat) = if *to == S::Reopened {
+                        (FixOutcome::NotFixed, Satisfaction::Dissatisfied)
+                    } else if rng.below(5) == 0 {
+                        (FixOutcome::Fixed, Satisfaction::Basically)
+                    } else {
+                        (FixOutcome::Fixed, Satisfaction::Satisfied)
+                    };
+                    sets.push(format!("fix_outcome = {}", a.push(o.code())));
+                    sets.push(format!("satisfaction = {}", a.push(sat.code())));
+                }
+                Action::Close => sets.push(format!("closed_at = {}", a.push(at))),
+                _ => {}
+            }
+            state = *to;
+        }
+        sets.push(format!("state = {}", a.push(state.code())));
+        sets.push(format!("updated_at = {}", a.push(at)));
+        if wish && state != S::Submitted {
+            let stage = if matches!(state, S::Resolved | S::Revisited | S::Closed) {
+                WishStage::Done
+            } else if handler.is_some() && matches!(state, S::Assigned | S::InProgress) {
+                WishStage::Claimed
+            } else {
+                WishStage::Published
+            };
+            sets.push(format!("wish_stage = {}", a.push(stage.code())));
+            if stage != WishStage::Published {
+                sets.push(format!("wish_claimed_by = {}", a.push(handler)));
+                sets.push(format!("wish_claimed_on = {}", a.push(received + Duration::days(1))));
+            }
+        }
+        let t = a.push(tenant_id);
+        let i = a.push(id);
+        tx.exec(&format!("UPDATE requests SET {} WHERE tenant_id = {t} AND id = {i}", sets.join(", ")), a).await?;
+    }
+    tx.commit().await?;
+    // Cards for the overdue ones, as the background job would have given them.
+    super::escalate::run(db, now).await?;
+    Ok(())
+}
