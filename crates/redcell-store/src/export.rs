@@ -251,6 +251,7 @@ pub type Sink<'a> = dyn FnMut(&[String]) -> Result<(), StoreError> + Send + 'a;
 /// list's order, handing each row to `sink`; then record the export (kind,
 /// format, filters as `filters` describes them, row count) in the audit
 /// trail. A caller without the right is refused (and the refusal audited).
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     db: &Db,
     p: &Principal,
