@@ -160,6 +160,33 @@ async fn supplement_stops_and_resumes_the_clock(db: Db) {
     assert!(matches!(e, StoreError::Invalid(ref i) if i.for_field("action").is_some_and(|m| m.contains("一次"))));
     let (_, public) = requests::public_view(&db, &sub.code).await.unwrap();
     assert!(public.notes.iter().any(|n| n.note.as_deref().is_some_and(|x| x.contains("户口簿"))));
+
+    // An expired revisit link changes nothing; a phone revisit "not fixed" reopens with the reason.
+    requests::act(&db, &t.sec, sub.id, Action::Resolve, ActInput::default()).await.unwrap();
+    let token = requests::revisit_link(&db, &t.sec, sub.id).await.unwrap();
+    db.exec(
+        "UPDATE revisit_links SET expires_at = $1 WHERE request_id = $2",
+        args![Utc::now() - Duration::hours(1), sub.id],
+    )
+    .await
+    .unwrap();
+    let e = requests::revisit_by_link(&db, &token, FixOutcome::Fixed, Satisfaction::Satisfied, None).await.unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(ref i) if i.for_field("token").is_some_and(|m| m.contains("过期"))));
+    assert_eq!(requests::get(&db, &t.sec, sub.id).await.unwrap().state(), RequestState::Resolved);
+    let phone = ActInput {
+        outcome: Some(FixOutcome::NotFixed),
+        satisfaction: Some(Satisfaction::Dissatisfied),
+        note: s("补贴仍未到账"),
+        acting_for: s("申请人本人（电话）"),
+        ..ActInput::default()
+    };
+    let r = requests::act(&db, &t.sec, sub.id, Action::Revisit, phone).await.unwrap();
+    assert_eq!(r.state(), RequestState::Reopened);
+    assert_eq!(r.revisit_comment.as_deref(), Some("补贴仍未到账"));
+    let h = requests::history_of(&db, &t.sec, sub.id).await.unwrap();
+    let last = h.last().unwrap();
+    assert_eq!((last.action.as_str(), last.to_state.as_str()), ("revisit", "reopened"));
+    assert_eq!(last.acting_for.as_deref(), Some("申请人本人（电话）"));
 }
 
 async fn bad_input_and_scope_change_nothing(db: Db) {

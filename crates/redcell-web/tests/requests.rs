@@ -310,4 +310,43 @@ async fn resident_and_back_office_pages(t: &TestApp) {
     .expect(303);
     // A branch secretary may not edit the tenant's calendar.
     t.page("/admin/holidays", &w.sec1).await.expect(403);
+
+    // Categories as data: a bad one is refused field by field, a good one routes new requests.
+    let cp = t.page("/admin/request-categories", &w.admin).await;
+    cp.expect(200);
+    let ccsrf = csrf_of(&cp.body);
+    let bad = t
+        .session_form(
+            "/admin/request-categories",
+            &w.admin,
+            &[
+                ("_csrf", &ccsrf),
+                ("code", "路"),
+                ("name", ""),
+                ("kind", "hazard"),
+                ("class", "joint"),
+                ("working_days", "99"),
+            ],
+        )
+        .await;
+    bad.expect(422);
+    assert!(bad.body.contains("办理时限应在0到60个工作日之间"));
+    let root = w.root.to_string();
+    t.session_form(
+        "/admin/request-categories",
+        &w.admin,
+        &[
+            ("_csrf", &ccsrf),
+            ("code", "elevator"),
+            ("name", "电梯故障"),
+            ("kind", "hazard"),
+            ("class", "immediate"),
+            ("working_days", "0"),
+            ("org_id", &root),
+        ],
+    )
+    .await
+    .expect(303);
+    let services = t.send(Method::GET, "/open311/v2/services.json", &[], vec![]).await;
+    assert!(services.body.contains("电梯故障"));
 }

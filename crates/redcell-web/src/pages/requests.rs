@@ -673,6 +673,64 @@ async fn holidays_post(u: PageUser, State(s): State<Shared>, body: Bytes) -> Pag
     }
 }
 
+// ---- categories
+
+#[derive(Template)]
+#[template(path = "req_categories.html")]
+struct CategoriesPage {
+    nav: Option<Nav>,
+    csrf: String,
+    list: Vec<Category>,
+    kinds: Vec<(&'static str, &'static str)>,
+    classes: Vec<(&'static str, &'static str)>,
+    form: redcell_domain::requests::RawCategory,
+    errs: Vec<FieldError>,
+}
+
+impl CategoriesPage {
+    fn e(&self, f: &str) -> Option<&str> {
+        err_for(&self.errs, f)
+    }
+    fn v(x: &Option<String>) -> &str {
+        x.as_deref().unwrap_or("")
+    }
+}
+
+async fn categories_page(
+    s: &Shared,
+    u: &PageUser,
+    form: redcell_domain::requests::RawCategory,
+    errs: Vec<FieldError>,
+) -> Result<Response, StoreError> {
+    let list = requests::categories(&s.db, u.p.tenant_id).await?;
+    let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let classes = redcell_domain::requests::ErrandClass::ALL.iter().map(|k| (k.code(), k.label())).collect();
+    Ok(render_status(
+        status,
+        &CategoriesPage { nav: Nav::of(u), csrf: u.csrf.clone(), list, kinds: kinds(), classes, form, errs },
+    ))
+}
+
+async fn categories(u: PageUser, State(s): State<Shared>) -> PageResult {
+    Ok(categories_page(&s, &u, Default::default(), vec![]).await?)
+}
+
+async fn categories_post(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageResult {
+    let f = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f.0,
+        Err(r) => return Ok(r),
+    };
+    let raw: redcell_domain::requests::RawCategory = f.to_raw(&[]);
+    let r = match raw.validate() {
+        Ok(n) => requests::create_category(&s.db, &u.p, n).await.map(|_| ()),
+        Err(inv) => Err(StoreError::Invalid(inv)),
+    };
+    match r {
+        Ok(()) => Ok(Redirect::to("/admin/request-categories").into_response()),
+        Err(e) => Ok(categories_page(&s, &u, raw, errs_of(e)?).await?),
+    }
+}
+
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/r/new", get(submit_form))
@@ -691,6 +749,7 @@ pub fn router() -> Router<Shared> {
         .route("/wishes", get(wish_board))
         .route("/wishes/{id}/{what}", post(wish_action))
         .route("/admin/holidays", get(holidays).post(holidays_post))
+        .route("/admin/request-categories", get(categories).post(categories_post))
 }
 
 /// The public submission takes a photo: its own body limit.
