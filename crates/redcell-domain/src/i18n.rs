@@ -127,3 +127,24 @@ pub const HOLIDAY_YEAR_RANGE: &str = "年份应在2000至2100之间";
 pub const HOLIDAY_LINE_FORMAT: &str = "格式应为“日期 off|work 名称”";
 pub const HOLIDAY_KIND_INVALID: &str = "类型应为 off（放假）或 work（调休上班）";
 pub const HOLIDAY_DUPLICATE: &str = "重复登记";
+
+// Duties (rhythm of visits, organisational life and meetings).
+pub const DUTY_IMPOSSIBLE_DATE: &str = "日期不存在（或并非每年都有）";
+pub const DUTY_ZERO_WEEKS: &str = "周数必须大于0";
+pub const DUTY_ZERO_N: &str = "间隔（N）必须大于0";
+pub const DUTY_EMPTY_SET: &str = "对象集合不能为空";
+pub const DUTY_UNKNOWN_KIND: &str = "未知类型";
+pub const DUTY_MISSING: &str = "缺少必填项";
+pub const DUTY_ZERO_EXPECTED: &str = "应完成次数必须大于0";
+pub const DUTY_TOO_LARGE: &str = "数值过大";
+pub const DUTY_NO_SUBJECT: &str = "请指定责任对象（角色、组织类型、干部类型或党员标记）";
+pub const DUTY_TOML_INVALID: &str = "规则文件格式错误";
+pub const DUTY_DUPLICATE_CODE: &str = "规则编码重复";
+pub const DUTY_MEETING_FUTURE: &str = "会议日期在未来，不能登记出席情况";
+pub const DUTY_ATTENDEE_OUTSIDE: &str = "参会人员不属于本组织";
+pub const DUTY_QUORUM_WITHOUT_NUMBERS: &str = "未登记出席人数，不能认定达到法定人数";
+pub const DUTY_QUORUM_NOT_MET: &str = "到会正式党员未超过半数，未达到法定人数";
+pub const DUTY_VISIT_FUTURE: &str = "走访日期不能在未来";
+pub const DUTY_TARGET_OUTSIDE: &str = "走访对象不在您的范围内";
+pub const DUTY_RULE_NOT_FOUND: &str = "规则不存在";
+pub const DUTY_NOT_SENT: &str = "未发送：未配置通知渠道";
