@@ -162,6 +162,7 @@ pub async fn generate(
         accounts.push(DemoAccount { username, password, role, org_code: code, org_name });
     }
 
+    crate::duties::demo::seed(db, tenant, opts.seed).await?;
     Ok(DemoSummary {
         tenant_id: tenant,
         street_code: STREET_CODE.to_string(),

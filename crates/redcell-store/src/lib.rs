@@ -11,6 +11,7 @@ pub mod auth;
 pub mod coverage;
 pub mod db;
 pub mod demo;
+pub mod duties;
 pub mod error;
 pub mod files;
 pub mod registry;
