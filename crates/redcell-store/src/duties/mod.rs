@@ -601,3 +601,112 @@ pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<D
     });
     Ok(out)
 }
+
+/// The compliance table of an organisation as spreadsheet rows (per rule and
+/// subject: the current period and the counts over the window). Needs the
+/// export right; audited.
+pub async fn compliance_sheet(
+    db: &Db,
+    p: &Principal,
+    org_id: i64,
+    today: NaiveDate,
+) -> Result<(String, Vec<&'static str>, Vec<Vec<String>>), StoreError> {
+    let org = OrgRef::for_cap(db, p, org_id, Capability::Export).await?;
+    let c = compliance(db, p, org.id, today).await?;
+    let headers = vec![
+        "序号",
+        "规则",
+        "频次",
+        "责任对象",
+        "所属组织",
+        "本期",
+        "应完成",
+        "已完成",
+        "本期状态",
+        "逾期期数",
+        "下次到期",
+    ];
+    let mut rows = Vec::new();
+    for l in &c.lines {
+        let cur = l.focus(today);
+        rows.push(vec![
+            (rows.len() + 1).to_string(),
+            l.rule_name.clone(),
+            l.rhythm.clone(),
+            l.subject.name.clone(),
+            l.subject.org_name.clone(),
+            cur.map(|p| p.label()).unwrap_or_default(),
+            cur.map(|p| p.expected.to_string()).unwrap_or_default(),
+            cur.map(|p| p.actual.to_string()).unwrap_or_default(),
+            l.status(today).label().to_string(),
+            l.overdue().to_string(),
+            l.evaluation.next_due.map(|d| d.to_string()).unwrap_or_default(),
+        ]);
+    }
+    crate::audit::access(
+        db,
+        org.tenant_id,
+        crate::audit::Actor::of(p),
+        "export",
+        "duties",
+        Some(org.id),
+        &format!("履职合规表：{}，{today}，{} 行", org.name, rows.len()),
+    )
+    .await?;
+    Ok((org.name, headers, rows))
+}
+
+/// A place a cadre may record a visit to, for the quick form.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Place {
+    pub target_kind: String,
+    pub target_id: i64,
+    pub label: String,
+}
+
+/// The grids and key households of the caller's linked cadre's stations (or,
+/// without a link, of the caller's own organisations), at most `limit`.
+pub async fn my_places(db: &Db, p: &Principal, limit: usize) -> Result<Vec<Place>, StoreError> {
+    let orgs: Vec<i64> = match cadre_of(db, p).await? {
+        Some(c) => {
+            let st: Vec<(i64,)> = db
+                .all("SELECT org_id FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![p.tenant_id, c])
+                .await?;
+            st.into_iter().map(|(o,)| o).collect()
+        }
+        None => p.grants.iter().map(|g| g.org_id).collect(),
+    };
+    let scope = p.scope(Capability::ReadRegistry);
+    let mut out = Vec::new();
+    for o in orgs {
+        let Ok(org) = OrgRef::in_scope(db, &scope, o).await else { continue };
+        let mut a = args![];
+        let c = org.under("g", &mut a);
+        let grids: Vec<(i64, String)> =
+            db.all(&format!("SELECT g.id, g.name FROM grids g WHERE {c} ORDER BY g.id LIMIT 20"), a).await?;
+        out.extend(grids.into_iter().map(|(id, name)| Place {
+            target_kind: "grid".into(),
+            target_id: id,
+            label: name,
+        }));
+        let mut a = args![key_household_mask() | HouseholdTag::NewArrival.bit()];
+        let c = org.under("h", &mut a);
+        let hh: Vec<(i64, String, i64, String)> = db
+            .all(
+                &format!(
+                    "SELECT h.id, b.name, CAST(h.unit_no AS BIGINT), h.room FROM households h \
+                     JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
+                     WHERE (h.tags & $1) <> 0 AND {c} ORDER BY h.id LIMIT 60"
+                ),
+                a,
+            )
+            .await?;
+        out.extend(hh.into_iter().map(|(id, b, u, r)| Place {
+            target_kind: "household".into(),
+            target_id: id,
+            label: format!("{b}{u}单元{r}（重点户）"),
+        }));
+    }
+    out.truncate(limit);
+    Ok(out)
+}

@@ -208,3 +208,14 @@ pub async fn run(db: &Db, tenant: i64, today: NaiveDate) -> Result<usize, StoreE
 async fn org_ref(db: &Db, tenant: i64, id: i64) -> Result<OrgRef, StoreError> {
     OrgRef::in_scope(db, &crate::scope::Scope::whole_tenant(tenant), id).await
 }
+
+/// The reminder job for every tenant (run hourly by each server process; the
+/// unique key makes concurrent runs harmless).
+pub async fn run_all(db: &Db, today: NaiveDate) -> Result<usize, StoreError> {
+    let tenants: Vec<(i64,)> = db.all("SELECT id FROM orgs WHERE parent_id IS NULL ORDER BY id", args![]).await?;
+    let mut made = 0;
+    for (t,) in tenants {
+        made += run(db, t, today).await?;
+    }
+    Ok(made)
+}

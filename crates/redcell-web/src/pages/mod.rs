@@ -3,6 +3,7 @@
 
 mod admin;
 mod coverage;
+mod duties;
 mod forms;
 mod views;
 
@@ -254,6 +255,7 @@ pub fn router() -> Router<Shared> {
         .merge(admin::router())
         .merge(forms::router())
         .merge(coverage::router())
+        .merge(duties::router())
 }
 
 /// The routes that take uploads, with their own body limit (see [`crate::app`]).
