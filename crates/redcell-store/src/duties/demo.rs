@@ -77,6 +77,19 @@ async fn held(
     Ok(id)
 }
 
+/// Calendar-aligned windows of `months` months overlapping `[from, to]`.
+fn windows(from: NaiveDate, to: NaiveDate, months: u32) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let m0 = (from.month0() / months) * months;
+    let mut start = NaiveDate::from_ymd_opt(from.year(), m0 + 1, 1).unwrap_or(from);
+    while start <= to {
+        let next = start.checked_add_months(chrono::Months::new(months)).unwrap_or(to + Duration::days(1));
+        out.push((start.max(from), next - Duration::days(1)));
+        start = next;
+    }
+    out
+}
+
 fn day_in(rng: &mut Rng, start: NaiveDate, end: NaiveDate) -> NaiveDate {
     start + Duration::days(rng.below(((end - start).num_days() + 1).max(1) as u64) as i64)
 }
@@ -85,7 +98,9 @@ fn day_in(rng: &mut Rng, start: NaiveDate, end: NaiveDate) -> NaiveDate {
 pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
     rules::ensure_seeded(db, t).await?;
     let today = shanghai_today();
-    let from = today - Duration::days(LOOKBACK_DAYS);
+    // History starts before the compliance window so that the periods at its
+    // start (a half-year, a quarter) are complete.
+    let from = today - Duration::days(LOOKBACK_DAYS + 100);
     let cal = HolidayCalendar::shipped();
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let orgs: Vec<(i64, String, String)> =
@@ -108,12 +123,24 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
             args![t],
         )
         .await?;
+    // Households of 党员中心户, visited like key households.
+    let central: Vec<(i64, i64)> = db
+        .all(
+            "SELECT h.id, h.org_id FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
+             WHERE m.tenant_id = $1 AND m.central_household ORDER BY h.id",
+            args![t],
+        )
+        .await?;
+    let mut reach: Vec<(i64, i64)> = keyh.iter().chain(central.iter()).copied().collect();
+    reach.sort();
+    reach.dedup();
     let path_of = |id: i64| orgs.iter().find(|o| o.0 == id).map(|o| o.2.clone()).unwrap_or_default();
     let under = |area: &str, org: i64| !area.is_empty() && path_of(org).starts_with(area);
 
     let mut tx = db.begin().await?;
     // Cadres: weekly / Tuesday visits and key households, reliability per cadre.
-    let mondays: Vec<NaiveDate> = (0..=LOOKBACK_DAYS / 7 + 1)
+    let mondays: Vec<NaiveDate> = (0..=(LOOKBACK_DAYS + 100) / 7 + 1)
         .map(|k| from - Duration::days(from.weekday().num_days_from_monday() as i64) + Duration::days(7 * k))
         .filter(|d| *d <= today)
         .collect();
@@ -137,30 +164,46 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                         }
                     }
                 }
-                for (hid, horg) in keyh.iter().filter(|h| under(&area, h.1)) {
-                    if rng.unit() < reliable {
-                        let on = day_in(&mut rng, from, today - Duration::days(7));
-                        visit(&mut tx, t, *horg, "cadre", *cid, "household", *hid, on, "must_visit").await?;
+                for (ws, we) in windows(from, today, 6) {
+                    let last = we.min(today - Duration::days(7));
+                    if last < ws {
+                        continue;
                     }
-                }
-                if let Some((mid, morg, _, _)) = members.iter().find(|m| under(&area, m.1))
-                    && rng.unit() < reliable
-                {
-                    let on = day_in(&mut rng, from, today - Duration::days(7));
-                    visit(&mut tx, t, *morg, "cadre", *cid, "member", *mid, on, "routine").await?;
+                    for (hid, horg) in reach.iter().filter(|h| under(&area, h.1)) {
+                        if reliable > 0.95 || rng.unit() < reliable {
+                            let on = day_in(&mut rng, ws, last);
+                            visit(&mut tx, t, *horg, "cadre", *cid, "household", *hid, on, "must_visit").await?;
+                        }
+                    }
+                    if let Some((mid, morg, _, _)) = members.iter().find(|m| under(&area, m.1))
+                        && rng.unit() < reliable + 0.1
+                    {
+                        let on = day_in(&mut rng, ws, last);
+                        visit(&mut tx, t, *morg, "cadre", *cid, "member", *mid, on, "routine").await?;
+                    }
                 }
             }
             "grid_worker" => {
                 let Some(area) = st.first().map(|o| path_of(*o)) else { continue };
-                for (hid, horg) in keyh.iter().filter(|h| under(&area, h.1)) {
-                    let mut q = from;
-                    while q <= today {
-                        if rng.unit() < reliable {
-                            let on = day_in(&mut rng, q, (q + Duration::days(80)).min(today - Duration::days(1)));
-                            let purpose = ["must_visit", "routine", "must_report"][rng.below(3) as usize];
-                            visit(&mut tx, t, *horg, "cadre", *cid, "household", *hid, on, purpose).await?;
+                for (ws, we) in windows(from, today, 3) {
+                    let last = we.min(today - Duration::days(1));
+                    if last < ws {
+                        continue;
+                    }
+                    for (hid, horg) in keyh.iter().filter(|h| under(&area, h.1)) {
+                        if reliable > 0.8 || rng.unit() < reliable {
+                            let on = day_in(&mut rng, ws, last);
+                            visit(&mut tx, t, *horg, "cadre", *cid, "household", *hid, on, "must_visit").await?;
                         }
-                        q += Duration::days(91);
+                    }
+                }
+                // Holiday visits (三必访) within a few days of each holiday.
+                for h in redcell_domain::duties::holiday_starts(cal, from, today - Duration::days(4)) {
+                    if let Some((hid, horg)) = keyh.iter().find(|k| under(&area, k.1))
+                        && rng.unit() < reliable
+                    {
+                        let on = h + Duration::days(rng.below(4) as i64);
+                        visit(&mut tx, t, *horg, "cadre", *cid, "household", *hid, on, "holiday").await?;
                     }
                 }
             }
@@ -267,22 +310,28 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                     ],
                 )
                 .await?;
-                if !silent && rng.unit() < 0.7 {
-                    let on = day_in(&mut rng, from, today - Duration::days(10));
-                    held(&mut tx, t, "duty_meetings", *oid, "org_life", on, "年度组织生活会").await?;
-                }
-                if !silent {
-                    // Publicity and service by the branch, with its stationed cadre.
-                    let cadre = stations
-                        .iter()
-                        .find(|s| s.1 == *oid && cadres.iter().any(|c| c.0 == s.0 && c.1 == "stationed_cadre"))
-                        .map(|s| s.0);
-                    for (kind, title) in [("publicity", "政策宣传进楼栋"), ("service", "志愿服务")] {
-                        if rng.unit() < 0.8 {
-                            let on = day_in(&mut rng, from, today - Duration::days(5));
-                            let id = held(&mut tx, t, "duty_activities", *oid, kind, on, title).await?;
+                // Each half-year: an organisational-life meeting and publicity and
+                // service, with the branch's stationed cadre taking part.
+                let cadre = stations
+                    .iter()
+                    .find(|s| s.1 == *oid && cadres.iter().any(|c| c.0 == s.0 && c.1 == "stationed_cadre"))
+                    .map(|s| s.0);
+                for (ws, we) in windows(from, today, 6) {
+                    let last = we.min(stop).min(today - Duration::days(5));
+                    if last < ws {
+                        continue;
+                    }
+                    for (table, kind, title) in [
+                        ("duty_meetings", "org_life", "组织生活会"),
+                        ("duty_activities", "publicity", "政策宣传进楼栋"),
+                        ("duty_activities", "service", "志愿服务"),
+                    ] {
+                        if rng.unit() < reliable {
+                            let on = day_in(&mut rng, ws, last);
+                            let id = held(&mut tx, t, table, *oid, kind, on, title).await?;
                             if let Some(c) = cadre {
-                                person(&mut tx, t, "activity", id, "cadre", c, "present", None).await?;
+                                let rk = if table == "duty_meetings" { "meeting" } else { "activity" };
+                                person(&mut tx, t, rk, id, "cadre", c, "present", None).await?;
                             }
                         }
                     }
