@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod coverage;
+pub mod duties;
 pub mod error;
 pub mod export;
 pub mod i18n;

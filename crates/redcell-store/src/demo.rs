@@ -163,6 +163,7 @@ pub async fn generate(
     }
     crate::requests::seed::demo(db, tenant, opts.seed).await?;
 
+    crate::duties::demo::seed(db, tenant, opts.seed).await?;
     Ok(DemoSummary {
         tenant_id: tenant,
         street_code: STREET_CODE.to_string(),

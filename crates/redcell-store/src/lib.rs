@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod coverage;
 pub mod db;
 pub mod demo;
+pub mod duties;
 pub mod error;
 pub mod export;
 pub mod files;

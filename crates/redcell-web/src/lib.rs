@@ -115,6 +115,9 @@ pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result
             if let Err(e) = redcell_store::auth::purge_expired_sessions(&purge_db).await {
                 tracing::warn!("purging sessions: {e}");
             }
+            if let Err(e) = redcell_store::duties::notices::run_all(&purge_db, today()).await {
+                tracing::warn!("duty reminders: {e}");
+            }
         }
     });
     let escalate_db = state.db.clone();

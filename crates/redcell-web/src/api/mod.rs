@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod coverage;
 pub mod export;
+pub mod duties;
 pub mod registry;
 
 use crate::Shared;
@@ -33,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "users", description = "Accounts and their grants"),
         (name = "audit", description = "The audit trail (auditors)"),
         (name = "coverage", description = "Contact responsibility and full coverage (联系全覆盖): contacts, quotas, exemptions, the coverage report, rosters and proposed plans"),
+        (name = "duties", description = "Duties and their rhythm (走访、组织生活、例会): rules as data, records, compliance, reminders"),
     )
 )]
 struct ApiDoc;
@@ -56,6 +58,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .merge(admin::router())
         .merge(coverage::router())
         .merge(export::router())
+        .merge(duties::router())
 }
 
 /// Query parameters; a malformed query is a 422 in the API error shape.

@@ -4,6 +4,7 @@
 mod admin;
 mod coverage;
 mod export;
+mod duties;
 mod forms;
 mod requests;
 mod views;
@@ -258,6 +259,7 @@ pub fn router() -> Router<Shared> {
         .merge(coverage::router())
         .merge(export::router())
         .merge(requests::router())
+        .merge(duties::router())
 }
 
 /// The routes that take uploads, with their own body limit (see [`crate::app`]).

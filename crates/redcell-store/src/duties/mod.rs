@@ -1,0 +1,712 @@
+//! Duties (SPEC §4): the tenant's rules (seeded from the shipped TOML,
+//! editable, audited), the records that fulfil them (visits, meetings with
+//! attendance and quorum, activities with participants), compliance computed
+//! by the pure evaluator of `redcell_domain::duties`, in-app reminders with an
+//! outbound webhook that is off until configured, and the demo history.
+
+pub mod demo;
+pub mod notices;
+pub mod records;
+pub mod rules;
+
+use crate::coverage::{OrgRef, Tree};
+use crate::db::Db;
+use crate::error::StoreError;
+use crate::scope::{Capability, Principal};
+use crate::{Code, args};
+use chrono::{Duration, NaiveDate};
+use redcell_domain::calendar::HolidayCalendar;
+use redcell_domain::duties::{
+    self as d, Evaluation, Event, EventKind, MemberFlag, Record, RecordKind, Rule, SetKind, Status, Subject, Target,
+    TargetKind,
+};
+use redcell_domain::registry::{CadreKind, HouseholdTag};
+use redcell_domain::{OrgKind, OrgPath};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The holiday calendar of a tenant.
+// merge: switch to crate::calendar::load
+async fn holiday_calendar(_db: &Db, _tenant_id: i64) -> HolidayCalendar {
+    HolidayCalendar::shipped().clone()
+}
+
+/// Households whose tags make them "key households" for visiting duties.
+pub fn key_household_mask() -> i64 {
+    use HouseholdTag::*;
+    [Hardship, Unemployed, ElderlyAlone, LeftBehindChild, SpecialGroup, KeyResident].iter().map(|t| t.bit()).sum()
+}
+
+/// How far back compliance looks by default (about eight months).
+pub const LOOKBACK_DAYS: i64 = 240;
+
+/// Who a duty falls on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+pub struct SubjectRef {
+    /// `org`, `cadre` or `member`.
+    pub kind: String,
+    pub id: i64,
+    pub name: String,
+    /// The organisation the subject belongs to.
+    pub org_id: i64,
+    pub org_name: String,
+}
+
+impl SubjectRef {
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind, self.id)
+    }
+}
+
+/// One rule evaluated for one subject.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DutyLine {
+    pub rule_code: String,
+    pub rule_name: String,
+    pub rhythm: String,
+    pub what: String,
+    pub subject: SubjectRef,
+    #[schema(value_type = Object)]
+    pub evaluation: Evaluation,
+}
+
+impl DutyLine {
+    /// The current period (earlier overdue ones are counted by `overdue`).
+    pub fn focus(&self, today: NaiveDate) -> Option<&d::Period> {
+        self.evaluation.current(today)
+    }
+    pub fn overdue(&self) -> usize {
+        self.evaluation.overdue()
+    }
+    pub fn status(&self, today: NaiveDate) -> Status {
+        self.focus(today).map(|p| p.status).unwrap_or(Status::Exempt)
+    }
+    pub fn status_code(&self, today: NaiveDate) -> &'static str {
+        self.status(today).code()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CadreRow {
+    id: i64,
+    name: String,
+    org_id: i64,
+    kind: Code<CadreKind>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    id: i64,
+    name: String,
+    org_id: i64,
+    central_household: bool,
+    in_service: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct HouseholdRow {
+    id: i64,
+    org_id: i64,
+    tags: i64,
+    created_on: NaiveDate,
+}
+
+#[derive(sqlx::FromRow)]
+struct VisitRow {
+    org_id: i64,
+    visitor_kind: String,
+    visitor_id: i64,
+    target_kind: String,
+    target_id: i64,
+    visited_on: NaiveDate,
+    purpose: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct HeldRow {
+    id: i64,
+    org_id: i64,
+    kind: String,
+    held_on: NaiveDate,
+}
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    record_kind: String,
+    record_id: i64,
+    person_kind: String,
+    person_id: i64,
+}
+
+/// Everything needed to evaluate the duties inside one subtree, read once.
+pub(crate) struct World {
+    pub tree: Tree,
+    pub root: OrgRef,
+    cadres: Vec<CadreRow>,
+    stations: HashMap<i64, Vec<i64>>,
+    members: Vec<MemberRow>,
+    /// (member id → household id) for central households.
+    member_household: HashMap<i64, i64>,
+    households: Vec<HouseholdRow>,
+    visits: Vec<VisitRow>,
+    meetings: Vec<HeldRow>,
+    activities: Vec<HeldRow>,
+    people: Vec<PersonRow>,
+    pub cal: HolidayCalendar,
+    pub rules: Vec<Rule>,
+}
+
+impl World {
+    pub(crate) async fn load(db: &Db, root: OrgRef, since: NaiveDate) -> Result<World, StoreError> {
+        let t = root.tenant_id;
+        let tree = Tree::load(db, t).await?;
+        let mut a = args![];
+        let under = root.under("x", &mut a);
+        let cadres: Vec<CadreRow> = db
+            .all(&format!("SELECT x.id, x.name, x.org_id, x.kind FROM cadres x WHERE {under} ORDER BY x.id"), a)
+            .await?;
+        let st: Vec<(i64, i64)> =
+            db.all("SELECT cadre_id, org_id FROM cadre_stations WHERE tenant_id = $1", args![t]).await?;
+        let mut stations: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (c, o) in st {
+            stations.entry(c).or_default().push(o);
+        }
+        let mut a = args![];
+        let under = root.under("x", &mut a);
+        let members: Vec<MemberRow> = db
+            .all(
+                &format!(
+                    "SELECT x.id, r.name, x.org_id, x.central_household, \
+                     (x.work_unit IS NOT NULL AND x.work_unit <> '') AS in_service \
+                     FROM members x JOIN residents r ON r.tenant_id = x.tenant_id AND r.id = x.resident_id \
+                     WHERE {under} ORDER BY x.id"
+                ),
+                a,
+            )
+            .await?;
+        let mh: Vec<(i64, i64)> = db
+            .all(
+                "SELECT m.id, r.household_id FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 WHERE m.tenant_id = $1 AND m.central_household AND r.household_id IS NOT NULL",
+                args![t],
+            )
+            .await?;
+        let mut a = args![key_household_mask() | HouseholdTag::NewArrival.bit()];
+        let under = root.under("x", &mut a);
+        let households: Vec<(i64, i64, i64, chrono::DateTime<chrono::Utc>)> = db
+            .all(
+                &format!(
+                    "SELECT x.id, x.org_id, x.tags, x.created_at FROM households x WHERE (x.tags & $1) <> 0 AND {under}"
+                ),
+                a,
+            )
+            .await?;
+        let households = households
+            .into_iter()
+            .map(|(id, org_id, tags, at)| HouseholdRow {
+                id,
+                org_id,
+                tags,
+                created_on: redcell_domain::calendar::shanghai_date(at),
+            })
+            .collect();
+        let from = since - Duration::days(400);
+        let mut a = args![from];
+        let under = root.under("x", &mut a);
+        let visits: Vec<VisitRow> = db
+            .all(
+                &format!(
+                    "SELECT x.org_id, x.visitor_kind, x.visitor_id, x.target_kind, x.target_id, x.visited_on, x.purpose \
+                     FROM duty_visits x WHERE x.visited_on >= $1 AND {under}"
+                ),
+                a,
+            )
+            .await?;
+        let mut a = args![from];
+        let under = root.under("x", &mut a);
+        let meetings: Vec<HeldRow> = db
+            .all(
+                &format!(
+                    "SELECT x.id, x.org_id, x.kind, x.held_on FROM duty_meetings x WHERE x.held_on >= $1 AND {under}"
+                ),
+                a,
+            )
+            .await?;
+        let mut a = args![from];
+        let under = root.under("x", &mut a);
+        let activities: Vec<HeldRow> = db
+            .all(
+                &format!(
+                    "SELECT x.id, x.org_id, x.kind, x.held_on FROM duty_activities x WHERE x.held_on >= $1 AND {under}"
+                ),
+                a,
+            )
+            .await?;
+        let people: Vec<PersonRow> = db
+            .all(
+                "SELECT record_kind, record_id, person_kind, person_id FROM duty_people \
+                 WHERE tenant_id = $1 AND presence = 'present'",
+                args![t],
+            )
+            .await?;
+        let cal = holiday_calendar(db, t).await;
+        let rules = rules::active(db, t).await?;
+        Ok(World {
+            tree,
+            root,
+            cadres,
+            stations,
+            members,
+            member_household: mh.into_iter().collect(),
+            households,
+            visits,
+            meetings,
+            activities,
+            people,
+            cal,
+            rules,
+        })
+    }
+
+    fn path(&self, org_id: i64) -> Option<&OrgPath> {
+        self.tree.get(org_id).map(|o| &o.path)
+    }
+
+    fn inside(&self, area: &[OrgPath], org_id: i64) -> bool {
+        self.path(org_id).is_some_and(|p| area.iter().any(|a| a.contains(p)))
+    }
+
+    fn org_name(&self, id: i64) -> String {
+        self.tree.get(id).map(|o| o.name.clone()).unwrap_or_default()
+    }
+
+    /// The subjects of a rule inside the root's subtree.
+    pub(crate) fn subjects(&self, rule: &Rule) -> Vec<SubjectRef> {
+        let mut out = Vec::new();
+        let w = &rule.who;
+        if w.is_org() {
+            for o in self.tree.subtree(&self.root.path) {
+                if w.org_kinds.contains(&o.kind) {
+                    out.push(SubjectRef {
+                        kind: "org".into(),
+                        id: o.id,
+                        name: o.name.clone(),
+                        org_id: o.id,
+                        org_name: o.name.clone(),
+                    });
+                }
+            }
+            return out;
+        }
+        if let Some(k) = w.cadre_kind {
+            for c in self.cadres.iter().filter(|c| c.kind.0 == k) {
+                out.push(SubjectRef {
+                    kind: "cadre".into(),
+                    id: c.id,
+                    name: c.name.clone(),
+                    org_id: c.org_id,
+                    org_name: self.org_name(c.org_id),
+                });
+            }
+        }
+        if let Some(f) = w.member_flag {
+            for m in self.members.iter().filter(|m| match f {
+                MemberFlag::CentralHousehold => m.central_household,
+                MemberFlag::InService => m.in_service,
+            }) {
+                out.push(SubjectRef {
+                    kind: "member".into(),
+                    id: m.id,
+                    name: m.name.clone(),
+                    org_id: m.org_id,
+                    org_name: self.org_name(m.org_id),
+                });
+            }
+        }
+        out
+    }
+
+    /// The area a subject answers for: an org's subtree, a cadre's stations
+    /// (or home org), a member's org.
+    fn area(&self, s: &SubjectRef) -> Vec<OrgPath> {
+        let ids = match s.kind.as_str() {
+            "cadre" => self.stations.get(&s.id).cloned().filter(|v| !v.is_empty()).unwrap_or(vec![s.org_id]),
+            _ => vec![s.org_id],
+        };
+        ids.iter().filter_map(|i| self.path(*i).cloned()).collect()
+    }
+
+    fn attended(&self, record_kind: &str, person_kind: &str, person_id: i64) -> Vec<i64> {
+        self.people
+            .iter()
+            .filter(|p| p.record_kind == record_kind && p.person_kind == person_kind && p.person_id == person_id)
+            .map(|p| p.record_id)
+            .collect()
+    }
+
+    /// The records and subject data of one subject.
+    pub(crate) fn inputs(&self, s: &SubjectRef) -> (Subject, Vec<Record>) {
+        let area = self.area(s);
+        let mut recs = Vec::new();
+        let visit = |v: &VisitRow| Record {
+            date: v.visited_on,
+            kind: RecordKind::Visit,
+            sub: v.purpose.clone(),
+            target: TargetKind::from_code_str(&v.target_kind).map(|kind| Target { kind, id: v.target_id }),
+        };
+        let held = |kind: RecordKind, h: &HeldRow| Record { date: h.held_on, kind, sub: h.kind.clone(), target: None };
+        match s.kind.as_str() {
+            "org" => {
+                recs.extend(self.visits.iter().filter(|v| self.inside(&area, v.org_id)).map(visit));
+                recs.extend(self.meetings.iter().filter(|m| m.org_id == s.id).map(|h| held(RecordKind::Meeting, h)));
+                recs.extend(self.activities.iter().filter(|m| m.org_id == s.id).map(|h| held(RecordKind::Activity, h)));
+            }
+            kind => {
+                recs.extend(self.visits.iter().filter(|v| v.visitor_kind == kind && v.visitor_id == s.id).map(visit));
+                let ms = self.attended("meeting", kind, s.id);
+                recs.extend(self.meetings.iter().filter(|m| ms.contains(&m.id)).map(|h| held(RecordKind::Meeting, h)));
+                let acts = self.attended("activity", kind, s.id);
+                recs.extend(
+                    self.activities.iter().filter(|m| acts.contains(&m.id)).map(|h| held(RecordKind::Activity, h)),
+                );
+            }
+        }
+        let mut subject = Subject::default();
+        let key = key_household_mask();
+        for h in self.households.iter().filter(|h| self.inside(&area, h.org_id)) {
+            let t = Target { kind: TargetKind::Household, id: h.id };
+            if h.tags & key != 0 {
+                subject.sets.push((SetKind::KeyHouseholds, t));
+            }
+            if h.tags & HouseholdTag::NewArrival.bit() != 0 {
+                subject.events.push(Event { kind: EventKind::NewHousehold, date: h.created_on, target: Some(t) });
+            }
+        }
+        for m in self.members.iter().filter(|m| self.inside(&area, m.org_id)) {
+            subject.sets.push((SetKind::Members, Target { kind: TargetKind::Member, id: m.id }));
+            if m.central_household
+                && let Some(h) = self.member_household.get(&m.id)
+            {
+                subject.sets.push((SetKind::CentralHouseholds, Target { kind: TargetKind::Household, id: *h }));
+            }
+        }
+        (subject, recs)
+    }
+
+    pub(crate) fn evaluate(&self, rule: &Rule, s: &SubjectRef, from: NaiveDate, today: NaiveDate) -> DutyLine {
+        let (subject, recs) = self.inputs(s);
+        DutyLine {
+            rule_code: rule.code.clone(),
+            rule_name: rule.name.clone(),
+            rhythm: rule.rhythm_label(),
+            what: rule.what_label(),
+            subject: s.clone(),
+            evaluation: d::evaluate(rule, &subject, &recs, &self.cal, from, today),
+        }
+    }
+
+    /// Every enabled rule for every subject in the subtree.
+    pub(crate) fn lines(&self, from: NaiveDate, today: NaiveDate) -> Vec<DutyLine> {
+        let mut out = Vec::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            for s in self.subjects(r) {
+                out.push(self.evaluate(r, &s, from, today));
+            }
+        }
+        out
+    }
+
+    /// Branches (and party groups) with no recorded organisational life for
+    /// `days` days: (org, last meeting date).
+    pub(crate) fn silent(&self, today: NaiveDate, days: i64) -> Vec<(OrgRef, Option<NaiveDate>)> {
+        let mut out = Vec::new();
+        for o in self.tree.subtree(&self.root.path) {
+            if !(o.kind.is_branch() || o.kind == OrgKind::PartyGroup) {
+                continue;
+            }
+            let last = self
+                .meetings
+                .iter()
+                .filter(|m| {
+                    m.org_id == o.id
+                        && m.held_on <= today
+                        && d::MeetingKind::from_code_str(&m.kind).is_some_and(|k| k.is_org_life())
+                })
+                .map(|m| m.held_on)
+                .max();
+            if last.is_none_or(|l| (today - l).num_days() > days) {
+                out.push((o.clone(), last));
+            }
+        }
+        out
+    }
+}
+
+/// `from_code` for a `&str` without importing the trait everywhere.
+trait FromCodeStr: Sized {
+    fn from_code_str(s: &str) -> Option<Self>;
+}
+impl<T: redcell_domain::CodeEnum> FromCodeStr for T {
+    fn from_code_str(s: &str) -> Option<Self> {
+        T::from_code(s)
+    }
+}
+
+/// A compliance summary of one rule in a subtree.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RuleCompliance {
+    pub rule_code: String,
+    pub rule_name: String,
+    pub rhythm: String,
+    pub subjects: usize,
+    /// Periods closed (due date passed or done) in the window.
+    pub periods: usize,
+    pub done: usize,
+    pub overdue: usize,
+    pub due_soon: usize,
+    /// done / closed periods, 0–100; `None` when nothing was due.
+    pub rate: Option<f64>,
+}
+
+/// Compliance of an organisation's subtree.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Compliance {
+    pub org_id: i64,
+    pub org_name: String,
+    pub from: NaiveDate,
+    pub today: NaiveDate,
+    pub rules: Vec<RuleCompliance>,
+    /// Branches without organisational life for 30 days.
+    pub silent: Vec<SilentOrg>,
+    /// Compliance rate per month (periods due in that month), oldest first.
+    pub trend: Vec<(String, Option<f64>)>,
+    /// The lines behind the table.
+    #[serde(skip)]
+    pub lines: Vec<DutyLine>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SilentOrg {
+    pub org_id: i64,
+    pub org_name: String,
+    pub last_meeting: Option<NaiveDate>,
+}
+
+/// Days without organisational life after which a branch counts as silent.
+pub const SILENT_DAYS: i64 = 30;
+
+fn closed(p: &d::Period, today: NaiveDate) -> bool {
+    p.status == Status::Done && p.due <= today || p.status == Status::Overdue
+}
+
+/// Compliance per rule for the subtree of `org_id` (in the caller's read scope).
+pub async fn compliance(db: &Db, p: &Principal, org_id: i64, today: NaiveDate) -> Result<Compliance, StoreError> {
+    let root = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
+    let from = today - Duration::days(LOOKBACK_DAYS);
+    let world = World::load(db, root.clone(), from).await?;
+    let lines = world.lines(from, today);
+    let mut rules = Vec::new();
+    for r in world.rules.iter().filter(|r| r.enabled) {
+        let mine: Vec<&DutyLine> = lines.iter().filter(|l| l.rule_code == r.code).collect();
+        let ps: Vec<&d::Period> = mine.iter().flat_map(|l| l.evaluation.periods.iter()).collect();
+        let closed_n = ps.iter().filter(|p| closed(p, today)).count();
+        let done = ps.iter().filter(|p| p.status == Status::Done && p.due <= today).count();
+        rules.push(RuleCompliance {
+            rule_code: r.code.clone(),
+            rule_name: r.name.clone(),
+            rhythm: r.rhythm_label(),
+            subjects: mine.len(),
+            periods: closed_n,
+            done,
+            overdue: ps.iter().filter(|p| p.status == Status::Overdue).count(),
+            due_soon: ps.iter().filter(|p| p.status == Status::DueSoon).count(),
+            rate: (closed_n > 0).then(|| (done as f64 * 1000.0 / closed_n as f64).round() / 10.0),
+        });
+    }
+    let silent = world
+        .silent(today, SILENT_DAYS)
+        .into_iter()
+        .map(|(o, last)| SilentOrg { org_id: o.id, org_name: o.name, last_meeting: last })
+        .collect();
+    // Trend: per calendar month of the window, share of periods due then that were done.
+    let mut trend = Vec::new();
+    let mut m =
+        NaiveDate::from_ymd_opt(chrono::Datelike::year(&from), chrono::Datelike::month(&from), 1).unwrap_or(from);
+    while m <= today {
+        let next = m.checked_add_months(chrono::Months::new(1)).unwrap_or(today);
+        let end = (next - Duration::days(1)).min(today);
+        let ps: Vec<d::Period> = lines.iter().flat_map(|l| l.evaluation.periods.iter().cloned()).collect();
+        let rate = d::compliance_rate(&ps, m.max(from), end).map(|r| (r * 1000.0).round() / 10.0);
+        trend.push((format!("{}", m.format("%Y-%m")), rate));
+        m = next;
+    }
+    Ok(Compliance { org_id: root.id, org_name: root.name.clone(), from, today, rules, silent, trend, lines })
+}
+
+/// The cadre a login account stands for, if linked.
+pub async fn cadre_of(db: &Db, p: &Principal) -> Result<Option<i64>, StoreError> {
+    let r: Option<(i64,)> = db
+        .opt("SELECT cadre_id FROM duty_accounts WHERE tenant_id = $1 AND user_id = $2", args![p.tenant_id, p.user_id])
+        .await?;
+    Ok(r.map(|(c,)| c))
+}
+
+/// Link a login account to a cadre (used by the demo and administrators).
+pub async fn link_account(db: &Db, tenant_id: i64, user_id: i64, cadre_id: i64) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO duty_accounts (tenant_id, user_id, cadre_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET cadre_id = excluded.cadre_id",
+        args![tenant_id, user_id, cadre_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// "My duties": the lines of the cadre linked to the caller, or else of the
+/// organisations the caller's grants sit on. Sorted overdue first.
+pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<DutyLine>, StoreError> {
+    let from = today - Duration::days(LOOKBACK_DAYS);
+    let scope = p.scope(Capability::ReadRegistry);
+    let mut out = Vec::new();
+    if let Some(cadre) = cadre_of(db, p).await? {
+        // The account is linked to this cadre on purpose: their own duties are
+        // evaluated over the whole tenant (their stations may lie anywhere).
+        let root = OrgRef::in_scope(db, &crate::scope::Scope::whole_tenant(p.tenant_id), p.tenant_id).await?;
+        let world = World::load(db, root, from).await?;
+        for r in world.rules.iter().filter(|r| r.enabled) {
+            for s in world.subjects(r).into_iter().filter(|s| s.kind == "cadre" && s.id == cadre) {
+                out.push(world.evaluate(r, &s, from, today));
+            }
+        }
+    } else {
+        for g in &p.grants {
+            let Ok(root) = OrgRef::in_scope(db, &scope, g.org_id).await else { continue };
+            let world = World::load(db, root.clone(), from).await?;
+            for r in world.rules.iter().filter(|r| r.enabled && r.who.is_org()) {
+                for s in world.subjects(r).into_iter().filter(|s| s.id == root.id) {
+                    out.push(world.evaluate(r, &s, from, today));
+                }
+            }
+        }
+    }
+    let rank = |s: Status| match s {
+        Status::Overdue => 0,
+        Status::DueSoon => 1,
+        Status::Due => 2,
+        Status::Done => 3,
+        Status::Exempt => 4,
+    };
+    out.sort_by_key(|l| {
+        (rank(l.status(today)), std::cmp::Reverse(l.overdue()), l.evaluation.next_due, l.rule_code.clone())
+    });
+    Ok(out)
+}
+
+/// The compliance table of an organisation as spreadsheet rows (per rule and
+/// subject: the current period and the counts over the window). Needs the
+/// export right; audited.
+pub async fn compliance_sheet(
+    db: &Db,
+    p: &Principal,
+    org_id: i64,
+    today: NaiveDate,
+) -> Result<(String, Vec<&'static str>, Vec<Vec<String>>), StoreError> {
+    let org = OrgRef::for_cap(db, p, org_id, Capability::Export).await?;
+    let c = compliance(db, p, org.id, today).await?;
+    let headers = vec![
+        "序号",
+        "规则",
+        "频次",
+        "责任对象",
+        "所属组织",
+        "本期",
+        "应完成",
+        "已完成",
+        "本期状态",
+        "逾期期数",
+        "下次到期",
+    ];
+    let mut rows = Vec::new();
+    for l in &c.lines {
+        let cur = l.focus(today);
+        rows.push(vec![
+            (rows.len() + 1).to_string(),
+            l.rule_name.clone(),
+            l.rhythm.clone(),
+            l.subject.name.clone(),
+            l.subject.org_name.clone(),
+            cur.map(|p| p.label()).unwrap_or_default(),
+            cur.map(|p| p.expected.to_string()).unwrap_or_default(),
+            cur.map(|p| p.actual.to_string()).unwrap_or_default(),
+            l.status(today).label().to_string(),
+            l.overdue().to_string(),
+            l.evaluation.next_due.map(|d| d.to_string()).unwrap_or_default(),
+        ]);
+    }
+    crate::audit::access(
+        db,
+        org.tenant_id,
+        crate::audit::Actor::of(p),
+        "export",
+        "duties",
+        Some(org.id),
+        &format!("履职合规表：{}，{today}，{} 行", org.name, rows.len()),
+    )
+    .await?;
+    Ok((org.name, headers, rows))
+}
+
+/// A place a cadre may record a visit to, for the quick form.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Place {
+    pub target_kind: String,
+    pub target_id: i64,
+    pub label: String,
+}
+
+/// The grids and key households of the caller's linked cadre's stations (or,
+/// without a link, of the caller's own organisations), at most `limit`.
+pub async fn my_places(db: &Db, p: &Principal, limit: usize) -> Result<Vec<Place>, StoreError> {
+    let orgs: Vec<i64> = match cadre_of(db, p).await? {
+        Some(c) => {
+            let st: Vec<(i64,)> = db
+                .all("SELECT org_id FROM cadre_stations WHERE tenant_id = $1 AND cadre_id = $2", args![p.tenant_id, c])
+                .await?;
+            st.into_iter().map(|(o,)| o).collect()
+        }
+        None => p.grants.iter().map(|g| g.org_id).collect(),
+    };
+    let scope = p.scope(Capability::ReadRegistry);
+    let mut out = Vec::new();
+    for o in orgs {
+        let Ok(org) = OrgRef::in_scope(db, &scope, o).await else { continue };
+        let mut a = args![];
+        let c = org.under("g", &mut a);
+        let grids: Vec<(i64, String)> =
+            db.all(&format!("SELECT g.id, g.name FROM grids g WHERE {c} ORDER BY g.id LIMIT 20"), a).await?;
+        out.extend(grids.into_iter().map(|(id, name)| Place {
+            target_kind: "grid".into(),
+            target_id: id,
+            label: name,
+        }));
+        let mut a = args![key_household_mask() | HouseholdTag::NewArrival.bit()];
+        let c = org.under("h", &mut a);
+        let hh: Vec<(i64, String, i64, String)> = db
+            .all(
+                &format!(
+                    "SELECT h.id, b.name, CAST(h.unit_no AS BIGINT), h.room FROM households h \
+                     JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
+                     WHERE (h.tags & $1) <> 0 AND {c} ORDER BY h.id LIMIT 60"
+                ),
+                a,
+            )
+            .await?;
+        out.extend(hh.into_iter().map(|(id, b, u, r)| Place {
+            target_kind: "household".into(),
+            target_id: id,
+            label: format!("{b}{u}单元{r}（重点户）"),
+        }));
+    }
+    out.truncate(limit);
+    Ok(out)
+}

@@ -1,0 +1,221 @@
+//! Reminders before a deadline: an in-app inbox filled by a job that any
+//! number of server processes may run (one notice per user, rule, subject and
+//! period, whichever process inserts it first), and an outbound webhook that
+//! is off until a tenant configures a URL. Nothing pretends a message was
+//! sent: without a channel the notice says so; with one, the outcome of the
+//! POST is recorded.
+
+use super::{DutyLine, World};
+use crate::args;
+use crate::coverage::OrgRef;
+use crate::db::Db;
+use crate::error::StoreError;
+use crate::scope::Principal;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use redcell_domain::duties::Status;
+use redcell_domain::{FieldError, i18n};
+use serde::Serialize;
+use std::time::Duration as StdDuration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Notice {
+    pub id: i64,
+    pub rule_code: String,
+    pub subject_key: String,
+    pub period_start: NaiveDate,
+    pub due: NaiveDate,
+    pub message: String,
+    pub channel_status: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A user's inbox, newest first.
+pub async fn inbox(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Notice>, StoreError> {
+    db.all(
+        "SELECT id, rule_code, subject_key, period_start, due, message, channel_status, created_at, read_at \
+         FROM duty_notices WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
+        args![p.tenant_id, p.user_id, limit],
+    )
+    .await
+}
+
+/// The tenant's webhook URL, if configured.
+pub async fn webhook(db: &Db, tenant: i64) -> Result<Option<String>, StoreError> {
+    let r: Option<(Option<String>,)> =
+        db.opt("SELECT webhook_url FROM duty_settings WHERE tenant_id = $1", args![tenant]).await?;
+    Ok(r.and_then(|(u,)| u).filter(|u| !u.trim().is_empty()))
+}
+
+/// Set or clear (empty) the tenant's webhook URL; only `http://` URLs are
+/// accepted by the built-in sender.
+pub async fn set_webhook(db: &Db, p: &Principal, url: Option<&str>) -> Result<(), StoreError> {
+    let root = redcell_domain::OrgPath::root(p.tenant_id);
+    if !p.scope(crate::scope::Capability::EditRegistry).contains(&root) {
+        return Err(StoreError::Forbidden);
+    }
+    let url = url.map(str::trim).filter(|u| !u.is_empty());
+    if let Some(u) = url
+        && (!u.starts_with("http://") || u.len() > 500)
+    {
+        return Err(FieldError::new("webhook_url", "invalid", "仅支持 http:// 开头的地址").into());
+    }
+    let mut tx = db.begin().await?;
+    tx.exec(
+        "INSERT INTO duty_settings (tenant_id, webhook_url, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id) DO UPDATE SET webhook_url = excluded.webhook_url, updated_by = excluded.updated_by, \
+         updated_at = excluded.updated_at",
+        args![p.tenant_id, url.map(str::to_string), p.user_id, Utc::now()],
+    )
+    .await?;
+    crate::audit::record(&mut tx, p.tenant_id, Some(p.user_id), "update", "duty_settings", None, "webhook").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// POST a JSON body to an `http://host[:port]/path` URL; `Ok(status line)`
+/// for a 2xx answer, `Err(reason)` otherwise.
+pub async fn post_json(url: &str, body: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or("only http:// is supported")?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") };
+    let work = async {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.map_err(|e| format!("connect: {e}"))?;
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.map_err(|e| format!("read: {e}"))?;
+        let text = String::from_utf8_lossy(&buf);
+        let status = text.lines().next().unwrap_or("").to_string();
+        let code = status.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok()).unwrap_or(0);
+        if (200..300).contains(&code) { Ok(status) } else { Err(format!("answer: {status}")) }
+    };
+    tokio::time::timeout(StdDuration::from_secs(10), work).await.map_err(|_| "timeout".to_string())?
+}
+
+/// Insert a notice for every line in its warning window; returns how many
+/// notices this call created (0 when another process got there first).
+async fn notify(db: &Db, tenant: i64, user: i64, lines: &[DutyLine], today: NaiveDate) -> Result<usize, StoreError> {
+    let hook = webhook(db, tenant).await?;
+    let mut made = 0;
+    for l in lines {
+        let Some(p) = l.evaluation.periods.iter().find(|p| p.status == Status::DueSoon) else { continue };
+        let status = if hook.is_some() { "pending".to_string() } else { i18n::DUTY_NOT_SENT.to_string() };
+        let msg = format!("{}（{}）将于{}到期", l.rule_name, l.subject.name, p.due);
+        let r: Option<(i64,)> = db
+            .opt(
+                "INSERT INTO duty_notices (tenant_id, user_id, rule_code, subject_key, period_start, due, message, \
+                 channel_status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (tenant_id, user_id, rule_code, subject_key, period_start) DO NOTHING RETURNING id",
+                args![
+                    tenant,
+                    user,
+                    l.rule_code.clone(),
+                    l.subject.key(),
+                    p.start,
+                    p.due,
+                    msg.clone(),
+                    status,
+                    Utc::now()
+                ],
+            )
+            .await?;
+        let Some((id,)) = r else { continue };
+        made += 1;
+        if let Some(url) = &hook {
+            let body = serde_json::json!({
+                "tenant_id": tenant, "user_id": user, "rule": l.rule_code, "subject": l.subject.key(),
+                "period_start": p.start, "due": p.due, "message": msg, "date": today,
+            })
+            .to_string();
+            let outcome = match post_json(url, &body).await {
+                Ok(s) => format!("sent: {s}"),
+                Err(e) => format!("failed: {e}"),
+            };
+            db.exec(
+                "UPDATE duty_notices SET channel_status = $1 WHERE tenant_id = $2 AND id = $3",
+                args![outcome, tenant, id],
+            )
+            .await?;
+        }
+    }
+    Ok(made)
+}
+
+/// The reminder job for one tenant: each account linked to a cadre gets the
+/// cadre's duties entering their warning window; each secretary or
+/// organisation administrator gets those of the organisations they hold.
+pub async fn run(db: &Db, tenant: i64, today: NaiveDate) -> Result<usize, StoreError> {
+    let from = today - Duration::days(super::LOOKBACK_DAYS);
+    let mut made = 0;
+    let links: Vec<(i64, i64, i64)> = db
+        .all(
+            "SELECT a.user_id, a.cadre_id, c.org_id FROM duty_accounts a \
+             JOIN cadres c ON c.tenant_id = a.tenant_id AND c.id = a.cadre_id WHERE a.tenant_id = $1",
+            args![tenant],
+        )
+        .await?;
+    for (user, cadre, org_id) in links {
+        let root = org_ref(db, tenant, org_id).await?;
+        let w = World::load(db, root, from).await?;
+        let lines: Vec<DutyLine> = w
+            .rules
+            .iter()
+            .filter(|r| r.enabled)
+            .flat_map(|r| {
+                w.subjects(r)
+                    .into_iter()
+                    .filter(|s| s.kind == "cadre" && s.id == cadre)
+                    .map(|s| w.evaluate(r, &s, from, today))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        made += notify(db, tenant, user, &lines, today).await?;
+    }
+    let grants: Vec<(i64, i64)> = db
+        .all(
+            "SELECT user_id, org_id FROM grants WHERE tenant_id = $1 AND role IN ('secretary', 'org_admin') ORDER BY user_id",
+            args![tenant],
+        )
+        .await?;
+    for (user, org_id) in grants {
+        let root = org_ref(db, tenant, org_id).await?;
+        let w = World::load(db, root.clone(), from).await?;
+        let lines: Vec<DutyLine> = w
+            .rules
+            .iter()
+            .filter(|r| r.enabled && r.who.is_org())
+            .flat_map(|r| {
+                w.subjects(r)
+                    .into_iter()
+                    .filter(|s| s.id == root.id)
+                    .map(|s| w.evaluate(r, &s, from, today))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        made += notify(db, tenant, user, &lines, today).await?;
+    }
+    Ok(made)
+}
+
+async fn org_ref(db: &Db, tenant: i64, id: i64) -> Result<OrgRef, StoreError> {
+    OrgRef::in_scope(db, &crate::scope::Scope::whole_tenant(tenant), id).await
+}
+
+/// The reminder job for every tenant (run hourly by each server process; the
+/// unique key makes concurrent runs harmless).
+pub async fn run_all(db: &Db, today: NaiveDate) -> Result<usize, StoreError> {
+    let tenants: Vec<(i64,)> = db.all("SELECT id FROM orgs WHERE parent_id IS NULL ORDER BY id", args![]).await?;
+    let mut made = 0;
+    for (t,) in tenants {
+        made += run(db, t, today).await?;
+    }
+    Ok(made)
+}

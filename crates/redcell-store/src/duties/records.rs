@@ -1,0 +1,473 @@
+//! Records that fulfil duties, each entered once: visits (民情日记), meetings
+//! with attendance and a computed quorum, activities with participants.
+//! Everything is checked before the first write; one transaction with its
+//! audit row.
+
+use crate::args;
+use crate::audit::{self, Actor, Change};
+use crate::coverage::OrgRef;
+use crate::db::{Db, Tx};
+use crate::error::StoreError;
+use crate::scope::{Capability, Principal};
+use chrono::{NaiveDate, Utc};
+use redcell_domain::duties::{AbsenceReason, ActivityKind, MeetingKind, TargetKind, VisitPurpose};
+use redcell_domain::{FieldError, Invalid, i18n};
+use serde::{Deserialize, Serialize};
+
+fn date(field: &str, v: &Option<String>) -> Result<NaiveDate, FieldError> {
+    let s = v.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| required(field))?;
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| FieldError::new(field, "date", i18n::DATE_INVALID))
+}
+
+fn required(field: &str) -> FieldError {
+    FieldError::new(field, "required", i18n::DUTY_MISSING)
+}
+
+fn int(field: &str, v: &Option<String>) -> Result<i64, FieldError> {
+    v.as_deref().and_then(|s| s.trim().parse().ok()).ok_or_else(|| required(field))
+}
+
+fn text(field: &str, v: &Option<String>, max: usize, needed: bool) -> Result<Option<String>, FieldError> {
+    let s = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    match s {
+        None if needed => Err(required(field)),
+        Some(s) if s.chars().count() > max => Err(FieldError::new(field, "too_long", i18n::DUTY_TOO_LARGE)),
+        s => Ok(s.map(str::to_string)),
+    }
+}
+
+/// A visit as typed into the form or the API.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawVisit {
+    /// `cadre` or `member`; default: the cadre linked to the caller's account.
+    pub visitor_kind: Option<String>,
+    pub visitor_id: Option<String>,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub visited_on: Option<String>,
+    pub purpose: Option<String>,
+    pub learned: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Visit {
+    pub id: i64,
+    pub org_id: i64,
+    pub visitor_kind: String,
+    pub visitor_id: i64,
+    pub target_kind: String,
+    pub target_id: i64,
+    pub visited_on: NaiveDate,
+    pub purpose: String,
+    pub learned: Option<String>,
+}
+
+/// The organisation of what a visit is about (for the scope check).
+async fn target_org(db: &Db, tenant: i64, kind: TargetKind, id: i64) -> Result<Option<i64>, StoreError> {
+    let sql = match kind {
+        TargetKind::Household => "SELECT org_id FROM households WHERE tenant_id = $1 AND id = $2",
+        TargetKind::Building => "SELECT org_id FROM buildings WHERE tenant_id = $1 AND id = $2",
+        TargetKind::Grid => "SELECT org_id FROM grids WHERE tenant_id = $1 AND id = $2",
+        TargetKind::Community => "SELECT id FROM orgs WHERE tenant_id = $1 AND id = $2",
+        TargetKind::Member => "SELECT org_id FROM members WHERE tenant_id = $1 AND id = $2",
+    };
+    let r: Option<(i64,)> = db.opt(sql, args![tenant, id]).await?;
+    Ok(r.map(|(o,)| o))
+}
+
+/// Record a visit. A visit to a household freshens `duty_last_visits`.
+pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -> Result<Visit, StoreError> {
+    let mut bad = Invalid::default();
+    let on = bad.check(date("visited_on", &raw.visited_on));
+    if on.is_some_and(|d| d > today) {
+        bad.push(FieldError::new("visited_on", "future", i18n::DUTY_VISIT_FUTURE));
+    }
+    let purpose = bad.check(VisitPurpose::parse("purpose", raw.purpose.as_deref().unwrap_or("routine")));
+    let tkind = bad.check(TargetKind::parse("target_kind", raw.target_kind.as_deref().unwrap_or("")));
+    let tid = bad.check(int("target_id", &raw.target_id));
+    let learned = bad.check(text("learned", &raw.learned, 2000, false));
+    let vkind = raw.visitor_kind.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("cadre").to_string();
+    if vkind != "cadre" && vkind != "member" {
+        bad.push(FieldError::new("visitor_kind", "enum", i18n::ENUM_INVALID));
+    }
+    bad.clone().into_result()?;
+    let (on, purpose, tkind, tid, learned) =
+        (on.unwrap(), purpose.unwrap(), tkind.unwrap(), tid.unwrap(), learned.flatten());
+    let visitor = match raw.visitor_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(v) => v.parse::<i64>().map_err(|_| FieldError::new("visitor_id", "int", i18n::DUTY_MISSING))?,
+        None if vkind == "cadre" => super::cadre_of(db, p)
+            .await?
+            .ok_or_else(|| FieldError::new("visitor_id", "required", i18n::DUTY_MISSING))?,
+        None => return Err(FieldError::new("visitor_id", "required", i18n::DUTY_MISSING).into()),
+    };
+    let vtable = if vkind == "cadre" { "cadres" } else { "members" };
+    let exists = db
+        .int(&format!("SELECT COUNT(*) FROM {vtable} WHERE tenant_id = $1 AND id = $2"), args![p.tenant_id, visitor])
+        .await?;
+    if exists == 0 {
+        return Err(FieldError::new("visitor_id", "not_found", i18n::DUTY_MISSING).into());
+    }
+    let org_id = target_org(db, p.tenant_id, tkind, tid)
+        .await?
+        .ok_or_else(|| FieldError::new("target_id", "not_found", i18n::DUTY_TARGET_OUTSIDE))?;
+    // Anyone who may read the registry where the visit happened may record it.
+    OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id)
+        .await
+        .map_err(|_| StoreError::Denied(FieldError::new("target_id", "scope", i18n::DUTY_TARGET_OUTSIDE)))?;
+
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = tx
+        .one(
+            "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, \
+             purpose, learned, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            args![
+                p.tenant_id,
+                org_id,
+                vkind.clone(),
+                visitor,
+                tkind.code(),
+                tid,
+                on,
+                purpose.code(),
+                learned.clone(),
+                p.user_id,
+                Utc::now()
+            ],
+        )
+        .await?;
+    if tkind == TargetKind::Household {
+        freshen(&mut tx, p.tenant_id, tid, on).await?;
+    }
+    audit::change(&mut tx, Actor::of(p), Change::Create, "duty_visit", "duty_visits", p.tenant_id, id, None).await?;
+    tx.commit().await?;
+    Ok(Visit {
+        id,
+        org_id,
+        visitor_kind: vkind,
+        visitor_id: visitor,
+        target_kind: tkind.code().into(),
+        target_id: tid,
+        visited_on: on,
+        purpose: purpose.code().into(),
+        learned,
+    })
+}
+
+/// Keep the latest visit date of a household.
+pub(crate) async fn freshen(tx: &mut Tx, tenant: i64, household: i64, on: NaiveDate) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO duty_last_visits (tenant_id, household_id, last_visited) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id, household_id) DO UPDATE SET last_visited = excluded.last_visited \
+         WHERE excluded.last_visited > duty_last_visits.last_visited",
+        args![tenant, household, on],
+    )
+    .await?;
+    Ok(())
+}
+
+/// When a household was last visited (for coverage freshness).
+pub async fn last_visited(db: &Db, tenant: i64, household: i64) -> Result<Option<NaiveDate>, StoreError> {
+    let r: Option<(NaiveDate,)> = db
+        .opt(
+            "SELECT last_visited FROM duty_last_visits WHERE tenant_id = $1 AND household_id = $2",
+            args![tenant, household],
+        )
+        .await?;
+    Ok(r.map(|(d,)| d))
+}
+
+/// The recent visits of a visitor (newest first).
+pub async fn visits_by(db: &Db, p: &Principal, kind: &str, id: i64, limit: i64) -> Result<Vec<Visit>, StoreError> {
+    let mut a = args![kind, id, limit];
+    let c = p.scope(Capability::ReadRegistry).rows("v", &mut a);
+    db.all(
+        &format!(
+            "SELECT v.id, v.org_id, v.visitor_kind, v.visitor_id, v.target_kind, v.target_id, v.visited_on, v.purpose, v.learned \
+             FROM duty_visits v WHERE v.visitor_kind = $1 AND v.visitor_id = $2 AND {c} ORDER BY v.visited_on DESC, v.id DESC LIMIT $3"
+        ),
+        a,
+    )
+    .await
+}
+
+/// One attendee line: a member and whether they came.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawAttendee {
+    pub member_id: i64,
+    /// `present`, `absent` or `excused`.
+    pub presence: String,
+    /// For `excused`: `mobile`, `ill`, `abroad`, `other`.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawMeeting {
+    pub org_id: Option<String>,
+    pub kind: Option<String>,
+    pub held_on: Option<String>,
+    pub topic: Option<String>,
+    pub minutes: Option<String>,
+    #[serde(default)]
+    pub attendance: Vec<RawAttendee>,
+    /// Cadres who took part (e.g. a stationed cadre at an 组织生活会).
+    #[serde(default)]
+    pub cadres: Vec<i64>,
+    /// The caller says the meeting had a quorum: checked against the numbers.
+    pub quorum_claimed: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Meeting {
+    pub id: i64,
+    pub org_id: i64,
+    pub kind: String,
+    pub held_on: NaiveDate,
+    pub topic: String,
+    pub minutes: Option<String>,
+    pub expected_count: i64,
+    pub present_count: i64,
+    pub voting_total: i64,
+    pub voting_present: i64,
+    pub quorum_met: Option<bool>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrgMember {
+    id: i64,
+    status: String,
+}
+
+/// Members of an organisation's subtree (id, status).
+async fn members_under(db: &Db, org: &OrgRef) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut a = args![];
+    let c = org.under("m", &mut a);
+    let rows: Vec<OrgMember> = db.all(&format!("SELECT m.id, m.status FROM members m WHERE {c}"), a).await?;
+    Ok(rows.into_iter().map(|m| (m.id, m.status)).collect())
+}
+
+/// Record a meeting with its attendance. Refused: a future date with
+/// attendance, attendees outside the organisation, a quorum claimed without
+/// numbers or against them.
+pub async fn record_meeting(db: &Db, p: &Principal, raw: &RawMeeting, today: NaiveDate) -> Result<Meeting, StoreError> {
+    let mut bad = Invalid::default();
+    let org_id = bad.check(int("org_id", &raw.org_id));
+    let kind = bad.check(MeetingKind::parse("kind", raw.kind.as_deref().unwrap_or("")));
+    let on = bad.check(date("held_on", &raw.held_on));
+    let topic = bad.check(text("topic", &raw.topic, 200, true));
+    let minutes = bad.check(text("minutes", &raw.minutes, 20000, false));
+    if on.is_some_and(|d| d > today) && !raw.attendance.is_empty() {
+        bad.push(FieldError::new("held_on", "future", i18n::DUTY_MEETING_FUTURE));
+    }
+    let mut lines = Vec::new();
+    for (i, a) in raw.attendance.iter().enumerate() {
+        let field = format!("attendance[{i}]");
+        let reason = match a.presence.as_str() {
+            "present" | "absent" => None,
+            "excused" => match a.reason.as_deref().map(|r| AbsenceReason::parse(&field, r)) {
+                Some(Ok(r)) => Some(r),
+                Some(Err(e)) => {
+                    bad.push(e);
+                    continue;
+                }
+                None => {
+                    bad.push(FieldError::new(field, "required", i18n::DUTY_MISSING));
+                    continue;
+                }
+            },
+            _ => {
+                bad.push(FieldError::new(field, "enum", i18n::ENUM_INVALID));
+                continue;
+            }
+        };
+        lines.push((a.member_id, a.presence.clone(), reason));
+    }
+    bad.clone().into_result()?;
+    let (org_id, kind, on, topic, minutes) =
+        (org_id.unwrap(), kind.unwrap(), on.unwrap(), topic.flatten().unwrap_or_default(), minutes.flatten());
+    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let members = members_under(db, &org).await?;
+    for (i, (m, _, _)) in lines.iter().enumerate() {
+        if !members.iter().any(|(id, _)| id == m) {
+            return Err(FieldError::new(format!("attendance[{i}]"), "outside", i18n::DUTY_ATTENDEE_OUTSIDE).into());
+        }
+    }
+    for c in &raw.cadres {
+        let n = db.int("SELECT COUNT(*) FROM cadres WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, *c]).await?;
+        if n == 0 {
+            return Err(FieldError::new("cadres", "not_found", i18n::DUTY_ATTENDEE_OUTSIDE).into());
+        }
+    }
+    let full = |id: i64| members.iter().any(|(m, s)| *m == id && s == "full");
+    let present: Vec<i64> = lines.iter().filter(|l| l.1 == "present").map(|l| l.0).collect();
+    // Members away (mobile, abroad) with an excused absence are left out of the base.
+    let away: Vec<i64> = lines
+        .iter()
+        .filter(|l| matches!(l.2, Some(AbsenceReason::Mobile | AbsenceReason::Abroad)))
+        .map(|l| l.0)
+        .collect();
+    let voting_total = members.iter().filter(|(m, s)| s == "full" && !away.contains(m)).count() as i64;
+    let voting_present = present.iter().filter(|m| full(**m)).count() as i64;
+    let quorum_met = if kind == MeetingKind::GeneralMeeting && !lines.is_empty() {
+        Some(voting_present * 2 > voting_total)
+    } else {
+        None
+    };
+    if raw.quorum_claimed == Some(true) {
+        match quorum_met {
+            None => {
+                return Err(FieldError::new("quorum_claimed", "no_numbers", i18n::DUTY_QUORUM_WITHOUT_NUMBERS).into());
+            }
+            Some(false) => return Err(FieldError::new("quorum_claimed", "not_met", i18n::DUTY_QUORUM_NOT_MET).into()),
+            Some(true) => {}
+        }
+    }
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = tx
+        .one(
+            "INSERT INTO duty_meetings (tenant_id, org_id, kind, held_on, topic, minutes, expected_count, present_count, \
+             voting_total, voting_present, quorum_met, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $11 < 0 THEN NULL ELSE $11 = 1 END, $12, $13) RETURNING id",
+            args![
+                p.tenant_id,
+                org.id,
+                kind.code(),
+                on,
+                topic.clone(),
+                minutes.clone(),
+                members.len() as i64,
+                present.len() as i64,
+                voting_total,
+                voting_present,
+                quorum_met.map(i64::from).unwrap_or(-1),
+                p.user_id,
+                Utc::now()
+            ],
+        )
+        .await?;
+    for (m, presence, reason) in &lines {
+        person(&mut tx, p.tenant_id, "meeting", id, "member", *m, presence, reason.map(|r| r.code())).await?;
+    }
+    for c in &raw.cadres {
+        person(&mut tx, p.tenant_id, "meeting", id, "cadre", *c, "present", None).await?;
+    }
+    audit::change(&mut tx, Actor::of(p), Change::Create, "duty_meeting", "duty_meetings", p.tenant_id, id, None)
+        .await?;
+    tx.commit().await?;
+    Ok(Meeting {
+        id,
+        org_id: org.id,
+        kind: kind.code().into(),
+        held_on: on,
+        topic,
+        minutes,
+        expected_count: members.len() as i64,
+        present_count: present.len() as i64,
+        voting_total,
+        voting_present,
+        quorum_met,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn person(
+    tx: &mut Tx,
+    tenant: i64,
+    record_kind: &str,
+    record_id: i64,
+    person_kind: &str,
+    person_id: i64,
+    presence: &str,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO duty_people (tenant_id, record_kind, record_id, person_kind, person_id, presence, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        args![tenant, record_kind, record_id, person_kind, person_id, presence, reason.map(str::to_string)],
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawActivity {
+    pub org_id: Option<String>,
+    pub kind: Option<String>,
+    pub held_on: Option<String>,
+    pub title: Option<String>,
+    pub note: Option<String>,
+    #[serde(default)]
+    pub members: Vec<i64>,
+    #[serde(default)]
+    pub cadres: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Activity {
+    pub id: i64,
+    pub org_id: i64,
+    pub kind: String,
+    pub held_on: NaiveDate,
+    pub title: String,
+    pub participants: usize,
+}
+
+/// Record an activity with its participants (members in the caller's scope,
+/// cadres of the tenant).
+pub async fn record_activity(
+    db: &Db,
+    p: &Principal,
+    raw: &RawActivity,
+    today: NaiveDate,
+) -> Result<Activity, StoreError> {
+    let mut bad = Invalid::default();
+    let org_id = bad.check(int("org_id", &raw.org_id));
+    let kind = bad.check(ActivityKind::parse("kind", raw.kind.as_deref().unwrap_or("")));
+    let on = bad.check(date("held_on", &raw.held_on));
+    let title = bad.check(text("title", &raw.title, 200, true));
+    let note = bad.check(text("note", &raw.note, 5000, false));
+    if on.is_some_and(|d| d > today) && !(raw.members.is_empty() && raw.cadres.is_empty()) {
+        bad.push(FieldError::new("held_on", "future", i18n::DUTY_MEETING_FUTURE));
+    }
+    bad.clone().into_result()?;
+    let (org_id, kind, on, title, note) =
+        (org_id.unwrap(), kind.unwrap(), on.unwrap(), title.flatten().unwrap_or_default(), note.flatten());
+    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let scope = p.scope(Capability::ReadRegistry);
+    for m in &raw.members {
+        let mut a = args![*m];
+        let c = scope.rows("m", &mut a);
+        if db.int(&format!("SELECT COUNT(*) FROM members m WHERE m.id = $1 AND {c}"), a).await? == 0 {
+            return Err(FieldError::new("members", "outside", i18n::DUTY_ATTENDEE_OUTSIDE).into());
+        }
+    }
+    for c in &raw.cadres {
+        if db.int("SELECT COUNT(*) FROM cadres WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, *c]).await? == 0 {
+            return Err(FieldError::new("cadres", "outside", i18n::DUTY_ATTENDEE_OUTSIDE).into());
+        }
+    }
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = tx
+        .one(
+            "INSERT INTO duty_activities (tenant_id, org_id, kind, held_on, title, note, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            args![p.tenant_id, org.id, kind.code(), on, title.clone(), note, p.user_id, Utc::now()],
+        )
+        .await?;
+    for m in &raw.members {
+        person(&mut tx, p.tenant_id, "activity", id, "member", *m, "present", None).await?;
+    }
+    for c in &raw.cadres {
+        person(&mut tx, p.tenant_id, "activity", id, "cadre", *c, "present", None).await?;
+    }
+    audit::change(&mut tx, Actor::of(p), Change::Create, "duty_activity", "duty_activities", p.tenant_id, id, None)
+        .await?;
+    tx.commit().await?;
+    Ok(Activity {
+        id,
+        org_id: org.id,
+        kind: kind.code().into(),
+        held_on: on,
+        title,
+        participants: raw.members.len() + raw.cadres.len(),
+    })
+}

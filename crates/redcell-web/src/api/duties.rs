@@ -1,0 +1,204 @@
+//! Duties over the API: the caller's duties, an organisation's compliance
+//! (JSON and xlsx), the tenant's rules (list, change, TOML export/import),
+//! records (visits, meetings, activities) and the reminder inbox.
+
+use super::{JsonBody, Q};
+use crate::Shared;
+use crate::auth::ApiUser;
+use crate::error::{ApiResult, ErrorBody, bad_json};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use redcell_domain::duties::RawRule;
+use redcell_store::duties::notices::{self, Notice};
+use redcell_store::duties::records::{self, Activity, Meeting, RawActivity, RawMeeting, RawVisit, Visit};
+use redcell_store::duties::rules::{self, StoredRule};
+use redcell_store::duties::{self, Compliance, DutyLine};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+fn body<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> ApiResult<T> {
+    if v.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(v).map_err(|e| bad_json(&e.to_string()))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct OrgQuery {
+    /// The organisation (its whole subtree); default: the caller's highest organisation.
+    pub org_id: Option<i64>,
+}
+
+/// The caller's duties today: of the cadre linked to the account, or else of
+/// the organisations the caller holds a role on. Overdue first.
+#[utoipa::path(get, path = "/api/v1/duties/my", tag = "duties",
+    responses((status = 200, body = Vec<DutyLine>)), security(("bearer" = [])))]
+pub async fn my(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Json<Vec<DutyLine>>> {
+    Ok(Json(duties::my_duties(&s.db, &p, crate::today()).await?))
+}
+
+/// Compliance per rule in an organisation's subtree, silent branches (no
+/// organisational life for 30 days) and the monthly trend.
+#[utoipa::path(get, path = "/api/v1/duties/compliance", tag = "duties", params(OrgQuery),
+    responses((status = 200, body = Compliance), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn compliance(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<OrgQuery>,
+) -> ApiResult<Json<Compliance>> {
+    let org = redcell_store::coverage::org_or_home(&p, q.org_id)?;
+    Ok(Json(duties::compliance(&s.db, &p, org, crate::today()).await?))
+}
+
+/// The compliance table as xlsx (needs the export right; audited).
+pub async fn compliance_workbook(
+    db: &redcell_store::Db,
+    p: &redcell_store::Principal,
+    org_id: i64,
+) -> Result<Response, redcell_store::StoreError> {
+    let today = crate::today();
+    let (name, headers, rows) = duties::compliance_sheet(db, p, org_id, today).await?;
+    let sheet = redcell_docs::xlsx::Sheet { name: "履职合规", headers: &headers, rows: &rows, numbered: true };
+    let bytes = redcell_docs::xlsx::workbook(&format!("{name} 履职合规表（{today}）"), &[sheet])
+        .map_err(|e| redcell_store::StoreError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"duties-{org_id}-{today}.xlsx\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The compliance table as an xlsx workbook.
+#[utoipa::path(get, path = "/api/v1/duties/compliance.xlsx", tag = "duties", params(OrgQuery),
+    responses((status = 200, description = "xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn compliance_xlsx(ApiUser(p): ApiUser, State(s): State<Shared>, Q(q): Q<OrgQuery>) -> ApiResult<Response> {
+    let org = redcell_store::coverage::org_or_home(&p, q.org_id)?;
+    Ok(compliance_workbook(&s.db, &p, org).await?)
+}
+
+/// The tenant's duty rules (seeded from the shipped set on first use).
+#[utoipa::path(get, path = "/api/v1/duties/rules", tag = "duties",
+    responses((status = 200, body = Vec<StoredRule>)), security(("bearer" = [])))]
+pub async fn list_rules(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Json<Vec<StoredRule>>> {
+    Ok(Json(rules::list(&s.db, p.tenant_id).await?))
+}
+
+/// Change one rule: the body is the rule's flat shape (as in the TOML file);
+/// an impossible rhythm is refused with the field named.
+#[utoipa::path(patch, path = "/api/v1/duties/rules/{code}", tag = "duties", request_body = Object,
+    params(("code" = String, Path, description = "rule code")),
+    responses((status = 200, body = StoredRule), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn patch_rule(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(code): Path<String>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Json<StoredRule>> {
+    let raw: RawRule = serde_json::from_value(b).map_err(|e| bad_json(&e.to_string()))?;
+    Ok(Json(rules::update(&s.db, &p, &code, raw).await?))
+}
+
+/// The rules as a TOML file (the shape of the shipped `duties.toml`).
+#[utoipa::path(get, path = "/api/v1/duties/rules.toml", tag = "duties",
+    responses((status = 200, description = "TOML", content_type = "application/toml")), security(("bearer" = [])))]
+pub async fn export_rules(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Response> {
+    let text = rules::export(&s.db, &p).await?;
+    Ok(([(header::CONTENT_TYPE, "application/toml; charset=utf-8")], text).into_response())
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct ImportBody {
+    pub toml: String,
+}
+
+/// Replace the rules with a TOML file; refused whole when any rule is invalid.
+#[utoipa::path(post, path = "/api/v1/duties/rules/import", tag = "duties", request_body = ImportBody,
+    responses((status = 200, description = "number of rules"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import_rules(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Json<serde_json::Value>> {
+    let b: ImportBody = body(b)?;
+    let n = rules::import(&s.db, &p, &b.toml).await?;
+    Ok(Json(serde_json::json!({ "rules": n })))
+}
+
+/// Record a visit (民情日记). Without `visitor_id` the visitor is the cadre
+/// linked to the caller's account.
+#[utoipa::path(post, path = "/api/v1/duties/visits", tag = "duties", request_body = RawVisit,
+    responses((status = 201, body = Visit), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn post_visit(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<(StatusCode, Json<Visit>)> {
+    let raw: RawVisit = body(b)?;
+    let r = records::record_visit(&s.db, &p, &raw, crate::today()).await;
+    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/duties/visits").await;
+    Ok((StatusCode::CREATED, Json(r?)))
+}
+
+/// Record a meeting with its attendance; the quorum of a general meeting is
+/// computed (a claimed quorum without or against the numbers is refused).
+#[utoipa::path(post, path = "/api/v1/duties/meetings", tag = "duties", request_body = RawMeeting,
+    responses((status = 201, body = Meeting), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn post_meeting(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<(StatusCode, Json<Meeting>)> {
+    let raw: RawMeeting = body(b)?;
+    let r = records::record_meeting(&s.db, &p, &raw, crate::today()).await;
+    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/duties/meetings").await;
+    Ok((StatusCode::CREATED, Json(r?)))
+}
+
+/// Record an activity with its participants.
+#[utoipa::path(post, path = "/api/v1/duties/activities", tag = "duties", request_body = RawActivity,
+    responses((status = 201, body = Activity), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn post_activity(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<(StatusCode, Json<Activity>)> {
+    let raw: RawActivity = body(b)?;
+    let r = records::record_activity(&s.db, &p, &raw, crate::today()).await;
+    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/duties/activities").await;
+    Ok((StatusCode::CREATED, Json(r?)))
+}
+
+/// The caller's reminders, newest first.
+#[utoipa::path(get, path = "/api/v1/duties/notices", tag = "duties",
+    responses((status = 200, body = Vec<Notice>)), security(("bearer" = [])))]
+pub async fn list_notices(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Json<Vec<Notice>>> {
+    Ok(Json(notices::inbox(&s.db, &p, 100).await?))
+}
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(my))
+        .routes(routes!(compliance))
+        .routes(routes!(compliance_xlsx))
+        .routes(routes!(list_rules))
+        .routes(routes!(patch_rule))
+        .routes(routes!(export_rules))
+        .routes(routes!(import_rules))
+        .routes(routes!(post_visit))
+        .routes(routes!(post_meeting))
+        .routes(routes!(post_activity))
+        .routes(routes!(list_notices))
+}
