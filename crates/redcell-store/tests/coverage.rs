@@ -34,7 +34,14 @@ fn today() -> chrono::NaiveDate {
 }
 
 fn contact(level: ContactLevel, from: i64, to: i64, since: &str) -> RawContact {
-    RawContact { level: s(level.code()), from_id: s(from), to_id: s(to), since: s(since), reason: s("测试") }
+    RawContact {
+        level: s(level.code()),
+        from_id: s(from),
+        to_id: s(to),
+        since: s(since),
+        reason: s("测试"),
+        to_kind: None,
+    }
 }
 
 async fn start(db: &Db, p: &Principal, level: ContactLevel, from: i64, to: i64, since: &str) -> contacts::Contact {
@@ -182,9 +189,16 @@ async fn contact_kinds_and_scope(db: Db) {
     assert_invalid(try_start(&db, a, ContactLevel::MemberHousehold, 999_999, t.households[0].id, "").await, "from_id");
     assert_invalid(try_start(&db, a, ContactLevel::BranchCommitteeGroup, m2, t.g1.id, "").await, "from_id");
     // Raw input: bad level, bad date, future date.
-    let e = RawContact { level: s("nope"), from_id: s("x"), to_id: None, since: s("2999-01-01"), reason: None }
-        .validate(today())
-        .unwrap_err();
+    let e = RawContact {
+        level: s("nope"),
+        from_id: s("x"),
+        to_id: None,
+        since: s("2999-01-01"),
+        reason: None,
+        to_kind: None,
+    }
+    .validate(today())
+    .unwrap_err();
     for f in ["level", "from_id", "to_id", "since"] {
         assert!(e.for_field(f).is_some(), "{f} not named in {e}");
     }

@@ -10,6 +10,7 @@
 pub mod contacts;
 pub mod exemptions;
 pub mod plan;
+pub mod posts;
 pub mod quotas;
 pub mod report;
 pub mod rosters;

@@ -328,6 +328,7 @@ pub async fn seed_demo_contacts(db: &Db, tenant_id: i64) -> Result<SeedSummary, 
     )
     .await?;
     tx.commit().await?;
+    super::posts::seed_demo(db, tenant_id, &tree).await?;
     let has_cadre = super::report::member_has_cadre(db, &tree, tenant_id).await?;
     s.members = db.int("SELECT COUNT(*) FROM members m WHERE m.tenant_id = $1", args![tenant_id]).await?;
     s.members_with_cadre = db
