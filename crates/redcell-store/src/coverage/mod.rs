@@ -9,6 +9,7 @@
 
 pub mod contacts;
 pub mod exemptions;
+pub mod pick;
 pub mod plan;
 pub mod posts;
 pub mod quotas;

@@ -136,6 +136,7 @@ struct GridPage {
     central: Paged<members::Member>,
     units: Paged<units::Unit>,
     coverage: Option<redcell_store::coverage::report::Rate>,
+    posts: Vec<redcell_store::coverage::posts::Post>,
     can_edit: bool,
 }
 
@@ -168,6 +169,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
         units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
     let can_edit = can_edit(db, p, grid.org_id).await;
     let coverage = super::coverage::grid_rate(db, p, id).await;
+    let posts = super::coverage::grid_posts(db, p, id).await;
     Ok(render(&GridPage {
         nav: Nav::of(&u),
         crumbs,
@@ -178,6 +180,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
         central,
         units,
         coverage,
+        posts,
         can_edit,
     }))
 }
@@ -310,6 +313,9 @@ struct MemberPage {
     crumbs: Crumbs,
     m: members::Member,
     can_edit: bool,
+    duties: Option<redcell_store::coverage::posts::MemberDuties>,
+    roles: Vec<(&'static str, &'static str)>,
+    csrf: String,
 }
 
 async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
@@ -318,7 +324,9 @@ async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Pa
     let mut crumbs = org_crumbs(db, p, m.org_id).await?;
     crumbs.push((format!("/members/{id}"), m.name.clone()));
     let can_edit = can_edit(db, p, m.org_id).await;
-    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit }))
+    let duties = super::coverage::member_duties(db, p, id).await;
+    let (roles, csrf) = (super::coverage::party_roles(), u.csrf.clone());
+    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf }))
 }
 
 #[derive(Template)]
