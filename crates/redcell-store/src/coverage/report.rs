@@ -431,6 +431,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
                 for (person, person_org, n, leader) in rows {
                     let Some(r) = rule_of(person_org).range_for(level, leader) else { continue };
                     judged += 1;
+                    let leader = leader && level == ContactLevel::CadreBranch;
                     let j = Judged { level, leader, id: person, is_member: false, n, min: r.min, max: r.max };
                     if n > r.max {
                         over.push(j);
