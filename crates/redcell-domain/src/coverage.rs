@@ -256,10 +256,11 @@ impl QuotaRule {
     /// The range `n` is judged against: a level's own, except that a street
     /// leadership member's branches follow `leader_branch` when it is set.
     pub fn range_for(&self, level: ContactLevel, leader: bool) -> Option<Range> {
-        if leader && level == ContactLevel::CadreBranch {
-            if let Some(r) = self.get_extra(ExtraQuota::LeaderBranch) {
-                return Some(r);
-            }
+        if leader
+            && level == ContactLevel::CadreBranch
+            && let Some(r) = self.get_extra(ExtraQuota::LeaderBranch)
+        {
+            return Some(r);
         }
         self.get(level)
     }

@@ -569,9 +569,18 @@ async fn demo_seed_leaves_gaps(db: Db) {
     let r = report::report(&db, &admin, summary.tenant_id).await.unwrap();
     assert_eq!(r.households, 1200);
     assert_eq!(r.households_covered, s.households_covered);
-    for k in ["households_without_member", "members_without_cadre", "under_quota"] {
+    for k in ["households_without_member", "members_without_cadre", "under_quota", "posts_without_leader"] {
         assert!(r.gap(k).unwrap().total > 0, "no {k} in the demo");
     }
+    // Demonstration posts, some looked after; group leaders and leaders judged, some short.
+    let posts = r.rates.iter().find(|x| x.key == "posts").unwrap();
+    assert!(posts.total > 0 && posts.covered > 0 && posts.covered < posts.total, "{posts:?}");
+    for k in ["quota_group_leader_central", "quota_cadre_branch"] {
+        let q = r.rates.iter().find(|x| x.key == k).unwrap_or_else(|| panic!("no rate {k}"));
+        assert!(q.total > 0 && q.covered < q.total, "{q:?}");
+    }
+    let roles = db.int("SELECT COUNT(*) FROM members WHERE party_role = 'group_leader'", args![]).await.unwrap();
+    assert!(roles > 0);
     // A plan closes what capacity allows.
     let p = plan::propose(&db, &admin, summary.tenant_id, 200).await.unwrap();
     assert_eq!(p.covered_after, p.max_coverage);

@@ -253,7 +253,8 @@ pub(crate) async fn seed_demo(db: &Db, tenant: i64, tree: &super::Tree) -> Resul
     let mut links = Vec::new();
     // In each branch with members: the first plain member leads the party group, the second sits on the committee.
     let branches: Vec<&super::OrgRef> = tree.orgs.iter().filter(|o| o.kind.is_branch()).collect();
-    for (bi, b) in branches.iter().enumerate() {
+    let mut bi = 0usize;
+    for b in branches {
         let people: Vec<(i64, bool)> = tx
             .all(
                 "SELECT m.id, m.central_household FROM members m WHERE m.tenant_id = $1 AND m.org_id = $2 \
@@ -265,6 +266,7 @@ pub(crate) async fn seed_demo(db: &Db, tenant: i64, tree: &super::Tree) -> Resul
         let plain: Vec<i64> = people.iter().filter(|(_, c)| !c).map(|(id, _)| *id).collect();
         let central: Vec<i64> = people.iter().filter(|(_, c)| *c).map(|(id, _)| *id).collect();
         let Some(&leader) = plain.first() else { continue };
+        bi += 1;
         tx.exec(
             "UPDATE members SET party_role = 'group_leader' WHERE tenant_id = $1 AND id = $2",
             args![tenant, leader],
@@ -278,13 +280,13 @@ pub(crate) async fn seed_demo(db: &Db, tenant: i64, tree: &super::Tree) -> Resul
             .await?;
         }
         // One leader in three looks after nobody yet; the others after up to three 中心户.
-        if bi % 3 != 2 {
+        if !bi.is_multiple_of(3) {
             for c in central.iter().take(3) {
                 links.push(link("group_leader_central", "member", leader, "member", *c, b.id));
             }
         }
-        // A post in every fourth branch's first grid, at a unit there if any.
-        if bi % 4 == 0 {
+        // A post in every other branch's first grid (at most 40), at a unit there if any.
+        if bi % 2 == 1 && bi < 80 {
             let place: Option<(i64, Option<i64>)> = tx
                 .opt(
                     "SELECT g.id, (SELECT MIN(u.id) FROM units u WHERE u.tenant_id = g.tenant_id AND u.grid_id = g.id) \
@@ -299,11 +301,11 @@ pub(crate) async fn seed_demo(db: &Db, tenant: i64, tree: &super::Tree) -> Resul
                     .int(
                         "INSERT INTO demo_posts (tenant_id, org_id, grid_id, unit_id, member_id, name, since, note, created_at, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, '演示数据', $8, $8) RETURNING id",
-                        args![tenant, b.id, grid, unit, holder, names[(bi / 4) % names.len()], day, now],
+                        args![tenant, b.id, grid, unit, holder, names[(bi / 2) % names.len()], day, now],
                     )
                     .await?;
                 // Every other post has its group leader; the rest are gaps.
-                if (bi / 4) % 2 == 0 {
+                if (bi / 2).is_multiple_of(2) {
                     links.push(link("group_leader_central", "member", leader, "post", post, b.id));
                 }
             }

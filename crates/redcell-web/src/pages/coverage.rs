@@ -140,6 +140,7 @@ fn pick_kind(p: Party) -> PickKind {
 /// chosen from the list offered last time (`_pick_<field>`), or text to look
 /// for inside `org_id`. One match replaces the text by its id; none or several
 /// become a field error with the candidates to choose from.
+#[allow(clippy::too_many_arguments)]
 async fn pick_field(
     db: &Db,
     p: &Principal,
