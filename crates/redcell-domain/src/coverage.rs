@@ -18,6 +18,8 @@ pub enum Party {
     Cadre,
     Household,
     Org,
+    /// A party-member demonstration post (示范岗).
+    Post,
 }
 
 impl Party {
@@ -28,6 +30,7 @@ impl Party {
             Party::Cadre => "cadre",
             Party::Household => "household",
             Party::Org => "org",
+            Party::Post => "post",
         }
     }
     /// The table holding rows of this kind.
@@ -37,6 +40,7 @@ impl Party {
             Party::Cadre => "cadres",
             Party::Household => "households",
             Party::Org => "orgs",
+            Party::Post => "demo_posts",
         }
     }
 }
@@ -112,6 +116,67 @@ impl ContactLevel {
     pub fn pool_level(self) -> bool {
         matches!(self, ContactLevel::MemberHousehold | ContactLevel::CentralMember | ContactLevel::CentralKeyResident)
     }
+    /// The party role whose holders carry the quota of this level (all of
+    /// them are judged, with or without contacts).
+    pub fn holder_role(self) -> Option<PartyRole> {
+        match self {
+            ContactLevel::GroupLeaderCentral => Some(PartyRole::GroupLeader),
+            ContactLevel::BranchCommitteeGroup => Some(PartyRole::BranchCommittee),
+            ContactLevel::GeneralCommitteeBranch => Some(PartyRole::GeneralCommittee),
+            _ => None,
+        }
+    }
+    /// Kinds the side looked after may have: the level's own, and for
+    /// 党小组长 → 中心户 also a demonstration post (示范岗).
+    pub fn accepts(self, to: Party) -> bool {
+        to == self.to() || (self == ContactLevel::GroupLeaderCentral && to == Party::Post)
+    }
+}
+
+code_enum!(
+    /// A member's role in the party organisation that carries a contact quota
+    /// (recorded on the member; the 中心户 flag is `central_household`).
+    PartyRole {
+        GroupLeader = "group_leader": "党小组长",
+        BranchCommittee = "branch_committee": "支部委员",
+        GeneralCommittee = "general_committee": "总支委员",
+    }
+);
+
+impl PartyRole {
+    /// The contact level this role's holders are judged on.
+    pub fn level(self) -> ContactLevel {
+        match self {
+            PartyRole::GroupLeader => ContactLevel::GroupLeaderCentral,
+            PartyRole::BranchCommittee => ContactLevel::BranchCommitteeGroup,
+            PartyRole::GeneralCommittee => ContactLevel::GeneralCommitteeBranch,
+        }
+    }
+}
+
+code_enum!(
+    /// Quotas that are not one contact level: a street leadership member's
+    /// branches (beside their community), and households per 党员中心户 in a
+    /// grid or village group.
+    ExtraQuota {
+        LeaderBranch = "leader_branch": "包社领导联系支部",
+        HouseholdsPerCentral = "households_per_central": "每个中心户对应住户",
+    }
+);
+
+impl ExtraQuota {
+    pub fn from_label(self) -> &'static str {
+        match self {
+            ExtraQuota::LeaderBranch => "包社领导",
+            ExtraQuota::HouseholdsPerCentral => "网格（村民小组）",
+        }
+    }
+    pub fn to_label(self) -> &'static str {
+        match self {
+            ExtraQuota::LeaderBranch => "个支部",
+            ExtraQuota::HouseholdsPerCentral => "户/中心户",
+        }
+    }
 }
 
 /// The household tags that make a household a "key resident" household
@@ -148,6 +213,9 @@ pub struct QuotaRule {
     /// (level, range), in [`ContactLevel::ALL`] order.
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, Range>))]
     pub levels: Vec<(ContactLevel, Range)>,
+    /// (quota, range), in [`ExtraQuota::ALL`] order.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, Range>))]
+    pub extra: Vec<(ExtraQuota, Range)>,
     pub central_per_building: bool,
 }
 
@@ -155,8 +223,10 @@ impl serde::Serialize for QuotaRule {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let levels: std::collections::BTreeMap<&str, Range> = self.levels.iter().map(|(l, r)| (l.code(), *r)).collect();
-        let mut st = s.serialize_struct("QuotaRule", 2)?;
+        let extra: std::collections::BTreeMap<&str, Range> = self.extra.iter().map(|(l, r)| (l.code(), *r)).collect();
+        let mut st = s.serialize_struct("QuotaRule", 3)?;
         st.serialize_field("levels", &levels)?;
+        st.serialize_field("extra", &extra)?;
         st.serialize_field("central_per_building", &self.central_per_building)?;
         st.end()
     }
@@ -172,6 +242,58 @@ impl QuotaRule {
             self.levels.push((level, r));
             self.levels.sort_by_key(|(l, _)| ContactLevel::ALL.iter().position(|x| x == l));
         }
+    }
+    pub fn get_extra(&self, q: ExtraQuota) -> Option<Range> {
+        self.extra.iter().find(|(l, _)| *l == q).map(|(_, r)| *r)
+    }
+    pub fn set_extra(&mut self, q: ExtraQuota, r: Option<Range>) {
+        self.extra.retain(|(l, _)| *l != q);
+        if let Some(r) = r {
+            self.extra.push((q, r));
+            self.extra.sort_by_key(|(l, _)| ExtraQuota::ALL.iter().position(|x| x == l));
+        }
+    }
+    /// The range `n` is judged against: a level's own, except that a street
+    /// leadership member's branches follow `leader_branch` when it is set.
+    pub fn range_for(&self, level: ContactLevel, leader: bool) -> Option<Range> {
+        if leader
+            && level == ContactLevel::CadreBranch
+            && let Some(r) = self.get_extra(ExtraQuota::LeaderBranch)
+        {
+            return Some(r);
+        }
+        self.get(level)
+    }
+}
+
+/// How households per 中心户 in one grid stand against the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CentralRatio {
+    Within,
+    /// Households but no (non-exempt) 中心户 at all.
+    NoCentral,
+    /// Too many households per 中心户: more 中心户 are needed.
+    TooFew,
+    /// Too few households per 中心户.
+    TooMany,
+}
+
+/// Judge a grid's `households` against its `centrals` under `r`
+/// (households per 中心户 between `r.min` and `r.max`). A grid without
+/// households is within.
+pub fn central_ratio(households: i64, centrals: i64, r: Range) -> CentralRatio {
+    if households == 0 {
+        return CentralRatio::Within;
+    }
+    if centrals == 0 {
+        return CentralRatio::NoCentral;
+    }
+    if households > r.max * centrals {
+        CentralRatio::TooFew
+    } else if households < r.min * centrals {
+        CentralRatio::TooMany
+    } else {
+        CentralRatio::Within
     }
 }
 
@@ -197,6 +319,8 @@ impl QuotaPreset {
                     (CadreMember, r(40, 60)),
                     (LeaderCommunity, r(1, 1)),
                 ],
+                // About ten branches beside the community.
+                extra: vec![(ExtraQuota::LeaderBranch, r(8, 12))],
                 central_per_building: true,
             },
             QuotaPreset::Rural => QuotaRule {
@@ -207,6 +331,8 @@ impl QuotaPreset {
                     (BranchCommitteeGroup, r(1, 2)),
                     (GeneralCommitteeBranch, r(1, 2)),
                 ],
+                // One 中心户 for every 10–15 households of a village group.
+                extra: vec![(ExtraQuota::HouseholdsPerCentral, r(10, 15))],
                 central_per_building: false,
             },
         }
@@ -250,6 +376,10 @@ pub struct RawContact {
     /// The household, member or organisation looked after.
     #[serde(default, deserialize_with = "stringish")]
     pub to_id: Option<String>,
+    /// `post` when a 党小组长 looks after a demonstration post (示范岗)
+    /// rather than a 中心户; empty: the level's own kind.
+    #[serde(default, deserialize_with = "stringish")]
+    pub to_kind: Option<String>,
     /// From this date (`YYYY-MM-DD`, default today).
     #[serde(default, deserialize_with = "stringish")]
     pub since: Option<String>,
@@ -263,6 +393,8 @@ pub struct NewContact {
     pub level: ContactLevel,
     pub from_id: i64,
     pub to_id: i64,
+    /// The kind of the side looked after (the level's own, or a post).
+    pub to_kind: Party,
     pub since: NaiveDate,
     pub reason: Option<String>,
 }
@@ -275,9 +407,18 @@ impl RawContact {
         let to_id = e.check(id_field("to_id", &self.to_id));
         let since = e.check(past_date("since", &self.since, today));
         let reason = e.check(Text::parse("reason", s(&self.reason), 200).map(Text::into_option));
-        match (level, from_id, to_id, since, reason) {
-            (Some(level), Some(from_id), Some(to_id), Some(since), Some(reason)) if e.is_empty() => {
-                Ok(NewContact { level, from_id, to_id, since, reason })
+        let to_kind = match (level, s(&self.to_kind).trim()) {
+            (Some(l), "" | "member" | "household" | "org") => Some(l.to()),
+            (Some(l), "post" | "示范岗") if l.accepts(Party::Post) => Some(Party::Post),
+            (Some(_), _) => {
+                e.push(FieldError::new("to_kind", "kind", i18n::CONTACT_POST_LEVEL));
+                None
+            }
+            (None, _) => None,
+        };
+        match (level, from_id, to_id, since, reason, to_kind) {
+            (Some(level), Some(from_id), Some(to_id), Some(since), Some(reason), Some(to_kind)) if e.is_empty() => {
+                Ok(NewContact { level, from_id, to_id, to_kind, since, reason })
             }
             _ => Err(e),
         }
@@ -325,6 +466,11 @@ pub struct RawQuota {
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// Codes of every quota a rule may set: the levels, then the extra ones.
+pub fn quota_codes() -> impl Iterator<Item = &'static str> {
+    ContactLevel::ALL.iter().map(|l| l.code()).chain(ExtraQuota::ALL.iter().map(|q| q.code()))
+}
+
 fn json_str(v: Option<&serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => String::new(),
@@ -340,6 +486,10 @@ impl RawQuota {
             values.insert(format!("{}_min", l.code()), serde_json::Value::from(range.min));
             values.insert(format!("{}_max", l.code()), serde_json::Value::from(range.max));
         }
+        for (q, range) in &r.extra {
+            values.insert(format!("{}_min", q.code()), serde_json::Value::from(range.min));
+            values.insert(format!("{}_max", q.code()), serde_json::Value::from(range.max));
+        }
         values.insert("central_per_building".into(), serde_json::Value::from(r.central_per_building));
         RawQuota { values }
     }
@@ -351,10 +501,7 @@ impl RawQuota {
     pub fn validate(&self) -> Result<QuotaRule, Invalid> {
         let mut e = Invalid::default();
         let known = |k: &str| {
-            k == "central_per_building"
-                || ContactLevel::ALL
-                    .iter()
-                    .any(|l| k == format!("{}_min", l.code()) || k == format!("{}_max", l.code()))
+            k == "central_per_building" || quota_codes().any(|c| k == format!("{c}_min") || k == format!("{c}_max"))
         };
         for k in self.values.keys().filter(|k| !k.starts_with('_') && !known(k)) {
             e.push(FieldError::new(k.as_str(), "unknown", i18n::UNKNOWN_FIELD));
@@ -366,8 +513,8 @@ impl RawQuota {
             ),
             ..QuotaRule::default()
         };
-        for l in ContactLevel::ALL {
-            let (kmin, kmax) = (format!("{}_min", l.code()), format!("{}_max", l.code()));
+        for code in quota_codes() {
+            let (kmin, kmax) = (format!("{code}_min"), format!("{code}_max"));
             let (rmin, rmax) = (self.get(&kmin), self.get(&kmax));
             if rmin.is_empty() && rmax.is_empty() {
                 continue;
@@ -387,8 +534,10 @@ impl RawQuota {
             if let (Some(min), Some(max)) = (min, max) {
                 if min > max {
                     e.push(FieldError::new(kmin.as_str(), "range", i18n::QUOTA_MIN_MAX));
-                } else {
-                    rule.set(*l, Some(Range { min, max }));
+                } else if let Ok(l) = ContactLevel::parse("level", code) {
+                    rule.set(l, Some(Range { min, max }));
+                } else if let Ok(q) = ExtraQuota::parse("quota", code) {
+                    rule.set_extra(q, Some(Range { min, max }));
                 }
             }
         }
@@ -552,6 +701,71 @@ impl RawDecision {
     }
 }
 
+/// A party-member demonstration post (党员示范岗), as typed: a post held by
+/// a member at a unit (shop, facility, enterprise) or in a grid.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RawPost {
+    /// The post's name, e.g. `便民服务示范岗`.
+    #[serde(default, deserialize_with = "stringish")]
+    pub name: Option<String>,
+    /// The member who holds the post.
+    #[serde(default, deserialize_with = "stringish")]
+    pub member_id: Option<String>,
+    /// The grid it is in (may be left empty when a unit is given).
+    #[serde(default, deserialize_with = "stringish")]
+    pub grid_id: Option<String>,
+    /// The unit (shop, facility, enterprise) it is at, if any.
+    #[serde(default, deserialize_with = "stringish")]
+    pub unit_id: Option<String>,
+    /// From this date (`YYYY-MM-DD`, default today).
+    #[serde(default, deserialize_with = "stringish")]
+    pub since: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPost {
+    pub name: String,
+    pub member_id: i64,
+    pub grid_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub since: NaiveDate,
+    pub note: Option<String>,
+}
+
+fn opt_id(field: &str, v: &Option<String>) -> Result<Option<i64>, FieldError> {
+    if s(v).trim().is_empty() { Ok(None) } else { id_field(field, v).map(Some) }
+}
+
+impl RawPost {
+    pub fn validate(&self, today: NaiveDate) -> Result<NewPost, Invalid> {
+        let mut e = Invalid::default();
+        let name = e.check(Text::required("name", s(&self.name), 60).map(Text::into_string));
+        let member_id = e.check(id_field("member_id", &self.member_id));
+        let grid_id = e.check(opt_id("grid_id", &self.grid_id));
+        let unit_id = e.check(opt_id("unit_id", &self.unit_id));
+        if matches!((grid_id, unit_id), (Some(None), Some(None))) {
+            e.push(FieldError::new("grid_id", "required", i18n::POST_PLACE));
+        }
+        let since = e.check(past_date("since", &self.since, today));
+        let note = e.check(Text::parse("note", s(&self.note), 200).map(Text::into_option));
+        match (name, member_id, grid_id, unit_id, since, note) {
+            (Some(name), Some(member_id), Some(grid_id), Some(unit_id), Some(since), Some(note)) if e.is_empty() => {
+                Ok(NewPost { name, member_id, grid_id, unit_id, since, note })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+/// A member's party role as typed: a [`PartyRole`] code or empty (none).
+pub fn parse_party_role(raw: &str) -> Result<Option<PartyRole>, FieldError> {
+    let t = raw.trim();
+    if t.is_empty() || t == "none" { Ok(None) } else { PartyRole::parse("party_role", t).map(Some) }
+}
+
 /// The default move penalty of a proposed plan, in metres.
 pub const DEFAULT_MOVE_PENALTY: i64 = 200;
 /// The largest move penalty accepted from a user.
@@ -637,6 +851,51 @@ mod tests {
             assert!(e.for_field(f).is_some(), "{f}");
         }
         assert!(RawEndContact::default().validate(today()).unwrap_err().for_field("reason").is_some());
+    }
+
+    #[test]
+    fn posts_roles_and_ratios() {
+        let p = RawPost {
+            name: Some("便民示范岗".into()),
+            member_id: Some("4".into()),
+            unit_id: Some("2".into()),
+            ..Default::default()
+        }
+        .validate(today())
+        .unwrap();
+        assert_eq!((p.unit_id, p.grid_id, p.since), (Some(2), None, today()));
+        let e = RawPost { name: Some(" ".into()), ..Default::default() }.validate(today()).unwrap_err();
+        for f in ["name", "member_id", "grid_id"] {
+            assert!(e.for_field(f).is_some(), "{f}");
+        }
+        assert_eq!(parse_party_role("党小组长").unwrap(), Some(PartyRole::GroupLeader));
+        assert_eq!(parse_party_role("").unwrap(), None);
+        assert!(parse_party_role("x").is_err());
+        assert_eq!(PartyRole::GroupLeader.level().holder_role(), Some(PartyRole::GroupLeader));
+        let r = Range { min: 10, max: 15 };
+        assert_eq!(central_ratio(0, 0, r), CentralRatio::Within);
+        assert_eq!(central_ratio(30, 0, r), CentralRatio::NoCentral);
+        assert_eq!(central_ratio(31, 2, r), CentralRatio::TooFew);
+        assert_eq!(central_ratio(30, 2, r), CentralRatio::Within);
+        assert_eq!(central_ratio(19, 2, r), CentralRatio::TooMany);
+        // A post is accepted only at the 党小组长 level.
+        let c = RawContact {
+            level: Some("group_leader_central".into()),
+            from_id: Some("1".into()),
+            to_id: Some("2".into()),
+            to_kind: Some("post".into()),
+            ..Default::default()
+        };
+        assert_eq!(c.validate(today()).unwrap().to_kind, Party::Post);
+        let c = RawContact { level: Some("member_household".into()), ..c };
+        assert!(c.validate(today()).unwrap_err().for_field("to_kind").is_some());
+        // The leader's branches follow their own range.
+        let u = QuotaPreset::Urban.rule();
+        assert_eq!(u.range_for(ContactLevel::CadreBranch, true), Some(Range { min: 8, max: 12 }));
+        assert_eq!(u.range_for(ContactLevel::CadreBranch, false), Some(Range { min: 2, max: 3 }));
+        let rural = QuotaPreset::Rural.rule();
+        assert_eq!(rural.get_extra(ExtraQuota::HouseholdsPerCentral), Some(r));
+        assert_eq!(RawQuota::from_rule(&u).validate().unwrap(), u);
     }
 
     #[test]

@@ -178,3 +178,11 @@ pub const DUTY_VISIT_FUTURE: &str = "走访日期不能在未来";
 pub const DUTY_TARGET_OUTSIDE: &str = "走访对象不在您的范围内";
 pub const DUTY_RULE_NOT_FOUND: &str = "规则不存在";
 pub const DUTY_NOT_SENT: &str = "未发送：未配置通知渠道";
+// ---- coverage: demonstration posts, party roles, extra quotas, pickers (issue 4, part 2)
+pub const CONTACT_POST_LEVEL: &str = "只有“党小组长联系中心户”层级可以以示范岗为联系对象";
+pub const POST_PLACE: &str = "请选择示范岗所在的网格或单位（商铺、设施、企业）";
+pub const POST_UNIT_GRID: &str = "所选单位不在所选网格内";
+pub const POST_ENDED: &str = "该示范岗已撤销";
+pub const POST_MEMBER_GONE: &str = "该党员已不在册";
+pub const PICK_AMBIGUOUS: &str = "找到多个匹配项，请从列表中选择一个";
+pub const PICK_NONE: &str = "在您的管辖范围内没有找到匹配项";

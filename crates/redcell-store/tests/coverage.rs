@@ -34,7 +34,14 @@ fn today() -> chrono::NaiveDate {
 }
 
 fn contact(level: ContactLevel, from: i64, to: i64, since: &str) -> RawContact {
-    RawContact { level: s(level.code()), from_id: s(from), to_id: s(to), since: s(since), reason: s("测试") }
+    RawContact {
+        level: s(level.code()),
+        from_id: s(from),
+        to_id: s(to),
+        since: s(since),
+        reason: s("测试"),
+        to_kind: None,
+    }
 }
 
 async fn start(db: &Db, p: &Principal, level: ContactLevel, from: i64, to: i64, since: &str) -> contacts::Contact {
@@ -182,9 +189,16 @@ async fn contact_kinds_and_scope(db: Db) {
     assert_invalid(try_start(&db, a, ContactLevel::MemberHousehold, 999_999, t.households[0].id, "").await, "from_id");
     assert_invalid(try_start(&db, a, ContactLevel::BranchCommitteeGroup, m2, t.g1.id, "").await, "from_id");
     // Raw input: bad level, bad date, future date.
-    let e = RawContact { level: s("nope"), from_id: s("x"), to_id: None, since: s("2999-01-01"), reason: None }
-        .validate(today())
-        .unwrap_err();
+    let e = RawContact {
+        level: s("nope"),
+        from_id: s("x"),
+        to_id: None,
+        since: s("2999-01-01"),
+        reason: None,
+        to_kind: None,
+    }
+    .validate(today())
+    .unwrap_err();
     for f in ["level", "from_id", "to_id", "since"] {
         assert!(e.for_field(f).is_some(), "{f} not named in {e}");
     }
@@ -555,9 +569,18 @@ async fn demo_seed_leaves_gaps(db: Db) {
     let r = report::report(&db, &admin, summary.tenant_id).await.unwrap();
     assert_eq!(r.households, 1200);
     assert_eq!(r.households_covered, s.households_covered);
-    for k in ["households_without_member", "members_without_cadre", "under_quota"] {
+    for k in ["households_without_member", "members_without_cadre", "under_quota", "posts_without_leader"] {
         assert!(r.gap(k).unwrap().total > 0, "no {k} in the demo");
     }
+    // Demonstration posts, some looked after; group leaders and leaders judged, some short.
+    let posts = r.rates.iter().find(|x| x.key == "posts").unwrap();
+    assert!(posts.total > 0 && posts.covered > 0 && posts.covered < posts.total, "{posts:?}");
+    for k in ["quota_group_leader_central", "quota_cadre_branch"] {
+        let q = r.rates.iter().find(|x| x.key == k).unwrap_or_else(|| panic!("no rate {k}"));
+        assert!(q.total > 0 && q.covered < q.total, "{q:?}");
+    }
+    let roles = db.int("SELECT COUNT(*) FROM members WHERE party_role = 'group_leader'", args![]).await.unwrap();
+    assert!(roles > 0);
     // A plan closes what capacity allows.
     let p = plan::propose(&db, &admin, summary.tenant_id, 200).await.unwrap();
     assert_eq!(p.covered_after, p.max_coverage);

@@ -387,7 +387,8 @@ async fn pages_report_plan_and_forms(t: &TestApp) {
         .await;
     bad.expect(422);
     assert!(bad.body.contains("field-error"));
-    assert!(bad.body.contains("应为整数") && bad.body.contains("必填"));
+    // Text in an id field is searched in scope (the picker's fallback): nothing called "abc".
+    assert!(bad.body.contains(redcell_domain::i18n::PICK_NONE) && bad.body.contains("必填"));
     // Without the CSRF token nothing happens.
     let member = w.b[0].member.to_string();
     let household = w.b[0].household.to_string();

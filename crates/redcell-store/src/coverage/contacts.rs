@@ -58,6 +58,7 @@ impl Contact {
         match self.to_kind.as_str() {
             "household" => format!("/households/{}", self.to_id),
             "member" => format!("/members/{}", self.to_id),
+            "post" => format!("/posts/{}", self.to_id),
             _ => format!("/orgs/{}", self.to_id),
         }
     }
@@ -74,8 +75,8 @@ impl Contact {
 
 pub(crate) const SELECT: &str = "SELECT c.id, c.tenant_id, c.level, c.from_kind, c.from_id, COALESCE(fr.name, fc.name, '') AS from_name, \
     COALESCE(fr.phone, fc.phone) AS from_phone, COALESCE(fmo.name, fc.title) AS from_org, c.to_kind, c.to_id, \
-    COALESCE(tb.name || CAST(th.unit_no AS TEXT) || '单元' || th.room, tr.name, tor.name, '') AS to_name, \
-    COALESCE(tb.address, tmo.name) AS to_detail, c.org_id, c.since, c.until, c.reason, c.end_reason, \
+    COALESCE(tb.name || CAST(th.unit_no AS TEXT) || '单元' || th.room, tr.name, tor.name, tp.name, '') AS to_name, \
+    COALESCE(tb.address, tmo.name, tpg.name) AS to_detail, c.org_id, c.since, c.until, c.reason, c.end_reason, \
     cu.display_name AS created_by_name, eu.display_name AS ended_by_name, c.created_at, c.ended_at, c.proposal_id";
 
 pub(crate) const FROM: &str = "contacts c \
@@ -89,6 +90,8 @@ pub(crate) const FROM: &str = "contacts c \
     LEFT JOIN residents tr ON tr.tenant_id = tm.tenant_id AND tr.id = tm.resident_id \
     LEFT JOIN orgs tmo ON tmo.tenant_id = tm.tenant_id AND tmo.id = tm.org_id \
     LEFT JOIN orgs tor ON c.to_kind = 'org' AND tor.tenant_id = c.tenant_id AND tor.id = c.to_id \
+    LEFT JOIN demo_posts tp ON c.to_kind = 'post' AND tp.tenant_id = c.tenant_id AND tp.id = c.to_id \
+    LEFT JOIN grids tpg ON tpg.tenant_id = tp.tenant_id AND tpg.id = tp.grid_id \
     LEFT JOIN users cu ON cu.id = c.created_by \
     LEFT JOIN users eu ON eu.id = c.ended_by";
 
@@ -199,7 +202,10 @@ async fn check_ends(tx: &mut Tx, p: &Principal, n: &NewContact) -> Result<(i64, 
     use ContactLevel::*;
     let level = n.level;
     // The side looked after must be in the caller's edit scope.
-    let to = owner_for_edit(tx, p, level.to().table(), n.to_id, "to_id").await?;
+    if !level.accepts(n.to_kind) {
+        return Err(wrong("to_kind", "kind", i18n::CONTACT_POST_LEVEL));
+    }
+    let to = owner_for_edit(tx, p, n.to_kind.table(), n.to_id, "to_id").await?;
     // The person responsible must be visible to the caller, in the same tenant.
     match level.from() {
         Party::Member => {
@@ -249,7 +255,15 @@ async fn check_ends(tx: &mut Tx, p: &Principal, n: &NewContact) -> Result<(i64, 
         _ => unreachable!("contacts start from members or cadres"),
     }
     // The kind of what is looked after.
-    match level.to() {
+    match n.to_kind {
+        Party::Post => {
+            let (until,): (Option<NaiveDate>,) = tx
+                .one("SELECT until FROM demo_posts WHERE tenant_id = $1 AND id = $2", args![to.tenant_id, n.to_id])
+                .await?;
+            if until.is_some() {
+                return Err(wrong("to_id", "ended", i18n::POST_ENDED));
+            }
+        }
         Party::Household => {
             if level == CentralKeyResident {
                 let (tags,): (i64,) = tx
@@ -318,8 +332,8 @@ pub async fn start(db: &Db, p: &Principal, n: NewContact) -> Result<Contact, Sto
     let level = n.level;
     let dup = tx
         .int(
-            "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND level = $2 AND from_id = $3 AND to_id = $4 AND until IS NULL",
-            args![tenant, level.code(), n.from_id, n.to_id],
+            "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND level = $2 AND from_id = $3 AND to_id = $4 AND to_kind = $5 AND until IS NULL",
+            args![tenant, level.code(), n.from_id, n.to_id, n.to_kind.code()],
         )
         .await?;
     if dup > 0 {
@@ -354,8 +368,8 @@ pub async fn start(db: &Db, p: &Principal, n: NewContact) -> Result<Contact, Sto
         .await?
     } else {
         tx.int(
-            "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND level = $2 AND from_id = $3 AND to_id = $4 AND until > $5",
-            args![tenant, level.code(), n.from_id, n.to_id, n.since],
+            "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND level = $2 AND from_id = $3 AND to_id = $4 AND to_kind = $5 AND until > $6",
+            args![tenant, level.code(), n.from_id, n.to_id, n.to_kind.code(), n.since],
         )
         .await?
     };
@@ -371,7 +385,7 @@ pub async fn start(db: &Db, p: &Principal, n: NewContact) -> Result<Contact, Sto
                 level.code(),
                 level.from().code(),
                 n.from_id,
-                level.to().code(),
+                n.to_kind.code(),
                 n.to_id,
                 org_id,
                 n.since,

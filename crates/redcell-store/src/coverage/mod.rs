@@ -9,7 +9,9 @@
 
 pub mod contacts;
 pub mod exemptions;
+pub mod pick;
 pub mod plan;
+pub mod posts;
 pub mod quotas;
 pub mod report;
 pub mod rosters;

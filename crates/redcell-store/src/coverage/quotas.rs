@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::scope::{Capability, Principal};
 use chrono::{DateTime, Utc};
 use redcell_domain::OrgPath;
-use redcell_domain::coverage::{ContactLevel, QuotaPreset, QuotaRule, Range};
+use redcell_domain::coverage::{ContactLevel, ExtraQuota, QuotaPreset, QuotaRule, Range, quota_codes};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -37,6 +37,10 @@ struct RuleRow {
     cadre_member_max: Option<i64>,
     leader_community_min: Option<i64>,
     leader_community_max: Option<i64>,
+    leader_branch_min: Option<i64>,
+    leader_branch_max: Option<i64>,
+    households_per_central_min: Option<i64>,
+    households_per_central_max: Option<i64>,
 }
 
 impl RuleRow {
@@ -59,15 +63,24 @@ impl RuleRow {
                 r.set(l, Some(Range { min, max }));
             }
         }
+        let extra = [
+            (ExtraQuota::LeaderBranch, self.leader_branch_min, self.leader_branch_max),
+            (ExtraQuota::HouseholdsPerCentral, self.households_per_central_min, self.households_per_central_max),
+        ];
+        for (q, min, max) in extra {
+            if let (Some(min), Some(max)) = (min, max) {
+                r.set_extra(q, Some(Range { min, max }));
+            }
+        }
         r
     }
 }
 
 fn columns() -> String {
     let mut c = vec!["q.org_id".to_string(), "q.preset".into(), "q.central_per_building".into()];
-    for l in ContactLevel::ALL {
-        c.push(format!("q.{}_min", l.column()));
-        c.push(format!("q.{}_max", l.column()));
+    for code in quota_codes() {
+        c.push(format!("q.{code}_min"));
+        c.push(format!("q.{code}_max"));
     }
     c.join(", ")
 }
@@ -180,6 +193,13 @@ pub async fn set(
         cols.push(format!("{}_min", l.column()));
         vals.push(r.map(|r| r.min).into());
         cols.push(format!("{}_max", l.column()));
+        vals.push(r.map(|r| r.max).into());
+    }
+    for q in ExtraQuota::ALL {
+        let r = rule.get_extra(*q);
+        cols.push(format!("{}_min", q.code()));
+        vals.push(r.map(|r| r.min).into());
+        cols.push(format!("{}_max", q.code()));
         vals.push(r.map(|r| r.max).into());
     }
     let (id, before) = match existing {

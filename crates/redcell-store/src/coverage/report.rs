@@ -7,13 +7,16 @@
 
 use super::quotas::{effective_at, load_rules};
 use super::{OrgRef, Tree, exempt_members_sql, in_list, today};
+use crate::Code;
 use crate::args;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
 use crate::scope::{Capability, Principal};
 use chrono::{Months, NaiveDate};
-use redcell_domain::coverage::{ContactLevel, QuotaRule, key_resident_tags};
-use redcell_domain::{HouseholdTag, HouseholdTags, OrgKind};
+use redcell_domain::coverage::{
+    CentralRatio, ContactLevel, ExtraQuota, Party, QuotaRule, central_ratio, key_resident_tags,
+};
+use redcell_domain::{CadreKind, HouseholdTag, HouseholdTags, OrgKind};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -391,7 +394,10 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
     rates.push(org_rate("cadre_branch", "支部有街道干部联系", &|o| o.kind.is_branch(), &cb));
     rates.push(Rate::new("buildings", "楼栋有党员中心户", buildings_with_central, buildings));
 
-    // 6. People over or under their quota.
+    // 6. People over or under their quota: every holder of a role is judged
+    // (members from the per-person counts kept with each contact event,
+    // aggregated in SQL per group of organisations sharing a rule; cadres,
+    // a few hundred at most, one by one).
     let rules = load_rules(db, t).await?;
     let (source, _, preset) = effective_at(&org.path, &rules);
     let quota_source = source.and_then(|s| tree.get(s)).map(|o| o.name.clone());
@@ -405,29 +411,39 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
             })
             .clone()
     };
-    let mut over: Vec<Judged> = Vec::new();
-    let mut under: Vec<Judged> = Vec::new();
-    for level in ContactLevel::ALL.iter().copied() {
-        let rows = quota_counts(db, org, &tree, level).await?;
-        let (mut judged, mut within) = (0i64, 0i64);
-        for (person, person_org, n, is_exempt) in rows {
-            let is_member = level.from() == redcell_domain::coverage::Party::Member;
-            if is_exempt {
-                if n > 0 {
-                    over.push(Judged { level, id: person, is_member, n, min: 0, max: 0 });
-                }
-                continue;
-            }
-            let Some(r) = rule_of(person_org).get(level) else { continue };
-            judged += 1;
-            if n > r.max {
-                over.push(Judged { level, id: person, is_member, n, min: r.min, max: r.max });
-            } else if n < r.min && (level.pool_level() || n > 0) {
-                under.push(Judged { level, id: person, is_member, n, min: r.min, max: r.max });
-            } else {
-                within += 1;
-            }
+    // Organisations of the subtree grouped by the rule in force there.
+    let mut groups: Vec<(QuotaRule, Vec<i64>)> = Vec::new();
+    for o in &sub {
+        let r = rule_of(o.id);
+        match groups.iter_mut().find(|(g, _)| *g == r) {
+            Some((_, ids)) => ids.push(o.id),
+            None => groups.push((r, vec![o.id])),
         }
+    }
+    let mut over = Judgements::default();
+    let mut under = Judgements::default();
+    for level in ContactLevel::ALL.iter().copied() {
+        let (judged, within) = match level.from() {
+            Party::Member => judge_members(db, org, level, &groups, &mut over, &mut under).await?,
+            _ => {
+                let rows = quota_counts(db, org, &tree, level).await?;
+                let (mut judged, mut within) = (0i64, 0i64);
+                for (person, person_org, n, leader) in rows {
+                    let Some(r) = rule_of(person_org).range_for(level, leader) else { continue };
+                    judged += 1;
+                    let leader = leader && level == ContactLevel::CadreBranch;
+                    let j = Judged { level, leader, id: person, is_member: false, n, min: r.min, max: r.max };
+                    if n > r.max {
+                        over.push(j);
+                    } else if n < r.min {
+                        under.push(j);
+                    } else {
+                        within += 1;
+                    }
+                }
+                (judged, within)
+            }
+        };
         if judged > 0 {
             rates.push(Rate::new(
                 &format!("quota_{}", level.code()),
@@ -439,6 +455,38 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
     }
     gaps.push(quota_gap(db, t, "over_quota", "超出联系定额的人员", &over).await?);
     gaps.push(quota_gap(db, t, "under_quota", "未达联系定额的人员", &under).await?);
+
+    // 6b. Households per 中心户 in each grid (where a rule asks for it, e.g. the rural preset).
+    gaps.push(central_ratio_gap(db, org, &groups).await?);
+
+    // 6c. Demonstration posts without a 党小组长.
+    {
+        let mut a = Args::new();
+        let u = org.under("dp", &mut a);
+        let cond = format!(
+            "{u} AND dp.until IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = dp.tenant_id \
+             AND c.level = 'group_leader_central' AND c.to_kind = 'post' AND c.to_id = dp.id AND c.until IS NULL)"
+        );
+        let total = db.int(&format!("SELECT COUNT(*) FROM demo_posts dp WHERE {cond}"), a.clone()).await?;
+        let all_posts = {
+            let mut a = Args::new();
+            let u = org.under("dp", &mut a);
+            db.int(&format!("SELECT COUNT(*) FROM demo_posts dp WHERE {u} AND dp.until IS NULL"), a).await?
+        };
+        let lim = a.push(GAP_LIMIT);
+        let rows: Vec<Named> = db
+            .all(
+                &format!(
+                    "SELECT dp.id, dp.name, g.name AS detail, CAST(0 AS BIGINT) AS tags FROM demo_posts dp \
+                     JOIN grids g ON g.tenant_id = dp.tenant_id AND g.id = dp.grid_id WHERE {cond} ORDER BY dp.id LIMIT {lim}"
+                ),
+                a,
+            )
+            .await?;
+        let items = rows.into_iter().map(|r| r.item("posts")).collect();
+        rates.push(Rate::new("posts", "示范岗有党小组长联系", all_posts - total, all_posts));
+        gaps.push(gap("posts_without_leader", "无党小组长联系的党员示范岗", total, items));
+    }
 
     // 7. Old (≥ 70), frail and hardship members without a personal contact.
     {
@@ -511,8 +559,11 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
     })
 }
 
-/// (person, their organisation, active contacts at `level`, exempt) of the
-/// people judged against the quota of `level` in the subtree.
+/// (cadre, their organisation, active contacts at `level`, is a street
+/// leadership member) of the cadres judged at a cadre level: those holding
+/// the role (street cadres and leaders for branches, leaders for
+/// communities) in the subtree (by organisation or station), and anyone
+/// holding contacts of the level into it.
 async fn quota_counts(
     db: &Db,
     org: &OrgRef,
@@ -520,55 +571,169 @@ async fn quota_counts(
     level: ContactLevel,
 ) -> Result<Vec<(i64, i64, i64, bool)>, StoreError> {
     use ContactLevel::*;
-    let t = org.tenant_id;
+    let holders = match level {
+        CadreBranch => "k.kind IN ('street_cadre', 'leadership')",
+        LeaderCommunity => "k.kind = 'leadership'",
+        CadreMember => return cadre_reach(db, org, tree).await,
+        _ => return Ok(vec![]),
+    };
     let mut a = Args::new();
     let l = a.push(level.code());
-    let rows: Vec<(i64, i64, i64, bool)> = match level {
-        MemberHousehold | CentralMember | CentralKeyResident => {
-            let u = org.under("m", &mut a);
-            let central = if level == MemberHousehold { "" } else { " AND m.central_household = TRUE" };
-            db.all(
-                &format!(
-                    "SELECT m.id, m.org_id, (SELECT COUNT(*) FROM contacts c WHERE c.tenant_id = m.tenant_id AND c.level = {l} \
-                     AND c.from_id = m.id AND c.until IS NULL) AS n, \
-                     EXISTS (SELECT 1 FROM exemptions ex WHERE ex.tenant_id = m.tenant_id AND ex.member_id = m.id AND ex.status = 'exempt') AS ex \
-                     FROM members m WHERE {u}{central}"
-                ),
-                a,
-            )
-            .await?
-        }
-        GroupLeaderCentral | BranchCommitteeGroup | GeneralCommitteeBranch => {
-            let u = org.under("m", &mut a);
-            db.all(
-                &format!(
-                    "SELECT m.id, m.org_id, COUNT(*) AS n, \
-                     EXISTS (SELECT 1 FROM exemptions ex WHERE ex.tenant_id = m.tenant_id AND ex.member_id = m.id AND ex.status = 'exempt') AS ex \
-                     FROM contacts c JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.from_id \
-                     WHERE c.level = {l} AND c.until IS NULL AND {u} GROUP BY m.id, m.org_id, m.tenant_id"
-                ),
-                a,
-            )
-            .await?
-        }
-        CadreBranch | LeaderCommunity => {
-            let u = org.under("c2", &mut a);
-            let tt = a.push(t);
-            db.all(
-                &format!(
-                    "SELECT cc.id, cc.org_id, COUNT(*) AS n, FALSE AS ex FROM contacts c \
-                     JOIN cadres cc ON cc.tenant_id = c.tenant_id AND cc.id = c.from_id \
-                     WHERE c.tenant_id = {tt} AND c.level = {l} AND c.until IS NULL AND c.from_id IN \
-                     (SELECT c2.from_id FROM contacts c2 WHERE {u} AND c2.level = {l} AND c2.until IS NULL) \
-                     GROUP BY cc.id, cc.org_id"
-                ),
-                a,
-            )
-            .await?
-        }
-        CadreMember => return cadre_reach(db, org, tree).await,
+    let t = a.push(org.tenant_id);
+    let inside = if org.parent_id.is_none() {
+        "1 = 1".to_string()
+    } else {
+        let ko = org.under("k", &mut a);
+        let cs = org.under("cs", &mut a);
+        let c2 = org.under("c2", &mut a);
+        format!(
+            "({ko} OR k.id IN (SELECT cs.cadre_id FROM cadre_stations cs WHERE {cs}) \
+             OR k.id IN (SELECT c2.from_id FROM contacts c2 WHERE {c2} AND c2.level = {l} AND c2.until IS NULL))"
+        )
     };
-    Ok(rows)
+    let rows: Vec<(i64, i64, i64, Code<CadreKind>)> = db
+        .all(
+            &format!(
+                "SELECT k.id, k.org_id, COALESCE(cc.n, 0), k.kind FROM cadres k \
+                 LEFT JOIN contact_counts cc ON cc.tenant_id = k.tenant_id AND cc.level = {l} AND cc.from_id = k.id \
+                 WHERE k.tenant_id = {t} AND ({holders} OR cc.n > 0) AND {inside} ORDER BY k.id"
+            ),
+            a,
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(id, o, n, k)| (id, o, n, k.0 == CadreKind::Leadership)).collect())
+}
+
+/// Judge the members at a member level, one aggregate query per group of
+/// organisations sharing a rule; only the first of those over or under are
+/// fetched by name. Exempt members carry no quota (holding contacts anyway
+/// is "over"). Answers (judged, within).
+async fn judge_members(
+    db: &Db,
+    org: &OrgRef,
+    level: ContactLevel,
+    groups: &[(QuotaRule, Vec<i64>)],
+    over: &mut Judgements,
+    under: &mut Judgements,
+) -> Result<(i64, i64), StoreError> {
+    let t = org.tenant_id;
+    let exempt = exempt_members_sql(&t.to_string());
+    let who = match level.holder_role() {
+        Some(role) => format!(" AND (m.party_role = '{}' OR cc.n > 0)", role.code()),
+        None if level == ContactLevel::MemberHousehold => String::new(),
+        None => " AND m.central_household = TRUE".into(),
+    };
+    let from = |a: &mut Args| {
+        let l = a.push(level.code());
+        let u = org.under("m", a);
+        format!(
+            "FROM members m LEFT JOIN contact_counts cc ON cc.tenant_id = m.tenant_id AND cc.level = {l} AND cc.from_id = m.id \
+             WHERE {u}{who}"
+        )
+    };
+    let (mut judged, mut within) = (0, 0);
+    for (rule, orgs) in groups {
+        let Some(r) = rule.get(level) else { continue };
+        let in_orgs = if groups.len() == 1 { String::new() } else { format!(" AND {}", in_list("m.org_id", orgs)) };
+        let (min, max) = (r.min, r.max);
+        let mut a = Args::new();
+        let base = format!("{}{in_orgs} AND m.id NOT IN ({exempt})", from(&mut a));
+        let (n, o, u): (i64, i64, i64) = db
+            .one(
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN COALESCE(cc.n, 0) > {max} THEN 1 ELSE 0 END), 0), \
+                     COALESCE(SUM(CASE WHEN COALESCE(cc.n, 0) < {min} THEN 1 ELSE 0 END), 0) {base}"
+                ),
+                a.clone(),
+            )
+            .await?;
+        judged += n;
+        within += n - o - u;
+        for (is_over, total, out) in [(true, o, &mut *over), (false, u, &mut *under)] {
+            out.total += total;
+            let want = GAP_LIMIT - out.items.len() as i64;
+            if total == 0 || want <= 0 {
+                continue;
+            }
+            let cond =
+                if is_over { format!("COALESCE(cc.n, 0) > {max}") } else { format!("COALESCE(cc.n, 0) < {min}") };
+            let rows: Vec<(i64, i64)> = db
+                .all(&format!("SELECT m.id, COALESCE(cc.n, 0) {base} AND {cond} ORDER BY m.id LIMIT {want}"), a.clone())
+                .await?;
+            out.items.extend(rows.into_iter().map(|(id, n)| Judged {
+                level,
+                leader: false,
+                id,
+                is_member: true,
+                n,
+                min,
+                max,
+            }));
+        }
+    }
+    // Exempt members who still hold contacts of this level.
+    let mut a = Args::new();
+    let base = from(&mut a);
+    let rows: Vec<(i64, i64)> =
+        db.all(&format!("SELECT m.id, cc.n {base} AND cc.n > 0 AND m.id IN ({exempt}) ORDER BY m.id"), a).await?;
+    for (id, n) in rows {
+        over.push(Judged { level, leader: false, id, is_member: true, n, min: 0, max: 0 });
+    }
+    Ok((judged, within))
+}
+
+/// Grids whose households per 中心户 fall outside the `households_per_central`
+/// range of their rule (no 中心户 at all counts too). Nothing is computed when
+/// no rule in the subtree asks for it.
+async fn central_ratio_gap(db: &Db, org: &OrgRef, groups: &[(QuotaRule, Vec<i64>)]) -> Result<Gap, StoreError> {
+    let mut items = Vec::new();
+    let mut total = 0;
+    let t = org.tenant_id;
+    for (rule, orgs) in groups {
+        let Some(r) = rule.get_extra(ExtraQuota::HouseholdsPerCentral) else { continue };
+        let gcond = in_list("g.org_id", orgs);
+        let households: Vec<(i64, String, i64)> = db
+            .all(
+                &format!(
+                    "SELECT g.id, g.name, (SELECT COUNT(*) FROM households h WHERE h.tenant_id = g.tenant_id AND h.grid_id = g.id) \
+                     FROM grids g WHERE g.tenant_id = $1 AND {gcond} ORDER BY g.id"
+                ),
+                args![t],
+            )
+            .await?;
+        let centrals: Vec<(i64, i64)> = db
+            .all(
+                &format!(
+                    "SELECT h.grid_id, COUNT(*) FROM members m JOIN residents rr ON rr.tenant_id = m.tenant_id AND rr.id = m.resident_id \
+                     JOIN households h ON h.tenant_id = rr.tenant_id AND h.id = rr.household_id \
+                     JOIN grids g ON g.tenant_id = h.tenant_id AND g.id = h.grid_id \
+                     WHERE m.tenant_id = $1 AND m.central_household = TRUE AND m.id NOT IN ({}) AND {gcond} GROUP BY h.grid_id",
+                    exempt_members_sql("$1")
+                ),
+                args![t],
+            )
+            .await?;
+        let centrals: HashMap<i64, i64> = centrals.into_iter().collect();
+        for (grid, name, hh) in households {
+            let c = centrals.get(&grid).copied().unwrap_or(0);
+            let why = match central_ratio(hh, c, r) {
+                CentralRatio::Within => continue,
+                CentralRatio::NoCentral => "没有党员中心户".to_string(),
+                CentralRatio::TooFew => format!("中心户偏少，至少需要 {} 个", (hh + r.max - 1) / r.max.max(1)),
+                CentralRatio::TooMany => "每个中心户对应住户偏少".to_string(),
+            };
+            total += 1;
+            if (items.len() as i64) < GAP_LIMIT {
+                items.push(GapItem {
+                    id: grid,
+                    href: format!("/grids/{grid}"),
+                    name,
+                    detail: format!("{hh} 户 / {c} 个中心户，{why}（每个中心户 {}–{} 户）", r.min, r.max),
+                });
+            }
+        }
+    }
+    Ok(gap("grids_central_ratio", "中心户与住户比例不在定额范围内的网格（村民小组）", total, items))
 }
 
 /// Members each cadre reaches (through their branches and directly), for the
@@ -619,9 +784,27 @@ async fn cadre_reach(db: &Db, org: &OrgRef, tree: &Tree) -> Result<Vec<(i64, i64
     Ok(out)
 }
 
+/// People judged out of range: how many, and the first [`GAP_LIMIT`] of them.
+#[derive(Default)]
+struct Judgements {
+    total: i64,
+    items: Vec<Judged>,
+}
+
+impl Judgements {
+    fn push(&mut self, j: Judged) {
+        self.total += 1;
+        if (self.items.len() as i64) < GAP_LIMIT {
+            self.items.push(j);
+        }
+    }
+}
+
 /// A person judged against a quota: level, id, member or cadre, contacts held, the quota.
 struct Judged {
     level: ContactLevel,
+    /// A street leadership member judged on branches (`leader_branch`).
+    leader: bool,
     id: i64,
     is_member: bool,
     n: i64,
@@ -629,8 +812,8 @@ struct Judged {
     max: i64,
 }
 
-async fn quota_gap(db: &Db, tenant: i64, key: &str, label: &str, people: &[Judged]) -> Result<Gap, StoreError> {
-    let shown = &people[..people.len().min(GAP_LIMIT as usize)];
+async fn quota_gap(db: &Db, tenant: i64, key: &str, label: &str, people: &Judgements) -> Result<Gap, StoreError> {
+    let shown = &people.items[..];
     let member_ids: Vec<i64> = shown.iter().filter(|x| x.is_member).map(|x| x.id).collect();
     let cadre_ids: Vec<i64> = shown.iter().filter(|x| !x.is_member).map(|x| x.id).collect();
     let mut names: HashMap<(bool, i64), String> = HashMap::new();
@@ -672,11 +855,14 @@ async fn quota_gap(db: &Db, tenant: i64, key: &str, label: &str, people: &[Judge
                 id,
                 href: if j.is_member { format!("/members/{id}") } else { format!("/cadres/{id}") },
                 name: names.get(&(j.is_member, id)).cloned().unwrap_or_else(|| format!("#{id}")),
-                detail: format!("{}：{n}（{quota}）", j.level.label()),
+                detail: format!(
+                    "{}：{n}（{quota}）",
+                    if j.leader { ExtraQuota::LeaderBranch.label() } else { j.level.label() }
+                ),
             }
         })
         .collect();
-    Ok(gap(key, label, people.len() as i64, items))
+    Ok(gap(key, label, people.total, items))
 }
 
 /// Households and those with a member in one grid (for the grid page).

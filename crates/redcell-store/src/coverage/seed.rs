@@ -9,7 +9,7 @@ use crate::scope::Scope;
 use crate::{Code, args, audit};
 use chrono::{Days, NaiveDate, Utc};
 use redcell_domain::CadreKind;
-use redcell_domain::coverage::{ContactLevel, QuotaPreset, key_resident_tags};
+use redcell_domain::coverage::{ContactLevel, QuotaPreset, Range, key_resident_tags};
 use redcell_plan::SolveOptions;
 use std::collections::{BTreeMap, HashMap};
 
@@ -86,8 +86,11 @@ pub async fn seed_demo_contacts(db: &Db, tenant_id: i64) -> Result<SeedSummary, 
     let tree = Tree::load(db, tenant_id).await?;
 
     let mut tx = db.begin().await?;
-    // The urban preset on the street.
-    let rule = QuotaPreset::Urban.rule();
+    // The urban preset on the street, plus quotas for 党小组长 (2–5 中心户/示范岗) and
+    // 支部委员 (1–2 党小组) borrowed from the rural pyramid, so that role holders are judged.
+    let mut rule = QuotaPreset::Urban.rule();
+    rule.set(ContactLevel::GroupLeaderCentral, Some(Range { min: 2, max: 5 }));
+    rule.set(ContactLevel::BranchCommitteeGroup, Some(Range { min: 1, max: 2 }));
     let mut cols = vec![
         "tenant_id".to_string(),
         "org_id".into(),
@@ -98,7 +101,7 @@ pub async fn seed_demo_contacts(db: &Db, tenant_id: i64) -> Result<SeedSummary, 
     let mut vals: Vec<Arg> = vec![
         tenant_id.into(),
         tenant_id.into(),
-        QuotaPreset::Urban.code().into(),
+        Option::<String>::None.into(),
         rule.central_per_building.into(),
         now.into(),
     ];
@@ -109,6 +112,12 @@ pub async fn seed_demo_contacts(db: &Db, tenant_id: i64) -> Result<SeedSummary, 
             cols.push(format!("{}_max", l.column()));
             vals.push(r.max.into());
         }
+    }
+    for (q, r) in &rule.extra {
+        cols.push(format!("{}_min", q.code()));
+        vals.push(r.min.into());
+        cols.push(format!("{}_max", q.code()));
+        vals.push(r.max.into());
     }
     insert_rows(&mut tx, &format!("INSERT INTO quota_rules ({})", cols.join(", ")), &[vals], 1).await?;
 
@@ -328,6 +337,7 @@ pub async fn seed_demo_contacts(db: &Db, tenant_id: i64) -> Result<SeedSummary, 
     )
     .await?;
     tx.commit().await?;
+    super::posts::seed_demo(db, tenant_id, &tree).await?;
     let has_cadre = super::report::member_has_cadre(db, &tree, tenant_id).await?;
     s.members = db.int("SELECT COUNT(*) FROM members m WHERE m.tenant_id = $1", args![tenant_id]).await?;
     s.members_with_cadre = db

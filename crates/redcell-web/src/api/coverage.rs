@@ -12,11 +12,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use redcell_domain::coverage::{
-    QuotaRule, RawContact, RawDecision, RawEndContact, RawExemption, RawQuota, parse_move_penalty,
+    QuotaRule, RawContact, RawDecision, RawEndContact, RawExemption, RawPost, RawQuota, parse_move_penalty,
+    parse_party_role,
 };
 use redcell_store::coverage::contacts::{self, Contact, RosterFilter};
 use redcell_store::coverage::exemptions::{self, Exemption, ExemptionFilter};
+use redcell_store::coverage::pick::{self, Candidate, PickKind};
 use redcell_store::coverage::plan::{self, Change, MemberDelta, Proposal};
+use redcell_store::coverage::posts::{self, MemberDuties, Post, PostFilter};
 use redcell_store::coverage::quotas::{self, Effective};
 use redcell_store::coverage::report::{self, Report};
 use redcell_store::coverage::rosters;
@@ -394,4 +397,152 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(plan_members))
         .routes(routes!(apply_plan))
         .routes(routes!(discard_plan))
+        .merge(router2())
+}
+
+// ---- demonstration posts, party roles, pickers
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PostQuery {
+    pub org_id: Option<i64>,
+    pub grid_id: Option<i64>,
+    pub member_id: Option<i64>,
+    /// Ended posts too.
+    pub all: Option<bool>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Party-member demonstration posts (党员示范岗) of an organisation, a grid or a member.
+#[utoipa::path(get, path = "/api/v1/posts", tag = "coverage", params(PostQuery),
+    responses((status = 200, body = Paged<Post>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_posts(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<PostQuery>,
+) -> ApiResult<Json<Paged<Post>>> {
+    let f = PostFilter { org_id: q.org_id, grid_id: q.grid_id, member_id: q.member_id, all: q.all };
+    Ok(Json(posts::list(&s.db, &p, &f, Page { page: q.page, per_page: q.per_page }).await?))
+}
+
+/// Set up a demonstration post held by a member, in a grid or at a unit there.
+#[utoipa::path(post, path = "/api/v1/posts", tag = "coverage", request_body = RawPost,
+    responses((status = 201, body = Post), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_post(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<(StatusCode, Json<Post>)> {
+    let raw: RawPost = body(b)?;
+    let r = posts::create(&s.db, &p, raw.validate(redcell_store::coverage::today())?).await;
+    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/posts").await;
+    Ok((StatusCode::CREATED, Json(r?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "coverage", params(("id" = i64, Path)),
+    responses((status = 200, body = Post), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get_post(ApiUser(p): ApiUser, State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult<Json<Post>> {
+    Ok(Json(posts::get(&s.db, &p, id).await?))
+}
+
+/// End a post (once); the contacts to it end with it.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/end", tag = "coverage", params(("id" = i64, Path)),
+    request_body = RawEndContact,
+    responses((status = 200, body = Post), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn end_post(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Json<Post>> {
+    let raw: RawEndContact = body(b)?;
+    let r = posts::end(&s.db, &p, id, raw.validate(redcell_store::coverage::today())?).await;
+    super::audit_refusal(&s.db, &p, &r, &format!("POST /api/v1/posts/{id}/end")).await;
+    Ok(Json(r?))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct RoleRequest {
+    /// `group_leader` (党小组长), `branch_committee` (支部委员), `general_committee` (总支委员), or empty: none.
+    #[serde(default)]
+    pub party_role: Option<String>,
+}
+
+/// A member's party role (carries a contact quota) and the posts they hold.
+#[utoipa::path(get, path = "/api/v1/members/{id}/duties", tag = "coverage", params(("id" = i64, Path)),
+    responses((status = 200, body = MemberDuties), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn member_duties(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<MemberDuties>> {
+    Ok(Json(posts::member_duties(&s.db, &p, id).await?))
+}
+
+/// Record or clear a member's party role.
+#[utoipa::path(put, path = "/api/v1/members/{id}/party-role", tag = "coverage", params(("id" = i64, Path)),
+    request_body = RoleRequest,
+    responses((status = 200, body = MemberDuties), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_party_role(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Json<MemberDuties>> {
+    let r: RoleRequest = body(b)?;
+    let role = parse_party_role(r.party_role.as_deref().unwrap_or(""))?;
+    let res = posts::set_party_role(&s.db, &p, id, role).await;
+    super::audit_refusal(&s.db, &p, &res, &format!("PUT /api/v1/members/{id}/party-role")).await;
+    Ok(Json(res?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PickQuery {
+    /// `member`, `cadre`, `household`, `org` or `post`.
+    pub kind: String,
+    /// A name (prefix), building and room, code, or id.
+    pub q: String,
+    /// Inside this organisation (default: the caller's highest).
+    pub org_id: Option<i64>,
+}
+
+/// Candidates for a form field, found by name, building and room, or code
+/// inside the caller's scope (at most 20; names only, no personal numbers).
+#[utoipa::path(get, path = "/api/v1/pick", tag = "coverage", params(PickQuery),
+    responses((status = 200, body = Vec<Candidate>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn pick_api(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<PickQuery>,
+) -> ApiResult<Json<Vec<Candidate>>> {
+    Ok(Json(pick_for(&s.db, &p, &q).await?))
+}
+
+/// The picker search shared by the API and the pages' script.
+pub async fn pick_for(
+    db: &redcell_store::Db,
+    p: &redcell_store::Principal,
+    q: &PickQuery,
+) -> Result<Vec<Candidate>, redcell_store::StoreError> {
+    let kind = PickKind::parse(&q.kind).ok_or_else(|| {
+        redcell_store::StoreError::from(redcell_domain::FieldError::new(
+            "kind",
+            "enum",
+            redcell_domain::i18n::ENUM_INVALID,
+        ))
+    })?;
+    pick::search(db, p, kind, &q.q, q.org_id).await
+}
+
+pub fn router2() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list_posts, create_post))
+        .routes(routes!(get_post))
+        .routes(routes!(end_post))
+        .routes(routes!(member_duties))
+        .routes(routes!(set_party_role))
+        .routes(routes!(pick_api))
 }

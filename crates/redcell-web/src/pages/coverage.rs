@@ -16,12 +16,14 @@ use axum::routing::{get, post};
 use chrono::NaiveDate;
 use redcell_domain::FieldError;
 use redcell_domain::coverage::{
-    ContactLevel, ExemptionReason, QuotaPreset, RawContact, RawDecision, RawEndContact, RawExemption, RawQuota,
-    parse_move_penalty,
+    ContactLevel, ExemptionReason, ExtraQuota, Party, PartyRole, QuotaPreset, RawContact, RawDecision, RawEndContact,
+    RawExemption, RawPost, RawQuota, parse_move_penalty, parse_party_role,
 };
 use redcell_store::coverage::contacts::{self, Contact, RosterFilter};
 use redcell_store::coverage::exemptions::{self, Exemption, ExemptionFilter};
+use redcell_store::coverage::pick::{self, Candidate, PickKind};
 use redcell_store::coverage::plan::{self, Change, MemberDelta, Proposal};
+use redcell_store::coverage::posts::{self, MemberDuties, Post, PostFilter};
 use redcell_store::coverage::quotas::{self, Effective, OwnRule};
 use redcell_store::coverage::report::{self, Report};
 use redcell_store::coverage::{OrgRef, today};
@@ -65,10 +67,23 @@ fn label_of(field: &str) -> String {
         "status" => "状态",
         "preset" => "预设方案",
         "org_id" => "组织",
+        "to_kind" => "联系对象类别",
+        "name" => "名称",
+        "grid_id" => "网格",
+        "unit_id" => "单位",
+        "party_role" => "党内职务",
         _ => "",
     };
     if !l.is_empty() {
         return l.to_string();
+    }
+    for q in ExtraQuota::ALL {
+        if field == format!("{}_min", q.code()) {
+            return format!("{}下限", q.label());
+        }
+        if field == format!("{}_max", q.code()) {
+            return format!("{}上限", q.label());
+        }
     }
     for lv in ContactLevel::ALL {
         if field == format!("{}_min", lv.code()) {
@@ -98,6 +113,87 @@ async fn crumbs_to(db: &Db, p: &Principal, org: &OrgRef, last: Option<(String, S
     let mut c = org_crumbs(db, p, org.id).await?;
     c.extend(last);
     Ok(c)
+}
+
+/// Candidates offered for a form field whose text found several (or none).
+pub struct Choice {
+    pub field: String,
+    pub items: Vec<Candidate>,
+}
+
+/// Candidates for a field, for the template.
+fn choices_for<'a>(choices: &'a [Choice], field: &str) -> Option<&'a Choice> {
+    choices.iter().find(|c| c.field == field)
+}
+
+fn pick_kind(p: Party) -> PickKind {
+    match p {
+        Party::Member => PickKind::Member,
+        Party::Cadre => PickKind::Cadre,
+        Party::Household => PickKind::Household,
+        Party::Org => PickKind::Org,
+        Party::Post => PickKind::Post,
+    }
+}
+
+/// The no-JavaScript picker: a field may hold a number (an id), a candidate
+/// chosen from the list offered last time (`_pick_<field>`), or text to look
+/// for inside `org_id`. One match replaces the text by its id; none or several
+/// become a field error with the candidates to choose from.
+#[allow(clippy::too_many_arguments)]
+async fn pick_field(
+    db: &Db,
+    p: &Principal,
+    f: &crate::form::FormData,
+    field: &str,
+    kind: PickKind,
+    org_id: i64,
+    value: &mut Option<String>,
+    errs: &mut Vec<FieldError>,
+    choices: &mut Vec<Choice>,
+) -> Result<(), StoreError> {
+    if let Some(id) = f.get(&format!("_pick_{field}")).filter(|v| !v.is_empty()) {
+        *value = Some(id.to_string());
+        return Ok(());
+    }
+    match pick::resolve(db, p, kind, field, value.as_deref().unwrap_or(""), Some(org_id)).await? {
+        Ok(Some(id)) => *value = Some(id.to_string()),
+        Ok(None) => {}
+        Err((e, items)) => {
+            errs.push(e);
+            if !items.is_empty() {
+                choices.push(Choice { field: field.into(), items });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validation after picking: the picker's errors first, then those of the
+/// other fields; `Ok` only when both are clean.
+fn after_pick<T>(picked: Vec<FieldError>, v: Result<T, redcell_domain::Invalid>) -> Result<T, StoreError> {
+    match v {
+        Ok(n) if picked.is_empty() => Ok(n),
+        Ok(_) => Err(StoreError::Invalid(redcell_domain::Invalid(picked))),
+        Err(inv) => {
+            let mut all = picked;
+            for e in inv.0 {
+                if !all.iter().any(|x| x.field == e.field) {
+                    all.push(e);
+                }
+            }
+            Err(StoreError::Invalid(redcell_domain::Invalid(all)))
+        }
+    }
+}
+
+/// `{level: [from kind, to kind]}` for the picker script.
+fn level_kinds() -> String {
+    let m: serde_json::Map<String, serde_json::Value> = ContactLevel::ALL
+        .iter()
+        .map(|l| (l.code().to_string(), serde_json::json!([l.from().code(), l.to().code()])))
+        .collect();
+    serde_json::Value::Object(m).to_string()
 }
 
 fn may(p: &Principal, org: &OrgRef, cap: Capability) -> bool {
@@ -169,6 +265,8 @@ struct ContactsPage {
     levels: Vec<(&'static str, &'static str)>,
     form: RawContact,
     errs: Errs,
+    choices: Vec<Choice>,
+    kinds: String,
     csrf: String,
     can_edit: bool,
     today: NaiveDate,
@@ -176,6 +274,12 @@ struct ContactsPage {
 }
 
 impl ContactsPage {
+    fn choices(&self, field: &str) -> Option<&Choice> {
+        choices_for(&self.choices, field)
+    }
+    fn to_post(&self) -> bool {
+        Self::v(&self.form.to_kind) == "post"
+    }
     fn v(x: &Option<String>) -> &str {
         x.as_deref().unwrap_or("")
     }
@@ -190,7 +294,7 @@ async fn show_contacts(
     id: i64,
     q: ContactsQuery,
     form: RawContact,
-    errs: Errs,
+    (errs, choices): (Errs, Vec<Choice>),
     status: StatusCode,
 ) -> PageResult {
     let p = &u.p;
@@ -239,6 +343,8 @@ async fn show_contacts(
         levels: levels(),
         form,
         errs,
+        choices,
+        kinds: level_kinds(),
         csrf: u.csrf.clone(),
         can_edit,
         today: today(),
@@ -253,7 +359,7 @@ async fn contacts_page(
     Path(id): Path<i64>,
     Query(q): Query<ContactsQuery>,
 ) -> PageResult {
-    show_contacts(&s.db, &u, id, q, RawContact::default(), Errs::default(), StatusCode::OK).await
+    show_contacts(&s.db, &u, id, q, RawContact::default(), (Errs::default(), vec![]), StatusCode::OK).await
 }
 
 async fn start_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
@@ -261,10 +367,17 @@ async fn start_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    let raw: RawContact = f.to_raw(&[]);
-    let result = match raw.validate(today()) {
+    let mut raw: RawContact = f.to_raw(&[]);
+    let (mut picked, mut choices) = (vec![], vec![]);
+    if let Ok(level) = ContactLevel::parse("level", raw.level.as_deref().unwrap_or("")) {
+        let to = if raw.to_kind.as_deref() == Some("post") { Party::Post } else { level.to() };
+        let from_kind = pick_kind(level.from());
+        pick_field(&s.db, &u.p, &f, "from_id", from_kind, id, &mut raw.from_id, &mut picked, &mut choices).await?;
+        pick_field(&s.db, &u.p, &f, "to_id", pick_kind(to), id, &mut raw.to_id, &mut picked, &mut choices).await?;
+    }
+    let result = match after_pick(picked, raw.validate(today())) {
         Ok(n) => contacts::start(&s.db, &u.p, n).await,
-        Err(inv) => Err(StoreError::Invalid(inv)),
+        Err(e) => Err(e),
     };
     crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/contacts")).await;
     match result {
@@ -272,7 +385,7 @@ async fn start_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>
         Err(e) => {
             let (status, errs) = form_errors(e)?;
             let q = ContactsQuery { level: raw.level.clone(), ..Default::default() };
-            show_contacts(&s.db, &u, id, q, raw, errs, status).await
+            show_contacts(&s.db, &u, id, q, raw, (errs, choices), status).await
         }
     }
 }
@@ -372,6 +485,19 @@ async fn show_quotas(
                 err,
             }
         })
+        .chain(ExtraQuota::ALL.iter().map(|q| {
+            let (kmin, kmax) = (format!("{}_min", q.code()), format!("{}_max", q.code()));
+            let err = [errs.get(&kmin), errs.get(&kmax)].into_iter().flatten().next().map(str::to_string);
+            QuotaRow {
+                code: q.code(),
+                label: q.label(),
+                from_label: q.from_label(),
+                to_label: q.to_label(),
+                min: raw.get(&kmin),
+                max: raw.get(&kmax),
+                err,
+            }
+        }))
         .collect();
     let central = matches!(raw.get("central_per_building").as_str(), "true" | "on" | "1");
     let page = QuotasPage {
@@ -468,12 +594,16 @@ struct ExemptionsPage {
     form: RawExemption,
     reasons: Vec<(&'static str, &'static str)>,
     errs: Errs,
+    choices: Vec<Choice>,
     csrf: String,
     can_edit: bool,
     today: NaiveDate,
 }
 
 impl ExemptionsPage {
+    fn choices(&self, field: &str) -> Option<&Choice> {
+        choices_for(&self.choices, field)
+    }
     fn v(x: &Option<String>) -> &str {
         x.as_deref().unwrap_or("")
     }
@@ -485,7 +615,7 @@ async fn show_exemptions(
     id: i64,
     q: ExemptionsQuery,
     form: RawExemption,
-    errs: Errs,
+    (errs, choices): (Errs, Vec<Choice>),
     status: StatusCode,
 ) -> PageResult {
     let p = &u.p;
@@ -505,6 +635,7 @@ async fn show_exemptions(
         form,
         reasons: ExemptionReason::ALL.iter().map(|r| (r.code(), r.label())).collect(),
         errs,
+        choices,
         csrf: u.csrf.clone(),
         today: today(),
     };
@@ -517,7 +648,7 @@ async fn exemptions_page(
     Path(id): Path<i64>,
     Query(q): Query<ExemptionsQuery>,
 ) -> PageResult {
-    show_exemptions(&s.db, &u, id, q, RawExemption::default(), Errs::default(), StatusCode::OK).await
+    show_exemptions(&s.db, &u, id, q, RawExemption::default(), (Errs::default(), vec![]), StatusCode::OK).await
 }
 
 async fn request_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
@@ -525,17 +656,20 @@ async fn request_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    let raw: RawExemption = f.to_raw(&[]);
-    let result = match raw.validate() {
+    let mut raw: RawExemption = f.to_raw(&[]);
+    let (mut picked, mut choices) = (vec![], vec![]);
+    pick_field(&s.db, &u.p, &f, "member_id", PickKind::Member, id, &mut raw.member_id, &mut picked, &mut choices)
+        .await?;
+    let result = match after_pick(picked, raw.validate()) {
         Ok(n) => exemptions::request(&s.db, &u.p, n).await,
-        Err(inv) => Err(StoreError::Invalid(inv)),
+        Err(e) => Err(e),
     };
     crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/exemptions")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{id}/exemptions")).into_response()),
         Err(e) => {
             let (status, errs) = form_errors(e)?;
-            show_exemptions(&s.db, &u, id, ExemptionsQuery::default(), raw, errs, status).await
+            show_exemptions(&s.db, &u, id, ExemptionsQuery::default(), raw, (errs, choices), status).await
         }
     }
 }
@@ -709,6 +843,196 @@ pub async fn grid_rate(db: &Db, p: &Principal, grid_id: i64) -> Option<report::R
     report::grid_coverage(db, p, grid_id).await.ok()
 }
 
+// ---- demonstration posts, party roles, the picker
+
+#[derive(Deserialize, Default)]
+struct PostsQuery {
+    all: Option<String>,
+    page: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "posts.html")]
+struct PostsPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org: OrgRef,
+    list: Paged<Post>,
+    pager: Pager,
+    all: bool,
+    form: RawPost,
+    errs: Errs,
+    choices: Vec<Choice>,
+    csrf: String,
+    can_edit: bool,
+}
+
+impl PostsPage {
+    fn v(x: &Option<String>) -> &str {
+        x.as_deref().unwrap_or("")
+    }
+    fn choices(&self, field: &str) -> Option<&Choice> {
+        choices_for(&self.choices, field)
+    }
+}
+
+async fn show_posts(
+    db: &Db,
+    u: &PageUser,
+    id: i64,
+    q: PostsQuery,
+    form: RawPost,
+    (errs, choices): (Errs, Vec<Choice>),
+    status: StatusCode,
+) -> PageResult {
+    let p = &u.p;
+    let all = q.all.as_deref() == Some("1");
+    let f = PostFilter { org_id: Some(id), all: Some(all), ..Default::default() };
+    let list = posts::list(db, p, &f, Page { page: q.page, per_page: Some(50) }).await?;
+    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/posts"), "党员示范岗".into()))).await?;
+    let pager = Pager::of(&list, format!("/orgs/{id}/posts?{}", if all { "all=1&" } else { "" }));
+    let page = PostsPage {
+        nav: Nav::of(u),
+        crumbs,
+        can_edit: may(p, &org, Capability::EditRegistry),
+        org,
+        list,
+        pager,
+        all,
+        form,
+        errs,
+        choices,
+        csrf: u.csrf.clone(),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn posts_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<PostsQuery>,
+) -> PageResult {
+    show_posts(&s.db, &u, id, q, RawPost::default(), (Errs::default(), vec![]), StatusCode::OK).await
+}
+
+async fn create_post(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let mut raw: RawPost = f.to_raw(&[]);
+    let (mut picked, mut choices) = (vec![], vec![]);
+    pick_field(&s.db, &u.p, &f, "member_id", PickKind::Member, id, &mut raw.member_id, &mut picked, &mut choices)
+        .await?;
+    let result = match after_pick(picked, raw.validate(today())) {
+        Ok(n) => posts::create(&s.db, &u.p, n).await,
+        Err(e) => Err(e),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/posts")).await;
+    match result {
+        Ok(post) => Ok(Redirect::to(&format!("/posts/{}", post.id)).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            show_posts(&s.db, &u, id, PostsQuery::default(), raw, (errs, choices), status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+struct PostPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    post: Post,
+    csrf: String,
+    can_edit: bool,
+    today: NaiveDate,
+}
+
+async fn post_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let (db, p) = (&s.db, &u.p);
+    let post = posts::get(db, p, id).await?;
+    let org = OrgRef::for_cap(db, p, post.org_id, Capability::ReadRegistry).await?;
+    let mut crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{}/posts", org.id), "党员示范岗".into()))).await?;
+    crumbs.push((format!("/posts/{id}"), post.name.clone()));
+    let can_edit = may(p, &org, Capability::EditRegistry);
+    Ok(render(&PostPage { nav: Nav::of(&u), crumbs, post, csrf: u.csrf.clone(), can_edit, today: today() }))
+}
+
+async fn end_post(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let raw: RawEndContact = f.to_raw(&[]);
+    let back = format!("/posts/{id}");
+    let result = match raw.validate(today()) {
+        Ok(e) => posts::end(&s.db, &u.p, id, e).await,
+        Err(inv) => Err(StoreError::Invalid(inv)),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /posts/{id}/end")).await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            message_page(&u, status, "未能撤销示范岗", &errs.summary(), &back)
+        }
+    }
+}
+
+async fn set_party_role(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let back = format!("/members/{id}");
+    let result = match parse_party_role(f.get("party_role").unwrap_or("")) {
+        Ok(role) => posts::set_party_role(&s.db, &u.p, id, role).await,
+        Err(e) => Err(e.into()),
+    };
+    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /members/{id}/party-role")).await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            message_page(&u, status, "未能设置党内职务", &errs.summary(), &back)
+        }
+    }
+}
+
+/// The picker's search for the pages' script (session, same scope as the API).
+async fn pick_json(
+    u: PageUser,
+    State(s): State<Shared>,
+    Query(q): Query<crate::api::coverage::PickQuery>,
+) -> axum::response::Response {
+    match crate::api::coverage::pick_for(&s.db, &u.p, &q).await {
+        Ok(items) => axum::Json(items).into_response(),
+        Err(StoreError::Invalid(_)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(Vec::<Candidate>::new())).into_response()
+        }
+        Err(_) => (StatusCode::NOT_FOUND, axum::Json(Vec::<Candidate>::new())).into_response(),
+    }
+}
+
+/// Posts in a grid (for the grid page).
+pub async fn grid_posts(db: &Db, p: &Principal, grid_id: i64) -> Vec<Post> {
+    let f = PostFilter { grid_id: Some(grid_id), ..Default::default() };
+    posts::list(db, p, &f, Page::first(100)).await.map(|x| x.items).unwrap_or_default()
+}
+
+/// A member's party role and posts (for the member page).
+pub async fn member_duties(db: &Db, p: &Principal, member_id: i64) -> Option<MemberDuties> {
+    posts::member_duties(db, p, member_id).await.ok()
+}
+
+/// The party roles for the member page's form.
+pub fn party_roles() -> Vec<(&'static str, &'static str)> {
+    PartyRole::ALL.iter().map(|r| (r.code(), r.label())).collect()
+}
+
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/orgs/{id}/coverage", get(coverage_page))
@@ -724,4 +1048,9 @@ pub fn router() -> Router<Shared> {
         .route("/plans/{id}", get(plan_page))
         .route("/plans/{id}/apply", post(apply_plan))
         .route("/plans/{id}/discard", post(discard_plan))
+        .route("/orgs/{id}/posts", get(posts_page).post(create_post))
+        .route("/posts/{id}", get(post_page))
+        .route("/posts/{id}/end", post(end_post))
+        .route("/members/{id}/party-role", post(set_party_role))
+        .route("/pick", get(pick_json))
 }

@@ -151,6 +151,7 @@ struct GridPage {
     central: Paged<members::Member>,
     units: Paged<units::Unit>,
     coverage: Option<redcell_store::coverage::report::Rate>,
+    posts: Vec<redcell_store::coverage::posts::Post>,
     can_edit: bool,
     exports: Vec<ExportLink>,
 }
@@ -195,6 +196,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
     } else {
         vec![]
     };
+    let posts = super::coverage::grid_posts(db, p, id).await;
     Ok(render(&GridPage {
         nav: Nav::of(&u),
         crumbs,
@@ -205,6 +207,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
         central,
         units,
         coverage,
+        posts,
         can_edit,
         exports,
     }))
@@ -351,6 +354,9 @@ struct MemberPage {
     crumbs: Crumbs,
     m: members::Member,
     can_edit: bool,
+    duties: Option<redcell_store::coverage::posts::MemberDuties>,
+    roles: Vec<(&'static str, &'static str)>,
+    csrf: String,
 }
 
 async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
@@ -359,7 +365,9 @@ async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Pa
     let mut crumbs = org_crumbs(db, p, m.org_id).await?;
     crumbs.push((format!("/members/{id}"), m.name.clone()));
     let can_edit = can_edit(db, p, m.org_id).await;
-    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit }))
+    let duties = super::coverage::member_duties(db, p, id).await;
+    let (roles, csrf) = (super::coverage::party_roles(), u.csrf.clone());
+    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf }))
 }
 
 #[derive(Template)]
