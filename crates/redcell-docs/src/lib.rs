@@ -6,6 +6,8 @@
 //! Every document writer neutralises spreadsheet formulas with the domain's
 //! rule, re-exported here.
 
+pub mod read;
+pub mod rosters;
 pub mod xlsx;
 
 pub use redcell_domain::text::spreadsheet_safe as safe_cell;

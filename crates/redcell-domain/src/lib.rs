@@ -13,6 +13,7 @@ pub mod org;
 pub mod phone;
 pub mod registry;
 pub mod role;
+pub mod rosters;
 pub mod text;
 
 pub use error::{FieldError, Invalid};

@@ -1,0 +1,160 @@
+//! Roster workbooks for import: the blank template of each kind (header notes,
+//! drop-down lists for enumerations, example rows, ID-number column as text)
+//! and the error sheet that mirrors an uploaded file with an error column.
+
+use crate::xlsx::DocError;
+use redcell_domain::rosters::{ERROR_HEADER, ImportKind, choices, columns};
+use redcell_domain::text::spreadsheet_safe;
+use rust_xlsxwriter::{DataValidation, Format, FormatBorder, Note, Workbook, Worksheet};
+
+/// Rows that carry drop-down lists in a template.
+const TEMPLATE_ROWS: u32 = 10_000;
+
+fn header_format(required: bool) -> Format {
+    let f = Format::new().set_bold().set_border(FormatBorder::Thin);
+    if required { f.set_background_color("#F6D8D3") } else { f.set_background_color("#F3EEEC") }
+}
+
+fn col_width(s: &str) -> f64 {
+    s.chars().map(|c| if c.is_ascii() { 1.0 } else { 2.1 }).sum::<f64>() + 2.0
+}
+
+/// The template of `kind`: header row (required columns shaded), a note on each
+/// header, drop-downs for enumerations, text format for ID numbers, phones and
+/// codes, and two example rows (delete them before importing).
+pub fn template(kind: ImportKind) -> Result<Vec<u8>, DocError> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(kind.label())?;
+    let text = Format::new().set_num_format("@");
+    let example = Format::new().set_font_color("#888888").set_num_format("@");
+    for (c, col) in columns(kind).iter().enumerate() {
+        let c = c as u16;
+        ws.write_string_with_format(0, c, col.header, &header_format(col.required))?;
+        let mut note = String::new();
+        if col.required {
+            note.push_str("必填。");
+        }
+        note.push_str(col.note);
+        if !note.is_empty() {
+            ws.insert_note(0, c, &Note::new(note).set_author("redcell").add_author_prefix(false))?;
+        }
+        ws.set_column_width(c, col_width(col.header).max(col_width(col.example)).max(10.0))?;
+        ws.set_column_format(c, &text)?;
+        let list = choices(kind, col.key);
+        if !list.is_empty() && col.key != "tags" {
+            let dv = DataValidation::new()
+                .allow_list_strings(&list)?
+                .set_error_message("请从下拉列表中选择")?
+                .set_error_title("取值不在列表中")?;
+            ws.add_data_validation(1, c, TEMPLATE_ROWS, c, &dv)?;
+        }
+        ws.write_string_with_format(1, c, col.example, &example)?;
+        ws.write_string_with_format(2, c, col.example2, &example)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(wb.save_to_buffer()?)
+}
+
+/// The error sheet: the uploaded rows as they were, in their original row
+/// numbers, with a last column naming every error of the row. Re-uploading it
+/// after the fixes works: the error column is ignored on import.
+pub struct ErrorSheet {
+    wb: Workbook,
+    err_col: u16,
+    bad: Format,
+}
+
+impl ErrorSheet {
+    pub fn new(kind: ImportKind) -> Result<ErrorSheet, DocError> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name(format!("{}（含错误）", kind.label()))?;
+        Ok(ErrorSheet { wb, err_col: 0, bad: Format::new().set_font_color("#B00020").set_bold() })
+    }
+
+    fn ws(&mut self) -> &mut Worksheet {
+        // The workbook has exactly one worksheet, added in `new`.
+        self.wb.worksheets_mut().first_mut().expect("one worksheet")
+    }
+
+    /// The header row (row number as in the input), with the error column added.
+    pub fn header(&mut self, row: u32, cells: &[String]) -> Result<(), DocError> {
+        let n = cells.iter().rposition(|c| !c.trim().is_empty() && c.trim() != ERROR_HEADER).map_or(0, |i| i + 1);
+        self.err_col = n as u16;
+        let f = header_format(false);
+        let text = Format::new().set_num_format("@");
+        let ws = self.ws();
+        for (c, h) in cells.iter().take(n).enumerate() {
+            ws.write_string_with_format(row.saturating_sub(1), c as u16, spreadsheet_safe(h), &f)?;
+            ws.set_column_format(c as u16, &text)?;
+            ws.set_column_width(c as u16, col_width(h).max(12.0))?;
+        }
+        let red = Format::new().set_bold().set_background_color("#F6D8D3").set_border(FormatBorder::Thin);
+        ws.write_string_with_format(row.saturating_sub(1), n as u16, ERROR_HEADER, &red)?;
+        ws.set_column_width(n as u16, 60)?;
+        ws.set_freeze_panes(row, 0)?;
+        Ok(())
+    }
+
+    /// One data row and its errors (empty when the row is fine).
+    pub fn row(&mut self, row: u32, cells: &[String], errors: &str) -> Result<(), DocError> {
+        let r = row.saturating_sub(1);
+        let err_col = self.err_col;
+        let bad = self.bad.clone();
+        let ws = self.ws();
+        for (c, v) in cells.iter().take(err_col as usize).enumerate() {
+            if !v.is_empty() {
+                ws.write_string(r, c as u16, spreadsheet_safe(v))?;
+            }
+        }
+        if !errors.is_empty() {
+            ws.write_string_with_format(r, err_col, spreadsheet_safe(errors), &bad)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<Vec<u8>, DocError> {
+        Ok(self.wb.save_to_buffer()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{MAX_BYTES, read_rows};
+
+    #[test]
+    fn templates_read_back_with_their_headers() {
+        for kind in ImportKind::ALL {
+            let bytes = template(*kind).unwrap();
+            let mut rows = Vec::new();
+            read_rows(&bytes, MAX_BYTES, &mut |_, c| {
+                rows.push(c.into_iter().map(|c| c.text).collect::<Vec<_>>());
+                true
+            })
+            .unwrap();
+            let headers: Vec<&str> = columns(*kind).iter().map(|c| c.header).collect();
+            assert_eq!(rows[0], headers, "{kind:?}");
+            redcell_domain::rosters::match_headers(*kind, &rows[0]).unwrap();
+        }
+    }
+
+    #[test]
+    fn error_sheet_mirrors_rows() {
+        let mut s = ErrorSheet::new(ImportKind::Households).unwrap();
+        s.header(1, &["姓名".into(), "身份证号".into(), ERROR_HEADER.into()]).unwrap();
+        s.row(2, &["张三".into(), "=1+1".into(), "旧错误".into()], "身份证号：校验位错误").unwrap();
+        s.row(4, &["李四".into(), "x".into()], "").unwrap();
+        let bytes = s.finish().unwrap();
+        let mut rows = Vec::new();
+        read_rows(&bytes, MAX_BYTES, &mut |n, c| {
+            rows.push((n, c.into_iter().map(|c| c.text).collect::<Vec<_>>()));
+            true
+        })
+        .unwrap();
+        assert_eq!(rows[0].1, vec!["姓名", "身份证号", ERROR_HEADER]);
+        assert_eq!(rows[1].1, vec!["张三", "'=1+1", "身份证号：校验位错误"]);
+        assert_eq!(rows[2].0, 4);
+    }
+}
