@@ -49,7 +49,7 @@ pub const ERROR_HEADER: &str = "错误说明";
 const ORGS: &[Column] = &[
     col("code", "组织编码", true, "唯一编码，字母数字；已存在的编码将被更新", "SQ-001", "SQ-001-1"),
     col("name", "组织名称", true, "", "幸福社区党委", "幸福社区第一党支部"),
-    col("kind", "组织类型", true, "从下拉列表选择", "社区党委", "党支部"),
+    col("kind", "组织类型", true, "从下拉列表选择", "社区党委", "街坊党支部"),
     col("parent_code", "上级组织编码", true, "必须已存在，或在本文件中（任意行）", "", "SQ-001"),
     col("secretary", "书记", false, "", "王芳", ""),
     col("phone", "联系电话", false, "11位手机号或带区号的固定电话", "13800138000", ""),
@@ -78,8 +78,8 @@ const HOUSEHOLDS: &[Column] = &[
         "身份证号",
         true,
         "18位；请把本列设为文本格式，存成数字会丢失末几位",
-        "99010119800101001X",
-        "990101198203150026",
+        "990101198001010014",
+        "990101198203150023",
     ),
     col("gender", "性别", false, "可留空，按身份证号", "男", "女"),
     col("birth_date", "出生日期", false, "可留空，按身份证号；格式 2020-01-31", "1980-01-01", ""),
@@ -88,7 +88,7 @@ const HOUSEHOLDS: &[Column] = &[
 ];
 
 const MEMBERS: &[Column] = &[
-    col("id_number", "身份证号", true, "必须是已登记的居民", "99010119800101001X", ""),
+    col("id_number", "身份证号", true, "必须是已登记的居民", "990101198001010014", ""),
     col("org_code", "所在党组织编码", true, "必须已存在", "SQ-001-1", ""),
     col("category", "党员类别", true, "从下拉列表选择", "农民/社区党员", ""),
     col("status", "党员状态", false, "默认正式党员", "正式党员", ""),
@@ -109,7 +109,7 @@ const CADRES: &[Column] = &[
 ];
 
 const CONTACTS: &[Column] = &[
-    col("member_id_number", "党员身份证号", true, "联系人（党员）", "99010119800101001X", ""),
+    col("member_id_number", "党员身份证号", true, "联系人（党员）", "990101198001010014", ""),
     col("grid_code", "网格编码", true, "被联系住户所在网格", "WG-01", ""),
     col("building", "楼栋名称", true, "", "1幢", ""),
     col("unit_no", "单元", false, "默认1", "1", ""),

@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod files;
+pub mod import;
 pub mod registry;
 pub mod scope;
 pub mod types;
