@@ -158,3 +158,93 @@ mod tests {
         assert_eq!(rows[2].0, 4);
     }
 }
+
+/// A synthetic households-and-residents roster of `rows` residents for the
+/// import benchmark: ID numbers valid and unique (fake region 990101), about
+/// 2.5 residents a household, 100 households a building (2 units), 10
+/// buildings a grid with codes `BG0001`.... [`bench_grids_csv`] gives the
+/// grids-and-buildings file the roster refers to.
+pub struct BenchRoster {
+    pub rows: u64,
+}
+
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"];
+const GIVEN: &[&str] =
+    &["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "军", "娟", "涛", "明", "超", "霞"];
+
+impl BenchRoster {
+    pub const HEADERS: [&'static str; 8] =
+        ["网格编码", "楼栋名称", "单元", "房号", "姓名", "身份证号", "出生日期", "联系电话"];
+
+    pub fn households(&self) -> u64 {
+        (self.rows * 2).div_ceil(5)
+    }
+    pub fn buildings(&self) -> u64 {
+        self.households().div_ceil(100)
+    }
+    pub fn grids(&self) -> u64 {
+        self.buildings().div_ceil(10)
+    }
+
+    /// Row `i` (0-based) as cells.
+    pub fn row(&self, i: u64) -> [String; 8] {
+        let hh = i * 2 / 5;
+        let building = hh / 100;
+        let in_b = hh % 100;
+        let unit = in_b / 50 + 1;
+        let room = format!("{}{:02}", in_b % 50 / 4 + 1, in_b % 4 + 1);
+        let base = chrono::NaiveDate::from_ymd_opt(1930, 1, 1).unwrap_or_default();
+        let day = base + chrono::Days::new(i % 30_000);
+        let id = redcell_domain::IdNumber::synthesise(redcell_domain::ident::DEMO_REGION, day, (i / 30_000) as u32 + 1);
+        let name = format!(
+            "{}{}{}",
+            SURNAMES[(i % 12) as usize],
+            GIVEN[(i / 12 % 16) as usize],
+            GIVEN[(i / 192 % 16) as usize]
+        );
+        [
+            format!("BG{:04}", building / 10 + 1),
+            format!("{}幢", building % 10 + 1),
+            unit.to_string(),
+            room,
+            name,
+            id.into_string(),
+            day.format("%Y-%m-%d").to_string(),
+            format!("139{:08}", i),
+        ]
+    }
+
+    /// The roster as CSV (UTF-8).
+    pub fn write_csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "{}", Self::HEADERS.join(","))?;
+        for i in 0..self.rows {
+            writeln!(out, "{}", self.row(i).join(","))?;
+        }
+        Ok(())
+    }
+
+    /// The roster as xlsx, written with constant memory.
+    pub fn xlsx(&self) -> Result<Vec<u8>, DocError> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        for (c, h) in Self::HEADERS.iter().enumerate() {
+            ws.write_string(0, c as u16, *h)?;
+        }
+        for i in 0..self.rows {
+            for (c, v) in self.row(i).iter().enumerate() {
+                ws.write_string(i as u32 + 1, c as u16, v)?;
+            }
+        }
+        Ok(wb.save_to_buffer()?)
+    }
+
+    /// The grids-and-buildings file the roster refers to, under `org_code`.
+    pub fn grids_csv(&self, org_code: &str) -> String {
+        let mut s = String::from("网格编码,网格名称,所属组织编码,楼栋名称,楼栋地址,单元数,层数\n");
+        for b in 0..self.buildings() {
+            let g = b / 10 + 1;
+            s.push_str(&format!("BG{g:04},基准网格{g},{org_code},{}幢,基准路{}号,2,13\n", b % 10 + 1, b + 1));
+        }
+        s
+    }
+}

@@ -622,3 +622,36 @@ pub(crate) fn show(col: &str, v: &str) -> String {
         _ => v.to_string(),
     }
 }
+
+/// The caller of a command-line import: the operator, acting as a system
+/// administrator on the organisation `code` (default: the first top-level
+/// organisation) and its subtree. Recorded as user 0 in batches and audit.
+pub async fn operator(db: &Db, code: Option<&str>) -> Result<Principal, StoreError> {
+    let row: Option<(i64, i64, String, String)> = match code {
+        Some(c) => {
+            db.opt("SELECT id, tenant_id, path, name FROM orgs WHERE code = $1 ORDER BY id LIMIT 1", args![c]).await?
+        }
+        None => {
+            db.opt(
+                "SELECT id, tenant_id, path, name FROM orgs WHERE parent_id IS NULL ORDER BY id LIMIT 1",
+                Args::new(),
+            )
+            .await?
+        }
+    };
+    let Some((id, tenant_id, path, name)) = row else {
+        return Err(FieldError::new("org", "not_found", i18n::NOT_FOUND).into());
+    };
+    Ok(Principal {
+        user_id: 0,
+        tenant_id,
+        username: "cli".into(),
+        display_name: "命令行".into(),
+        grants: vec![crate::scope::Grant {
+            org_id: id,
+            org_name: name,
+            path: redcell_domain::OrgPath::parse(&path).map_err(StoreError::from)?,
+            role: redcell_domain::Role::Admin,
+        }],
+    })
+}
