@@ -119,46 +119,6 @@ impl ErrorSheet {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::read::{MAX_BYTES, read_rows};
-
-    #[test]
-    fn templates_read_back_with_their_headers() {
-        for kind in ImportKind::ALL {
-            let bytes = template(*kind).unwrap();
-            let mut rows = Vec::new();
-            read_rows(&bytes, MAX_BYTES, &mut |_, c| {
-                rows.push(c.into_iter().map(|c| c.text).collect::<Vec<_>>());
-                true
-            })
-            .unwrap();
-            let headers: Vec<&str> = columns(*kind).iter().map(|c| c.header).collect();
-            assert_eq!(rows[0], headers, "{kind:?}");
-            redcell_domain::rosters::match_headers(*kind, &rows[0]).unwrap();
-        }
-    }
-
-    #[test]
-    fn error_sheet_mirrors_rows() {
-        let mut s = ErrorSheet::new(ImportKind::Households).unwrap();
-        s.header(1, &["姓名".into(), "身份证号".into(), ERROR_HEADER.into()]).unwrap();
-        s.row(2, &["张三".into(), "=1+1".into(), "旧错误".into()], "身份证号：校验位错误").unwrap();
-        s.row(4, &["李四".into(), "x".into()], "").unwrap();
-        let bytes = s.finish().unwrap();
-        let mut rows = Vec::new();
-        read_rows(&bytes, MAX_BYTES, &mut |n, c| {
-            rows.push((n, c.into_iter().map(|c| c.text).collect::<Vec<_>>()));
-            true
-        })
-        .unwrap();
-        assert_eq!(rows[0].1, vec!["姓名", "身份证号", ERROR_HEADER]);
-        assert_eq!(rows[1].1, vec!["张三", "'=1+1", "身份证号：校验位错误"]);
-        assert_eq!(rows[2].0, 4);
-    }
-}
-
 /// A synthetic households-and-residents roster of `rows` residents for the
 /// import benchmark: ID numbers valid and unique (fake region 990101), about
 /// 2.5 residents a household, 100 households a building (2 units), 10
@@ -246,5 +206,45 @@ impl BenchRoster {
             s.push_str(&format!("BG{g:04},基准网格{g},{org_code},{}幢,基准路{}号,2,13\n", b % 10 + 1, b + 1));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{MAX_BYTES, read_rows};
+
+    #[test]
+    fn templates_read_back_with_their_headers() {
+        for kind in ImportKind::ALL {
+            let bytes = template(*kind).unwrap();
+            let mut rows = Vec::new();
+            read_rows(&bytes, MAX_BYTES, &mut |_, c| {
+                rows.push(c.into_iter().map(|c| c.text).collect::<Vec<_>>());
+                true
+            })
+            .unwrap();
+            let headers: Vec<&str> = columns(*kind).iter().map(|c| c.header).collect();
+            assert_eq!(rows[0], headers, "{kind:?}");
+            redcell_domain::rosters::match_headers(*kind, &rows[0]).unwrap();
+        }
+    }
+
+    #[test]
+    fn error_sheet_mirrors_rows() {
+        let mut s = ErrorSheet::new(ImportKind::Households).unwrap();
+        s.header(1, &["姓名".into(), "身份证号".into(), ERROR_HEADER.into()]).unwrap();
+        s.row(2, &["张三".into(), "=1+1".into(), "旧错误".into()], "身份证号：校验位错误").unwrap();
+        s.row(4, &["李四".into(), "x".into()], "").unwrap();
+        let bytes = s.finish().unwrap();
+        let mut rows = Vec::new();
+        read_rows(&bytes, MAX_BYTES, &mut |n, c| {
+            rows.push((n, c.into_iter().map(|c| c.text).collect::<Vec<_>>()));
+            true
+        })
+        .unwrap();
+        assert_eq!(rows[0].1, vec!["姓名", "身份证号", ERROR_HEADER]);
+        assert_eq!(rows[1].1, vec!["张三", "'=1+1", "身份证号：校验位错误"]);
+        assert_eq!(rows[2].0, 4);
     }
 }
