@@ -154,7 +154,15 @@ impl<'a> RowErrors<'a> {
     }
     pub fn push(&mut self, key: &str, reason: impl Into<String>) {
         let column = header_of(self.kind, key);
-        let value = self.row.cell(self.kind, key).text.clone();
+        // ID numbers and phones are masked in reports like everywhere else.
+        let raw = &self.row.cell(self.kind, key).text;
+        let value = if key.ends_with("id_number") && raw.chars().count() >= 15 {
+            redcell_domain::ident::mask_id(raw)
+        } else if key == "phone" {
+            redcell_domain::phone::mask_phone(raw)
+        } else {
+            raw.clone()
+        };
         self.out.push(RowError { row: self.row.row, column: column.into(), value, reason: reason.into() });
     }
     /// Validator errors, their field renamed to a column key by `map`.

@@ -4,6 +4,7 @@
 mod admin;
 mod coverage;
 mod forms;
+mod import;
 mod views;
 
 use crate::Shared;
@@ -254,9 +255,10 @@ pub fn router() -> Router<Shared> {
         .merge(admin::router())
         .merge(forms::router())
         .merge(coverage::router())
+        .merge(import::router())
 }
 
 /// The routes that take uploads, with their own body limit (see [`crate::app`]).
 pub fn upload_router() -> Router<Shared> {
-    admin::upload_router()
+    admin::upload_router().merge(import::upload_router())
 }
