@@ -5,7 +5,7 @@
 
 use super::{
     Counts, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Stage, Undo, Upload, editable_orgs, now,
-    reserve_ids, show, write_batch,
+    read_each, reserve_ids, row_error, show, write_batch,
 };
 use crate::db::{Arg, Db};
 use crate::demo::bulk;
@@ -123,24 +123,22 @@ pub(super) async fn run(
     db: &Db,
     p: &Principal,
     up: &Upload<'_>,
-    rows: Vec<InRow>,
     commit: bool,
     report: &mut Report,
     progress: Progress<'_>,
 ) -> Result<(), StoreError> {
     let t = p.tenant_id;
-    let mut parsed = Vec::with_capacity(rows.len());
-    for (i, r) in rows.iter().enumerate() {
-        match parse(r, up.today) {
-            Ok(x) => parsed.push(x),
-            Err(errs) => report.errors.extend(errs),
-        }
-        if i.is_multiple_of(50_000) {
-            progress(Stage::Checking, i as u64);
-        }
+    // Each row is parsed as it is read; its cells are dropped at once.
+    let mut parsed = Vec::new();
+    let mut errors = Vec::new();
+    let ok = read_each(up, report, progress, &mut |r| match parse(&r, up.today) {
+        Ok(x) => parsed.push(x),
+        Err(errs) => errors.extend(errs),
+    });
+    report.errors.extend(errors);
+    if ok.is_none() {
+        return Ok(());
     }
-    // Cells kept only as long as needed: the error messages already hold values.
-    let cells_of: HashMap<u32, usize> = rows.iter().enumerate().map(|(i, r)| (r.row, i)).collect();
     let editable = editable_orgs(db, p).await?;
     let grids: HashMap<String, (i64, i64)> = db
         .all::<(String, i64, i64)>("SELECT code, id, org_id FROM grids WHERE tenant_id = $1", args![t])
@@ -193,37 +191,37 @@ pub(super) async fn run(
         if i.is_multiple_of(50_000) {
             progress(Stage::Checking, i as u64);
         }
-        let row = &rows[cells_of[&x.row]];
-        let mut e = RowErrors::new(K, row);
+        let id_text = x.res.id_number.as_str().to_string();
+        let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
         let Some(&(grid_id, grid_org)) = grids.get(&x.grid_code) else {
-            e.push("grid_code", format!("网格编码{}", i18n::IMPORT_UNKNOWN_REF));
-            report.errors.extend(e.out);
+            report.errors.push(err("grid_code", &x.grid_code, format!("网格编码{}", i18n::IMPORT_UNKNOWN_REF)));
             continue;
         };
         if !editable.contains(&grid_org) {
-            e.push("grid_code", i18n::IMPORT_OUT_OF_SCOPE);
-            report.errors.extend(e.out);
+            report.errors.push(err("grid_code", &x.grid_code, i18n::IMPORT_OUT_OF_SCOPE.into()));
             continue;
         }
         let Some(&(building_id, units, org_id)) = buildings.get(&(grid_id, x.building.clone())) else {
-            e.push("building", format!("该网格中的楼栋{}", i18n::IMPORT_UNKNOWN_REF));
-            report.errors.extend(e.out);
+            report.errors.push(err("building", &x.building, format!("该网格中的楼栋{}", i18n::IMPORT_UNKNOWN_REF)));
             continue;
         };
+        let mut bad = false;
         if x.unit_no > units {
-            e.push("unit_no", format!("该楼栋只有{units}个单元"));
+            report.errors.push(err("unit_no", &x.unit_no.to_string(), format!("该楼栋只有{units}个单元")));
+            bad = true;
         }
-        if let Some(first) = seen_ids.get(x.res.id_number.as_str()) {
-            e.push("id_number", format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE));
+        if let Some(first) = seen_ids.get(id_text.as_str()) {
+            report.errors.push(err("id_number", &id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            bad = true;
         }
-        let old = residents.get(x.res.id_number.as_str());
+        let old = residents.get(id_text.as_str());
         if let Some(o) = old
             && !editable.contains(&o.org_id)
         {
-            e.push("id_number", format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE));
+            report.errors.push(err("id_number", &id_text, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
+            bad = true;
         }
-        if !e.is_empty() {
-            report.errors.extend(e.out);
+        if bad {
             continue;
         }
         seen_ids.insert(x.res.id_number.as_str().to_string(), x.row);

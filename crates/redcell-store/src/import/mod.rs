@@ -141,6 +141,23 @@ impl InRow {
     }
 }
 
+/// A cell's value as an error report shows it: ID numbers and phones masked
+/// like everywhere else.
+pub(crate) fn shown_value(key: &str, raw: &str) -> String {
+    if key.ends_with("id_number") && raw.chars().count() >= 15 {
+        redcell_domain::ident::mask_id(raw)
+    } else if key == "phone" {
+        redcell_domain::phone::mask_phone(raw)
+    } else {
+        raw.to_string()
+    }
+}
+
+/// An error on the column `key` of sheet row `row`.
+pub(crate) fn row_error(kind: ImportKind, row: u32, key: &str, value: &str, reason: impl Into<String>) -> RowError {
+    RowError { row, column: header_of(kind, key).into(), value: shown_value(key, value), reason: reason.into() }
+}
+
 /// Errors of one row, named by column.
 pub(crate) struct RowErrors<'a> {
     pub kind: ImportKind,
@@ -154,15 +171,7 @@ impl<'a> RowErrors<'a> {
     }
     pub fn push(&mut self, key: &str, reason: impl Into<String>) {
         let column = header_of(self.kind, key);
-        // ID numbers and phones are masked in reports like everywhere else.
-        let raw = &self.row.cell(self.kind, key).text;
-        let value = if key.ends_with("id_number") && raw.chars().count() >= 15 {
-            redcell_domain::ident::mask_id(raw)
-        } else if key == "phone" {
-            redcell_domain::phone::mask_phone(raw)
-        } else {
-            raw.clone()
-        };
+        let value = shown_value(key, &self.row.cell(self.kind, key).text);
         self.out.push(RowError { row: self.row.row, column: column.into(), value, reason: reason.into() });
     }
     /// Validator errors, their field renamed to a column key by `map`.
@@ -191,13 +200,27 @@ impl<'a> RowErrors<'a> {
 /// Read the file: find the header row among the first rows, match the
 /// columns, and collect the data rows. File-level problems go to the report.
 fn read_file(up: &Upload<'_>, report: &mut Report, progress: Progress<'_>) -> Option<Vec<InRow>> {
+    let mut rows = Vec::new();
+    read_each(up, report, progress, &mut |r| rows.push(r))?;
+    Some(rows)
+}
+
+/// Read the file row by row: `on_row` gets each data row as soon as it is
+/// read (so a kind can keep only what it parsed, not the cells). Returns
+/// `None` when the file cannot be read or has no data rows (the report says why).
+pub(crate) fn read_each(
+    up: &Upload<'_>,
+    report: &mut Report,
+    progress: Progress<'_>,
+    on_row: &mut dyn FnMut(InRow),
+) -> Option<()> {
     let kind = up.kind;
     let cols: &[Column] = columns(kind);
     let first_required = cols.iter().find(|c| c.required).map(|c| c.header).unwrap_or("");
     let mut header: Option<Vec<Option<usize>>> = None;
     let mut header_errors: Option<Vec<FieldError>> = None;
     let mut seen = 0u32;
-    let mut rows: Vec<InRow> = Vec::new();
+    let mut count = 0u64;
     let result = read_rows(up.bytes, up.max_bytes, &mut |n, cells| {
         match &header {
             None => {
@@ -223,9 +246,10 @@ fn read_file(up: &Upload<'_>, report: &mut Report, progress: Progress<'_>) -> Op
                         _ => Cell::text(""),
                     })
                     .collect();
-                rows.push(InRow { row: n, cells: picked });
-                if rows.len().is_multiple_of(10_000) {
-                    progress(Stage::Reading, rows.len() as u64);
+                on_row(InRow { row: n, cells: picked });
+                count += 1;
+                if count.is_multiple_of(10_000) {
+                    progress(Stage::Reading, count);
                 }
             }
         }
@@ -257,12 +281,12 @@ fn read_file(up: &Upload<'_>, report: &mut Report, progress: Progress<'_>) -> Op
         }
         return None;
     }
-    if rows.is_empty() {
+    if count == 0 {
         report.file_error(i18n::IMPORT_NO_ROWS.into());
         return None;
     }
-    report.counts.rows = rows.len() as u64;
-    Some(rows)
+    report.counts.rows = count;
+    Some(())
 }
 
 /// Check a file and, when `commit` and it has no errors, write it as one batch.
@@ -282,14 +306,17 @@ pub async fn run(
     if p.scope(Capability::EditRegistry).is_empty() {
         return Err(StoreError::Forbidden);
     }
-    let Some(rows) = read_file(&up, &mut report, progress) else {
-        return Ok(report);
-    };
-    match up.kind {
-        ImportKind::Households => households::run(db, p, &up, rows, commit, &mut report, progress).await?,
-        ImportKind::Grids => grids::run(db, p, &up, rows, commit, &mut report, progress).await?,
-        ImportKind::Orgs => orgs::run(db, p, &up, rows, commit, &mut report, progress).await?,
-        _ => report.file_error(i18n::IMPORT_NOT_SUPPORTED.into()),
+    if up.kind == ImportKind::Households {
+        households::run(db, p, &up, commit, &mut report, progress).await?;
+    } else {
+        let Some(rows) = read_file(&up, &mut report, progress) else {
+            return Ok(report);
+        };
+        match up.kind {
+            ImportKind::Grids => grids::run(db, p, &up, rows, commit, &mut report, progress).await?,
+            ImportKind::Orgs => orgs::run(db, p, &up, rows, commit, &mut report, progress).await?,
+            _ => report.file_error(i18n::IMPORT_NOT_SUPPORTED.into()),
+        }
     }
     report.errors.sort_by_key(|e| e.row);
     report.counts.errors = report.errors.iter().map(|e| e.row).collect::<HashSet<_>>().len() as u64;
