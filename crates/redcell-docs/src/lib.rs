@@ -7,6 +7,8 @@
 //! rule, re-exported here.
 
 pub mod export;
+pub mod read;
+pub mod rosters;
 pub mod xlsx;
 
 pub use redcell_domain::text::spreadsheet_safe as safe_cell;

@@ -186,3 +186,25 @@ pub const POST_ENDED: &str = "该示范岗已撤销";
 pub const POST_MEMBER_GONE: &str = "该党员已不在册";
 pub const PICK_AMBIGUOUS: &str = "找到多个匹配项，请从列表中选择一个";
 pub const PICK_NONE: &str = "在您的管辖范围内没有找到匹配项";
+// ---------------------------------------------------------------------------
+// Rosters in (花名册导入): readers, header matching, row checks, batches.
+pub const IMPORT_HEADER_MISSING: &str = "缺少表头（列名可能被改动）";
+pub const IMPORT_HEADER_TWICE: &str = "表头重复";
+pub const IMPORT_TOO_LARGE: &str = "文件过大";
+pub const IMPORT_OLD_XLS: &str = "这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再上传";
+pub const IMPORT_NOT_SHEET: &str = "无法识别的文件类型：请上传 .xlsx 或 .csv 文件";
+pub const IMPORT_CORRUPT: &str = "文件已损坏或不完整（可能上传中断），请重新保存后上传";
+pub const IMPORT_ENCODING: &str = "无法识别 CSV 的文字编码：请另存为 UTF-8 或 GBK 编码的 CSV";
+pub const IMPORT_EMPTY: &str = "工作表是空的：第一行应为表头，其后每行一条记录";
+pub const IMPORT_NO_ROWS: &str = "只有表头，没有数据行";
+pub const IMPORT_MERGED: &str = "表中有合并单元格，请取消合并并在每个单元格填上内容";
+pub const IMPORT_CELL_ERROR: &str = "单元格是错误值（公式出错）";
+pub const IMPORT_ID_AS_NUMBER: &str = "身份证号被存成了数字，末几位已丢失：请把该列设为文本格式并重新录入";
+pub const IMPORT_DUPLICATE_IN_FILE: &str = "与本文件中的另一行重复：第";
+pub const IMPORT_UNKNOWN_REF: &str = "不存在（数据库和本文件中都没有）";
+pub const IMPORT_OUT_OF_SCOPE: &str = "不在您可以修改的范围内";
+pub const IMPORT_NOT_SUPPORTED: &str = "该类型暂只提供模板，尚不能导入";
+pub const IMPORT_UNDONE_ALREADY: &str = "该批次已撤销";
+pub const IMPORT_UNDO_CHANGED_LATER: &str = "该批次导入的数据之后已被修改，不能撤销";
+pub const IMPORT_UNDO_DEPENDS: &str = "已有其他数据依赖该批次导入的记录，不能撤销";
+pub const IMPORT_CYCLE: &str = "上级组织形成了循环";

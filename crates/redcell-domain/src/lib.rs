@@ -17,6 +17,7 @@ pub mod phone;
 pub mod registry;
 pub mod requests;
 pub mod role;
+pub mod rosters;
 pub mod text;
 
 pub use error::{FieldError, Invalid};

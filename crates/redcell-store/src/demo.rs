@@ -1759,7 +1759,7 @@ fn parse_template(tpl: &str) -> Vec<Slot<'_>> {
 /// anonymous `?` placeholders with every value bound where it appears: binding
 /// numbered parameters looks each name up in a linear list, which makes a
 /// 500-row statement about ten times slower per row than with `?`.
-async fn bulk<T>(
+pub(crate) async fn bulk<T>(
     tx: &mut Tx,
     head: &str,
     tpl: &str,

@@ -130,6 +130,8 @@ pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result
             }
         }
     });
+    // Roster import jobs: any server process may work them.
+    tokio::spawn(redcell_store::import::jobs::worker(state.db.clone(), format!("pid{}", std::process::id()), today));
     axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -48,6 +48,9 @@ enum Command {
     /// cadres, units, search, users, audit, contacts) of an organisation's
     /// subtree to xlsx or CSV, masked unless --unmasked; audited.
     Export(ExportArgs),
+    /// Import a roster (花名册): orgs, grids, households (nothing is written
+    /// when any row has an error; errors are printed with row and column).
+    Import(ImportArgs),
     /// Contact assignment plans (联系全覆盖): solve instance files, export one
     /// from the database, benchmark the solver.
     Plan {
@@ -131,6 +134,32 @@ struct ExportArgs {
     out: std::path::PathBuf,
 }
 
+#[derive(Args)]
+struct ImportArgs {
+    /// Kind: orgs, grids, households (members, cadres, contacts: templates only).
+    kind: String,
+    /// The file: .xlsx or .csv (UTF-8 or GBK).
+    file: std::path::PathBuf,
+    /// Import as a system administrator of this organisation's subtree
+    /// (default: the first top-level organisation).
+    #[arg(long)]
+    org: Option<String>,
+    /// Check only: print the counts, changes and errors, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the error sheet (the file's rows with an error column) here.
+    #[arg(long)]
+    errors_out: Option<std::path::PathBuf>,
+    /// Largest file accepted, in MB.
+    #[arg(long, default_value_t = 50)]
+    max_mb: usize,
+    /// Benchmark: instead of importing, write a generated households roster
+    /// of this many residents to FILE (.csv or .xlsx) and the grids file it
+    /// refers to beside it (FILE.grids.csv, under --org).
+    #[arg(long, hide = true)]
+    generate: Option<u64>,
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Add an account with a role on an organisation (reaching its subtree).
@@ -203,6 +232,7 @@ async fn main() -> Result<()> {
             eprintln!("migrations applied");
         }
         Command::Demo(a) => demo(cli.database, a).await?,
+        Command::Import(a) => import(cli.database, a).await?,
         Command::Plan { command } => plan(cli.database, command).await?,
         Command::Export(a) => export(cli.database, a).await?,
         Command::User { command: UserCommand::Add { username, role, org, name, password_stdin } } => {
@@ -358,6 +388,106 @@ async fn plan(database: Option<String>, command: PlanCommand) -> Result<()> {
         PlanCommand::Bench { sizes, seed } => {
             print!("{}", redcell_plan::cli_bench(&sizes, seed));
         }
+    }
+    Ok(())
+}
+
+async fn import(database: Option<String>, a: ImportArgs) -> Result<()> {
+    use redcell_store::import::{self, Stage, Upload};
+    let kind = redcell_domain::rosters::ImportKind::parse("kind", &a.kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(rows) = a.generate {
+        let g = redcell_docs::rosters::BenchRoster { rows };
+        let is_xlsx = a.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+        if is_xlsx {
+            std::fs::write(&a.file, g.xlsx().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+        } else {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&a.file)?);
+            g.write_csv(&mut out)?;
+            std::io::Write::flush(&mut out)?;
+        }
+        let grids = a.file.with_extension("grids.csv");
+        std::fs::write(&grids, g.grids_csv(a.org.as_deref().unwrap_or("ST")))?;
+        println!(
+            "{} 行居民（{} 户、{} 栋楼、{} 个网格）已写入 {}，网格和楼栋写入 {}",
+            rows,
+            g.households(),
+            g.buildings(),
+            g.grids(),
+            a.file.display(),
+            grids.display()
+        );
+        return Ok(());
+    }
+    let bytes = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let db = open(database).await?;
+    let p = import::operator(&db, a.org.as_deref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let file_name = a.file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} 行 ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let progress = |stage: Stage, n: u64| {
+        bar.set_message(match stage {
+            Stage::Reading => "读取",
+            Stage::Checking => "校验",
+            Stage::Writing => "写入",
+        });
+        bar.set_position(n);
+    };
+    let started = std::time::Instant::now();
+    let up = Upload {
+        kind,
+        file_name: &file_name,
+        bytes: &bytes,
+        max_bytes: a.max_mb.saturating_mul(1024 * 1024),
+        today: redcell_web::today(),
+    };
+    let report = import::run(&db, &p, up, !a.dry_run, &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    let c = &report.counts;
+    println!(
+        "{}「{}」（{}）：{} 行，新增 {}，修改 {}，未变 {}，有错误 {} 行（{:.1} 秒）",
+        kind.label(),
+        file_name,
+        report.format,
+        c.rows,
+        c.new,
+        c.changed,
+        c.unchanged,
+        c.errors,
+        started.elapsed().as_secs_f64()
+    );
+    for ch in report.changes.iter().take(200) {
+        let fields: Vec<String> =
+            ch.fields.iter().map(|f| format!("{}：{} → {}", f.column, f.before, f.after)).collect();
+        println!("  修改 第{}行 {}：{}", ch.row, ch.key, fields.join("；"));
+    }
+    if report.changes.len() > 200 {
+        println!("  ……另有 {} 行修改", report.changes.len() - 200);
+    }
+    for e in &report.errors {
+        if e.row == 0 {
+            println!("  错误：{}", e.reason);
+        } else {
+            println!("  错误 第{}行 {}「{}」：{}", e.row, e.column, e.value, e.reason);
+        }
+    }
+    if let Some(out) = &a.errors_out
+        && !report.errors.is_empty()
+    {
+        let sheet = import::error_sheet(&up, &report).map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::fs::write(out, sheet)?;
+        println!("错误表已写入 {}", out.display());
+    }
+    db.close().await;
+    if !report.errors.is_empty() {
+        bail!("导入未执行：文件中有错误，数据库没有任何改动");
+    }
+    match report.batch_id {
+        Some(b) => println!("已导入，批次 #{b}（可在导入页面撤销）"),
+        None => println!("仅检查（--dry-run），没有写入"),
     }
     Ok(())
 }

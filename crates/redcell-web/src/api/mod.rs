@@ -3,8 +3,8 @@
 pub mod admin;
 pub mod auth;
 pub mod coverage;
-pub mod export;
 pub mod duties;
+pub mod export;
 pub mod registry;
 
 use crate::Shared;

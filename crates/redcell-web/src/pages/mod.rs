@@ -3,9 +3,10 @@
 
 mod admin;
 mod coverage;
-mod export;
 mod duties;
+mod export;
 mod forms;
+mod import;
 mod requests;
 mod views;
 
@@ -260,9 +261,10 @@ pub fn router() -> Router<Shared> {
         .merge(export::router())
         .merge(requests::router())
         .merge(duties::router())
+        .merge(import::router())
 }
 
 /// The routes that take uploads, with their own body limit (see [`crate::app`]).
 pub fn upload_router() -> Router<Shared> {
-    admin::upload_router().merge(requests::upload_router())
+    admin::upload_router().merge(requests::upload_router()).merge(import::upload_router())
 }

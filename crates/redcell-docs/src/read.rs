@@ -1,0 +1,377 @@
+//! Reading rosters people send: `.xlsx` (calamine, cells streamed from the
+//! sheet XML, never a whole range in memory) and `.csv` (UTF-8 with or without
+//! BOM, else GB18030/GBK as Chinese Excel writes it).
+//!
+//! The reader refuses, with a Chinese message, what it cannot read faithfully:
+//! a file over the size limit, an old `.xls` renamed, something that is not a
+//! spreadsheet, a truncated or corrupt zip, an empty sheet, merged cells.
+//!
+//! Cells come as text. Choices where a spreadsheet is ambiguous:
+//! - formulas: the value Excel cached when it last saved is taken (calamine's
+//!   cell reader returns it); a formula that failed (`#N/A`, ...) comes as a
+//!   [`CellKind::Error`] cell, which the importer refuses with the cell named;
+//! - numbers: integral values are written without a decimal point; the cell is
+//!   marked [`CellKind::Number`] so that the importer can say an ID number lost
+//!   its last digits when Excel stored it as a number;
+//! - dates: a date-formatted cell becomes `YYYY-MM-DD`.
+
+use calamine::{DataRef, Reader, Xlsx};
+use redcell_domain::i18n;
+use std::io::Cursor;
+
+/// The default upload limit.
+pub const MAX_BYTES: usize = 50 * 1024 * 1024;
+
+/// What kind of value a cell held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    Text,
+    Number,
+    Date,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub text: String,
+    pub kind: CellKind,
+}
+
+impl Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell { text: s.into(), kind: CellKind::Text }
+    }
+}
+
+/// The file's format, as detected from its bytes (not its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    /// CSV and the encoding it was read with.
+    Csv(&'static str),
+}
+
+/// Why a file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    TooLarge {
+        size: usize,
+        max: usize,
+    },
+    OldXls,
+    NotSpreadsheet,
+    Corrupt(String),
+    Encoding,
+    Empty,
+    /// Merged cells, e.g. `A1:C1`.
+    Merged(Vec<String>),
+}
+
+impl ReadError {
+    /// The message for people (Simplified Chinese).
+    pub fn message(&self) -> String {
+        match self {
+            ReadError::TooLarge { size, max } => format!(
+                "{}：{:.1} MB，上限 {} MB；请拆分成几个文件",
+                i18n::IMPORT_TOO_LARGE,
+                *size as f64 / 1_048_576.0,
+                max / 1_048_576
+            ),
+            ReadError::OldXls => i18n::IMPORT_OLD_XLS.into(),
+            ReadError::NotSpreadsheet => i18n::IMPORT_NOT_SHEET.into(),
+            ReadError::Corrupt(_) => i18n::IMPORT_CORRUPT.into(),
+            ReadError::Encoding => i18n::IMPORT_ENCODING.into(),
+            ReadError::Empty => i18n::IMPORT_EMPTY.into(),
+            ReadError::Merged(r) => {
+                let shown: Vec<&str> = r.iter().take(10).map(String::as_str).collect();
+                format!("{}：{}{}", i18n::IMPORT_MERGED, shown.join("、"), if r.len() > 10 { "……" } else { "" })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Detect the format from the first bytes.
+pub fn sniff(bytes: &[u8]) -> Result<Format, ReadError> {
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(ReadError::OldXls);
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Ok(Format::Xlsx);
+    }
+    // A few binary formats people upload by mistake.
+    const BINARY: &[&[u8]] = &[b"%PDF", b"\x89PNG", b"\xFF\xD8\xFF", b"GIF8", b"Rar!", b"\x1F\x8B", b"7z\xBC\xAF"];
+    if BINARY.iter().any(|m| bytes.starts_with(m)) || bytes.iter().take(8192).any(|b| *b == 0) {
+        return Err(ReadError::NotSpreadsheet);
+    }
+    Ok(Format::Csv(""))
+}
+
+/// The column letters of a 0-based column (`0` → `A`, `27` → `AB`).
+pub fn column_letters(mut c: u32) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Read every row of the first sheet: `on_row(row_number, cells)` is called
+/// for each row that is not entirely empty, in order; row numbers are the
+/// 1-based numbers a spreadsheet shows. Returning `false` stops the reading.
+pub fn read_rows(
+    bytes: &[u8],
+    max_bytes: usize,
+    on_row: &mut dyn FnMut(u32, Vec<Cell>) -> bool,
+) -> Result<Format, ReadError> {
+    if bytes.len() > max_bytes {
+        return Err(ReadError::TooLarge { size: bytes.len(), max: max_bytes });
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ReadError::Empty);
+    }
+    let mut any = false;
+    let mut f = |n: u32, cells: Vec<Cell>| {
+        if cells.iter().all(|c| c.text.trim().is_empty()) {
+            return true;
+        }
+        any = true;
+        on_row(n, cells)
+    };
+    let format = match sniff(bytes)? {
+        Format::Xlsx => {
+            read_xlsx(bytes, &mut f)?;
+            Format::Xlsx
+        }
+        Format::Csv(_) => Format::Csv(read_csv(bytes, &mut f)?),
+    };
+    if !any {
+        return Err(ReadError::Empty);
+    }
+    Ok(format)
+}
+
+fn corrupt(e: impl std::fmt::Display) -> ReadError {
+    ReadError::Corrupt(e.to_string())
+}
+
+fn read_xlsx(bytes: &[u8], on_row: &mut dyn FnMut(u32, Vec<Cell>) -> bool) -> Result<(), ReadError> {
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
+    let Some(name) = wb.sheet_names().first().cloned() else {
+        return Err(ReadError::Empty);
+    };
+    let merged = wb.merge_cells_by_sheet_name(&name).map_err(corrupt)?;
+    if !merged.is_empty() {
+        return Err(ReadError::Merged(
+            merged
+                .iter()
+                .map(|d| {
+                    format!("{}{}:{}{}", column_letters(d.start.1), d.start.0 + 1, column_letters(d.end.1), d.end.0 + 1)
+                })
+                .collect(),
+        ));
+    }
+    let mut cells = wb.worksheet_cells_reader(&name).map_err(corrupt)?;
+    let mut row: Vec<Cell> = Vec::new();
+    let mut row_no: Option<u32> = None;
+    while let Some(c) = cells.next_cell().map_err(corrupt)? {
+        let (r, col) = c.get_position();
+        if row_no != Some(r) {
+            if let Some(prev) = row_no
+                && !on_row(prev + 1, std::mem::take(&mut row))
+            {
+                return Ok(());
+            }
+            row.clear();
+            row_no = Some(r);
+        }
+        let col = col as usize;
+        if col > 16_383 {
+            return Err(ReadError::Corrupt("column out of range".into()));
+        }
+        if row.len() <= col {
+            row.resize(col + 1, Cell::text(""));
+        }
+        row[col] = cell(c.get_value());
+    }
+    if let Some(prev) = row_no {
+        on_row(prev + 1, row);
+    }
+    Ok(())
+}
+
+fn number_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e17 { format!("{}", f as i64) } else { f.to_string() }
+}
+
+fn cell(v: &DataRef<'_>) -> Cell {
+    match v {
+        DataRef::Empty => Cell::text(""),
+        DataRef::String(s) => Cell::text(s.clone()),
+        DataRef::SharedString(s) => Cell::text(*s),
+        DataRef::Int(i) => Cell { text: i.to_string(), kind: CellKind::Number },
+        DataRef::Float(f) => Cell { text: number_text(*f), kind: CellKind::Number },
+        DataRef::Bool(b) => Cell::text(if *b { "是" } else { "否" }),
+        DataRef::DateTime(d) => {
+            if d.is_datetime() {
+                match redcell_domain::rosters::excel_serial_date(d.as_f64()) {
+                    Some(day) => Cell { text: day.format("%Y-%m-%d").to_string(), kind: CellKind::Date },
+                    None => Cell { text: number_text(d.as_f64()), kind: CellKind::Number },
+                }
+            } else {
+                Cell { text: number_text(d.as_f64()), kind: CellKind::Number }
+            }
+        }
+        DataRef::DateTimeIso(s) => Cell { text: s.chars().take(10).collect(), kind: CellKind::Date },
+        DataRef::DurationIso(s) => Cell::text(s.clone()),
+        DataRef::Error(e) => Cell { text: e.to_string(), kind: CellKind::Error },
+    }
+}
+
+/// Decode CSV bytes: UTF-8 (BOM stripped) when valid, else GB18030 (a superset
+/// of GBK and GB2312) when that decodes without a replacement.
+pub fn decode_text(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &'static str), ReadError> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(body) {
+        return Ok((std::borrow::Cow::Borrowed(s), "UTF-8"));
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+        return enc
+            .decode_without_bom_handling_and_without_replacement(&bytes[2..])
+            .map(|s| (std::borrow::Cow::Owned(s.into_owned()), "UTF-16"))
+            .ok_or(ReadError::Encoding);
+    }
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .map(|s| (std::borrow::Cow::Owned(s.into_owned()), "GB18030"))
+        .ok_or(ReadError::Encoding)
+}
+
+fn read_csv(bytes: &[u8], on_row: &mut dyn FnMut(u32, Vec<Cell>) -> bool) -> Result<&'static str, ReadError> {
+    let (text, enc) = decode_text(bytes)?;
+    if text.contains('\0') {
+        return Err(ReadError::NotSpreadsheet);
+    }
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut rec = csv::StringRecord::new();
+    // The csv crate skips blank lines without counting them; a spreadsheet
+    // shows them as rows, so the row number is the line the record starts on,
+    // counted here from its byte offset.
+    let (mut seen, mut line) = (0usize, 1u32);
+    let raw = text.as_bytes();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let mut at = rec.position().map(|p| p.byte() as usize).unwrap_or(seen).min(raw.len());
+                // The position may point at the blank lines skipped before the record.
+                while at < raw.len() && matches!(raw[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+                if at > seen {
+                    line = line.saturating_add(raw[seen..at].iter().filter(|b| **b == b'\n').count() as u32);
+                    seen = at;
+                }
+                let row = line;
+                if !on_row(row, rec.iter().map(Cell::text).collect()) {
+                    break;
+                }
+            }
+            Err(e) => return Err(corrupt(e)),
+        }
+    }
+    Ok(enc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(bytes: &[u8]) -> Result<Vec<(u32, Vec<String>)>, ReadError> {
+        let mut out = Vec::new();
+        read_rows(bytes, MAX_BYTES, &mut |n, cells| {
+            out.push((n, cells.into_iter().map(|c| c.text).collect()));
+            true
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn csv_utf8_bom_and_gbk() {
+        let r = rows("\u{feff}姓名,身份证号\n张三,1\n\n李四,2\n".as_bytes()).unwrap();
+        assert_eq!(r[0].1, vec!["姓名", "身份证号"]);
+        assert_eq!(r[2].0, 4, "row numbers count blank lines");
+        let (gbk, _, _) = encoding_rs::GBK.encode("姓名,房号\n王五,301\n");
+        let r = rows(&gbk).unwrap();
+        assert_eq!(r[1].1, vec!["王五", "301"]);
+    }
+
+    #[test]
+    fn refusals_are_named() {
+        assert_eq!(rows(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), Err(ReadError::OldXls));
+        assert_eq!(rows(b"%PDF-1.4 ..."), Err(ReadError::NotSpreadsheet));
+        assert_eq!(rows(b""), Err(ReadError::Empty));
+        assert_eq!(rows(b" ,, \n,\n"), Err(ReadError::Empty));
+        assert!(matches!(rows(b"PK\x03\x04truncated"), Err(ReadError::Corrupt(_))));
+        let big = vec![b'a'; 11];
+        assert!(matches!(read_rows(&big, 10, &mut |_, _| true), Err(ReadError::TooLarge { .. })));
+        assert!(ReadError::TooLarge { size: 60 << 20, max: MAX_BYTES }.message().contains("50 MB"));
+    }
+
+    #[test]
+    fn xlsx_cells_numbers_dates_merged() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "姓名").unwrap();
+        ws.write_string(0, 1, "身份证号").unwrap();
+        ws.write_string(0, 2, "出生日期").unwrap();
+        ws.write_string(1, 0, "张三").unwrap();
+        ws.write_number(1, 1, 990101198001010000.0).unwrap();
+        let d = ExcelDateTime::from_ymd(1980, 1, 1).unwrap();
+        ws.write_datetime_with_format(1, 2, &d, &Format::new().set_num_format("yyyy-mm-dd")).unwrap();
+        ws.write_formula(2, 0, "=A2").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let mut got = Vec::new();
+        read_rows(&bytes, MAX_BYTES, &mut |n, c| {
+            got.push((n, c));
+            true
+        })
+        .unwrap();
+        assert_eq!(got[1].1[1].kind, CellKind::Number);
+        assert_eq!(got[1].1[2].text, "1980-01-01");
+        assert_eq!(got[1].1[2].kind, CellKind::Date);
+        assert_eq!(got[2].1[0].text, "0", "a formula reads as the value cached when saved");
+
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.merge_range(0, 0, 0, 2, "标题", &Format::new()).unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        assert_eq!(rows(&bytes), Err(ReadError::Merged(vec!["A1:C1".into()])));
+        // Truncated: every prefix is refused or read, never a panic.
+        for cut in [10, 100, bytes.len() / 2, bytes.len() - 1] {
+            let _ = rows(&bytes[..cut]);
+        }
+    }
+
+    #[test]
+    fn letters() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(27), "AB");
+    }
+}

@@ -1,0 +1,692 @@
+//! Rosters in (花名册导入): read a file, validate every row with the domain's
+//! validators, resolve references (to the database or to other rows of the
+//! same file, in any order), upsert by ID number or code, and commit the
+//! whole file in one transaction as a batch that can be undone.
+//!
+//! Audit: one summary row per batch (`import` / `import_undo`), not one per
+//! row: a million audit snapshots would multiply the import time several
+//! times. The batch row itself keeps the ids it created and the prior values
+//! of the rows it changed.
+
+mod grids;
+mod households;
+pub mod jobs;
+mod orgs;
+
+use crate::db::{Args, Backend, Db, Tx};
+use crate::error::StoreError;
+use crate::scope::{Capability, Principal};
+use crate::{args, audit};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use redcell_docs::read::{Cell, CellKind, read_rows};
+use redcell_domain::rosters::{Column, ImportKind, columns, header_of, importable, match_headers};
+use redcell_domain::{FieldError, Invalid, i18n};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+
+pub use redcell_docs::read::MAX_BYTES;
+
+/// New / changed / unchanged rows and rows with errors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub rows: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub errors: u64,
+}
+
+/// One error: the sheet row (0 for the whole file), column header, the value
+/// as given and the reason in Chinese.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RowError {
+    pub row: u32,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FieldChange {
+    pub column: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// A row that changes an existing record, with the fields that change
+/// (ID numbers and phones masked).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RowChange {
+    pub row: u32,
+    pub key: String,
+    pub fields: Vec<FieldChange>,
+}
+
+/// What an import found (and, when committed, did).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub kind: String,
+    pub file_name: String,
+    /// `xlsx`, `csv UTF-8`, `csv GB18030`.
+    pub format: String,
+    pub counts: Counts,
+    pub errors: Vec<RowError>,
+    pub changes: Vec<RowChange>,
+    /// The batch written, when committed.
+    pub batch_id: Option<i64>,
+}
+
+impl Report {
+    fn new(kind: ImportKind, file_name: &str) -> Report {
+        Report {
+            kind: kind.code().into(),
+            file_name: file_name.into(),
+            format: String::new(),
+            counts: Counts::default(),
+            errors: Vec::new(),
+            changes: Vec::new(),
+            batch_id: None,
+        }
+    }
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+    fn file_error(&mut self, reason: String) {
+        self.errors.push(RowError { row: 0, column: String::new(), value: String::new(), reason });
+    }
+    pub fn kind(&self) -> Option<ImportKind> {
+        <ImportKind as redcell_domain::CodeEnum>::from_code(&self.kind)
+    }
+}
+
+/// The stage an import is in, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Reading,
+    Checking,
+    Writing,
+}
+
+/// Progress callback: (stage, rows done).
+pub type Progress<'a> = &'a (dyn Fn(Stage, u64) + Send + Sync);
+
+/// A file to import.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    pub kind: ImportKind,
+    pub file_name: &'a str,
+    pub bytes: &'a [u8],
+    pub max_bytes: usize,
+    /// Business date (birth and join dates may not lie after it).
+    pub today: NaiveDate,
+}
+
+/// One data row as read: its sheet row number and its cells in the order of
+/// the kind's columns (an absent column gives an empty cell).
+pub(crate) struct InRow {
+    pub row: u32,
+    pub cells: Vec<Cell>,
+}
+
+impl InRow {
+    pub fn cell(&self, kind: ImportKind, key: &str) -> &Cell {
+        static EMPTY: Cell = Cell { text: String::new(), kind: CellKind::Text };
+        columns(kind).iter().position(|c| c.key == key).and_then(|i| self.cells.get(i)).unwrap_or(&EMPTY)
+    }
+    pub fn text(&self, kind: ImportKind, key: &str) -> String {
+        self.cell(kind, key).text.clone()
+    }
+    pub fn opt(&self, kind: ImportKind, key: &str) -> Option<String> {
+        Some(self.text(kind, key))
+    }
+}
+
+/// A cell's value as an error report shows it: ID numbers and phones masked
+/// like everywhere else.
+pub(crate) fn shown_value(key: &str, raw: &str) -> String {
+    if key.ends_with("id_number") && raw.chars().count() >= 15 {
+        redcell_domain::ident::mask_id(raw)
+    } else if key == "phone" {
+        redcell_domain::phone::mask_phone(raw)
+    } else {
+        raw.to_string()
+    }
+}
+
+/// An error on the column `key` of sheet row `row`.
+pub(crate) fn row_error(kind: ImportKind, row: u32, key: &str, value: &str, reason: impl Into<String>) -> RowError {
+    RowError { row, column: header_of(kind, key).into(), value: shown_value(key, value), reason: reason.into() }
+}
+
+/// Errors of one row, named by column.
+pub(crate) struct RowErrors<'a> {
+    pub kind: ImportKind,
+    pub row: &'a InRow,
+    pub out: Vec<RowError>,
+}
+
+impl<'a> RowErrors<'a> {
+    pub fn new(kind: ImportKind, row: &'a InRow) -> Self {
+        RowErrors { kind, row, out: Vec::new() }
+    }
+    pub fn push(&mut self, key: &str, reason: impl Into<String>) {
+        let column = header_of(self.kind, key);
+        let value = shown_value(key, &self.row.cell(self.kind, key).text);
+        self.out.push(RowError { row: self.row.row, column: column.into(), value, reason: reason.into() });
+    }
+    /// Validator errors, their field renamed to a column key by `map`.
+    pub fn invalid(&mut self, e: &Invalid, map: &dyn Fn(&str) -> String) {
+        for f in &e.0 {
+            let key = map(&f.field);
+            self.push(&key, f.message.clone());
+        }
+    }
+    /// Cells Excel marked as errors, and ID numbers stored as numbers.
+    pub fn check_cells(&mut self, id_keys: &[&str]) {
+        for (c, cell) in columns(self.kind).iter().zip(&self.row.cells) {
+            if cell.kind == CellKind::Error {
+                self.push(c.key, i18n::IMPORT_CELL_ERROR);
+            }
+            if id_keys.contains(&c.key) && cell.kind == CellKind::Number && cell.text.len() >= 15 {
+                self.push(c.key, i18n::IMPORT_ID_AS_NUMBER);
+            }
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+}
+
+/// Read the file: find the header row among the first rows, match the
+/// columns, and collect the data rows. File-level problems go to the report.
+fn read_file(up: &Upload<'_>, report: &mut Report, progress: Progress<'_>) -> Option<Vec<InRow>> {
+    let mut rows = Vec::new();
+    read_each(up, report, progress, &mut |r| rows.push(r))?;
+    Some(rows)
+}
+
+/// Read the file row by row: `on_row` gets each data row as soon as it is
+/// read (so a kind can keep only what it parsed, not the cells). Returns
+/// `None` when the file cannot be read or has no data rows (the report says why).
+pub(crate) fn read_each(
+    up: &Upload<'_>,
+    report: &mut Report,
+    progress: Progress<'_>,
+    on_row: &mut dyn FnMut(InRow),
+) -> Option<()> {
+    let kind = up.kind;
+    let cols: &[Column] = columns(kind);
+    let first_required = cols.iter().find(|c| c.required).map(|c| c.header).unwrap_or("");
+    let mut header: Option<Vec<Option<usize>>> = None;
+    let mut header_errors: Option<Vec<FieldError>> = None;
+    let mut seen = 0u32;
+    let mut count = 0u64;
+    let result = read_rows(up.bytes, up.max_bytes, &mut |n, cells| {
+        match &header {
+            None => {
+                seen += 1;
+                let texts: Vec<String> = cells.iter().map(|c| c.text.clone()).collect();
+                let looks_like = texts.iter().any(|t| t.split_whitespace().collect::<String>() == first_required);
+                if looks_like || seen >= 10 {
+                    match match_headers(kind, &texts) {
+                        Ok(m) => header = Some(m),
+                        Err(e) => {
+                            header_errors = Some(e);
+                            return false;
+                        }
+                    }
+                }
+            }
+            Some(map) => {
+                let mut cells = cells;
+                let picked = map
+                    .iter()
+                    .map(|i| match i {
+                        Some(i) if *i < cells.len() => std::mem::replace(&mut cells[*i], Cell::text("")),
+                        _ => Cell::text(""),
+                    })
+                    .collect();
+                on_row(InRow { row: n, cells: picked });
+                count += 1;
+                if count.is_multiple_of(10_000) {
+                    progress(Stage::Reading, count);
+                }
+            }
+        }
+        true
+    });
+    match result {
+        Ok(f) => {
+            report.format = match f {
+                redcell_docs::read::Format::Xlsx => "xlsx".into(),
+                redcell_docs::read::Format::Csv(enc) => format!("csv {enc}"),
+            };
+        }
+        Err(e) => {
+            report.file_error(e.message());
+            return None;
+        }
+    }
+    if let Some(errs) = header_errors {
+        for e in errs {
+            report.errors.push(RowError { row: 0, column: String::new(), value: String::new(), reason: e.message });
+        }
+        return None;
+    }
+    if header.is_none() {
+        // Fewer than ten rows and none looked like the header.
+        let e = match_headers(kind, &[]).err().unwrap_or_default();
+        for e in e {
+            report.file_error(e.message);
+        }
+        return None;
+    }
+    if count == 0 {
+        report.file_error(i18n::IMPORT_NO_ROWS.into());
+        return None;
+    }
+    report.counts.rows = count;
+    Some(())
+}
+
+/// Check a file and, when `commit` and it has no errors, write it as one batch.
+/// Nothing is written when any row has an error.
+pub async fn run(
+    db: &Db,
+    p: &Principal,
+    up: Upload<'_>,
+    commit: bool,
+    progress: Progress<'_>,
+) -> Result<Report, StoreError> {
+    let mut report = Report::new(up.kind, up.file_name);
+    if !importable(up.kind) {
+        report.file_error(i18n::IMPORT_NOT_SUPPORTED.into());
+        return Ok(report);
+    }
+    if p.scope(Capability::EditRegistry).is_empty() {
+        return Err(StoreError::Forbidden);
+    }
+    if up.kind == ImportKind::Households {
+        households::run(db, p, &up, commit, &mut report, progress).await?;
+    } else {
+        let Some(rows) = read_file(&up, &mut report, progress) else {
+            return Ok(report);
+        };
+        match up.kind {
+            ImportKind::Grids => grids::run(db, p, &up, rows, commit, &mut report, progress).await?,
+            ImportKind::Orgs => orgs::run(db, p, &up, rows, commit, &mut report, progress).await?,
+            _ => report.file_error(i18n::IMPORT_NOT_SUPPORTED.into()),
+        }
+    }
+    report.errors.sort_by_key(|e| e.row);
+    report.counts.errors = report.errors.iter().map(|e| e.row).collect::<HashSet<_>>().len() as u64;
+    Ok(report)
+}
+
+/// The error sheet of a report: the uploaded file's rows with an error column.
+pub fn error_sheet(up: &Upload<'_>, report: &Report) -> Result<Vec<u8>, StoreError> {
+    let internal = |e: redcell_docs::xlsx::DocError| StoreError::Internal(e.to_string());
+    let mut by_row: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for e in &report.errors {
+        let text = if e.column.is_empty() { e.reason.clone() } else { format!("{}：{}", e.column, e.reason) };
+        by_row.entry(e.row).or_default().push(text);
+    }
+    let mut sheet = redcell_docs::rosters::ErrorSheet::new(up.kind).map_err(internal)?;
+    let mut header_done = false;
+    let first_required = columns(up.kind).iter().find(|c| c.required).map(|c| c.header).unwrap_or("");
+    let mut failure: Option<redcell_docs::xlsx::DocError> = None;
+    let file_errors = by_row.get(&0).map(|v| v.join("；")).unwrap_or_default();
+    let r = read_rows(up.bytes, up.max_bytes, &mut |n, cells| {
+        let texts: Vec<String> = cells.into_iter().map(|c| c.text).collect();
+        let res = if !header_done && texts.iter().any(|t| t.split_whitespace().collect::<String>() == first_required) {
+            header_done = true;
+            sheet.header(n, &texts)
+        } else if header_done {
+            sheet.row(n, &texts, &by_row.get(&n).map(|v| v.join("；")).unwrap_or_default())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = res {
+            failure = Some(e);
+            return false;
+        }
+        true
+    });
+    if let Err(e) = r {
+        return Err(StoreError::Invalid(FieldError::new("file", "file", e.message()).into()));
+    }
+    if let Some(e) = failure {
+        return Err(internal(e));
+    }
+    if !header_done {
+        sheet
+            .header(1, &columns(up.kind).iter().map(|c| c.header.to_string()).collect::<Vec<_>>())
+            .map_err(internal)?;
+        sheet.row(2, &[], &file_errors).map_err(internal)?;
+    }
+    sheet.finish().map_err(internal)
+}
+
+// ---------------------------------------------------------------------------
+// Shared lookups and writing helpers.
+
+/// The organisations the caller may edit under (ids).
+pub(crate) async fn editable_orgs(db: &Db, p: &Principal) -> Result<HashSet<i64>, StoreError> {
+    let mut a = Args::new();
+    let c = p.scope(Capability::EditRegistry).orgs("o", &mut a);
+    let ids: Vec<(i64,)> = db.all(&format!("SELECT o.id FROM orgs o WHERE {c}"), a).await?;
+    Ok(ids.into_iter().map(|(i,)| i).collect())
+}
+
+/// A timestamp every backend stores exactly (microseconds).
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Reserve `n` ids of `table` and return the first (inside the write
+/// transaction: on SQLite the write lock is held, on PostgreSQL the identity
+/// sequence is moved past them).
+pub(crate) async fn reserve_ids(tx: &mut Tx, table: &str, n: usize) -> Result<i64, StoreError> {
+    let max = tx.int(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"), Args::new()).await?;
+    if tx.backend() == Backend::Postgres {
+        let seq = tx
+            .int(
+                &format!(
+                    "SELECT COALESCE(pg_sequence_last_value(CAST(pg_get_serial_sequence('{table}', 'id') AS regclass)), 0)"
+                ),
+                Args::new(),
+            )
+            .await?;
+        let base = max.max(seq);
+        if n > 0 {
+            tx.exec(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1)"), args![base + n as i64])
+                .await?;
+        }
+        return Ok(base + 1);
+    }
+    Ok(max + 1)
+}
+
+/// The prior values of a changed row, column by column.
+pub(crate) type Prior = BTreeMap<String, serde_json::Value>;
+
+/// A batch row as read for undo: when, created, changed, undone.
+type BatchRow = (DateTime<Utc>, String, String, Option<DateTime<Utc>>);
+
+/// What a batch created (ids per table) and the prior rows it changed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Undo {
+    pub created: BTreeMap<String, Vec<i64>>,
+    /// Prior values per table: `[id, {column: value}]`, restored on undo.
+    pub changed: BTreeMap<String, Vec<(i64, Prior)>>,
+}
+
+/// Record the batch and its summary audit row; returns the batch id.
+pub(crate) async fn write_batch(
+    tx: &mut Tx,
+    p: &Principal,
+    up: &Upload<'_>,
+    at: DateTime<Utc>,
+    counts: &Counts,
+    undo: &Undo,
+) -> Result<i64, StoreError> {
+    let created = serde_json::to_string(&undo.created).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let changed = serde_json::to_string(&undo.changed).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let id = tx
+        .int(
+            "INSERT INTO import_batches (tenant_id, user_id, at, kind, file_name, rows_total, created_count, changed_count, unchanged_count, created_json, changed_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            args![p.tenant_id, p.user_id, at, up.kind.code(), up.file_name, counts.rows as i64, counts.new as i64,
+                counts.changed as i64, counts.unchanged as i64, created, changed],
+        )
+        .await?;
+    let detail = format!(
+        "{}「{}」：{} 行，新增 {}，修改 {}，未变 {}",
+        up.kind.label(),
+        up.file_name,
+        counts.rows,
+        counts.new,
+        counts.changed,
+        counts.unchanged
+    );
+    audit::record(tx, p.tenant_id, Some(p.user_id), "import", "import_batch", Some(id), &detail).await?;
+    Ok(id)
+}
+
+/// `id IN (...)` for integer ids, written as literals (safe: integers).
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// One batch as listed.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Batch {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub file_name: String,
+    pub rows_total: i64,
+    pub created_count: i64,
+    pub changed_count: i64,
+    pub unchanged_count: i64,
+    pub undone_at: Option<DateTime<Utc>>,
+}
+
+impl Batch {
+    pub fn kind_label(&self) -> &'static str {
+        <ImportKind as redcell_domain::CodeEnum>::from_code(&self.kind).map(ImportKind::label).unwrap_or("")
+    }
+    pub fn at_local(&self) -> String {
+        (self.at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// The batches of the caller's tenant, newest first (for callers who may edit).
+pub async fn batches(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Batch>, StoreError> {
+    if p.scope(Capability::EditRegistry).is_empty() {
+        return Err(StoreError::Forbidden);
+    }
+    db.all(
+        "SELECT b.id, b.user_id, u.username, b.at, b.kind, b.file_name, b.rows_total, b.created_count, b.changed_count, \
+         b.unchanged_count, b.undone_at FROM import_batches b LEFT JOIN users u ON u.id = b.user_id \
+         WHERE b.tenant_id = $1 ORDER BY b.id DESC LIMIT $2",
+        args![p.tenant_id, limit],
+    )
+    .await
+}
+
+/// Tables in the order their created rows are removed (children first).
+const UNDO_ORDER: &[&str] = &["residents", "households", "buildings", "grids", "orgs"];
+
+fn undo_refused(msg: &str) -> StoreError {
+    StoreError::Invalid(FieldError::new("batch", "undo", msg).into())
+}
+
+/// Undo a batch: remove the rows it created and restore the rows it changed,
+/// in one transaction. Refused when any of those rows changed after the
+/// import, or something created later depends on them; refused when the
+/// caller may not edit every organisation involved.
+pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreError> {
+    let editable = editable_orgs(db, p).await?;
+    let mut tx = db.begin().await?;
+    let row: Option<BatchRow> = tx
+        .opt(
+            "SELECT at, created_json, changed_json, undone_at FROM import_batches WHERE tenant_id = $1 AND id = $2",
+            args![p.tenant_id, batch_id],
+        )
+        .await?;
+    let Some((at, created, changed, undone)) = row else {
+        return Err(StoreError::NotFound);
+    };
+    if undone.is_some() {
+        return Err(undo_refused(i18n::IMPORT_UNDONE_ALREADY));
+    }
+    let undo = Undo {
+        created: serde_json::from_str(&created).map_err(|e| StoreError::Internal(e.to_string()))?,
+        changed: serde_json::from_str(&changed).map_err(|e| StoreError::Internal(e.to_string()))?,
+    };
+    let t = p.tenant_id;
+    // Every row touched: still as the import left it, and inside the caller's scope.
+    let mut touched: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (table, ids) in &undo.created {
+        touched.entry(table.as_str()).or_default().extend(ids);
+    }
+    for (table, rows) in &undo.changed {
+        touched.entry(table.as_str()).or_default().extend(rows.iter().map(|(id, _)| *id));
+    }
+    for (table, ids) in &touched {
+        if !UNDO_ORDER.contains(table) {
+            return Err(StoreError::Internal(format!("unknown table in batch: {table}")));
+        }
+        let org_col = if *table == "orgs" { "id" } else { "org_id" };
+        for chunk in ids.chunks(500) {
+            let list = id_list(chunk);
+            let later = tx
+                .int(
+                    &format!(
+                        "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND id IN ({list}) AND updated_at <> $2"
+                    ),
+                    args![t, at],
+                )
+                .await?;
+            if later > 0 {
+                return Err(undo_refused(i18n::IMPORT_UNDO_CHANGED_LATER));
+            }
+            let orgs: Vec<(i64,)> = tx
+                .all(
+                    &format!("SELECT DISTINCT {org_col} FROM {table} WHERE tenant_id = $1 AND id IN ({list})"),
+                    args![t],
+                )
+                .await?;
+            if orgs.iter().any(|(o,)| !editable.contains(o)) {
+                return Err(StoreError::Forbidden);
+            }
+        }
+    }
+    // Contacts point at households and members without a foreign key.
+    if let Some(ids) = undo.created.get("households") {
+        for chunk in ids.chunks(500) {
+            let n = tx
+                .int(
+                    &format!(
+                        "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND to_kind = 'household' AND to_id IN ({})",
+                        id_list(chunk)
+                    ),
+                    args![t],
+                )
+                .await?;
+            if n > 0 {
+                return Err(undo_refused(i18n::IMPORT_UNDO_DEPENDS));
+            }
+        }
+    }
+    for table in UNDO_ORDER {
+        let Some(ids) = undo.created.get(*table) else { continue };
+        let mut ids = ids.clone();
+        // Children (higher ids) before their parents.
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        for chunk in ids.chunks(500) {
+            let r = tx
+                .exec(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND id IN ({})", id_list(chunk)), args![t])
+                .await;
+            match r {
+                Err(e) if e.is_fk_violation() => return Err(undo_refused(i18n::IMPORT_UNDO_DEPENDS)),
+                r => {
+                    r?;
+                }
+            }
+        }
+    }
+    for (table, rows) in &undo.changed {
+        for (id, prior) in rows {
+            let mut a = Args::new();
+            let sets: Vec<String> = prior
+                .iter()
+                .filter(|(c, _)| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                .map(|(c, v)| format!("{c} = {}", a.push(json_arg(c, v))))
+                .collect();
+            let tp = a.push(t);
+            let ip = a.push(*id);
+            tx.exec(&format!("UPDATE {table} SET {} WHERE tenant_id = {tp} AND id = {ip}", sets.join(", ")), a).await?;
+        }
+    }
+    let n = tx
+        .exec(
+            "UPDATE import_batches SET undone_at = $1, undone_by = $2 WHERE tenant_id = $3 AND id = $4 AND undone_at IS NULL",
+            args![Utc::now(), p.user_id, t, batch_id],
+        )
+        .await?;
+    if n != 1 {
+        return Err(undo_refused(i18n::IMPORT_UNDONE_ALREADY));
+    }
+    audit::record(&mut tx, t, Some(p.user_id), "import_undo", "import_batch", Some(batch_id), "").await?;
+    tx.commit().await
+}
+
+/// A prior value back to a bound argument (dates and timestamps by column name).
+fn json_arg(col: &str, v: &serde_json::Value) -> crate::db::Arg {
+    use crate::db::Arg;
+    match v {
+        serde_json::Value::Null => match col {
+            "birth_date" | "joined_on" => Arg::OptDate(None),
+            "household_id" | "parent_id" | "member_id" => Arg::OptI64(None),
+            "lat" | "lon" => Arg::OptF64(None),
+            _ => Arg::OptText(None),
+        },
+        serde_json::Value::Bool(b) => Arg::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Arg::I64(i),
+            None => Arg::F64(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => match col {
+            "updated_at" => s.parse::<DateTime<Utc>>().map(Arg::Ts).unwrap_or(Arg::Text(s.clone())),
+            "birth_date" | "joined_on" => s.parse::<NaiveDate>().map(Arg::Date).unwrap_or(Arg::Text(s.clone())),
+            _ => Arg::Text(s.clone()),
+        },
+        other => Arg::Text(other.to_string()),
+    }
+}
+
+/// Mask for change lists shown on screens.
+pub(crate) fn show(col: &str, v: &str) -> String {
+    match col {
+        "id_number" => redcell_domain::ident::mask_id(v),
+        "phone" => redcell_domain::phone::mask_phone(v),
+        _ => v.to_string(),
+    }
+}
+
+/// The caller of a command-line import: the operator, acting as a system
+/// administrator on the organisation `code` (default: the first top-level
+/// organisation) and its subtree. Recorded as user 0 in batches and audit.
+pub async fn operator(db: &Db, code: Option<&str>) -> Result<Principal, StoreError> {
+    let row: Option<(i64, i64, String, String)> = match code {
+        Some(c) => {
+            db.opt("SELECT id, tenant_id, path, name FROM orgs WHERE code = $1 ORDER BY id LIMIT 1", args![c]).await?
+        }
+        None => {
+            db.opt(
+                "SELECT id, tenant_id, path, name FROM orgs WHERE parent_id IS NULL ORDER BY id LIMIT 1",
+                Args::new(),
+            )
+            .await?
+        }
+    };
+    let Some((id, tenant_id, path, name)) = row else {
+        return Err(FieldError::new("org", "not_found", i18n::NOT_FOUND).into());
+    };
+    Ok(Principal {
+        user_id: 0,
+        tenant_id,
+        username: "cli".into(),
+        display_name: "命令行".into(),
+        grants: vec![crate::scope::Grant {
+            org_id: id,
+            org_name: name,
+            path: redcell_domain::OrgPath::parse(&path).map_err(StoreError::from)?,
+            role: redcell_domain::Role::Admin,
+        }],
+    })
+}
