@@ -25,12 +25,6 @@ use redcell_domain::{OrgKind, OrgPath};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The holiday calendar of a tenant.
-// merge: switch to crate::calendar::load
-async fn holiday_calendar(_db: &Db, _tenant_id: i64) -> HolidayCalendar {
-    HolidayCalendar::shipped().clone()
-}
-
 /// Households whose tags make them "key households" for visiting duties.
 pub fn key_household_mask() -> i64 {
     use HouseholdTag::*;
@@ -249,7 +243,7 @@ impl World {
                 args![t],
             )
             .await?;
-        let cal = holiday_calendar(db, t).await;
+        let cal = crate::calendar::load(db, t).await?;
         let rules = rules::active(db, t).await?;
         Ok(World {
             tree,
