@@ -116,3 +116,8 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
 pub fn audit_action_label(code: &str) -> &str {
     AUDIT_ACTIONS.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or(code)
 }
+
+// Export of lists (导出).
+pub const EXPORT_TOO_MANY_ROWS: &str = "超过 Excel 单个工作表的行数上限（1048575 行），请缩小筛选范围或改为导出 CSV";
+pub const EXPORT_QUERY_INVALID: &str = "查询参数无效";
+pub const EXPORT_REFUSED: &str = "导出被拒";
