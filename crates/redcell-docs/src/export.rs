@@ -109,9 +109,7 @@ impl<W: Write + Send> TableWriter<W> {
         match &mut self.inner {
             Inner::Xlsx(sheet, _) => {
                 if self.rows >= XLSX_MAX_ROWS {
-                    return Err(DocError(format!(
-                        "超过 Excel 单个工作表的行数上限（{XLSX_MAX_ROWS} 行），请缩小筛选范围或改为导出 CSV"
-                    )));
+                    return Err(DocError(redcell_domain::i18n::EXPORT_TOO_MANY_ROWS.to_string()));
                 }
                 let r = self.rows as u32 + 1;
                 let XlsxSheet { wb, widths, text, date } = sheet.as_mut();

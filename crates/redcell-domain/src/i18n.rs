@@ -208,3 +208,7 @@ pub const IMPORT_UNDONE_ALREADY: &str = "该批次已撤销";
 pub const IMPORT_UNDO_CHANGED_LATER: &str = "该批次导入的数据之后已被修改，不能撤销";
 pub const IMPORT_UNDO_DEPENDS: &str = "已有其他数据依赖该批次导入的记录，不能撤销";
 pub const IMPORT_CYCLE: &str = "上级组织形成了循环";
+// Export of lists (导出).
+pub const EXPORT_TOO_MANY_ROWS: &str = "超过 Excel 单个工作表的行数上限（1048575 行），请缩小筛选范围或改为导出 CSV";
+pub const EXPORT_QUERY_INVALID: &str = "查询参数无效";
+pub const EXPORT_REFUSED: &str = "导出被拒";

@@ -269,7 +269,7 @@ pub async fn run(
         _ => !p.scope(Capability::Export).is_empty(),
     };
     if !allowed {
-        let detail = format!("导出{}被拒", kind.label());
+        let detail = format!("{}：{}", redcell_domain::i18n::EXPORT_REFUSED, kind.label());
         audit::access(db, p.tenant_id, actor, "forbidden", entity(kind), None, &detail).await?;
         return Err(StoreError::Forbidden);
     }

@@ -34,7 +34,7 @@ pub struct ExportRequest {
 }
 
 fn query_error(e: impl std::fmt::Display) -> StoreError {
-    FieldError::new("query", "query", format!("查询参数无效：{e}")).into()
+    FieldError::new("query", "query", format!("{}：{e}", redcell_domain::i18n::EXPORT_QUERY_INVALID)).into()
 }
 
 /// Parse `kind`'s filters, the format and the encoding from a query string.
@@ -93,7 +93,7 @@ pub async fn write<W: std::io::Write + Send>(
     let kind = req.filter.kind();
     let table = Table { title: kind.label().to_string(), columns: store::columns(kind, mask) };
     let doc_err = |e: redcell_docs::xlsx::DocError| -> StoreError {
-        if e.0.contains("行数上限") {
+        if e.0 == redcell_domain::i18n::EXPORT_TOO_MANY_ROWS {
             FieldError::new("format", "too_many_rows", e.0).into()
         } else {
             StoreError::Internal(e.to_string())
