@@ -189,6 +189,57 @@ proptest! {
     }
 
     #[test]
+    fn sparse_arcs_match_all_arcs(seed in any::<u64>(), nh in 0usize..=90, nm in 0usize..=30, k in 1usize..=6) {
+        // Clustered households (buildings) numbered spatially, as the
+        // nearest-member search exploits; sometimes shuffled.
+        let mut i = small_instance(seed, 0, 0);
+        let mut r = Rng::new(seed ^ 991);
+        let span = [30.0, 300.0, 3000.0][r.below(3)];
+        let grids = 1 + r.below(2);
+        let mut b = (0.0, 0.0);
+        for h in 0..nh {
+            if h == 0 || r.below(6) == 0 {
+                b = (r.f64() * span, r.f64() * span);
+            }
+            let j = span / 50.0;
+            i.households.push(hh(&format!("h{h}"), b.0 + r.f64() * j, b.1 + r.f64() * j, &format!("g{}", r.below(grids))));
+        }
+        if r.below(3) == 0 {
+            for h in (1..nh).rev() {
+                i.households.swap(h, r.below(h + 1));
+            }
+        }
+        for m in 0..nm {
+            let (x, y) = if nh > 0 && r.below(2) == 0 {
+                let a = &i.households[r.below(nh)];
+                (a.x + r.f64(), a.y)
+            } else {
+                (r.f64() * span, r.f64() * span)
+            };
+            i.members.push(mm(&format!("m{m}"), x, y, &format!("g{}", r.below(grids)), r.below(6) as i64));
+        }
+        for h in 0..nh {
+            if r.below(3) == 0 {
+                let ok: Vec<usize> = (0..nm)
+                    .filter(|&m| i.params.cross_grid || i.households[h].grid == i.members[m].grid)
+                    .collect();
+                if !ok.is_empty() {
+                    let m = ok[r.below(ok.len())];
+                    let p = pair(&i.households[h].id, &i.members[m].id);
+                    i.current.push(p);
+                }
+            }
+        }
+        let sparse = solve_with(&i, &opts(k, 1), None).unwrap();
+        let all = solve_with(&i, &opts(10_000, 1), None).unwrap();
+        check_solution(&i, &sparse);
+        check_solution(&i, &all);
+        prop_assert_eq!(sparse.plan.assignments.len(), all.plan.assignments.len());
+        prop_assert_eq!(sparse.plan.cost, all.plan.cost);
+        prop_assert_eq!(dual_bound(&i, &sparse.duals, &sparse.plan), i128::from(all.plan.cost));
+    }
+
+    #[test]
     fn replans_equal_cold_solves(seed in any::<u64>(), nh in 1usize..=8, nm in 1usize..=4) {
         let i = small_instance(seed, nh, nm);
         let first = solve_with(&i, &opts(2, 1), None).unwrap();
