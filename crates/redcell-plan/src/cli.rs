@@ -6,7 +6,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::{Instance, Plan, PlanError, SolveOptions, churn, evaluate, generate_city, solve_with};
+use crate::city::Rng;
+use crate::planner::random_change;
+use crate::{Instance, Plan, PlanError, Planner, SolveOptions, churn, evaluate, generate_city, solve_with};
 
 fn parse<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, PlanError> {
     let mut de = serde_json::Deserializer::from_str(text);
@@ -184,5 +186,66 @@ pub fn cli_bench(sizes: &[usize], seed: u64) -> String {
             let _ = writeln!(out, "  cold plan for {n}{mark}");
         }
     }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "incremental planner: {CHANGES} random single changes (household in/out/moved, member in/out/quota), each re-planned with a certified bound; then a cold solve of the resulting instance for comparison"
+    );
+    let _ = writeln!(
+        out,
+        "| households | build s | median ms | p99 ms | max ms | cost = lower_bound | cold solve of the result: cost, s |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---|---|");
+    for &n in sizes {
+        let _ = writeln!(out, "{}", bench_changes(n, seed, &opts, CHANGES));
+    }
     out
+}
+
+/// Changes per size in [`cli_bench`].
+const CHANGES: usize = 1000;
+
+/// One row of the incremental table: `changes` random changes applied to a
+/// planner of a generated city of `n` households.
+fn bench_changes(n: usize, seed: u64, opts: &SolveOptions, changes: usize) -> String {
+    let inst = generate_city(n, seed);
+    let t = Instant::now();
+    let mut planner = match Planner::new(&inst, opts) {
+        Ok(p) => p,
+        Err(e) => return format!("| {n} | error: {e} |"),
+    };
+    let build = t.elapsed().as_secs_f64();
+    drop(inst);
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    let mut times = Vec::with_capacity(changes);
+    let mut proven = true;
+    for i in 0..changes {
+        let change = random_change(&planner, &mut rng, i as u64);
+        match planner.apply(&change) {
+            Ok(u) => {
+                times.push(u.seconds);
+                proven &= u.lower_bound == u.cost;
+            }
+            Err(e) => return format!("| {n} | error after {i} changes: {e} |"),
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let q = |f: f64| times.get(((times.len() as f64 * f) as usize).min(times.len().saturating_sub(1))).copied();
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.3}", v * 1000.0));
+    let result = planner.instance();
+    let cold = match solve_with(&result, opts, None) {
+        Ok(c) => {
+            let same = c.plan.cost == planner.cost() && c.plan.lower_bound == planner.lower_bound();
+            format!("{}, {:.3}{}", c.plan.cost, c.plan.seconds, if same { "" } else { " (differs!)" })
+        }
+        Err(e) => format!("error: {e}"),
+    };
+    format!(
+        "| {n} | {build:.3} | {} | {} | {} | {} {} | {cold} |",
+        ms(q(0.5)),
+        ms(q(0.99)),
+        ms(times.last().copied()),
+        planner.cost(),
+        if proven && planner.lower_bound() == planner.cost() { "proven after every change" } else { "NOT proven" },
+    )
 }

@@ -48,6 +48,7 @@ mod error;
 mod evaluate;
 mod flow;
 mod model;
+mod planner;
 mod solve;
 mod spatial;
 
@@ -56,6 +57,7 @@ pub use cli::{cli_bench, cli_solve, read_instance, read_plan, write_instance_ato
 pub use error::PlanError;
 pub use evaluate::{Evaluation, evaluate};
 pub use model::{COORDINATE_LIMIT, MAX_CAPACITY, MAX_MOVE_PENALTY, validate};
+pub use planner::{Change, Planner, Reassignment, Update};
 pub use solve::{Duals, Solution, SolveOptions, SolveStats, solve, solve_with};
 
 /// The current format version of instance and plan files.
