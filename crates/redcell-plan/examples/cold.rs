@@ -1,6 +1,6 @@
 //! Repeated cold solves of one generated city (for `perf`).
 //!
-//! `cargo run -p redcell-plan --release --example cold -- HOUSEHOLDS [RUNS]`
+//! `cargo run -p redcell-plan --release --example cold -- HOUSEHOLDS [RUNS] [K]`
 
 use redcell_plan::{SolveOptions, generate_city, solve_with};
 
@@ -22,7 +22,10 @@ fn main() {
     let n = args.first().and_then(|s| s.replace('_', "").parse().ok()).unwrap_or(1_000_000);
     let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let inst = generate_city(n, 1);
-    let opts = SolveOptions::default();
+    let mut opts = SolveOptions::default();
+    if let Some(k) = args.get(2).and_then(|s| s.parse().ok()) {
+        opts.k = k;
+    }
     let mut times = Vec::new();
     let mut cpus = Vec::new();
     for _ in 0..runs {
