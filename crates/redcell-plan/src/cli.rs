@@ -6,7 +6,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::{Instance, Plan, PlanError, SolveOptions, churn, evaluate, generate_city, solve_with};
+use crate::city::Rng;
+use crate::planner::random_change;
+use crate::{Instance, Plan, PlanError, Planner, SolveOptions, churn, evaluate, generate_city, solve_with};
 
 fn parse<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, PlanError> {
     let mut de = serde_json::Deserializer::from_str(text);
@@ -184,5 +186,91 @@ pub fn cli_bench(sizes: &[usize], seed: u64) -> String {
             let _ = writeln!(out, "  cold plan for {n}{mark}");
         }
     }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "incremental planner: {CHANGES} random single changes (household in/out/moved, member in/out/quota), each re-planned with a certified bound; then a cold solve of the resulting instance for comparison"
+    );
+    let _ = writeln!(
+        out,
+        "| households | build s | median ms | p99 ms | max ms | CPU ms median / p99 | cost = lower_bound | cold solve of the result: cost, s |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---|---|");
+    for &n in sizes {
+        let _ = writeln!(out, "{}", bench_changes(n, seed, &opts, CHANGES));
+    }
     out
+}
+
+/// CPU seconds this thread has run (`CLOCK_THREAD_CPUTIME_ID`), so that
+/// single-change times can be told apart from time the thread spent
+/// waiting for a core on a loaded machine.
+#[cfg(unix)]
+fn thread_cpu_seconds() -> Option<f64> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (r == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_seconds() -> Option<f64> {
+    None
+}
+
+/// Changes per size in [`cli_bench`].
+const CHANGES: usize = 1000;
+
+/// One row of the incremental table: `changes` random changes applied to a
+/// planner of a generated city of `n` households.
+fn bench_changes(n: usize, seed: u64, opts: &SolveOptions, changes: usize) -> String {
+    let inst = generate_city(n, seed);
+    let t = Instant::now();
+    let mut planner = match Planner::new(&inst, opts) {
+        Ok(p) => p,
+        Err(e) => return format!("| {n} | error: {e} |"),
+    };
+    let build = t.elapsed().as_secs_f64();
+    drop(inst);
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    let mut times = Vec::with_capacity(changes);
+    let mut cpu = Vec::with_capacity(changes);
+    let mut proven = true;
+    for i in 0..changes {
+        let change = random_change(&planner, &mut rng, i as u64);
+        let c0 = thread_cpu_seconds();
+        let r = planner.apply(&change);
+        if let (Some(a), Some(b)) = (c0, thread_cpu_seconds()) {
+            cpu.push(b - a);
+        }
+        match r {
+            Ok(u) => {
+                times.push(u.seconds);
+                proven &= u.lower_bound == u.cost;
+            }
+            Err(e) => return format!("| {n} | error after {i} changes: {e} |"),
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    let at = |v: &[f64], f: f64| v.get(((v.len() as f64 * f) as usize).min(v.len().saturating_sub(1))).copied();
+    let q = |f: f64| at(&times, f);
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.3}", v * 1000.0));
+    let cpu_ms = format!("{} / {}", ms(at(&cpu, 0.5)), ms(at(&cpu, 0.99)));
+    let result = planner.instance();
+    let cold = match solve_with(&result, opts, None) {
+        Ok(c) => {
+            let same = c.plan.cost == planner.cost() && c.plan.lower_bound == planner.lower_bound();
+            format!("{}, {:.3}{}", c.plan.cost, c.plan.seconds, if same { "" } else { " (differs!)" })
+        }
+        Err(e) => format!("error: {e}"),
+    };
+    format!(
+        "| {n} | {build:.3} | {} | {} | {} | {cpu_ms} | {} {} | {cold} |",
+        ms(q(0.5)),
+        ms(q(0.99)),
+        ms(times.last().copied()),
+        planner.cost(),
+        if proven && planner.lower_bound() == planner.cost() { "proven after every change" } else { "NOT proven" },
+    )
 }

@@ -39,9 +39,22 @@ const SKIP: u32 = u32::MAX - 1;
 /// The household is not in the network yet.
 const PENDING: u32 = u32::MAX;
 /// Components with at most this many members are searched by brute force.
-const BRUTE_MEMBERS: usize = 64;
+const BRUTE_MEMBERS: usize = 256;
 /// Components with at least this many households build arcs in parallel.
 const PARALLEL_ARCS: usize = 16_384;
+
+/// Sorts a short, nearly sorted slice.
+fn insertion_sort(v: &mut [u64]) {
+    for i in 1..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && v[j - 1] > x {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
+    }
+}
 
 /// Tuning of one component's solve.
 #[derive(Debug, Clone, Copy)]
@@ -279,6 +292,11 @@ impl<'a> Comp<'a> {
         // Keys `cost << 32 | member`: costs are below 2^31 (coordinates and
         // the penalty are bounded), so integer order is (cost, member) order.
         let mut keys: Vec<u64> = Vec::with_capacity(mc.min(4 * k + 64));
+        // The nearest members of the previous household (see below).
+        let mut top: Vec<u32> = Vec::with_capacity(k + 1);
+        let (mut topd, mut px, mut py) = (0.0f64, 0.0f64, 0.0f64);
+        let mut mark: Vec<u32> = if self.index.is_none() && mc > k { vec![0; mc] } else { Vec::new() };
+        let mut cand: Vec<(f64, u32)> = Vec::with_capacity(mc.min(4 * k + 64));
         for h in lo..hi {
             keys.clear();
             // The k nearest by rounded distance; `dk` bounds the others.
@@ -286,19 +304,51 @@ impl<'a> Comp<'a> {
                 let d2k = ix.knn(self.hx[h], self.hy[h], k, |m| self.dist2(h, m as usize), &mut buf);
                 keys.extend(buf.iter().map(|&(d2, m)| ((round_sqrt(d2) as u64) << 32) | u64::from(m)));
                 d2k.map(round_sqrt)
-            } else if mc > k && mc <= 128 {
-                // Select on `floor(d2) << 7 | member` (d2 < 2^57), then take
-                // square roots of the chosen only; every other member has
-                // d2 >= floor(d2 of the k-th), whose rounded root bounds them.
-                keys.extend((0..mc).map(|m| ((self.dist2(h, m) as u64) << 7) | m as u64));
-                keys.select_nth_unstable(k - 1);
-                let dk = round_sqrt((keys[k - 1] >> 7) as f64);
-                keys.truncate(k);
-                for key in keys.iter_mut() {
-                    let m = *key & 127;
-                    *key = ((round_sqrt(self.dist2(h, m as usize)) as u64) << 32) | m;
+            } else if mc > k {
+                // The previous household's k + 1 nearest are all within
+                // `D + δ` of this one (`D` the distance of its (k+1)-th,
+                // `δ` the distance between the two households), so only
+                // members within that radius can be among this one's k + 1
+                // nearest. Households are numbered spatially: usually few
+                // pass besides the previous ones, already nearly in order.
+                let stamp = h as u32 + 1;
+                cand.clear();
+                let thr2 = if top.is_empty() {
+                    f64::INFINITY
+                } else {
+                    let (dx, dy) = (self.hx[h] - px, self.hy[h] - py);
+                    let r = topd + (dx * dx + dy * dy).sqrt();
+                    // A margin far above rounding errors.
+                    r * r * (1.0 + 1e-9) + 1e-6
+                };
+                for &m in &top {
+                    mark[m as usize] = stamp;
+                    cand.push((self.dist2(h, m as usize), m));
                 }
-                Some(dk)
+                for (m, mk) in mark.iter().enumerate() {
+                    if *mk != stamp {
+                        let d = self.dist2(h, m);
+                        if d <= thr2 {
+                            cand.push((d, m as u32));
+                        }
+                    }
+                }
+                for i in 1..cand.len() {
+                    let x = cand[i];
+                    let mut j = i;
+                    while j > 0 && (cand[j - 1].0 > x.0 || (cand[j - 1].0 == x.0 && cand[j - 1].1 > x.1)) {
+                        cand[j] = cand[j - 1];
+                        j -= 1;
+                    }
+                    cand[j] = x;
+                }
+                debug_assert!(cand.len() > k);
+                top.clear();
+                top.extend(cand[..=k].iter().map(|c| c.1));
+                topd = cand[k].0.sqrt();
+                (px, py) = (self.hx[h], self.hy[h]);
+                keys.extend(cand[..k].iter().map(|&(d2, m)| ((round_sqrt(d2) as u64) << 32) | u64::from(m)));
+                Some(round_sqrt(cand[k].0))
             } else {
                 keys.extend((0..mc).map(|m| ((round_sqrt(self.dist2(h, m)) as u64) << 32) | m as u64));
                 if mc > k {
@@ -323,8 +373,9 @@ impl<'a> Comp<'a> {
             if cur != NONE && !has_cur {
                 keys.push(((self.cost(h, cur as usize) as u64) << 32) | u64::from(cur));
             }
-            // Sorted by cost: scans stop at the first arc that cannot help.
-            keys.sort_unstable();
+            // Sorted by cost: scans stop at the first arc that cannot help
+            // (nearly sorted already: an insertion sort).
+            insertion_sort(&mut keys);
             for &key in &keys {
                 part.arc.push(Edge { m: (key & 0xffff_ffff) as u32, c: (key >> 32) as u32 });
             }

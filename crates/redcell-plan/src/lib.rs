@@ -16,9 +16,11 @@
 //! A transportation problem solved as a min-cost flow, independently per
 //! component (one component per grid, or one for everything when
 //! `cross_grid` is true), components in parallel on all cores:
-//! * sparse candidate arcs: the `k` nearest members of each household (a
-//!   bucket-grid spatial index when a component is large) plus its current
-//!   member;
+//! * sparse candidate arcs: the `k` nearest members of each household plus
+//!   its current member, in compact rows (u32 member, u32 cost) sorted by
+//!   cost; in a grid the nearest are found from the previous household's
+//!   (only members within `D + δ` can qualify, see `flow.rs`), in a large
+//!   component (`cross_grid`) with a bucket-grid spatial index;
 //! * successive shortest paths with Dijkstra and node potentials, one
 //!   household inserted at a time; coverage first is a "skip" arc of cost
 //!   `M` larger than any possible gain from a longer augmenting path;
@@ -34,6 +36,14 @@
 //! Re-planning after a small change starts from the previous prices
 //! ([`Duals`]) and the assignment in force (`current`), see [`solve_with`].
 //!
+//! # Incremental planning
+//! [`Planner`] keeps a solved instance in memory; [`Planner::apply`] takes
+//! one [`Change`] (household added/removed/moved, member added/removed,
+//! capacity changed), re-solves only the grids it touches from the kept
+//! prices and assignment, and returns an [`Update`]: the households whose
+//! planned member changed, and the whole city's cost with its certified
+//! lower bound.
+//!
 //! # Moves
 //! [`Plan::moves`] counts households listed in `current` whose member in the
 //! plan differs from the current one; a household in `current` that the plan
@@ -48,6 +58,7 @@ mod error;
 mod evaluate;
 mod flow;
 mod model;
+mod planner;
 mod solve;
 mod spatial;
 
@@ -56,6 +67,7 @@ pub use cli::{cli_bench, cli_solve, read_instance, read_plan, write_instance_ato
 pub use error::PlanError;
 pub use evaluate::{Evaluation, evaluate};
 pub use model::{COORDINATE_LIMIT, MAX_CAPACITY, MAX_MOVE_PENALTY, validate};
+pub use planner::{Change, Planner, Reassignment, Update};
 pub use solve::{Duals, Solution, SolveOptions, SolveStats, solve, solve_with};
 
 /// The current format version of instance and plan files.

@@ -235,7 +235,7 @@ fn solve_one(prep: &Prepared, ci: usize, params: FlowParams, warm: Option<&[i64]
     }
 }
 
-fn solve_components(
+pub(crate) fn solve_components(
     prep: &Prepared,
     params: FlowParams,
     threads: usize,

@@ -189,6 +189,107 @@ proptest! {
     }
 
     #[test]
+    fn sparse_arcs_match_all_arcs(seed in any::<u64>(), nh in 0usize..=90, nm in 0usize..=30, k in 1usize..=6) {
+        // Clustered households (buildings) numbered spatially, as the
+        // nearest-member search exploits; sometimes shuffled.
+        let mut i = small_instance(seed, 0, 0);
+        let mut r = Rng::new(seed ^ 991);
+        let span = [30.0, 300.0, 3000.0][r.below(3)];
+        let grids = 1 + r.below(2);
+        let mut b = (0.0, 0.0);
+        for h in 0..nh {
+            if h == 0 || r.below(6) == 0 {
+                b = (r.f64() * span, r.f64() * span);
+            }
+            let j = span / 50.0;
+            i.households.push(hh(&format!("h{h}"), b.0 + r.f64() * j, b.1 + r.f64() * j, &format!("g{}", r.below(grids))));
+        }
+        if r.below(3) == 0 {
+            for h in (1..nh).rev() {
+                i.households.swap(h, r.below(h + 1));
+            }
+        }
+        for m in 0..nm {
+            let (x, y) = if nh > 0 && r.below(2) == 0 {
+                let a = &i.households[r.below(nh)];
+                (a.x + r.f64(), a.y)
+            } else {
+                (r.f64() * span, r.f64() * span)
+            };
+            i.members.push(mm(&format!("m{m}"), x, y, &format!("g{}", r.below(grids)), r.below(6) as i64));
+        }
+        for h in 0..nh {
+            if r.below(3) == 0 {
+                let ok: Vec<usize> = (0..nm)
+                    .filter(|&m| i.params.cross_grid || i.households[h].grid == i.members[m].grid)
+                    .collect();
+                if !ok.is_empty() {
+                    let m = ok[r.below(ok.len())];
+                    let p = pair(&i.households[h].id, &i.members[m].id);
+                    i.current.push(p);
+                }
+            }
+        }
+        let sparse = solve_with(&i, &opts(k, 1), None).unwrap();
+        let all = solve_with(&i, &opts(10_000, 1), None).unwrap();
+        check_solution(&i, &sparse);
+        check_solution(&i, &all);
+        prop_assert_eq!(sparse.plan.assignments.len(), all.plan.assignments.len());
+        prop_assert_eq!(sparse.plan.cost, all.plan.cost);
+        prop_assert_eq!(dual_bound(&i, &sparse.duals, &sparse.plan), i128::from(all.plan.cost));
+    }
+
+    #[test]
+    fn planner_matches_cold_solves(seed in any::<u64>(), nh in 0usize..=10, nm in 0usize..=5, steps in 1usize..=6) {
+        let i = small_instance(seed, nh, nm);
+        let k = 1 + (seed % 3) as usize;
+        let mut p = Planner::new(&i, &opts(k, 1)).unwrap();
+        let mut r = Rng::new(seed ^ 4242);
+        for step in 0..steps {
+            let before = p.plan();
+            let change = crate::planner::random_change(&p, &mut r, step as u64);
+            let u = p.apply(&change).unwrap();
+            let now = p.instance();
+            let plan = p.plan();
+            let e = evaluate(&now, &plan).unwrap_or_else(|e| panic!("infeasible after {change:?}: {e}"));
+            prop_assert_eq!(e.cost, plan.cost);
+            prop_assert_eq!(e.moves, plan.moves);
+            prop_assert_eq!(e.assigned, e.max_coverage, "coverage not maximal after {:?}", change);
+            prop_assert_eq!(u.cost, plan.cost);
+            prop_assert_eq!(u.lower_bound, u.cost);
+            prop_assert_eq!(u.assigned, e.assigned);
+            prop_assert_eq!(u.moves, e.moves);
+            // A cold solve with every arc, and brute force while small.
+            let cold = solve_with(&now, &opts(10_000, 1), None).unwrap();
+            prop_assert_eq!(u.cost, cold.plan.cost, "after {:?}", change);
+            prop_assert_eq!(plan.assignments.len(), cold.plan.assignments.len());
+            if now.households.len() <= 6 && now.members.len() <= 4 {
+                let (cov, cost) = brute_force(&now);
+                prop_assert_eq!(e.assigned as usize, cov);
+                prop_assert_eq!(u.cost, cost, "after {:?}", change);
+            }
+            // The diff is exactly the households whose member changed.
+            let old: std::collections::HashMap<&str, &str> =
+                before.assignments.iter().map(|a| (a.household.as_str(), a.member.as_str())).collect();
+            let new: std::collections::HashMap<&str, &str> =
+                plan.assignments.iter().map(|a| (a.household.as_str(), a.member.as_str())).collect();
+            let mut want: Vec<(String, Option<String>, Option<String>)> = old
+                .keys()
+                .chain(new.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|h| old.get(**h) != new.get(**h))
+                .map(|h| (h.to_string(), old.get(*h).map(|s| s.to_string()), new.get(*h).map(|s| s.to_string())))
+                .collect();
+            let mut got: Vec<(String, Option<String>, Option<String>)> =
+                u.reassigned.iter().map(|r| (r.household.clone(), r.from.clone(), r.to.clone())).collect();
+            want.sort();
+            got.sort();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn replans_equal_cold_solves(seed in any::<u64>(), nh in 1usize..=8, nm in 1usize..=4) {
         let i = small_instance(seed, nh, nm);
         let first = solve_with(&i, &opts(2, 1), None).unwrap();
@@ -593,4 +694,79 @@ fn cross_grid_replan_uses_the_index_and_matches_cold() {
     check_solution(&next, &cold);
     assert_eq!(warm.plan.cost, cold.plan.cost);
     assert_eq!(dual_bound(&next, &warm.duals, &warm.plan), i128::from(warm.plan.cost));
+}
+
+#[test]
+fn planner_follows_a_city_through_many_changes() {
+    let i = generate_city(6000, 3);
+    let o = opts(24, 2);
+    let mut p = Planner::new(&i, &o).unwrap();
+    let cold = solve_with(&i, &o, None).unwrap();
+    assert_eq!(p.cost(), cold.plan.cost);
+    assert_eq!(p.lower_bound(), p.cost());
+    let mut r = Rng::new(9);
+    for n in 0..300u64 {
+        let change = crate::planner::random_change(&p, &mut r, n);
+        let u = p.apply(&change).unwrap();
+        assert_eq!(u.lower_bound, u.cost, "not proven after {change:?}");
+        assert!(u.components_solved <= 2);
+        if n % 100 == 99 {
+            let now = p.instance();
+            let c = solve_with(&now, &o, None).unwrap();
+            assert_eq!(c.plan.cost, u.cost, "differs from a cold solve after {n} changes");
+            assert_eq!(c.plan.assignments.len() as u64, u.assigned);
+            let e = evaluate(&now, &p.plan()).unwrap();
+            assert_eq!(e.cost, u.cost);
+            assert_eq!(e.assigned, e.max_coverage);
+        }
+    }
+}
+
+#[test]
+fn planner_rejects_bad_changes_and_keeps_its_state() {
+    let mut p = Planner::new(&valid(), &SolveOptions::default()).unwrap();
+    let before = p.plan();
+    let h = valid().households[0].clone();
+    let m = valid().members[0].clone();
+    let bad = [
+        Change::AddHousehold(h.clone()),
+        Change::AddHousehold(Household { id: "new".into(), x: f64::NAN, ..h.clone() }),
+        Change::RemoveHousehold { id: "nobody".into() },
+        Change::MoveHousehold {
+            id: h.id.clone(),
+            x: 1e300,
+            y: 0.0,
+            grid: h.grid.clone(),
+            building: h.building.clone(),
+        },
+        Change::AddMember(m.clone()),
+        Change::AddMember(Member { id: "new-m".into(), max: -1, ..m.clone() }),
+        Change::RemoveMember { id: "nobody".into() },
+        Change::SetCapacity { id: m.id.clone(), max: 3, min: 4 },
+        Change::SetCapacity { id: "nobody".into(), max: 3, min: 0 },
+    ];
+    for c in &bad {
+        let e = p.apply(c).unwrap_err().to_string();
+        assert!(!e.is_empty());
+        assert_eq!(p.plan(), before, "{c:?} changed the state");
+    }
+    assert_eq!(p.instance(), valid());
+}
+
+#[test]
+fn planner_with_cross_grid_and_new_grids() {
+    let mut i = small_instance(5, 8, 3);
+    i.params.cross_grid = true;
+    let mut p = Planner::new(&i, &opts(2, 1)).unwrap();
+    let u = p.apply(&Change::AddMember(mm("far", 5000.0, 5000.0, "elsewhere", 3))).unwrap();
+    assert_eq!(u.cost, brute_force(&p.instance()).1);
+    let mut j = small_instance(6, 8, 3);
+    j.params.cross_grid = false;
+    let mut q = Planner::new(&j, &opts(2, 1)).unwrap();
+    let u = q.apply(&Change::AddHousehold(hh("lonely", 1.0, 1.0, "new-grid"))).unwrap();
+    assert_eq!(q.member_of("lonely"), None);
+    let u2 = q.apply(&Change::AddMember(mm("helper", 2.0, 1.0, "new-grid", 1))).unwrap();
+    assert_eq!(q.member_of("lonely"), Some("helper"));
+    assert_eq!(u2.cost, u.cost + 1);
+    assert_eq!(u2.reassigned, vec![Reassignment { household: "lonely".into(), from: None, to: Some("helper".into()) }]);
 }
