@@ -237,9 +237,14 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
             .min(today - Duration::days(1));
         day_in(rng, m.max(from), end.max(m.max(from)))
     };
+    let mut cells = 0usize;
     for (k, (oid, kind, opath)) in orgs.iter().enumerate() {
-        let branch = kind.starts_with("branch_");
-        let silent = branch && k % 7 == 3;
+        // One in four branches and party groups has gone silent (no organisational life lately).
+        let cell = kind.starts_with("branch_") || kind == "party_group";
+        if cell {
+            cells += 1;
+        }
+        let silent = cell && cells % 4 == 2;
         let stop = if silent { today - Duration::days(45 + (k as i64 % 30)) } else { today };
         let reliable = if k % 5 == 1 { 0.6 } else { 0.93 };
         let meet = async |tx: &mut Tx, rng: &mut Rng, kinds: &[(&str, &str, u32)]| -> Result<(), StoreError> {
