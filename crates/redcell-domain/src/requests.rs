@@ -219,7 +219,9 @@ impl From<TransitionError> for FieldError {
 fn role_may(action: Action, role: ActorRole) -> bool {
     use ActorRole::*;
     match action {
-        Action::Accept | Action::Assign | Action::Refuse | Action::MarkDuplicate | Action::Close => {
+        // A member accepts by verifying a micro-wish with the family.
+        Action::Accept => matches!(role, Staff | Member),
+        Action::Assign | Action::Refuse | Action::MarkDuplicate | Action::Close => {
             matches!(role, Staff) || (action == Action::Close && role == System)
         }
         Action::Claim => matches!(role, Member | Staff),
@@ -614,6 +616,7 @@ mod tests {
         assert_eq!(staff(S::Reopened), vec![A::Assign, A::Claim, A::Start, A::Refuse]);
         assert_eq!(allowed_actions(S::InProgress, ActorRole::Handler, true), vec![A::Resolve]);
         assert_eq!(allowed_actions(S::Accepted, ActorRole::Member, false), vec![A::Claim]);
+        assert_eq!(allowed_actions(S::Submitted, ActorRole::Member, false), vec![A::Accept]);
         assert_eq!(allowed_actions(S::AwaitingMaterials, ActorRole::Resident, true), vec![A::SupplyMaterials]);
         assert_eq!(allowed_actions(S::Revisited, ActorRole::System, false), vec![A::Close]);
     }

@@ -350,6 +350,11 @@ async fn wishes_are_claimed_once(db: Db) {
     .await
     .unwrap();
     wishes::verify(&db, &m1, w2.id).await.unwrap();
+    assert_eq!(
+        requests::get(&db, &t.sec, w2.id).await.unwrap().state(),
+        RequestState::Accepted,
+        "verified by a member"
+    );
     assert_eq!(wishes::next_round(&db, &t.sec).await.unwrap(), 1);
     assert_eq!(requests::get(&db, &t.sec, w2.id).await.unwrap().wish_round, Some(2));
 }

@@ -136,9 +136,11 @@ fn shanghai(t: DateTime<Utc>) -> String {
 
 async fn request_json(s: &Shared, r: &Request) -> Value {
     let notes: Vec<Note> = match requests::public_view(&s.db, &r.code).await {
-        Ok((_, v)) => {
-            v.notes.into_iter().map(|n| Note { datetime: n.at, action: n.what, state: n.state, note: n.note }).collect()
-        }
+        Ok((_, v)) => v
+            .notes
+            .into_iter()
+            .map(|n| Note { datetime: shanghai(n.at_utc), action: n.what, state: n.state, note: n.note })
+            .collect(),
         Err(_) => vec![],
     };
     json!({

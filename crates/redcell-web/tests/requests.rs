@@ -115,6 +115,7 @@ async fn open311_client_posts_and_reads(t: &TestApp) {
     assert!(r["expected_datetime"].as_str().is_some());
     assert_eq!(r["lat"].as_f64(), Some(30.2741));
     assert!(r["notes"].as_array().is_some_and(|n| !n.is_empty()));
+    assert!(r["notes"][0]["datetime"].as_str().is_some_and(|d| d.ends_with("+08:00")), "{r}");
     assert!(!one.body.contains("13912345678"));
 
     // The list with filters.

@@ -708,7 +708,10 @@ pub struct PublicView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicNote {
+    /// Shanghai local time for display.
     pub at: String,
+    /// The instant (for machine readers such as Open311).
+    pub at_utc: DateTime<Utc>,
     pub what: String,
     pub state: String,
     pub note: Option<String>,
@@ -720,7 +723,13 @@ pub async fn public_view(db: &Db, code: &str) -> Result<(Request, PublicView), S
     let notes = history_rows(db, r.tenant_id, r.id, true)
         .await?
         .into_iter()
-        .map(|h| PublicNote { at: h.local(), what: h.action_label(), state: h.to_label().into(), note: h.note.clone() })
+        .map(|h| PublicNote {
+            at: h.local(),
+            at_utc: h.at,
+            what: h.action_label(),
+            state: h.to_label().into(),
+            note: h.note.clone(),
+        })
         .collect();
     let v = PublicView {
         code: r.code.clone(),

@@ -266,6 +266,11 @@ pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> 
             }
             state = *to;
         }
+        if state == S::Reopened {
+            // A reopened request runs on a fresh clock from the day it was reopened.
+            let fresh = cal.add_working_days(shanghai_date(at), u32::try_from(days.max(1)).unwrap_or(5));
+            sets.push(format!("due_date = {}", a.push(fresh)));
+        }
         sets.push(format!("state = {}", a.push(state.code())));
         sets.push(format!("updated_at = {}", a.push(at)));
         if wish && state != S::Submitted {

@@ -190,11 +190,6 @@ async fn get_wish(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError
 pub async fn verify(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError> {
     let r = get_wish(db, p, id).await?;
     let action = (r.state() == redcell_domain::requests::RequestState::Submitted).then_some(Action::Accept);
-    if action.is_some() && !roles_of(p, &r).contains(&ActorRole::Staff) {
-        // A member verifies: accept on the back office's behalf is not theirs; publish only.
-        return stage_update(db, p, id, &[WishStage::Unverified], WishStage::Published, None, &[], "核实微心愿并发布")
-            .await;
-    }
     stage_update(db, p, id, &[WishStage::Unverified], WishStage::Published, action, &[], "核实微心愿并发布").await
 }
 
