@@ -329,7 +329,9 @@ pub async fn run(
             .await?
         }
         ExportFilter::Residents(f) => {
-            let (s, a) = sql(residents::SELECT, residents::filtered(q, f)?, residents::ORDER);
+            // By organisation, then id: the order the index on (tenant_id, org_id)
+            // yields, so SQLite streams the rows instead of sorting them all in memory.
+            let (s, a) = sql(residents::SELECT, residents::filtered(q, f)?, "r.org_id, r.id");
             db.each(&s, a, |r: Resident| sink(&person_cells(&r, m))).await?
         }
         ExportFilter::Search(text) => {

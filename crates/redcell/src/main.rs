@@ -323,7 +323,10 @@ async fn export(database: Option<String>, a: ExportArgs) -> Result<()> {
     pairs.push(("format".into(), a.format.clone()));
     pairs.push(("encoding".into(), a.encoding.clone()));
     let query = serde_urlencoded::to_string(&pairs)?;
-    let req = redcell_web::export::parse_request(kind, &query).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut req = redcell_web::export::parse_request(kind, &query).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The audit row names the subtree the operator exported.
+    req.filters =
+        [format!("org={}", a.org), req.filters].iter().filter(|x| !x.is_empty()).cloned().collect::<Vec<_>>().join("&");
     let db = open(database).await?;
     let p = redcell_store::export::operator(&db, &a.org).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = std::time::Instant::now();
