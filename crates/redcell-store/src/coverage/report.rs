@@ -341,7 +341,8 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
     )
     .await?;
     rates.push(Rate::new("central_member", "党员有中心户联系", plain_with, plain_members));
-    let key_cond = format!(" AND (h.tags & {keys}) <> 0");
+    // `h.tags <> 0` lets both databases use the partial index on tagged households.
+    let key_cond = format!(" AND h.tags <> 0 AND (h.tags & {keys}) <> 0");
     let key_total = count(db, org, "h", hh_from, &key_cond).await?;
     let key_with =
         count(db, org, "h", hh_from, &format!("{key_cond} AND {}", active_to(ContactLevel::CentralKeyResident, "h")))
