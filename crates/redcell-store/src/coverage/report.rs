@@ -235,13 +235,15 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
             let u = org.under("h", &mut a);
             let k = a.push(keys);
             let lim = a.push(want);
-            let op = if tagged { "<>" } else { "=" };
+            // Tagged households through the partial index on `tags <> 0`.
+            let tag_cond =
+                if tagged { format!("h.tags <> 0 AND (h.tags & {k}) <> 0") } else { format!("(h.tags & {k}) = 0") };
             rows.extend(
                 db.all::<Named>(
                     &format!(
                         "SELECT h.id, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room AS name, b.address AS detail, h.tags \
                          FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
-                         WHERE {u} AND (h.tags & {k}) {op} 0 AND NOT {MH_ACTIVE} ORDER BY h.id LIMIT {lim}"
+                         WHERE {u} AND {tag_cond} AND NOT {MH_ACTIVE} ORDER BY h.id LIMIT {lim}"
                     ),
                     a,
                 )
