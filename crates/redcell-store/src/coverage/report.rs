@@ -235,13 +235,15 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
             let u = org.under("h", &mut a);
             let k = a.push(keys);
             let lim = a.push(want);
-            let op = if tagged { "<>" } else { "=" };
+            // Tagged households through the partial index on `tags <> 0`.
+            let tag_cond =
+                if tagged { format!("h.tags <> 0 AND (h.tags & {k}) <> 0") } else { format!("(h.tags & {k}) = 0") };
             rows.extend(
                 db.all::<Named>(
                     &format!(
                         "SELECT h.id, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room AS name, b.address AS detail, h.tags \
                          FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
-                         WHERE {u} AND (h.tags & {k}) {op} 0 AND NOT {MH_ACTIVE} ORDER BY h.id LIMIT {lim}"
+                         WHERE {u} AND {tag_cond} AND NOT {MH_ACTIVE} ORDER BY h.id LIMIT {lim}"
                     ),
                     a,
                 )
@@ -341,7 +343,8 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
     )
     .await?;
     rates.push(Rate::new("central_member", "党员有中心户联系", plain_with, plain_members));
-    let key_cond = format!(" AND (h.tags & {keys}) <> 0");
+    // `h.tags <> 0` lets both databases use the partial index on tagged households.
+    let key_cond = format!(" AND h.tags <> 0 AND (h.tags & {keys}) <> 0");
     let key_total = count(db, org, "h", hh_from, &key_cond).await?;
     let key_with =
         count(db, org, "h", hh_from, &format!("{key_cond} AND {}", active_to(ContactLevel::CentralKeyResident, "h")))

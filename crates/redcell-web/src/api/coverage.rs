@@ -502,8 +502,10 @@ pub async fn set_party_role(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PickQuery {
     /// `member`, `cadre`, `household`, `org` or `post`.
+    #[serde(default)]
     pub kind: String,
-    /// A name (prefix), building and room, code, or id.
+    /// A name (prefix), building and room, code, or id (empty: no candidates).
+    #[serde(default)]
     pub q: String,
     /// Inside this organisation (default: the caller's highest).
     pub org_id: Option<i64>,
@@ -527,6 +529,9 @@ pub async fn pick_for(
     p: &redcell_store::Principal,
     q: &PickQuery,
 ) -> Result<Vec<Candidate>, redcell_store::StoreError> {
+    if q.q.trim().is_empty() {
+        return Ok(vec![]);
+    }
     let kind = PickKind::parse(&q.kind).ok_or_else(|| {
         redcell_store::StoreError::from(redcell_domain::FieldError::new(
             "kind",
