@@ -111,6 +111,18 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("propose_plan", "生成联系方案"),
     ("apply_plan", "应用联系方案"),
     ("discard_plan", "放弃联系方案"),
+    ("import", "导入"),
+    ("import_undo", "撤销导入"),
+    ("submit_request", "登记诉求"),
+    ("request_action", "办理诉求"),
+    ("request_card", "诉求预警亮牌"),
+    ("request_part", "联办分工"),
+    ("revisit_link", "生成回访链接"),
+    ("request_chase", "上报催办"),
+    ("wish", "微心愿"),
+    ("wish_round", "微心愿转入下一轮"),
+    ("add_holiday", "登记节假日"),
+    ("remove_holiday", "删除节假日"),
 ];
 
 pub fn audit_action_label(code: &str) -> &str {
