@@ -71,6 +71,8 @@ document.addEventListener('submit', function (e) {
     });
   }
   document.querySelectorAll('input[data-pick]').forEach(setup);
+})();
+
 // Import jobs: poll the job's status and reload the page when it is done.
 (function () {
   var box = document.querySelector('[data-job-poll]');
