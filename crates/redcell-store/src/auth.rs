@@ -140,17 +140,34 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<NewSession
     login_from(db, username, password, &Client::default()).await
 }
 
-/// Count a login attempt from `ip`; refuse when there were too many in the last minute.
-async fn rate_limit(db: &Db, ip: &str) -> Result<(), StoreError> {
+/// Count an attempt from `ip` in `table` (columns `ip`, `at`); refuse when
+/// `max` attempts were already counted in the last `window_minutes`. The one
+/// sliding-window limiter for logins and public submissions: counts live in
+/// the database so that several server processes share them.
+pub(crate) async fn sliding_window_limit(
+    db: &Db,
+    table: &'static str,
+    ip: &str,
+    window_minutes: i64,
+    max: i64,
+) -> Result<(), StoreError> {
     let now = Utc::now();
     let recent = db
-        .int("SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at > $2", args![ip, now - Duration::minutes(1)])
+        .int(
+            &format!("SELECT COUNT(*) FROM {table} WHERE ip = $1 AND at > $2"),
+            args![ip, now - Duration::minutes(window_minutes)],
+        )
         .await?;
-    if recent >= LOGIN_ATTEMPTS_PER_MINUTE {
-        return Err(StoreError::RateLimited(60));
+    if recent >= max {
+        return Err(StoreError::RateLimited(window_minutes * 60));
     }
-    db.exec("INSERT INTO login_attempts (ip, at) VALUES ($1, $2)", args![ip, now]).await?;
+    db.exec(&format!("INSERT INTO {table} (ip, at) VALUES ($1, $2)"), args![ip, now]).await?;
     Ok(())
+}
+
+/// Count a login attempt from `ip`; refuse when there were too many in the last minute.
+async fn rate_limit(db: &Db, ip: &str) -> Result<(), StoreError> {
+    sliding_window_limit(db, "login_attempts", ip, 1, LOGIN_ATTEMPTS_PER_MINUTE).await
 }
 
 /// Check a password and open a session, recording where the client is.

@@ -263,18 +263,8 @@ pub struct Photo<'a> {
 
 /// Count a public submission from `ip`; refuse when there were too many recently.
 pub async fn rate_limit(db: &Db, ip: &str) -> Result<(), StoreError> {
-    let now = Utc::now();
-    let recent = db
-        .int(
-            "SELECT COUNT(*) FROM request_submit_attempts WHERE ip = $1 AND at > $2",
-            args![ip, now - Duration::minutes(SUBMIT_WINDOW_MINUTES)],
-        )
-        .await?;
-    if recent >= SUBMITS_PER_WINDOW {
-        return Err(StoreError::RateLimited(SUBMIT_WINDOW_MINUTES * 60));
-    }
-    db.exec("INSERT INTO request_submit_attempts (ip, at) VALUES ($1, $2)", args![ip, now]).await?;
-    Ok(())
+    crate::auth::sliding_window_limit(db, "request_submit_attempts", ip, SUBMIT_WINDOW_MINUTES, SUBMITS_PER_WINDOW)
+        .await
 }
 
 /// Check a photo: a sniffed image (not a PDF) within the size limit.
