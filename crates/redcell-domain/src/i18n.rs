@@ -220,6 +220,12 @@ pub const IMPORT_UNDONE_ALREADY: &str = "该批次已撤销";
 pub const IMPORT_UNDO_CHANGED_LATER: &str = "该批次导入的数据之后已被修改，不能撤销";
 pub const IMPORT_UNDO_DEPENDS: &str = "已有其他数据依赖该批次导入的记录，不能撤销";
 pub const IMPORT_CYCLE: &str = "上级组织形成了循环";
+pub const IMPORT_YES_NO: &str = "请填写“是”或“否”";
+pub const IMPORT_MEMBER_NAME_NEEDED: &str = "该身份证号尚未登记为居民：请填写姓名，将同时登记居民";
+pub const IMPORT_NAME_MISMATCH: &str = "与该身份证号已登记居民的姓名不一致，请核对身份证号或姓名";
+pub const IMPORT_NOT_MEMBER: &str = "该身份证号不是已登记的党员";
+pub const IMPORT_CADRE_LEVEL_NEEDS: &str = "该联系层级必须填写此列";
+pub const IMPORT_CADRE_AMBIGUOUS: &str = "该组织中有多名同名干部，请在联系名册页面逐个添加";
 // Export of lists (导出).
 pub const EXPORT_TOO_MANY_ROWS: &str = "超过 Excel 单个工作表的行数上限（1048575 行），请缩小筛选范围或改为导出 CSV";
 pub const EXPORT_QUERY_INVALID: &str = "查询参数无效";

@@ -371,6 +371,17 @@ impl RawMember {
     }
 }
 
+/// A member joins the party at 18 or later: the join date may not lie before
+/// the 18th birthday (the one rule for forms, the API and roster import).
+pub fn check_joined_on(birth: NaiveDate, joined_on: Option<NaiveDate>) -> Result<(), FieldError> {
+    match joined_on {
+        Some(j) if j < birth.checked_add_months(chrono::Months::new(12 * 18)).unwrap_or(birth) => {
+            Err(FieldError::new("joined_on", "too_young", i18n::JOIN_BEFORE_BIRTH))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCadre {
     pub org_id: i64,

@@ -88,33 +88,56 @@ const HOUSEHOLDS: &[Column] = &[
 ];
 
 const MEMBERS: &[Column] = &[
-    col("id_number", "身份证号", true, "必须是已登记的居民", "990101198001010014", ""),
-    col("org_code", "所在党组织编码", true, "必须已存在", "SQ-001-1", ""),
-    col("category", "党员类别", true, "从下拉列表选择", "农民/社区党员", ""),
-    col("status", "党员状态", false, "默认正式党员", "正式党员", ""),
-    col("joined_on", "入党日期", false, "格式 2020-01-31", "2001-07-01", ""),
-    col("work_unit", "工作单位", false, "", "", ""),
+    col(
+        "id_number",
+        "身份证号",
+        true,
+        "18位，校验位和出生日期须正确；已登记的居民按身份证号关联，未登记的将新建居民（须填姓名）",
+        "990101198001010014",
+        "990101198203150023",
+    ),
+    col("name", "姓名", false, "须与已登记居民一致；未登记的居民必填", "张三", "李四"),
+    col("birth_date", "出生日期", false, "可留空，按身份证号；填写时须与身份证号一致", "1980-01-01", ""),
+    col("phone", "联系电话", false, "留空则保留已登记的电话", "13800138000", ""),
+    col("org_code", "所在党组织编码", true, "必须已存在", "SQ-001-1", "SQ-001-1"),
+    col("category", "党员类别", true, "从下拉列表选择；流动党员选“流动党员”", "农民/社区党员", "流动党员"),
+    col("status", "党员状态", false, "正式党员/预备党员，默认正式党员", "正式党员", "预备党员"),
+    col("joined_on", "入党日期", false, "格式 2020-01-31；须在年满18岁之后", "2001-07-01", "2025-07-01"),
+    col("work_unit", "工作单位", false, "在职党员填写（有工作单位即为在职党员）", "", "幸福路小学"),
     col("skills", "特长", false, "", "", ""),
     col("interests", "兴趣", false, "", "", ""),
     col("free_time", "空闲时间", false, "", "", ""),
-    col("central_household", "中心户", false, "是/否", "否", ""),
+    col("central_household", "中心户", false, "是/否；留空则保留原值（新党员为否）", "否", "是"),
 ];
 
 const CADRES: &[Column] = &[
-    col("name", "姓名", true, "", "赵六", ""),
-    col("org_code", "所属组织编码", true, "必须已存在", "SQ-001", ""),
-    col("kind", "干部类型", true, "从下拉列表选择", "网格员", ""),
-    col("phone", "联系电话", false, "同一组织内姓名+电话相同视为同一人", "13900139000", ""),
-    col("title", "职务", false, "", "网格长", ""),
+    col("name", "姓名", true, "", "赵六", "钱七"),
+    col("org_code", "所属组织编码", true, "必须已存在", "SQ-001", "SQ-001"),
+    col("kind", "干部类型", true, "从下拉列表选择", "街道干部", "班子成员"),
+    col("phone", "联系电话", false, "同一组织内姓名+电话相同视为同一人", "13900139000", "13900139001"),
+    col("title", "职务", false, "", "组织委员", "副主任"),
+    col("id_number", "党员身份证号", false, "干部是党员时填写，关联到已登记的党员；同一组织内按此识别同一人", "", ""),
 ];
 
 const CONTACTS: &[Column] = &[
-    col("member_id_number", "党员身份证号", true, "联系人（党员）", "990101198001010014", ""),
-    col("grid_code", "网格编码", true, "被联系住户所在网格", "WG-01", ""),
-    col("building", "楼栋名称", true, "", "1幢", ""),
+    col("level", "联系层级", true, "从下拉列表选择；其余各列按层级填写", "党员联系户", "街道干部联系党员"),
+    col(
+        "member_id_number",
+        "党员身份证号",
+        false,
+        "联系人是党员时（党员联系户、中心户、党小组长、委员）必填",
+        "990101198001010014",
+        "",
+    ),
+    col("cadre_name", "干部姓名", false, "联系人是街道干部或包社领导时必填", "", "赵六"),
+    col("cadre_org_code", "干部所属组织编码", false, "与干部姓名一起识别干部", "", "SQ-001"),
+    col("grid_code", "网格编码", false, "联系住户时必填：被联系住户所在网格", "WG-01", ""),
+    col("building", "楼栋名称", false, "联系住户时必填", "1幢", ""),
     col("unit_no", "单元", false, "默认1", "1", ""),
-    col("room", "房号", true, "", "302", ""),
-    col("since", "开始日期", false, "默认今天", "2026-01-01", ""),
+    col("room", "房号", false, "联系住户时必填", "302", ""),
+    col("to_id_number", "被联系党员身份证号", false, "联系党员或中心户时必填", "", "990101198203150023"),
+    col("to_org_code", "被联系组织编码", false, "联系党小组、支部或社区时必填", "", ""),
+    col("since", "开始日期", false, "默认今天，不能晚于今天", "2026-01-01", "2026-01-01"),
 ];
 
 pub fn columns(kind: ImportKind) -> &'static [Column] {
@@ -130,7 +153,14 @@ pub fn columns(kind: ImportKind) -> &'static [Column] {
 
 /// The kinds whose import is implemented (the others have templates only).
 pub fn importable(kind: ImportKind) -> bool {
-    matches!(kind, ImportKind::Orgs | ImportKind::Grids | ImportKind::Households)
+    match kind {
+        ImportKind::Orgs
+        | ImportKind::Grids
+        | ImportKind::Households
+        | ImportKind::Members
+        | ImportKind::Cadres
+        | ImportKind::Contacts => true,
+    }
 }
 
 /// The drop-down choices of a column (enumerations), as Chinese labels.
@@ -146,6 +176,7 @@ pub fn choices(kind: ImportKind, key: &str) -> Vec<&'static str> {
         (ImportKind::Members, "status") => labels(MemberStatus::ALL),
         (ImportKind::Members, "central_household") => vec!["是", "否"],
         (ImportKind::Cadres, "kind") => labels(CadreKind::ALL),
+        (ImportKind::Contacts, "level") => labels(crate::coverage::ContactLevel::ALL),
         _ => Vec::new(),
     }
 }

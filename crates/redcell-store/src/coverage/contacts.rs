@@ -328,7 +328,17 @@ async fn check_ends(tx: &mut Tx, p: &Principal, n: &NewContact) -> Result<(i64, 
 /// household's or the pair's earlier contacts; audited.
 pub async fn start(db: &Db, p: &Principal, n: NewContact) -> Result<Contact, StoreError> {
     let mut tx = db.begin().await?;
-    let (tenant, org_id) = check_ends(&mut tx, p, &n).await?;
+    let (tenant, id) = start_in(&mut tx, p, &n).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "contact", "contacts", tenant, id, None).await?;
+    tx.commit().await?;
+    get(db, p, id).await
+}
+
+/// The checks and the insert of `start`, inside the caller's transaction and
+/// without the audit row (roster import records one summary row per batch).
+/// Answers (tenant, contact id).
+pub(crate) async fn start_in(tx: &mut Tx, p: &Principal, n: &NewContact) -> Result<(i64, i64), StoreError> {
+    let (tenant, org_id) = check_ends(tx, p, n).await?;
     let level = n.level;
     let dup = tx
         .int(
@@ -407,9 +417,7 @@ pub async fn start(db: &Db, p: &Principal, n: NewContact) -> Result<Contact, Sto
                 e
             }
         })?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "contact", "contacts", tenant, id, None).await?;
-    tx.commit().await?;
-    get(db, p, id).await
+    Ok((tenant, id))
 }
 
 /// End a contact (once): sets `until`, who ended it and why; audited.

@@ -8,9 +8,12 @@
 //! times. The batch row itself keeps the ids it created and the prior values
 //! of the rows it changed.
 
+mod cadres;
+mod contacts;
 mod grids;
 mod households;
 pub mod jobs;
+mod members;
 mod orgs;
 
 use crate::db::{Args, Backend, Db, Tx};
@@ -308,6 +311,12 @@ pub async fn run(
     }
     if up.kind == ImportKind::Households {
         households::run(db, p, &up, commit, &mut report, progress).await?;
+    } else if up.kind == ImportKind::Members {
+        members::run(db, p, &up, commit, &mut report, progress).await?;
+    } else if up.kind == ImportKind::Cadres {
+        cadres::run(db, p, &up, commit, &mut report, progress).await?;
+    } else if up.kind == ImportKind::Contacts {
+        contacts::run(db, p, &up, commit, &mut report, progress).await?;
     } else {
         let Some(rows) = read_file(&up, &mut report, progress) else {
             return Ok(report);
@@ -498,7 +507,7 @@ pub async fn batches(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Batch>, S
 }
 
 /// Tables in the order their created rows are removed (children first).
-const UNDO_ORDER: &[&str] = &["residents", "households", "buildings", "grids", "orgs"];
+const UNDO_ORDER: &[&str] = &["contacts", "cadres", "members", "residents", "households", "buildings", "grids", "orgs"];
 
 fn undo_refused(msg: &str) -> StoreError {
     StoreError::Invalid(FieldError::new("batch", "undo", msg).into())
@@ -543,14 +552,18 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
         let org_col = if *table == "orgs" { "id" } else { "org_id" };
         for chunk in ids.chunks(500) {
             let list = id_list(chunk);
-            let later = tx
-                .int(
-                    &format!(
-                        "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND id IN ({list}) AND updated_at <> $2"
-                    ),
-                    args![t, at],
-                )
-                .await?;
+            // Contacts are events: one ended since the import was changed later.
+            let later = if *table == "contacts" {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND id IN ({list}) AND until IS NOT NULL"
+                );
+                tx.int(&sql, args![t]).await?
+            } else {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND id IN ({list}) AND updated_at <> $2"
+                );
+                tx.int(&sql, args![t, at]).await?
+            };
             if later > 0 {
                 return Err(undo_refused(i18n::IMPORT_UNDO_CHANGED_LATER));
             }
@@ -565,20 +578,36 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
             }
         }
     }
-    // Contacts point at households and members without a foreign key.
-    if let Some(ids) = undo.created.get("households") {
+    // Contacts, exemptions and posts point at households, members and cadres
+    // without a foreign key (contacts created by this batch go with it).
+    let own_contacts = undo.created.get("contacts").map(|c| id_list(c)).filter(|l| !l.is_empty());
+    let not_own = own_contacts.map(|l| format!(" AND id NOT IN ({l})")).unwrap_or_default();
+    let dependents: &[(&str, &[&str])] = &[
+        (
+            "households",
+            &["SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND to_kind = 'household' AND to_id IN ({ids}){own}"],
+        ),
+        (
+            "members",
+            &[
+                "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND ((from_kind = 'member' AND from_id IN ({ids})) OR (to_kind = 'member' AND to_id IN ({ids}))){own}",
+                "SELECT COUNT(*) FROM exemptions WHERE tenant_id = $1 AND member_id IN ({ids})",
+                "SELECT COUNT(*) FROM demo_posts WHERE tenant_id = $1 AND member_id IN ({ids})",
+            ],
+        ),
+        (
+            "cadres",
+            &["SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND from_kind = 'cadre' AND from_id IN ({ids}){own}"],
+        ),
+    ];
+    for (table, queries) in dependents {
+        let Some(ids) = undo.created.get(*table) else { continue };
         for chunk in ids.chunks(500) {
-            let n = tx
-                .int(
-                    &format!(
-                        "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND to_kind = 'household' AND to_id IN ({})",
-                        id_list(chunk)
-                    ),
-                    args![t],
-                )
-                .await?;
-            if n > 0 {
-                return Err(undo_refused(i18n::IMPORT_UNDO_DEPENDS));
+            for q in *queries {
+                let sql = q.replace("{ids}", &id_list(chunk)).replace("{own}", &not_own);
+                if tx.int(&sql, args![t]).await? > 0 {
+                    return Err(undo_refused(i18n::IMPORT_UNDO_DEPENDS));
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::db::{Args, Db};
 use crate::error::{ResultExt, StoreError};
 use crate::scope::{Capability, Principal};
 use crate::{Code, IdNo, PhoneNo, args};
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::input::NewMember;
 use redcell_domain::{FieldError, MemberCategory, MemberStatus, i18n};
 use serde::{Deserialize, Serialize};
@@ -124,11 +124,7 @@ async fn check(tx: &mut crate::Tx, p: &Principal, n: &NewMember) -> Result<i64, 
     }
     let birth: NaiveDate =
         tx.one::<(NaiveDate,)>("SELECT birth_date FROM residents WHERE id = $1", args![n.resident_id]).await?.0;
-    if let Some(j) = n.joined_on
-        && j < birth.checked_add_months(Months::new(12 * 18)).unwrap_or(birth)
-    {
-        return Err(FieldError::new("joined_on", "too_young", i18n::JOIN_BEFORE_BIRTH).into());
-    }
+    redcell_domain::input::check_joined_on(birth, n.joined_on)?;
     Ok(org.tenant_id)
 }
 

@@ -1,0 +1,473 @@
+//! Party members, one row per member, keyed by ID number. The person is the
+//! resident with that ID number when one is registered (any organisation of
+//! the tenant, as the member form allows); otherwise a resident is created
+//! in the member's organisation from the row's name, ID number, birth date and
+//! phone. A blank optional cell keeps what the database holds.
+
+use super::{
+    Counts, FieldChange, InRow, Progress, Report, RowChange, RowError, RowErrors, Stage, Undo, Upload, editable_orgs,
+    now, read_each, reserve_ids, row_error, show, write_batch,
+};
+use crate::db::{Arg, Args, Db};
+use crate::demo::bulk;
+use crate::error::StoreError;
+use crate::scope::Principal;
+use crate::{Code, args};
+use chrono::{DateTime, NaiveDate, Utc};
+use redcell_domain::input::{NewMember, NewResident, RawMember, RawResident, check_joined_on};
+use redcell_domain::rosters::{ImportKind, normalise_date, normalise_text};
+use redcell_domain::{MemberCategory, MemberStatus, i18n};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+const K: ImportKind = ImportKind::Members;
+
+/// Stands in for a blank name while the other resident fields are checked.
+const NO_NAME: &str = "未填姓名";
+
+struct Parsed {
+    row: u32,
+    /// The resident as the row describes them (name `NO_NAME` when blank).
+    res: NewResident,
+    name_given: bool,
+    org_code: String,
+    m: NewMember,
+    /// Which optional cells were filled (a blank one keeps the stored value).
+    status_given: bool,
+    joined_given: bool,
+    central_given: bool,
+}
+
+/// `是`/`否` or blank.
+fn yes_no(raw: &str) -> Result<Option<bool>, ()> {
+    match normalise_text(raw).as_str() {
+        "" => Ok(None),
+        "是" | "Y" | "y" | "1" | "true" => Ok(Some(true)),
+        "否" | "N" | "n" | "0" | "false" => Ok(Some(false)),
+        _ => Err(()),
+    }
+}
+
+fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
+    let mut e = RowErrors::new(K, r);
+    e.check_cells(&["id_number"]);
+    let org_code = normalise_text(&r.text(K, "org_code"));
+    if org_code.is_empty() {
+        e.push("org_code", i18n::REQUIRED);
+    }
+    let name = normalise_text(&r.text(K, "name"));
+    let name_given = !name.is_empty();
+    let res = RawResident {
+        household_id: None,
+        org_id: Some("1".into()),
+        name: Some(if name_given { name } else { NO_NAME.into() }),
+        gender: None,
+        birth_date: Some(normalise_date(&r.text(K, "birth_date"))),
+        id_number: r.opt(K, "id_number"),
+        phone: r.opt(K, "phone"),
+        note: None,
+    }
+    .validate(today);
+    if let Err(x) = &res {
+        e.invalid(x, &|f| f.to_string());
+    }
+    let central = yes_no(&r.text(K, "central_household"));
+    if central.is_err() {
+        e.push("central_household", i18n::IMPORT_YES_NO);
+    }
+    let joined_text = normalise_date(&r.text(K, "joined_on"));
+    let m = RawMember {
+        resident_id: Some("1".into()),
+        org_id: Some("1".into()),
+        category: Some(normalise_text(&r.text(K, "category"))),
+        status: Some(normalise_text(&r.text(K, "status"))),
+        joined_on: Some(joined_text.clone()),
+        work_unit: r.opt(K, "work_unit"),
+        skills: r.opt(K, "skills"),
+        interests: r.opt(K, "interests"),
+        free_time: r.opt(K, "free_time"),
+        central_household: Some(if central == Ok(Some(true)) { "是".into() } else { String::new() }),
+    }
+    .validate(today);
+    if let Err(x) = &m {
+        e.invalid(x, &|f| f.to_string());
+    }
+    if let (Ok(res), Ok(m)) = (&res, &m)
+        && let Err(x) = check_joined_on(res.birth_date, m.joined_on)
+    {
+        e.push("joined_on", x.message);
+    }
+    match (res, m, central, e.is_empty()) {
+        (Ok(res), Ok(m), Ok(central), true) => Ok(Parsed {
+            row: r.row,
+            res,
+            name_given,
+            org_code,
+            m,
+            status_given: !r.text(K, "status").trim().is_empty(),
+            joined_given: !joined_text.is_empty(),
+            central_given: central.is_some(),
+        }),
+        _ => Err(e.out),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ResRow {
+    id: i64,
+    id_number: String,
+    org_id: i64,
+    name: String,
+    phone: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemRow {
+    id: i64,
+    id_number: String,
+    org_id: i64,
+    org_code: String,
+    category: Code<MemberCategory>,
+    status: Code<MemberStatus>,
+    joined_on: Option<NaiveDate>,
+    work_unit: Option<String>,
+    skills: Option<String>,
+    interests: Option<String>,
+    free_time: Option<String>,
+    central_household: bool,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy)]
+enum Res {
+    Old(i64),
+    New(usize),
+}
+
+#[derive(Default)]
+struct Plan {
+    new_res: Vec<(i64, NewResident)>,
+    /// Registered residents whose phone changes: (id, new phone, prior row).
+    res_phone: Vec<(i64, String, Option<String>, DateTime<Utc>)>,
+    new_members: Vec<(Res, NewMember)>,
+    changed_members: Vec<(NewMember, MemRow)>,
+}
+
+/// Residents of the tenant with these ID numbers (looked up in chunks).
+async fn residents_by_id(db: &Db, t: i64, ids: &[String]) -> Result<HashMap<String, ResRow>, StoreError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut a = Args::new();
+        let tp = a.push(t);
+        let list: Vec<String> = chunk.iter().map(|s| a.push(s.clone())).collect();
+        let rows: Vec<ResRow> = db
+            .all(
+                &format!(
+                    "SELECT id, id_number, org_id, name, phone, updated_at FROM residents WHERE tenant_id = {tp} AND id_number IN ({})",
+                    list.join(",")
+                ),
+                a,
+            )
+            .await?;
+        out.extend(rows.into_iter().map(|r| (r.id_number.clone(), r)));
+    }
+    Ok(out)
+}
+
+pub(super) async fn run(
+    db: &Db,
+    p: &Principal,
+    up: &Upload<'_>,
+    commit: bool,
+    report: &mut Report,
+    progress: Progress<'_>,
+) -> Result<(), StoreError> {
+    let t = p.tenant_id;
+    let mut parsed = Vec::new();
+    let mut errors = Vec::new();
+    let ok = read_each(up, report, progress, &mut |r| match parse(&r, up.today) {
+        Ok(x) => parsed.push(x),
+        Err(errs) => errors.extend(errs),
+    });
+    report.errors.extend(errors);
+    if ok.is_none() {
+        return Ok(());
+    }
+    progress(Stage::Checking, 0);
+    let editable = editable_orgs(db, p).await?;
+    let orgs: HashMap<String, i64> = db
+        .all::<(String, i64)>("SELECT code, id FROM orgs WHERE tenant_id = $1", args![t])
+        .await?
+        .into_iter()
+        .collect();
+    let ids: Vec<String> = parsed.iter().map(|x| x.res.id_number.as_str().to_string()).collect();
+    let residents = residents_by_id(db, t, &ids).await?;
+    let mut members: HashMap<String, MemRow> = db
+        .all::<MemRow>(
+            "SELECT r.id_number, m.id, m.org_id, o.code AS org_code, m.category, m.status, m.joined_on, m.work_unit, m.skills, \
+             m.interests, m.free_time, m.central_household, m.updated_at FROM members m \
+             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id WHERE m.tenant_id = $1",
+            args![t],
+        )
+        .await?
+        .into_iter()
+        .map(|m| (m.id_number.clone(), m))
+        .collect();
+
+    let mut plan = Plan::default();
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut phone_done: HashSet<i64> = HashSet::new();
+    let mut counts = Counts { rows: report.counts.rows, ..Counts::default() };
+    for x in parsed {
+        let id_text = x.res.id_number.as_str().to_string();
+        let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
+        let mut bad = Vec::new();
+        if let Some(first) = seen.get(&id_text) {
+            bad.push(err("id_number", &id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+        }
+        let org_id = match orgs.get(&x.org_code) {
+            None => {
+                bad.push(err("org_code", &x.org_code, format!("党组织编码{}", i18n::IMPORT_UNKNOWN_REF)));
+                None
+            }
+            Some(o) if !editable.contains(o) => {
+                bad.push(err("org_code", &x.org_code, i18n::IMPORT_OUT_OF_SCOPE.into()));
+                None
+            }
+            Some(o) => Some(*o),
+        };
+        let old_res = residents.get(&id_text);
+        match old_res {
+            None if !x.name_given => {
+                bad.push(err("name", "", i18n::IMPORT_MEMBER_NAME_NEEDED.into()));
+            }
+            Some(r) if x.name_given && r.name != x.res.name => {
+                bad.push(err("name", &x.res.name, i18n::IMPORT_NAME_MISMATCH.into()));
+            }
+            _ => {}
+        }
+        let new_phone = x.res.phone.as_ref().map(|p| p.as_str().to_string());
+        let phone_change = match (old_res, &new_phone) {
+            (Some(r), Some(ph)) if r.phone.as_deref() != Some(ph.as_str()) => {
+                if !editable.contains(&r.org_id) {
+                    bad.push(err("phone", ph, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
+                }
+                true
+            }
+            _ => false,
+        };
+        let old_member = members.get(&id_text);
+        if let Some(m) = old_member
+            && !editable.contains(&m.org_id)
+        {
+            bad.push(err("id_number", &id_text, format!("该党员{}", i18n::IMPORT_OUT_OF_SCOPE)));
+        }
+        let (Some(org_id), true) = (org_id, bad.is_empty()) else {
+            report.errors.extend(bad);
+            continue;
+        };
+        seen.insert(id_text.clone(), x.row);
+        let mut n = x.m;
+        n.org_id = org_id;
+        let mut fields = Vec::new();
+        let mut diff = |col: &str, before: String, after: String| {
+            if before != after {
+                fields.push(FieldChange {
+                    column: redcell_domain::rosters::header_of(K, col).into(),
+                    before: show(col, &before),
+                    after: show(col, &after),
+                });
+            }
+        };
+        if phone_change && let Some(r) = old_res {
+            diff("phone", r.phone.clone().unwrap_or_default(), new_phone.clone().unwrap_or_default());
+        }
+        let res = match old_res {
+            Some(r) => {
+                if phone_change && phone_done.insert(r.id) {
+                    plan.res_phone.push((r.id, new_phone.clone().unwrap_or_default(), r.phone.clone(), r.updated_at));
+                }
+                Res::Old(r.id)
+            }
+            None => {
+                let mut res = x.res.clone();
+                res.org_id = Some(org_id);
+                plan.new_res.push((org_id, res));
+                Res::New(plan.new_res.len() - 1)
+            }
+        };
+        let is_new = !members.contains_key(&id_text);
+        match members.remove(&id_text) {
+            None => {
+                counts.new += 1;
+                plan.new_members.push((res, n));
+            }
+            Some(o) => {
+                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                if !x.status_given {
+                    n.status = o.status.0;
+                }
+                if !x.joined_given {
+                    n.joined_on = o.joined_on;
+                }
+                if !x.central_given {
+                    n.central_household = o.central_household;
+                }
+                n.work_unit = n.work_unit.or(o.work_unit.clone());
+                n.skills = n.skills.or(o.skills.clone());
+                n.interests = n.interests.or(o.interests.clone());
+                n.free_time = n.free_time.or(o.free_time.clone());
+                diff("org_code", o.org_code.clone(), x.org_code.clone());
+                diff("category", o.category.0.label().into(), n.category.label().into());
+                diff("status", o.status.0.label().into(), n.status.label().into());
+                let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+                diff("joined_on", day(o.joined_on), day(n.joined_on));
+                diff("work_unit", opt(&o.work_unit), opt(&n.work_unit));
+                diff("skills", opt(&o.skills), opt(&n.skills));
+                diff("interests", opt(&o.interests), opt(&n.interests));
+                diff("free_time", opt(&o.free_time), opt(&n.free_time));
+                let yn = |b: bool| if b { "是" } else { "否" }.to_string();
+                diff("central_household", yn(o.central_household), yn(n.central_household));
+                let member_same = fields.iter().all(|f| f.column == "联系电话");
+                if !member_same {
+                    plan.changed_members.push((n.clone(), o));
+                }
+            }
+        }
+        if !is_new {
+            if fields.is_empty() {
+                counts.unchanged += 1;
+            } else {
+                counts.changed += 1;
+            }
+        }
+        if !fields.is_empty() {
+            report.changes.push(RowChange {
+                row: x.row,
+                key: format!(
+                    "{} {}",
+                    old_res.map(|r| r.name.clone()).unwrap_or_else(|| x.res.name.clone()),
+                    x.res.id_number.masked()
+                ),
+                fields,
+            });
+        }
+    }
+    report.counts.new = counts.new;
+    report.counts.changed = counts.changed;
+    report.counts.unchanged = counts.unchanged;
+    if !report.errors.is_empty() || !commit {
+        return Ok(());
+    }
+    progress(Stage::Writing, 0);
+    let batch = write(db, p, up, &counts, plan).await?;
+    report.batch_id = Some(batch);
+    Ok(())
+}
+
+async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: Plan) -> Result<i64, StoreError> {
+    let t = p.tenant_id;
+    let at = now();
+    let mut undo = Undo::default();
+    let mut tx = db.begin().await?;
+    let first_res = reserve_ids(&mut tx, "residents", plan.new_res.len()).await?;
+    let first_mem = reserve_ids(&mut tx, "members", plan.new_members.len()).await?;
+    let shared = [Arg::I64(t), Arg::Ts(at)];
+    let res_rows: Vec<(i64, &(i64, NewResident))> =
+        plan.new_res.iter().enumerate().map(|(i, r)| (first_res + i as i64, r)).collect();
+    bulk(
+        &mut tx,
+        "INSERT INTO residents (id, tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) VALUES ",
+        "(?,$1,NULL,?,?,?,?,?,?,NULL,$2,$2)",
+        &shared,
+        &res_rows,
+        |(id, (org, n)), a| {
+            a.0.extend([
+                Arg::I64(*id),
+                Arg::I64(*org),
+                Arg::Text(n.name.clone()),
+                Arg::Text(n.gender.code().into()),
+                Arg::Date(n.birth_date),
+                Arg::Text(n.id_number.as_str().into()),
+                Arg::OptText(n.phone.as_ref().map(|x| x.as_str().to_string())),
+            ])
+        },
+    )
+    .await?;
+    undo.created.insert("residents".into(), res_rows.iter().map(|(id, _)| *id).collect());
+    let res_id = |r: Res| match r {
+        Res::Old(id) => id,
+        Res::New(i) => first_res + i as i64,
+    };
+    let mem_rows: Vec<(i64, i64, &NewMember)> =
+        plan.new_members.iter().enumerate().map(|(i, (r, n))| (first_mem + i as i64, res_id(*r), n)).collect();
+    bulk(
+        &mut tx,
+        "INSERT INTO members (id, tenant_id, resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household, created_at, updated_at) VALUES ",
+        "(?,$1,?,?,?,?,?,?,?,?,?,?,$2,$2)",
+        &shared,
+        &mem_rows,
+        |(id, rid, n), a| {
+            a.0.extend([
+                Arg::I64(*id),
+                Arg::I64(*rid),
+                Arg::I64(n.org_id),
+                Arg::Text(n.category.code().into()),
+                Arg::Text(n.status.code().into()),
+                Arg::OptDate(n.joined_on),
+                Arg::OptText(n.work_unit.clone()),
+                Arg::OptText(n.skills.clone()),
+                Arg::OptText(n.interests.clone()),
+                Arg::OptText(n.free_time.clone()),
+                Arg::Bool(n.central_household),
+            ])
+        },
+    )
+    .await?;
+    undo.created.insert("members".into(), mem_rows.iter().map(|(id, _, _)| *id).collect());
+    let mut prior_res = Vec::new();
+    for (id, phone, old, updated_at) in &plan.res_phone {
+        tx.exec(
+            "UPDATE residents SET phone = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+            args![phone.clone(), at, t, *id],
+        )
+        .await?;
+        let mut m = BTreeMap::new();
+        m.insert("phone".to_string(), json!(old));
+        m.insert("updated_at".to_string(), json!(updated_at));
+        prior_res.push((*id, m));
+    }
+    let mut prior_mem = Vec::new();
+    for (n, o) in &plan.changed_members {
+        tx.exec(
+            "UPDATE members SET org_id = $1, category = $2, status = $3, joined_on = $4, work_unit = $5, skills = $6, interests = $7, \
+             free_time = $8, central_household = $9, updated_at = $10 WHERE tenant_id = $11 AND id = $12",
+            args![n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(), n.skills.clone(),
+                n.interests.clone(), n.free_time.clone(), n.central_household, at, t, o.id],
+        )
+        .await?;
+        let mut m = BTreeMap::new();
+        m.insert("org_id".to_string(), json!(o.org_id));
+        m.insert("category".to_string(), json!(o.category.0.code()));
+        m.insert("status".to_string(), json!(o.status.0.code()));
+        m.insert("joined_on".to_string(), json!(o.joined_on));
+        m.insert("work_unit".to_string(), json!(o.work_unit));
+        m.insert("skills".to_string(), json!(o.skills));
+        m.insert("interests".to_string(), json!(o.interests));
+        m.insert("free_time".to_string(), json!(o.free_time));
+        m.insert("central_household".to_string(), json!(o.central_household));
+        m.insert("updated_at".to_string(), json!(o.updated_at));
+        prior_mem.push((o.id, m));
+    }
+    if !prior_res.is_empty() {
+        undo.changed.insert("residents".into(), prior_res);
+    }
+    if !prior_mem.is_empty() {
+        undo.changed.insert("members".into(), prior_mem);
+    }
+    let id = write_batch(&mut tx, p, up, at, counts, &undo).await?;
+    tx.commit().await?;
+    Ok(id)
+}

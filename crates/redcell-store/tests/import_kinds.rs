@@ -1,0 +1,292 @@
+//! Rosters in for members, cadres and contact relations: errors named by row
+//! and column, nothing written while any row is wrong, upsert with the changes
+//! shown, the coverage service's rules for contacts, batches undone.
+//! Each story runs on SQLite and (with `REDCELL_TEST_PG`) on PostgreSQL:
+//! `cargo test -p redcell-store --test import_kinds`.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use redcell_domain::rosters::ImportKind;
+use redcell_domain::{IdNumber, ident::DEMO_REGION};
+use redcell_store::import::{self, Report, Stage, Upload};
+use redcell_store::registry::members;
+use redcell_store::{Db, Principal, StoreError, args};
+
+stories!(
+    members_errors_named_and_nothing_written,
+    members_upsert_create_residents_and_undo,
+    members_limited_to_scope,
+    cadres_upsert_link_members_and_undo,
+    contacts_follow_the_coverage_rules_and_undo,
+);
+
+fn id(seq: u32, y: i32) -> String {
+    IdNumber::synthesise(DEMO_REGION, date(y, 3, 4), seq).into_string()
+}
+
+fn quiet(_: Stage, _: u64) {}
+
+async fn run(db: &Db, p: &Principal, kind: ImportKind, bytes: &[u8], commit: bool) -> Report {
+    let up = Upload { kind, file_name: "名册.csv", bytes, max_bytes: import::MAX_BYTES, today: today() };
+    import::run(db, p, up, commit, &quiet).await.unwrap_or_else(|e| panic!("import: {e:?}"))
+}
+
+fn has_error(r: &Report, row: u32, column: &str, reason_part: &str) -> bool {
+    r.errors.iter().any(|e| e.row == row && e.column == column && e.reason.contains(reason_part))
+}
+
+async fn count(db: &Db, table: &str) -> i64 {
+    db.int(&format!("SELECT COUNT(*) FROM {table}"), redcell_store::Args::new()).await.unwrap()
+}
+
+const MEMBERS_HEAD: &str =
+    "身份证号,姓名,出生日期,联系电话,所在党组织编码,党员类别,党员状态,入党日期,工作单位,中心户\n";
+
+async fn members_errors_named_and_nothing_written(db: Db) {
+    let t = tenant(&db).await;
+    let before = counts(&db).await;
+    let mut bad_check = id(801, 1981);
+    bad_check.replace_range(17..18, if bad_check.ends_with('0') { "1" } else { "0" });
+    let csv = format!(
+        "{MEMBERS_HEAD}\
+         {good},新党员,,,B1,农民/社区党员,,2010-07-01,,否\n\
+         {bad_check},错校验,,,B1,农民/社区党员,,,,\n\
+         {b},生日错,1990-01-01,,B1,农民/社区党员,,,,\n\
+         {c},无组织,,,NOPE,农民/社区党员,,,,\n\
+         {good},重复行,,,B1,农民/社区党员,,,,\n\
+         {d},,,,B1,农民/社区党员,,,,\n\
+         {known},不是王一,,,B1,农民/社区党员,,,,\n\
+         {e},太年轻,,,B1,农民/社区党员,,1990-01-01,,\n\
+         {f},类别错,,,B1,群众,也许,,,也许\n",
+        good = id(800, 1980),
+        b = id(802, 1982),
+        c = id(803, 1983),
+        d = id(804, 1984),
+        known = t.id_numbers[2],
+        e = id(805, 1985),
+        f = id(806, 1986),
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+    let r = run(&db, &t.admin, ImportKind::Members, &gbk, true).await;
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 3, "身份证号", "校验"), "{:#?}", r.errors);
+    assert!(has_error(&r, 4, "出生日期", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 5, "所在党组织编码", "不存在"), "{:#?}", r.errors);
+    assert!(has_error(&r, 6, "身份证号", "第2行"), "{:#?}", r.errors);
+    assert!(has_error(&r, 7, "姓名", "尚未登记"), "{:#?}", r.errors);
+    assert!(has_error(&r, 8, "姓名", "不一致"), "{:#?}", r.errors);
+    assert!(has_error(&r, 9, "入党日期", "18岁"), "{:#?}", r.errors);
+    assert!(has_error(&r, 10, "党员类别", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 10, "党员状态", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 10, "中心户", "是"), "{:#?}", r.errors);
+    assert!(!r.errors.iter().any(|e| e.row == 2), "row 2 is fine: {:#?}", r.errors);
+    assert!(!r.errors.iter().any(|e| e.value.contains(&t.id_numbers[2])), "ID numbers masked in errors");
+    assert_eq!(r.counts.errors, 8);
+    assert_eq!(counts(&db).await, before, "nothing written when any row has an error");
+
+    // The template of members: its header matches, its example rows name an
+    // organisation that does not exist here.
+    let xlsx = redcell_docs::rosters::template(ImportKind::Members).unwrap();
+    let r = run(&db, &t.admin, ImportKind::Members, &xlsx, true).await;
+    assert!(has_error(&r, 2, "所在党组织编码", "不存在"), "{:#?}", r.errors);
+    assert!(!r.errors.iter().any(|e| e.row == 0), "template headers match: {:#?}", r.errors);
+    assert_eq!(counts(&db).await, before);
+}
+
+async fn members_upsert_create_residents_and_undo(db: Db) {
+    let t = tenant(&db).await;
+    let before = counts(&db).await;
+    let fresh = id(811, 1975);
+    // A new person (resident created); 王一, registered but not yet a member;
+    // 张一, a member whose category and central flag change and whose phone
+    // changes; 孙三 unchanged (blank cells keep what is stored).
+    let csv = format!(
+        "{MEMBERS_HEAD}\
+         {fresh},新来的,1975-03-04,13911112222,B1,流动党员,预备党员,2025-07-01,,否\n\
+         {wang},王一,,,B1,农民/社区党员,,2010-07-01,幸福路小学,\n\
+         {zhang},张一,,13822223333,B1,老党员及离退休职工党员,,,,否\n\
+         {sun},,,,B3,农民/社区党员,,,,\n",
+        wang = t.id_numbers[2],
+        zhang = t.id_numbers[0],
+        sun = t.id_numbers[4],
+    );
+    let r = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), false).await;
+    assert!(r.is_ok(), "{:#?}", r.errors);
+    assert_eq!((r.counts.new, r.counts.changed, r.counts.unchanged), (2, 1, 1));
+    let change = r.changes.iter().find(|c| c.row == 4).expect("张一 changes");
+    assert!(change.fields.iter().any(|f| f.column == "党员类别" && f.after == "老党员及离退休职工党员"), "{change:?}");
+    assert!(change.fields.iter().any(|f| f.column == "中心户" && f.before == "是" && f.after == "否"), "{change:?}");
+    assert!(change.fields.iter().any(|f| f.column == "联系电话" && !f.after.contains("13822223333")), "masked");
+    assert_eq!(counts(&db).await, before, "a dry run writes nothing");
+
+    let r = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    assert_eq!(count(&db, "members").await, t.members.len() as i64 + 2);
+    let (name, org, hh): (String, i64, Option<i64>) = db
+        .one("SELECT name, org_id, household_id FROM residents WHERE id_number = $1", args![fresh.clone()])
+        .await
+        .unwrap();
+    assert_eq!((name.as_str(), org, hh), ("新来的", t.b1.id, None), "resident created in the member's organisation");
+    let (cat, status): (String, String) = db
+        .one(
+            "SELECT m.category, m.status FROM members m JOIN residents r ON r.id = m.resident_id WHERE r.id_number = $1",
+            args![fresh.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!((cat.as_str(), status.as_str()), ("mobile", "probationary"));
+    let zhang = members::get(&db, &t.admin, t.members[0].id).await.unwrap();
+    assert!(!zhang.central_household);
+    assert_eq!(zhang.category.0.code(), "retired");
+    let sun = members::get(&db, &t.admin, t.members[3].id).await.unwrap();
+    assert_eq!(sun.joined_on, t.members[3].joined_on, "a blank join date keeps the stored one");
+    assert!(sun.central_household, "a blank central flag keeps the stored one");
+
+    // The same file again: nothing to do.
+    let again = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), false).await;
+    assert_eq!((again.counts.new, again.counts.changed, again.counts.unchanged), (0, 0, 4), "{:#?}", again.changes);
+
+    import::undo(&db, &t.admin, batch).await.unwrap();
+    let undone = counts(&db).await;
+    for ((name, n), (_, m)) in undone.iter().zip(&before) {
+        if *name != "audit_log" {
+            assert_eq!(n, m, "{name} restored");
+        }
+    }
+    let zhang = members::get(&db, &t.admin, t.members[0].id).await.unwrap();
+    assert!(zhang.central_household);
+    assert_eq!(zhang.category.0.code(), "community");
+    let phone: (Option<String>,) =
+        db.one("SELECT phone FROM residents WHERE id = $1", args![t.residents[0].id]).await.unwrap();
+    assert_eq!(phone.0, Some(t.phones[0].clone()), "the resident's phone restored");
+}
+
+async fn members_limited_to_scope(db: Db) {
+    let t = tenant(&db).await;
+    let before = counts(&db).await;
+    // The secretary of B1 may not add a member to B2, nor change 赵二 (B2).
+    let csv = format!(
+        "{MEMBERS_HEAD}{},乙,,,B2,农民/社区党员,,,,\n{},赵二,,,B1,农民/社区党员,,,,\n",
+        id(821, 1980),
+        t.id_numbers[3]
+    );
+    let r = run(&db, &t.sec, ImportKind::Members, csv.as_bytes(), true).await;
+    assert!(has_error(&r, 2, "所在党组织编码", "范围"), "{:#?}", r.errors);
+    assert!(has_error(&r, 3, "身份证号", "范围"), "{:#?}", r.errors);
+    assert_eq!(counts(&db).await, before);
+}
+
+async fn cadres_upsert_link_members_and_undo(db: Db) {
+    let t = tenant(&db).await;
+    let before = counts(&db).await;
+    let head = "姓名,所属组织编码,干部类型,联系电话,职务,党员身份证号\n";
+    let bad = format!(
+        "{head}新干部,C1,街道干部,13700000001,组织委员,{zhang}\n\
+         无组织,NOPE,街道干部,,,\n\
+         非党员,C1,班子成员,,,{wang}\n\
+         新干部,C1,街道干部,13700000001,,{zhang}\n\
+         类型错,C1,书记,123,,\n",
+        zhang = t.id_numbers[0],
+        wang = t.id_numbers[2],
+    );
+    let r = run(&db, &t.admin, ImportKind::Cadres, bad.as_bytes(), true).await;
+    assert!(has_error(&r, 3, "所属组织编码", "不存在"), "{:#?}", r.errors);
+    assert!(has_error(&r, 4, "党员身份证号", "不是已登记的党员"), "{:#?}", r.errors);
+    assert!(has_error(&r, 5, "姓名", "第2行"), "{:#?}", r.errors);
+    assert!(has_error(&r, 6, "干部类型", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 6, "联系电话", ""), "{:#?}", r.errors);
+    assert_eq!(r.counts.errors, 4);
+    assert_eq!(counts(&db).await, before);
+
+    // 网格员甲 of B1 (same name and phone) gets a title; a new cadre is linked to 张一.
+    let good = format!(
+        "{head}新干部,C1,街道干部,13700000001,组织委员,{zhang}\n网格员甲,B1,网格员,13900000001,网格长,\n",
+        zhang = t.id_numbers[0]
+    );
+    let r = run(&db, &t.admin, ImportKind::Cadres, good.as_bytes(), true).await;
+    assert!(r.is_ok(), "{:#?}", r.errors);
+    assert_eq!((r.counts.new, r.counts.changed, r.counts.unchanged), (1, 1, 0));
+    assert!(r.changes[0].fields.iter().any(|f| f.column == "职务" && f.after == "网格长"));
+    let (member_id,): (Option<i64>,) =
+        db.one("SELECT member_id FROM cadres WHERE name = '新干部'", redcell_store::Args::new()).await.unwrap();
+    assert_eq!(member_id, Some(t.members[0].id));
+    import::undo(&db, &t.admin, r.batch_id.unwrap()).await.unwrap();
+    assert_eq!(count(&db, "cadres").await, t.cadres.len() as i64);
+    let (title,): (Option<String>,) =
+        db.one("SELECT title FROM cadres WHERE id = $1", args![t.cadres[0].id]).await.unwrap();
+    assert_eq!(title, None, "the title restored");
+}
+
+async fn contacts_follow_the_coverage_rules_and_undo(db: Db) {
+    let t = tenant(&db).await;
+    let head =
+        "联系层级,党员身份证号,干部姓名,干部所属组织编码,网格编码,楼栋名称,单元,房号,被联系党员身份证号,开始日期\n";
+    let zhang = &t.id_numbers[0];
+    let li = &t.id_numbers[1];
+    let zhao = &t.id_numbers[3];
+    let bad = format!(
+        "{head}党员联系户,{zhang},,,GR1,1幢,1,101,,2026-01-01\n\
+         党员联系户,{li},,,GR1,1幢,1,101,,\n\
+         党员联系户,{zhang},,,GR1,1幢,2,999,,\n\
+         街道干部联系党员,,网格员甲,B1,,,,,{zhang},\n\
+         街道干部联系党员,,街道干部丙,ST,,,,,{zhang},\n\
+         党员联系户,{wang},,,GR1,1幢,2,201,,\n\
+         党员联系户,{zhang},,,GR1,1幢,2,201,,2999-01-01\n\
+         街道干部联系党员,,,,,,,,{zhao},\n",
+        wang = t.id_numbers[2],
+    );
+    let before = count(&db, "contacts").await;
+    let r = run(&db, &t.admin, ImportKind::Contacts, bad.as_bytes(), true).await;
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 3, "房号", "第2行"), "one member per household in the file: {:#?}", r.errors);
+    assert!(has_error(&r, 4, "房号", "不存在"), "{:#?}", r.errors);
+    // The coverage service's own rule: grid workers do not take contacts.
+    assert!(has_error(&r, 5, "干部姓名", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 7, "党员身份证号", "不是已登记的党员"), "{:#?}", r.errors);
+    assert!(has_error(&r, 8, "开始日期", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 9, "干部姓名", "必须填写"), "{:#?}", r.errors);
+    assert!(!r.errors.iter().any(|e| e.row == 2 || e.row == 6), "rows 2 and 6 are fine: {:#?}", r.errors);
+    assert_eq!(count(&db, "contacts").await, before, "nothing written, the service's rows rolled back");
+
+    let good = format!(
+        "{head}党员联系户,{zhang},,,GR1,1幢,1,101,,2026-01-01\n\
+         街道干部联系党员,,街道干部丙,ST,,,,,{zhang},\n\
+         街道干部联系党员,,街道干部丙,ST,,,,,{zhao},\n"
+    );
+    let dry = run(&db, &t.admin, ImportKind::Contacts, good.as_bytes(), false).await;
+    assert!(dry.is_ok(), "{:#?}", dry.errors);
+    assert_eq!(dry.counts.new, 3);
+    assert_eq!(count(&db, "contacts").await, before, "a dry run writes nothing");
+    let audit_before = count(&db, "audit_log").await;
+    let r = run(&db, &t.admin, ImportKind::Contacts, good.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    assert_eq!(count(&db, "contacts").await, before + 3);
+    assert_eq!(count(&db, "audit_log").await, audit_before + 1, "one summary audit row");
+    // Contacts in force are unchanged on a second import; another member for
+    // the same household is refused by the service (one member per household).
+    let again = format!("{head}党员联系户,{zhang},,,GR1,1幢,1,101,,\n党员联系户,{li},,,GR1,1幢,1,101,,\n");
+    let r2 = run(&db, &t.admin, ImportKind::Contacts, again.as_bytes(), false).await;
+    assert_eq!(r2.counts.unchanged, 1);
+    assert!(has_error(&r2, 3, "房号", ""), "{:#?}", r2.errors);
+
+    // The secretary of B1 may not make contacts for B2's household.
+    let sec = format!("{head}党员联系户,{zhang},,,GR2,2幢,1,101,,\n");
+    let r3 = run(&db, &t.sec, ImportKind::Contacts, sec.as_bytes(), true).await;
+    assert!(has_error(&r3, 2, "房号", "范围"), "{:#?}", r3.errors);
+
+    // Undo removes the contacts; refused once one of them has been ended.
+    let id: (i64,) = db
+        .one(
+            "SELECT id FROM contacts WHERE level = 'member_household' ORDER BY id DESC LIMIT 1",
+            redcell_store::Args::new(),
+        )
+        .await
+        .unwrap();
+    db.exec("UPDATE contacts SET until = since WHERE id = $1", args![id.0]).await.unwrap();
+    assert!(matches!(import::undo(&db, &t.admin, batch).await, Err(StoreError::Invalid(_))));
+    db.exec("UPDATE contacts SET until = NULL WHERE id = $1", args![id.0]).await.unwrap();
+    import::undo(&db, &t.admin, batch).await.unwrap();
+    assert_eq!(count(&db, "contacts").await, before);
+}
