@@ -20,6 +20,7 @@ stories!(
     members_limited_to_scope,
     cadres_upsert_link_members_and_undo,
     contacts_follow_the_coverage_rules_and_undo,
+    abandoned_jobs_purged_after_a_day,
 );
 
 fn id(seq: u32, y: i32) -> String {
@@ -289,4 +290,30 @@ async fn contacts_follow_the_coverage_rules_and_undo(db: Db) {
     db.exec("UPDATE contacts SET until = NULL WHERE id = $1", args![id.0]).await.unwrap();
     import::undo(&db, &t.admin, batch).await.unwrap();
     assert_eq!(count(&db, "contacts").await, before);
+}
+
+async fn abandoned_jobs_purged_after_a_day(db: Db) {
+    use redcell_store::import::jobs;
+    let t = tenant(&db).await;
+    let csv = format!("{MEMBERS_HEAD}{},新党员,,,B1,农民/社区党员,,,,\n", id(831, 1980));
+    let work = || async { while jobs::work_one(&db, "test", today()).await.unwrap() {} };
+    // One job checked and left, one imported, one checked and left just now.
+    let left = jobs::stage(&db, &t.admin, ImportKind::Members, "left.csv", csv.as_bytes()).await.unwrap();
+    let done = jobs::stage(&db, &t.admin, ImportKind::Members, "done.csv", csv.as_bytes()).await.unwrap();
+    work().await;
+    jobs::request_commit(&db, &t.admin, done).await.unwrap();
+    work().await;
+    assert!(jobs::get(&db, &t.admin, done).await.unwrap().batch_id.is_some());
+    let fresh = jobs::stage(&db, &t.admin, ImportKind::Members, "fresh.csv", csv.as_bytes()).await.unwrap();
+    work().await;
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::hours(48);
+    db.exec("UPDATE import_jobs SET created_at = $1 WHERE id IN ($2, $3)", args![two_days_ago, left, done])
+        .await
+        .unwrap();
+    let n = jobs::purge_abandoned(&db, chrono::Utc::now()).await.unwrap();
+    assert_eq!(n, 1);
+    assert!(matches!(jobs::get(&db, &t.admin, left).await, Err(StoreError::NotFound)), "the abandoned job is gone");
+    assert!(jobs::get(&db, &t.admin, done).await.is_ok(), "an imported job keeps its row");
+    assert!(jobs::get(&db, &t.admin, fresh).await.is_ok(), "a job of today is kept");
+    assert_eq!(jobs::purge_abandoned(&db, chrono::Utc::now()).await.unwrap(), 0);
 }

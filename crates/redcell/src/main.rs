@@ -48,8 +48,9 @@ enum Command {
     /// cadres, units, search, users, audit, contacts) of an organisation's
     /// subtree to xlsx or CSV, masked unless --unmasked; audited.
     Export(ExportArgs),
-    /// Import a roster (花名册): orgs, grids, households (nothing is written
-    /// when any row has an error; errors are printed with row and column).
+    /// Import a roster (花名册): orgs, grids, households, members, cadres,
+    /// contacts (nothing is written when any row has an error; errors are
+    /// printed with row and column).
     Import(ImportArgs),
     /// Contact assignment plans (联系全覆盖): solve instance files, export one
     /// from the database, benchmark the solver.
@@ -136,7 +137,7 @@ struct ExportArgs {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// Kind: orgs, grids, households (members, cadres, contacts: templates only).
+    /// Kind: orgs, grids, households, members, cadres, contacts.
     kind: String,
     /// The file: .xlsx or .csv (UTF-8 or GBK).
     file: std::path::PathBuf,

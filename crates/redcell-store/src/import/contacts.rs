@@ -252,13 +252,21 @@ pub(super) async fn run(
         let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
         let key = (x.n.level, from, x.n.to_kind.code(), to);
         if let Some(first) = seen.get(&key) {
-            report.errors.push(err(x.target_key(), &x.target_value(), format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            report.errors.push(err(
+                x.target_key(),
+                &x.target_value(),
+                format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE),
+            ));
             continue;
         }
         if x.n.level == ContactLevel::MemberHousehold
             && let Some(first) = seen_household.get(&to)
         {
-            report.errors.push(err(x.target_key(), &x.target_value(), format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            report.errors.push(err(
+                x.target_key(),
+                &x.target_value(),
+                format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE),
+            ));
             continue;
         }
         seen.insert(key, x.row);

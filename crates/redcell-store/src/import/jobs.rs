@@ -320,10 +320,34 @@ pub async fn work_one(db: &Db, worker: &str, today: NaiveDate) -> Result<bool, S
     Ok(true)
 }
 
+/// How long the file of a job that was never imported is kept.
+pub const ABANDONED_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+/// Remove jobs staged before `now - ABANDONED_AFTER` that were never imported
+/// (checked and left, failed, or still queued), with their staged files. A
+/// job whose file was imported keeps its row (it names its batch); a running
+/// job is left to its worker. Returns the number removed.
+pub async fn purge_abandoned(db: &Db, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    db.exec(
+        "DELETE FROM import_jobs WHERE batch_id IS NULL AND status <> 'running' AND created_at < $1",
+        args![now - ABANDONED_AFTER],
+    )
+    .await
+}
+
 /// The worker loop `serve` starts: work jobs until none is queued, then look
-/// again every second.
+/// again every second; abandoned jobs are purged at start and every hour.
 pub async fn worker(db: Db, name: String, today: fn() -> NaiveDate) {
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
+        if last_purge.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
+            match purge_abandoned(&db, Utc::now()).await {
+                Ok(n) if n > 0 => tracing::info!("import worker: purged {n} abandoned import jobs"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("import worker: purge: {e}"),
+            }
+            last_purge = Some(std::time::Instant::now());
+        }
         match work_one(&db, &name, today()).await {
             Ok(true) => continue,
             Ok(false) => {}

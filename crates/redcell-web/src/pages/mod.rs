@@ -31,6 +31,8 @@ pub struct Nav {
     pub user: String,
     pub csrf: String,
     pub registry: bool,
+    /// Roster import (花名册导入): shown only to those who may import.
+    pub import: bool,
     pub users: bool,
     pub audit: bool,
 }
@@ -42,6 +44,7 @@ impl Nav {
             user: u.p.display_name.clone(),
             csrf: u.csrf.clone(),
             registry: has(Capability::ReadRegistry),
+            import: has(Capability::EditRegistry),
             users: has(Capability::ManageUsers),
             audit: redcell_store::audit::may_search(&u.p),
         })
