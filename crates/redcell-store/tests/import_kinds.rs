@@ -201,14 +201,15 @@ async fn cadres_upsert_link_members_and_undo(db: Db) {
     assert_eq!(r.counts.errors, 4);
     assert_eq!(counts(&db).await, before);
 
-    // 网格员甲 of B1 (same name and phone) gets a title; a new cadre is linked to 张一.
+    // 网格员甲 of B1 (same name and phone) gets a title; 网格员乙 of B2 is
+    // found by name alone (phone left blank); a new cadre is linked to 张一.
     let good = format!(
-        "{head}新干部,C1,街道干部,13700000001,组织委员,{zhang}\n网格员甲,B1,网格员,13900000001,网格长,\n",
+        "{head}新干部,C1,街道干部,13700000001,组织委员,{zhang}\n网格员甲,B1,网格员,13900000001,网格长,\n网格员乙,B2,网格员,,,\n",
         zhang = t.id_numbers[0]
     );
     let r = run(&db, &t.admin, ImportKind::Cadres, good.as_bytes(), true).await;
     assert!(r.is_ok(), "{:#?}", r.errors);
-    assert_eq!((r.counts.new, r.counts.changed, r.counts.unchanged), (1, 1, 0));
+    assert_eq!((r.counts.new, r.counts.changed, r.counts.unchanged), (1, 1, 1));
     assert!(r.changes[0].fields.iter().any(|f| f.column == "职务" && f.after == "网格长"));
     let (member_id,): (Option<i64>,) =
         db.one("SELECT member_id FROM cadres WHERE name = '新干部'", redcell_store::Args::new()).await.unwrap();

@@ -1,7 +1,7 @@
 //! Cadres, one row per cadre. Within an organisation a cadre is the same
-//! person when the row names the same party member (by ID number) or, without
-//! an ID number, the same name and phone. A blank phone or title keeps what
-//! the database holds. Stations are left as they are (the cadre page edits them).
+//! person when the row names the same party member (by ID number), or the
+//! same name and phone, or (phone left blank) the only cadre of that name. A
+//! blank phone, title or ID number keeps what the database holds. Stations are left as they are (the cadre page edits them).
 
 use super::{
     Counts, FieldChange, InRow, Progress, Report, RowChange, RowError, RowErrors, Stage, Undo, Upload, editable_orgs,
@@ -139,11 +139,16 @@ pub(super) async fn run(
         }
         by_key.entry(Key::NamePhone(c.org_id, c.name.clone(), c.phone.clone().unwrap_or_default())).or_insert(i);
     }
+    let mut by_name: HashMap<(i64, String), Vec<usize>> = HashMap::new();
+    for (i, c) in existing.iter().enumerate() {
+        by_name.entry((c.org_id, c.name.clone())).or_default().push(i);
+    }
     let member_ids: HashMap<i64, String> = members.iter().map(|(k, v)| (*v, k.clone())).collect();
 
     let mut new_rows: Vec<NewCadre> = Vec::new();
     let mut changed: Vec<(NewCadre, CadreRow)> = Vec::new();
     let mut seen: HashMap<Key, u32> = HashMap::new();
+    let mut seen_existing: HashMap<i64, u32> = HashMap::new();
     let mut counts = Counts { rows: report.counts.rows, ..Counts::default() };
     for x in parsed {
         let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
@@ -178,7 +183,24 @@ pub(super) async fn run(
         let mut n = x.c;
         n.org_id = org_id;
         n.member_id = member;
-        let old = by_key.get(&key).map(|i| existing[*i].clone());
+        // The same member; else the same name and phone; else, with no phone
+        // given, the one cadre of that name in the organisation.
+        let found = by_key
+            .get(&key)
+            .or_else(|| by_key.get(&Key::NamePhone(org_id, n.name.clone(), phone.clone())))
+            .copied()
+            .or_else(|| match by_name.get(&(org_id, n.name.clone())).map(Vec::as_slice) {
+                Some([only]) if phone.is_empty() => Some(*only),
+                _ => None,
+            });
+        let old = found.map(|i| existing[i].clone());
+        if let Some(o) = &old {
+            if let Some(first) = seen_existing.get(&o.id) {
+                report.errors.push(err("name", &n.name, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+                continue;
+            }
+            seen_existing.insert(o.id, x.row);
+        }
         match old {
             None => {
                 counts.new += 1;
