@@ -744,6 +744,23 @@ pub async fn link_user(db: &Db, p: &Principal, user_id: i64, link: Option<Link>)
     Ok(())
 }
 
+/// The command line: link the account `username` to a cadre or a member (or
+/// unlink it with `None`), acting as the operator of the account's tenant.
+/// Audited like the page. Returns the tenant's root code for the message.
+pub async fn link_username(db: &Db, username: &str, link: Option<Link>) -> Result<String, StoreError> {
+    let found: Option<(i64,)> = db.opt("SELECT id FROM users WHERE username = $1", args![username.trim()]).await?;
+    let (user_id,) = found.ok_or_else(|| {
+        FieldError::new("username", "not_found", format!("{}：{username}", redcell_domain::i18n::NOT_FOUND))
+    })?;
+    let tenant: Option<(i64,)> =
+        db.opt("SELECT tenant_id FROM grants WHERE user_id = $1 ORDER BY tenant_id LIMIT 1", args![user_id]).await?;
+    let (tenant,) = tenant.ok_or(StoreError::Forbidden)?;
+    let (code,): (String,) = db.one("SELECT code FROM orgs WHERE id = $1", args![tenant]).await?;
+    let p = crate::export::operator(db, &code).await?;
+    link_user(db, &p, user_id, link).await?;
+    Ok(code)
+}
+
 /// "My duties": the lines of the cadre linked to the caller, or else of the
 /// organisations the caller's grants sit on. Sorted overdue first.
 pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<DutyLine>, StoreError> {

@@ -141,3 +141,9 @@ pub async fn import(db: &Db, p: &Principal, toml_text: &str) -> Result<usize, St
 pub async fn export(db: &Db, p: &Principal) -> Result<String, StoreError> {
     Ok(d::rules_to_toml(&active(db, p.tenant_id).await?))
 }
+
+/// The codes of every tenant's top organisation (for the command line).
+pub async fn tenant_roots(db: &Db) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = db.all("SELECT code FROM orgs WHERE parent_id IS NULL ORDER BY id", args![]).await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
+}
