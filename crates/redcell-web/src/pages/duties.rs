@@ -111,6 +111,8 @@ struct MyPage {
     categories: Vec<Category>,
     kinds: Vec<(&'static str, &'static str)>,
     raised: Option<String>,
+    /// The organisations the account holds a role on (their duty pages).
+    orgs: Vec<(i64, String)>,
 }
 
 impl MyPage {
@@ -161,6 +163,7 @@ async fn show_my(s: &Shared, u: &PageUser, vf: VisitForm, errs: Errs, q: SavedQu
         categories,
         kinds,
         raised: q.request.filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
+        orgs: u.p.grants.iter().map(|g| (g.org_id, g.org_name.clone())).collect(),
     };
     Ok(render_status(status, &page))
 }
