@@ -438,6 +438,10 @@ async fn role_only_rules_and_compliance_from_creation(db: Db) {
         assert!(td.contains(&("org".into(), o.id)), "{} owes the theme day", o.name);
     }
     assert!(!td.contains(&("org".into(), t.root.id)), "not the street itself");
+    // The secretary of B1 sees B1's theme day among "my duties" (no account link).
+    let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
+    assert!(mine.iter().any(|l| l.rule_code == "theme_day" && l.subject.kind == "org" && l.subject.id == t.b1.id));
+    assert!(mine.iter().all(|l| l.subject.kind == "org" && l.subject.id == t.b1.id));
 
     // Everything was created today: nothing can be overdue yet.
     let overdue: usize = c.rules.iter().map(|r| r.overdue).sum();

@@ -333,6 +333,25 @@ async fn pages_meetings_activities_channel_and_links(t: &TestApp) {
         .unwrap();
     assert_eq!((desc.as_str(), linked), ("楼道灯坏了一个月", 1));
 
+    // The API takes the same request section.
+    let v = t
+        .post(
+            "/api/v1/duties/visits",
+            &w.sec1,
+            json!({"target_kind": "grid", "target_id": b.grid.to_string(), "visited_on": today(),
+                "learned": "垃圾清运不及时", "request": {"category": "facility"}}),
+        )
+        .await;
+    v.expect(201);
+    assert!(v.json()["request_id"].as_i64().is_some(), "{}", v.json());
+    t.post(
+        "/api/v1/duties/visits",
+        &w.sec1,
+        json!({"target_kind": "grid", "target_id": b.grid.to_string(), "visited_on": today(), "request": {}}),
+    )
+    .await
+    .field_error(422, "category");
+
     // ---- the outbound channel: http:// only, off until set, a test that never pretends
     let ch = t.page("/admin/duties/channel", &w.admin).await;
     ch.expect(200);

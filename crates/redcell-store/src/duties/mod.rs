@@ -785,8 +785,10 @@ pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<D
         for g in &p.grants {
             let Ok(root) = OrgRef::in_scope(db, &scope, g.org_id).await else { continue };
             let world = World::load(db, root.clone(), from).await?;
-            for r in world.rules.iter().filter(|r| r.enabled && r.who.is_org()) {
-                for s in world.subjects(r).into_iter().filter(|s| s.id == root.id) {
+            // Organisation duties of the organisation itself, whichever way
+            // the rule names it (org kinds or a role standing for organisations).
+            for r in world.rules.iter().filter(|r| r.enabled) {
+                for s in world.subjects(r).into_iter().filter(|s| s.kind == "org" && s.id == root.id) {
                     out.push(world.evaluate(r, &s, from, today));
                 }
             }

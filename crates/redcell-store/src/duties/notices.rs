@@ -308,11 +308,11 @@ pub async fn run(db: &Db, tenant: i64, today: NaiveDate) -> Result<usize, StoreE
         let lines: Vec<DutyLine> = w
             .rules
             .iter()
-            .filter(|r| r.enabled && r.who.is_org())
+            .filter(|r| r.enabled)
             .flat_map(|r| {
                 w.subjects(r)
                     .into_iter()
-                    .filter(|s| s.id == root.id)
+                    .filter(|s| s.kind == "org" && s.id == root.id)
                     .map(|s| w.evaluate(r, &s, from, today))
                     .collect::<Vec<_>>()
             })
