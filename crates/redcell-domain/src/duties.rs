@@ -342,6 +342,8 @@ pub struct Rule {
     pub expected: u32,
     pub warn_days: u32,
     pub enabled: bool,
+    /// The day the rule starts: no period before it is judged.
+    pub since: Option<NaiveDate>,
 }
 
 /// A refused rule, naming the field.
@@ -367,6 +369,8 @@ pub enum RuleError {
     NoSubject,
     #[error("{}", i18n::DUTY_CADRE_AND_MEMBER)]
     CadreAndMember,
+    #[error("{}", i18n::DATE_INVALID)]
+    BadSince,
 }
 
 impl RuleError {
@@ -379,6 +383,7 @@ impl RuleError {
             RuleError::ZeroExpected => "expected",
             RuleError::NoSubject => "who",
             RuleError::CadreAndMember => "member_flag",
+            RuleError::BadSince => "since",
         }
     }
     pub fn code(&self) -> &'static str {
@@ -393,6 +398,7 @@ impl RuleError {
             RuleError::TooLarge(_) => "too_large",
             RuleError::NoSubject => "no_subject",
             RuleError::CadreAndMember => "cadre_and_member",
+            RuleError::BadSince => "date",
         }
     }
 }
@@ -460,6 +466,9 @@ pub struct RawRule {
     pub warn_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// YYYY-MM-DD: the day the rule starts (no earlier period is judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 const WEEKDAYS: [(&str, Weekday); 7] = [
@@ -612,6 +621,10 @@ impl RawRule {
         if warn_days > 366 {
             return Err(RuleError::TooLarge("warn_days"));
         }
+        let since = match self.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| RuleError::BadSince)?),
+        };
         Ok(Rule {
             code: code.to_string(),
             name: name.to_string(),
@@ -621,6 +634,7 @@ impl RawRule {
             expected,
             warn_days,
             enabled: self.enabled.unwrap_or(true),
+            since,
         })
     }
 }
@@ -642,6 +656,7 @@ impl Rule {
             expected: Some(self.expected),
             warn_days: Some(self.warn_days),
             enabled: Some(self.enabled),
+            since: self.since.map(|d| d.to_string()),
             ..RawRule::default()
         };
         match &self.what {

@@ -451,6 +451,16 @@ async fn role_only_rules_and_compliance_from_creation(db: Db) {
     let c = duties::compliance(&db, &t.admin, t.b1.id, today).await.unwrap();
     let line = c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id).unwrap();
     assert!(line.overdue() >= 5, "{}", line.overdue());
+    // A rule added by an import starts today: B1 is not overdue under it.
+    let text = rules::export(&db, &t.admin).await.unwrap();
+    let extra = text.clone()
+        + "\n[[rule]]\ncode = \"theme_day_2\"\nname = \"第二主题党日\"\nrole = \"secretary\"\nrecord = \"meeting\"\nsub = [\"theme_day\"]\nevery = \"month\"\n";
+    rules::import(&db, &t.admin, &extra).await.unwrap();
+    assert!(rules::export(&db, &t.admin).await.unwrap().contains(&format!("since = \"{today}\"")));
+    let c = duties::compliance(&db, &t.admin, t.b1.id, today).await.unwrap();
+    let line = c.lines.iter().find(|l| l.rule_code == "theme_day_2" && l.subject.id == t.b1.id).unwrap();
+    assert_eq!(line.overdue(), 0);
+    assert!(c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id).unwrap().overdue() >= 5);
     // A branch created now under it is not overdue for periods before it existed.
     let fresh = org(&db, &t.admin, t.c1.id, "branch_grid", "B9", "新建网格党支部").await;
     let c = duties::compliance(&db, &t.admin, fresh.id, today).await.unwrap();

@@ -451,6 +451,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
         expected,
         warn_days,
         enabled: true,
+        since: None,
     })
 }
 
@@ -572,6 +573,14 @@ fn role_or_kind_only_rules_resolve_to_people_and_orgs() {
     let w = Who { role: Some(Role::Secretary), cadre_kind: Some(CadreKind::Leadership), ..Who::default() };
     let r = of(&w);
     assert!(!r.is_empty() && r.iter().all(|c| c.roles == vec![Role::Secretary]));
+    // A start date round-trips; a bad one is named.
+    let mut r = raw("week");
+    r.since = Some("2026-09-01".into());
+    let rule = r.validate().unwrap();
+    assert_eq!(rule.since, Some(d("2026-09-01")));
+    assert_eq!(rule.to_raw().since.as_deref(), Some("2026-09-01"));
+    r.since = Some("2026-02-30".into());
+    assert_eq!(r.validate().unwrap_err().field(), "since");
     // Both a cadre kind and a member flag is refused when the rule is read.
     let mut bad = raw("week");
     bad.member_flag = Some("in_service".into());

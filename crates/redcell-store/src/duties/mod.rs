@@ -383,14 +383,16 @@ impl World {
         out
     }
 
-    /// The first day a subject is judged on: its creation, when later than `from`.
-    pub(crate) fn start_of(&self, s: &SubjectRef, from: NaiveDate) -> NaiveDate {
+    /// The first day a subject is judged on under a rule: the latest of
+    /// `from`, the subject's creation and the rule's start.
+    pub(crate) fn start_of(&self, s: &SubjectRef, rule: &Rule, from: NaiveDate) -> NaiveDate {
         let k: &'static str = match s.kind.as_str() {
             "org" => "org",
             "cadre" => "cadre",
             _ => "member",
         };
-        self.created.get(&(k, s.id)).map_or(from, |c| (*c).max(from))
+        let created = self.created.get(&(k, s.id)).map_or(from, |c| (*c).max(from));
+        rule.since.map_or(created, |r| r.max(created))
     }
 
     /// The area a subject answers for: an org's subtree, a cadre's stations
@@ -468,7 +470,7 @@ impl World {
             rhythm: rule.rhythm_label(),
             what: rule.what_label(),
             subject: s.clone(),
-            evaluation: d::evaluate(rule, &subject, &recs, &self.cal, self.start_of(s, from).min(today), today),
+            evaluation: d::evaluate(rule, &subject, &recs, &self.cal, self.start_of(s, rule, from).min(today), today),
         }
     }
 

@@ -429,6 +429,7 @@ async fn rule_save(u: PageUser, State(s): State<Shared>, Path(code): Path<String
     raw.expected = num("expected");
     raw.warn_days = num("warn_days");
     raw.enabled = Some(f.get("enabled") == Some("1"));
+    raw.since = txt("since");
     match rules::update(&s.db, &u.p, &code, raw.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/duties/rules/{code}?saved=1")).into_response()),
         Err(e) => {
