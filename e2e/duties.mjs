@@ -1,6 +1,8 @@
 // Headless-Chromium test of the duty calendar on a phone: a cadre opens
 // "my duties" on Tuesday morning, records a grid visit with the quick form and
-// sees the grid-day duty turn from due to done.
+// sees the grid-day duty turn from due to done; raises a request from a visit;
+// records a meeting (errors beside the fields, computed quorum, a photo) and
+// an activity from the organisation's duty page.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_CADRE=wg0101 RC_PASSWORD=... node duties.mjs
 import { chromium } from 'playwright-core';
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -72,6 +74,58 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('#quick-visit button[type=submit]')]);
   const msg = await page.textContent('.flash.error');
   check('a future visit is refused', (msg || '').includes('不能在未来'), String(msg));
+
+  // The same visit raises a resident request without retyping.
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  await page.fill('input[name=visited_on]', today);
+  await page.fill('textarea[name=learned]', '一户反映楼道路灯不亮');
+  await page.click('#raise-request summary');
+  await page.check('#raise');
+  const cat = await page.locator('#req-category option').nth(1).getAttribute('value');
+  await page.selectOption('#req-category', cat);
+  await Promise.all([page.waitForNavigation(), page.click('#quick-visit button[type=submit]')]);
+  const code = await page.locator('#raised-code').textContent().catch(() => null);
+  check('the visit raised a request and names its code', !!code && code.length >= 6, String(code));
+
+  // A meeting recorded from the page: errors beside the field, quorum computed, a photo kept.
+  await Promise.all([page.waitForNavigation(), page.locator('a.org-duties').first().click()]);
+  check('the organisation duty page opened', /\/orgs\/\d+\/duties$/.test(page.url()), page.url());
+  await Promise.all([page.waitForNavigation(), page.click('#new-meeting')]);
+  await page.selectOption('#meeting-kind', 'general_meeting');
+  await page.fill('#meeting-topic', '支部党员大会：学习传达全会精神');
+  await page.fill('#meeting-date', tomorrow);
+  await Promise.all([page.waitForNavigation(), page.click('#meeting-save')]);
+  check('a future meeting with attendance is refused beside the date', (await page.locator('#err-held_on').count()) === 1);
+  await page.fill('#meeting-date', today);
+  const selects = page.locator('#attendance select');
+  const n = await selects.count();
+  check('the branch members are listed as expected attendees', n > 0, String(n));
+  for (let i = 0; i < n; i++) await selects.nth(i).selectOption('absent');
+  await page.check('input[name=quorum_claimed]');
+  await Promise.all([page.waitForNavigation(), page.click('#meeting-save')]);
+  check('a claimed quorum against the numbers is refused beside the box', (await page.locator('#err-quorum').count()) === 1);
+  const again = page.locator('#attendance select');
+  for (let i = 0; i < n; i++) await again.nth(i).selectOption(i === 0 && n > 2 ? 'mobile' : 'present');
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+  await page.setInputFiles('input[name=photos]', { name: '会场.png', mimeType: 'image/png', buffer: png });
+  await Promise.all([page.waitForNavigation(), page.click('#meeting-save')]);
+  const quorum = await page.locator('#quorum').textContent().catch(() => '');
+  check('the meeting is saved with its quorum computed', page.url().includes('/duties/meetings/') && quorum.includes('已达到'), quorum);
+  check('the photo is shown', (await page.locator('.photos img').count()) === 1);
+  await page.screenshot({ path: out + 'duties-3-meeting.png', fullPage: true });
+
+  // An activity with a participant.
+  await Promise.all([page.waitForNavigation(), page.click('.crumbs a')]);
+  check('the meeting is listed on the duty page', ((await page.textContent('#held')) || '').includes('学习传达全会精神'));
+  await Promise.all([page.waitForNavigation(), page.click('#new-activity')]);
+  await page.selectOption('select[name=kind]', 'service');
+  await page.fill('input[name=title]', '为独居老人送餐');
+  await page.locator('input[name=m]').first().check();
+  await Promise.all([page.waitForNavigation(), page.click('#activity-form button[type=submit]')]);
+  check('the activity is saved with its participant', page.url().includes('/duties/activities/') &&
+    (await page.locator('#people tbody tr').count()) === 1, page.url());
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  check('the record page fits the phone width', fits);
   check('no console errors or CSP violations', problems.filter(p => !p.includes('status of 422')).length === 0, problems.join(' | '));
 } catch (e) {
   failed++;

@@ -168,6 +168,101 @@ impl Who {
     pub fn is_org(&self) -> bool {
         self.role.is_none() && self.cadre_kind.is_none() && self.member_flag.is_none()
     }
+
+    /// Whether a candidate owes this duty. Every stated part must hold:
+    /// - org kinds alone: organisations of those kinds;
+    /// - a cadre kind: cadres of that kind (in an organisation of the stated
+    ///   kinds, if any);
+    /// - a member flag: members with it (same org-kind filter);
+    /// - a role alone: those it stands for in the registry — 驻格干部 and
+    ///   网格员 the cadres of that kind, 党员 every member, 书记/委员 and
+    ///   组织管理员 the organisations (of the stated kinds, else every party
+    ///   organisation below the street or township) — and anyone whose linked account holds
+    ///   the role;
+    /// - a role with a cadre kind or member flag: the person must also hold
+    ///   the role through a linked account.
+    pub fn applies(&self, c: &Candidate) -> bool {
+        let kinds_ok = self.org_kinds.is_empty() || self.org_kinds.contains(&c.org_kind);
+        let role_held = self.role.is_some_and(|r| c.roles.contains(&r));
+        match c.class {
+            SubjectClass::Org => {
+                if self.cadre_kind.is_some() || self.member_flag.is_some() {
+                    return false;
+                }
+                match self.role {
+                    None => !self.org_kinds.is_empty() && kinds_ok,
+                    Some(Role::Secretary | Role::OrgAdmin) => {
+                        if self.org_kinds.is_empty() {
+                            !matches!(
+                                c.org_kind,
+                                OrgKind::DistrictDept | OrgKind::StreetCommittee | OrgKind::TownshipCommittee
+                            )
+                        } else {
+                            kinds_ok
+                        }
+                    }
+                    Some(_) => false,
+                }
+            }
+            SubjectClass::Cadre => {
+                if self.member_flag.is_some() || !kinds_ok {
+                    return false;
+                }
+                match (self.cadre_kind, self.role) {
+                    (Some(k), None) => c.cadre_kind == Some(k),
+                    (Some(k), Some(_)) => c.cadre_kind == Some(k) && role_held,
+                    (None, Some(r)) => role_held || Self::role_cadre(r).is_some_and(|k| c.cadre_kind == Some(k)),
+                    (None, None) => false,
+                }
+            }
+            SubjectClass::Member => {
+                if self.cadre_kind.is_some() || !kinds_ok {
+                    return false;
+                }
+                let flag_ok = |f: MemberFlag| match f {
+                    MemberFlag::CentralHousehold => c.central_household,
+                    MemberFlag::InService => c.in_service,
+                };
+                match (self.member_flag, self.role) {
+                    (Some(f), None) => flag_ok(f),
+                    (Some(f), Some(_)) => flag_ok(f) && role_held,
+                    (None, Some(r)) => role_held || r == Role::Member,
+                    (None, None) => false,
+                }
+            }
+        }
+    }
+
+    /// The cadre kind a role stands for in the registry.
+    fn role_cadre(r: Role) -> Option<CadreKind> {
+        match r {
+            Role::Cadre => Some(CadreKind::StationedCadre),
+            Role::GridWorker => Some(CadreKind::GridWorker),
+            _ => None,
+        }
+    }
+}
+
+/// What a subject of duties is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubjectClass {
+    Org,
+    Cadre,
+    Member,
+}
+
+/// The facts about a possible subject that decide whether a rule's "who"
+/// names it (see [`Who::applies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub class: SubjectClass,
+    /// The organisation itself, or the one the person belongs to.
+    pub org_kind: OrgKind,
+    pub cadre_kind: Option<CadreKind>,
+    pub central_household: bool,
+    pub in_service: bool,
+    /// Roles held by the login account linked to this person.
+    pub roles: Vec<Role>,
 }
 
 /// Which records count.
@@ -199,7 +294,7 @@ impl Matcher {
     }
 }
 
-fn sub_label(kind: RecordKind, code: &str) -> &'static str {
+pub fn sub_label(kind: RecordKind, code: &str) -> &'static str {
     use crate::CodeEnum;
     match kind {
         RecordKind::Visit => VisitPurpose::from_code(code).map(|v| v.label()),
@@ -247,6 +342,8 @@ pub struct Rule {
     pub expected: u32,
     pub warn_days: u32,
     pub enabled: bool,
+    /// The day the rule starts: no period before it is judged.
+    pub since: Option<NaiveDate>,
 }
 
 /// A refused rule, naming the field.
@@ -270,6 +367,10 @@ pub enum RuleError {
     TooLarge(&'static str),
     #[error("{}", i18n::DUTY_NO_SUBJECT)]
     NoSubject,
+    #[error("{}", i18n::DUTY_CADRE_AND_MEMBER)]
+    CadreAndMember,
+    #[error("{}", i18n::DATE_INVALID)]
+    BadSince,
 }
 
 impl RuleError {
@@ -281,6 +382,8 @@ impl RuleError {
             RuleError::UnknownKind { field, .. } | RuleError::Missing(field) | RuleError::TooLarge(field) => field,
             RuleError::ZeroExpected => "expected",
             RuleError::NoSubject => "who",
+            RuleError::CadreAndMember => "member_flag",
+            RuleError::BadSince => "since",
         }
     }
     pub fn code(&self) -> &'static str {
@@ -294,6 +397,8 @@ impl RuleError {
             RuleError::ZeroExpected => "zero_expected",
             RuleError::TooLarge(_) => "too_large",
             RuleError::NoSubject => "no_subject",
+            RuleError::CadreAndMember => "cadre_and_member",
+            RuleError::BadSince => "date",
         }
     }
 }
@@ -361,6 +466,9 @@ pub struct RawRule {
     pub warn_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// YYYY-MM-DD: the day the rule starts (no earlier period is judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 const WEEKDAYS: [(&str, Weekday); 7] = [
@@ -438,6 +546,9 @@ impl RawRule {
         if who.role.is_none() && who.org_kinds.is_empty() && who.cadre_kind.is_none() && who.member_flag.is_none() {
             return Err(RuleError::NoSubject);
         }
+        if who.cadre_kind.is_some() && who.member_flag.is_some() {
+            return Err(RuleError::CadreAndMember);
+        }
         let what = if !self.all_of.is_empty() {
             What::AllOf(
                 self.all_of
@@ -510,6 +621,10 @@ impl RawRule {
         if warn_days > 366 {
             return Err(RuleError::TooLarge("warn_days"));
         }
+        let since = match self.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| RuleError::BadSince)?),
+        };
         Ok(Rule {
             code: code.to_string(),
             name: name.to_string(),
@@ -519,6 +634,7 @@ impl RawRule {
             expected,
             warn_days,
             enabled: self.enabled.unwrap_or(true),
+            since,
         })
     }
 }
@@ -540,6 +656,7 @@ impl Rule {
             expected: Some(self.expected),
             warn_days: Some(self.warn_days),
             enabled: Some(self.enabled),
+            since: self.since.map(|d| d.to_string()),
             ..RawRule::default()
         };
         match &self.what {

@@ -123,6 +123,9 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("wish_round", "微心愿转入下一轮"),
     ("add_holiday", "登记节假日"),
     ("remove_holiday", "删除节假日"),
+    ("webhook_test", "测试通知渠道"),
+    ("link_account", "关联账号与干部/党员"),
+    ("unlink_account", "解除账号关联"),
 ];
 
 pub fn audit_action_label(code: &str) -> &str {
@@ -190,6 +193,15 @@ pub const DUTY_VISIT_FUTURE: &str = "走访日期不能在未来";
 pub const DUTY_TARGET_OUTSIDE: &str = "走访对象不在您的范围内";
 pub const DUTY_RULE_NOT_FOUND: &str = "规则不存在";
 pub const DUTY_NOT_SENT: &str = "未发送：未配置通知渠道";
+// ---- duties, second part: page forms, visit → request, channel, account links
+pub const DUTY_CADRE_AND_MEMBER: &str = "干部类型与党员标记只能填写一个（一条规则的责任对象要么是干部，要么是党员）";
+pub const DUTY_PHOTO_TOO_MANY: &str = "照片最多6张";
+pub const DUTY_WEBHOOK_HTTP_ONLY: &str = "仅支持 http:// 开头的地址（内置发送器不支持 https）";
+pub const DUTY_WEBHOOK_OFF: &str = "通知渠道未配置，未发送";
+pub const DUTY_LINK_ONE: &str = "请指定干部编号或党员编号（二选一）";
+pub const DUTY_LINK_UNKNOWN_CADRE: &str = "干部不存在";
+pub const DUTY_LINK_UNKNOWN_MEMBER: &str = "党员不存在";
+pub const DUTY_REQUEST_NEEDS_CATEGORY: &str = "请选择诉求类别";
 // ---- coverage: demonstration posts, party roles, extra quotas, pickers (issue 4, part 2)
 pub const CONTACT_POST_LEVEL: &str = "只有“党小组长联系中心户”层级可以以示范岗为联系对象";
 pub const POST_PLACE: &str = "请选择示范岗所在的网格或单位（商铺、设施、企业）";

@@ -17,7 +17,11 @@ stories!(
     rules_seed_edit_import_export,
     records_refuse_bad_input,
     my_duties_turn_done_and_reminders,
-    demo_history_is_realistic
+    demo_history_is_realistic,
+    meeting_photos_lists_and_visit_raising_a_request,
+    role_only_rules_and_compliance_from_creation,
+    webhook_settings_test_and_delivery_log,
+    accounts_link_to_cadres_and_members
 );
 
 fn sh_today() -> chrono::NaiveDate {
@@ -31,6 +35,15 @@ fn field_of(e: &StoreError) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// Pretend a registry row was created `days` ago.
+async fn backdate(db: &Db, table: &str, id: i64, days: i64) {
+    let at = chrono::Utc::now() - chrono::Duration::days(days);
+    db.exec(&format!("UPDATE {table} SET created_at = $1 WHERE id = $2"), args![at, id]).await.unwrap();
+}
+
+/// A tiny PNG (the store checks the signature, not the pixels).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 
 async fn n(db: &Db, table: &str) -> i64 {
     db.int(&format!("SELECT COUNT(*) FROM {table}"), args![]).await.unwrap()
@@ -208,7 +221,9 @@ async fn my_duties_turn_done_and_reminders(db: Db) {
     let grid_day = mine.iter().find(|l| l.rule_code == "grid_day").unwrap();
     assert_eq!(grid_day.status(today), Status::Done, "this week's grid day is done");
 
-    // Compliance of B1 names B1's meeting duties and calls B1 silent.
+    // Compliance of B1 names B1's meeting duties and calls B1 silent (B1
+    // dated back: compliance starts at an organisation's creation).
+    backdate(&db, "orgs", t.b1.id, 200).await;
     let c = duties::compliance(&db, &t.sec, t.b1.id, today).await.unwrap();
     assert!(c.rules.iter().any(|r| r.rule_code == "theme_day" && r.subjects == 1 && r.overdue > 0));
     assert!(c.silent.iter().any(|s| s.org_id == t.b1.id));
@@ -247,7 +262,7 @@ async fn my_duties_turn_done_and_reminders(db: Db) {
     assert!(req.starts_with("POST /hook HTTP/1.1") && req.contains("general_meeting"), "{req}");
     let inbox = notices::inbox(&db, &t.sec, 50).await.unwrap();
     let sent = inbox.iter().find(|n| n.rule_code == "general_meeting").unwrap();
-    assert!(sent.channel_status.starts_with("sent: HTTP/1.1 200"), "{}", sent.channel_status);
+    assert!(sent.channel_status.starts_with("已发送：HTTP/1.1 200"), "{}", sent.channel_status);
     assert!(notices::set_webhook(&db, &t.sec, Some(&url)).await.is_err(), "only the tenant's administrators");
 }
 
@@ -296,4 +311,230 @@ async fn demo_history_is_realistic(db: Db) {
     ] {
         assert_eq!(n(&db, table).await, 0, "{table} emptied with the tenant");
     }
+}
+
+async fn meeting_photos_lists_and_visit_raising_a_request(db: Db) {
+    let t = tenant(&db).await;
+    let mut tx = db.begin().await.unwrap();
+    redcell_store::requests::seed::default_categories(&mut tx, t.root.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let today = sh_today();
+    let iso = |d: chrono::NaiveDate| Some(d.format("%Y-%m-%d").to_string());
+    // The attendance form offers B1's subtree: its own member and G1's, not B3's.
+    let roster = records::roster(&db, &t.sec, t.b1.id).await.unwrap();
+    let ids: Vec<i64> = roster.iter().map(|m| m.id).collect();
+    assert!(ids.contains(&t.members[0].id) && ids.contains(&t.members[1].id) && !ids.contains(&t.members[3].id));
+
+    let present = |m: i64| RawAttendee { member_id: m, presence: "present".into(), reason: None };
+    let meeting = RawMeeting {
+        org_id: s(t.b1.id),
+        kind: s("theme_day"),
+        held_on: iso(today),
+        topic: s("主题党日：清理楼道"),
+        minutes: s("清理了3个单元的楼道"),
+        attendance: vec![
+            present(t.members[0].id),
+            RawAttendee { member_id: t.members[1].id, presence: "excused".into(), reason: s("ill") },
+        ],
+        cadres: vec![],
+        quorum_claimed: None,
+    };
+    let before = (n(&db, "duty_meetings").await, n(&db, "files").await);
+    let pdf = records::Upload { name: "minutes.pdf".into(), bytes: b"%PDF-1.4 ...".to_vec() };
+    let e = records::record_meeting_with_photos(&db, &t.sec, &meeting, &[pdf], today).await.unwrap_err();
+    assert_eq!(field_of(&e), "photos");
+    let many = vec![records::Upload { name: "p.png".into(), bytes: PNG.to_vec() }; records::MAX_PHOTOS + 1];
+    let e = records::record_meeting_with_photos(&db, &t.sec, &meeting, &many, today).await.unwrap_err();
+    assert!(format!("{e:?}").contains(i18n::DUTY_PHOTO_TOO_MANY));
+    assert_eq!((n(&db, "duty_meetings").await, n(&db, "files").await), before, "nothing written");
+
+    let photo = records::Upload { name: "楼道.png".into(), bytes: PNG.to_vec() };
+    let m = records::record_meeting_with_photos(&db, &t.sec, &meeting, &[photo], today).await.unwrap();
+    let act = RawActivity {
+        org_id: s(t.g1.id),
+        kind: s("study"),
+        held_on: iso(today),
+        title: s("学习党章"),
+        note: s("集中学习一小时"),
+        members: vec![t.members[1].id],
+        cadres: vec![],
+    };
+    let a = records::record_activity(&db, &t.sec, &act, today).await.unwrap();
+    let held = records::held_in(&db, &t.sec, t.b1.id, 50).await.unwrap();
+    let hm = held.iter().find(|h| h.record == "meeting" && h.id == m.id).expect("meeting listed");
+    assert_eq!((hm.photos, hm.present, hm.kind_label()), (1, 1, "主题党日"));
+    assert!(held.iter().any(|h| h.record == "activity" && h.id == a.id && h.present == 1), "G1 is inside B1");
+    assert!(records::held_in(&db, &t.sec, t.b3.id, 50).await.is_err(), "B3 is outside the secretary");
+
+    let dm = records::held_detail(&db, &t.sec, "meeting", m.id).await.unwrap();
+    assert_eq!(dm.photos.len(), 1);
+    assert_eq!(dm.minutes.as_deref(), Some("清理了3个单元的楼道"));
+    let ill = dm.people.iter().find(|p| p.person_id == t.members[1].id).unwrap();
+    assert_eq!(ill.label(), "患病");
+    let (info, bytes) = redcell_store::files::download(&db, &t.sec, dm.photos[0].id).await.unwrap();
+    assert_eq!((info.content_type.as_str(), bytes.as_slice()), ("image/png", PNG));
+    let da = records::held_detail(&db, &t.sec, "activity", a.id).await.unwrap();
+    assert_eq!(da.people.len(), 1);
+
+    // A visit raises a request without retyping: the description is what was learned.
+    let v = RawVisit {
+        visitor_kind: s("cadre"),
+        visitor_id: s(t.cadres[0].id),
+        target_kind: s("household"),
+        target_id: s(t.households[0].id),
+        visited_on: iso(today),
+        purpose: s("routine"),
+        learned: s("楼道灯坏了一个月"),
+    };
+    let (visits, requests) = (n(&db, "duty_visits").await, n(&db, "requests").await);
+    let bad = redcell_domain::requests::RawRequest { category: s("no_such_category"), ..Default::default() };
+    assert!(records::record_visit_raising(&db, &t.sec, &v, bad, today).await.is_err());
+    let none = redcell_domain::requests::RawRequest::default();
+    let e = records::record_visit_raising(&db, &t.sec, &v, none, today).await.unwrap_err();
+    assert_eq!(field_of(&e), "category");
+    let fut = RawVisit { visited_on: iso(today + chrono::Duration::days(1)), ..v.clone() };
+    let req = redcell_domain::requests::RawRequest { category: s("facility"), ..Default::default() };
+    assert_eq!(
+        field_of(&records::record_visit_raising(&db, &t.sec, &fut, req.clone(), today).await.unwrap_err()),
+        "visited_on"
+    );
+    assert_eq!((n(&db, "duty_visits").await, n(&db, "requests").await), (visits, requests), "nothing written");
+
+    let (visit, sub) = records::record_visit_raising(&db, &t.sec, &v, req, today).await.unwrap();
+    assert_eq!(visit.request_id, Some(sub.id));
+    let r = redcell_store::requests::get(&db, &t.sec, sub.id).await.unwrap();
+    assert_eq!(r.description, "楼道灯坏了一个月");
+    assert_eq!(r.grid_id, Some(t.grids[0].id), "placed where the visit was");
+    let mine = records::visits_by(&db, &t.sec, "cadre", t.cadres[0].id, 10).await.unwrap();
+    assert_eq!(mine[0].request_id, Some(sub.id));
+}
+
+async fn role_only_rules_and_compliance_from_creation(db: Db) {
+    let t = tenant(&db).await;
+    let today = sh_today();
+    let tid = t.root.tenant_id;
+    let body = |code: &str, list: &[redcell_store::duties::rules::StoredRule]| -> RawRule {
+        serde_json::from_str(&list.iter().find(|r| r.code == code).unwrap().body).unwrap()
+    };
+    let list = rules::list(&db, tid).await.unwrap();
+    // Grid workers' must-visit duty named only by the role 网格员.
+    let mut gm = body("grid_must_visit", &list);
+    (gm.cadre_kind, gm.role) = (None, s("grid_worker"));
+    rules::update(&db, &t.admin, "grid_must_visit", gm).await.unwrap();
+    // The theme day named only by the role 书记/委员: every party organisation.
+    let mut td = body("theme_day", &list);
+    (td.org_kind, td.role) = (vec![], s("secretary"));
+    rules::update(&db, &t.admin, "theme_day", td).await.unwrap();
+
+    let c = duties::compliance(&db, &t.admin, t.root.id, today).await.unwrap();
+    let subjects = |code: &str| -> Vec<(String, i64)> {
+        c.lines.iter().filter(|l| l.rule_code == code).map(|l| (l.subject.kind.clone(), l.subject.id)).collect()
+    };
+    let gm = subjects("grid_must_visit");
+    assert!(gm.contains(&("cadre".into(), t.cadres[0].id)) && gm.contains(&("cadre".into(), t.cadres[1].id)));
+    assert!(!gm.contains(&("cadre".into(), t.cadres[2].id)), "a street cadre is no grid worker");
+    let td = subjects("theme_day");
+    for o in [&t.c1, &t.b1, &t.b2, &t.b3, &t.g1] {
+        assert!(td.contains(&("org".into(), o.id)), "{} owes the theme day", o.name);
+    }
+    assert!(!td.contains(&("org".into(), t.root.id)), "not the street itself");
+    // The secretary of B1 sees B1's theme day among "my duties" (no account link).
+    let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
+    assert!(mine.iter().any(|l| l.rule_code == "theme_day" && l.subject.kind == "org" && l.subject.id == t.b1.id));
+    assert!(mine.iter().all(|l| l.subject.kind == "org" && l.subject.id == t.b1.id));
+
+    // Everything was created today: nothing can be overdue yet.
+    let overdue: usize = c.rules.iter().map(|r| r.overdue).sum();
+    assert_eq!(overdue, 0, "no periods before the subjects existed");
+    // Dated back eight months, B1 has missed its monthly theme days.
+    backdate(&db, "orgs", t.b1.id, 240).await;
+    let c = duties::compliance(&db, &t.admin, t.b1.id, today).await.unwrap();
+    let line = c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id).unwrap();
+    assert!(line.overdue() >= 5, "{}", line.overdue());
+    // A rule added by an import starts today: B1 is not overdue under it.
+    let text = rules::export(&db, &t.admin).await.unwrap();
+    let extra = text.clone()
+        + "\n[[rule]]\ncode = \"theme_day_2\"\nname = \"第二主题党日\"\nrole = \"secretary\"\nrecord = \"meeting\"\nsub = [\"theme_day\"]\nevery = \"month\"\n";
+    rules::import(&db, &t.admin, &extra).await.unwrap();
+    assert!(rules::export(&db, &t.admin).await.unwrap().contains(&format!("since = \"{today}\"")));
+    let c = duties::compliance(&db, &t.admin, t.b1.id, today).await.unwrap();
+    let line = c.lines.iter().find(|l| l.rule_code == "theme_day_2" && l.subject.id == t.b1.id).unwrap();
+    assert_eq!(line.overdue(), 0);
+    assert!(c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id).unwrap().overdue() >= 5);
+    // A branch created now under it is not overdue for periods before it existed.
+    let fresh = org(&db, &t.admin, t.c1.id, "branch_grid", "B9", "新建网格党支部").await;
+    let c = duties::compliance(&db, &t.admin, fresh.id, today).await.unwrap();
+    assert!(c.lines.iter().all(|l| l.overdue() == 0 && l.evaluation.periods.iter().all(|p| p.due >= today)));
+}
+
+async fn webhook_settings_test_and_delivery_log(db: Db) {
+    let t = tenant(&db).await;
+    let today = sh_today();
+    for bad in ["https://example.org/hook", "ftp://x", "http://", "http://host:99999/x", "http://a b/"] {
+        let e = notices::set_webhook(&db, &t.admin, Some(bad)).await.unwrap_err();
+        assert_eq!(field_of(&e), "webhook_url", "{bad}");
+    }
+    assert_eq!(notices::webhook(&db, t.root.tenant_id).await.unwrap(), None, "off until configured");
+    let e = notices::send_test(&db, &t.admin, today).await.unwrap_err();
+    assert!(format!("{e:?}").contains(i18n::DUTY_WEBHOOK_OFF));
+    assert!(notices::deliveries(&db, &t.admin, 10).await.unwrap().is_empty(), "no pretend delivery");
+
+    let (url, server) = hook_server().await;
+    notices::set_webhook(&db, &t.admin, Some(&url)).await.unwrap();
+    let d = notices::send_test(&db, &t.admin, today).await.unwrap();
+    assert!(d.ok && d.is_test && d.detail.starts_with("HTTP/1.1 200"), "{d:?}");
+    assert!(server.await.unwrap().contains("\"test\":true"));
+    // A closed port: the failure and its reason are logged, nothing claims success.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}/hook", l.local_addr().unwrap());
+    drop(l);
+    notices::set_webhook(&db, &t.admin, Some(&dead)).await.unwrap();
+    let d = notices::send_test(&db, &t.admin, today).await.unwrap();
+    assert!(!d.ok && d.detail.contains("connect"), "{d:?}");
+    let log = notices::deliveries(&db, &t.admin, 10).await.unwrap();
+    assert_eq!(log.iter().map(|d| d.ok).collect::<Vec<_>>(), vec![false, true]);
+    assert!(matches!(notices::deliveries(&db, &t.sec, 10).await, Err(StoreError::Forbidden)));
+    assert!(matches!(notices::send_test(&db, &t.sec, today).await, Err(StoreError::Forbidden)));
+    notices::set_webhook(&db, &t.admin, None).await.unwrap();
+    assert_eq!(notices::webhook(&db, t.root.tenant_id).await.unwrap(), None);
+}
+
+async fn accounts_link_to_cadres_and_members(db: Db) {
+    let t = tenant(&db).await;
+    let today = sh_today();
+    let tid = t.root.tenant_id;
+    let audits = n(&db, "audit_log").await;
+    assert!(matches!(
+        duties::link_user(&db, &t.sec, t.sec.user_id, Some(duties::Link::Cadre(t.cadres[0].id))).await,
+        Err(StoreError::Forbidden)
+    ));
+    let e = duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Cadre(999_999))).await.unwrap_err();
+    assert_eq!(field_of(&e), "cadre");
+    assert_eq!(n(&db, "audit_log").await, audits, "refused links write nothing");
+
+    duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Cadre(t.cadres[0].id))).await.unwrap();
+    assert_eq!(duties::cadre_of(&db, &t.sec).await.unwrap(), Some(t.cadres[0].id));
+    let l = duties::linked(&db, tid, t.sec.user_id).await.unwrap().unwrap();
+    assert_eq!((l.link, l.name.as_str()), (duties::Link::Cadre(t.cadres[0].id), "网格员甲"));
+    let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
+    assert!(mine.iter().any(|l| l.rule_code == "grid_must_visit" && l.subject.id == t.cadres[0].id));
+
+    // Relinked to a member (in service, so the service duty is theirs).
+    db.exec("UPDATE members SET work_unit = '区医院' WHERE id = $1", args![t.members[0].id]).await.unwrap();
+    duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Member(t.members[0].id))).await.unwrap();
+    assert_eq!(duties::cadre_of(&db, &t.sec).await.unwrap(), None, "one link per account");
+    assert_eq!(duties::member_of(&db, &t.sec).await.unwrap(), Some(t.members[0].id));
+    let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
+    assert!(
+        mine.iter().any(|l| l.rule_code == "in_service_service"),
+        "{:?}",
+        mine.iter().map(|l| &l.rule_code).collect::<Vec<_>>()
+    );
+    assert!(mine.iter().all(|l| l.subject.kind == "member" && l.subject.id == t.members[0].id));
+    duties::link_user(&db, &t.admin, t.sec.user_id, None).await.unwrap();
+    assert_eq!(duties::linked(&db, tid, t.sec.user_id).await.unwrap().map(|l| l.link), None);
+    let actions: Vec<(String,)> =
+        db.all("SELECT action FROM audit_log WHERE action LIKE '%link_account' ORDER BY id", args![]).await.unwrap();
+    let actions: Vec<&str> = actions.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(actions, vec!["link_account", "link_account", "unlink_account"]);
 }

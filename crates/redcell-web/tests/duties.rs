@@ -5,6 +5,7 @@
 mod common;
 
 use axum::body::Body;
+use axum::http::Method;
 use axum::http::{Request, header};
 use calamine::{Reader, Xlsx};
 use common::*;
@@ -13,7 +14,7 @@ use redcell_domain::i18n;
 use serde_json::json;
 use tower::ServiceExt;
 
-stories!(api_rules_records_compliance, pages_my_duties_visit_turns_done);
+stories!(api_rules_records_compliance, pages_my_duties_visit_turns_done, pages_meetings_activities_channel_and_links);
 
 fn today() -> String {
     redcell_web::today().to_string()
@@ -171,4 +172,234 @@ async fn pages_my_duties_visit_turns_done(t: &TestApp) {
     set_field(&mut values, "warn_days", "2");
     let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     t.session_form("/duties/rules/grid_day", &w.admin, &pairs).await.expect(303);
+}
+
+/// A `multipart/form-data` body: text fields, then files under `photos`.
+fn multipart(pairs: &[(String, String)], photos: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let b = "XyZdutiesBoundary";
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        out.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    for (name, bytes) in photos {
+        out.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+        );
+        out.extend_from_slice(bytes);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={b}"), out)
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+async fn post_multipart(
+    t: &TestApp,
+    path: &str,
+    session: &str,
+    pairs: &[(String, String)],
+    photos: &[(&str, &[u8])],
+) -> Resp {
+    let (ct, body) = multipart(pairs, photos);
+    let cookie = format!("rc_session={session}");
+    t.send(Method::POST, path, &[("cookie", &cookie), ("content-type", &ct)], body).await
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+async fn pages_meetings_activities_channel_and_links(t: &TestApp) {
+    let w = world(t).await;
+    let b = &w.b[0];
+    let mut tx = t.db.begin().await.unwrap();
+    redcell_store::requests::seed::default_categories(&mut tx, w.root).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // ---- a meeting from the page, each bad input named beside its field
+    let new = t.page(&format!("/orgs/{}/duties/meetings/new", b.branch), &w.sec1).await;
+    new.expect(200);
+    let action = format!("/orgs/{}/duties/meetings", b.branch);
+    let mut values = form_values(&new.body, &action);
+    assert_eq!(
+        field(&values, &format!("att_{}", b.member)),
+        Some("present"),
+        "members are expected, present by default"
+    );
+    set_field(&mut values, "kind", "general_meeting");
+    set_field(&mut values, "topic", "学习传达全会精神");
+    set_field(&mut values, "held_on", &tomorrow());
+    let r = post_multipart(t, &action, &w.sec1, &values, &[]).await;
+    r.expect(422);
+    assert!(r.body.contains("id=\"err-held_on\"") && r.body.contains(i18n::DUTY_MEETING_FUTURE));
+    set_field(&mut values, "held_on", &today());
+    let mut outsider = values.clone();
+    outsider.push((format!("att_{}", w.b[1].member), "present".into()));
+    let r = post_multipart(t, &action, &w.sec1, &outsider, &[]).await;
+    r.expect(422);
+    assert!(r.body.contains("id=\"err-attendance\"") && r.body.contains(i18n::DUTY_ATTENDEE_OUTSIDE), "{}", r.body);
+    let mut thin = values.clone();
+    set_field(&mut thin, &format!("att_{}", b.member), "absent");
+    set_field(&mut thin, "quorum_claimed", "1");
+    let r = post_multipart(t, &action, &w.sec1, &thin, &[]).await;
+    r.expect(422);
+    assert!(r.body.contains("id=\"err-quorum\"") && r.body.contains(i18n::DUTY_QUORUM_NOT_MET));
+    let before: i64 = t.db.int("SELECT COUNT(*) FROM duty_meetings", redcell_store::args![]).await.unwrap();
+    assert_eq!(before, 0, "refused forms wrote nothing");
+
+    set_field(&mut values, "quorum_claimed", "1");
+    set_field(&mut values, "minutes", "全体党员到会");
+    let r = post_multipart(t, &action, &w.sec1, &values, &[("会场.png", PNG)]).await;
+    r.expect(303);
+    let detail = r.location();
+    assert!(detail.starts_with("/duties/meetings/") && detail.ends_with("?saved=1"), "{detail}");
+    let page = t.page(&detail, &w.sec1).await;
+    page.expect(200);
+    assert!(page.body.contains("已达到") && page.body.contains("1/1") && page.body.contains("全体党员到会"));
+    assert!(page.body.contains(&b.resident_names[0]) && page.body.contains("出席"));
+    let img = page.body.find("<img src=\"/files/").expect("photo shown") + "<img src=\"".len();
+    let src = &page.body[img..img + page.body[img..].find('"').unwrap()];
+    let photo = t.page(src, &w.sec1).await;
+    photo.expect(200);
+    assert_eq!(photo.header("content-type").as_deref(), Some("image/png"));
+
+    // ---- an activity with participants
+    let act_action = format!("/orgs/{}/duties/activities", b.branch);
+    let new = t.page(&format!("/orgs/{}/duties/activities/new", b.branch), &w.sec1).await;
+    new.expect(200);
+    let mut values = form_values(&new.body, &act_action);
+    set_field(&mut values, "kind", "service");
+    values.push(("m".into(), b.member.to_string()));
+    let r = t.session_form(&act_action, &w.sec1, &pairs(&values)).await;
+    r.expect(422);
+    assert!(r.body.contains(i18n::DUTY_MISSING), "the title is required");
+    set_field(&mut values, "title", "为独居老人送餐");
+    let r = t.session_form(&act_action, &w.sec1, &pairs(&values)).await;
+    r.expect(303);
+    let page = t.page(&r.location(), &w.sec1).await;
+    page.expect(200);
+    assert!(page.body.contains("为独居老人送餐") && page.body.contains(&b.resident_names[0]));
+
+    let org = t.page(&format!("/orgs/{}/duties", b.branch), &w.sec1).await;
+    org.expect(200);
+    assert!(org.body.contains("学习传达全会精神") && org.body.contains("为独居老人送餐") && org.body.contains("1张"));
+    let recs = t.get(&format!("/api/v1/duties/records?org_id={}", b.branch), &w.sec1).await;
+    recs.expect(200);
+    assert_eq!(recs.json().as_array().unwrap().len(), 2);
+
+    // ---- the admin links sec1's account to the branch's cadre from the user page
+    let user = t.page(&format!("/admin/users/{}", w.sec1_id), &w.admin).await;
+    assert!(user.body.contains(&format!("/admin/users/{}/duty-link", w.sec1_id)));
+    let link_action = format!("/admin/users/{}/duty-link", w.sec1_id);
+    let lp = t.page(&link_action, &w.admin).await;
+    lp.expect(200);
+    let mut values = form_values(&lp.body, &link_action);
+    set_field(&mut values, "cadre_id", "99999999");
+    let r = t.session_form(&link_action, &w.admin, &pairs(&values)).await;
+    r.expect(422);
+    assert!(r.body.contains(i18n::DUTY_LINK_UNKNOWN_CADRE));
+    set_field(&mut values, "cadre_id", &b.cadre.to_string());
+    let r = t.session_form(&link_action, &w.admin, &pairs(&values)).await;
+    r.expect(200);
+    assert!(r.body.contains(&b.cadre_name), "{}", r.body);
+    t.session_form(&link_action, &w.sec1, &pairs(&values)).await.expect(403);
+
+    // ---- a visit that raises a request without retyping
+    let my = t.page("/duties/my", &w.sec1).await;
+    my.expect(200);
+    let mut values = form_values(&my.body, "/duties/my/visit");
+    set_field(&mut values, "place", &format!("household:{}", b.household));
+    set_field(&mut values, "learned", "楼道灯坏了一个月");
+    set_field(&mut values, "raise", "1");
+    let r = t.session_form("/duties/my/visit", &w.sec1, &pairs(&values)).await;
+    r.expect(422);
+    assert!(r.body.contains(i18n::DUTY_REQUEST_NEEDS_CATEGORY));
+    set_field(&mut values, "req_category", "facility");
+    let r = t.session_form("/duties/my/visit", &w.sec1, &pairs(&values)).await;
+    r.expect(303);
+    let code = r.location().split("request=").nth(1).expect("request code").to_string();
+    let page = t.page(&r.location(), &w.sec1).await;
+    assert!(page.body.contains(&code));
+    let (desc, linked): (String, i64) = t
+        .db
+        .one(
+            "SELECT r.description, COUNT(v.id) FROM requests r JOIN duty_visits v ON v.request_id = r.id WHERE r.code = $1 GROUP BY r.description",
+            redcell_store::args![code.as_str()],
+        )
+        .await
+        .unwrap();
+    assert_eq!((desc.as_str(), linked), ("楼道灯坏了一个月", 1));
+
+    // The API takes the same request section.
+    let v = t
+        .post(
+            "/api/v1/duties/visits",
+            &w.sec1,
+            json!({"target_kind": "grid", "target_id": b.grid.to_string(), "visited_on": today(),
+                "learned": "垃圾清运不及时", "request": {"category": "facility"}}),
+        )
+        .await;
+    v.expect(201);
+    assert!(v.json()["request_id"].as_i64().is_some(), "{}", v.json());
+    t.post(
+        "/api/v1/duties/visits",
+        &w.sec1,
+        json!({"target_kind": "grid", "target_id": b.grid.to_string(), "visited_on": today(), "request": {}}),
+    )
+    .await
+    .field_error(422, "category");
+
+    // ---- the outbound channel: http:// only, off until set, a test that never pretends
+    let ch = t.page("/admin/duties/channel", &w.admin).await;
+    ch.expect(200);
+    assert!(ch.body.contains("未配置") && ch.body.contains("只支持 <b>http://</b>"));
+    t.page("/admin/duties/channel", &w.sec1).await.expect(403);
+    let mut values = form_values(&ch.body, "/admin/duties/channel");
+    set_field(&mut values, "webhook_url", "https://hooks.example.org/x");
+    let r = t.session_form("/admin/duties/channel", &w.admin, &pairs(&values)).await;
+    r.expect(422);
+    assert!(r.body.contains("id=\"err-webhook_url\"") && r.body.contains(i18n::DUTY_WEBHOOK_HTTP_ONLY));
+    let test_form = form_values(&ch.body, "/admin/duties/channel/test");
+    let r = t.session_form("/admin/duties/channel/test", &w.admin, &pairs(&test_form)).await;
+    r.expect(422);
+    assert!(r.body.contains(i18n::DUTY_WEBHOOK_OFF) && r.body.contains("暂无发送记录"));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}/hook", l.local_addr().unwrap());
+    drop(l);
+    set_field(&mut values, "webhook_url", &dead);
+    let r = t.session_form("/admin/duties/channel", &w.admin, &pairs(&values)).await;
+    r.expect(200);
+    assert!(r.body.contains("已开启"));
+    let r = t.session_form("/admin/duties/channel/test", &w.admin, &pairs(&test_form)).await;
+    r.expect(200);
+    assert!(r.body.contains("测试消息发送失败") && r.body.contains("失败") && !r.body.contains("测试消息已发送"));
+
+    let api = t.get("/api/v1/duties/channel", &w.admin).await;
+    api.expect(200);
+    assert_eq!(api.json()["http_only"], true);
+    assert_eq!(api.json()["deliveries"][0]["ok"], false);
+    t.api(Method::PUT, "/api/v1/duties/channel", Some(&w.admin), Some(&json!({"webhook_url": "ftp://x"})))
+        .await
+        .field_error(422, "webhook_url");
+    let off = t.api(Method::PUT, "/api/v1/duties/channel", Some(&w.admin), Some(&json!({"webhook_url": null}))).await;
+    off.expect(200);
+    assert!(off.json()["webhook_url"].is_null());
+    t.api(Method::POST, "/api/v1/duties/channel/test", Some(&w.admin), None).await.field_error(422, "webhook_url");
+    let r = t
+        .api(
+            Method::PUT,
+            &format!("/api/v1/users/{}/duty-link", w.sec1_id),
+            Some(&w.admin),
+            Some(&json!({"member_id": b.member})),
+        )
+        .await;
+    r.expect(204);
+    let m: (i64,) =
+        t.db.one("SELECT member_id FROM duty_member_accounts WHERE user_id = $1", redcell_store::args![w.sec1_id])
+            .await
+            .unwrap();
+    assert_eq!(m.0, b.member);
 }

@@ -58,6 +58,48 @@ enum Command {
         #[command(subcommand)]
         command: PlanCommand,
     },
+    /// Duties (履职): an organisation's compliance table, the rule set as TOML.
+    Duties {
+        #[command(subcommand)]
+        command: DutiesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DutiesCommand {
+    /// Print the compliance table of an organisation's subtree.
+    Check {
+        /// Code of the organisation.
+        #[arg(long)]
+        org: String,
+        /// The day to judge (YYYY-MM-DD); default: today in Asia/Shanghai.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+    /// The tenant's duty rules as TOML (the same file as /duties/rules.toml).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Write the rules to a TOML file.
+    Export {
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Code of the tenant's top organisation (needed only with several tenants).
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Replace the rules with a TOML file (refused whole if any rule is invalid; audited).
+    Import {
+        file: std::path::PathBuf,
+        /// Code of the tenant's top organisation (needed only with several tenants).
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -179,6 +221,20 @@ enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Link an account to a cadre or a party member ("my duties", visits,
+    /// reminders), or unlink it; audited.
+    Link {
+        username: String,
+        /// Id of the cadre (shown on the cadre's page).
+        #[arg(long, conflicts_with_all = ["member", "clear"])]
+        cadre: Option<i64>,
+        /// Id of the party member.
+        #[arg(long, conflicts_with = "clear")]
+        member: Option<i64>,
+        /// Remove the link.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 const DEFAULT_DB: &str = "sqlite://redcell-data/redcell.db";
@@ -236,6 +292,25 @@ async fn main() -> Result<()> {
         Command::Import(a) => import(cli.database, a).await?,
         Command::Plan { command } => plan(cli.database, command).await?,
         Command::Export(a) => export(cli.database, a).await?,
+        Command::Duties { command } => duties(cli.database, command).await?,
+        Command::User { command: UserCommand::Link { username, cadre, member, clear } } => {
+            use redcell_store::duties::Link;
+            let link = match (cadre, member, clear) {
+                (Some(c), None, false) => Some(Link::Cadre(c)),
+                (None, Some(m), false) => Some(Link::Member(m)),
+                (None, None, true) => None,
+                _ => bail!("give --cadre ID, --member ID or --clear"),
+            };
+            let db = open(cli.database).await?;
+            redcell_store::duties::link_username(&db, &username, link)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            match link {
+                Some(Link::Cadre(c)) => println!("账号 {username} 已关联干部 #{c}"),
+                Some(Link::Member(m)) => println!("账号 {username} 已关联党员 #{m}"),
+                None => println!("账号 {username} 已解除关联"),
+            }
+        }
         Command::User { command: UserCommand::Add { username, role, org, name, password_stdin } } => {
             let role = Role::parse("role", &role).map_err(|e| anyhow::anyhow!("{e}"))?;
             if !password_stdin {
@@ -351,6 +426,64 @@ async fn export(database: Option<String>, a: ExportArgs) -> Result<()> {
         if a.unmasked { "，未脱敏" } else { "，已脱敏" },
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// The code of the tenant's top organisation: the one given, or the only tenant.
+async fn tenant_code(db: &Db, org: Option<String>) -> Result<String> {
+    if let Some(o) = org {
+        return Ok(o);
+    }
+    let roots = redcell_store::duties::rules::tenant_roots(db).await.map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+    match roots.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("数据库中还没有任何单位"),
+        _ => bail!("数据库中有多个单位（{}），请用 --org 指定", roots.join("、")),
+    }
+}
+
+async fn duties(database: Option<String>, command: DutiesCommand) -> Result<()> {
+    let db = open(database).await?;
+    let err = |e| anyhow::anyhow!("{}", describe(e));
+    match command {
+        DutiesCommand::Check { org, date } => {
+            let p = redcell_store::export::operator(&db, &org).await.map_err(err)?;
+            let org_id = p.grants[0].org_id;
+            let today = date.unwrap_or_else(redcell_domain::calendar::shanghai_today);
+            let c = redcell_store::duties::compliance(&db, &p, org_id, today).await.map_err(err)?;
+            println!("{} 履职合规（{} 至 {}）", c.org_name, c.from, c.today);
+            println!("{:<28}\t{:<14}\t对象\t已到期\t已完成\t逾期\t将到期\t完成率", "任务", "频次");
+            for r in &c.rules {
+                let rate = r.rate.map(|x| format!("{x:.1}%")).unwrap_or_else(|| "—".into());
+                println!(
+                    "{:<28}\t{:<14}\t{}\t{}\t{}\t{}\t{}\t{rate}",
+                    r.rule_name, r.rhythm, r.subjects, r.periods, r.done, r.overdue, r.due_soon
+                );
+            }
+            if c.silent.is_empty() {
+                println!("沉默支部（30天无组织生活）：无");
+            } else {
+                println!("沉默支部（30天无组织生活）：{} 个", c.silent.len());
+                for s in &c.silent {
+                    let last = s.last_meeting.map(|d| d.to_string()).unwrap_or_else(|| "无记录".into());
+                    println!("  {}（最近一次：{last}）", s.org_name);
+                }
+            }
+        }
+        DutiesCommand::Rules { command: RulesCommand::Export { out, org } } => {
+            let p = redcell_store::export::operator(&db, &tenant_code(&db, org).await?).await.map_err(err)?;
+            let text = redcell_store::duties::rules::export(&db, &p).await.map_err(err)?;
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            println!("规则已导出到 {}", out.display());
+        }
+        DutiesCommand::Rules { command: RulesCommand::Import { file, org } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let p = redcell_store::export::operator(&db, &tenant_code(&db, org).await?).await.map_err(err)?;
+            let n = redcell_store::duties::rules::import(&db, &p, &text).await.map_err(err)?;
+            println!("已导入 {n} 条规则");
+        }
+    }
+    db.close().await;
     Ok(())
 }
 

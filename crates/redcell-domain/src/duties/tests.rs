@@ -451,6 +451,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
         expected,
         warn_days,
         enabled: true,
+        since: None,
     })
 }
 
@@ -509,5 +510,136 @@ proptest! {
         let fast = evaluate(&rule, &subject, &records, cal, from, today);
         let slow = brute(&rule, &subject, &records, cal, from, today);
         prop_assert_eq!(fast, slow);
+    }
+}
+
+/// Every kind of subject there can be: each class × org kind × cadre kind or
+/// member flags × the role of a linked account (or none).
+fn population() -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let roles: Vec<Vec<Role>> = std::iter::once(vec![]).chain(Role::ALL.iter().map(|r| vec![*r])).collect();
+    for ok in OrgKind::ALL {
+        for roles in &roles {
+            let base = Candidate {
+                class: SubjectClass::Org,
+                org_kind: *ok,
+                cadre_kind: None,
+                central_household: false,
+                in_service: false,
+                roles: roles.clone(),
+            };
+            out.push(base.clone());
+            for ck in CadreKind::ALL {
+                out.push(Candidate { class: SubjectClass::Cadre, cadre_kind: Some(*ck), ..base.clone() });
+            }
+            for (c, s) in [(false, false), (true, false), (false, true), (true, true)] {
+                out.push(Candidate {
+                    class: SubjectClass::Member,
+                    central_household: c,
+                    in_service: s,
+                    ..base.clone()
+                });
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn role_or_kind_only_rules_resolve_to_people_and_orgs() {
+    let pop = population();
+    let of = |who: &Who| pop.iter().filter(|c| who.applies(c)).cloned().collect::<Vec<_>>();
+    // A role alone: 驻格干部 means every stationed cadre, with or without an account.
+    let r = of(&Who { role: Some(Role::Cadre), ..Who::default() });
+    assert!(r.iter().any(|c| c.class == SubjectClass::Cadre && c.cadre_kind == Some(CadreKind::StationedCadre)));
+    assert!(r.iter().all(|c| c.class != SubjectClass::Org));
+    // 书记 alone: the party organisations below the street, not the street itself.
+    let r = of(&Who { role: Some(Role::Secretary), ..Who::default() });
+    assert!(r.iter().any(|c| c.class == SubjectClass::Org && c.org_kind == OrgKind::BranchGrid));
+    assert!(!r.iter().any(|c| c.class == SubjectClass::Org && c.org_kind == OrgKind::StreetCommittee));
+    // 党员 alone: every member.
+    let r = of(&Who { role: Some(Role::Member), ..Who::default() });
+    assert_eq!(
+        r.iter().filter(|c| c.class == SubjectClass::Member).count(),
+        OrgKind::ALL.len() * 4 * (Role::ALL.len() + 1)
+    );
+    // A cadre kind with org kinds: only cadres sitting in those organisations.
+    let w =
+        Who { cadre_kind: Some(CadreKind::GridWorker), org_kinds: vec![OrgKind::CommunityCommittee], ..Who::default() };
+    assert!(
+        of(&w).iter().all(|c| c.org_kind == OrgKind::CommunityCommittee && c.cadre_kind == Some(CadreKind::GridWorker))
+    );
+    // A role with a cadre kind: cadres of that kind whose account holds the role.
+    let w = Who { role: Some(Role::Secretary), cadre_kind: Some(CadreKind::Leadership), ..Who::default() };
+    let r = of(&w);
+    assert!(!r.is_empty() && r.iter().all(|c| c.roles == vec![Role::Secretary]));
+    // A start date round-trips; a bad one is named.
+    let mut r = raw("week");
+    r.since = Some("2026-09-01".into());
+    let rule = r.validate().unwrap();
+    assert_eq!(rule.since, Some(d("2026-09-01")));
+    assert_eq!(rule.to_raw().since.as_deref(), Some("2026-09-01"));
+    r.since = Some("2026-02-30".into());
+    assert_eq!(r.validate().unwrap_err().field(), "since");
+    // Both a cadre kind and a member flag is refused when the rule is read.
+    let mut bad = raw("week");
+    bad.member_flag = Some("in_service".into());
+    assert_eq!(bad.validate().unwrap_err(), RuleError::CadreAndMember);
+}
+
+fn arb_who() -> impl Strategy<Value = Who> {
+    (
+        proptest::option::of(proptest::sample::select(Role::ALL.to_vec())),
+        proptest::sample::subsequence(OrgKind::ALL.to_vec(), 0..4),
+        proptest::option::of(proptest::sample::select(CadreKind::ALL.to_vec())),
+        proptest::option::of(proptest::sample::select(vec![MemberFlag::CentralHousehold, MemberFlag::InService])),
+    )
+        .prop_map(|(role, org_kinds, cadre_kind, member_flag)| Who { role, org_kinds, cadre_kind, member_flag })
+        .prop_filter("a rule the reader accepts", |w| {
+            let someone =
+                w.role.is_some() || !w.org_kinds.is_empty() || w.cadre_kind.is_some() || w.member_flag.is_some();
+            let both = w.cadre_kind.is_some() && w.member_flag.is_some();
+            someone && !both
+        })
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: 300,
+        rng_seed: RngSeed::Fixed(20261123),
+        failure_persistence: None,
+        ..Config::default()
+    })]
+
+    /// No rule the reader accepts resolves to nobody in a district that has
+    /// every kind of subject, and whoever it resolves to meets every part of
+    /// its "who".
+    #[test]
+    fn every_accepted_who_names_someone_and_only_the_right_ones(who in arb_who()) {
+        let pop = population();
+        let got: Vec<&Candidate> = pop.iter().filter(|c| who.applies(c)).collect();
+        prop_assert!(!got.is_empty(), "{who:?} resolves to nobody");
+        for c in got {
+            if let Some(k) = who.cadre_kind {
+                prop_assert!(c.class == SubjectClass::Cadre && c.cadre_kind == Some(k));
+            }
+            if let Some(f) = who.member_flag {
+                prop_assert_eq!(c.class, SubjectClass::Member);
+                let has = match f {
+                    MemberFlag::CentralHousehold => c.central_household,
+                    MemberFlag::InService => c.in_service,
+                };
+                prop_assert!(has);
+            }
+            if !who.org_kinds.is_empty() {
+                prop_assert!(who.org_kinds.contains(&c.org_kind));
+            }
+            if who.role.is_some() && (who.cadre_kind.is_some() || who.member_flag.is_some()) {
+                prop_assert!(c.roles.contains(&who.role.unwrap()));
+            }
+            if who.is_org() {
+                prop_assert_eq!(c.class, SubjectClass::Org);
+            }
+        }
     }
 }

@@ -389,6 +389,17 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
             .await?;
         }
     }
+    // The district existed before its history: compliance judges each
+    // organisation, cadre and member from its creation, so date them back to
+    // the start of the history (households keep theirs: new arrivals).
+    let since = from.and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or_else(Utc::now);
+    for table in ["orgs", "cadres", "members"] {
+        tx.exec(
+            &format!("UPDATE {table} SET created_at = $1 WHERE tenant_id = $2 AND created_at > $1"),
+            args![since, t],
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

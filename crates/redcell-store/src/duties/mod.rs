@@ -15,13 +15,14 @@ use crate::error::StoreError;
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{Duration, NaiveDate};
+use redcell_domain::Role;
 use redcell_domain::calendar::HolidayCalendar;
 use redcell_domain::duties::{
-    self as d, Evaluation, Event, EventKind, MemberFlag, Record, RecordKind, Rule, SetKind, Status, Subject, Target,
-    TargetKind,
+    self as d, Candidate, Evaluation, Event, EventKind, Record, RecordKind, Rule, SetKind, Status, Subject,
+    SubjectClass, Target, TargetKind,
 };
 use redcell_domain::registry::{CadreKind, HouseholdTag};
-use redcell_domain::{OrgKind, OrgPath};
+use redcell_domain::{FieldError, OrgKind, OrgPath};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -146,6 +147,11 @@ pub(crate) struct World {
     meetings: Vec<HeldRow>,
     activities: Vec<HeldRow>,
     people: Vec<PersonRow>,
+    /// Roles held by the accounts linked to cadres and members.
+    linked_roles: HashMap<(&'static str, i64), Vec<Role>>,
+    /// When each subject came into being (Asia/Shanghai): compliance is
+    /// judged from then on, never for periods before it existed.
+    created: HashMap<(&'static str, i64), NaiveDate>,
     pub cal: HolidayCalendar,
     pub rules: Vec<Rule>,
 }
@@ -245,6 +251,37 @@ impl World {
             .await?;
         let cal = crate::calendar::load(db, t).await?;
         let rules = rules::active(db, t).await?;
+        let mut linked_roles: HashMap<(&'static str, i64), Vec<Role>> = HashMap::new();
+        let lr: Vec<(i64, Code<Role>)> = db
+            .all(
+                "SELECT a.cadre_id, g.role FROM duty_accounts a JOIN grants g ON g.user_id = a.user_id \
+                 WHERE a.tenant_id = $1 AND g.tenant_id = $1",
+                args![t],
+            )
+            .await?;
+        for (c, r) in lr {
+            linked_roles.entry(("cadre", c)).or_default().push(r.0);
+        }
+        let lr: Vec<(i64, Code<Role>)> = db
+            .all(
+                "SELECT a.member_id, g.role FROM duty_member_accounts a JOIN grants g ON g.user_id = a.user_id \
+                 WHERE a.tenant_id = $1 AND g.tenant_id = $1",
+                args![t],
+            )
+            .await?;
+        for (m, r) in lr {
+            linked_roles.entry(("member", m)).or_default().push(r.0);
+        }
+        let mut created: HashMap<(&'static str, i64), NaiveDate> = HashMap::new();
+        for (kind, table, alias) in [("org", "orgs", "x"), ("cadre", "cadres", "x"), ("member", "members", "x")] {
+            let mut a = args![];
+            let cond = if table == "orgs" { root.orgs_under("x", &mut a) } else { root.under(alias, &mut a) };
+            let rows: Vec<(i64, chrono::DateTime<chrono::Utc>)> =
+                db.all(&format!("SELECT x.id, x.created_at FROM {table} x WHERE {cond}"), a).await?;
+            for (id, at) in rows {
+                created.insert((kind, id), redcell_domain::calendar::shanghai_date(at));
+            }
+        }
         Ok(World {
             tree,
             root,
@@ -257,6 +294,8 @@ impl World {
             meetings,
             activities,
             people,
+            linked_roles,
+            created,
             cal,
             rules,
         })
@@ -274,40 +313,64 @@ impl World {
         self.tree.get(id).map(|o| o.name.clone()).unwrap_or_default()
     }
 
-    /// The subjects of a rule inside the root's subtree.
+    /// The subjects of a rule inside the root's subtree: every organisation,
+    /// cadre and member its "who" names ([`Who::applies`]), so a rule that
+    /// gives only a role, a cadre kind or org kinds reaches everyone it means.
     pub(crate) fn subjects(&self, rule: &Rule) -> Vec<SubjectRef> {
-        let mut out = Vec::new();
         let w = &rule.who;
-        if w.is_org() {
-            for o in self.tree.subtree(&self.root.path) {
-                if w.org_kinds.contains(&o.kind) {
-                    out.push(SubjectRef {
-                        kind: "org".into(),
-                        id: o.id,
-                        name: o.name.clone(),
-                        org_id: o.id,
-                        org_name: o.name.clone(),
-                    });
-                }
-            }
-            return out;
-        }
-        if let Some(k) = w.cadre_kind {
-            for c in self.cadres.iter().filter(|c| c.kind.0 == k) {
+        let mut out = Vec::new();
+        let kind_of = |org_id: i64| self.tree.get(org_id).map(|o| o.kind);
+        let roles = |k: &'static str, id: i64| self.linked_roles.get(&(k, id)).cloned().unwrap_or_default();
+        for o in self.tree.subtree(&self.root.path) {
+            let c = Candidate {
+                class: SubjectClass::Org,
+                org_kind: o.kind,
+                cadre_kind: None,
+                central_household: false,
+                in_service: false,
+                roles: vec![],
+            };
+            if w.applies(&c) {
                 out.push(SubjectRef {
-                    kind: "cadre".into(),
-                    id: c.id,
-                    name: c.name.clone(),
-                    org_id: c.org_id,
-                    org_name: self.org_name(c.org_id),
+                    kind: "org".into(),
+                    id: o.id,
+                    name: o.name.clone(),
+                    org_id: o.id,
+                    org_name: o.name.clone(),
                 });
             }
         }
-        if let Some(f) = w.member_flag {
-            for m in self.members.iter().filter(|m| match f {
-                MemberFlag::CentralHousehold => m.central_household,
-                MemberFlag::InService => m.in_service,
-            }) {
+        for x in &self.cadres {
+            let Some(org_kind) = kind_of(x.org_id) else { continue };
+            let c = Candidate {
+                class: SubjectClass::Cadre,
+                org_kind,
+                cadre_kind: Some(x.kind.0),
+                central_household: false,
+                in_service: false,
+                roles: roles("cadre", x.id),
+            };
+            if w.applies(&c) {
+                out.push(SubjectRef {
+                    kind: "cadre".into(),
+                    id: x.id,
+                    name: x.name.clone(),
+                    org_id: x.org_id,
+                    org_name: self.org_name(x.org_id),
+                });
+            }
+        }
+        for m in &self.members {
+            let Some(org_kind) = kind_of(m.org_id) else { continue };
+            let c = Candidate {
+                class: SubjectClass::Member,
+                org_kind,
+                cadre_kind: None,
+                central_household: m.central_household,
+                in_service: m.in_service,
+                roles: roles("member", m.id),
+            };
+            if w.applies(&c) {
                 out.push(SubjectRef {
                     kind: "member".into(),
                     id: m.id,
@@ -318,6 +381,18 @@ impl World {
             }
         }
         out
+    }
+
+    /// The first day a subject is judged on under a rule: the latest of
+    /// `from`, the subject's creation and the rule's start.
+    pub(crate) fn start_of(&self, s: &SubjectRef, rule: &Rule, from: NaiveDate) -> NaiveDate {
+        let k: &'static str = match s.kind.as_str() {
+            "org" => "org",
+            "cadre" => "cadre",
+            _ => "member",
+        };
+        let created = self.created.get(&(k, s.id)).map_or(from, |c| (*c).max(from));
+        rule.since.map_or(created, |r| r.max(created))
     }
 
     /// The area a subject answers for: an org's subtree, a cadre's stations
@@ -395,7 +470,7 @@ impl World {
             rhythm: rule.rhythm_label(),
             what: rule.what_label(),
             subject: s.clone(),
-            evaluation: d::evaluate(rule, &subject, &recs, &self.cal, from, today),
+            evaluation: d::evaluate(rule, &subject, &recs, &self.cal, self.start_of(s, rule, from).min(today), today),
         }
     }
 
@@ -545,7 +620,19 @@ pub async fn cadre_of(db: &Db, p: &Principal) -> Result<Option<i64>, StoreError>
     Ok(r.map(|(c,)| c))
 }
 
-/// Link a login account to a cadre (used by the demo and administrators).
+/// The party member a login account stands for, if linked.
+pub async fn member_of(db: &Db, p: &Principal) -> Result<Option<i64>, StoreError> {
+    let r: Option<(i64,)> = db
+        .opt(
+            "SELECT member_id FROM duty_member_accounts WHERE tenant_id = $1 AND user_id = $2",
+            args![p.tenant_id, p.user_id],
+        )
+        .await?;
+    Ok(r.map(|(c,)| c))
+}
+
+/// Link a login account to a cadre (used by the demo and tests; people use
+/// [`link_user`], which checks and audits).
 pub async fn link_account(db: &Db, tenant_id: i64, user_id: i64, cadre_id: i64) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO duty_accounts (tenant_id, user_id, cadre_id) VALUES ($1, $2, $3) \
@@ -556,19 +643,143 @@ pub async fn link_account(db: &Db, tenant_id: i64, user_id: i64, cadre_id: i64) 
     Ok(())
 }
 
+/// Who an account stands for in the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub enum Link {
+    Cadre(i64),
+    Member(i64),
+}
+
+/// What an account is linked to, with a name to show.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Linked {
+    pub link: Link,
+    pub name: String,
+    pub org_name: String,
+}
+
+/// The cadre or member an account is linked to (for the user page).
+pub async fn linked(db: &Db, tenant_id: i64, user_id: i64) -> Result<Option<Linked>, StoreError> {
+    let c: Option<(i64, String, String)> = db
+        .opt(
+            "SELECT c.id, c.name, o.name FROM duty_accounts a JOIN cadres c ON c.tenant_id = a.tenant_id AND c.id = a.cadre_id \
+             JOIN orgs o ON o.id = c.org_id WHERE a.tenant_id = $1 AND a.user_id = $2",
+            args![tenant_id, user_id],
+        )
+        .await?;
+    if let Some((id, name, org_name)) = c {
+        return Ok(Some(Linked { link: Link::Cadre(id), name, org_name }));
+    }
+    let m: Option<(i64, String, String)> = db
+        .opt(
+            "SELECT m.id, r.name, o.name FROM duty_member_accounts a JOIN members m ON m.tenant_id = a.tenant_id AND m.id = a.member_id \
+             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             JOIN orgs o ON o.id = m.org_id WHERE a.tenant_id = $1 AND a.user_id = $2",
+            args![tenant_id, user_id],
+        )
+        .await?;
+    Ok(m.map(|(id, name, org_name)| Linked { link: Link::Member(id), name, org_name }))
+}
+
+/// Link (or, with `None`, unlink) an account to a cadre or a member. The
+/// caller must manage users where the account holds a grant and read the
+/// registry where the cadre or member sits. One link per account: linking
+/// to a cadre drops a member link and the other way round. Audited.
+pub async fn link_user(db: &Db, p: &Principal, user_id: i64, link: Option<Link>) -> Result<(), StoreError> {
+    let t = p.tenant_id;
+    let grants: Vec<(String,)> = db
+        .all(
+            "SELECT o.path FROM grants g JOIN orgs o ON o.id = g.org_id WHERE g.tenant_id = $1 AND g.user_id = $2",
+            args![t, user_id],
+        )
+        .await?;
+    let manage = p.scope(Capability::ManageUsers);
+    let managed = !grants.is_empty()
+        && grants.iter().all(|(path,)| OrgPath::parse(path).is_ok_and(|path| manage.contains(&path)));
+    if !managed {
+        return Err(StoreError::Forbidden);
+    }
+    let read = p.scope(Capability::ReadRegistry);
+    let detail = match link {
+        Some(Link::Cadre(c)) => {
+            let mut a = args![c];
+            let cond = read.rows("x", &mut a);
+            let n: Option<(String,)> =
+                db.opt(&format!("SELECT x.name FROM cadres x WHERE x.id = $1 AND {cond}"), a).await?;
+            let (name,) =
+                n.ok_or_else(|| FieldError::new("cadre", "not_found", redcell_domain::i18n::DUTY_LINK_UNKNOWN_CADRE))?;
+            format!("账号#{user_id} → 干部 {name}（#{c}）")
+        }
+        Some(Link::Member(m)) => {
+            let mut a = args![m];
+            let cond = read.rows("x", &mut a);
+            let n: Option<(i64,)> =
+                db.opt(&format!("SELECT x.id FROM members x WHERE x.id = $1 AND {cond}"), a).await?;
+            n.ok_or_else(|| FieldError::new("member", "not_found", redcell_domain::i18n::DUTY_LINK_UNKNOWN_MEMBER))?;
+            format!("账号#{user_id} → 党员#{m}")
+        }
+        None => format!("账号#{user_id}"),
+    };
+    let mut tx = db.begin().await?;
+    tx.exec("DELETE FROM duty_accounts WHERE tenant_id = $1 AND user_id = $2", args![t, user_id]).await?;
+    tx.exec("DELETE FROM duty_member_accounts WHERE tenant_id = $1 AND user_id = $2", args![t, user_id]).await?;
+    match link {
+        Some(Link::Cadre(c)) => {
+            tx.exec(
+                "INSERT INTO duty_accounts (tenant_id, user_id, cadre_id) VALUES ($1, $2, $3)",
+                args![t, user_id, c],
+            )
+            .await?;
+        }
+        Some(Link::Member(m)) => {
+            tx.exec(
+                "INSERT INTO duty_member_accounts (tenant_id, user_id, member_id) VALUES ($1, $2, $3)",
+                args![t, user_id, m],
+            )
+            .await?;
+        }
+        None => {}
+    }
+    let action = if link.is_some() { "link_account" } else { "unlink_account" };
+    crate::audit::record(&mut tx, t, Some(p.user_id), action, "user", Some(user_id), &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The command line: link the account `username` to a cadre or a member (or
+/// unlink it with `None`), acting as the operator of the account's tenant.
+/// Audited like the page. Returns the tenant's root code for the message.
+pub async fn link_username(db: &Db, username: &str, link: Option<Link>) -> Result<String, StoreError> {
+    let found: Option<(i64,)> = db.opt("SELECT id FROM users WHERE username = $1", args![username.trim()]).await?;
+    let (user_id,) = found.ok_or_else(|| {
+        FieldError::new("username", "not_found", format!("{}：{username}", redcell_domain::i18n::NOT_FOUND))
+    })?;
+    let tenant: Option<(i64,)> =
+        db.opt("SELECT tenant_id FROM grants WHERE user_id = $1 ORDER BY tenant_id LIMIT 1", args![user_id]).await?;
+    let (tenant,) = tenant.ok_or(StoreError::Forbidden)?;
+    let (code,): (String,) = db.one("SELECT code FROM orgs WHERE id = $1", args![tenant]).await?;
+    let p = crate::export::operator(db, &code).await?;
+    link_user(db, &p, user_id, link).await?;
+    Ok(code)
+}
+
 /// "My duties": the lines of the cadre linked to the caller, or else of the
 /// organisations the caller's grants sit on. Sorted overdue first.
 pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<DutyLine>, StoreError> {
     let from = today - Duration::days(LOOKBACK_DAYS);
     let scope = p.scope(Capability::ReadRegistry);
     let mut out = Vec::new();
-    if let Some(cadre) = cadre_of(db, p).await? {
+    let person = match cadre_of(db, p).await? {
+        Some(c) => Some(("cadre", c)),
+        None => member_of(db, p).await?.map(|m| ("member", m)),
+    };
+    if let Some((kind, pid)) = person {
         // The account is linked to this cadre on purpose: their own duties are
         // evaluated over the whole tenant (their stations may lie anywhere).
         let root = OrgRef::in_scope(db, &crate::scope::Scope::whole_tenant(p.tenant_id), p.tenant_id).await?;
         let world = World::load(db, root, from).await?;
         for r in world.rules.iter().filter(|r| r.enabled) {
-            for s in world.subjects(r).into_iter().filter(|s| s.kind == "cadre" && s.id == cadre) {
+            for s in world.subjects(r).into_iter().filter(|s| s.kind == kind && s.id == pid) {
                 out.push(world.evaluate(r, &s, from, today));
             }
         }
@@ -576,8 +787,10 @@ pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<D
         for g in &p.grants {
             let Ok(root) = OrgRef::in_scope(db, &scope, g.org_id).await else { continue };
             let world = World::load(db, root.clone(), from).await?;
-            for r in world.rules.iter().filter(|r| r.enabled && r.who.is_org()) {
-                for s in world.subjects(r).into_iter().filter(|s| s.id == root.id) {
+            // Organisation duties of the organisation itself, whichever way
+            // the rule names it (org kinds or a role standing for organisations).
+            for r in world.rules.iter().filter(|r| r.enabled) {
+                for s in world.subjects(r).into_iter().filter(|s| s.kind == "org" && s.id == root.id) {
                     out.push(world.evaluate(r, &s, from, today));
                 }
             }

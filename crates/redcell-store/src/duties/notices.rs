@@ -56,10 +56,8 @@ pub async fn set_webhook(db: &Db, p: &Principal, url: Option<&str>) -> Result<()
         return Err(StoreError::Forbidden);
     }
     let url = url.map(str::trim).filter(|u| !u.is_empty());
-    if let Some(u) = url
-        && (!u.starts_with("http://") || u.len() > 500)
-    {
-        return Err(FieldError::new("webhook_url", "invalid", "仅支持 http:// 开头的地址").into());
+    if let Some(u) = url {
+        check_url(u)?;
     }
     let mut tx = db.begin().await?;
     tx.exec(
@@ -69,9 +67,102 @@ pub async fn set_webhook(db: &Db, p: &Principal, url: Option<&str>) -> Result<()
         args![p.tenant_id, url.map(str::to_string), p.user_id, Utc::now()],
     )
     .await?;
-    crate::audit::record(&mut tx, p.tenant_id, Some(p.user_id), "update", "duty_settings", None, "webhook").await?;
+    let detail =
+        if url.is_some() { "通知渠道（webhook）已设置" } else { "通知渠道（webhook）已关闭" };
+    crate::audit::record(&mut tx, p.tenant_id, Some(p.user_id), "update", "duty_settings", None, detail).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A webhook URL the built-in sender can use: `http://host[:port][/path]`.
+pub fn check_url(u: &str) -> Result<(), FieldError> {
+    let bad = || FieldError::new("webhook_url", "invalid", i18n::DUTY_WEBHOOK_HTTP_ONLY);
+    let rest = u.strip_prefix("http://").ok_or_else(bad)?;
+    let hostport = rest.split('/').next().unwrap_or("");
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (hostport, None),
+    };
+    let host_ok =
+        !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_');
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    if !host_ok || !port_ok || u.len() > 500 || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// One attempt of the outbound channel.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    pub notice_id: Option<i64>,
+    pub url: String,
+    pub ok: bool,
+    /// The answer's status line when sent; the reason when it failed.
+    pub detail: String,
+    pub is_test: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+async fn log_delivery(
+    db: &Db,
+    tenant: i64,
+    notice: Option<i64>,
+    url: &str,
+    outcome: &Result<String, String>,
+    is_test: bool,
+    by: Option<i64>,
+) -> Result<i64, StoreError> {
+    let (ok, detail) = match outcome {
+        Ok(s) => (true, s.clone()),
+        Err(e) => (false, e.clone()),
+    };
+    db.int(
+        "INSERT INTO duty_deliveries (tenant_id, notice_id, url, ok, detail, is_test, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        args![tenant, notice, url, ok, detail, is_test, by, Utc::now()],
+    )
+    .await
+}
+
+fn settings_allowed(p: &Principal) -> Result<(), StoreError> {
+    let root = redcell_domain::OrgPath::root(p.tenant_id);
+    if p.scope(crate::scope::Capability::EditRegistry).contains(&root) { Ok(()) } else { Err(StoreError::Forbidden) }
+}
+
+/// The channel's recent attempts, newest first (for whoever may configure it).
+pub async fn deliveries(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Delivery>, StoreError> {
+    settings_allowed(p)?;
+    db.all(
+        "SELECT id, notice_id, url, ok, detail, is_test, created_at FROM duty_deliveries \
+         WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        args![p.tenant_id, limit],
+    )
+    .await
+}
+
+/// Send a test message through the configured channel and log the outcome.
+/// Without a channel nothing is sent and the answer says so.
+pub async fn send_test(db: &Db, p: &Principal, today: NaiveDate) -> Result<Delivery, StoreError> {
+    settings_allowed(p)?;
+    let Some(url) = webhook(db, p.tenant_id).await? else {
+        return Err(FieldError::new("webhook_url", "off", i18n::DUTY_WEBHOOK_OFF).into());
+    };
+    let body = serde_json::json!({
+        "tenant_id": p.tenant_id, "test": true, "message": "redcell 通知渠道测试", "date": today,
+    })
+    .to_string();
+    let outcome = post_json(&url, &body).await;
+    let id = log_delivery(db, p.tenant_id, None, &url, &outcome, true, Some(p.user_id)).await?;
+    let detail = match &outcome {
+        Ok(s) => format!("测试消息已发送：{s}"),
+        Err(e) => format!("测试消息发送失败：{e}"),
+    };
+    crate::audit::access(db, p.tenant_id, crate::audit::Actor::of(p), "webhook_test", "duty_settings", None, &detail)
+        .await?;
+    let rows = deliveries(db, p, 50).await?;
+    rows.into_iter().find(|d| d.id == id).ok_or(StoreError::NotFound)
 }
 
 /// POST a JSON body to an `http://host[:port]/path` URL; `Ok(status line)`
@@ -107,7 +198,7 @@ async fn notify(db: &Db, tenant: i64, user: i64, lines: &[DutyLine], today: Naiv
     let mut made = 0;
     for l in lines {
         let Some(p) = l.evaluation.periods.iter().find(|p| p.status == Status::DueSoon) else { continue };
-        let status = if hook.is_some() { "pending".to_string() } else { i18n::DUTY_NOT_SENT.to_string() };
+        let status = if hook.is_some() { "待发送".to_string() } else { i18n::DUTY_NOT_SENT.to_string() };
         let msg = format!("{}（{}）将于{}到期", l.rule_name, l.subject.name, p.due);
         let r: Option<(i64,)> = db
             .opt(
@@ -135,9 +226,11 @@ async fn notify(db: &Db, tenant: i64, user: i64, lines: &[DutyLine], today: Naiv
                 "period_start": p.start, "due": p.due, "message": msg, "date": today,
             })
             .to_string();
-            let outcome = match post_json(url, &body).await {
-                Ok(s) => format!("sent: {s}"),
-                Err(e) => format!("failed: {e}"),
+            let result = post_json(url, &body).await;
+            log_delivery(db, tenant, Some(id), url, &result, false, None).await?;
+            let outcome = match result {
+                Ok(s) => format!("已发送：{s}"),
+                Err(e) => format!("发送失败：{e}"),
             };
             db.exec(
                 "UPDATE duty_notices SET channel_status = $1 WHERE tenant_id = $2 AND id = $3",
@@ -179,6 +272,30 @@ pub async fn run(db: &Db, tenant: i64, today: NaiveDate) -> Result<usize, StoreE
             .collect();
         made += notify(db, tenant, user, &lines, today).await?;
     }
+    let members: Vec<(i64, i64, i64)> = db
+        .all(
+            "SELECT a.user_id, a.member_id, m.org_id FROM duty_member_accounts a \
+             JOIN members m ON m.tenant_id = a.tenant_id AND m.id = a.member_id WHERE a.tenant_id = $1",
+            args![tenant],
+        )
+        .await?;
+    for (user, member, org_id) in members {
+        let root = org_ref(db, tenant, org_id).await?;
+        let w = World::load(db, root, from).await?;
+        let lines: Vec<DutyLine> = w
+            .rules
+            .iter()
+            .filter(|r| r.enabled)
+            .flat_map(|r| {
+                w.subjects(r)
+                    .into_iter()
+                    .filter(|s| s.kind == "member" && s.id == member)
+                    .map(|s| w.evaluate(r, &s, from, today))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        made += notify(db, tenant, user, &lines, today).await?;
+    }
     let grants: Vec<(i64, i64)> = db
         .all(
             "SELECT user_id, org_id FROM grants WHERE tenant_id = $1 AND role IN ('secretary', 'org_admin') ORDER BY user_id",
@@ -191,11 +308,11 @@ pub async fn run(db: &Db, tenant: i64, today: NaiveDate) -> Result<usize, StoreE
         let lines: Vec<DutyLine> = w
             .rules
             .iter()
-            .filter(|r| r.enabled && r.who.is_org())
+            .filter(|r| r.enabled)
             .flat_map(|r| {
                 w.subjects(r)
                     .into_iter()
-                    .filter(|s| s.id == root.id)
+                    .filter(|s| s.kind == "org" && s.id == root.id)
                     .map(|s| w.evaluate(r, &s, from, today))
                     .collect::<Vec<_>>()
             })

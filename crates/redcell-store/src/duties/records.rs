@@ -8,9 +8,12 @@ use crate::audit::{self, Actor, Change};
 use crate::coverage::OrgRef;
 use crate::db::{Db, Tx};
 use crate::error::StoreError;
+use crate::requests::Submitted;
 use crate::scope::{Capability, Principal};
 use chrono::{NaiveDate, Utc};
-use redcell_domain::duties::{AbsenceReason, ActivityKind, MeetingKind, TargetKind, VisitPurpose};
+use redcell_domain::CodeEnum;
+use redcell_domain::duties::{self as d, AbsenceReason, ActivityKind, MeetingKind, TargetKind, VisitPurpose};
+use redcell_domain::requests::RawRequest;
 use redcell_domain::{FieldError, Invalid, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +63,8 @@ pub struct Visit {
     pub visited_on: NaiveDate,
     pub purpose: String,
     pub learned: Option<String>,
+    /// The request this visit raised, if any.
+    pub request_id: Option<i64>,
 }
 
 /// The organisation of what a visit is about (for the scope check).
@@ -77,6 +82,24 @@ async fn target_org(db: &Db, tenant: i64, kind: TargetKind, id: i64) -> Result<O
 
 /// Record a visit. A visit to a household freshens `duty_last_visits`.
 pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -> Result<Visit, StoreError> {
+    let v = check_visit(db, p, raw, today).await?;
+    insert_visit(db, p, v, None).await
+}
+
+/// A visit checked and ready to write.
+struct CheckedVisit {
+    org_id: i64,
+    vkind: String,
+    visitor: i64,
+    tkind: TargetKind,
+    tid: i64,
+    on: NaiveDate,
+    purpose: VisitPurpose,
+    learned: Option<String>,
+}
+
+/// Every check of a visit, before anything is written.
+async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -> Result<CheckedVisit, StoreError> {
     let mut bad = Invalid::default();
     let on = bad.check(date("visited_on", &raw.visited_on));
     if on.is_some_and(|d| d > today) {
@@ -98,7 +121,9 @@ pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDa
         None if vkind == "cadre" => super::cadre_of(db, p)
             .await?
             .ok_or_else(|| FieldError::new("visitor_id", "required", i18n::DUTY_MISSING))?,
-        None => return Err(FieldError::new("visitor_id", "required", i18n::DUTY_MISSING).into()),
+        None => super::member_of(db, p)
+            .await?
+            .ok_or_else(|| FieldError::new("visitor_id", "required", i18n::DUTY_MISSING))?,
     };
     let vtable = if vkind == "cadre" { "cadres" } else { "members" };
     let exists = db
@@ -114,12 +139,17 @@ pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDa
     OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id)
         .await
         .map_err(|_| StoreError::Denied(FieldError::new("target_id", "scope", i18n::DUTY_TARGET_OUTSIDE)))?;
+    Ok(CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned })
+}
 
+async fn insert_visit(db: &Db, p: &Principal, v: CheckedVisit, request_id: Option<i64>) -> Result<Visit, StoreError> {
+    let CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned } = v;
     let mut tx = db.begin().await?;
     let (id,): (i64,) = tx
         .one(
             "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, \
-             purpose, learned, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             purpose, learned, request_id, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             args![
                 p.tenant_id,
                 org_id,
@@ -130,6 +160,7 @@ pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDa
                 on,
                 purpose.code(),
                 learned.clone(),
+                request_id,
                 p.user_id,
                 Utc::now()
             ],
@@ -150,7 +181,57 @@ pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDa
         visited_on: on,
         purpose: purpose.code().into(),
         learned,
+        request_id,
     })
+}
+
+/// Record a visit that also raises a resident request (民情诉求) without
+/// retyping: the description defaults to what was learned, the grid and
+/// building come from what was visited. The visit is checked first, then the
+/// request is registered through the staff submission
+/// ([`crate::requests::submit`]), then the visit is written naming it; a
+/// refused request leaves nothing written.
+pub async fn record_visit_raising(
+    db: &Db,
+    p: &Principal,
+    raw: &RawVisit,
+    mut req: RawRequest,
+    today: NaiveDate,
+) -> Result<(Visit, Submitted), StoreError> {
+    let v = check_visit(db, p, raw, today).await?;
+    if req.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        req.description = v.learned.clone();
+    }
+    if req.category.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err(FieldError::new("category", "required", i18n::DUTY_REQUEST_NEEDS_CATEGORY).into());
+    }
+    let place: Option<(Option<i64>, Option<i64>)> = match v.tkind {
+        TargetKind::Household => {
+            db.opt(
+                "SELECT grid_id, building_id FROM households WHERE tenant_id = $1 AND id = $2",
+                args![p.tenant_id, v.tid],
+            )
+            .await?
+        }
+        TargetKind::Building => db
+            .opt("SELECT grid_id, id FROM buildings WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, v.tid])
+            .await?
+            .map(|(g, b): (Option<i64>, i64)| (g, Some(b))),
+        TargetKind::Grid => Some((Some(v.tid), None)),
+        _ => None,
+    };
+    if let Some((g, b)) = place {
+        if req.building_id.as_deref().is_none_or(|x| x.trim().is_empty()) {
+            req.building_id = b.map(|x| x.to_string());
+        }
+        if req.grid_id.as_deref().is_none_or(|x| x.trim().is_empty()) && req.building_id.is_none() {
+            req.grid_id = g.map(|x| x.to_string());
+        }
+    }
+    let n = req.validate()?;
+    let sub = crate::requests::submit(db, p.tenant_id, n, crate::requests::Source::Staff, Some(p), None).await?;
+    let visit = insert_visit(db, p, v, Some(sub.id)).await?;
+    Ok((visit, sub))
 }
 
 /// Keep the latest visit date of a household.
@@ -182,7 +263,8 @@ pub async fn visits_by(db: &Db, p: &Principal, kind: &str, id: i64, limit: i64) 
     let c = p.scope(Capability::ReadRegistry).rows("v", &mut a);
     db.all(
         &format!(
-            "SELECT v.id, v.org_id, v.visitor_kind, v.visitor_id, v.target_kind, v.target_id, v.visited_on, v.purpose, v.learned \
+            "SELECT v.id, v.org_id, v.visitor_kind, v.visitor_id, v.target_kind, v.target_id, v.visited_on, v.purpose, v.learned, \
+             v.request_id \
              FROM duty_visits v WHERE v.visitor_kind = $1 AND v.visitor_id = $2 AND {c} ORDER BY v.visited_on DESC, v.id DESC LIMIT $3"
         ),
         a,
@@ -249,7 +331,44 @@ async fn members_under(db: &Db, org: &OrgRef) -> Result<Vec<(i64, String)>, Stor
 /// attendance, attendees outside the organisation, a quorum claimed without
 /// numbers or against them.
 pub async fn record_meeting(db: &Db, p: &Principal, raw: &RawMeeting, today: NaiveDate) -> Result<Meeting, StoreError> {
+    record_meeting_with_photos(db, p, raw, &[], today).await
+}
+
+/// A photo uploaded with a record: the file name and bytes.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// How many photos a meeting may carry.
+pub const MAX_PHOTOS: usize = 6;
+
+/// [`record_meeting`] with photos, stored in the shared files table (owner
+/// `meeting`, the meeting's organisation for the scope of downloads) in the
+/// same transaction. Each photo is checked (an image, at most 5 MB) before
+/// anything is written.
+pub async fn record_meeting_with_photos(
+    db: &Db,
+    p: &Principal,
+    raw: &RawMeeting,
+    photos: &[Upload],
+    today: NaiveDate,
+) -> Result<Meeting, StoreError> {
     let mut bad = Invalid::default();
+    let mut types = Vec::new();
+    if photos.len() > MAX_PHOTOS {
+        bad.push(FieldError::new("photos", "too_many", i18n::DUTY_PHOTO_TOO_MANY));
+    }
+    for ph in photos {
+        match crate::requests::check_photo(&ph.bytes) {
+            Ok(t) => types.push(t),
+            Err(mut e) => {
+                e.field = "photos".into();
+                bad.push(e);
+            }
+        }
+    }
     let org_id = bad.check(int("org_id", &raw.org_id));
     let kind = bad.check(MeetingKind::parse("kind", raw.kind.as_deref().unwrap_or("")));
     let on = bad.check(date("held_on", &raw.held_on));
@@ -349,6 +468,29 @@ pub async fn record_meeting(db: &Db, p: &Principal, raw: &RawMeeting, today: Nai
     }
     for c in &raw.cadres {
         person(&mut tx, p.tenant_id, "meeting", id, "cadre", *c, "present", None).await?;
+    }
+    let mut first = None;
+    for (ph, ct) in photos.iter().zip(&types) {
+        let f = crate::requests::insert_file(
+            &mut tx,
+            p.tenant_id,
+            org.id,
+            "meeting",
+            id,
+            &ph.name,
+            ct,
+            &ph.bytes,
+            Some(p.user_id),
+        )
+        .await?;
+        first.get_or_insert(f);
+    }
+    if let Some(f) = first {
+        tx.exec(
+            "UPDATE duty_meetings SET photo_file_id = $1 WHERE tenant_id = $2 AND id = $3",
+            args![f, p.tenant_id, id],
+        )
+        .await?;
     }
     audit::change(&mut tx, Actor::of(p), Change::Create, "duty_meeting", "duty_meetings", p.tenant_id, id, None)
         .await?;
@@ -470,4 +612,180 @@ pub async fn record_activity(
         title,
         participants: raw.members.len() + raw.cadres.len(),
     })
+}
+
+/// A meeting or an activity in an organisation's list.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Held {
+    /// `meeting` or `activity`.
+    pub record: String,
+    pub id: i64,
+    pub org_id: i64,
+    pub org_name: String,
+    pub kind: String,
+    pub held_on: NaiveDate,
+    pub title: String,
+    pub present: i64,
+    pub quorum_met: Option<bool>,
+    pub photos: i64,
+}
+
+impl Held {
+    pub fn kind_label(&self) -> &'static str {
+        let k = if self.record == "meeting" { d::RecordKind::Meeting } else { d::RecordKind::Activity };
+        d::sub_label(k, &self.kind)
+    }
+}
+
+/// The meetings and activities of an organisation's subtree, newest first.
+pub async fn held_in(db: &Db, p: &Principal, org_id: i64, limit: i64) -> Result<Vec<Held>, StoreError> {
+    let org = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
+    let mut a = args![limit];
+    let c1 = org.under("x", &mut a);
+    let c2 = org.under("y", &mut a);
+    db.all(
+        &format!(
+            "SELECT * FROM (\
+             SELECT 'meeting' AS record, x.id, x.org_id, o.name AS org_name, x.kind, x.held_on, x.topic AS title, \
+             x.present_count AS present, x.quorum_met, \
+             (SELECT COUNT(*) FROM files f WHERE f.tenant_id = x.tenant_id AND f.owner_kind = 'meeting' AND f.owner_id = x.id) AS photos \
+             FROM duty_meetings x JOIN orgs o ON o.id = x.org_id WHERE {c1} \
+             UNION ALL \
+             SELECT 'activity' AS record, y.id, y.org_id, o.name AS org_name, y.kind, y.held_on, y.title, \
+             (SELECT COUNT(*) FROM duty_people dp WHERE dp.tenant_id = y.tenant_id AND dp.record_kind = 'activity' AND dp.record_id = y.id) AS present, \
+             NULL AS quorum_met, CAST(0 AS BIGINT) AS photos \
+             FROM duty_activities y JOIN orgs o ON o.id = y.org_id WHERE {c2}) z \
+             ORDER BY z.held_on DESC, z.record, z.id DESC LIMIT $1"
+        ),
+        a,
+    )
+    .await
+}
+
+/// A person at a meeting or activity.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Attendee {
+    pub person_kind: String,
+    pub person_id: i64,
+    pub name: String,
+    pub presence: String,
+    pub reason: Option<String>,
+}
+
+impl Attendee {
+    pub fn label(&self) -> &'static str {
+        match (self.presence.as_str(), self.reason.as_deref()) {
+            ("present", _) => "出席",
+            ("absent", _) => "缺席",
+            (_, Some(r)) => AbsenceReason::from_code(r).map(|r| r.label()).unwrap_or("请假"),
+            _ => "请假",
+        }
+    }
+}
+
+/// A meeting or an activity with its people and photos.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HeldDetail {
+    pub held: Held,
+    pub minutes: Option<String>,
+    pub expected_count: i64,
+    pub voting_total: i64,
+    pub voting_present: i64,
+    pub people: Vec<Attendee>,
+    pub photos: Vec<crate::files::FileInfo>,
+}
+
+/// One meeting or activity the caller may read.
+pub async fn held_detail(db: &Db, p: &Principal, record: &str, id: i64) -> Result<HeldDetail, StoreError> {
+    let mut a = args![id];
+    let c = p.scope(Capability::ReadRegistry).rows("x", &mut a);
+    type Extra = (Option<String>, i64, i64, i64);
+    let (held, extra): (Held, Extra) = match record {
+        "meeting" => {
+            let h: Held = db
+                .one(
+                    &format!(
+                        "SELECT 'meeting' AS record, x.id, x.org_id, o.name AS org_name, x.kind, x.held_on, x.topic AS title, \
+                         x.present_count AS present, x.quorum_met, CAST(0 AS BIGINT) AS photos \
+                         FROM duty_meetings x JOIN orgs o ON o.id = x.org_id WHERE x.id = $1 AND {c}"
+                    ),
+                    a,
+                )
+                .await?;
+            let e: Extra = db
+                .one(
+                    "SELECT minutes, expected_count, voting_total, voting_present FROM duty_meetings WHERE id = $1",
+                    args![id],
+                )
+                .await?;
+            (h, e)
+        }
+        "activity" => {
+            let h: Held = db
+                .one(
+                    &format!(
+                        "SELECT 'activity' AS record, x.id, x.org_id, o.name AS org_name, x.kind, x.held_on, x.title, \
+                         CAST(0 AS BIGINT) AS present, NULL AS quorum_met, CAST(0 AS BIGINT) AS photos \
+                         FROM duty_activities x JOIN orgs o ON o.id = x.org_id WHERE x.id = $1 AND {c}"
+                    ),
+                    a,
+                )
+                .await?;
+            let (note,): (Option<String>,) =
+                db.one("SELECT note FROM duty_activities WHERE id = $1", args![id]).await?;
+            (h, (note, 0, 0, 0))
+        }
+        _ => return Err(StoreError::NotFound),
+    };
+    let people: Vec<Attendee> = db
+        .all(
+            "SELECT dp.person_kind, dp.person_id, COALESCE(r.name, c.name, '') AS name, dp.presence, dp.reason \
+             FROM duty_people dp \
+             LEFT JOIN members m ON dp.person_kind = 'member' AND m.tenant_id = dp.tenant_id AND m.id = dp.person_id \
+             LEFT JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             LEFT JOIN cadres c ON dp.person_kind = 'cadre' AND c.tenant_id = dp.tenant_id AND c.id = dp.person_id \
+             WHERE dp.tenant_id = $1 AND dp.record_kind = $2 AND dp.record_id = $3 \
+             ORDER BY CASE dp.presence WHEN 'present' THEN 0 WHEN 'excused' THEN 1 ELSE 2 END, dp.person_kind, dp.person_id",
+            args![p.tenant_id, record, id],
+        )
+        .await?;
+    let photos: Vec<crate::files::FileInfo> = db
+        .all(
+            "SELECT id, name, content_type, size, created_at FROM files \
+             WHERE tenant_id = $1 AND owner_kind = $2 AND owner_id = $3 ORDER BY id",
+            args![p.tenant_id, record, id],
+        )
+        .await?;
+    let (minutes, expected_count, voting_total, voting_present) = extra;
+    let mut held = held;
+    held.photos = photos.len() as i64;
+    if record == "activity" {
+        held.present = people.len() as i64;
+    }
+    Ok(HeldDetail { held, minutes, expected_count, voting_total, voting_present, people, photos })
+}
+
+/// A member of an organisation's subtree, for the attendance form.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct RosterMember {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub org_name: String,
+}
+
+/// The members of an organisation's subtree (the expected attendees).
+pub async fn roster(db: &Db, p: &Principal, org_id: i64) -> Result<Vec<RosterMember>, StoreError> {
+    let org = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
+    let mut a = args![];
+    let c = org.under("m", &mut a);
+    db.all(
+        &format!(
+            "SELECT m.id, r.name, m.status, o.name AS org_name FROM members m \
+             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             JOIN orgs o ON o.id = m.org_id WHERE {c} ORDER BY o.path, m.id LIMIT 500"
+        ),
+        a,
+    )
+    .await
 }

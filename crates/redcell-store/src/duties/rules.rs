@@ -115,9 +115,17 @@ pub async fn update(db: &Db, p: &Principal, code: &str, mut raw: RawRule) -> Res
 /// written) when any rule is invalid. Returns the number of rules.
 pub async fn import(db: &Db, p: &Principal, toml_text: &str) -> Result<usize, StoreError> {
     may_manage(p)?;
-    let rules = d::parse_rules(toml_text).map_err(|e| {
+    let mut rules = d::parse_rules(toml_text).map_err(|e| {
         FieldError::new(e.field.map(|f| f.to_string()).unwrap_or_else(|| "file".into()), "invalid", e.to_string())
     })?;
+    // A rule new to the tenant starts today unless the file says otherwise:
+    // nobody is overdue for periods before the rule existed.
+    ensure_seeded(db, p.tenant_id).await?;
+    let known: Vec<String> = list(db, p.tenant_id).await?.into_iter().map(|r| r.code).collect();
+    let today = redcell_domain::calendar::shanghai_today();
+    for r in rules.iter_mut().filter(|r| r.since.is_none() && !known.contains(&r.code)) {
+        r.since = Some(today);
+    }
     let mut tx = db.begin().await?;
     tx.exec("DELETE FROM duty_rules WHERE tenant_id = $1", args![p.tenant_id]).await?;
     for r in &rules {
@@ -140,4 +148,10 @@ pub async fn import(db: &Db, p: &Principal, toml_text: &str) -> Result<usize, St
 /// The tenant's rules as a TOML file.
 pub async fn export(db: &Db, p: &Principal) -> Result<String, StoreError> {
     Ok(d::rules_to_toml(&active(db, p.tenant_id).await?))
+}
+
+/// The codes of every tenant's top organisation (for the command line).
+pub async fn tenant_roots(db: &Db) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = db.all("SELECT code FROM orgs WHERE parent_id IS NULL ORDER BY id", args![]).await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
 }

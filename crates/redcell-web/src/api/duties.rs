@@ -11,8 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use redcell_domain::duties::RawRule;
-use redcell_store::duties::notices::{self, Notice};
-use redcell_store::duties::records::{self, Activity, Meeting, RawActivity, RawMeeting, RawVisit, Visit};
+use redcell_domain::requests::RawRequest;
+use redcell_store::duties::notices::{self, Delivery, Notice};
+use redcell_store::duties::records::{
+    self, Activity, Held, HeldDetail, Meeting, RawActivity, RawMeeting, RawVisit, Visit,
+};
 use redcell_store::duties::rules::{self, StoredRule};
 use redcell_store::duties::{self, Compliance, DutyLine};
 use serde::Deserialize;
@@ -135,7 +138,9 @@ pub async fn import_rules(
 }
 
 /// Record a visit (民情日记). Without `visitor_id` the visitor is the cadre
-/// linked to the caller's account.
+/// (or member) linked to the caller's account. With `request` (category,
+/// kind, description — defaulting to `learned`) the visit also registers a
+/// resident request, and `request_id` names it.
 #[utoipa::path(post, path = "/api/v1/duties/visits", tag = "duties", request_body = RawVisit,
     responses((status = 201, body = Visit), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -144,8 +149,15 @@ pub async fn post_visit(
     State(s): State<Shared>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Visit>)> {
+    let request: Option<RawRequest> = match b.get("request") {
+        Some(v) if !v.is_null() => Some(serde_json::from_value(v.clone()).map_err(|e| bad_json(&e.to_string()))?),
+        _ => None,
+    };
     let raw: RawVisit = body(b)?;
-    let r = records::record_visit(&s.db, &p, &raw, crate::today()).await;
+    let r = match request {
+        None => records::record_visit(&s.db, &p, &raw, crate::today()).await,
+        Some(req) => records::record_visit_raising(&s.db, &p, &raw, req, crate::today()).await.map(|(v, _)| v),
+    };
     super::audit_refusal(&s.db, &p, &r, "POST /api/v1/duties/visits").await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
@@ -188,6 +200,126 @@ pub async fn list_notices(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiRe
     Ok(Json(notices::inbox(&s.db, &p, 100).await?))
 }
 
+/// The meetings and activities of an organisation's subtree, newest first.
+#[utoipa::path(get, path = "/api/v1/duties/records", tag = "duties", params(OrgQuery),
+    responses((status = 200, body = Vec<Held>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_records(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<OrgQuery>,
+) -> ApiResult<Json<Vec<Held>>> {
+    let org = redcell_store::coverage::org_or_home(&p, q.org_id)?;
+    Ok(Json(records::held_in(&s.db, &p, org, 200).await?))
+}
+
+/// One meeting with its attendance and photos.
+#[utoipa::path(get, path = "/api/v1/duties/meetings/{id}", tag = "duties",
+    responses((status = 200, body = HeldDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get_meeting(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<HeldDetail>> {
+    Ok(Json(records::held_detail(&s.db, &p, "meeting", id).await?))
+}
+
+/// One activity with its participants.
+#[utoipa::path(get, path = "/api/v1/duties/activities/{id}", tag = "duties",
+    responses((status = 200, body = HeldDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get_activity(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<HeldDetail>> {
+    Ok(Json(records::held_detail(&s.db, &p, "activity", id).await?))
+}
+
+/// The outbound channel: the webhook URL (absent = off) and the latest
+/// delivery attempts.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Channel {
+    pub webhook_url: Option<String>,
+    /// The built-in sender speaks plain http:// only.
+    pub http_only: bool,
+    pub deliveries: Vec<Delivery>,
+}
+
+async fn channel_of(s: &Shared, p: &redcell_store::Principal) -> Result<Channel, redcell_store::StoreError> {
+    let deliveries = notices::deliveries(&s.db, p, 50).await?;
+    Ok(Channel { webhook_url: notices::webhook(&s.db, p.tenant_id).await?, http_only: true, deliveries })
+}
+
+/// The tenant's outbound channel (administrators of the whole tenant).
+#[utoipa::path(get, path = "/api/v1/duties/channel", tag = "duties",
+    responses((status = 200, body = Channel), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get_channel(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Json<Channel>> {
+    Ok(Json(channel_of(&s, &p).await?))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct ChannelBody {
+    /// `http://host[:port]/path`; null or empty switches the channel off.
+    pub webhook_url: Option<String>,
+}
+
+/// Set or clear the webhook URL (validated; audited).
+#[utoipa::path(put, path = "/api/v1/duties/channel", tag = "duties", request_body = ChannelBody,
+    responses((status = 200, body = Channel), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn put_channel(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Json<Channel>> {
+    let b: ChannelBody = body(b)?;
+    notices::set_webhook(&s.db, &p, b.webhook_url.as_deref()).await?;
+    Ok(Json(channel_of(&s, &p).await?))
+}
+
+/// Send a test message through the channel; the answer is the logged
+/// attempt (`ok` false with the reason when it failed). Refused (422) while
+/// no channel is configured: nothing is sent then.
+#[utoipa::path(post, path = "/api/v1/duties/channel/test", tag = "duties",
+    responses((status = 200, body = Delivery), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn test_channel(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Json<Delivery>> {
+    Ok(Json(notices::send_test(&s.db, &p, crate::today()).await?))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct LinkBody {
+    pub cadre_id: Option<i64>,
+    pub member_id: Option<i64>,
+}
+
+/// Link an account to a cadre or a member (both absent: unlink). Audited.
+#[utoipa::path(put, path = "/api/v1/users/{id}/duty-link", tag = "duties", request_body = LinkBody,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn put_link(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<StatusCode> {
+    let b: LinkBody = body(b)?;
+    let link = match (b.cadre_id, b.member_id) {
+        (Some(c), None) => Some(duties::Link::Cadre(c)),
+        (None, Some(m)) => Some(duties::Link::Member(m)),
+        (None, None) => None,
+        _ => {
+            return Err(redcell_store::StoreError::from(redcell_domain::FieldError::new(
+                "cadre_id",
+                "one_of",
+                redcell_domain::i18n::DUTY_LINK_ONE,
+            ))
+            .into());
+        }
+    };
+    duties::link_user(&s.db, &p, id, link).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
         .routes(routes!(my))
@@ -201,4 +333,10 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(post_meeting))
         .routes(routes!(post_activity))
         .routes(routes!(list_notices))
+        .routes(routes!(list_records))
+        .routes(routes!(get_meeting))
+        .routes(routes!(get_activity))
+        .routes(routes!(get_channel, put_channel))
+        .routes(routes!(test_channel))
+        .routes(routes!(put_link))
 }

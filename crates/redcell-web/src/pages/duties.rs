@@ -8,18 +8,23 @@ use crate::auth::PageUser;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use redcell_domain::FieldError;
-use redcell_domain::duties::{RawRule, VisitPurpose};
+use redcell_domain::duties::{ActivityKind, MeetingKind, RawRule, VisitPurpose};
+use redcell_domain::i18n;
+use redcell_domain::requests::{RawRequest, RequestKind};
 use redcell_store::StoreError;
 use redcell_store::duties::notices::{self, Notice};
-use redcell_store::duties::records::{self, RawVisit};
+use redcell_store::duties::records::{
+    self, Held, HeldDetail, RawActivity, RawAttendee, RawMeeting, RawVisit, RosterMember, Upload,
+};
 use redcell_store::duties::rules::{self, StoredRule};
 use redcell_store::duties::{self, Compliance, DutyLine, Place};
+use redcell_store::requests::Category;
 use serde::Deserialize;
 
 /// Field errors shown again beside a form.
@@ -100,6 +105,14 @@ struct MyPage {
     errs: Errs,
     saved: bool,
     csrf: String,
+    /// The request section of the visit form.
+    raise: bool,
+    req: RawRequest,
+    categories: Vec<Category>,
+    kinds: Vec<(&'static str, &'static str)>,
+    raised: Option<String>,
+    /// The organisations the account holds a role on (their duty pages).
+    orgs: Vec<(i64, String)>,
 }
 
 impl MyPage {
@@ -114,18 +127,23 @@ impl MyPage {
 #[derive(Deserialize, Default)]
 struct SavedQuery {
     saved: Option<String>,
+    request: Option<String>,
 }
 
-async fn show_my(
-    s: &Shared,
-    u: &PageUser,
+/// The visit form as posted, with its optional request section.
+struct VisitForm {
     form: RawVisit,
     place: String,
-    errs: Errs,
-    saved: bool,
-    status: StatusCode,
-) -> PageResult {
+    raise: bool,
+    req: RawRequest,
+}
+
+async fn show_my(s: &Shared, u: &PageUser, vf: VisitForm, errs: Errs, q: SavedQuery, status: StatusCode) -> PageResult {
     let today = crate::today();
+    let VisitForm { form, place, raise, req } = vf;
+    let saved = q.saved.is_some();
+    let categories = redcell_store::requests::categories(&s.db, u.p.tenant_id).await?;
+    let kinds = RequestKind::ALL.iter().map(|k| (k.code(), k.label())).collect();
     let lines = duties::my_duties(&s.db, &u.p, today).await?;
     let places = duties::my_places(&s.db, &u.p, 80).await?;
     let purposes = VisitPurpose::ALL.iter().map(|p| (p.code(), p.label())).collect();
@@ -140,6 +158,12 @@ async fn show_my(
         errs,
         saved,
         csrf: u.csrf.clone(),
+        raise,
+        req,
+        categories,
+        kinds,
+        raised: q.request.filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
+        orgs: u.p.grants.iter().map(|g| (g.org_id, g.org_name.clone())).collect(),
     };
     Ok(render_status(status, &page))
 }
@@ -150,7 +174,8 @@ async fn my_page(u: PageUser, State(s): State<Shared>, Query(q): Query<SavedQuer
         purpose: Some("routine".into()),
         ..RawVisit::default()
     };
-    show_my(&s, &u, form, String::new(), Errs::default(), q.saved.is_some(), StatusCode::OK).await
+    let vf = VisitForm { form, place: String::new(), raise: false, req: RawRequest::default() };
+    show_my(&s, &u, vf, Errs::default(), q, StatusCode::OK).await
 }
 
 async fn my_visit(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageResult {
@@ -169,16 +194,37 @@ async fn my_visit(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageResu
         purpose: f.get("purpose").map(str::to_string),
         learned: f.get("learned").map(str::to_string),
     };
-    match records::record_visit(&s.db, &u.p, &raw, crate::today()).await {
-        Ok(_) => Ok(Redirect::to("/duties/my?saved=1").into_response()),
+    let raise = f.get("raise") == Some("1");
+    let txt = |k: &str| f.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let req = RawRequest {
+        kind: txt("req_kind"),
+        category: txt("req_category"),
+        description: txt("req_description"),
+        ..RawRequest::default()
+    };
+    let today = crate::today();
+    let done = if raise {
+        records::record_visit_raising(&s.db, &u.p, &raw, req.clone(), today).await.map(|(_, sub)| Some(sub.code))
+    } else {
+        records::record_visit(&s.db, &u.p, &raw, today).await.map(|_| None)
+    };
+    match done {
+        Ok(None) => Ok(Redirect::to("/duties/my?saved=1").into_response()),
+        Ok(Some(code)) => Ok(Redirect::to(&format!("/duties/my?saved=1&request={code}")).into_response()),
         Err(e) => {
             let (status, mut errs) = form_errors(e)?;
             for e in errs.0.iter_mut() {
                 if e.field == "target_kind" || e.field == "target_id" {
                     e.field = "place".into();
+                } else if raise
+                    && ["kind", "category", "description", "class", "grid_id", "building_id", "address"]
+                        .contains(&e.field.as_str())
+                {
+                    e.field = format!("req_{}", e.field);
                 }
             }
-            show_my(&s, &u, raw, place, errs, false, status).await
+            let vf = VisitForm { form: raw, place, raise, req };
+            show_my(&s, &u, vf, errs, SavedQuery::default(), status).await
         }
     }
 }
@@ -200,6 +246,7 @@ struct OrgPage {
     bars: Vec<Bar>,
     chart_w: usize,
     rows: Vec<Row>,
+    held: Vec<Held>,
 }
 
 impl OrgPage {
@@ -226,7 +273,8 @@ async fn org_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> 
     lines.sort_by_key(|l| std::cmp::Reverse(l.overdue()));
     lines.truncate(200);
     let rows = rows(&lines, today);
-    Ok(render(&OrgPage { nav: Nav::of(&u), c, bars, chart_w, rows }))
+    let held = records::held_in(&s.db, &u.p, id, 50).await?;
+    Ok(render(&OrgPage { nav: Nav::of(&u), c, bars, chart_w, rows, held }))
 }
 
 async fn org_xlsx(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
@@ -381,6 +429,7 @@ async fn rule_save(u: PageUser, State(s): State<Shared>, Path(code): Path<String
     raw.expected = num("expected");
     raw.warn_days = num("warn_days");
     raw.enabled = Some(f.get("enabled") == Some("1"));
+    raw.since = txt("since");
     match rules::update(&s.db, &u.p, &code, raw.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/duties/rules/{code}?saved=1")).into_response()),
         Err(e) => {
@@ -405,6 +454,428 @@ async fn inbox_page(u: PageUser, State(s): State<Shared>) -> PageResult {
     Ok(render(&InboxPage { nav: Nav::of(&u), notices }))
 }
 
+// ---- meetings and activities recorded from the pages
+
+/// How a member is marked on the attendance form.
+const PRESENCE: &[(&str, &str)] = &[
+    ("", "不列入应到"),
+    ("present", "出席"),
+    ("absent", "缺席"),
+    ("mobile", "请假：外出流动"),
+    ("ill", "请假：患病"),
+    ("abroad", "请假：出国（境）"),
+    ("other", "请假：其他事由"),
+];
+
+#[derive(Template)]
+#[template(path = "duties_meeting_new.html")]
+struct MeetingNewPage {
+    nav: Option<Nav>,
+    org_id: i64,
+    org_name: String,
+    kinds: Vec<(&'static str, &'static str)>,
+    roster: Vec<RosterMember>,
+    /// Posted values: field → value (att_{id} for each member).
+    values: Vec<(String, String)>,
+    errs: Errs,
+    csrf: String,
+    presence: &'static [(&'static str, &'static str)],
+}
+
+impl MeetingNewPage {
+    fn v(&self, k: &str) -> &str {
+        self.values.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+    fn att(&self, id: &i64) -> String {
+        format!("att_{id}")
+    }
+}
+
+async fn org_name(s: &Shared, u: &PageUser, id: i64) -> Result<String, StoreError> {
+    let o = redcell_store::coverage::OrgRef::in_scope(
+        &s.db,
+        &u.p.scope(redcell_store::scope::Capability::ReadRegistry),
+        id,
+    )
+    .await?;
+    Ok(o.name)
+}
+
+async fn show_meeting_form(
+    s: &Shared,
+    u: &PageUser,
+    id: i64,
+    values: Vec<(String, String)>,
+    errs: Errs,
+    status: StatusCode,
+) -> PageResult {
+    let org_name = org_name(s, u, id).await?;
+    let roster = records::roster(&s.db, &u.p, id).await?;
+    let kinds = MeetingKind::ALL.iter().map(|k| (k.code(), k.label())).collect();
+    let page = MeetingNewPage {
+        nav: Nav::of(u),
+        org_id: id,
+        org_name,
+        kinds,
+        roster,
+        values,
+        errs,
+        csrf: u.csrf.clone(),
+        presence: PRESENCE,
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn meeting_new(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let mut values = vec![("held_on".to_string(), crate::today().to_string())];
+    for m in records::roster(&s.db, &u.p, id).await? {
+        values.push((format!("att_{}", m.id), "present".into()));
+    }
+    show_meeting_form(&s, &u, id, values, Errs::default(), StatusCode::OK).await
+}
+
+fn unreadable_upload(e: &axum::extract::multipart::MultipartError) -> super::PageError {
+    tracing::info!("meeting photos not readable: {e}");
+    let f = FieldError::new("photos", "unreadable", "照片过大（每张最大5MB）或上传不完整，请重新选择");
+    StoreError::Invalid(f.into()).into()
+}
+
+async fn meeting_create(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, mut mp: Multipart) -> PageResult {
+    let mut values: Vec<(String, String)> = Vec::new();
+    let mut photos: Vec<Upload> = Vec::new();
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(unreadable_upload(&e)),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "photos" {
+            let fname = field.file_name().unwrap_or("photo").to_string();
+            match field.bytes().await {
+                Ok(b) if !b.is_empty() => photos.push(Upload { name: fname, bytes: b.to_vec() }),
+                Ok(_) => {}
+                Err(e) => return Err(unreadable_upload(&e)),
+            }
+        } else if let Ok(t) = field.text().await {
+            values.push((name, t));
+        }
+    }
+    let get = |k: &str| values.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if !get("_csrf").is_some_and(|t| crate::auth::same_token(&t, &u.csrf)) {
+        let _ = redcell_store::accounts::refused(&s.db, &u.p, "csrf_failed", "duty meeting").await;
+        return Err(super::PageError::csrf());
+    }
+    let mut order = Vec::new();
+    let mut attendance = Vec::new();
+    for (k, v) in &values {
+        let Some(m) = k.strip_prefix("att_").and_then(|m| m.parse::<i64>().ok()) else { continue };
+        let line = match v.as_str() {
+            "" => continue,
+            "present" | "absent" => RawAttendee { member_id: m, presence: v.clone(), reason: None },
+            r => RawAttendee { member_id: m, presence: "excused".into(), reason: Some(r.to_string()) },
+        };
+        order.push(m);
+        attendance.push(line);
+    }
+    let raw = RawMeeting {
+        org_id: Some(id.to_string()),
+        kind: get("kind"),
+        held_on: get("held_on"),
+        topic: get("topic"),
+        minutes: get("minutes"),
+        attendance,
+        cadres: vec![],
+        quorum_claimed: get("quorum_claimed").map(|v| v == "1"),
+    };
+    match records::record_meeting_with_photos(&s.db, &u.p, &raw, &photos, crate::today()).await {
+        Ok(m) => Ok(Redirect::to(&format!("/duties/meetings/{}?saved=1", m.id)).into_response()),
+        Err(e) => {
+            let (status, mut errs) = form_errors(e)?;
+            let mut extra = Vec::new();
+            for e in errs.0.iter_mut() {
+                if let Some(i) =
+                    e.field.strip_prefix("attendance[").and_then(|r| r.trim_end_matches(']').parse::<usize>().ok())
+                {
+                    let m = order.get(i).copied().unwrap_or_default();
+                    e.field = format!("att_{m}");
+                    extra.push(FieldError::new("attendance", e.code, format!("{}（党员编号 {m}）", e.message)));
+                }
+            }
+            errs.0.extend(extra);
+            show_meeting_form(&s, &u, id, values, errs, status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "duties_activity_new.html")]
+struct ActivityNewPage {
+    nav: Option<Nav>,
+    org_id: i64,
+    org_name: String,
+    kinds: Vec<(&'static str, &'static str)>,
+    roster: Vec<RosterMember>,
+    form: RawActivity,
+    errs: Errs,
+    csrf: String,
+}
+
+impl ActivityNewPage {
+    fn v(x: &Option<String>) -> &str {
+        x.as_deref().unwrap_or("")
+    }
+    fn picked(&self, id: &i64) -> bool {
+        self.form.members.contains(id)
+    }
+}
+
+async fn show_activity_form(
+    s: &Shared,
+    u: &PageUser,
+    id: i64,
+    form: RawActivity,
+    errs: Errs,
+    status: StatusCode,
+) -> PageResult {
+    let org_name = org_name(s, u, id).await?;
+    let roster = records::roster(&s.db, &u.p, id).await?;
+    let kinds = ActivityKind::ALL.iter().map(|k| (k.code(), k.label())).collect();
+    let page =
+        ActivityNewPage { nav: Nav::of(u), org_id: id, org_name, kinds, roster, form, errs, csrf: u.csrf.clone() };
+    Ok(render_status(status, &page))
+}
+
+async fn activity_new(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    let form = RawActivity { held_on: Some(crate::today().to_string()), ..RawActivity::default() };
+    show_activity_form(&s, &u, id, form, Errs::default(), StatusCode::OK).await
+}
+
+async fn activity_create(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let f = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f.0,
+        Err(r) => return Ok(r),
+    };
+    let members: Vec<i64> = f.all("m").iter().filter_map(|v| v.trim().parse().ok()).collect();
+    let raw = RawActivity {
+        org_id: Some(id.to_string()),
+        kind: f.get("kind").map(str::to_string),
+        held_on: f.get("held_on").map(str::to_string),
+        title: f.get("title").map(str::to_string),
+        note: f.get("note").map(str::to_string),
+        members,
+        cadres: vec![],
+    };
+    match records::record_activity(&s.db, &u.p, &raw, crate::today()).await {
+        Ok(a) => Ok(Redirect::to(&format!("/duties/activities/{}?saved=1", a.id)).into_response()),
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            show_activity_form(&s, &u, id, raw, errs, status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "duties_held.html")]
+struct HeldPage {
+    nav: Option<Nav>,
+    d: HeldDetail,
+    saved: bool,
+}
+
+impl HeldPage {
+    fn quorum(&self) -> &'static str {
+        match self.d.held.quorum_met {
+            Some(true) => "已达到（到会正式党员超过半数）",
+            Some(false) => "未达到",
+            None => "不适用",
+        }
+    }
+}
+
+async fn held_page(s: &Shared, u: &PageUser, record: &str, id: i64, q: SavedQuery) -> PageResult {
+    let d = records::held_detail(&s.db, &u.p, record, id).await?;
+    Ok(render(&HeldPage { nav: Nav::of(u), d, saved: q.saved.is_some() }))
+}
+
+async fn meeting_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> PageResult {
+    held_page(&s, &u, "meeting", id, q).await
+}
+
+async fn activity_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> PageResult {
+    held_page(&s, &u, "activity", id, q).await
+}
+
+// ---- the outbound channel
+
+#[derive(Template)]
+#[template(path = "duties_channel.html")]
+struct ChannelPage {
+    nav: Option<Nav>,
+    url: String,
+    configured: bool,
+    deliveries: Vec<notices::Delivery>,
+    errs: Errs,
+    message: Option<String>,
+    csrf: String,
+}
+
+async fn show_channel(
+    s: &Shared,
+    u: &PageUser,
+    input: Option<String>,
+    errs: Errs,
+    message: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let deliveries = notices::deliveries(&s.db, &u.p, 50).await?;
+    let current = notices::webhook(&s.db, u.p.tenant_id).await?;
+    let page = ChannelPage {
+        nav: Nav::of(u),
+        configured: current.is_some(),
+        url: input.or(current).unwrap_or_default(),
+        deliveries,
+        errs,
+        message,
+        csrf: u.csrf.clone(),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn channel_page(u: PageUser, State(s): State<Shared>) -> PageResult {
+    show_channel(&s, &u, None, Errs::default(), None, StatusCode::OK).await
+}
+
+async fn channel_save(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageResult {
+    let f = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f.0,
+        Err(r) => return Ok(r),
+    };
+    let url =
+        if f.get("clear").is_some() { String::new() } else { f.get("webhook_url").unwrap_or("").trim().to_string() };
+    match notices::set_webhook(&s.db, &u.p, Some(&url)).await {
+        Ok(()) => {
+            let m = if url.is_empty() { "通知渠道已关闭。" } else { "通知渠道已保存。" };
+            show_channel(&s, &u, None, Errs::default(), Some(m.into()), StatusCode::OK).await
+        }
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            show_channel(&s, &u, Some(url), errs, None, status).await
+        }
+    }
+}
+
+async fn channel_test(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageResult {
+    if let Err(r) = CheckedForm::check(&u, &s.db, &body).await {
+        return Ok(r);
+    }
+    match notices::send_test(&s.db, &u.p, crate::today()).await {
+        Ok(d) => {
+            let m = if d.ok {
+                format!("测试消息已发送：{}", d.detail)
+            } else {
+                format!("测试消息发送失败：{}", d.detail)
+            };
+            show_channel(&s, &u, None, Errs::default(), Some(m), StatusCode::OK).await
+        }
+        Err(e) => {
+            let (status, errs) = form_errors(e)?;
+            show_channel(&s, &u, None, errs, None, status).await
+        }
+    }
+}
+
+// ---- linking an account to a cadre or a member
+
+#[derive(Template)]
+#[template(path = "duties_link.html")]
+struct LinkPage {
+    nav: Option<Nav>,
+    user_id: i64,
+    username: String,
+    linked: Option<duties::Linked>,
+    errs: Errs,
+    message: Option<String>,
+    csrf: String,
+}
+
+impl LinkPage {
+    fn what(&self) -> String {
+        match &self.linked {
+            Some(l) => match l.link {
+                duties::Link::Cadre(id) => format!("干部 {}（编号 {id}，{}）", l.name, l.org_name),
+                duties::Link::Member(id) => format!("党员 {}（编号 {id}，{}）", l.name, l.org_name),
+            },
+            None => "未关联".into(),
+        }
+    }
+}
+
+async fn show_link(
+    s: &Shared,
+    u: &PageUser,
+    id: i64,
+    errs: Errs,
+    message: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let d = redcell_store::accounts::get(&s.db, &u.p, id).await?;
+    let linked = duties::linked(&s.db, u.p.tenant_id, id).await?;
+    let page = LinkPage {
+        nav: Nav::of(u),
+        user_id: id,
+        username: d.account.username.clone(),
+        linked,
+        errs,
+        message,
+        csrf: u.csrf.clone(),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn link_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+    show_link(&s, &u, id, Errs::default(), None, StatusCode::OK).await
+}
+
+async fn link_save(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let f = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f.0,
+        Err(r) => return Ok(r),
+    };
+    let num = |k: &str| f.get(k).map(str::trim).filter(|v| !v.is_empty()).map(|v| v.parse::<i64>().unwrap_or(-1));
+    let link = if f.get("clear").is_some() {
+        Ok(None)
+    } else {
+        match (num("cadre_id"), num("member_id")) {
+            (Some(c), None) => Ok(Some(duties::Link::Cadre(c))),
+            (None, Some(m)) => Ok(Some(duties::Link::Member(m))),
+            _ => Err(StoreError::from(FieldError::new("cadre_id", "one_of", i18n::DUTY_LINK_ONE))),
+        }
+    };
+    match async { duties::link_user(&s.db, &u.p, id, link?).await }.await {
+        Ok(()) => show_link(&s, &u, id, Errs::default(), Some("已保存。".into()), StatusCode::OK).await,
+        Err(e) => {
+            let (status, mut errs) = form_errors(e)?;
+            for e in errs.0.iter_mut() {
+                if e.field == "cadre" || e.field == "member" {
+                    e.field = format!("{}_id", e.field);
+                }
+            }
+            show_link(&s, &u, id, errs, None, status).await
+        }
+    }
+}
+
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/duties/my", get(my_page))
@@ -416,4 +887,18 @@ pub fn router() -> Router<Shared> {
         .route("/duties/rules/import", post(rules_import))
         .route("/duties/rules/{code}", get(rule_page).post(rule_save))
         .route("/duties/inbox", get(inbox_page))
+        .route("/orgs/{id}/duties/meetings/new", get(meeting_new))
+        .route(
+            "/orgs/{id}/duties/meetings",
+            post(meeting_create).layer(axum::extract::DefaultBodyLimit::max(
+                records::MAX_PHOTOS * redcell_store::files::MAX_BYTES + 256 * 1024,
+            )),
+        )
+        .route("/orgs/{id}/duties/activities/new", get(activity_new))
+        .route("/orgs/{id}/duties/activities", post(activity_create))
+        .route("/duties/meetings/{id}", get(meeting_page))
+        .route("/duties/activities/{id}", get(activity_page))
+        .route("/admin/duties/channel", get(channel_page).post(channel_save))
+        .route("/admin/duties/channel/test", post(channel_test))
+        .route("/admin/users/{id}/duty-link", get(link_page).post(link_save))
 }
