@@ -722,6 +722,17 @@ mod tests {
         };
         let n = ok.validate().unwrap();
         assert_eq!(n.contact_phone.unwrap().as_str(), "13800000001");
+        // A room completes a building or an address; alone it is no location.
+        let room = RawRequest { building_id: Some("7".into()), room: Some("2单元301".into()), ..ok.clone() };
+        assert_eq!(room.validate().unwrap().address.as_deref(), Some("一号楼南侧 2单元301室"));
+        let only_room = RawRequest { address: None, room: Some("301".into()), ..ok.clone() };
+        assert!(only_room.validate().unwrap_err().for_field("address").is_some());
+        let long_room = RawRequest { room: Some("1".repeat(21)), ..ok.clone() };
+        assert!(long_room.validate().unwrap_err().for_field("room").is_some());
+        let household = RawRequest { address: None, household_id: Some("12".into()), ..ok.clone() };
+        assert_eq!(household.validate().unwrap().household_id, Some(12));
+        let acting = RawRequest { acting_for: Some("王".repeat(41)), ..ok.clone() };
+        assert!(acting.validate().unwrap_err().for_field("acting_for").is_some());
         let bad_phone = RawRequest { contact_phone: Some("12345".into()), ..ok.clone() };
         assert!(bad_phone.validate().unwrap_err().for_field("contact_phone").is_some());
         let bad_cat = RawCategory {
