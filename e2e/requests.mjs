@@ -1,7 +1,8 @@
 // Headless-Chromium test of resident requests: a resident submits on a phone
 // without an account and gets a code; staff accept, claim, start and resolve;
 // the resident answers the one-time revisit link and the request closes; a
-// 补办件 goes through its one missing-materials notice and resumes.
+// 补办件 goes through its one missing-materials notice and resumes; staff
+// register a promised errand on a resident's behalf.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_USER=admin RC_PASSWORD=... node requests.mjs
 import { chromium } from 'playwright-core';
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -38,11 +39,17 @@ for (const p of [rp, sp]) {
   p.on('pageerror', e => problems.push(String(e)));
 }
 
-async function submit(category, text) {
+async function submit(category, text, byBuilding = false) {
   await rp.goto(base + '/r/new');
   await rp.selectOption('#category', category);
   await rp.fill('#description', text);
-  await rp.selectOption('#grid_id', { index: 1 });
+  if (byBuilding) {
+    // Community → grid → building (grouped), and a room number.
+    await rp.selectOption('#building_id', { index: 1 });
+    await rp.fill('#room', '2单元301');
+  } else {
+    await rp.selectOption('#grid_id', { index: 1 });
+  }
   await rp.fill('#contact_name', '王女士');
   await rp.fill('#contact_phone', '13955501234');
   await Promise.all([rp.waitForNavigation(), rp.click('#submit')]);
@@ -110,7 +117,7 @@ try {
   check('no phone on the public page', !(await rp.textContent('main')).includes('13955501234'));
 
   // A 补办件: one missing-materials notice, the clock stops and resumes.
-  const code2 = await submit('benefit', '申请高龄津贴');
+  const code2 = await submit('benefit', '申请高龄津贴', true);
   const id2 = await openByCode(code2);
   await act(id2, '#act-accept');
   await act(id2, '#act-claim');
@@ -123,6 +130,23 @@ try {
   await act(id2, '#act-supply_materials');
   check('work resumes when the materials arrive', (await sp.textContent('#state')).includes('办理中'));
   await sp.screenshot({ path: out + 'r4-supplement.png', fullPage: true });
+
+  // Staff register a promised errand on a resident's behalf (代为登记).
+  await sp.goto(base + '/requests');
+  await Promise.all([sp.waitForNavigation(), sp.click('#register-link')]);
+  await sp.selectOption('#category', 'elderly');
+  await sp.selectOption('#class', 'promised');
+  await sp.fill('#description', '独居老人每周代购药品');
+  await sp.fill('#address', '幸福路8号');
+  await sp.fill('#contact_name', '张阿姨');
+  await sp.fill('#contact_phone', '13955507777');
+  await Promise.all([sp.waitForNavigation(), sp.click('#register')]);
+  check('a promised errand needs its date', (await sp.textContent('main')).includes('承诺件须填写承诺办结日期'));
+  await sp.fill('#promised_date', '2099-12-31');
+  await Promise.all([sp.waitForNavigation(), sp.click('#register')]);
+  const reg = await sp.textContent('main');
+  check('the registration names whom it was entered for', reg.includes('代 张阿姨') && reg.includes('2099-12-31'), reg.slice(0, 300));
+  await sp.screenshot({ path: out + 'r5-register.png', fullPage: true });
 
   check('no console errors or CSP violations', problems.length === 0, problems.join(' | '));
 } catch (e) {

@@ -126,6 +126,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("webhook_test", "测试通知渠道"),
     ("link_account", "关联账号与干部/党员"),
     ("unlink_account", "解除账号关联"),
+    ("open311_key", "Open311 接口密钥"),
 ];
 
 pub fn audit_action_label(code: &str) -> &str {
@@ -172,6 +173,12 @@ pub const REQ_WISH_CLAIMED: &str = "该微心愿已被其他党员认领";
 pub const REQ_WISH_NOT_VERIFIED: &str = "该微心愿尚未核实，不能认领";
 pub const REQ_WISH_ONLY: &str = "只有微心愿可以发布到心愿墙";
 pub const REQ_CALENDAR_NOT_COVERED: &str = "节假日日历未覆盖该年份，截止日期仅按周末计算，可能不准确";
+pub const REQ_ALREADY_CLAIMED: &str = "该诉求已有承办人，不能再认领";
+pub const REQ_HOUSEHOLD_STAFF_ONLY: &str = "只有工作人员代为登记时才能选择住户";
+pub const REQ_ROOM_TOO_LONG: &str = "房号不能超过20个字";
+pub const REQ_ACTING_FOR_TOO_LONG: &str = "代办对象不能超过40个字";
+pub const OPEN311_KEY_REQUIRED: &str = "该辖区要求提供接口密钥 api_key";
+pub const OPEN311_KEY_INVALID: &str = "接口密钥无效或已吊销";
 pub const REQ_HOLIDAY_MONDAY_WORK: &str = "调休上班日只能是周六或周日";
 // Duties (rhythm of visits, organisational life and meetings).
 pub const DUTY_IMPOSSIBLE_DATE: &str = "日期不存在（或并非每年都有）";

@@ -158,6 +158,8 @@ pub struct Ctx {
     pub materials_requested_before: bool,
     /// The revisit outcome.
     pub outcome: Option<FixOutcome>,
+    /// The request already has a handler (nobody else may claim it).
+    pub has_current_handler: bool,
 }
 
 /// Why a transition is refused.
@@ -179,6 +181,8 @@ pub enum TransitionError {
     MaterialsListRequired,
     #[error("the revisit outcome is required")]
     OutcomeRequired,
+    #[error("the request already has a handler")]
+    AlreadyClaimed,
 }
 
 impl TransitionError {
@@ -205,6 +209,7 @@ impl TransitionError {
                 FieldError::new("note", "required", i18n::REQ_MATERIALS_LIST_REQUIRED)
             }
             TransitionError::OutcomeRequired => FieldError::new("outcome", "required", i18n::REQ_OUTCOME_REQUIRED),
+            TransitionError::AlreadyClaimed => FieldError::new("action", "claimed", i18n::REQ_ALREADY_CLAIMED),
         }
     }
 }
@@ -237,7 +242,9 @@ fn role_may(action: Action, role: ActorRole) -> bool {
 ///
 /// `Closed` is reachable only from `Revisited`, which is reachable only from
 /// `Resolved`: nothing is closed that was not resolved. A revisit saying "not
-/// fixed" reopens the request.
+/// fixed" reopens the request. A claim takes an accepted (or reopened) request
+/// that nobody handles yet: open for claiming by in-service members in the
+/// organisations above it (and by staff); a request with a handler is not.
 pub fn transition(
     from: RequestState,
     action: Action,
@@ -274,6 +281,7 @@ pub fn transition(
         A::Refuse | A::Reopen if !ctx.has_note => return Err(TransitionError::ReasonRequired),
         A::MarkDuplicate if !ctx.has_duplicate_of => return Err(TransitionError::DuplicateOfRequired),
         A::Assign if !ctx.has_handler => return Err(TransitionError::HandlerRequired),
+        A::Claim if ctx.has_current_handler => return Err(TransitionError::AlreadyClaimed),
         A::RequestMaterials if ctx.materials_requested_before => {
             return Err(TransitionError::MaterialsAlreadyRequested);
         }
@@ -286,12 +294,24 @@ pub fn transition(
 /// The actions `role` may take from `state` (ignoring missing input such as
 /// a reason, which the form asks for).
 pub fn allowed_actions(state: RequestState, role: ActorRole, materials_requested_before: bool) -> Vec<Action> {
+    allowed_actions_on(state, role, materials_requested_before, false)
+}
+
+/// [`allowed_actions`] for a request that may already have a handler (then
+/// nobody may claim it).
+pub fn allowed_actions_on(
+    state: RequestState,
+    role: ActorRole,
+    materials_requested_before: bool,
+    has_current_handler: bool,
+) -> Vec<Action> {
     let full = Ctx {
         has_note: true,
         has_duplicate_of: true,
         has_handler: true,
         materials_requested_before,
         outcome: Some(FixOutcome::Fixed),
+        has_current_handler,
     };
     Action::ALL.iter().copied().filter(|a| transition(state, *a, role, &full).is_ok()).collect()
 }
@@ -450,6 +470,12 @@ pub struct RawRequest {
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     pub promised_date: Option<String>,
+    /// The household (staff registering on a resident's behalf only).
+    pub household_id: Option<String>,
+    /// A room number typed on the public page, added to the address.
+    pub room: Option<String>,
+    /// Whom staff act for when registering (a resident's name).
+    pub acting_for: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -466,6 +492,8 @@ pub struct NewRequest {
     pub contact_name: Option<String>,
     pub contact_phone: Option<Phone>,
     pub promised_date: Option<NaiveDate>,
+    pub household_id: Option<i64>,
+    pub acting_for: Option<String>,
 }
 
 impl RawRequest {
@@ -491,9 +519,26 @@ impl RawRequest {
         }
         let grid_id = inv.check(opt_i64("grid_id", &self.grid_id)).flatten();
         let building_id = inv.check(opt_i64("building_id", &self.building_id)).flatten();
-        let address =
-            inv.check(crate::text::Text::parse("address", s(&self.address), 200)).and_then(|t| t.into_option());
-        if grid_id.is_none() && building_id.is_none() && address.is_none() {
+        let household_id = inv.check(opt_i64("household_id", &self.household_id)).flatten();
+        let room = s(&self.room);
+        if room.chars().count() > 20 {
+            inv.push(FieldError::new("room", "too_long", i18n::REQ_ROOM_TOO_LONG));
+        }
+        let room = room.chars().filter(|c| !c.is_control()).collect::<String>();
+        // The room alone is no location: it completes a building or an address.
+        let typed = inv.check(crate::text::Text::parse("address", s(&self.address), 200)).and_then(|t| t.into_option());
+        let located = grid_id.is_some() || building_id.is_some() || household_id.is_some() || typed.is_some();
+        let address = match (typed, room.is_empty()) {
+            (a, true) => a,
+            (None, false) => Some(format!("{room}室")),
+            (Some(a), false) => Some(format!("{a} {room}室")),
+        };
+        let acting_for = s(&self.acting_for);
+        if acting_for.chars().count() > 40 {
+            inv.push(FieldError::new("acting_for", "too_long", i18n::REQ_ACTING_FOR_TOO_LONG));
+        }
+        let acting_for = (!acting_for.is_empty()).then(|| acting_for.to_string());
+        if !located {
             inv.push(FieldError::new("address", "required", i18n::REQ_LOCATION_REQUIRED));
         }
         let coord = |field: &str, v: &Option<String>, lim: f64| -> Result<Option<f64>, FieldError> {
@@ -529,6 +574,8 @@ impl RawRequest {
             contact_name,
             contact_phone,
             promised_date,
+            household_id,
+            acting_for,
         })
     }
 }
@@ -596,6 +643,12 @@ mod tests {
             Err(TransitionError::MaterialsAlreadyRequested)
         );
         assert!(TransitionError::MaterialsAlreadyRequested.field_error().message.contains("一次"));
+        // Open for claiming only while nobody handles it.
+        let taken = Ctx { has_current_handler: true, ..c };
+        assert_eq!(transition(S::Accepted, A::Claim, R::Member, &taken), Err(TransitionError::AlreadyClaimed));
+        assert_eq!(transition(S::Reopened, A::Claim, R::Member, &c), Ok(S::Assigned));
+        assert!(!allowed_actions_on(S::Reopened, R::Member, false, true).contains(&A::Claim));
+        assert_eq!(allowed_actions_on(S::Reopened, R::Member, false, false), vec![A::Claim]);
     }
 
     #[test]
@@ -669,6 +722,17 @@ mod tests {
         };
         let n = ok.validate().unwrap();
         assert_eq!(n.contact_phone.unwrap().as_str(), "13800000001");
+        // A room completes a building or an address; alone it is no location.
+        let room = RawRequest { building_id: Some("7".into()), room: Some("2单元301".into()), ..ok.clone() };
+        assert_eq!(room.validate().unwrap().address.as_deref(), Some("一号楼南侧 2单元301室"));
+        let only_room = RawRequest { address: None, room: Some("301".into()), ..ok.clone() };
+        assert!(only_room.validate().unwrap_err().for_field("address").is_some());
+        let long_room = RawRequest { room: Some("1".repeat(21)), ..ok.clone() };
+        assert!(long_room.validate().unwrap_err().for_field("room").is_some());
+        let household = RawRequest { address: None, household_id: Some("12".into()), ..ok.clone() };
+        assert_eq!(household.validate().unwrap().household_id, Some(12));
+        let acting = RawRequest { acting_for: Some("王".repeat(41)), ..ok.clone() };
+        assert!(acting.validate().unwrap_err().for_field("acting_for").is_some());
         let bad_phone = RawRequest { contact_phone: Some("12345".into()), ..ok.clone() };
         assert!(bad_phone.validate().unwrap_err().for_field("contact_phone").is_some());
         let bad_cat = RawCategory {
@@ -713,7 +777,7 @@ mod tests {
             let mut resolved_since_open = false;
             let mut materials_sent = false;
             for (action, role, note, outcome) in steps {
-                let ctx = Ctx { has_note: note, has_duplicate_of: note, has_handler: true, materials_requested_before: materials_sent, outcome };
+                let ctx = Ctx { has_note: note, has_duplicate_of: note, has_handler: true, materials_requested_before: materials_sent, outcome, has_current_handler: false };
                 match transition(state, action, role, &ctx) {
                     Ok(next) => {
                         prop_assert!(allowed_actions(state, role, materials_sent).contains(&action));

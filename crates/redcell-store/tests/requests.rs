@@ -23,6 +23,7 @@ stories!(
     wishes_are_claimed_once,
     holiday_calendar_is_editable,
     demo_history_and_tenant_deletion,
+    members_claim_once_and_open311_keys,
 );
 
 async fn setup(db: &Db) -> Tenant {
@@ -399,4 +400,79 @@ async fn demo_history_and_tenant_deletion(db: Db) {
     for t in ["requests", "request_history", "request_categories", "holidays"] {
         assert_eq!(count(&db, &format!("SELECT COUNT(*) FROM {t} WHERE tenant_id = $1"), s.tenant_id).await, 0, "{t}");
     }
+}
+
+async fn members_claim_once_and_open311_keys(db: Db) {
+    let t = setup(&db).await;
+    auth::add_user(&db, "member1", "党员甲", PASSWORD, Role::Member, "B1").await.unwrap();
+    auth::add_user(&db, "member2", "党员乙", PASSWORD, Role::Member, "B1").await.unwrap();
+    auth::add_user(&db, "member3", "党员丙", PASSWORD, Role::Member, "B2").await.unwrap();
+    let (m1, _) = sign_in(&db, "member1").await;
+    let (m2, _) = sign_in(&db, "member2").await;
+    let (m3, _) = sign_in(&db, "member3").await;
+    let sub = requests::submit(
+        &db,
+        t.root.id,
+        raw("environment", t.grids[0].id, "楼道堆放杂物").validate().unwrap(),
+        Source::Resident,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    // Not open for claiming before it is accepted, nor outside the member's organisations.
+    assert!(requests::claimable(&db, &m1).await.unwrap().is_empty());
+    requests::act(&db, &t.sec, sub.id, Action::Accept, ActInput::default()).await.unwrap();
+    assert_eq!(requests::claimable(&db, &m1).await.unwrap().len(), 1);
+    assert!(requests::claimable(&db, &m3).await.unwrap().is_empty());
+    assert!(matches!(
+        requests::act(&db, &m3, sub.id, Action::Claim, ActInput::default()).await,
+        Err(StoreError::NotFound)
+    ));
+    // Two members claim at once: exactly one gets it.
+    let (a, b) = tokio::join!(
+        requests::act(&db, &m1, sub.id, Action::Claim, ActInput::default()),
+        requests::act(&db, &m2, sub.id, Action::Claim, ActInput::default())
+    );
+    assert!(a.is_ok() != b.is_ok(), "one claim wins: {a:?} / {b:?}");
+    let winner = if a.is_ok() { &m1 } else { &m2 };
+    let r = requests::get(&db, winner, sub.id).await.unwrap();
+    assert_eq!(r.handler_user_id, Some(winner.user_id));
+    assert_eq!(r.state(), RequestState::Assigned);
+    assert_eq!(requests::my_tasks(&db, winner).await.unwrap().len(), 1);
+    assert!(requests::claimable(&db, &m1).await.unwrap().is_empty());
+    let claims =
+        count(&db, "SELECT COUNT(*) FROM request_history WHERE request_id = $1 AND action = 'claim'", sub.id).await;
+    assert_eq!(claims, 1);
+    // Reopened with its handler kept: not open for claiming (the rule in transition()).
+    requests::act(&db, winner, sub.id, Action::Resolve, ActInput { note: s("已清理"), ..ActInput::default() })
+        .await
+        .unwrap();
+    requests::act(&db, &t.sec, sub.id, Action::Reopen, ActInput { note: s("又堆上了"), ..ActInput::default() })
+        .await
+        .unwrap();
+    assert!(requests::claimable(&db, &m1).await.unwrap().is_empty());
+    let e = requests::act(&db, &t.sec, sub.id, Action::Claim, ActInput::default()).await.unwrap_err();
+    match e {
+        StoreError::Invalid(inv) => assert_eq!(inv.first().unwrap().code, "claimed"),
+        e => panic!("{e:?}"),
+    }
+
+    // Open311 keys: open while none; then only a live key.
+    let k = requests::keys::check(&db, t.root.id, None).await;
+    assert!(k.is_ok());
+    assert!(requests::keys::create(&db, &t.sec, "x").await.is_err(), "a branch secretary cannot issue keys");
+    let key = requests::keys::create(&db, &t.admin, "12345热线").await.unwrap();
+    assert!(matches!(requests::keys::check(&db, t.root.id, None).await, Err(StoreError::Denied(_))));
+    assert!(matches!(requests::keys::check(&db, t.root.id, Some("nope")).await, Err(StoreError::Denied(_))));
+    requests::keys::check(&db, t.root.id, Some(&key)).await.unwrap();
+    let keys = requests::keys::list(&db, &t.admin).await.unwrap();
+    requests::keys::revoke(&db, &t.admin, keys[0].id).await.unwrap();
+    assert!(matches!(requests::keys::revoke(&db, &t.admin, keys[0].id).await, Err(StoreError::NotFound)));
+    requests::keys::check(&db, t.root.id, Some("anything")).await.unwrap();
+    let audited = db
+        .int("SELECT COUNT(*) FROM audit_log WHERE action = 'open311_key'", redcell_store::Args::new())
+        .await
+        .unwrap();
+    assert_eq!(audited, 2);
 }

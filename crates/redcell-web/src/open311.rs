@@ -1,5 +1,15 @@
-//! Open311 GeoReport v2 at `/open311/v2/` (JSON): services (our request
-//! categories), service definitions, posting and reading requests.
+//! Open311 GeoReport v2 at `/open311/v2/`: services (our request
+//! categories), service definitions, posting and reading requests, in JSON
+//! (paths ending in `.json`) or XML (paths ending in `.xml`, the GeoReport v2
+//! element names: `<services><service>`, `<service_definition>`,
+//! `<service_requests><request>`, `<errors><error>`).
+//!
+//! API key: while the tenant has no Open311 key (managed on
+//! `/admin/request-categories`), POST is open; once it has one, a POST must
+//! carry `api_key`, and a missing or wrong key is a 403 error array.
+//!
+//! Paging (an extension): `GET requests` takes `page` (1-based, default 1)
+//! and `page_size` (1–1000, default 1000); the answer is newest first.
 //!
 //! `jurisdiction_id` names the tenant (its root organisation's id); without it
 //! the first tenant with categories answers. Errors keep the GeoReport shape
@@ -26,29 +36,115 @@ use redcell_store::requests::{self, Category, Request, Source};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-fn error(status: StatusCode, description: impl Into<String>) -> Response {
-    let body = json!([{ "code": status.as_u16(), "description": description.into() }]);
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+/// The answer's format, from the path's suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fmt {
+    Json,
+    Xml,
 }
 
-fn store_error(e: StoreError) -> Response {
+/// Split `name.json` / `name.xml` into the name and its format.
+fn split_fmt(x: &str) -> Option<(&str, Fmt)> {
+    x.strip_suffix(".json").map(|n| (n, Fmt::Json)).or_else(|| x.strip_suffix(".xml").map(|n| (n, Fmt::Xml)))
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// One JSON value as the XML element `name`: objects become child elements,
+/// arrays repeat the singular of their name (`notes` → `note`), null is empty.
+fn xml_element(out: &mut String, name: &str, v: &Value) {
+    match v {
+        Value::Null => out.push_str(&format!("<{name}></{name}>")),
+        Value::Object(m) => {
+            out.push_str(&format!("<{name}>"));
+            for (k, x) in m {
+                xml_element(out, k, x);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::Array(items) => {
+            let item = name.strip_suffix('s').filter(|s| !s.is_empty()).unwrap_or("item");
+            out.push_str(&format!("<{name}>"));
+            for x in items {
+                xml_element(out, item, x);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::String(s) => out.push_str(&format!("<{name}>{}</{name}>", xml_escape(s))),
+        other => out.push_str(&format!("<{name}>{other}</{name}>")),
+    }
+}
+
+/// A document: the root element holding `v` (an array repeats `item`).
+fn xml_doc(root: &str, item: &str, v: &Value) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+    match v {
+        Value::Array(items) => {
+            out.push_str(&format!("<{root}>"));
+            for x in items {
+                xml_element(&mut out, item, x);
+            }
+            out.push_str(&format!("</{root}>"));
+        }
+        other => xml_element(&mut out, root, other),
+    }
+    out
+}
+
+/// An answer in the asked format; `root`/`item` name the XML elements.
+fn answer(fmt: Fmt, status: StatusCode, root: &str, item: &str, v: &Value) -> Response {
+    match fmt {
+        Fmt::Json => {
+            (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], v.to_string()).into_response()
+        }
+        Fmt::Xml => {
+            (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml_doc(root, item, v)).into_response()
+        }
+    }
+}
+
+fn error_in(fmt: Fmt, status: StatusCode, description: impl Into<String>) -> Response {
+    let body = json!([{ "code": status.as_u16(), "description": description.into() }]);
+    answer(fmt, status, "errors", "error", &body)
+}
+
+fn error(status: StatusCode, description: impl Into<String>) -> Response {
+    error_in(Fmt::Json, status, description)
+}
+
+fn store_error(fmt: Fmt, e: StoreError) -> Response {
     match e {
-        StoreError::NotFound => error(StatusCode::NOT_FOUND, "not found"),
+        StoreError::NotFound => error_in(fmt, StatusCode::NOT_FOUND, "not found"),
         StoreError::Invalid(inv) => {
             let msg: Vec<String> = inv.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-            error(StatusCode::BAD_REQUEST, msg.join("; "))
+            error_in(fmt, StatusCode::BAD_REQUEST, msg.join("; "))
         }
-        StoreError::RateLimited(_) => error(StatusCode::TOO_MANY_REQUESTS, "too many submissions, retry later"),
-        StoreError::Forbidden | StoreError::Denied(_) => error(StatusCode::FORBIDDEN, "forbidden"),
+        StoreError::RateLimited(_) => error_in(fmt, StatusCode::TOO_MANY_REQUESTS, "too many submissions, retry later"),
+        StoreError::Denied(f) => error_in(fmt, StatusCode::FORBIDDEN, format!("{}: {}", f.field, f.message)),
+        StoreError::Forbidden => error_in(fmt, StatusCode::FORBIDDEN, "forbidden"),
         e => {
             tracing::error!("open311: {e}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            error_in(fmt, StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
 }
 
 fn ok(v: Value) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], v.to_string()).into_response()
+    answer(Fmt::Json, StatusCode::OK, "root", "item", &v)
 }
 
 async fn tenant(s: &Shared, j: Option<&str>) -> Result<i64, Response> {
@@ -75,43 +171,46 @@ struct JQuery {
     jurisdiction_id: Option<String>,
 }
 
-/// Strip a `.json` suffix; anything else (e.g. `.xml`) is not supported.
-fn json_name(x: &str) -> Option<&str> {
-    x.strip_suffix(".json")
-}
-
-async fn services(State(s): State<Shared>, Query(q): Query<JQuery>) -> Response {
+async fn services(s: Shared, q: JQuery, fmt: Fmt) -> Response {
     let t = match tenant(&s, q.jurisdiction_id.as_deref()).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     match requests::categories(&s.db, t).await {
-        Ok(cs) => ok(Value::Array(cs.iter().map(service).collect())),
-        Err(e) => store_error(e),
+        Ok(cs) => answer(fmt, StatusCode::OK, "services", "service", &Value::Array(cs.iter().map(service).collect())),
+        Err(e) => store_error(fmt, e),
     }
 }
 
 async fn service_definition(State(s): State<Shared>, Path(code): Path<String>, Query(q): Query<JQuery>) -> Response {
-    let Some(code) = json_name(&code) else { return error(StatusCode::NOT_FOUND, "only JSON is supported") };
+    let Some((code, fmt)) = split_fmt(&code) else {
+        return error(StatusCode::NOT_FOUND, "expected .json or .xml");
+    };
     let t = match tenant(&s, q.jurisdiction_id.as_deref()).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     match requests::category_by_code(&s.db, t, code).await {
-        Ok(c) => ok(json!({
-            "service_code": c.code,
-            "attributes": [{
-                "variable": true,
-                "code": "promised_date",
-                "datatype": "string",
-                "required": false,
-                "datatype_description": "承诺办结日期 YYYY-MM-DD（承诺件）",
-                "order": 1,
-                "description": "承诺办结日期",
-            }],
-        })),
-        Err(StoreError::Invalid(_)) => error(StatusCode::NOT_FOUND, format!("unknown service_code {code}")),
-        Err(e) => store_error(e),
+        Ok(c) => answer(
+            fmt,
+            StatusCode::OK,
+            "service_definition",
+            "",
+            &json!({
+                "service_code": c.code,
+                "attributes": [{
+                    "variable": true,
+                    "code": "promised_date",
+                    "datatype": "string",
+                    "required": false,
+                    "datatype_description": "承诺办结日期 YYYY-MM-DD（承诺件）",
+                    "order": 1,
+                    "description": "承诺办结日期",
+                }],
+            }),
+        ),
+        Err(StoreError::Invalid(_)) => error_in(fmt, StatusCode::NOT_FOUND, format!("unknown service_code {code}")),
+        Err(e) => store_error(fmt, e),
     }
 }
 
@@ -178,6 +277,19 @@ struct ListQuery {
     start_date: Option<String>,
     end_date: Option<String>,
     status: Option<String>,
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+/// A paging parameter: empty is the default, otherwise a number in `1..=max`.
+fn paging(field: &str, v: &Option<String>, max: u32) -> Result<u32, String> {
+    match v.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+        None => Ok(0),
+        Some(x) => match x.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!("{field}: expected a number from 1 to {max}")),
+        },
+    }
 }
 
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, String> {
@@ -193,19 +305,23 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, 
     }
 }
 
-async fn list(State(s): State<Shared>, Query(q): Query<ListQuery>) -> Response {
+async fn list(s: Shared, q: ListQuery, fmt: Fmt) -> Response {
     let t = match tenant(&s, q.jurisdiction_id.as_deref()).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     let (start, end) = match (parse_time("start_date", &q.start_date), parse_time("end_date", &q.end_date)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m),
+        (Err(m), _) | (_, Err(m)) => return error_in(fmt, StatusCode::BAD_REQUEST, m),
     };
     let status = match q.status.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
         None => None,
         Some(x @ ("open" | "closed")) => Some(x.to_string()),
-        Some(_) => return error(StatusCode::BAD_REQUEST, "status: open or closed"),
+        Some(_) => return error_in(fmt, StatusCode::BAD_REQUEST, "status: open or closed"),
+    };
+    let (page, page_size) = match (paging("page", &q.page, u32::MAX), paging("page_size", &q.page_size, 1000)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(m), _) | (_, Err(m)) => return error_in(fmt, StatusCode::BAD_REQUEST, m),
     };
     let ids: Vec<String> = q
         .service_request_id
@@ -217,28 +333,30 @@ async fn list(State(s): State<Shared>, Query(q): Query<ListQuery>) -> Response {
         .as_deref()
         .map(|x| x.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect())
         .unwrap_or_default();
-    let f = requests::PublicFilter { ids, service_codes: codes, start, end, status };
+    let f = requests::PublicFilter { ids, service_codes: codes, start, end, status, page, page_size };
     match requests::public_list(&s.db, t, &f).await {
         Ok(rs) => {
             let mut out = Vec::new();
             for r in &rs {
                 out.push(request_json(&s, r).await);
             }
-            ok(Value::Array(out))
+            answer(fmt, StatusCode::OK, "service_requests", "request", &Value::Array(out))
         }
-        Err(e) => store_error(e),
+        Err(e) => store_error(fmt, e),
     }
 }
 
 async fn one(State(s): State<Shared>, Path(id): Path<String>) -> Response {
-    let Some(code) = json_name(&id) else { return error(StatusCode::NOT_FOUND, "only JSON is supported") };
+    let Some((code, fmt)) = split_fmt(&id) else { return error(StatusCode::NOT_FOUND, "expected .json or .xml") };
     match requests::public_view(&s.db, code).await {
-        Ok((r, _)) => ok(Value::Array(vec![request_json(&s, &r).await])),
-        Err(e) => store_error(e),
+        Ok((r, _)) => {
+            answer(fmt, StatusCode::OK, "service_requests", "request", &Value::Array(vec![request_json(&s, &r).await]))
+        }
+        Err(e) => store_error(fmt, e),
     }
 }
 
-async fn post(State(s): State<Shared>, headers: HeaderMap, parts: axum::http::request::Parts, body: Bytes) -> Response {
+async fn post(s: Shared, headers: HeaderMap, parts: axum::http::request::Parts, body: Bytes, fmt: Fmt) -> Response {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -257,7 +375,7 @@ async fn post(State(s): State<Shared>, headers: HeaderMap, parts: axum::http::re
                     )
                 })
                 .collect(),
-            Err(_) => return error(StatusCode::BAD_REQUEST, "body is not a JSON object"),
+            Err(_) => return error_in(fmt, StatusCode::BAD_REQUEST, "body is not a JSON object"),
         }
     } else {
         FormData::parse(&body).0
@@ -267,11 +385,14 @@ async fn post(State(s): State<Shared>, headers: HeaderMap, parts: axum::http::re
         Ok(t) => t,
         Err(r) => return r,
     };
+    if let Err(e) = requests::keys::check(&s.db, t, f.get("api_key")).await {
+        return store_error(fmt, e);
+    }
     let Some(code) = f.get("service_code").filter(|c| !c.trim().is_empty()) else {
-        return error(StatusCode::BAD_REQUEST, "service_code is required");
+        return error_in(fmt, StatusCode::BAD_REQUEST, "service_code is required");
     };
     if requests::category_by_code(&s.db, t, code).await.is_err() {
-        return error(StatusCode::NOT_FOUND, format!("unknown service_code {code}"));
+        return error_in(fmt, StatusCode::NOT_FOUND, format!("unknown service_code {code}"));
     }
     let name = [f.get("first_name"), f.get("last_name")].into_iter().flatten().collect::<Vec<_>>().join("");
     let raw = RawRequest {
@@ -287,6 +408,7 @@ async fn post(State(s): State<Shared>, headers: HeaderMap, parts: axum::http::re
         contact_name: (!name.is_empty()).then_some(name),
         contact_phone: f.get("phone").map(str::to_string),
         promised_date: f.get("attribute[promised_date]").map(str::to_string),
+        ..RawRequest::default()
     };
     let mut raw = raw;
     // GeoReport accepts a point alone as the location.
@@ -299,13 +421,13 @@ async fn post(State(s): State<Shared>, headers: HeaderMap, parts: axum::http::re
     }
     let n = match raw.validate() {
         Ok(n) => n,
-        Err(inv) => return store_error(StoreError::Invalid(inv)),
+        Err(inv) => return store_error(fmt, StoreError::Invalid(inv)),
     };
     let client = crate::auth::client(&parts, s.trust_forwarded);
     if let Some(ip) = &client.ip
         && let Err(e) = requests::rate_limit(&s.db, ip).await
     {
-        return store_error(e);
+        return store_error(fmt, e);
     }
     match requests::submit(&s.db, t, n, Source::Open311, None, None).await {
         Ok(sub) => {
@@ -315,10 +437,9 @@ async fn post(State(s): State<Shared>, headers: HeaderMap, parts: axum::http::re
                 "account_id": Value::Null,
                 "expected_datetime": end_of(sub.due_date),
             }]);
-            (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], v.to_string())
-                .into_response()
+            answer(fmt, StatusCode::CREATED, "service_requests", "request", &v)
         }
-        Err(e) => store_error(e),
+        Err(e) => store_error(fmt, e),
     }
 }
 
@@ -332,7 +453,12 @@ fn discovery() -> Value {
         "changeset": "2026-11-22T00:00:00+08:00",
         "contact": "redcell",
         "key_service": "",
-        "endpoints": [{ "specification": "http://wiki.open311.org/GeoReport_v2", "url": "/open311/v2", "changeset": "2026-11-22T00:00:00+08:00", "type": "production", "formats": ["application/json"] }],
+        "endpoints": [{ "specification": "http://wiki.open311.org/GeoReport_v2", "url": "/open311/v2", "changeset": "2026-11-22T00:00:00+08:00", "type": "production", "formats": ["application/json", "text/xml"] }],
+        "extensions": {
+            "paging": "GET requests: page (1-based) and page_size (1-1000, default 1000), newest first",
+            "api_key": "POST requests needs api_key once the jurisdiction has issued keys",
+            "fields": "state, state_label, kind, errand_class, card, notes (datetime, action, state, note)",
+        },
         "kinds": RequestKind::ALL.iter().map(|k| json!({"code": k.code(), "label": k.label()})).collect::<Vec<_>>(),
     })
 }
@@ -340,9 +466,21 @@ fn discovery() -> Value {
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/open311/v2/discovery.json", get(|| async { ok(discovery()) }))
-        .route("/open311/v2/services.json", get(services))
+        .route(
+            "/open311/v2/discovery.xml",
+            get(|| async { answer(Fmt::Xml, StatusCode::OK, "discovery", "", &discovery()) }),
+        )
+        .route("/open311/v2/services.json", get(|State(s), Query(q)| services(s, q, Fmt::Json)))
+        .route("/open311/v2/services.xml", get(|State(s), Query(q)| services(s, q, Fmt::Xml)))
         .route("/open311/v2/services/{code}", get(service_definition))
-        .route("/open311/v2/requests.json", get(list).post(post))
+        .route(
+            "/open311/v2/requests.json",
+            get(|State(s), Query(q)| list(s, q, Fmt::Json)).post(|State(s), h, p, b| post(s, h, p, b, Fmt::Json)),
+        )
+        .route(
+            "/open311/v2/requests.xml",
+            get(|State(s), Query(q)| list(s, q, Fmt::Xml)).post(|State(s), h, p, b| post(s, h, p, b, Fmt::Xml)),
+        )
         .route("/open311/v2/requests/{id}", get(one))
         .route("/open311/v2/{*rest}", get(not_found).post(not_found))
 }

@@ -6,9 +6,17 @@ mod common;
 
 use axum::http::Method;
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-stories!(open311_client_posts_and_reads, resident_and_back_office_pages);
+stories!(
+    open311_client_posts_and_reads,
+    resident_and_back_office_pages,
+    api_requests_resource,
+    members_claim_open_requests,
+    open311_paging_key_and_xml,
+    staff_registers_on_a_residents_behalf,
+    public_form_picks_a_building_and_wish_photo
+);
 
 async fn categories(t: &TestApp, tenant: i64) {
     let mut tx = t.db.begin().await.unwrap();
@@ -350,4 +358,509 @@ async fn resident_and_back_office_pages(t: &TestApp) {
     .expect(303);
     let services = t.send(Method::GET, "/open311/v2/services.json", &[], vec![]).await;
     assert!(services.body.contains("电梯故障"));
+}
+
+async fn api_requests_resource(t: &TestApp) {
+    let w = world(t).await;
+    categories(t, w.root).await;
+    t.secret("13911112222");
+    // Staff register on a resident's behalf through a household in scope.
+    let body = json!({
+        "category": "benefit", "description": "代王大爷申请高龄津贴", "household_id": w.b[0].household,
+        "contact_name": "王东风", "contact_phone": "13911112222",
+    });
+    let r = t.post("/api/v1/requests", &w.sec1, body).await;
+    r.expect(201);
+    let v = r.json();
+    let id = v["id"].as_i64().unwrap();
+    assert_eq!(v["contact_phone"], "139****2222");
+    assert_eq!(v["source"], "staff");
+    assert_eq!(v["state"], "submitted");
+    assert_eq!(v["building_id"].as_i64(), Some(w.b[0].building));
+    assert_eq!(v["org_id"].as_i64(), Some(w.b[0].branch), "routed by the household's grid");
+    // Bad input: named fields, nothing written.
+    let before = t.get("/api/v1/requests", &w.admin).await.json()["total"].as_i64().unwrap();
+    t.post("/api/v1/requests", &w.sec1, json!({"category": "benefit", "address": "x"}))
+        .await
+        .field_error(422, "description");
+    t.post("/api/v1/requests", &w.sec1, json!({"category": "nope", "description": "x", "address": "x"}))
+        .await
+        .field_error(422, "category");
+    t.post(
+        "/api/v1/requests",
+        &w.sec1,
+        json!({"category": "elderly", "class": "promised", "description": "代购药品", "address": "x"}),
+    )
+    .await
+    .field_error(422, "promised_date");
+    // A household outside the caller's scope is not found for them.
+    t.post(
+        "/api/v1/requests",
+        &w.sec1,
+        json!({"category": "benefit", "description": "x", "household_id": w.b[1].household}),
+    )
+    .await
+    .field_error(422, "household_id");
+    t.post("/api/v1/requests", &w.sec1, json!({"category": "benefit", "description": "x", "grid_id": w.b[1].grid}))
+        .await
+        .error(403);
+    t.api(Method::POST, "/api/v1/requests", None, Some(&json!({}))).await.error(401);
+    assert_eq!(t.get("/api/v1/requests", &w.admin).await.json()["total"].as_i64().unwrap(), before);
+
+    // A promised errand with its date; one in branch 2 by the admin.
+    let r2 = t
+        .post("/api/v1/requests", &w.sec1, json!({"category": "elderly", "class": "promised", "promised_date": "2099-01-05", "description": "每周代购药品", "grid_id": w.b[0].grid}))
+        .await;
+    r2.expect(201);
+    assert_eq!(r2.json()["due_date"], "2099-01-05");
+    let other = t
+        .post(
+            "/api/v1/requests",
+            &w.admin,
+            json!({"category": "fire", "description": "西湖苑车库充电", "grid_id": w.b[1].grid}),
+        )
+        .await;
+    other.expect(201);
+    let other_id = other.json()["id"].as_i64().unwrap();
+
+    // The list: scope-filtered, filters and paging.
+    let l = t.get("/api/v1/requests?per_page=1", &w.sec1).await;
+    l.expect(200);
+    let lv = l.json();
+    assert_eq!(lv["total"], 2);
+    assert_eq!(lv["items"].as_array().unwrap().len(), 1);
+    let l2 = t.get("/api/v1/requests?per_page=1&page=2", &w.sec1).await.json();
+    assert_ne!(lv["items"][0]["id"], l2["items"][0]["id"]);
+    assert_eq!(t.get("/api/v1/requests?kind=errand&state=open", &w.sec1).await.json()["total"], 2);
+    assert_eq!(t.get(&format!("/api/v1/requests?{}", qs(&[("q", "高龄")])), &w.sec1).await.json()["total"], 1);
+    assert_eq!(t.get("/api/v1/requests?kind=hazard", &w.admin).await.json()["total"], 1);
+    t.get("/api/v1/requests?page=x", &w.sec1).await.error(422);
+    t.get(&format!("/api/v1/requests/{other_id}"), &w.sec1).await.error(404);
+
+    // One request with its history: who registered it and for whom.
+    let d = t.get(&format!("/api/v1/requests/{id}"), &w.sec1).await;
+    d.expect(200);
+    let dv = d.json();
+    assert_eq!(dv["history"][0]["action"], "submit");
+    assert_eq!(dv["history"][0]["acting_for"], "王东风");
+    assert_eq!(dv["history"][0]["actor_user_id"].as_i64(), Some(w.sec1_id));
+    assert!(dv["actions"].as_array().unwrap().iter().any(|a| a == "accept"));
+
+    // Actions through the same state machine.
+    let act = |action: &str| json!({"action": action});
+    let path = format!("/api/v1/requests/{id}/actions");
+    let e = t.post(&path, &w.sec1, act("resolve")).await.field_error(422, "action");
+    assert!(e["message"].as_str().unwrap().contains("当前状态下不能执行该操作"));
+    t.post(&path, &w.sec1, act("fly")).await.field_error(422, "action");
+    let a = t.post(&path, &w.sec1, act("accept")).await;
+    a.expect(200);
+    assert_eq!(a.json()["state"], "accepted");
+    t.post(&path, &w.sec1, act("assign")).await.field_error(422, "handler");
+    let a = t.post(&path, &w.sec1, json!({"action": "assign", "handler_user_id": w.sec1_id})).await;
+    a.expect(200);
+    assert_eq!(a.json()["handler_user_id"].as_i64(), Some(w.sec1_id));
+    t.post(&path, &w.sec1, act("refuse")).await.field_error(422, "note");
+    t.post(&path, &w.sec1, json!({"action": "request_materials", "note": "请补充户口簿复印件"})).await.expect(200);
+    t.post(&path, &w.sec1, json!({"action": "request_materials", "note": "还有照片"})).await.field_error(422, "action");
+    t.post(&path, &w.sec1, act("supply_materials")).await.expect(200);
+    t.post(&path, &w.sec1, json!({"action": "resolve", "note": "已发放"})).await.expect(200);
+    t.post(&path, &w.sec1, json!({"action": "revisit", "outcome": "maybe", "satisfaction": "satisfied"}))
+        .await
+        .field_error(422, "outcome");
+    let rv = t
+        .post(&path, &w.sec1, json!({"action": "revisit", "outcome": "fixed", "satisfaction": "satisfied", "acting_for": "王东风（电话回访）"}))
+        .await;
+    rv.expect(200);
+    assert_eq!(rv.json()["state"], "revisited");
+    t.post(&format!("/api/v1/requests/{other_id}/actions"), &w.sec1, act("accept")).await.error(404);
+    let hist = t.get(&format!("/api/v1/requests/{id}"), &w.sec1).await.json();
+    let last = hist["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "revisit");
+    assert_eq!(last["acting_for"], "王东风（电话回访）");
+
+    // The resource is in the OpenAPI document.
+    let doc = t.send(Method::GET, "/api/v1/openapi.json", &[], vec![]).await.json();
+    for path in ["/api/v1/requests", "/api/v1/requests/{id}", "/api/v1/requests/{id}/actions", "/api/v1/requests/mine"]
+    {
+        assert!(doc["paths"][path].is_object(), "{path} not documented");
+    }
+    assert!(doc["components"]["schemas"]["RequestIn"].is_object());
+}
+
+/// A member account (role Member on branch 1's organisation).
+async fn member_account(t: &TestApp, w: &World, username: &str) -> (String, i64) {
+    let id = redcell_store::auth::add_user(
+        &t.db,
+        username,
+        "党员小李",
+        "member-pass-2026",
+        redcell_domain::Role::Member,
+        &w.b[0].branch_code,
+    )
+    .await
+    .unwrap();
+    (t.api_login(username, "member-pass-2026").await, id)
+}
+
+async fn members_claim_open_requests(t: &TestApp) {
+    let w = world(t).await;
+    categories(t, w.root).await;
+    let (m1, m1_id) = member_account(t, &w, "member1").await;
+    let (m2, _) = member_account(t, &w, "member2").await;
+    let mk = |grid: i64, text: &str| json!({"category": "environment", "description": text, "grid_id": grid});
+    let own =
+        t.post("/api/v1/requests", &w.admin, mk(w.b[0].grid, "楼道堆放杂物")).await.json()["id"].as_i64().unwrap();
+    let far = t.post("/api/v1/requests", &w.admin, mk(w.b[1].grid, "西湖苑杂物")).await.json()["id"].as_i64().unwrap();
+    let fresh = t.post("/api/v1/requests", &w.admin, mk(w.b[0].grid, "未受理的")).await.json()["id"].as_i64().unwrap();
+    for id in [own, far] {
+        t.post(&format!("/api/v1/requests/{id}/actions"), &w.admin, json!({"action": "accept"})).await.expect(200);
+    }
+    // A member sees only what is open for claiming in their organisations; no registry access.
+    let mine = t.get("/api/v1/requests/mine", &m1).await.json();
+    let ids: Vec<i64> = mine["claimable"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![own]);
+    assert_eq!(t.get("/api/v1/requests", &m1).await.json()["total"], 0);
+    t.get(&format!("/api/v1/requests/{far}"), &m1).await.error(404);
+    t.get(&format!("/api/v1/requests/{fresh}"), &m1).await.error(404);
+    let d = t.get(&format!("/api/v1/requests/{own}"), &m1).await.json();
+    assert_eq!(d["actions"], json!(["claim"]));
+    // A member may not accept ordinary requests nor act on ones not open for claiming.
+    t.post(&format!("/api/v1/requests/{fresh}/actions"), &m1, json!({"action": "accept"})).await.error(404);
+    t.post(&format!("/api/v1/requests/{far}/actions"), &m1, json!({"action": "claim"})).await.error(404);
+
+    // The member claims through the page ("my tasks"); it becomes their task.
+    let page = t.page("/requests/mine", &m1).await;
+    page.expect(200);
+    assert!(page.body.contains(&format!("claim-{own}")));
+    let csrf = csrf_of(&page.body);
+    t.session_form(&format!("/requests/{own}/act"), &m1, &[("_csrf", &csrf), ("action", "claim")]).await.expect(303);
+    let mine = t.get("/api/v1/requests/mine", &m1).await.json();
+    assert_eq!(mine["tasks"][0]["id"].as_i64(), Some(own));
+    assert_eq!(mine["tasks"][0]["handler_user_id"].as_i64(), Some(m1_id));
+    assert!(mine["claimable"].as_array().unwrap().is_empty());
+    // A second member: no longer open for claiming.
+    t.post(&format!("/api/v1/requests/{own}/actions"), &m2, json!({"action": "claim"})).await.error(404);
+    // Staff trying to claim a request someone handles: refused by the state machine.
+    let e = t.post(&format!("/api/v1/requests/{own}/actions"), &w.admin, json!({"action": "claim"})).await;
+    e.field_error(422, "action");
+    // The claimer handles it: start and resolve.
+    t.post(&format!("/api/v1/requests/{own}/actions"), &m1, json!({"action": "start"})).await.expect(200);
+    let done =
+        t.post(&format!("/api/v1/requests/{own}/actions"), &m1, json!({"action": "resolve", "note": "已清理"})).await;
+    done.expect(200);
+    assert_eq!(done.json()["state"], "resolved");
+    let hist = t.get(&format!("/api/v1/requests/{own}"), &w.admin).await.json();
+    let claim = hist["history"].as_array().unwrap().iter().find(|h| h["action"] == "claim").unwrap().clone();
+    assert_eq!(claim["actor_role"], "member");
+    assert_eq!(claim["actor_user_id"].as_i64(), Some(m1_id));
+}
+
+async fn open311_paging_key_and_xml(t: &TestApp) {
+    let w = world(t).await;
+    categories(t, w.root).await;
+    let j = w.root.to_string();
+    for i in 0..3 {
+        let d = format!("路灯不亮 {i}");
+        open311(
+            t,
+            Method::POST,
+            "/open311/v2/requests.json",
+            &[("service_code", "facility"), ("description", &d), ("address_string", "三号楼")],
+        )
+        .await
+        .expect(201);
+    }
+    // Paging: newest first, documented in discovery.
+    let page =
+        |q: String| async move { t.send(Method::GET, &format!("/open311/v2/requests.json?{q}"), &[], vec![]).await };
+    let p1 = page(format!("jurisdiction_id={j}&page=1&page_size=2")).await.json();
+    let p2 = page(format!("jurisdiction_id={j}&page=2&page_size=2")).await.json();
+    assert_eq!(p1.as_array().unwrap().len(), 2);
+    assert_eq!(p2.as_array().unwrap().len(), 1);
+    assert_eq!(p1[0]["description"], "路灯不亮 2");
+    assert_eq!(p2[0]["description"], "路灯不亮 0");
+    assert_eq!(page("page_size=1000".into()).await.json().as_array().unwrap().len(), 3);
+    assert!(error_array(&page("page_size=0".into()).await, 400).contains("page_size"));
+    assert!(error_array(&page("page_size=5000".into()).await, 400).contains("page_size"));
+    assert!(error_array(&page("page=abc".into()).await, 400).contains("page"));
+    let disc = t.send(Method::GET, "/open311/v2/discovery.json", &[], vec![]).await.json();
+    assert!(disc["extensions"]["paging"].as_str().unwrap().contains("page_size"));
+
+    // XML: services, one service definition, the list and one request, errors.
+    let x = t.send(Method::GET, "/open311/v2/services.xml", &[], vec![]).await;
+    x.expect(200);
+    assert!(x.header("content-type").unwrap().starts_with("text/xml"));
+    assert!(x.body.starts_with("<?xml") && x.body.contains("<services><service><"));
+    assert!(x.body.contains("<service_code>facility</service_code>"));
+    let sd = t.send(Method::GET, "/open311/v2/services/facility.xml", &[], vec![]).await;
+    sd.expect(200);
+    assert!(sd.body.contains("<service_definition>") && sd.body.contains("<attributes><attribute>"));
+    let l = t.send(Method::GET, "/open311/v2/requests.xml?page_size=2", &[], vec![]).await;
+    l.expect(200);
+    assert!(l.body.contains("<service_requests><request>"));
+    assert_eq!(l.body.matches("<request>").count(), 2);
+    assert!(l.body.contains("<notes><note>"));
+    let code = p1[0]["service_request_id"].as_str().unwrap().to_string();
+    let one = t.send(Method::GET, &format!("/open311/v2/requests/{code}.xml"), &[], vec![]).await;
+    one.expect(200);
+    assert!(one.body.contains(&format!("<service_request_id>{code}</service_request_id>")));
+    assert!(one.body.contains("<status>open</status>"));
+    let nf = t.send(Method::GET, "/open311/v2/requests/NOPE1234.xml", &[], vec![]).await;
+    nf.expect(404);
+    assert!(nf.body.contains("<errors><error><code>404</code>"));
+    let px = open311(
+        t,
+        Method::POST,
+        "/open311/v2/requests.xml",
+        &[("service_code", "fire"), ("description", "车库<充电>"), ("address_string", "五号楼")],
+    )
+    .await;
+    px.expect(201);
+    assert!(px.body.contains("<service_requests><request><") && px.body.contains("<service_request_id>"));
+    let back = t.send(Method::GET, "/open311/v2/requests.xml?service_code=fire", &[], vec![]).await;
+    assert!(back.body.contains("车库&lt;充电&gt;"), "escaped: {}", back.body);
+
+    // API keys: the admin issues one on the categories page; POST then needs it.
+    let cp = t.page("/admin/request-categories", &w.admin).await;
+    cp.expect(200);
+    assert!(cp.body.contains("Open311 接口密钥"));
+    let csrf = csrf_of(&cp.body);
+    t.session_form("/admin/open311-keys", &w.admin, &[("_csrf", &csrf), ("label", "")]).await.expect(422);
+    let made = t.session_form("/admin/open311-keys", &w.admin, &[("_csrf", &csrf), ("label", "12345热线")]).await;
+    made.expect(200);
+    let key = made.body.split("id=\"new-key\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert_eq!(key.len(), 64);
+    // A branch secretary sees no keys and cannot issue one.
+    let sp = t.page("/admin/request-categories", &w.sec1).await;
+    assert!(!sp.body.contains("Open311 接口密钥"));
+    t.session_form("/admin/open311-keys", &w.sec1, &[("_csrf", &csrf_of(&sp.body)), ("label", "x")]).await.expect(403);
+    let base = [("service_code", "fire"), ("description", "楼道堆物"), ("address_string", "五号楼")];
+    let no_key = open311(t, Method::POST, "/open311/v2/requests.json", &base).await;
+    assert!(error_array(&no_key, 403).contains("api_key"));
+    let mut wrong = base.to_vec();
+    wrong.push(("api_key", "0000"));
+    assert!(error_array(&open311(t, Method::POST, "/open311/v2/requests.json", &wrong).await, 403).contains("api_key"));
+    let wx = open311(t, Method::POST, "/open311/v2/requests.xml", &wrong).await;
+    wx.expect(403);
+    assert!(wx.body.contains("<errors><error><code>403</code>"));
+    let mut right = base.to_vec();
+    right.push(("api_key", key.as_str()));
+    open311(t, Method::POST, "/open311/v2/requests.json", &right).await.expect(201);
+    // Reading stays open.
+    t.send(Method::GET, "/open311/v2/requests.json", &[], vec![]).await.expect(200);
+    // Revoked: the key stops working; with no active key POST is open again.
+    let (kid,): (i64,) = t.db.one("SELECT id FROM open311_keys", redcell_store::Args::new()).await.unwrap();
+    let kid = kid.to_string();
+    t.session_form("/admin/open311-keys", &w.admin, &[("_csrf", &csrf), ("revoke", &kid)]).await.expect(303);
+    open311(t, Method::POST, "/open311/v2/requests.json", &base).await.expect(201);
+}
+
+async fn staff_registers_on_a_residents_behalf(t: &TestApp) {
+    let w = world(t).await;
+    categories(t, w.root).await;
+    t.secret("13966667777");
+    let q = t.page("/requests", &w.sec1).await;
+    assert!(q.body.contains("href=\"/requests/new\""));
+    let form = t.page("/requests/new", &w.sec1).await;
+    form.expect(200);
+    assert!(form.body.contains("代居民登记诉求") && form.body.contains("data-pick=\"household\""));
+    assert!(!form.body.contains("style="));
+    let csrf = csrf_of(&form.body);
+    let building = &w.b[0].building_name;
+    // A household found by building and room.
+    let hh = format!("{building}301");
+    let pairs = [
+        ("_csrf", csrf.as_str()),
+        ("category", "elderly"),
+        ("class", "promised"),
+        ("promised_date", "2099-03-01"),
+        ("description", "独居老人每周代购药品"),
+        ("household_id", hh.as_str()),
+        ("contact_name", "王东风"),
+        ("contact_phone", "13966667777"),
+        ("acting_for", "王东风（电话）"),
+    ];
+    let ok = t.session_form("/requests/new", &w.sec1, &pairs).await;
+    ok.expect(303);
+    let loc = ok.location();
+    let id: i64 = loc.trim_start_matches("/requests/").parse().unwrap();
+    let d = t.page(&loc, &w.sec1).await;
+    d.expect(200);
+    assert!(d.body.contains("代 王东风（电话）") && d.body.contains("139****7777") && d.body.contains("2099-03-01"));
+    let (b, h): (Option<i64>, Option<String>) = t
+        .db
+        .one("SELECT r.building_id, h.acting_for FROM requests r JOIN request_history h ON h.request_id = r.id WHERE r.id = $1", redcell_store::args![id])
+        .await
+        .unwrap();
+    assert_eq!(b, Some(w.b[0].building));
+    assert_eq!(h.as_deref(), Some("王东风（电话）"));
+    // By a resident's name (both residents of the household: one household found).
+    let by_name =
+        [("_csrf", csrf.as_str()), ("category", "benefit"), ("description", "申请补贴"), ("household_id", "赵东风")];
+    t.session_form("/requests/new", &w.sec1, &by_name).await.expect(303);
+    // Bad input: promised without a date, unknown household, out-of-scope household text.
+    let mut bad = pairs.to_vec();
+    bad.retain(|(k, _)| *k != "promised_date");
+    let r = t.session_form("/requests/new", &w.sec1, &bad).await;
+    r.expect(422);
+    assert!(r.body.contains("承诺件须填写承诺办结日期"));
+    let mut far = pairs.to_vec();
+    let far_hh = format!("{}301", w.b[1].building_name);
+    for p in far.iter_mut() {
+        if p.0 == "household_id" {
+            p.1 = far_hh.as_str();
+        }
+    }
+    let r = t.session_form("/requests/new", &w.sec1, &far).await;
+    r.expect(422);
+    assert!(r.body.contains("在您的管辖范围内没有找到匹配项"));
+    let far_id = w.b[1].household.to_string();
+    let r = t
+        .session_form(
+            "/requests/new",
+            &w.sec1,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("category", "benefit"),
+                ("description", "x"),
+                ("household_id", far_id.as_str()),
+            ],
+        )
+        .await;
+    r.expect(422);
+    // Without the CSRF token: refused.
+    t.session_form("/requests/new", &w.sec1, &pairs[1..]).await.expect(403);
+    let n = t.db.int("SELECT COUNT(*) FROM requests", redcell_store::Args::new()).await.unwrap();
+    assert_eq!(n, 2);
+}
+
+async fn public_form_picks_a_building_and_wish_photo(t: &TestApp) {
+    let w = world(t).await;
+    categories(t, w.root).await;
+    let form = t.send(Method::GET, "/r/new", &[], vec![]).await;
+    form.expect(200);
+    // Community → grid → building, with addresses; nothing about households.
+    let group = format!("<optgroup label=\"{} · {}\">", w.b[0].community_name, w.b[0].grid_name);
+    assert!(form.body.contains(&group), "{}", form.body);
+    assert!(form.body.contains(&w.b[0].building_name) && form.body.contains("name=\"room\""));
+    for n in &w.b[0].resident_names {
+        assert!(!form.body.contains(n.as_str()));
+    }
+    let csrf = csrf_of(&form.body);
+    let cookie = cookie_pair(&form, "rc_pub_csrf");
+    let tenant = w.root.to_string();
+    let building = w.b[0].building.to_string();
+    let hh = w.b[0].household.to_string();
+    let base = [
+        ("_csrf", csrf.as_str()),
+        ("t", tenant.as_str()),
+        ("category", "wish"),
+        ("description", "想要一台收音机"),
+        ("building_id", building.as_str()),
+        ("room", "2单元301"),
+        ("contact_name", "李奶奶"),
+        ("household_id", hh.as_str()),
+    ];
+    let (ct, body) = multipart(&base, None);
+    let ok = t.send(Method::POST, "/r/submit", &[("content-type", &ct), ("cookie", &cookie)], body).await;
+    ok.expect(303);
+    let code = ok.location().trim_start_matches("/r/").trim_end_matches("?new=1").to_string();
+    let (id, b, addr, org): (i64, Option<i64>, Option<String>, i64) =
+        t.db.one(
+            "SELECT id, building_id, address, org_id FROM requests WHERE code = $1",
+            redcell_store::args![code.as_str()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(b, Some(w.b[0].building));
+    assert_eq!(addr.as_deref(), Some("2单元301室"));
+    assert_eq!(org, w.b[0].branch);
+    // A room alone is no location; an over-long room is named.
+    let (ct, body) = multipart(
+        &[
+            ("_csrf", csrf.as_str()),
+            ("t", tenant.as_str()),
+            ("category", "wish"),
+            ("description", "x"),
+            ("room", "301"),
+        ],
+        None,
+    );
+    let bad = t.send(Method::POST, "/r/submit", &[("content-type", &ct), ("cookie", &cookie)], body).await;
+    bad.expect(422);
+    assert!(bad.body.contains("请选择所在网格/楼栋"));
+    let long = "1".repeat(21);
+    let (ct, body) = multipart(
+        &[
+            ("_csrf", csrf.as_str()),
+            ("t", tenant.as_str()),
+            ("category", "wish"),
+            ("description", "x"),
+            ("building_id", building.as_str()),
+            ("room", &long),
+        ],
+        None,
+    );
+    let bad = t.send(Method::POST, "/r/submit", &[("content-type", &ct), ("cookie", &cookie)], body).await;
+    bad.expect(422);
+    assert!(bad.body.contains("房号不能超过20个字"));
+
+    // The wish: verified and published, claimed by the secretary, completed with a photo.
+    let bp = t.page(&format!("/requests/{id}"), &w.sec1).await;
+    let scsrf = csrf_of(&bp.body);
+    for what in ["verify", "claim"] {
+        t.session_form(&format!("/wishes/{id}/{what}"), &w.sec1, &[("_csrf", &scsrf)]).await.expect(303);
+    }
+    let board = t.page("/wishes", &w.sec1).await;
+    assert!(
+        board.body.contains(&format!("action=\"/wishes/{id}/complete-photo\"")) && board.body.contains("type=\"file\"")
+    );
+    let cookie_s = format!("rc_session={}", w.sec1);
+    // Not an image: refused, the wish stays open.
+    let (ct, body) = multipart(&[("_csrf", scsrf.as_str())], Some(("x.pdf", b"%PDF-1.4 fake")));
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/wishes/{id}/complete-photo"),
+            &[("content-type", &ct), ("cookie", &cookie_s)],
+            body,
+        )
+        .await;
+    r.expect(303);
+    assert!(r.location().starts_with("/wishes?flash="));
+    let stage: (Option<String>,) =
+        t.db.one("SELECT wish_stage FROM requests WHERE id = $1", redcell_store::args![id]).await.unwrap();
+    assert_eq!(stage.0.as_deref(), Some("claimed"));
+    // Without the CSRF token: refused.
+    let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 7, 7, 7];
+    let (ct, body) = multipart(&[], Some(("done.png", &png)));
+    t.send(
+        Method::POST,
+        &format!("/wishes/{id}/complete-photo"),
+        &[("content-type", &ct), ("cookie", &cookie_s)],
+        body,
+    )
+    .await
+    .expect(403);
+    let (ct, body) = multipart(&[("_csrf", scsrf.as_str())], Some(("done.png", &png)));
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/wishes/{id}/complete-photo"),
+            &[("content-type", &ct), ("cookie", &cookie_s)],
+            body,
+        )
+        .await;
+    r.expect(303);
+    let (stage, photo): (Option<String>, Option<i64>) =
+        t.db.one("SELECT wish_stage, wish_photo_file_id FROM requests WHERE id = $1", redcell_store::args![id])
+            .await
+            .unwrap();
+    assert_eq!(stage.as_deref(), Some("done"));
+    let photo = photo.expect("photo stored");
+    let d = t.page(&format!("/requests/{id}"), &w.sec1).await;
+    assert!(d.body.contains(&format!("id=\"wish-photo\" src=\"/files/{photo}\"")));
+    let f = t.page(&format!("/files/{photo}"), &w.sec1).await;
+    f.expect(200);
+    assert_eq!(f.header("content-type").as_deref(), Some("image/png"));
 }

@@ -6,6 +6,7 @@
 //! organisation; every change writes its audit row in the same transaction.
 
 pub mod escalate;
+pub mod keys;
 pub mod seed;
 pub mod wishes;
 
@@ -151,7 +152,7 @@ impl Source {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Request {
     pub id: i64,
     pub tenant_id: i64,
@@ -169,10 +170,13 @@ pub struct Request {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub contact_name: Option<String>,
-    /// Never serialised in the clear: see [`Request::phone_masked`].
-    #[serde(skip)]
+    /// Never serialised in the clear: masked as in [`Request::phone_masked`].
+    #[serde(serialize_with = "masked_phone")]
+    #[schema(value_type = Option<String>, example = "139****5678")]
     pub contact_phone: Option<String>,
     pub photo_file_id: Option<i64>,
+    /// The micro-wish completion photo.
+    pub wish_photo_file_id: Option<i64>,
     pub org_id: i64,
     pub org_name: String,
     pub org_path: String,
@@ -201,6 +205,13 @@ pub struct Request {
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+}
+
+fn masked_phone<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(p) => s.serialize_some(&mask_phone(p)),
+        None => s.serialize_none(),
+    }
 }
 
 impl Request {
@@ -239,7 +250,7 @@ impl Request {
 
 const SELECT: &str = "SELECT r.id, r.tenant_id, r.code, r.kind, r.category_id, c.code AS category_code, \
     c.name AS category_name, r.class, r.source, r.description, r.grid_id, r.building_id, r.address, r.lat, r.lon, \
-    r.contact_name, r.contact_phone, r.photo_file_id, r.org_id, o.name AS org_name, o.path AS org_path, \
+    r.contact_name, r.contact_phone, r.photo_file_id, r.wish_photo_file_id, r.org_id, o.name AS org_name, o.path AS org_path, \
     r.handler_user_id, u.display_name AS handler_name, r.state, r.received_on, r.promised_date, r.due_date, \
     r.paused_on, r.days_left, r.materials_requested, r.card, r.escalated_org_id, r.duplicate_of, r.refusal_reason, \
     r.fix_outcome, r.satisfaction, r.revisit_comment, r.wish_stage, r.wish_round, r.wish_claimed_by, \
@@ -346,6 +357,20 @@ pub async fn submit(
     };
     let due = due_date(&cal, rule, today, working_days, n.promised_date)?;
     let wish = cat.kind == RequestKind::Wish.code();
+    let mut n = n;
+    if let Some(h) = n.household_id {
+        // Only staff registering on a resident's behalf pick a household, inside their scope.
+        let Some(p) = by else {
+            return Err(FieldError::new("household_id", "staff", i18n::REQ_HOUSEHOLD_STAFF_ONLY).into());
+        };
+        let hh = crate::registry::households::get(db, p, h)
+            .await
+            .map_err(|_| FieldError::new("household_id", "unknown", i18n::NOT_FOUND))?;
+        n.building_id = Some(hh.building_id);
+        if n.address.is_none() {
+            n.address = Some(format!("{} {}单元{}", hh.building_name, hh.unit_no, hh.room));
+        }
+    }
     let mut tx = db.begin().await?;
     let (org_id, grid_id) = route(&mut tx, tenant_id, &cat, &n).await?;
     if let Some(p) = by
@@ -402,13 +427,14 @@ pub async fn submit(
             .await?;
     }
     let role = if by.is_some() { ActorRole::Staff } else { ActorRole::Resident };
+    let acting_for = if by.is_some() { n.acting_for.as_deref().or(n.contact_name.as_deref()) } else { None };
     history(
         &mut tx,
         tenant_id,
         id,
         by.map(|p| p.user_id),
         role,
-        None,
+        acting_for,
         "submit",
         RequestState::Submitted,
         RequestState::Submitted,
@@ -528,8 +554,38 @@ fn roles_of(p: &Principal, r: &Request) -> Vec<ActorRole> {
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError> {
     let mut a = args![id, p.user_id];
     let c = p.scope(Capability::ReadRegistry).rows("r", &mut a);
+    let m = claimable_clause(p, &mut a);
     let t = a.push(p.tenant_id);
-    db.one(&format!("{SELECT} WHERE r.id = $1 AND r.tenant_id = {t} AND ({c} OR r.handler_user_id = $2)"), a).await
+    db.one(&format!("{SELECT} WHERE r.id = $1 AND r.tenant_id = {t} AND ({c} OR r.handler_user_id = $2 OR {m})"), a)
+        .await
+}
+
+/// Requests open for claiming by the caller as an in-service member: accepted
+/// or reopened, nobody handling them, routed inside an organisation the caller
+/// is a member of (micro-wishes have their own board).
+fn claimable_clause(p: &Principal, a: &mut Args) -> String {
+    let paths: Vec<String> = p
+        .grants
+        .iter()
+        .filter(|g| matches!(g.role, redcell_domain::Role::Member))
+        .map(|g| format!("o.path LIKE {}", a.push(g.path.like_pattern())))
+        .collect();
+    if paths.is_empty() {
+        return "1 = 0".into();
+    }
+    format!(
+        "(r.handler_user_id IS NULL AND r.kind <> 'wish' AND r.state IN ('{}', '{}') AND ({}))",
+        RequestState::Accepted.code(),
+        RequestState::Reopened.code(),
+        paths.join(" OR ")
+    )
+}
+
+/// What an in-service member may claim now (for "my tasks").
+pub async fn claimable(db: &Db, p: &Principal) -> Result<Vec<Request>, StoreError> {
+    let mut a = args![p.tenant_id];
+    let m = claimable_clause(p, &mut a);
+    db.all(&format!("{SELECT} WHERE r.tenant_id = $1 AND {m} ORDER BY r.due_date, r.id LIMIT 100"), a).await
 }
 
 async fn get_in(tx: &mut Tx, tenant_id: i64, id: i64) -> Result<Request, StoreError> {
@@ -540,7 +596,8 @@ async fn get_in(tx: &mut Tx, tenant_id: i64, id: i64) -> Result<Request, StoreEr
 pub fn actions_for(p: &Principal, r: &Request) -> Vec<Action> {
     let mut out: Vec<Action> = Vec::new();
     for role in roles_of(p, r) {
-        for a in redcell_domain::requests::allowed_actions(r.state(), role, r.materials_requested) {
+        let handled = r.handler_user_id.is_some();
+        for a in redcell_domain::requests::allowed_actions_on(r.state(), role, r.materials_requested, handled) {
             if !out.contains(&a) {
                 out.push(a);
             }
@@ -550,12 +607,18 @@ pub fn actions_for(p: &Principal, r: &Request) -> Vec<Action> {
 }
 
 /// Filters of the back-office queue.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Filter {
+    /// Request kind code (wish, opinion, dispute, hazard, errand).
     pub kind: Option<String>,
+    /// A state code, or `open` for every state still to be handled.
     pub state: Option<String>,
+    /// Any non-empty value: only open requests past their due date.
     pub overdue: Option<String>,
+    /// Only requests routed inside this organisation's subtree.
     pub org_id: Option<String>,
+    /// Follow code or text in the description.
     pub q: Option<String>,
 }
 
@@ -620,7 +683,7 @@ pub async fn my_tasks(db: &Db, p: &Principal) -> Result<Vec<Request>, StoreError
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct HistoryRow {
     pub at: DateTime<Utc>,
     pub actor_user_id: Option<i64>,
@@ -784,6 +847,7 @@ pub async fn act(db: &Db, p: &Principal, id: i64, action: Action, input: ActInpu
         has_handler: input.handler_user_id.is_some(),
         materials_requested_before: r.materials_requested,
         outcome: input.outcome,
+        has_current_handler: r.handler_user_id.is_some(),
     };
     let mut result: Result<(RequestState, ActorRole), TransitionError> =
         Err(TransitionError::NotAllowed { from: r.state(), action });
@@ -1086,7 +1150,7 @@ fn resident_principal(r: &Request) -> Principal {
 
 // ---- 联办 parts and 上报 chases
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Part {
     pub id: i64,
     pub participant: String,
@@ -1101,7 +1165,7 @@ impl Part {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Chase {
     pub id: i64,
     pub contact: String,
@@ -1355,6 +1419,30 @@ pub async fn public_grids(db: &Db, tenant_id: i64) -> Result<Vec<(i64, String)>,
     Ok(rows.into_iter().map(|(id, o, g)| (id, format!("{o} · {g}"))).collect())
 }
 
+/// A building a resident can pick on the public page: where it is and its
+/// address, nothing about who lives there.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PublicBuilding {
+    pub id: i64,
+    pub community: String,
+    pub grid: String,
+    pub name: String,
+    pub address: String,
+}
+
+/// The buildings of a tenant for the public page, ordered community → grid → building.
+pub async fn public_buildings(db: &Db, tenant_id: i64) -> Result<Vec<PublicBuilding>, StoreError> {
+    db.all(
+        "SELECT b.id, COALESCE(c.name, o.name) AS community, g.name AS grid, b.name, b.address FROM buildings b \
+         JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id \
+         JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id \
+         LEFT JOIN orgs c ON c.tenant_id = o.tenant_id AND c.kind IN ('community_committee', 'village_general_branch') AND o.path LIKE c.path || '%' \
+         WHERE b.tenant_id = $1 ORDER BY COALESCE(c.path, o.path), g.code, b.name, b.id LIMIT 3000",
+        args![tenant_id],
+    )
+    .await
+}
+
 /// Filters of the public Open311 list.
 #[derive(Debug, Clone, Default)]
 pub struct PublicFilter {
@@ -1364,10 +1452,17 @@ pub struct PublicFilter {
     pub end: Option<DateTime<Utc>>,
     /// `open` or `closed`.
     pub status: Option<String>,
+    /// Paging (an extension): 1-based page and its size (at most 1000).
+    pub page: u32,
+    pub page_size: u32,
 }
 
-/// Requests of a tenant for the public Open311 list (at most 1000, newest
-/// first; the answer carries no personal data).
+impl PublicFilter {
+    pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+}
+
+/// Requests of a tenant for the public Open311 list (a page of at most 1000,
+/// newest first; the answer carries no personal data).
 pub async fn public_list(db: &Db, tenant_id: i64, f: &PublicFilter) -> Result<Vec<Request>, StoreError> {
     let mut a = args![tenant_id];
     let mut w = vec!["r.tenant_id = $1".to_string()];
@@ -1390,5 +1485,63 @@ pub async fn public_list(db: &Db, tenant_id: i64, f: &PublicFilter) -> Result<Ve
         Some("closed") => w.push(format!("NOT ({})", open_clause())),
         _ => {}
     }
-    db.all(&format!("{SELECT} WHERE {} ORDER BY r.id DESC LIMIT 1000", w.join(" AND ")), a).await
+    let size = if f.page_size == 0 { PublicFilter::DEFAULT_PAGE_SIZE } else { f.page_size.min(1000) };
+    let lim = a.push(i64::from(size));
+    let off = a.push(i64::from(f.page.max(1) - 1) * i64::from(size));
+    db.all(&format!("{SELECT} WHERE {} ORDER BY r.id DESC LIMIT {lim} OFFSET {off}", w.join(" AND ")), a).await
+}
+
+/// Households in the caller's scope for registering on a resident's behalf:
+/// by building and room (as the household picker does), or else by the name
+/// of someone living there. Answers names only (no ID numbers, no phones).
+pub async fn find_households(
+    db: &Db,
+    p: &Principal,
+    q: &str,
+) -> Result<Vec<crate::coverage::pick::Candidate>, StoreError> {
+    use crate::coverage::pick::{self, PickKind};
+    let q = q.trim();
+    if q.is_empty() {
+        return Ok(vec![]);
+    }
+    let found = pick::search(db, p, PickKind::Household, q, None).await?;
+    if !found.is_empty() || q.parse::<i64>().is_ok() {
+        return Ok(found);
+    }
+    let mut a = Args::new();
+    let c = p.scope(Capability::ReadRegistry).rows("h", &mut a);
+    let like = a.push(format!("{}%", q.replace(['%', '_'], "")));
+    let lim = a.push(pick::PICK_LIMIT);
+    db.all(
+        &format!(
+            "SELECT h.id, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room AS label, r.name AS detail \
+             FROM residents r JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
+             JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
+             WHERE {c} AND r.name LIKE {like} ORDER BY r.name, h.id LIMIT {lim}"
+        ),
+        a,
+    )
+    .await
+}
+
+/// The household field of the registration form: an id, or text that finds
+/// exactly one household; none or several is a field error with the candidates.
+pub async fn resolve_household(
+    db: &Db,
+    p: &Principal,
+    raw: &str,
+) -> Result<Result<Option<i64>, (FieldError, Vec<crate::coverage::pick::Candidate>)>, StoreError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Ok(Ok(None));
+    }
+    if let Ok(id) = t.parse::<i64>() {
+        return Ok(Ok(Some(id)));
+    }
+    let found = find_households(db, p, t).await?;
+    Ok(match found.len() {
+        1 => Ok(Some(found[0].id)),
+        0 => Err((FieldError::new("household_id", "not_found", i18n::PICK_NONE), found)),
+        _ => Err((FieldError::new("household_id", "ambiguous", i18n::PICK_AMBIGUOUS), found)),
+    })
 }

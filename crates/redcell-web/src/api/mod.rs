@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod duties;
 pub mod export;
 pub mod registry;
+pub mod requests;
 
 use crate::Shared;
 use crate::error::{ApiError, bad_json};
@@ -35,6 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "audit", description = "The audit trail (auditors)"),
         (name = "coverage", description = "Contact responsibility and full coverage (联系全覆盖): contacts, quotas, exemptions, the coverage report, rosters and proposed plans"),
         (name = "duties", description = "Duties and their rhythm (走访、组织生活、例会): rules as data, records, compliance, reminders"),
+        (name = "requests", description = "Resident requests, micro-wishes and errands (民情诉求、微心愿、事项代办): the queue, history, registering on a resident's behalf, state actions"),
     )
 )]
 struct ApiDoc;
@@ -59,6 +61,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .merge(coverage::router())
         .merge(export::router())
         .merge(duties::router())
+        .merge(requests::router())
 }
 
 /// Query parameters; a malformed query is a 422 in the API error shape.

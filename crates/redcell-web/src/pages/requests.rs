@@ -50,8 +50,23 @@ struct NewPage {
     tenant: i64,
     categories: Vec<Category>,
     grids: Vec<(i64, String)>,
+    /// Buildings grouped by "community · grid".
+    buildings: Vec<(String, Vec<requests::PublicBuilding>)>,
     form: RawRequest,
     errs: Vec<FieldError>,
+}
+
+/// Group buildings (ordered community → grid) under "community · grid".
+fn group_buildings(list: Vec<requests::PublicBuilding>) -> Vec<(String, Vec<requests::PublicBuilding>)> {
+    let mut out: Vec<(String, Vec<requests::PublicBuilding>)> = Vec::new();
+    for b in list {
+        let label = format!("{} · {}", b.community, b.grid);
+        match out.last_mut() {
+            Some((l, v)) if *l == label => v.push(b),
+            _ => out.push((label, vec![b])),
+        }
+    }
+    out
 }
 
 impl NewPage {
@@ -81,9 +96,12 @@ async fn tenant_of(s: &Shared, t: Option<i64>) -> Result<i64, StoreError> {
 async fn new_page(s: &Shared, tenant: i64, csrf: String, form: RawRequest, errs: Vec<FieldError>) -> Response {
     let categories = requests::categories(&s.db, tenant).await.unwrap_or_default();
     let grids = requests::public_grids(&s.db, tenant).await.unwrap_or_default();
+    let buildings = group_buildings(requests::public_buildings(&s.db, tenant).await.unwrap_or_default());
     let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut r =
-        render_status(status, &NewPage { nav: None, csrf: csrf.clone(), tenant, categories, grids, form, errs });
+    let mut r = render_status(
+        status,
+        &NewPage { nav: None, csrf: csrf.clone(), tenant, categories, grids, buildings, form, errs },
+    );
     if let Ok(v) = set_cookie(PUB_CSRF, &csrf, 3600, s.secure_cookies).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -129,7 +147,10 @@ async fn submit_post(State(s): State<Shared>, parts: Parts, mut mp: Multipart) -
         return Err(super::PageError::csrf());
     }
     let tenant = tenant_of(&s, f.get("t").and_then(|t| t.parse().ok())).await?;
-    let raw: RawRequest = f.to_raw(&[]);
+    let mut raw: RawRequest = f.to_raw(&[]);
+    // Households and "acted for" belong to staff registration only.
+    raw.household_id = None;
+    raw.acting_for = None;
     let again = |errs| new_page(&s, tenant, expected.clone(), raw.clone(), errs);
     let n = match raw.validate() {
         Ok(n) => n,
@@ -285,6 +306,8 @@ struct QueuePage {
     today: chrono::NaiveDate,
     bulk: bool,
     flash: Option<String>,
+    /// "My tasks": requests open for claiming by the caller as a member.
+    claimable: Vec<Request>,
 }
 
 impl QueuePage {
@@ -336,11 +359,13 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
         handlers,
         today: crate::today(),
         flash: q.flash,
+        claimable: vec![],
     }))
 }
 
 async fn mine(u: PageUser, State(s): State<Shared>) -> PageResult {
     let items = requests::my_tasks(&s.db, &u.p).await?;
+    let claimable = requests::claimable(&s.db, &u.p).await?;
     let total = items.len() as i64;
     let list = Paged { items, total, page: 1, per_page: total.max(1) as u32 };
     let pager = super::Pager::of(&list, "/requests/mine?".into());
@@ -357,6 +382,7 @@ async fn mine(u: PageUser, State(s): State<Shared>) -> PageResult {
         today: crate::today(),
         bulk: false,
         flash: None,
+        claimable,
     }))
 }
 
@@ -525,6 +551,91 @@ async fn chase(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: 
     }
 }
 
+// ---- back office: register on a resident's behalf (代为登记)
+
+#[derive(Template)]
+#[template(path = "req_register.html")]
+struct RegisterPage {
+    nav: Option<Nav>,
+    csrf: String,
+    categories: Vec<Category>,
+    classes: Vec<(&'static str, &'static str)>,
+    form: RawRequest,
+    errs: Vec<FieldError>,
+    /// Households the typed text found (to choose one).
+    choices: Vec<redcell_store::coverage::pick::Candidate>,
+}
+
+impl RegisterPage {
+    fn e(&self, f: &str) -> Option<&str> {
+        err_for(&self.errs, f)
+    }
+    fn v(x: &Option<String>) -> &str {
+        x.as_deref().unwrap_or("")
+    }
+    fn summary(&self) -> String {
+        self.errs.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；")
+    }
+}
+
+async fn register_page(
+    s: &Shared,
+    u: &PageUser,
+    form: RawRequest,
+    errs: Vec<FieldError>,
+    choices: Vec<redcell_store::coverage::pick::Candidate>,
+) -> Result<Response, StoreError> {
+    let categories = requests::categories(&s.db, u.p.tenant_id).await?;
+    let classes = redcell_domain::requests::ErrandClass::ALL.iter().map(|k| (k.code(), k.label())).collect();
+    let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(render_status(
+        status,
+        &RegisterPage { nav: Nav::of(u), csrf: u.csrf.clone(), categories, classes, form, errs, choices },
+    ))
+}
+
+async fn register_form(u: PageUser, State(s): State<Shared>) -> PageResult {
+    Ok(register_page(&s, &u, RawRequest::default(), vec![], vec![]).await?)
+}
+
+async fn register_post(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageResult {
+    let f = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f.0,
+        Err(r) => return Ok(r),
+    };
+    let mut raw: RawRequest = f.to_raw(&[]);
+    raw.room = None;
+    // The household: chosen from the list offered last time, or text to find.
+    let mut errs = Vec::new();
+    let mut choices = Vec::new();
+    if let Some(id) = f.get("_pick_household_id").filter(|v| !v.is_empty()) {
+        raw.household_id = Some(id.to_string());
+    } else {
+        match requests::resolve_household(&s.db, &u.p, raw.household_id.as_deref().unwrap_or("")).await? {
+            Ok(id) => raw.household_id = id.map(|i| i.to_string()),
+            Err((e, found)) => {
+                errs.push(e);
+                choices = found;
+            }
+        }
+    }
+    if !errs.is_empty() {
+        return Ok(register_page(&s, &u, raw, errs, choices).await?);
+    }
+    let n = match raw.validate() {
+        Ok(n) => n,
+        Err(Invalid(v)) => return Ok(register_page(&s, &u, raw, v, vec![]).await?),
+    };
+    match requests::submit(&s.db, u.p.tenant_id, n, Source::Staff, Some(&u.p), None).await {
+        Ok(sub) => Ok(Redirect::to(&format!("/requests/{}", sub.id)).into_response()),
+        Err(StoreError::Forbidden) => {
+            let e = FieldError::new("household_id", "scope", redcell_domain::i18n::FORBIDDEN);
+            Ok(register_page(&s, &u, raw, vec![e], vec![]).await?)
+        }
+        Err(e) => Ok(register_page(&s, &u, raw, errs_of(e)?, vec![]).await?),
+    }
+}
+
 // ---- statistics
 
 #[derive(Template)]
@@ -616,6 +727,50 @@ async fn wish_action(
     Ok(Redirect::to(&format!("/wishes?flash={}", crate::auth::url_encode(&msg))).into_response())
 }
 
+/// The claimer completes a wish with an optional photo (multipart).
+async fn wish_complete_photo(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    mut mp: Multipart,
+) -> PageResult {
+    let mut csrf_ok = false;
+    let mut photo: Option<(String, Vec<u8>)> = None;
+    let unreadable = || -> super::PageError {
+        StoreError::Invalid(FieldError::new("photo", "unreadable", redcell_domain::i18n::REQ_PHOTO_TOO_LARGE).into())
+            .into()
+    };
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => return Err(unreadable()),
+        };
+        match field.name() {
+            Some("_csrf") => csrf_ok = field.text().await.is_ok_and(|t| same_token(&t, &u.csrf)),
+            Some("photo") => {
+                let name = field.file_name().unwrap_or("photo").to_string();
+                match field.bytes().await {
+                    Ok(b) if !b.is_empty() => photo = Some((name, b.to_vec())),
+                    Ok(_) => {}
+                    Err(_) => return Err(unreadable()),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !csrf_ok {
+        let _ = redcell_store::accounts::refused(&s.db, &u.p, "csrf_failed", &format!("wish#{id} photo")).await;
+        return Err(super::PageError::csrf());
+    }
+    let ph = photo.as_ref().map(|(n, b)| Photo { name: n, bytes: b });
+    let msg = match wishes::complete(&s.db, &u.p, id, ph).await {
+        Ok(_) => "已保存".to_string(),
+        Err(e) => errs_of(e)?.first().map(|e| e.message.clone()).unwrap_or_default(),
+    };
+    Ok(Redirect::to(&format!("/wishes?flash={}", crate::auth::url_encode(&msg))).into_response())
+}
+
 // ---- holiday calendar
 
 #[derive(Template)]
@@ -685,6 +840,10 @@ struct CategoriesPage {
     classes: Vec<(&'static str, &'static str)>,
     form: redcell_domain::requests::RawCategory,
     errs: Vec<FieldError>,
+    /// Open311 keys (only for those who edit the tenant's root).
+    keys: Option<Vec<requests::keys::ApiKey>>,
+    /// A key just issued: shown once.
+    new_key: Option<String>,
 }
 
 impl CategoriesPage {
@@ -702,12 +861,33 @@ async fn categories_page(
     form: redcell_domain::requests::RawCategory,
     errs: Vec<FieldError>,
 ) -> Result<Response, StoreError> {
+    categories_page_with(s, u, form, errs, None).await
+}
+
+async fn categories_page_with(
+    s: &Shared,
+    u: &PageUser,
+    form: redcell_domain::requests::RawCategory,
+    errs: Vec<FieldError>,
+    new_key: Option<String>,
+) -> Result<Response, StoreError> {
     let list = requests::categories(&s.db, u.p.tenant_id).await?;
+    let keys = requests::keys::list(&s.db, &u.p).await.ok();
     let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let classes = redcell_domain::requests::ErrandClass::ALL.iter().map(|k| (k.code(), k.label())).collect();
     Ok(render_status(
         status,
-        &CategoriesPage { nav: Nav::of(u), csrf: u.csrf.clone(), list, kinds: kinds(), classes, form, errs },
+        &CategoriesPage {
+            nav: Nav::of(u),
+            csrf: u.csrf.clone(),
+            list,
+            kinds: kinds(),
+            classes,
+            form,
+            errs,
+            keys,
+            new_key,
+        },
     ))
 }
 
@@ -731,6 +911,22 @@ async fn categories_post(u: PageUser, State(s): State<Shared>, body: Bytes) -> P
     }
 }
 
+/// Issue an Open311 key (shown once) or revoke one.
+async fn open311_keys_post(u: PageUser, State(s): State<Shared>, body: Bytes) -> PageResult {
+    let f = match CheckedForm::check(&u, &s.db, &body).await {
+        Ok(f) => f.0,
+        Err(r) => return Ok(r),
+    };
+    if let Some(id) = f.get("revoke").and_then(|x| x.parse::<i64>().ok()) {
+        requests::keys::revoke(&s.db, &u.p, id).await?;
+        return Ok(Redirect::to("/admin/request-categories").into_response());
+    }
+    match requests::keys::create(&s.db, &u.p, f.get("label").unwrap_or("")).await {
+        Ok(key) => Ok(categories_page_with(&s, &u, Default::default(), vec![], Some(key)).await?),
+        Err(e) => Ok(categories_page(&s, &u, Default::default(), errs_of(e)?).await?),
+    }
+}
+
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/r/new", get(submit_form))
@@ -740,6 +936,7 @@ pub fn router() -> Router<Shared> {
         .route("/requests", get(queue))
         .route("/requests/bulk", post(bulk))
         .route("/requests/mine", get(mine))
+        .route("/requests/new", get(register_form).post(register_post))
         .route("/requests/stats", get(stats))
         .route("/requests/{id}", get(detail))
         .route("/requests/{id}/act", post(act))
@@ -750,6 +947,7 @@ pub fn router() -> Router<Shared> {
         .route("/wishes/{id}/{what}", post(wish_action))
         .route("/admin/holidays", get(holidays).post(holidays_post))
         .route("/admin/request-categories", get(categories).post(categories_post))
+        .route("/admin/open311-keys", post(open311_keys_post))
 }
 
 /// The public submission takes a photo: its own body limit.
@@ -757,5 +955,9 @@ pub fn upload_router() -> Router<Shared> {
     let limit = redcell_store::files::MAX_BYTES + 64 * 1024;
     Router::new()
         .route("/r/submit", post(submit_post).layer(axum::extract::DefaultBodyLimit::max(limit)))
+        .route(
+            "/wishes/{id}/complete-photo",
+            post(wish_complete_photo).layer(axum::extract::DefaultBodyLimit::max(limit)),
+        )
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
 }
