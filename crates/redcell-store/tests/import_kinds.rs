@@ -21,6 +21,7 @@ stories!(
     cadres_upsert_link_members_and_undo,
     contacts_follow_the_coverage_rules_and_undo,
     abandoned_jobs_purged_after_a_day,
+    undo_refused_while_duties_point_at_the_rows,
 );
 
 fn id(seq: u32, y: i32) -> String {
@@ -317,4 +318,71 @@ async fn abandoned_jobs_purged_after_a_day(db: Db) {
     assert!(jobs::get(&db, &t.admin, done).await.is_ok(), "an imported job keeps its row");
     assert!(jobs::get(&db, &t.admin, fresh).await.is_ok(), "a job of today is kept");
     assert_eq!(jobs::purge_abandoned(&db, chrono::Utc::now()).await.unwrap(), 0);
+}
+
+/// Visits, attendance, plan proposals and login links point at members and
+/// cadres without a foreign key: undo is refused while any exists, and an id
+/// freed by an undo is not handed out again.
+async fn undo_refused_while_duties_point_at_the_rows(db: Db) {
+    let t = tenant(&db).await;
+    let csv = format!("{MEMBERS_HEAD}{},新党员,,,B1,农民/社区党员,,,,\n", id(841, 1980));
+    let r = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    let (mid,): (i64,) = db.one("SELECT MAX(id) FROM members", redcell_store::Args::new()).await.unwrap();
+    let refused = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Invalid(_)));
+    let member_links = [
+        format!(
+            "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, purpose, created_at) \
+                 VALUES ($1, $2, 'member', {mid}, 'household', $3, '2026-01-05', 'routine', '2026-01-05T00:00:00Z')"
+        ),
+        format!(
+            "INSERT INTO duty_people (tenant_id, record_kind, record_id, person_kind, person_id, presence) \
+                 VALUES ($1, 'meeting', 1, 'member', {mid}, 'present')"
+        ),
+    ];
+    for sql in &member_links {
+        db.exec(sql, args![t.root.tenant_id, t.b1.id, t.households[0].id]).await.unwrap_or_else(|_| panic!("{sql}"));
+        assert!(refused(import::undo(&db, &t.admin, batch).await), "{sql}");
+        db.exec("DELETE FROM duty_visits", redcell_store::Args::new()).await.unwrap();
+        db.exec("DELETE FROM duty_people", redcell_store::Args::new()).await.unwrap();
+    }
+    import::undo(&db, &t.admin, batch).await.unwrap();
+
+    let head = "姓名,所属组织编码,干部类型,联系电话,职务,党员身份证号\n";
+    let csv = format!("{head}新干部,C1,街道干部,13700000001,组织委员,\n");
+    let r = run(&db, &t.admin, ImportKind::Cadres, csv.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    let (cid,): (i64,) = db.one("SELECT MAX(id) FROM cadres", redcell_store::Args::new()).await.unwrap();
+    db.exec(
+        "INSERT INTO duty_accounts (tenant_id, user_id, cadre_id) VALUES ($1, $2, $3)",
+        args![t.root.tenant_id, t.admin.user_id, cid],
+    )
+    .await
+    .unwrap();
+    assert!(refused(import::undo(&db, &t.admin, batch).await), "a login linked to the cadre");
+    db.exec("DELETE FROM duty_accounts", redcell_store::Args::new()).await.unwrap();
+    db.exec(
+        &format!("INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, purpose, created_at) \
+                  VALUES ($1, $2, 'cadre', {cid}, 'household', $3, '2026-01-05', 'routine', '2026-01-05T00:00:00Z')"),
+        args![t.root.tenant_id, t.b1.id, t.households[0].id],
+    )
+    .await
+    .unwrap();
+    assert!(refused(import::undo(&db, &t.admin, batch).await), "a visit by the cadre");
+    db.exec("DELETE FROM duty_visits", redcell_store::Args::new()).await.unwrap();
+    import::undo(&db, &t.admin, batch).await.unwrap();
+
+    // The freed ids stay freed: the next import gets new ones.
+    let csv = format!("{MEMBERS_HEAD}{},又一个,,,B1,农民/社区党员,,,,\n", id(842, 1980));
+    run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), true).await.batch_id.expect("committed");
+    let (mid2,): (i64,) = db.one("SELECT MAX(id) FROM members", redcell_store::Args::new()).await.unwrap();
+    assert!(mid2 > mid, "member id {mid} not reused ({mid2})");
+    let r = run(&db, &t.admin, ImportKind::Cadres, csv_cadre(head).as_bytes(), true).await;
+    r.batch_id.expect("committed");
+    let (cid2,): (i64,) = db.one("SELECT MAX(id) FROM cadres", redcell_store::Args::new()).await.unwrap();
+    assert!(cid2 > cid, "cadre id {cid} not reused ({cid2})");
+}
+
+fn csv_cadre(head: &str) -> String {
+    format!("{head}另一个干部,C1,街道干部,13700000002,,\n")
 }
