@@ -22,6 +22,7 @@ stories!(
     contacts_follow_the_coverage_rules_and_undo,
     abandoned_jobs_purged_after_a_day,
     undo_refused_while_duties_point_at_the_rows,
+    members_outside_read_scope_unknown,
 );
 
 fn id(seq: u32, y: i32) -> String {
@@ -176,8 +177,38 @@ async fn members_limited_to_scope(db: Db) {
     );
     let r = run(&db, &t.sec, ImportKind::Members, csv.as_bytes(), true).await;
     assert!(has_error(&r, 2, "所在党组织编码", "范围"), "{:#?}", r.errors);
-    assert!(has_error(&r, 3, "身份证号", "范围"), "{:#?}", r.errors);
+    assert!(!r.errors.iter().any(|e| e.row == 3), "赵二 is not visible to B1: {:#?}", r.errors);
     assert_eq!(counts(&db).await, before);
+    let only = format!("{MEMBERS_HEAD}{},赵二,,,B1,农民/社区党员,,,,\n", t.id_numbers[3]);
+    let up = Upload {
+        kind: ImportKind::Members,
+        file_name: "名册.csv",
+        bytes: only.as_bytes(),
+        max_bytes: import::MAX_BYTES,
+        today: today(),
+    };
+    assert!(matches!(import::run(&db, &t.sec, up, true, &quiet).await, Err(StoreError::Invalid(_))));
+    assert_eq!(counts(&db).await, before);
+}
+
+/// A person outside the caller's scope behaves like an unknown one: no name
+/// compared, none shown.
+async fn members_outside_read_scope_unknown(db: Db) {
+    let t = tenant(&db).await;
+    // 赵二 (B2) is invisible to the secretary of B1; residents[5] lives under C2.
+    let csv = format!(
+        "{MEMBERS_HEAD}{zhao},别人,,13800009999,B1,农民/社区党员,,,,\n{out},,,,B1,农民/社区党员,,,,\n",
+        zhao = t.id_numbers[3],
+        out = t.id_numbers[5],
+    );
+    let admin = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), false).await;
+    assert!(has_error(&admin, 2, "姓名", "不一致"), "{:#?}", admin.errors);
+    let r = run(&db, &t.sec, ImportKind::Members, csv.as_bytes(), false).await;
+    assert!(!r.errors.iter().any(|e| e.row == 2), "no name compared: {:#?}", r.errors);
+    assert!(has_error(&r, 3, "姓名", "尚未登记"), "{:#?}", r.errors);
+    assert_eq!(r.counts.new, 1);
+    let shown = format!("{:?}", r);
+    assert!(!shown.contains(&t.residents[3].name) && !shown.contains(&t.residents[5].name), "{shown}");
 }
 
 async fn cadres_upsert_link_members_and_undo(db: Db) {
@@ -278,6 +309,13 @@ async fn contacts_follow_the_coverage_rules_and_undo(db: Db) {
     let sec = format!("{head}党员联系户,{zhang},,,GR2,2幢,1,101,,\n");
     let r3 = run(&db, &t.sec, ImportKind::Contacts, sec.as_bytes(), true).await;
     assert!(has_error(&r3, 2, "房号", "范围"), "{:#?}", r3.errors);
+    // A member outside the secretary's scope is "not a member", as an unknown
+    // one; a contact already held outside it is not "unchanged" for them.
+    let out = format!("{head}党员联系户,{zhao},,,GR1,1幢,2,201,,\n街道干部联系党员,,街道干部丙,ST,,,,,{zhao},\n");
+    let r4 = run(&db, &t.sec, ImportKind::Contacts, out.as_bytes(), false).await;
+    assert!(has_error(&r4, 2, "党员身份证号", "不是已登记的党员"), "{:#?}", r4.errors);
+    assert!(r4.errors.iter().any(|e| e.row == 3), "{:#?}", r4.errors);
+    assert_eq!(r4.counts.unchanged, 0);
 
     // Undo removes the contacts; refused once one of them has been ended.
     let id: (i64,) = db

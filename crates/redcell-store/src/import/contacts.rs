@@ -15,10 +15,10 @@ use super::{
     Counts, InRow, Progress, Report, RowError, RowErrors, Stage, Undo, Upload, read_each, row_error, write_batch,
 };
 use crate::args;
-use crate::coverage::contacts::start_in;
+use crate::coverage::contacts::{check_ends, start_in};
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
-use crate::scope::Principal;
+use crate::scope::{Capability, Principal};
 use redcell_domain::coverage::{ContactLevel, NewContact, Party, RawContact};
 use redcell_domain::rosters::{ImportKind, normalise_text};
 use redcell_domain::{IdNumber, i18n};
@@ -144,22 +144,29 @@ impl Parsed {
     }
 }
 
-async fn member_by_id(tx: &mut Tx, t: i64, id: &IdNumber) -> Result<Option<i64>, StoreError> {
+/// The member with this ID number, when the caller may see them
+/// (`ReadRegistry`); one outside that scope is not found.
+async fn member_by_id(tx: &mut Tx, p: &Principal, id: &IdNumber) -> Result<Option<i64>, StoreError> {
+    let mut a = args![p.tenant_id, id.as_str()];
+    let c = p.scope(Capability::ReadRegistry).rows("m", &mut a);
     Ok(tx
         .opt::<(i64,)>(
-            "SELECT m.id FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
-             WHERE m.tenant_id = $1 AND r.id_number = $2",
-            args![t, id.as_str()],
+            &format!(
+                "SELECT m.id FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 WHERE m.tenant_id = $1 AND r.id_number = $2 AND {c}"
+            ),
+            a,
         )
         .await?
         .map(|(i,)| i))
 }
 
 /// Resolve both ends to ids; an unresolved end is an error on its column.
-async fn resolve(tx: &mut Tx, t: i64, x: &Parsed) -> Result<Result<(i64, i64), RowError>, StoreError> {
+async fn resolve(tx: &mut Tx, p: &Principal, x: &Parsed) -> Result<Result<(i64, i64), RowError>, StoreError> {
+    let t = p.tenant_id;
     let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
     let from = match &x.from {
-        From::Member(id) => match member_by_id(tx, t, id).await? {
+        From::Member(id) => match member_by_id(tx, p, id).await? {
             Some(m) => m,
             None => return Ok(Err(err("member_id_number", id.as_str(), i18n::IMPORT_NOT_MEMBER.into()))),
         },
@@ -193,7 +200,7 @@ async fn resolve(tx: &mut Tx, t: i64, x: &Parsed) -> Result<Result<(i64, i64), R
                 None => return Ok(Err(err("room", room, format!("该住户{}", i18n::IMPORT_UNKNOWN_REF)))),
             }
         }
-        To::Member(id) => match member_by_id(tx, t, id).await? {
+        To::Member(id) => match member_by_id(tx, p, id).await? {
             Some(m) => m,
             None => return Ok(Err(err("to_id_number", id.as_str(), i18n::IMPORT_NOT_MEMBER.into()))),
         },
@@ -240,7 +247,7 @@ pub(super) async fn run(
         if i.is_multiple_of(1_000) {
             progress(Stage::Checking, i as u64);
         }
-        let (from, to) = match resolve(&mut tx, t, x).await? {
+        let (from, to) = match resolve(&mut tx, p, x).await? {
             Ok(ids) => ids,
             Err(e) => {
                 report.errors.push(e);
@@ -273,6 +280,12 @@ pub(super) async fn run(
         if x.n.level == ContactLevel::MemberHousehold {
             seen_household.insert(to, x.row);
         }
+        // The scope and rules of the contact first: a contact already held
+        // counts as unchanged only for a caller who may make it.
+        if let Err(e) = check_ends(&mut tx, p, &x.n).await {
+            report.errors.extend(service_errors(x, e)?);
+            continue;
+        }
         let held = tx
             .int(
                 "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND level = $2 AND from_id = $3 AND to_kind = $4 AND to_id = $5 AND until IS NULL",
@@ -290,19 +303,10 @@ pub(super) async fn run(
                 counts.new += 1;
                 created.push(id);
             }
-            Err(StoreError::Invalid(inv)) => {
+            Err(e) => {
                 tx.exec("ROLLBACK TO SAVEPOINT import_row", Args::new()).await?;
-                for f in inv.0 {
-                    let (k, v) = column_of(x, &f.field);
-                    report.errors.push(err(k, &v, f.message));
-                }
+                report.errors.extend(service_errors(x, e)?);
             }
-            Err(StoreError::Denied(f)) => {
-                tx.exec("ROLLBACK TO SAVEPOINT import_row", Args::new()).await?;
-                let (k, v) = column_of(x, &f.field);
-                report.errors.push(err(k, &v, i18n::IMPORT_OUT_OF_SCOPE.into()));
-            }
-            Err(e) => return Err(e),
         }
     }
     report.counts.new = counts.new;
@@ -318,6 +322,26 @@ pub(super) async fn run(
     tx.commit().await?;
     report.batch_id = Some(id);
     Ok(())
+}
+
+/// The coverage service's refusal as row errors (other errors pass through).
+fn service_errors(x: &Parsed, e: StoreError) -> Result<Vec<RowError>, StoreError> {
+    let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
+    match e {
+        StoreError::Invalid(inv) => Ok(inv
+            .0
+            .into_iter()
+            .map(|f| {
+                let (k, v) = column_of(x, &f.field);
+                err(k, &v, f.message)
+            })
+            .collect()),
+        StoreError::Denied(f) => {
+            let (k, v) = column_of(x, &f.field);
+            Ok(vec![err(k, &v, i18n::IMPORT_OUT_OF_SCOPE.into())])
+        }
+        e => Err(e),
+    }
 }
 
 /// The column (and its value) a service error's field names.

@@ -10,8 +10,9 @@ use super::{
 };
 use crate::db::{Arg, Args, Db};
 use crate::demo::bulk;
+use crate::error::ResultExt;
 use crate::error::StoreError;
-use crate::scope::Principal;
+use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::input::{NewMember, NewResident, RawMember, RawResident, check_joined_on};
@@ -154,17 +155,19 @@ struct Plan {
     changed_members: Vec<(NewMember, MemRow)>,
 }
 
-/// Residents of the tenant with these ID numbers (looked up in chunks).
-async fn residents_by_id(db: &Db, t: i64, ids: &[String]) -> Result<HashMap<String, ResRow>, StoreError> {
+/// Residents the caller may see (`ReadRegistry`, as the member form allows)
+/// with these ID numbers, looked up in chunks. A resident outside that scope
+/// is not found: the file is told nothing about them.
+async fn residents_by_id(db: &Db, p: &Principal, ids: &[String]) -> Result<HashMap<String, ResRow>, StoreError> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         let mut a = Args::new();
-        let tp = a.push(t);
+        let c = p.scope(Capability::ReadRegistry).rows("r", &mut a);
         let list: Vec<String> = chunk.iter().map(|s| a.push(s.clone())).collect();
         let rows: Vec<ResRow> = db
             .all(
                 &format!(
-                    "SELECT id, id_number, org_id, name, phone, updated_at FROM residents WHERE tenant_id = {tp} AND id_number IN ({})",
+                    "SELECT r.id, r.id_number, r.org_id, r.name, r.phone, r.updated_at FROM residents r WHERE {c} AND r.id_number IN ({})",
                     list.join(",")
                 ),
                 a,
@@ -202,14 +205,19 @@ pub(super) async fn run(
         .into_iter()
         .collect();
     let ids: Vec<String> = parsed.iter().map(|x| x.res.id_number.as_str().to_string()).collect();
-    let residents = residents_by_id(db, t, &ids).await?;
+    let residents = residents_by_id(db, p, &ids).await?;
+    // Members the caller may see; one outside that scope is not found.
+    let mut a = args![t];
+    let c = p.scope(Capability::ReadRegistry).rows("m", &mut a);
     let mut members: HashMap<String, MemRow> = db
         .all::<MemRow>(
-            "SELECT r.id_number, m.id, m.org_id, o.code AS org_code, m.category, m.status, m.joined_on, m.work_unit, m.skills, \
-             m.interests, m.free_time, m.central_household, m.updated_at FROM members m \
-             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
-             JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id WHERE m.tenant_id = $1",
-            args![t],
+            &format!(
+                "SELECT r.id_number, m.id, m.org_id, o.code AS org_code, m.category, m.status, m.joined_on, m.work_unit, m.skills, \
+                 m.interests, m.free_time, m.central_household, m.updated_at FROM members m \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id WHERE m.tenant_id = $1 AND {c}"
+            ),
+            a,
         )
         .await?
         .into_iter()
@@ -395,7 +403,8 @@ async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: P
             ])
         },
     )
-    .await?;
+    .await
+    .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
     undo.created.insert("residents".into(), res_rows.iter().map(|(id, _)| *id).collect());
     let res_id = |r: Res| match r {
         Res::Old(id) => id,
