@@ -218,6 +218,7 @@ pub const IMPORT_OUT_OF_SCOPE: &str = "不在您可以修改的范围内";
 pub const IMPORT_NOT_SUPPORTED: &str = "该类型暂只提供模板，尚不能导入";
 pub const IMPORT_UNDONE_ALREADY: &str = "该批次已撤销";
 pub const IMPORT_UNDO_CHANGED_LATER: &str = "该批次导入的数据之后已被修改，不能撤销";
+pub const IMPORT_CHANGED_SINCE_CHECK: &str = "该记录在检查后已被修改，请重新检查";
 pub const IMPORT_UNDO_DEPENDS: &str = "已有其他数据依赖该批次导入的记录，不能撤销";
 pub const IMPORT_CYCLE: &str = "上级组织形成了循环";
 pub const IMPORT_YES_NO: &str = "请填写“是”或“否”";

@@ -23,6 +23,7 @@ stories!(
     abandoned_jobs_purged_after_a_day,
     undo_refused_while_duties_point_at_the_rows,
     members_outside_read_scope_unknown,
+    rows_changed_after_the_check_fail_the_batch,
 );
 
 fn id(seq: u32, y: i32) -> String {
@@ -423,4 +424,79 @@ async fn undo_refused_while_duties_point_at_the_rows(db: Db) {
 
 fn csv_cadre(head: &str) -> String {
     format!("{head}另一个干部,C1,街道干部,13700000002,,\n")
+}
+
+/// The URL of the story's database, for a second connection.
+async fn url_of(db: &Db) -> String {
+    if db.backend() == redcell_store::db::Backend::Postgres {
+        let (name,): (String,) = db.one("SELECT current_database()", redcell_store::Args::new()).await.unwrap();
+        let base = std::env::var("REDCELL_TEST_PG").unwrap();
+        format!("{}/{name}", base.trim().trim_end_matches('/'))
+    } else {
+        let (file,): (String,) = db
+            .one("SELECT file FROM pragma_database_list WHERE name = 'main'", redcell_store::Args::new())
+            .await
+            .unwrap();
+        format!("sqlite://{file}")
+    }
+}
+
+/// Run `sql` from another connection (another user saving a form) when the
+/// import reaches its writing stage, i.e. after its check.
+fn edit_at_write(url: String, sql: String) -> impl Fn(Stage, u64) + Send + Sync {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    move |stage, _| {
+        if stage != Stage::Writing || done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let (url, sql) = (url.clone(), sql.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let other = Db::connect(&url).await.unwrap();
+                let n = other.exec(&sql, args![chrono::Utc::now()]).await.unwrap();
+                assert_eq!(n, 1, "{sql}");
+                other.close().await;
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// A row changed by someone else between the check and the write fails the
+/// batch with an error on that row; the other change is kept.
+async fn rows_changed_after_the_check_fail_the_batch(db: Db) {
+    let t = tenant(&db).await;
+    let url = url_of(&db).await;
+    let csv = format!("{MEMBERS_HEAD}{},张一,,,B1,老党员及离退休职工党员,,,,\n", t.id_numbers[0]);
+    let edit = edit_at_write(
+        url.clone(),
+        format!("UPDATE members SET work_unit = '别处改的', updated_at = $1 WHERE id = {}", t.members[0].id),
+    );
+    let up = Upload {
+        kind: ImportKind::Members,
+        file_name: "名册.csv",
+        bytes: csv.as_bytes(),
+        max_bytes: import::MAX_BYTES,
+        today: today(),
+    };
+    let r = import::run(&db, &t.admin, up, true, &edit).await.unwrap();
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 2, "身份证号", "检查后已被修改"), "{:#?}", r.errors);
+    let zhang = members::get(&db, &t.admin, t.members[0].id).await.unwrap();
+    assert_eq!(zhang.category.0.code(), "community", "nothing written");
+    assert_eq!(zhang.work_unit.as_deref(), Some("别处改的"));
+
+    let head = "姓名,所属组织编码,干部类型,联系电话,职务,党员身份证号\n";
+    let csv = format!("{head}网格员甲,B1,网格员,13900000001,网格长,\n");
+    let edit =
+        edit_at_write(url, format!("UPDATE cadres SET title = '别处', updated_at = $1 WHERE id = {}", t.cadres[0].id));
+    let up = Upload { kind: ImportKind::Cadres, bytes: csv.as_bytes(), ..up };
+    let r = import::run(&db, &t.admin, up, true, &edit).await.unwrap();
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 2, "姓名", "检查后已被修改"), "{:#?}", r.errors);
+    let (title,): (Option<String>,) =
+        db.one("SELECT title FROM cadres WHERE id = $1", args![t.cadres[0].id]).await.unwrap();
+    assert_eq!(title.as_deref(), Some("别处"));
 }

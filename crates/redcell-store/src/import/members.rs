@@ -146,13 +146,18 @@ enum Res {
     New(usize),
 }
 
+/// A registered resident whose phone changes: (id, new phone, prior phone,
+/// prior stamp, sheet row, ID number).
+type PhoneChange = (i64, String, Option<String>, DateTime<Utc>, u32, String);
+
 #[derive(Default)]
 struct Plan {
     new_res: Vec<(i64, NewResident)>,
-    /// Registered residents whose phone changes: (id, new phone, prior row).
-    res_phone: Vec<(i64, String, Option<String>, DateTime<Utc>)>,
+    /// Registered residents whose phone changes.
+    res_phone: Vec<PhoneChange>,
     new_members: Vec<(Res, NewMember)>,
-    changed_members: Vec<(NewMember, MemRow)>,
+    /// (new values, prior row, sheet row).
+    changed_members: Vec<(NewMember, MemRow, u32)>,
 }
 
 /// Residents the caller may see (`ReadRegistry`, as the member form allows)
@@ -295,7 +300,14 @@ pub(super) async fn run(
         let res = match old_res {
             Some(r) => {
                 if phone_change && phone_done.insert(r.id) {
-                    plan.res_phone.push((r.id, new_phone.clone().unwrap_or_default(), r.phone.clone(), r.updated_at));
+                    plan.res_phone.push((
+                        r.id,
+                        new_phone.clone().unwrap_or_default(),
+                        r.phone.clone(),
+                        r.updated_at,
+                        x.row,
+                        id_text.clone(),
+                    ));
                 }
                 Res::Old(r.id)
             }
@@ -340,7 +352,7 @@ pub(super) async fn run(
                 diff("central_household", yn(o.central_household), yn(n.central_household));
                 let member_same = fields.iter().all(|f| f.column == "联系电话");
                 if !member_same {
-                    plan.changed_members.push((n.clone(), o));
+                    plan.changed_members.push((n.clone(), o, x.row));
                 }
             }
         }
@@ -370,12 +382,22 @@ pub(super) async fn run(
         return Ok(());
     }
     progress(Stage::Writing, 0);
-    let batch = write(db, p, up, &counts, plan).await?;
-    report.batch_id = Some(batch);
+    match write(db, p, up, &counts, plan).await? {
+        Ok(batch) => report.batch_id = Some(batch),
+        Err(e) => report.errors.push(e),
+    }
     Ok(())
 }
 
-async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: Plan) -> Result<i64, StoreError> {
+/// Write the plan in one transaction; a row changed since it was checked
+/// fails the whole batch with an error on that row (nothing written).
+async fn write(
+    db: &Db,
+    p: &Principal,
+    up: &Upload<'_>,
+    counts: &Counts,
+    plan: Plan,
+) -> Result<Result<i64, RowError>, StoreError> {
     let t = p.tenant_id;
     let at = now();
     let mut undo = Undo::default();
@@ -437,26 +459,34 @@ async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: P
     .await?;
     undo.created.insert("members".into(), mem_rows.iter().map(|(id, _, _)| *id).collect());
     let mut prior_res = Vec::new();
-    for (id, phone, old, updated_at) in &plan.res_phone {
-        tx.exec(
-            "UPDATE residents SET phone = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-            args![phone.clone(), at, t, *id],
-        )
-        .await?;
+    for (id, phone, old, updated_at, row, id_text) in &plan.res_phone {
+        let n = tx
+            .exec(
+                "UPDATE residents SET phone = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND updated_at = $5",
+                args![phone.clone(), at, t, *id, *updated_at],
+            )
+            .await?;
+        if n != 1 {
+            return Ok(Err(row_error(K, *row, "id_number", id_text, i18n::IMPORT_CHANGED_SINCE_CHECK)));
+        }
         let mut m = BTreeMap::new();
         m.insert("phone".to_string(), json!(old));
         m.insert("updated_at".to_string(), json!(updated_at));
         prior_res.push((*id, m));
     }
     let mut prior_mem = Vec::new();
-    for (n, o) in &plan.changed_members {
-        tx.exec(
-            "UPDATE members SET org_id = $1, category = $2, status = $3, joined_on = $4, work_unit = $5, skills = $6, interests = $7, \
-             free_time = $8, central_household = $9, updated_at = $10 WHERE tenant_id = $11 AND id = $12",
-            args![n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(), n.skills.clone(),
-                n.interests.clone(), n.free_time.clone(), n.central_household, at, t, o.id],
-        )
-        .await?;
+    for (n, o, row) in &plan.changed_members {
+        let changed = tx
+            .exec(
+                "UPDATE members SET org_id = $1, category = $2, status = $3, joined_on = $4, work_unit = $5, skills = $6, interests = $7, \
+                 free_time = $8, central_household = $9, updated_at = $10 WHERE tenant_id = $11 AND id = $12 AND updated_at = $13",
+                args![n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(), n.skills.clone(),
+                    n.interests.clone(), n.free_time.clone(), n.central_household, at, t, o.id, o.updated_at],
+            )
+            .await?;
+        if changed != 1 {
+            return Ok(Err(row_error(K, *row, "id_number", &o.id_number, i18n::IMPORT_CHANGED_SINCE_CHECK)));
+        }
         let mut m = BTreeMap::new();
         m.insert("org_id".to_string(), json!(o.org_id));
         m.insert("category".to_string(), json!(o.category.0.code()));
@@ -478,5 +508,5 @@ async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: P
     }
     let id = write_batch(&mut tx, p, up, at, counts, &undo).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(Ok(id))
 }
