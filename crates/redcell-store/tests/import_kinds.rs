@@ -24,6 +24,7 @@ stories!(
     undo_refused_while_duties_point_at_the_rows,
     members_outside_read_scope_unknown,
     rows_changed_after_the_check_fail_the_batch,
+    undo_needs_the_prior_organisations_in_scope,
 );
 
 fn id(seq: u32, y: i32) -> String {
@@ -499,4 +500,19 @@ async fn rows_changed_after_the_check_fail_the_batch(db: Db) {
     let (title,): (Option<String>,) =
         db.one("SELECT title FROM cadres WHERE id = $1", args![t.cadres[0].id]).await.unwrap();
     assert_eq!(title.as_deref(), Some("别处"));
+}
+
+/// Undo moves rows back: the secretary of B1 may not undo a batch that moved
+/// 赵二 from B2 into B1.
+async fn undo_needs_the_prior_organisations_in_scope(db: Db) {
+    let t = tenant(&db).await;
+    let csv = format!("{MEMBERS_HEAD}{},赵二,,,B1,农民/社区党员,,,,\n", t.id_numbers[3]);
+    let r = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    let zhao = members::get(&db, &t.admin, t.members[2].id).await.unwrap();
+    assert_eq!(zhao.org_id, t.b1.id);
+    assert!(matches!(import::undo(&db, &t.sec, batch).await, Err(StoreError::Forbidden)));
+    assert_eq!(members::get(&db, &t.admin, t.members[2].id).await.unwrap().org_id, t.b1.id, "not moved back");
+    import::undo(&db, &t.admin, batch).await.unwrap();
+    assert_eq!(members::get(&db, &t.admin, t.members[2].id).await.unwrap().org_id, t.b2.id);
 }

@@ -560,6 +560,16 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
         changed: serde_json::from_str(&changed).map_err(|e| StoreError::Internal(e.to_string()))?,
     };
     let t = p.tenant_id;
+    // Rows are put back where they were: every prior organisation too must be
+    // in the caller's scope.
+    for rows in undo.changed.values() {
+        for (_, prior) in rows {
+            let org = prior.get("org_id").and_then(serde_json::Value::as_i64);
+            if org.is_some_and(|o| !editable.contains(&o)) {
+                return Err(StoreError::Forbidden);
+            }
+        }
+    }
     // Every row touched: still as the import left it, and inside the caller's scope.
     let mut touched: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for (table, ids) in &undo.created {
