@@ -348,15 +348,26 @@ async fn abandoned_jobs_purged_after_a_day(db: Db) {
     assert!(jobs::get(&db, &t.admin, done).await.unwrap().batch_id.is_some());
     let fresh = jobs::stage(&db, &t.admin, ImportKind::Members, "fresh.csv", csv.as_bytes()).await.unwrap();
     work().await;
+    // One confirmed for import but not yet worked, one being checked.
+    let confirmed = jobs::stage(&db, &t.admin, ImportKind::Members, "confirmed.csv", csv.as_bytes()).await.unwrap();
+    work().await;
+    jobs::request_commit(&db, &t.admin, confirmed).await.unwrap();
+    let running = jobs::stage(&db, &t.admin, ImportKind::Members, "running.csv", csv.as_bytes()).await.unwrap();
+    db.exec("UPDATE import_jobs SET status = 'running' WHERE id = $1", args![running]).await.unwrap();
     let two_days_ago = chrono::Utc::now() - chrono::Duration::hours(48);
-    db.exec("UPDATE import_jobs SET created_at = $1 WHERE id IN ($2, $3)", args![two_days_ago, left, done])
-        .await
-        .unwrap();
+    db.exec(
+        "UPDATE import_jobs SET created_at = $1 WHERE id IN ($2, $3, $4, $5)",
+        args![two_days_ago, left, done, confirmed, running],
+    )
+    .await
+    .unwrap();
     let n = jobs::purge_abandoned(&db, chrono::Utc::now()).await.unwrap();
     assert_eq!(n, 1);
     assert!(matches!(jobs::get(&db, &t.admin, left).await, Err(StoreError::NotFound)), "the abandoned job is gone");
     assert!(jobs::get(&db, &t.admin, done).await.is_ok(), "an imported job keeps its row");
     assert!(jobs::get(&db, &t.admin, fresh).await.is_ok(), "a job of today is kept");
+    assert!(jobs::get(&db, &t.admin, confirmed).await.is_ok(), "a job confirmed for import is kept");
+    assert!(jobs::get(&db, &t.admin, running).await.is_ok(), "a running job is kept");
     assert_eq!(jobs::purge_abandoned(&db, chrono::Utc::now()).await.unwrap(), 0);
 }
 
