@@ -80,6 +80,12 @@ async fn members_errors_named_and_nothing_written(db: Db) {
     assert!(has_error(&r, 4, "出生日期", ""), "{:#?}", r.errors);
     assert!(has_error(&r, 5, "所在党组织编码", "不存在"), "{:#?}", r.errors);
     assert!(has_error(&r, 6, "身份证号", "第2行"), "{:#?}", r.errors);
+    // The messages come from the one catalogue of UI strings.
+    use redcell_domain::i18n;
+    let unknown_org = format!("{}{}", i18n::IMPORT_REF_PARTY_ORG_CODE, i18n::IMPORT_UNKNOWN_REF);
+    assert!(r.errors.iter().any(|e| e.row == 5 && e.reason == unknown_org), "{:#?}", r.errors);
+    let dup = format!("{}2{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX);
+    assert!(r.errors.iter().any(|e| e.row == 6 && e.reason == dup), "{:#?}", r.errors);
     assert!(has_error(&r, 7, "姓名", "尚未登记"), "{:#?}", r.errors);
     assert!(has_error(&r, 8, "姓名", "不一致"), "{:#?}", r.errors);
     assert!(has_error(&r, 9, "入党日期", "18岁"), "{:#?}", r.errors);

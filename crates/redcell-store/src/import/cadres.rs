@@ -153,7 +153,11 @@ pub(super) async fn run(
     for x in parsed {
         let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
         let Some(&org_id) = orgs.get(&x.org_code) else {
-            report.errors.push(err("org_code", &x.org_code, format!("组织编码{}", i18n::IMPORT_UNKNOWN_REF)));
+            report.errors.push(err(
+                "org_code",
+                &x.org_code,
+                format!("{}{}", i18n::IMPORT_REF_ORG_CODE, i18n::IMPORT_UNKNOWN_REF),
+            ));
             continue;
         };
         if !editable.contains(&org_id) {
@@ -176,7 +180,11 @@ pub(super) async fn run(
             None => Key::NamePhone(org_id, x.c.name.clone(), phone.clone()),
         };
         if let Some(first) = seen.get(&key) {
-            report.errors.push(err("name", &x.c.name, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            report.errors.push(err(
+                "name",
+                &x.c.name,
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
+            ));
             continue;
         }
         seen.insert(key.clone(), x.row);
@@ -196,7 +204,11 @@ pub(super) async fn run(
         let old = found.map(|i| existing[i].clone());
         if let Some(o) = &old {
             if let Some(first) = seen_existing.get(&o.id) {
-                report.errors.push(err("name", &n.name, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+                report.errors.push(err(
+                    "name",
+                    &n.name,
+                    format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
+                ));
                 continue;
             }
             seen_existing.insert(o.id, x.row);

@@ -62,7 +62,7 @@ fn parse(r: &InRow, today: chrono::NaiveDate) -> Result<Parsed, Vec<RowError>> {
         Err(x) => {
             e.invalid(&x, &|f| if f == "since" { "since".into() } else { "level".into() });
             if r.text(K, "level").trim().is_empty() {
-                e.out.retain(|x| x.column != "联系层级");
+                e.out.retain(|x| x.column != redcell_domain::rosters::header_of(K, "level"));
                 e.push("level", i18n::REQUIRED);
             }
             return Err(e.out);
@@ -180,7 +180,13 @@ async fn resolve(tx: &mut Tx, p: &Principal, x: &Parsed) -> Result<Result<(i64, 
                 .await?;
             match ids.as_slice() {
                 [(id,)] => *id,
-                [] => return Ok(Err(err("cadre_name", name, format!("该组织中的干部{}", i18n::IMPORT_UNKNOWN_REF)))),
+                [] => {
+                    return Ok(Err(err(
+                        "cadre_name",
+                        name,
+                        format!("{}{}", i18n::IMPORT_REF_ORG_CADRE, i18n::IMPORT_UNKNOWN_REF),
+                    )));
+                }
                 _ => return Ok(Err(err("cadre_name", name, i18n::IMPORT_CADRE_AMBIGUOUS.into()))),
             }
         }
@@ -197,7 +203,13 @@ async fn resolve(tx: &mut Tx, p: &Principal, x: &Parsed) -> Result<Result<(i64, 
                 .await?;
             match id {
                 Some((id,)) => id,
-                None => return Ok(Err(err("room", room, format!("该住户{}", i18n::IMPORT_UNKNOWN_REF)))),
+                None => {
+                    return Ok(Err(err(
+                        "room",
+                        room,
+                        format!("{}{}", i18n::IMPORT_REF_HOUSEHOLD, i18n::IMPORT_UNKNOWN_REF),
+                    )));
+                }
             }
         }
         To::Member(id) => match member_by_id(tx, p, id).await? {
@@ -210,7 +222,13 @@ async fn resolve(tx: &mut Tx, p: &Principal, x: &Parsed) -> Result<Result<(i64, 
                 .await?
             {
                 Some((id,)) => id,
-                None => return Ok(Err(err("to_org_code", code, format!("组织编码{}", i18n::IMPORT_UNKNOWN_REF)))),
+                None => {
+                    return Ok(Err(err(
+                        "to_org_code",
+                        code,
+                        format!("{}{}", i18n::IMPORT_REF_ORG_CODE, i18n::IMPORT_UNKNOWN_REF),
+                    )));
+                }
             }
         }
     };
@@ -262,7 +280,7 @@ pub(super) async fn run(
             report.errors.push(err(
                 x.target_key(),
                 &x.target_value(),
-                format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE),
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
             ));
             continue;
         }
@@ -272,7 +290,7 @@ pub(super) async fn run(
             report.errors.push(err(
                 x.target_key(),
                 &x.target_value(),
-                format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE),
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
             ));
             continue;
         }

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 const K: ImportKind = ImportKind::Members;
 
 /// Stands in for a blank name while the other resident fields are checked.
-const NO_NAME: &str = "未填姓名";
+const NO_NAME: &str = i18n::IMPORT_NO_NAME;
 
 struct Parsed {
     row: u32,
@@ -43,8 +43,8 @@ struct Parsed {
 fn yes_no(raw: &str) -> Result<Option<bool>, ()> {
     match normalise_text(raw).as_str() {
         "" => Ok(None),
-        "是" | "Y" | "y" | "1" | "true" => Ok(Some(true)),
-        "否" | "N" | "n" | "0" | "false" => Ok(Some(false)),
+        i18n::IMPORT_YES | "Y" | "y" | "1" | "true" => Ok(Some(true)),
+        i18n::IMPORT_NO | "N" | "n" | "0" | "false" => Ok(Some(false)),
         _ => Err(()),
     }
 }
@@ -87,7 +87,7 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
         skills: r.opt(K, "skills"),
         interests: r.opt(K, "interests"),
         free_time: r.opt(K, "free_time"),
-        central_household: Some(if central == Ok(Some(true)) { "是".into() } else { String::new() }),
+        central_household: Some(if central == Ok(Some(true)) { i18n::IMPORT_YES.into() } else { String::new() }),
     }
     .validate(today);
     if let Err(x) = &m {
@@ -238,11 +238,19 @@ pub(super) async fn run(
         let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
         let mut bad = Vec::new();
         if let Some(first) = seen.get(&id_text) {
-            bad.push(err("id_number", &id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            bad.push(err(
+                "id_number",
+                &id_text,
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
+            ));
         }
         let org_id = match orgs.get(&x.org_code) {
             None => {
-                bad.push(err("org_code", &x.org_code, format!("党组织编码{}", i18n::IMPORT_UNKNOWN_REF)));
+                bad.push(err(
+                    "org_code",
+                    &x.org_code,
+                    format!("{}{}", i18n::IMPORT_REF_PARTY_ORG_CODE, i18n::IMPORT_UNKNOWN_REF),
+                ));
                 None
             }
             Some(o) if !editable.contains(o) => {
@@ -265,7 +273,7 @@ pub(super) async fn run(
         let phone_change = match (old_res, &new_phone) {
             (Some(r), Some(ph)) if r.phone.as_deref() != Some(ph.as_str()) => {
                 if !editable.contains(&r.org_id) {
-                    bad.push(err("phone", ph, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
+                    bad.push(err("phone", ph, format!("{}{}", i18n::IMPORT_REF_RESIDENT, i18n::IMPORT_OUT_OF_SCOPE)));
                 }
                 true
             }
@@ -275,7 +283,7 @@ pub(super) async fn run(
         if let Some(m) = old_member
             && !editable.contains(&m.org_id)
         {
-            bad.push(err("id_number", &id_text, format!("该党员{}", i18n::IMPORT_OUT_OF_SCOPE)));
+            bad.push(err("id_number", &id_text, format!("{}{}", i18n::IMPORT_REF_MEMBER, i18n::IMPORT_OUT_OF_SCOPE)));
         }
         let (Some(org_id), true) = (org_id, bad.is_empty()) else {
             report.errors.extend(bad);
@@ -348,9 +356,9 @@ pub(super) async fn run(
                 diff("skills", opt(&o.skills), opt(&n.skills));
                 diff("interests", opt(&o.interests), opt(&n.interests));
                 diff("free_time", opt(&o.free_time), opt(&n.free_time));
-                let yn = |b: bool| if b { "是" } else { "否" }.to_string();
+                let yn = |b: bool| if b { i18n::IMPORT_YES } else { i18n::IMPORT_NO }.to_string();
                 diff("central_household", yn(o.central_household), yn(n.central_household));
-                let member_same = fields.iter().all(|f| f.column == "联系电话");
+                let member_same = fields.iter().all(|f| f.column == redcell_domain::rosters::header_of(K, "phone"));
                 if !member_same {
                     plan.changed_members.push((n.clone(), o, x.row));
                 }
