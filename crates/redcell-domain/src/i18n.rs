@@ -237,6 +237,21 @@ pub const IMPORT_OUT_OF_SCOPE: &str = "不在您可以修改的范围内";
 pub const IMPORT_NOT_SUPPORTED: &str = "该类型暂只提供模板，尚不能导入";
 pub const IMPORT_UNDONE_ALREADY: &str = "该批次已撤销";
 pub const IMPORT_UNDO_CHANGED_LATER: &str = "该批次导入的数据之后已被修改，不能撤销";
+/// Stands in for a blank name while a member row's other fields are checked.
+pub const IMPORT_NO_NAME: &str = "未填姓名";
+/// Yes / no as roster cells write them.
+pub const IMPORT_YES: &str = "是";
+pub const IMPORT_NO: &str = "否";
+/// "(first seen on) row N" after `IMPORT_DUPLICATE_IN_FILE`.
+pub const IMPORT_ROW_SUFFIX: &str = "行";
+/// Subjects put before `IMPORT_UNKNOWN_REF` / `IMPORT_OUT_OF_SCOPE`.
+pub const IMPORT_REF_PARTY_ORG_CODE: &str = "党组织编码";
+pub const IMPORT_REF_ORG_CODE: &str = "组织编码";
+pub const IMPORT_REF_RESIDENT: &str = "该居民";
+pub const IMPORT_REF_MEMBER: &str = "该党员";
+pub const IMPORT_REF_ORG_CADRE: &str = "该组织中的干部";
+pub const IMPORT_REF_HOUSEHOLD: &str = "该住户";
+pub const IMPORT_CHANGED_SINCE_CHECK: &str = "该记录在检查后已被修改，请重新检查";
 pub const IMPORT_UNDO_DEPENDS: &str = "已有其他数据依赖该批次导入的记录，不能撤销";
 pub const IMPORT_CYCLE: &str = "上级组织形成了循环";
 pub const IMPORT_YES_NO: &str = "请填写“是”或“否”";

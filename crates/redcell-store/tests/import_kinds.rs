@@ -21,6 +21,10 @@ stories!(
     cadres_upsert_link_members_and_undo,
     contacts_follow_the_coverage_rules_and_undo,
     abandoned_jobs_purged_after_a_day,
+    undo_refused_while_duties_point_at_the_rows,
+    members_outside_read_scope_unknown,
+    rows_changed_after_the_check_fail_the_batch,
+    undo_needs_the_prior_organisations_in_scope,
 );
 
 fn id(seq: u32, y: i32) -> String {
@@ -76,6 +80,12 @@ async fn members_errors_named_and_nothing_written(db: Db) {
     assert!(has_error(&r, 4, "出生日期", ""), "{:#?}", r.errors);
     assert!(has_error(&r, 5, "所在党组织编码", "不存在"), "{:#?}", r.errors);
     assert!(has_error(&r, 6, "身份证号", "第2行"), "{:#?}", r.errors);
+    // The messages come from the one catalogue of UI strings.
+    use redcell_domain::i18n;
+    let unknown_org = format!("{}{}", i18n::IMPORT_REF_PARTY_ORG_CODE, i18n::IMPORT_UNKNOWN_REF);
+    assert!(r.errors.iter().any(|e| e.row == 5 && e.reason == unknown_org), "{:#?}", r.errors);
+    let dup = format!("{}2{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX);
+    assert!(r.errors.iter().any(|e| e.row == 6 && e.reason == dup), "{:#?}", r.errors);
     assert!(has_error(&r, 7, "姓名", "尚未登记"), "{:#?}", r.errors);
     assert!(has_error(&r, 8, "姓名", "不一致"), "{:#?}", r.errors);
     assert!(has_error(&r, 9, "入党日期", "18岁"), "{:#?}", r.errors);
@@ -175,8 +185,38 @@ async fn members_limited_to_scope(db: Db) {
     );
     let r = run(&db, &t.sec, ImportKind::Members, csv.as_bytes(), true).await;
     assert!(has_error(&r, 2, "所在党组织编码", "范围"), "{:#?}", r.errors);
-    assert!(has_error(&r, 3, "身份证号", "范围"), "{:#?}", r.errors);
+    assert!(!r.errors.iter().any(|e| e.row == 3), "赵二 is not visible to B1: {:#?}", r.errors);
     assert_eq!(counts(&db).await, before);
+    let only = format!("{MEMBERS_HEAD}{},赵二,,,B1,农民/社区党员,,,,\n", t.id_numbers[3]);
+    let up = Upload {
+        kind: ImportKind::Members,
+        file_name: "名册.csv",
+        bytes: only.as_bytes(),
+        max_bytes: import::MAX_BYTES,
+        today: today(),
+    };
+    assert!(matches!(import::run(&db, &t.sec, up, true, &quiet).await, Err(StoreError::Invalid(_))));
+    assert_eq!(counts(&db).await, before);
+}
+
+/// A person outside the caller's scope behaves like an unknown one: no name
+/// compared, none shown.
+async fn members_outside_read_scope_unknown(db: Db) {
+    let t = tenant(&db).await;
+    // 赵二 (B2) is invisible to the secretary of B1; residents[5] lives under C2.
+    let csv = format!(
+        "{MEMBERS_HEAD}{zhao},别人,,13800009999,B1,农民/社区党员,,,,\n{out},,,,B1,农民/社区党员,,,,\n",
+        zhao = t.id_numbers[3],
+        out = t.id_numbers[5],
+    );
+    let admin = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), false).await;
+    assert!(has_error(&admin, 2, "姓名", "不一致"), "{:#?}", admin.errors);
+    let r = run(&db, &t.sec, ImportKind::Members, csv.as_bytes(), false).await;
+    assert!(!r.errors.iter().any(|e| e.row == 2), "no name compared: {:#?}", r.errors);
+    assert!(has_error(&r, 3, "姓名", "尚未登记"), "{:#?}", r.errors);
+    assert_eq!(r.counts.new, 1);
+    let shown = format!("{:?}", r);
+    assert!(!shown.contains(&t.residents[3].name) && !shown.contains(&t.residents[5].name), "{shown}");
 }
 
 async fn cadres_upsert_link_members_and_undo(db: Db) {
@@ -277,6 +317,13 @@ async fn contacts_follow_the_coverage_rules_and_undo(db: Db) {
     let sec = format!("{head}党员联系户,{zhang},,,GR2,2幢,1,101,,\n");
     let r3 = run(&db, &t.sec, ImportKind::Contacts, sec.as_bytes(), true).await;
     assert!(has_error(&r3, 2, "房号", "范围"), "{:#?}", r3.errors);
+    // A member outside the secretary's scope is "not a member", as an unknown
+    // one; a contact already held outside it is not "unchanged" for them.
+    let out = format!("{head}党员联系户,{zhao},,,GR1,1幢,2,201,,\n街道干部联系党员,,街道干部丙,ST,,,,,{zhao},\n");
+    let r4 = run(&db, &t.sec, ImportKind::Contacts, out.as_bytes(), false).await;
+    assert!(has_error(&r4, 2, "党员身份证号", "不是已登记的党员"), "{:#?}", r4.errors);
+    assert!(r4.errors.iter().any(|e| e.row == 3), "{:#?}", r4.errors);
+    assert_eq!(r4.counts.unchanged, 0);
 
     // Undo removes the contacts; refused once one of them has been ended.
     let id: (i64,) = db
@@ -307,14 +354,182 @@ async fn abandoned_jobs_purged_after_a_day(db: Db) {
     assert!(jobs::get(&db, &t.admin, done).await.unwrap().batch_id.is_some());
     let fresh = jobs::stage(&db, &t.admin, ImportKind::Members, "fresh.csv", csv.as_bytes()).await.unwrap();
     work().await;
+    // One confirmed for import but not yet worked, one being checked.
+    let confirmed = jobs::stage(&db, &t.admin, ImportKind::Members, "confirmed.csv", csv.as_bytes()).await.unwrap();
+    work().await;
+    jobs::request_commit(&db, &t.admin, confirmed).await.unwrap();
+    let running = jobs::stage(&db, &t.admin, ImportKind::Members, "running.csv", csv.as_bytes()).await.unwrap();
+    db.exec("UPDATE import_jobs SET status = 'running' WHERE id = $1", args![running]).await.unwrap();
     let two_days_ago = chrono::Utc::now() - chrono::Duration::hours(48);
-    db.exec("UPDATE import_jobs SET created_at = $1 WHERE id IN ($2, $3)", args![two_days_ago, left, done])
-        .await
-        .unwrap();
+    db.exec(
+        "UPDATE import_jobs SET created_at = $1 WHERE id IN ($2, $3, $4, $5)",
+        args![two_days_ago, left, done, confirmed, running],
+    )
+    .await
+    .unwrap();
     let n = jobs::purge_abandoned(&db, chrono::Utc::now()).await.unwrap();
     assert_eq!(n, 1);
     assert!(matches!(jobs::get(&db, &t.admin, left).await, Err(StoreError::NotFound)), "the abandoned job is gone");
     assert!(jobs::get(&db, &t.admin, done).await.is_ok(), "an imported job keeps its row");
     assert!(jobs::get(&db, &t.admin, fresh).await.is_ok(), "a job of today is kept");
+    assert!(jobs::get(&db, &t.admin, confirmed).await.is_ok(), "a job confirmed for import is kept");
+    assert!(jobs::get(&db, &t.admin, running).await.is_ok(), "a running job is kept");
     assert_eq!(jobs::purge_abandoned(&db, chrono::Utc::now()).await.unwrap(), 0);
+}
+
+/// Visits, attendance, plan proposals and login links point at members and
+/// cadres without a foreign key: undo is refused while any exists, and an id
+/// freed by an undo is not handed out again.
+async fn undo_refused_while_duties_point_at_the_rows(db: Db) {
+    let t = tenant(&db).await;
+    let csv = format!("{MEMBERS_HEAD}{},新党员,,,B1,农民/社区党员,,,,\n", id(841, 1980));
+    let r = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    let (mid,): (i64,) = db.one("SELECT MAX(id) FROM members", redcell_store::Args::new()).await.unwrap();
+    let refused = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Invalid(_)));
+    let member_links = [
+        format!(
+            "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, purpose, created_at) \
+                 VALUES ($1, $2, 'member', {mid}, 'household', $3, '2026-01-05', 'routine', '2026-01-05T00:00:00Z')"
+        ),
+        format!(
+            "INSERT INTO duty_people (tenant_id, record_kind, record_id, person_kind, person_id, presence) \
+                 VALUES ($1, 'meeting', 1, 'member', {mid}, 'present')"
+        ),
+    ];
+    for sql in &member_links {
+        db.exec(sql, args![t.root.tenant_id, t.b1.id, t.households[0].id]).await.unwrap_or_else(|_| panic!("{sql}"));
+        assert!(refused(import::undo(&db, &t.admin, batch).await), "{sql}");
+        db.exec("DELETE FROM duty_visits", redcell_store::Args::new()).await.unwrap();
+        db.exec("DELETE FROM duty_people", redcell_store::Args::new()).await.unwrap();
+    }
+    import::undo(&db, &t.admin, batch).await.unwrap();
+
+    let head = "姓名,所属组织编码,干部类型,联系电话,职务,党员身份证号\n";
+    let csv = format!("{head}新干部,C1,街道干部,13700000001,组织委员,\n");
+    let r = run(&db, &t.admin, ImportKind::Cadres, csv.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    let (cid,): (i64,) = db.one("SELECT MAX(id) FROM cadres", redcell_store::Args::new()).await.unwrap();
+    db.exec(
+        "INSERT INTO duty_accounts (tenant_id, user_id, cadre_id) VALUES ($1, $2, $3)",
+        args![t.root.tenant_id, t.admin.user_id, cid],
+    )
+    .await
+    .unwrap();
+    assert!(refused(import::undo(&db, &t.admin, batch).await), "a login linked to the cadre");
+    db.exec("DELETE FROM duty_accounts", redcell_store::Args::new()).await.unwrap();
+    db.exec(
+        &format!("INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, purpose, created_at) \
+                  VALUES ($1, $2, 'cadre', {cid}, 'household', $3, '2026-01-05', 'routine', '2026-01-05T00:00:00Z')"),
+        args![t.root.tenant_id, t.b1.id, t.households[0].id],
+    )
+    .await
+    .unwrap();
+    assert!(refused(import::undo(&db, &t.admin, batch).await), "a visit by the cadre");
+    db.exec("DELETE FROM duty_visits", redcell_store::Args::new()).await.unwrap();
+    import::undo(&db, &t.admin, batch).await.unwrap();
+
+    // The freed ids stay freed: the next import gets new ones.
+    let csv = format!("{MEMBERS_HEAD}{},又一个,,,B1,农民/社区党员,,,,\n", id(842, 1980));
+    run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), true).await.batch_id.expect("committed");
+    let (mid2,): (i64,) = db.one("SELECT MAX(id) FROM members", redcell_store::Args::new()).await.unwrap();
+    assert!(mid2 > mid, "member id {mid} not reused ({mid2})");
+    let r = run(&db, &t.admin, ImportKind::Cadres, csv_cadre(head).as_bytes(), true).await;
+    r.batch_id.expect("committed");
+    let (cid2,): (i64,) = db.one("SELECT MAX(id) FROM cadres", redcell_store::Args::new()).await.unwrap();
+    assert!(cid2 > cid, "cadre id {cid} not reused ({cid2})");
+}
+
+fn csv_cadre(head: &str) -> String {
+    format!("{head}另一个干部,C1,街道干部,13700000002,,\n")
+}
+
+/// The URL of the story's database, for a second connection.
+async fn url_of(db: &Db) -> String {
+    if db.backend() == redcell_store::db::Backend::Postgres {
+        let (name,): (String,) = db.one("SELECT current_database()", redcell_store::Args::new()).await.unwrap();
+        let base = std::env::var("REDCELL_TEST_PG").unwrap();
+        format!("{}/{name}", base.trim().trim_end_matches('/'))
+    } else {
+        let (file,): (String,) = db
+            .one("SELECT file FROM pragma_database_list WHERE name = 'main'", redcell_store::Args::new())
+            .await
+            .unwrap();
+        format!("sqlite://{file}")
+    }
+}
+
+/// Run `sql` from another connection (another user saving a form) when the
+/// import reaches its writing stage, i.e. after its check.
+fn edit_at_write(url: String, sql: String) -> impl Fn(Stage, u64) + Send + Sync {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    move |stage, _| {
+        if stage != Stage::Writing || done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let (url, sql) = (url.clone(), sql.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let other = Db::connect(&url).await.unwrap();
+                let n = other.exec(&sql, args![chrono::Utc::now()]).await.unwrap();
+                assert_eq!(n, 1, "{sql}");
+                other.close().await;
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// A row changed by someone else between the check and the write fails the
+/// batch with an error on that row; the other change is kept.
+async fn rows_changed_after_the_check_fail_the_batch(db: Db) {
+    let t = tenant(&db).await;
+    let url = url_of(&db).await;
+    let csv = format!("{MEMBERS_HEAD}{},张一,,,B1,老党员及离退休职工党员,,,,\n", t.id_numbers[0]);
+    let edit = edit_at_write(
+        url.clone(),
+        format!("UPDATE members SET work_unit = '别处改的', updated_at = $1 WHERE id = {}", t.members[0].id),
+    );
+    let up = Upload {
+        kind: ImportKind::Members,
+        file_name: "名册.csv",
+        bytes: csv.as_bytes(),
+        max_bytes: import::MAX_BYTES,
+        today: today(),
+    };
+    let r = import::run(&db, &t.admin, up, true, &edit).await.unwrap();
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 2, "身份证号", "检查后已被修改"), "{:#?}", r.errors);
+    let zhang = members::get(&db, &t.admin, t.members[0].id).await.unwrap();
+    assert_eq!(zhang.category.0.code(), "community", "nothing written");
+    assert_eq!(zhang.work_unit.as_deref(), Some("别处改的"));
+
+    let head = "姓名,所属组织编码,干部类型,联系电话,职务,党员身份证号\n";
+    let csv = format!("{head}网格员甲,B1,网格员,13900000001,网格长,\n");
+    let edit =
+        edit_at_write(url, format!("UPDATE cadres SET title = '别处', updated_at = $1 WHERE id = {}", t.cadres[0].id));
+    let up = Upload { kind: ImportKind::Cadres, bytes: csv.as_bytes(), ..up };
+    let r = import::run(&db, &t.admin, up, true, &edit).await.unwrap();
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 2, "姓名", "检查后已被修改"), "{:#?}", r.errors);
+    let (title,): (Option<String>,) =
+        db.one("SELECT title FROM cadres WHERE id = $1", args![t.cadres[0].id]).await.unwrap();
+    assert_eq!(title.as_deref(), Some("别处"));
+}
+
+/// Undo moves rows back: the secretary of B1 may not undo a batch that moved
+/// 赵二 from B2 into B1.
+async fn undo_needs_the_prior_organisations_in_scope(db: Db) {
+    let t = tenant(&db).await;
+    let csv = format!("{MEMBERS_HEAD}{},赵二,,,B1,农民/社区党员,,,,\n", t.id_numbers[3]);
+    let r = run(&db, &t.admin, ImportKind::Members, csv.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    let zhao = members::get(&db, &t.admin, t.members[2].id).await.unwrap();
+    assert_eq!(zhao.org_id, t.b1.id);
+    assert!(matches!(import::undo(&db, &t.sec, batch).await, Err(StoreError::Forbidden)));
+    assert_eq!(members::get(&db, &t.admin, t.members[2].id).await.unwrap().org_id, t.b1.id, "not moved back");
+    import::undo(&db, &t.admin, batch).await.unwrap();
+    assert_eq!(members::get(&db, &t.admin, t.members[2].id).await.unwrap().org_id, t.b2.id);
 }

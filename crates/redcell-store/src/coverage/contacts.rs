@@ -198,7 +198,7 @@ fn wrong(field: &str, code: &'static str, msg: impl Into<String>) -> StoreError 
 }
 
 /// Check both ends of a new contact; answers (tenant, org of the side looked after).
-async fn check_ends(tx: &mut Tx, p: &Principal, n: &NewContact) -> Result<(i64, i64), StoreError> {
+pub(crate) async fn check_ends(tx: &mut Tx, p: &Principal, n: &NewContact) -> Result<(i64, i64), StoreError> {
     use ContactLevel::*;
     let level = n.level;
     // The side looked after must be in the caller's edit scope.

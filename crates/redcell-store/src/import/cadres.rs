@@ -146,14 +146,18 @@ pub(super) async fn run(
     let member_ids: HashMap<i64, String> = members.iter().map(|(k, v)| (*v, k.clone())).collect();
 
     let mut new_rows: Vec<NewCadre> = Vec::new();
-    let mut changed: Vec<(NewCadre, CadreRow)> = Vec::new();
+    let mut changed: Vec<(NewCadre, CadreRow, u32)> = Vec::new();
     let mut seen: HashMap<Key, u32> = HashMap::new();
     let mut seen_existing: HashMap<i64, u32> = HashMap::new();
     let mut counts = Counts { rows: report.counts.rows, ..Counts::default() };
     for x in parsed {
         let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
         let Some(&org_id) = orgs.get(&x.org_code) else {
-            report.errors.push(err("org_code", &x.org_code, format!("组织编码{}", i18n::IMPORT_UNKNOWN_REF)));
+            report.errors.push(err(
+                "org_code",
+                &x.org_code,
+                format!("{}{}", i18n::IMPORT_REF_ORG_CODE, i18n::IMPORT_UNKNOWN_REF),
+            ));
             continue;
         };
         if !editable.contains(&org_id) {
@@ -176,7 +180,11 @@ pub(super) async fn run(
             None => Key::NamePhone(org_id, x.c.name.clone(), phone.clone()),
         };
         if let Some(first) = seen.get(&key) {
-            report.errors.push(err("name", &x.c.name, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            report.errors.push(err(
+                "name",
+                &x.c.name,
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
+            ));
             continue;
         }
         seen.insert(key.clone(), x.row);
@@ -196,7 +204,11 @@ pub(super) async fn run(
         let old = found.map(|i| existing[i].clone());
         if let Some(o) = &old {
             if let Some(first) = seen_existing.get(&o.id) {
-                report.errors.push(err("name", &n.name, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+                report.errors.push(err(
+                    "name",
+                    &n.name,
+                    format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
+                ));
                 continue;
             }
             seen_existing.insert(o.id, x.row);
@@ -238,7 +250,7 @@ pub(super) async fn run(
                 } else {
                     counts.changed += 1;
                     report.changes.push(RowChange { row: x.row, key: n.name.clone(), fields });
-                    changed.push((n, o));
+                    changed.push((n, o, x.row));
                 }
             }
         }
@@ -276,7 +288,7 @@ pub(super) async fn run(
     .await?;
     undo.created.insert("cadres".into(), rows.iter().map(|(id, _)| *id).collect());
     let mut prior = Vec::new();
-    for (n, o) in &changed {
+    for (n, o, row) in &changed {
         let a: Args = args![
             n.kind.code(),
             n.name.clone(),
@@ -285,13 +297,21 @@ pub(super) async fn run(
             n.member_id,
             at,
             t,
-            o.id
+            o.id,
+            o.updated_at
         ];
-        tx.exec(
-            "UPDATE cadres SET kind = $1, name = $2, phone = $3, title = $4, member_id = $5, updated_at = $6 WHERE tenant_id = $7 AND id = $8",
-            a,
-        )
-        .await?;
+        let done = tx
+            .exec(
+                "UPDATE cadres SET kind = $1, name = $2, phone = $3, title = $4, member_id = $5, updated_at = $6 \
+                 WHERE tenant_id = $7 AND id = $8 AND updated_at = $9",
+                a,
+            )
+            .await?;
+        if done != 1 {
+            // Dropping the transaction writes nothing.
+            report.errors.push(row_error(K, *row, "name", &o.name, i18n::IMPORT_CHANGED_SINCE_CHECK));
+            return Ok(());
+        }
         let mut m = BTreeMap::new();
         m.insert("kind".to_string(), json!(o.kind.0.code()));
         m.insert("name".to_string(), json!(o.name));

@@ -15,10 +15,10 @@ use super::{
     Counts, InRow, Progress, Report, RowError, RowErrors, Stage, Undo, Upload, read_each, row_error, write_batch,
 };
 use crate::args;
-use crate::coverage::contacts::start_in;
+use crate::coverage::contacts::{check_ends, start_in};
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
-use crate::scope::Principal;
+use crate::scope::{Capability, Principal};
 use redcell_domain::coverage::{ContactLevel, NewContact, Party, RawContact};
 use redcell_domain::rosters::{ImportKind, normalise_text};
 use redcell_domain::{IdNumber, i18n};
@@ -62,7 +62,7 @@ fn parse(r: &InRow, today: chrono::NaiveDate) -> Result<Parsed, Vec<RowError>> {
         Err(x) => {
             e.invalid(&x, &|f| if f == "since" { "since".into() } else { "level".into() });
             if r.text(K, "level").trim().is_empty() {
-                e.out.retain(|x| x.column != "联系层级");
+                e.out.retain(|x| x.column != redcell_domain::rosters::header_of(K, "level"));
                 e.push("level", i18n::REQUIRED);
             }
             return Err(e.out);
@@ -144,22 +144,29 @@ impl Parsed {
     }
 }
 
-async fn member_by_id(tx: &mut Tx, t: i64, id: &IdNumber) -> Result<Option<i64>, StoreError> {
+/// The member with this ID number, when the caller may see them
+/// (`ReadRegistry`); one outside that scope is not found.
+async fn member_by_id(tx: &mut Tx, p: &Principal, id: &IdNumber) -> Result<Option<i64>, StoreError> {
+    let mut a = args![p.tenant_id, id.as_str()];
+    let c = p.scope(Capability::ReadRegistry).rows("m", &mut a);
     Ok(tx
         .opt::<(i64,)>(
-            "SELECT m.id FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
-             WHERE m.tenant_id = $1 AND r.id_number = $2",
-            args![t, id.as_str()],
+            &format!(
+                "SELECT m.id FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 WHERE m.tenant_id = $1 AND r.id_number = $2 AND {c}"
+            ),
+            a,
         )
         .await?
         .map(|(i,)| i))
 }
 
 /// Resolve both ends to ids; an unresolved end is an error on its column.
-async fn resolve(tx: &mut Tx, t: i64, x: &Parsed) -> Result<Result<(i64, i64), RowError>, StoreError> {
+async fn resolve(tx: &mut Tx, p: &Principal, x: &Parsed) -> Result<Result<(i64, i64), RowError>, StoreError> {
+    let t = p.tenant_id;
     let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
     let from = match &x.from {
-        From::Member(id) => match member_by_id(tx, t, id).await? {
+        From::Member(id) => match member_by_id(tx, p, id).await? {
             Some(m) => m,
             None => return Ok(Err(err("member_id_number", id.as_str(), i18n::IMPORT_NOT_MEMBER.into()))),
         },
@@ -173,7 +180,13 @@ async fn resolve(tx: &mut Tx, t: i64, x: &Parsed) -> Result<Result<(i64, i64), R
                 .await?;
             match ids.as_slice() {
                 [(id,)] => *id,
-                [] => return Ok(Err(err("cadre_name", name, format!("该组织中的干部{}", i18n::IMPORT_UNKNOWN_REF)))),
+                [] => {
+                    return Ok(Err(err(
+                        "cadre_name",
+                        name,
+                        format!("{}{}", i18n::IMPORT_REF_ORG_CADRE, i18n::IMPORT_UNKNOWN_REF),
+                    )));
+                }
                 _ => return Ok(Err(err("cadre_name", name, i18n::IMPORT_CADRE_AMBIGUOUS.into()))),
             }
         }
@@ -190,10 +203,16 @@ async fn resolve(tx: &mut Tx, t: i64, x: &Parsed) -> Result<Result<(i64, i64), R
                 .await?;
             match id {
                 Some((id,)) => id,
-                None => return Ok(Err(err("room", room, format!("该住户{}", i18n::IMPORT_UNKNOWN_REF)))),
+                None => {
+                    return Ok(Err(err(
+                        "room",
+                        room,
+                        format!("{}{}", i18n::IMPORT_REF_HOUSEHOLD, i18n::IMPORT_UNKNOWN_REF),
+                    )));
+                }
             }
         }
-        To::Member(id) => match member_by_id(tx, t, id).await? {
+        To::Member(id) => match member_by_id(tx, p, id).await? {
             Some(m) => m,
             None => return Ok(Err(err("to_id_number", id.as_str(), i18n::IMPORT_NOT_MEMBER.into()))),
         },
@@ -203,7 +222,13 @@ async fn resolve(tx: &mut Tx, t: i64, x: &Parsed) -> Result<Result<(i64, i64), R
                 .await?
             {
                 Some((id,)) => id,
-                None => return Ok(Err(err("to_org_code", code, format!("组织编码{}", i18n::IMPORT_UNKNOWN_REF)))),
+                None => {
+                    return Ok(Err(err(
+                        "to_org_code",
+                        code,
+                        format!("{}{}", i18n::IMPORT_REF_ORG_CODE, i18n::IMPORT_UNKNOWN_REF),
+                    )));
+                }
             }
         }
     };
@@ -240,7 +265,7 @@ pub(super) async fn run(
         if i.is_multiple_of(1_000) {
             progress(Stage::Checking, i as u64);
         }
-        let (from, to) = match resolve(&mut tx, t, x).await? {
+        let (from, to) = match resolve(&mut tx, p, x).await? {
             Ok(ids) => ids,
             Err(e) => {
                 report.errors.push(e);
@@ -255,7 +280,7 @@ pub(super) async fn run(
             report.errors.push(err(
                 x.target_key(),
                 &x.target_value(),
-                format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE),
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
             ));
             continue;
         }
@@ -265,13 +290,19 @@ pub(super) async fn run(
             report.errors.push(err(
                 x.target_key(),
                 &x.target_value(),
-                format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE),
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
             ));
             continue;
         }
         seen.insert(key, x.row);
         if x.n.level == ContactLevel::MemberHousehold {
             seen_household.insert(to, x.row);
+        }
+        // The scope and rules of the contact first: a contact already held
+        // counts as unchanged only for a caller who may make it.
+        if let Err(e) = check_ends(&mut tx, p, &x.n).await {
+            report.errors.extend(service_errors(x, e)?);
+            continue;
         }
         let held = tx
             .int(
@@ -290,19 +321,10 @@ pub(super) async fn run(
                 counts.new += 1;
                 created.push(id);
             }
-            Err(StoreError::Invalid(inv)) => {
+            Err(e) => {
                 tx.exec("ROLLBACK TO SAVEPOINT import_row", Args::new()).await?;
-                for f in inv.0 {
-                    let (k, v) = column_of(x, &f.field);
-                    report.errors.push(err(k, &v, f.message));
-                }
+                report.errors.extend(service_errors(x, e)?);
             }
-            Err(StoreError::Denied(f)) => {
-                tx.exec("ROLLBACK TO SAVEPOINT import_row", Args::new()).await?;
-                let (k, v) = column_of(x, &f.field);
-                report.errors.push(err(k, &v, i18n::IMPORT_OUT_OF_SCOPE.into()));
-            }
-            Err(e) => return Err(e),
         }
     }
     report.counts.new = counts.new;
@@ -318,6 +340,26 @@ pub(super) async fn run(
     tx.commit().await?;
     report.batch_id = Some(id);
     Ok(())
+}
+
+/// The coverage service's refusal as row errors (other errors pass through).
+fn service_errors(x: &Parsed, e: StoreError) -> Result<Vec<RowError>, StoreError> {
+    let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
+    match e {
+        StoreError::Invalid(inv) => Ok(inv
+            .0
+            .into_iter()
+            .map(|f| {
+                let (k, v) = column_of(x, &f.field);
+                err(k, &v, f.message)
+            })
+            .collect()),
+        StoreError::Denied(f) => {
+            let (k, v) = column_of(x, &f.field);
+            Ok(vec![err(k, &v, i18n::IMPORT_OUT_OF_SCOPE.into())])
+        }
+        e => Err(e),
+    }
 }
 
 /// The column (and its value) a service error's field names.

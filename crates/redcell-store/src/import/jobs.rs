@@ -323,13 +323,14 @@ pub async fn work_one(db: &Db, worker: &str, today: NaiveDate) -> Result<bool, S
 /// How long the file of a job that was never imported is kept.
 pub const ABANDONED_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
-/// Remove jobs staged before `now - ABANDONED_AFTER` that were never imported
-/// (checked and left, failed, or still queued), with their staged files. A
-/// job whose file was imported keeps its row (it names its batch); a running
-/// job is left to its worker. Returns the number removed.
+/// Remove jobs staged before `now - ABANDONED_AFTER` that were only ever
+/// checked (a preview checked and left, failed, or still queued), with their
+/// staged files. A job confirmed for import (`mode = 'commit'`, whatever came
+/// of it) keeps its row, as does a running job (left to its worker).
+/// Returns the number removed.
 pub async fn purge_abandoned(db: &Db, now: DateTime<Utc>) -> Result<u64, StoreError> {
     db.exec(
-        "DELETE FROM import_jobs WHERE batch_id IS NULL AND status <> 'running' AND created_at < $1",
+        "DELETE FROM import_jobs WHERE batch_id IS NULL AND mode = 'preview' AND status <> 'running' AND created_at < $1",
         args![now - ABANDONED_AFTER],
     )
     .await

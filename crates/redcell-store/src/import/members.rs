@@ -10,8 +10,9 @@ use super::{
 };
 use crate::db::{Arg, Args, Db};
 use crate::demo::bulk;
+use crate::error::ResultExt;
 use crate::error::StoreError;
-use crate::scope::Principal;
+use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::input::{NewMember, NewResident, RawMember, RawResident, check_joined_on};
@@ -23,7 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 const K: ImportKind = ImportKind::Members;
 
 /// Stands in for a blank name while the other resident fields are checked.
-const NO_NAME: &str = "未填姓名";
+const NO_NAME: &str = i18n::IMPORT_NO_NAME;
 
 struct Parsed {
     row: u32,
@@ -42,8 +43,8 @@ struct Parsed {
 fn yes_no(raw: &str) -> Result<Option<bool>, ()> {
     match normalise_text(raw).as_str() {
         "" => Ok(None),
-        "是" | "Y" | "y" | "1" | "true" => Ok(Some(true)),
-        "否" | "N" | "n" | "0" | "false" => Ok(Some(false)),
+        i18n::IMPORT_YES | "Y" | "y" | "1" | "true" => Ok(Some(true)),
+        i18n::IMPORT_NO | "N" | "n" | "0" | "false" => Ok(Some(false)),
         _ => Err(()),
     }
 }
@@ -86,7 +87,7 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
         skills: r.opt(K, "skills"),
         interests: r.opt(K, "interests"),
         free_time: r.opt(K, "free_time"),
-        central_household: Some(if central == Ok(Some(true)) { "是".into() } else { String::new() }),
+        central_household: Some(if central == Ok(Some(true)) { i18n::IMPORT_YES.into() } else { String::new() }),
     }
     .validate(today);
     if let Err(x) = &m {
@@ -145,26 +146,33 @@ enum Res {
     New(usize),
 }
 
+/// A registered resident whose phone changes: (id, new phone, prior phone,
+/// prior stamp, sheet row, ID number).
+type PhoneChange = (i64, String, Option<String>, DateTime<Utc>, u32, String);
+
 #[derive(Default)]
 struct Plan {
     new_res: Vec<(i64, NewResident)>,
-    /// Registered residents whose phone changes: (id, new phone, prior row).
-    res_phone: Vec<(i64, String, Option<String>, DateTime<Utc>)>,
+    /// Registered residents whose phone changes.
+    res_phone: Vec<PhoneChange>,
     new_members: Vec<(Res, NewMember)>,
-    changed_members: Vec<(NewMember, MemRow)>,
+    /// (new values, prior row, sheet row).
+    changed_members: Vec<(NewMember, MemRow, u32)>,
 }
 
-/// Residents of the tenant with these ID numbers (looked up in chunks).
-async fn residents_by_id(db: &Db, t: i64, ids: &[String]) -> Result<HashMap<String, ResRow>, StoreError> {
+/// Residents the caller may see (`ReadRegistry`, as the member form allows)
+/// with these ID numbers, looked up in chunks. A resident outside that scope
+/// is not found: the file is told nothing about them.
+async fn residents_by_id(db: &Db, p: &Principal, ids: &[String]) -> Result<HashMap<String, ResRow>, StoreError> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         let mut a = Args::new();
-        let tp = a.push(t);
+        let c = p.scope(Capability::ReadRegistry).rows("r", &mut a);
         let list: Vec<String> = chunk.iter().map(|s| a.push(s.clone())).collect();
         let rows: Vec<ResRow> = db
             .all(
                 &format!(
-                    "SELECT id, id_number, org_id, name, phone, updated_at FROM residents WHERE tenant_id = {tp} AND id_number IN ({})",
+                    "SELECT r.id, r.id_number, r.org_id, r.name, r.phone, r.updated_at FROM residents r WHERE {c} AND r.id_number IN ({})",
                     list.join(",")
                 ),
                 a,
@@ -202,14 +210,19 @@ pub(super) async fn run(
         .into_iter()
         .collect();
     let ids: Vec<String> = parsed.iter().map(|x| x.res.id_number.as_str().to_string()).collect();
-    let residents = residents_by_id(db, t, &ids).await?;
+    let residents = residents_by_id(db, p, &ids).await?;
+    // Members the caller may see; one outside that scope is not found.
+    let mut a = args![t];
+    let c = p.scope(Capability::ReadRegistry).rows("m", &mut a);
     let mut members: HashMap<String, MemRow> = db
         .all::<MemRow>(
-            "SELECT r.id_number, m.id, m.org_id, o.code AS org_code, m.category, m.status, m.joined_on, m.work_unit, m.skills, \
-             m.interests, m.free_time, m.central_household, m.updated_at FROM members m \
-             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
-             JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id WHERE m.tenant_id = $1",
-            args![t],
+            &format!(
+                "SELECT r.id_number, m.id, m.org_id, o.code AS org_code, m.category, m.status, m.joined_on, m.work_unit, m.skills, \
+                 m.interests, m.free_time, m.central_household, m.updated_at FROM members m \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id WHERE m.tenant_id = $1 AND {c}"
+            ),
+            a,
         )
         .await?
         .into_iter()
@@ -225,11 +238,19 @@ pub(super) async fn run(
         let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
         let mut bad = Vec::new();
         if let Some(first) = seen.get(&id_text) {
-            bad.push(err("id_number", &id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            bad.push(err(
+                "id_number",
+                &id_text,
+                format!("{}{first}{}", i18n::IMPORT_DUPLICATE_IN_FILE, i18n::IMPORT_ROW_SUFFIX),
+            ));
         }
         let org_id = match orgs.get(&x.org_code) {
             None => {
-                bad.push(err("org_code", &x.org_code, format!("党组织编码{}", i18n::IMPORT_UNKNOWN_REF)));
+                bad.push(err(
+                    "org_code",
+                    &x.org_code,
+                    format!("{}{}", i18n::IMPORT_REF_PARTY_ORG_CODE, i18n::IMPORT_UNKNOWN_REF),
+                ));
                 None
             }
             Some(o) if !editable.contains(o) => {
@@ -252,7 +273,7 @@ pub(super) async fn run(
         let phone_change = match (old_res, &new_phone) {
             (Some(r), Some(ph)) if r.phone.as_deref() != Some(ph.as_str()) => {
                 if !editable.contains(&r.org_id) {
-                    bad.push(err("phone", ph, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
+                    bad.push(err("phone", ph, format!("{}{}", i18n::IMPORT_REF_RESIDENT, i18n::IMPORT_OUT_OF_SCOPE)));
                 }
                 true
             }
@@ -262,7 +283,7 @@ pub(super) async fn run(
         if let Some(m) = old_member
             && !editable.contains(&m.org_id)
         {
-            bad.push(err("id_number", &id_text, format!("该党员{}", i18n::IMPORT_OUT_OF_SCOPE)));
+            bad.push(err("id_number", &id_text, format!("{}{}", i18n::IMPORT_REF_MEMBER, i18n::IMPORT_OUT_OF_SCOPE)));
         }
         let (Some(org_id), true) = (org_id, bad.is_empty()) else {
             report.errors.extend(bad);
@@ -287,7 +308,14 @@ pub(super) async fn run(
         let res = match old_res {
             Some(r) => {
                 if phone_change && phone_done.insert(r.id) {
-                    plan.res_phone.push((r.id, new_phone.clone().unwrap_or_default(), r.phone.clone(), r.updated_at));
+                    plan.res_phone.push((
+                        r.id,
+                        new_phone.clone().unwrap_or_default(),
+                        r.phone.clone(),
+                        r.updated_at,
+                        x.row,
+                        id_text.clone(),
+                    ));
                 }
                 Res::Old(r.id)
             }
@@ -328,11 +356,11 @@ pub(super) async fn run(
                 diff("skills", opt(&o.skills), opt(&n.skills));
                 diff("interests", opt(&o.interests), opt(&n.interests));
                 diff("free_time", opt(&o.free_time), opt(&n.free_time));
-                let yn = |b: bool| if b { "是" } else { "否" }.to_string();
+                let yn = |b: bool| if b { i18n::IMPORT_YES } else { i18n::IMPORT_NO }.to_string();
                 diff("central_household", yn(o.central_household), yn(n.central_household));
-                let member_same = fields.iter().all(|f| f.column == "联系电话");
+                let member_same = fields.iter().all(|f| f.column == redcell_domain::rosters::header_of(K, "phone"));
                 if !member_same {
-                    plan.changed_members.push((n.clone(), o));
+                    plan.changed_members.push((n.clone(), o, x.row));
                 }
             }
         }
@@ -362,12 +390,22 @@ pub(super) async fn run(
         return Ok(());
     }
     progress(Stage::Writing, 0);
-    let batch = write(db, p, up, &counts, plan).await?;
-    report.batch_id = Some(batch);
+    match write(db, p, up, &counts, plan).await? {
+        Ok(batch) => report.batch_id = Some(batch),
+        Err(e) => report.errors.push(e),
+    }
     Ok(())
 }
 
-async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: Plan) -> Result<i64, StoreError> {
+/// Write the plan in one transaction; a row changed since it was checked
+/// fails the whole batch with an error on that row (nothing written).
+async fn write(
+    db: &Db,
+    p: &Principal,
+    up: &Upload<'_>,
+    counts: &Counts,
+    plan: Plan,
+) -> Result<Result<i64, RowError>, StoreError> {
     let t = p.tenant_id;
     let at = now();
     let mut undo = Undo::default();
@@ -395,7 +433,8 @@ async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: P
             ])
         },
     )
-    .await?;
+    .await
+    .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
     undo.created.insert("residents".into(), res_rows.iter().map(|(id, _)| *id).collect());
     let res_id = |r: Res| match r {
         Res::Old(id) => id,
@@ -428,26 +467,34 @@ async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: P
     .await?;
     undo.created.insert("members".into(), mem_rows.iter().map(|(id, _, _)| *id).collect());
     let mut prior_res = Vec::new();
-    for (id, phone, old, updated_at) in &plan.res_phone {
-        tx.exec(
-            "UPDATE residents SET phone = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-            args![phone.clone(), at, t, *id],
-        )
-        .await?;
+    for (id, phone, old, updated_at, row, id_text) in &plan.res_phone {
+        let n = tx
+            .exec(
+                "UPDATE residents SET phone = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND updated_at = $5",
+                args![phone.clone(), at, t, *id, *updated_at],
+            )
+            .await?;
+        if n != 1 {
+            return Ok(Err(row_error(K, *row, "id_number", id_text, i18n::IMPORT_CHANGED_SINCE_CHECK)));
+        }
         let mut m = BTreeMap::new();
         m.insert("phone".to_string(), json!(old));
         m.insert("updated_at".to_string(), json!(updated_at));
         prior_res.push((*id, m));
     }
     let mut prior_mem = Vec::new();
-    for (n, o) in &plan.changed_members {
-        tx.exec(
-            "UPDATE members SET org_id = $1, category = $2, status = $3, joined_on = $4, work_unit = $5, skills = $6, interests = $7, \
-             free_time = $8, central_household = $9, updated_at = $10 WHERE tenant_id = $11 AND id = $12",
-            args![n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(), n.skills.clone(),
-                n.interests.clone(), n.free_time.clone(), n.central_household, at, t, o.id],
-        )
-        .await?;
+    for (n, o, row) in &plan.changed_members {
+        let changed = tx
+            .exec(
+                "UPDATE members SET org_id = $1, category = $2, status = $3, joined_on = $4, work_unit = $5, skills = $6, interests = $7, \
+                 free_time = $8, central_household = $9, updated_at = $10 WHERE tenant_id = $11 AND id = $12 AND updated_at = $13",
+                args![n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(), n.skills.clone(),
+                    n.interests.clone(), n.free_time.clone(), n.central_household, at, t, o.id, o.updated_at],
+            )
+            .await?;
+        if changed != 1 {
+            return Ok(Err(row_error(K, *row, "id_number", &o.id_number, i18n::IMPORT_CHANGED_SINCE_CHECK)));
+        }
         let mut m = BTreeMap::new();
         m.insert("org_id".to_string(), json!(o.org_id));
         m.insert("category".to_string(), json!(o.category.0.code()));
@@ -469,5 +516,5 @@ async fn write(db: &Db, p: &Principal, up: &Upload<'_>, counts: &Counts, plan: P
     }
     let id = write_batch(&mut tx, p, up, at, counts, &undo).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(Ok(id))
 }

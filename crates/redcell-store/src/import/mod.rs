@@ -392,28 +392,51 @@ pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Reserve `n` ids of `table` and return the first (inside the write
-/// transaction: on SQLite the write lock is held, on PostgreSQL the identity
-/// sequence is moved past them).
+/// Reserve `n` consecutive ids of `table` and return the first (inside the
+/// write transaction). SQLite: the write lock is held; ids start past both
+/// MAX(id) and the table's high-water mark in `id_marks`, which moves past
+/// them, so an id removed by an undo is never handed out again. PostgreSQL:
+/// the ids come from the identity sequence itself (`nextval`, atomic), retried
+/// until one run of them is consecutive and above every stored id.
 pub(crate) async fn reserve_ids(tx: &mut Tx, table: &str, n: usize) -> Result<i64, StoreError> {
     let max = tx.int(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"), Args::new()).await?;
     if tx.backend() == Backend::Postgres {
-        let seq = tx
-            .int(
-                &format!(
-                    "SELECT COALESCE(pg_sequence_last_value(CAST(pg_get_serial_sequence('{table}', 'id') AS regclass)), 0)"
-                ),
-                Args::new(),
-            )
-            .await?;
-        let base = max.max(seq);
-        if n > 0 {
-            tx.exec(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1)"), args![base + n as i64])
-                .await?;
+        if n == 0 {
+            return Ok(max + 1);
         }
-        return Ok(base + 1);
+        let seq = format!("pg_get_serial_sequence('{table}', 'id')");
+        loop {
+            let got: Vec<(i64,)> =
+                tx.all(&format!("SELECT nextval({seq}) FROM generate_series(1, $1)"), args![n as i64]).await?;
+            let first = got.iter().map(|(v,)| *v).min().unwrap_or(0);
+            let last = got.iter().map(|(v,)| *v).max().unwrap_or(0);
+            if first <= max {
+                // Rows were written with explicit ids past the sequence: move it on.
+                tx.exec(&format!("SELECT setval({seq}, GREATEST($1, nextval({seq})))"), args![max]).await?;
+                continue;
+            }
+            if last - first + 1 == n as i64 {
+                return Ok(first);
+            }
+        }
     }
-    Ok(max + 1)
+    let mark = tx.int("SELECT COALESCE(MAX(high), 0) FROM id_marks WHERE table_name = $1", args![table]).await?;
+    let base = max.max(mark);
+    if n > 0 {
+        raise_mark(tx, table, base + n as i64).await?;
+    }
+    Ok(base + 1)
+}
+
+/// Move `table`'s high-water mark up to `high` (SQLite only).
+async fn raise_mark(tx: &mut Tx, table: &str, high: i64) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO id_marks (table_name, high) VALUES ($1, $2) \
+         ON CONFLICT (table_name) DO UPDATE SET high = MAX(id_marks.high, excluded.high)",
+        args![table, high],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The prior values of a changed row, column by column.
@@ -537,6 +560,16 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
         changed: serde_json::from_str(&changed).map_err(|e| StoreError::Internal(e.to_string()))?,
     };
     let t = p.tenant_id;
+    // Rows are put back where they were: every prior organisation too must be
+    // in the caller's scope.
+    for rows in undo.changed.values() {
+        for (_, prior) in rows {
+            let org = prior.get("org_id").and_then(serde_json::Value::as_i64);
+            if org.is_some_and(|o| !editable.contains(&o)) {
+                return Err(StoreError::Forbidden);
+            }
+        }
+    }
     // Every row touched: still as the import left it, and inside the caller's scope.
     let mut touched: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for (table, ids) in &undo.created {
@@ -593,11 +626,19 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
                 "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND ((from_kind = 'member' AND from_id IN ({ids})) OR (to_kind = 'member' AND to_id IN ({ids}))){own}",
                 "SELECT COUNT(*) FROM exemptions WHERE tenant_id = $1 AND member_id IN ({ids})",
                 "SELECT COUNT(*) FROM demo_posts WHERE tenant_id = $1 AND member_id IN ({ids})",
+                "SELECT COUNT(*) FROM duty_visits WHERE tenant_id = $1 AND ((visitor_kind = 'member' AND visitor_id IN ({ids})) OR (target_kind = 'member' AND target_id IN ({ids})))",
+                "SELECT COUNT(*) FROM duty_people WHERE tenant_id = $1 AND person_kind = 'member' AND person_id IN ({ids})",
+                "SELECT COUNT(*) FROM plan_proposal_rows WHERE tenant_id = $1 AND (old_member_id IN ({ids}) OR new_member_id IN ({ids}))",
             ],
         ),
         (
             "cadres",
-            &["SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND from_kind = 'cadre' AND from_id IN ({ids}){own}"],
+            &[
+                "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND from_kind = 'cadre' AND from_id IN ({ids}){own}",
+                "SELECT COUNT(*) FROM duty_visits WHERE tenant_id = $1 AND visitor_kind = 'cadre' AND visitor_id IN ({ids})",
+                "SELECT COUNT(*) FROM duty_people WHERE tenant_id = $1 AND person_kind = 'cadre' AND person_id IN ({ids})",
+                "SELECT COUNT(*) FROM duty_accounts WHERE tenant_id = $1 AND cadre_id IN ({ids})",
+            ],
         ),
     ];
     for (table, queries) in dependents {
@@ -616,6 +657,12 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
         let mut ids = ids.clone();
         // Children (higher ids) before their parents.
         ids.sort_unstable_by(|a, b| b.cmp(a));
+        if tx.backend() == Backend::Sqlite
+            && let Some(top) = ids.first()
+        {
+            // Freed ids are never handed out again (see `reserve_ids`).
+            raise_mark(&mut tx, table, *top).await?;
+        }
         for chunk in ids.chunks(500) {
             let r = tx
                 .exec(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND id IN ({})", id_list(chunk)), args![t])
