@@ -136,80 +136,218 @@ pub fn read_rows(
     max_bytes: usize,
     on_row: &mut dyn FnMut(u32, Vec<Cell>) -> bool,
 ) -> Result<Format, ReadError> {
-    if bytes.len() > max_bytes {
-        return Err(ReadError::TooLarge { size: bytes.len(), max: max_bytes });
-    }
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(ReadError::Empty);
-    }
-    let mut any = false;
-    let mut f = |n: u32, cells: Vec<Cell>| {
-        if cells.iter().all(|c| c.text.trim().is_empty()) {
-            return true;
+    let mut book = Book::open(bytes, max_bytes)?;
+    let format = book.format();
+    let mut rows = book.rows()?;
+    while let Some((n, cells)) = rows.next_row()? {
+        if !on_row(n, cells) {
+            break;
         }
-        any = true;
-        on_row(n, cells)
-    };
-    let format = match sniff(bytes)? {
-        Format::Xlsx => {
-            read_xlsx(bytes, &mut f)?;
-            Format::Xlsx
-        }
-        Format::Csv(_) => Format::Csv(read_csv(bytes, &mut f)?),
-    };
-    if !any {
+    }
+    if !rows.any() {
         return Err(ReadError::Empty);
     }
     Ok(format)
 }
 
-fn corrupt(e: impl std::fmt::Display) -> ReadError {
-    ReadError::Corrupt(e.to_string())
+/// A file opened for reading its first sheet row by row, at the caller's
+/// pace ([`Book::rows`] then [`Rows::next_row`]): for readers that must stop
+/// between rows, e.g. to await a database write, and for reading a file a
+/// second time without keeping its rows. [`read_rows`] is the same reading
+/// with a callback.
+pub struct Book<'a> {
+    format: Format,
+    inner: BookInner<'a>,
 }
 
-fn read_xlsx(bytes: &[u8], on_row: &mut dyn FnMut(u32, Vec<Cell>) -> bool) -> Result<(), ReadError> {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
-    let Some(name) = wb.sheet_names().first().cloned() else {
-        return Err(ReadError::Empty);
-    };
-    let merged = wb.merge_cells_by_sheet_name(&name).map_err(corrupt)?;
-    if !merged.is_empty() {
-        return Err(ReadError::Merged(
-            merged
-                .iter()
-                .map(|d| {
-                    format!("{}{}:{}{}", column_letters(d.start.1), d.start.0 + 1, column_letters(d.end.1), d.end.0 + 1)
-                })
-                .collect(),
-        ));
-    }
-    let mut cells = wb.worksheet_cells_reader(&name).map_err(corrupt)?;
-    let mut row: Vec<Cell> = Vec::new();
-    let mut row_no: Option<u32> = None;
-    while let Some(c) = cells.next_cell().map_err(corrupt)? {
-        let (r, col) = c.get_position();
-        if row_no != Some(r) {
-            if let Some(prev) = row_no
-                && !on_row(prev + 1, std::mem::take(&mut row))
-            {
-                return Ok(());
+enum BookInner<'a> {
+    /// The decoded text (borrowed for UTF-8, decoded once for GB18030).
+    Csv(std::borrow::Cow<'a, str>),
+    Xlsx {
+        wb: Box<Xlsx<Cursor<&'a [u8]>>>,
+        sheet: String,
+    },
+}
+
+impl<'a> Book<'a> {
+    /// Check the size and format, decode a CSV, and refuse an xlsx whose
+    /// first sheet has merged cells.
+    pub fn open(bytes: &'a [u8], max_bytes: usize) -> Result<Book<'a>, ReadError> {
+        if bytes.len() > max_bytes {
+            return Err(ReadError::TooLarge { size: bytes.len(), max: max_bytes });
+        }
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(ReadError::Empty);
+        }
+        match sniff(bytes)? {
+            Format::Xlsx => {
+                let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
+                let Some(sheet) = wb.sheet_names().first().cloned() else {
+                    return Err(ReadError::Empty);
+                };
+                let merged = wb.merge_cells_by_sheet_name(&sheet).map_err(corrupt)?;
+                if !merged.is_empty() {
+                    return Err(ReadError::Merged(
+                        merged
+                            .iter()
+                            .map(|d| {
+                                format!(
+                                    "{}{}:{}{}",
+                                    column_letters(d.start.1),
+                                    d.start.0 + 1,
+                                    column_letters(d.end.1),
+                                    d.end.0 + 1
+                                )
+                            })
+                            .collect(),
+                    ));
+                }
+                Ok(Book { format: Format::Xlsx, inner: BookInner::Xlsx { wb: Box::new(wb), sheet } })
             }
-            row.clear();
-            row_no = Some(r);
+            Format::Csv(_) => {
+                let (text, enc) = decode_text(bytes)?;
+                if text.contains('\0') {
+                    return Err(ReadError::NotSpreadsheet);
+                }
+                Ok(Book { format: Format::Csv(enc), inner: BookInner::Csv(text) })
+            }
         }
-        let col = col as usize;
-        if col > 16_383 {
-            return Err(ReadError::Corrupt("column out of range".into()));
-        }
-        if row.len() <= col {
-            row.resize(col + 1, Cell::text(""));
-        }
-        row[col] = cell(c.get_value());
     }
-    if let Some(prev) = row_no {
-        on_row(prev + 1, row);
+
+    /// The format (and a CSV's encoding).
+    pub fn format(&self) -> Format {
+        self.format
     }
-    Ok(())
+
+    /// The rows of the first sheet, from the top (may be called again to
+    /// read the file once more).
+    pub fn rows(&mut self) -> Result<Rows<'_, 'a>, ReadError> {
+        let inner = match &mut self.inner {
+            BookInner::Csv(text) => RowsInner::Csv {
+                rdr: Box::new(csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes())),
+                raw: text.as_bytes(),
+                rec: csv::StringRecord::new(),
+                seen: 0,
+                line: 1,
+            },
+            BookInner::Xlsx { wb, sheet } => RowsInner::Xlsx {
+                cells: Box::new(wb.worksheet_cells_reader(sheet).map_err(corrupt)?),
+                pending: None,
+                done: false,
+            },
+        };
+        Ok(Rows { inner, any: false })
+    }
+}
+
+/// The rows of a [`Book`], read one at a time.
+pub struct Rows<'b, 'a> {
+    inner: RowsInner<'b, 'a>,
+    any: bool,
+}
+
+enum RowsInner<'b, 'a> {
+    Csv {
+        rdr: Box<csv::Reader<&'b [u8]>>,
+        raw: &'b [u8],
+        rec: csv::StringRecord,
+        seen: usize,
+        line: u32,
+    },
+    Xlsx {
+        cells: Box<calamine::XlsxCellReader<'b, Cursor<&'a [u8]>>>,
+        /// The first cell of the next row, read while finishing the last one.
+        pending: Option<(u32, usize, Cell)>,
+        done: bool,
+    },
+}
+
+impl Rows<'_, '_> {
+    /// The next row that is not entirely empty, with its 1-based sheet row
+    /// number; `None` at the end.
+    pub fn next_row(&mut self) -> Result<Option<(u32, Vec<Cell>)>, ReadError> {
+        loop {
+            let Some((n, cells)) = self.next_any()? else {
+                return Ok(None);
+            };
+            if cells.iter().all(|c| c.text.trim().is_empty()) {
+                continue;
+            }
+            self.any = true;
+            return Ok(Some((n, cells)));
+        }
+    }
+
+    /// Whether any row so far had a value.
+    pub fn any(&self) -> bool {
+        self.any
+    }
+
+    fn next_any(&mut self) -> Result<Option<(u32, Vec<Cell>)>, ReadError> {
+        match &mut self.inner {
+            RowsInner::Csv { rdr, raw, rec, seen, line } => {
+                if !rdr.read_record(rec).map_err(corrupt)? {
+                    return Ok(None);
+                }
+                // The csv crate skips blank lines without counting them; a
+                // spreadsheet shows them as rows, so the row number is the line
+                // the record starts on, counted here from its byte offset.
+                let mut at = rec.position().map(|p| p.byte() as usize).unwrap_or(*seen).min(raw.len());
+                // The position may point at the blank lines skipped before the record.
+                while at < raw.len() && matches!(raw[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+                if at > *seen {
+                    *line = line.saturating_add(raw[*seen..at].iter().filter(|b| **b == b'\n').count() as u32);
+                    *seen = at;
+                }
+                Ok(Some((*line, rec.iter().map(Cell::text).collect())))
+            }
+            RowsInner::Xlsx { cells, pending, done } => {
+                if *done {
+                    return Ok(None);
+                }
+                let mut row: Vec<Cell> = Vec::new();
+                let mut row_no: Option<u32> = None;
+                let put = |row: &mut Vec<Cell>, col: usize, c: Cell| {
+                    if row.len() <= col {
+                        row.resize(col + 1, Cell::text(""));
+                    }
+                    row[col] = c;
+                };
+                if let Some((r, col, c)) = pending.take() {
+                    row_no = Some(r);
+                    put(&mut row, col, c);
+                }
+                loop {
+                    let Some(c) = cells.next_cell().map_err(corrupt)? else {
+                        *done = true;
+                        return Ok(row_no.map(|r| (r + 1, row)));
+                    };
+                    let (r, col) = c.get_position();
+                    let col = col as usize;
+                    if col > 16_383 {
+                        return Err(ReadError::Corrupt("column out of range".into()));
+                    }
+                    let value = cell(c.get_value());
+                    match row_no {
+                        Some(prev) if prev != r => {
+                            *pending = Some((r, col, value));
+                            return Ok(Some((prev + 1, row)));
+                        }
+                        _ => {
+                            row_no = Some(r);
+                            put(&mut row, col, value);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> ReadError {
+    ReadError::Corrupt(e.to_string())
 }
 
 fn number_text(f: f64) -> String {
@@ -258,42 +396,6 @@ pub fn decode_text(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &'static 
         .decode_without_bom_handling_and_without_replacement(bytes)
         .map(|s| (std::borrow::Cow::Owned(s.into_owned()), "GB18030"))
         .ok_or(ReadError::Encoding)
-}
-
-fn read_csv(bytes: &[u8], on_row: &mut dyn FnMut(u32, Vec<Cell>) -> bool) -> Result<&'static str, ReadError> {
-    let (text, enc) = decode_text(bytes)?;
-    if text.contains('\0') {
-        return Err(ReadError::NotSpreadsheet);
-    }
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
-    let mut rec = csv::StringRecord::new();
-    // The csv crate skips blank lines without counting them; a spreadsheet
-    // shows them as rows, so the row number is the line the record starts on,
-    // counted here from its byte offset.
-    let (mut seen, mut line) = (0usize, 1u32);
-    let raw = text.as_bytes();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let mut at = rec.position().map(|p| p.byte() as usize).unwrap_or(seen).min(raw.len());
-                // The position may point at the blank lines skipped before the record.
-                while at < raw.len() && matches!(raw[at], b'\n' | b'\r') {
-                    at += 1;
-                }
-                if at > seen {
-                    line = line.saturating_add(raw[seen..at].iter().filter(|b| **b == b'\n').count() as u32);
-                    seen = at;
-                }
-                let row = line;
-                if !on_row(row, rec.iter().map(Cell::text).collect()) {
-                    break;
-                }
-            }
-            Err(e) => return Err(corrupt(e)),
-        }
-    }
-    Ok(enc)
 }
 
 #[cfg(test)]
@@ -364,6 +466,37 @@ mod tests {
         // Truncated: every prefix is refused or read, never a panic.
         for cut in [10, 100, bytes.len() / 2, bytes.len() - 1] {
             let _ = rows(&bytes[..cut]);
+        }
+    }
+
+    #[test]
+    fn book_reads_rows_at_the_callers_pace_and_again() {
+        fn send<T: Send>(_: &T) {}
+        use rust_xlsxwriter::Workbook;
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for r in 0..5u32 {
+            if r == 2 {
+                continue; // a blank row keeps its number
+            }
+            ws.write_string(r, 0, format!("a{r}")).unwrap();
+            ws.write_string(r, 2, format!("c{r}")).unwrap();
+        }
+        let xlsx = wb.save_to_buffer().unwrap();
+        let csv = "a0,,c0\na1,,c1\n\na3,,c3\na4,,c4\n".as_bytes();
+        for bytes in [&xlsx[..], csv] {
+            let mut book = Book::open(bytes, MAX_BYTES).unwrap();
+            for _ in 0..2 {
+                let mut rows = book.rows().unwrap();
+                send(&rows);
+                let mut got = Vec::new();
+                while let Some((n, c)) = rows.next_row().unwrap() {
+                    got.push((n, c.into_iter().map(|c| c.text).collect::<Vec<_>>()));
+                }
+                let numbers: Vec<u32> = got.iter().map(|g| g.0).collect();
+                assert_eq!(numbers, vec![1, 2, 4, 5]);
+                assert_eq!(got[2].1, vec!["a3", "", "c3"]);
+            }
         }
     }
 

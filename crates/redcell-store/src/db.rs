@@ -76,8 +76,8 @@ macro_rules! args {
 macro_rules! bind_all {
     ($buf:expr, $args:expr) => {{
         let mut buf = $buf;
-        for x in &$args.0 {
-            let r = match x.clone() {
+        for x in $args.0 {
+            let r = match x {
                 Arg::I64(v) => buf.add(v),
                 Arg::OptI64(v) => buf.add(v),
                 Arg::F64(v) => buf.add(v),
@@ -97,12 +97,30 @@ macro_rules! bind_all {
     }};
 }
 
-fn sqlite_args(args: &Args) -> Result<SqliteArguments<'static>, StoreError> {
+fn sqlite_args(args: Args) -> Result<SqliteArguments<'static>, StoreError> {
     bind_all!(SqliteArguments::default(), args)
 }
 
-fn pg_args(args: &Args) -> Result<PgArguments, StoreError> {
+fn pg_args(args: Args) -> Result<PgArguments, StoreError> {
     bind_all!(PgArguments::default(), args)
+}
+
+/// A wait between the rows of [`Db::each_paced`]: `None` to go on at once,
+/// or a future to await first (an error ends the query).
+pub trait Pace: Sync {
+    fn wait(&self) -> Option<Wait<'_>>;
+}
+
+/// What [`Pace::wait`] answers when it waits.
+pub type Wait<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;
+
+/// Never waits.
+pub struct NoPace;
+
+impl Pace for NoPace {
+    fn wait(&self) -> Option<Wait<'_>> {
+        None
+    }
 }
 
 /// Which backend a URL names.
@@ -186,15 +204,15 @@ impl Db {
 
     pub async fn all<T: Row>(&self, sql: &str, args: Args) -> Result<Vec<T>, StoreError> {
         Ok(match self {
-            Db::Sqlite(p) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_all(p).await?,
-            Db::Postgres(p) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_all(p).await?,
+            Db::Sqlite(p) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_all(p).await?,
+            Db::Postgres(p) => sqlx::query_as_with(sql, pg_args(args)?).fetch_all(p).await?,
         })
     }
 
     pub async fn opt<T: Row>(&self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
         Ok(match self {
-            Db::Sqlite(p) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_optional(p).await?,
-            Db::Postgres(p) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_optional(p).await?,
+            Db::Sqlite(p) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_optional(p).await?,
+            Db::Postgres(p) => sqlx::query_as_with(sql, pg_args(args)?).fetch_optional(p).await?,
         })
     }
 
@@ -215,23 +233,42 @@ impl Db {
         &self,
         sql: &str,
         args: Args,
+        f: impl FnMut(T) -> Result<(), StoreError> + Send,
+    ) -> Result<u64, StoreError> {
+        self.each_paced(sql, args, f, &NoPace).await
+    }
+
+    /// [`Db::each`], with `pace` asked after every row whether to wait (e.g.
+    /// until a download's reader has taken the bytes written so far), so that
+    /// a slow reader holds the query back instead of the rows piling up.
+    pub async fn each_paced<T: Row>(
+        &self,
+        sql: &str,
+        args: Args,
         mut f: impl FnMut(T) -> Result<(), StoreError> + Send,
+        pace: &dyn Pace,
     ) -> Result<u64, StoreError> {
         use futures_util::StreamExt;
         let mut n = 0;
         match self {
             Db::Sqlite(p) => {
-                let mut rows = sqlx::query_as_with::<_, T, _>(sql, sqlite_args(&args)?).fetch(p);
+                let mut rows = sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch(p);
                 while let Some(row) = rows.next().await {
                     f(row?)?;
                     n += 1;
+                    if let Some(wait) = pace.wait() {
+                        wait.await?;
+                    }
                 }
             }
             Db::Postgres(p) => {
-                let mut rows = sqlx::query_as_with::<_, T, _>(sql, pg_args(&args)?).fetch(p);
+                let mut rows = sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch(p);
                 while let Some(row) = rows.next().await {
                     f(row?)?;
                     n += 1;
+                    if let Some(wait) = pace.wait() {
+                        wait.await?;
+                    }
                 }
             }
         }
@@ -240,8 +277,8 @@ impl Db {
 
     pub async fn exec(&self, sql: &str, args: Args) -> Result<u64, StoreError> {
         Ok(match self {
-            Db::Sqlite(p) => sqlx::query_with(sql, sqlite_args(&args)?).execute(p).await?.rows_affected(),
-            Db::Postgres(p) => sqlx::query_with(sql, pg_args(&args)?).execute(p).await?.rows_affected(),
+            Db::Sqlite(p) => sqlx::query_with(sql, sqlite_args(args)?).execute(p).await?.rows_affected(),
+            Db::Postgres(p) => sqlx::query_with(sql, pg_args(args)?).execute(p).await?.rows_affected(),
         })
     }
 
@@ -276,15 +313,15 @@ impl Tx {
 
     pub async fn all<T: Row>(&mut self, sql: &str, args: Args) -> Result<Vec<T>, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_all(&mut **t).await?,
-            Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_all(&mut **t).await?,
+            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_all(&mut **t).await?,
+            Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(args)?).fetch_all(&mut **t).await?,
         })
     }
 
     pub async fn opt<T: Row>(&mut self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(&args)?).fetch_optional(&mut **t).await?,
-            Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(&args)?).fetch_optional(&mut **t).await?,
+            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_optional(&mut **t).await?,
+            Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(args)?).fetch_optional(&mut **t).await?,
         })
     }
 
@@ -299,8 +336,8 @@ impl Tx {
 
     pub async fn exec(&mut self, sql: &str, args: Args) -> Result<u64, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => sqlx::query_with(sql, sqlite_args(&args)?).execute(&mut **t).await?.rows_affected(),
-            Tx::Postgres(t) => sqlx::query_with(sql, pg_args(&args)?).execute(&mut **t).await?.rows_affected(),
+            Tx::Sqlite(t) => sqlx::query_with(sql, sqlite_args(args)?).execute(&mut **t).await?.rows_affected(),
+            Tx::Postgres(t) => sqlx::query_with(sql, pg_args(args)?).execute(&mut **t).await?.rows_affected(),
         })
     }
 }

@@ -1767,10 +1767,29 @@ pub(crate) async fn bulk<T>(
     rows: &[T],
     bind: impl Fn(&T, &mut Args),
 ) -> Result<(), StoreError> {
+    for (sql, a) in bulk_statements(tx.backend(), head, tpl, shared, rows, BATCH_ROWS, bind) {
+        tx.exec(&sql, a).await?;
+    }
+    Ok(())
+}
+
+/// The statements [`bulk`] runs, of at most `per_statement` rows each (for a
+/// caller that runs them itself, e.g. while it prepares the next rows). At
+/// most 32,766 values per statement on SQLite, 65,535 on PostgreSQL.
+pub(crate) fn bulk_statements<T>(
+    backend: Backend,
+    head: &str,
+    tpl: &str,
+    shared: &[Arg],
+    rows: &[T],
+    per_statement: usize,
+    bind: impl Fn(&T, &mut Args),
+) -> Vec<(String, Args)> {
     let slots = parse_template(tpl);
-    let sqlite = tx.backend() == Backend::Sqlite;
+    let sqlite = backend == Backend::Sqlite;
     let mut row_values = Args::new();
-    for batch in rows.chunks(BATCH_ROWS) {
+    let mut out = Vec::new();
+    for batch in rows.chunks(per_statement.max(1)) {
         let mut a = if sqlite { Args(Vec::with_capacity(batch.len() * slots.len())) } else { Args(shared.to_vec()) };
         let mut sql = String::with_capacity(head.len() + batch.len() * (tpl.len() + 40));
         sql.push_str(head);
@@ -1806,9 +1825,9 @@ pub(crate) async fn bulk<T>(
             }
             debug_assert!(values.next().is_none(), "template of {head} does not match its values");
         }
-        tx.exec(&sql, a).await?;
+        out.push((sql, a));
     }
-    Ok(())
+    out
 }
 
 fn push_all(a: &mut Args, values: impl IntoIterator<Item = Arg>) {

@@ -16,7 +16,7 @@
 use crate::accounts::{self, Account};
 use crate::audit::{self, Actor, AuditFilter, Entry};
 use crate::coverage::contacts::{self, Contact, RosterFilter};
-use crate::db::{Args, Db};
+use crate::db::{Args, Db, NoPace, Pace};
 use crate::error::StoreError;
 use crate::registry::buildings::{self, Building, BuildingFilter};
 use crate::registry::cadres::{self, Cadre, CadreFilter};
@@ -262,6 +262,24 @@ pub async fn run(
     m: Mask,
     sink: &mut Sink<'_>,
 ) -> Result<u64, StoreError> {
+    run_paced(db, p, actor, filter, format, filters, m, sink, &NoPace).await
+}
+
+/// [`run`], with `pace` asked after every row whether to wait (a download
+/// waits for its reader: see [`Db::each_paced`]). Nothing reaches the sink
+/// before the caller's right and the filters have been checked.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_paced(
+    db: &Db,
+    p: &Principal,
+    actor: Actor,
+    filter: &ExportFilter,
+    format: ExportFormat,
+    filters: &str,
+    m: Mask,
+    sink: &mut Sink<'_>,
+    pace: &dyn Pace,
+) -> Result<u64, StoreError> {
     let kind = filter.kind();
     let allowed = match kind {
         ExportKind::Audit => audit::may_search(p),
@@ -282,157 +300,207 @@ pub async fn run(
     let n = match filter {
         ExportFilter::Orgs(f) => {
             let (s, a) = sql(orgs::SELECT, orgs::filtered(q, f)?, orgs::ORDER);
-            db.each(&s, a, |o: Org| {
-                sink(&[
-                    o.code.clone(),
-                    o.name.clone(),
-                    o.kind.to_string(),
-                    opt(&o.parent_name),
-                    opt(&o.secretary),
-                    phone(&o.phone, m),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |o: Org| {
+                    sink(&[
+                        o.code.clone(),
+                        o.name.clone(),
+                        o.kind.to_string(),
+                        opt(&o.parent_name),
+                        opt(&o.secretary),
+                        phone(&o.phone, m),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Grids(f) => {
             let (s, a) = sql(grids::SELECT, grids::filtered(q, f)?, grids::ORDER);
-            db.each(&s, a, |g: Grid| sink(&[g.code.clone(), g.name.clone(), g.org_name.clone(), opt(&g.description)]))
-                .await?
+            db.each_paced(
+                &s,
+                a,
+                |g: Grid| sink(&[g.code.clone(), g.name.clone(), g.org_name.clone(), opt(&g.description)]),
+                pace,
+            )
+            .await?
         }
         ExportFilter::Buildings(f) => {
             let (s, a) = sql(buildings::SELECT, buildings::filtered(q, f)?, buildings::ORDER);
-            db.each(&s, a, |b: Building| {
-                sink(&[
-                    b.name.clone(),
-                    b.address.clone(),
-                    b.grid_name.clone(),
-                    b.units.to_string(),
-                    b.floors.to_string(),
-                    b.households.to_string(),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |b: Building| {
+                    sink(&[
+                        b.name.clone(),
+                        b.address.clone(),
+                        b.grid_name.clone(),
+                        b.units.to_string(),
+                        b.floors.to_string(),
+                        b.households.to_string(),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Households(f) => {
             let (s, a) = sql(households::SELECT, households::filtered(q, f)?, households::ORDER);
-            db.each(&s, a, |h: Household| {
-                sink(&[
-                    h.building_name.clone(),
-                    h.unit_no.to_string(),
-                    h.room.clone(),
-                    h.address.clone(),
-                    h.tag_set().labels().join("、"),
-                    h.residents.to_string(),
-                    opt(&h.note),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |h: Household| {
+                    sink(&[
+                        h.building_name.clone(),
+                        h.unit_no.to_string(),
+                        h.room.clone(),
+                        h.address.clone(),
+                        h.tag_set().labels().join("、"),
+                        h.residents.to_string(),
+                        opt(&h.note),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Residents(f) => {
             // By organisation, then id: the order the index on (tenant_id, org_id)
             // yields, so SQLite streams the rows instead of sorting them all in memory.
             let (s, a) = sql(residents::SELECT, residents::filtered(q, f)?, "r.org_id, r.id");
-            db.each(&s, a, |r: Resident| sink(&person_cells(&r, m))).await?
+            db.each_paced(&s, a, |r: Resident| sink(&person_cells(&r, m)), pace).await?
         }
         ExportFilter::Search(text) => {
             if text.trim().is_empty() {
                 0
             } else {
                 let (s, a) = sql(residents::SELECT, search::filtered(q, text), search::ORDER);
-                db.each(&s, a, |r: Resident| sink(&person_cells(&r, m))).await?
+                db.each_paced(&s, a, |r: Resident| sink(&person_cells(&r, m)), pace).await?
             }
         }
         ExportFilter::Members(f) => {
             let (s, a) = sql(members::SELECT, members::filtered(q, f)?, members::ORDER);
-            db.each(&s, a, |x: Member| {
-                sink(&[
-                    x.name.clone(),
-                    x.org_name.clone(),
-                    x.category.to_string(),
-                    x.status.to_string(),
-                    opt(&x.joined_on),
-                    x.birth_date.to_string(),
-                    id_no(&x.id_number, m),
-                    phone(&x.phone, m),
-                    yes(x.central_household),
-                    opt(&x.work_unit),
-                    opt(&x.skills),
-                    opt(&x.interests),
-                    opt(&x.free_time),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |x: Member| {
+                    sink(&[
+                        x.name.clone(),
+                        x.org_name.clone(),
+                        x.category.to_string(),
+                        x.status.to_string(),
+                        opt(&x.joined_on),
+                        x.birth_date.to_string(),
+                        id_no(&x.id_number, m),
+                        phone(&x.phone, m),
+                        yes(x.central_household),
+                        opt(&x.work_unit),
+                        opt(&x.skills),
+                        opt(&x.interests),
+                        opt(&x.free_time),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Cadres(f) => {
             let (s, a) = sql(&cadres::select(q), cadres::filtered(q, f)?, cadres::ORDER);
-            db.each(&s, a, |c: Cadre| {
-                sink(&[
-                    c.name.clone(),
-                    c.kind.to_string(),
-                    c.org_name.clone(),
-                    opt(&c.title),
-                    phone(&c.phone, m),
-                    opt(&c.stations),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |c: Cadre| {
+                    sink(&[
+                        c.name.clone(),
+                        c.kind.to_string(),
+                        c.org_name.clone(),
+                        opt(&c.title),
+                        phone(&c.phone, m),
+                        opt(&c.stations),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Units(f) => {
             let (s, a) = sql(units::SELECT, units::filtered(q, f)?, units::ORDER);
-            db.each(&s, a, |u: Unit| {
-                sink(&[u.name.clone(), u.kind.to_string(), opt(&u.address), opt(&u.contact), phone(&u.phone, m)])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |u: Unit| {
+                    sink(&[u.name.clone(), u.kind.to_string(), opt(&u.address), opt(&u.contact), phone(&u.phone, m)])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Users(text) => {
             let (s, a) = sql(accounts::ACCOUNT, accounts::filtered(q, text.as_deref()), "u.username");
-            db.each(&s, a, |u: Account| {
-                sink(&[
-                    u.username.clone(),
-                    u.display_name.clone(),
-                    if u.disabled { "已停用" } else { "正常" }.to_string(),
-                    u.locked_until.filter(|t| *t > chrono::Utc::now()).map(local_time).unwrap_or_default(),
-                    yes(u.must_change_password),
-                    local_time(u.created_at),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |u: Account| {
+                    sink(&[
+                        u.username.clone(),
+                        u.display_name.clone(),
+                        if u.disabled { "已停用" } else { "正常" }.to_string(),
+                        u.locked_until.filter(|t| *t > chrono::Utc::now()).map(local_time).unwrap_or_default(),
+                        yes(u.must_change_password),
+                        local_time(u.created_at),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Audit(f) => {
             let (s, a) = sql(audit::SELECT, audit::filtered(q, f)?, "l.id DESC");
-            db.each(&s, a, |e: Entry| {
-                sink(&[
-                    e.at_local(),
-                    opt(&e.username),
-                    opt(&e.on_behalf_of),
-                    e.action_label().to_string(),
-                    e.entity.clone(),
-                    opt(&e.entity_id),
-                    opt(&e.detail),
-                    opt(&e.before_json),
-                    opt(&e.after_json),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |e: Entry| {
+                    sink(&[
+                        e.at_local(),
+                        opt(&e.username),
+                        opt(&e.on_behalf_of),
+                        e.action_label().to_string(),
+                        e.entity.clone(),
+                        opt(&e.entity_id),
+                        opt(&e.detail),
+                        opt(&e.before_json),
+                        opt(&e.after_json),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
         ExportFilter::Contacts(f) => {
             let (w, a) = contacts::roster_where(db, q, f, Capability::ReadRegistry).await?;
             let s =
                 format!("{} FROM {} WHERE {w} ORDER BY {}", contacts::SELECT, contacts::FROM, contacts::ROSTER_ORDER);
-            db.each(&s, a, |c: Contact| {
-                sink(&[
-                    c.level_label().to_string(),
-                    c.from_name.clone(),
-                    opt(&c.from_org),
-                    phone(&c.from_phone, m),
-                    c.to_name.clone(),
-                    opt(&c.to_detail),
-                    c.since.to_string(),
-                    opt(&c.until),
-                    opt(&c.reason),
-                    opt(&c.end_reason),
-                ])
-            })
+            db.each_paced(
+                &s,
+                a,
+                |c: Contact| {
+                    sink(&[
+                        c.level_label().to_string(),
+                        c.from_name.clone(),
+                        opt(&c.from_org),
+                        phone(&c.from_phone, m),
+                        c.to_name.clone(),
+                        opt(&c.to_detail),
+                        c.since.to_string(),
+                        opt(&c.until),
+                        opt(&c.reason),
+                        opt(&c.end_reason),
+                    ])
+                },
+                pace,
+            )
             .await?
         }
     };

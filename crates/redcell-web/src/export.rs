@@ -4,15 +4,19 @@
 //! the API (`/api/v1/<list>/export`), the pages (`/export/<list>`) and the
 //! command line (`redcell export`).
 
+use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use redcell_docs::export::{Table, TableWriter};
 use redcell_domain::FieldError;
 use redcell_domain::export::{CsvEncoding, ExportFormat, ExportKind, content_disposition, file_name};
 use redcell_store::audit::Actor;
+use redcell_store::db::{NoPace, Pace, Wait};
 use redcell_store::export::{self as store, ExportFilter, Mask};
 use redcell_store::{Db, Principal, StoreError};
 use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
 
 /// The query parameters of an export besides the list's own filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -90,6 +94,19 @@ pub async fn write<W: std::io::Write + Send>(
     mask: Mask,
     out: W,
 ) -> Result<(W, u64), StoreError> {
+    write_paced(db, p, actor, req, mask, out, &NoPace).await
+}
+
+/// [`write`], with `pace` asked after every row whether to wait.
+async fn write_paced<W: std::io::Write + Send>(
+    db: &Db,
+    p: &Principal,
+    actor: Actor,
+    req: &ExportRequest,
+    mask: Mask,
+    out: W,
+    pace: &dyn Pace,
+) -> Result<(W, u64), StoreError> {
     let kind = req.filter.kind();
     let table = Table { title: kind.label().to_string(), columns: store::columns(kind, mask) };
     let doc_err = |e: redcell_docs::xlsx::DocError| -> StoreError {
@@ -101,27 +118,135 @@ pub async fn write<W: std::io::Write + Send>(
     };
     let mut w = TableWriter::new(req.format, req.encoding, &table, out).map_err(doc_err)?;
     let mut sink = |cells: &[String]| w.row(cells).map_err(doc_err);
-    let n = store::run(db, p, actor, &req.filter, req.format, &req.filters, mask, &mut sink).await?;
+    let n = store::run_paced(db, p, actor, &req.filter, req.format, &req.filters, mask, &mut sink, pace).await?;
     let out = w.finish().map_err(doc_err)?;
     Ok((out, n))
 }
 
+/// Bytes a download buffers before handing them to the response body.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// The writer of a streamed download: the table writer writes here, and the
+/// pace hands what was written to the response body.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Shared {
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
+    }
+    fn len(&self) -> usize {
+        self.0.lock().map(|b| b.len()).unwrap_or(0)
+    }
+}
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+type Chunk = Result<Vec<u8>, StoreError>;
+
+/// After each row: once a chunk is buffered, send it and wait until the
+/// body has room (a bounded channel: a slow client holds the query back).
+struct ToBody {
+    buf: Shared,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+}
+
+impl Pace for ToBody {
+    fn wait(&self) -> Option<Wait<'_>> {
+        if self.buf.len() < CHUNK_BYTES {
+            return None;
+        }
+        let bytes = self.buf.take();
+        Some(Box::pin(async move {
+            // The client went away: stop reading rows.
+            self.tx.send(Ok(bytes)).await.map_err(|_| StoreError::Internal("download closed by the client".into()))
+        }))
+    }
+}
+
 /// The export as an HTTP download (masked), named e.g. `居民名册-20261122.xlsx`.
+///
+/// Never held in memory whole: CSV is streamed to the response body in
+/// chunks as the rows are read (the status and headers go out once the
+/// caller's right and the filters are checked; an error later cuts the
+/// download short); xlsx is written to a temporary file (a zip is only
+/// complete at its end), which is then streamed. The export is audited as
+/// before, once every row has been written.
 pub async fn download(db: &Db, p: &Principal, kind: ExportKind, query: &str) -> Result<Response, StoreError> {
     let req = parse_request(kind, query)?;
-    let (bytes, _) = write(db, p, Actor::of(p), &req, Mask::Masked, Vec::new()).await?;
     let today = crate::today();
     let name = file_name(kind, today, req.format);
     let fallback = format!("{}-{}.{}", kind.code(), today.format("%Y%m%d"), req.format.extension());
-    Ok((
-        [
-            (header::CONTENT_TYPE, req.format.content_type(req.encoding).to_string()),
-            (header::CONTENT_DISPOSITION, content_disposition(&name, &fallback)),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    let headers = [
+        (header::CONTENT_TYPE, req.format.content_type(req.encoding).to_string()),
+        (header::CONTENT_DISPOSITION, content_disposition(&name, &fallback)),
+        (header::CACHE_CONTROL, "no-store".to_string()),
+    ];
+    let body = match req.format {
+        ExportFormat::Csv => csv_body(db.clone(), p.clone(), req).await?,
+        ExportFormat::Xlsx => xlsx_body(db, p, &req).await?,
+    };
+    Ok((headers, body).into_response())
+}
+
+/// A CSV export as a body streamed while the rows are read: a task writes
+/// the rows, the body takes them chunk by chunk through a bounded channel.
+async fn csv_body(db: Db, p: Principal, req: ExportRequest) -> Result<Body, StoreError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    tokio::spawn(async move {
+        let buf = Shared::default();
+        let pace = ToBody { buf: buf.clone(), tx: tx.clone() };
+        let result = write_paced(&db, &p, Actor::of(&p), &req, Mask::Masked, buf.clone(), &pace).await;
+        let last = match result {
+            Ok(_) => Ok(buf.take()),
+            Err(e) => Err(e),
+        };
+        let _ = tx.send(last).await;
+    });
+    // The first chunk (or the error that came before any row: no right,
+    // a bad filter) decides the status.
+    let first = match rx.recv().await {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(e)) => return Err(e),
+        None => return Err(StoreError::Internal("export task ended without an answer".into())),
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk.map_err(|e| std::io::Error::other(e.to_string())), rx))
+    });
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(rest);
+    Ok(Body::from_stream(stream))
+}
+
+/// An xlsx export written to a temporary file (removed when the download
+/// ends: the file is unlinked at once), then streamed from it.
+async fn xlsx_body(db: &Db, p: &Principal, req: &ExportRequest) -> Result<Body, StoreError> {
+    let internal = |e: std::io::Error| StoreError::Internal(format!("export file: {e}"));
+    let file = tempfile::tempfile().map_err(internal)?;
+    let (mut file, _) = write(db, p, Actor::of(p), req, Mask::Masked, file).await?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0)).map_err(internal)?;
+    let file = tokio::fs::File::from_std(file);
+    let stream = futures_util::stream::unfold(Some(file), |file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = file?;
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    Ok(Body::from_stream(stream))
 }
 
 /// A link to download a list: its label and the URL without the format.

@@ -3,8 +3,8 @@
 //! buildings by (grid, building name).
 
 use super::{
-    Counts, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Undo, Upload, editable_orgs, now, reserve_ids,
-    write_batch,
+    Counts, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Undo, Upload, editable_orgs, now, read_each,
+    reserve_ids, write_batch,
 };
 use crate::args;
 use crate::db::Db;
@@ -100,12 +100,16 @@ pub(super) async fn run(
     db: &Db,
     p: &Principal,
     up: &Upload<'_>,
-    rows: Vec<InRow>,
     commit: bool,
     report: &mut Report,
-    _progress: Progress<'_>,
+    progress: Progress<'_>,
 ) -> Result<(), StoreError> {
     let t = p.tenant_id;
+    // A small kind: its rows are kept (see the module comment of `import`).
+    let mut rows: Vec<InRow> = Vec::new();
+    if read_each(up, report, progress, &mut |r| rows.push(r)).is_none() {
+        return Ok(());
+    }
     let editable = editable_orgs(db, p).await?;
     let orgs: HashMap<String, i64> = db
         .all::<(String, i64)>("SELECT code, id FROM orgs WHERE tenant_id = $1", args![t])

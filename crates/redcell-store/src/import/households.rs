@@ -2,24 +2,30 @@
 //! are keyed by (grid code, building name, unit, room) and created when new;
 //! residents are upserted by ID number. A blank optional cell (phone, note,
 //! tags) keeps what the database holds.
+//!
+//! Two streaming passes (see the module comment of `import`): [`check`] reads
+//! the file once, validating every row and keeping only compact keys (ID
+//! numbers as integers, the new households); [`write`] reads it again inside
+//! the transaction and writes chunk by chunk with multi-row statements.
 
 use super::{
-    Counts, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Stage, Undo, Upload, editable_orgs, now,
-    read_each, reserve_ids, row_error, show, write_batch,
+    CHUNK, Counts, DataRows, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Stage, Undo, Upload,
+    editable_orgs, now, open, reserve_ids, row_error, show, write_batch,
 };
 use crate::db::{Arg, Db};
-use crate::demo::bulk;
+use crate::demo::{bulk, bulk_statements};
 use crate::error::StoreError;
 use crate::scope::Principal;
 use crate::{Code, args};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::input::{NewResident, RawHousehold, RawResident};
 use redcell_domain::rosters::{ImportKind, normalise_date, normalise_text, split_list};
-use redcell_domain::{Gender, i18n};
-use std::collections::{BTreeMap, HashMap};
+use redcell_domain::{Gender, IdNumber, i18n};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 const K: ImportKind = ImportKind::Households;
 
+/// One row, validated on its own.
 struct Parsed {
     row: u32,
     grid_code: String,
@@ -82,10 +88,24 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<super::RowError>> {
     }
 }
 
+/// A valid ID number as one integer (17 digits, then the check character
+/// 0-9 or X as 0-10): the compact key both passes look residents up by.
+fn id_key(id: &IdNumber) -> u64 {
+    let b = id.as_str().as_bytes();
+    let head = b.iter().take(17).fold(0u64, |k, d| k * 10 + u64::from(d.wrapping_sub(b'0') % 10));
+    let check = match b.get(17) {
+        Some(b'X') => 10,
+        Some(d) => u64::from(d.wrapping_sub(b'0') % 10),
+        None => 0,
+    };
+    head * 11 + check
+}
+
+/// An existing resident as compared and restored (with the label of its
+/// household, for the change list).
 #[derive(sqlx::FromRow)]
 struct ResRow {
     id: i64,
-    id_number: String,
     household_id: Option<i64>,
     org_id: i64,
     name: String,
@@ -93,12 +113,28 @@ struct ResRow {
     birth_date: NaiveDate,
     phone: Option<String>,
     note: Option<String>,
+    updated_at: DateTime<Utc>,
+    building_name: Option<String>,
+    unit_no: Option<i32>,
+    room: Option<String>,
+}
+
+/// The residents with these ids (integers, written as literals).
+fn old_rows_sql(ids: &[i64]) -> String {
+    format!(
+        "SELECT r.id, r.household_id, r.org_id, r.name, r.gender, r.birth_date, r.phone, r.note, r.updated_at, \
+         b.name AS building_name, h.unit_no, h.room FROM residents r \
+         LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
+         LEFT JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
+         WHERE r.tenant_id = $1 AND r.id IN ({})",
+        super::id_list(ids)
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Hh {
     Old(i64),
-    New(usize),
+    New(u32),
 }
 
 struct NewHh {
@@ -110,13 +146,130 @@ struct NewHh {
     tags: i64,
 }
 
+/// What the database holds, loaded once before the check pass.
+struct Known {
+    editable: HashSet<i64>,
+    /// Grid code → (id, organisation).
+    grids: HashMap<String, (i64, i64)>,
+    /// (grid, building name) → (id, units, organisation).
+    buildings: HashMap<(i64, String), (i64, i64, i64)>,
+    /// (building, unit, room) → (id, tags).
+    households: HashMap<(i64, i64, String), (i64, i64)>,
+    /// Residents of the tenant by ID number key → (id, organisation).
+    residents: HashMap<u64, (i64, i64)>,
+}
+
+impl Known {
+    async fn load(db: &Db, p: &Principal) -> Result<Known, StoreError> {
+        let t = p.tenant_id;
+        let editable = editable_orgs(db, p).await?;
+        let grids = db
+            .all::<(String, i64, i64)>("SELECT code, id, org_id FROM grids WHERE tenant_id = $1", args![t])
+            .await?
+            .into_iter()
+            .map(|(c, id, o)| (c, (id, o)))
+            .collect();
+        let buildings = db
+            .all::<(i64, String, i64, i32, i64)>(
+                "SELECT grid_id, name, id, units, org_id FROM buildings WHERE tenant_id = $1",
+                args![t],
+            )
+            .await?
+            .into_iter()
+            .map(|(g, n, id, u, o)| ((g, n), (id, i64::from(u), o)))
+            .collect();
+        let households = db
+            .all::<(i64, i32, String, i64, i64)>(
+                "SELECT building_id, unit_no, room, id, tags FROM households WHERE tenant_id = $1",
+                args![t],
+            )
+            .await?
+            .into_iter()
+            .map(|(b, u, r, id, tags)| ((b, i64::from(u), r), (id, tags)))
+            .collect();
+        // Streamed: the ID numbers are reduced to keys as they arrive.
+        let mut residents = HashMap::new();
+        db.each(
+            "SELECT id_number, id, org_id FROM residents WHERE tenant_id = $1",
+            args![t],
+            |(n, id, org): (String, i64, i64)| {
+                if let Ok(n) = IdNumber::parse(&n) {
+                    residents.insert(id_key(&n), (id, org));
+                }
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(Known { editable, grids, buildings, households, residents })
+    }
+
+    /// The building of a row: (grid, building, units, organisation), or the
+    /// error naming the grid or building.
+    fn building(&self, x: &Parsed) -> Result<(i64, i64, i64, i64), super::RowError> {
+        let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
+        let Some(&(grid_id, grid_org)) = self.grids.get(&x.grid_code) else {
+            return Err(err("grid_code", &x.grid_code, format!("网格编码{}", i18n::IMPORT_UNKNOWN_REF)));
+        };
+        if !self.editable.contains(&grid_org) {
+            return Err(err("grid_code", &x.grid_code, i18n::IMPORT_OUT_OF_SCOPE.into()));
+        }
+        match self.buildings.get(&(grid_id, x.building.clone())) {
+            Some(&(building_id, units, org_id)) => Ok((grid_id, building_id, units, org_id)),
+            None => Err(err("building", &x.building, format!("该网格中的楼栋{}", i18n::IMPORT_UNKNOWN_REF))),
+        }
+    }
+}
+
+/// What the check pass keeps for the write pass.
+#[derive(Default)]
 struct Plan {
     new_hh: Vec<NewHh>,
-    /// Existing households whose tags change: (id, new tags, old tags).
-    hh_tags: Vec<(i64, i64, i64)>,
-    new_res: Vec<(Hh, i64, NewResident)>,
-    /// Existing residents that change: (household, org, new values, prior row).
-    changed_res: Vec<(Hh, i64, NewResident, ResRow)>,
+    new_hh_index: HashMap<(i64, i64, String), u32>,
+    /// Existing households whose tags change: id → (old tags, new tags).
+    tag_changes: BTreeMap<i64, (i64, i64)>,
+}
+
+impl Plan {
+    /// The household of a row in building `b` (already registered by the check pass).
+    fn household(&self, known: &Known, b: i64, x: &Parsed) -> Option<Hh> {
+        let key = (b, x.unit_no, x.room.clone());
+        match known.households.get(&key) {
+            Some(&(id, _)) => Some(Hh::Old(id)),
+            None => self.new_hh_index.get(&key).map(|i| Hh::New(*i)),
+        }
+    }
+}
+
+/// Compare a row with the resident it updates: the values to write (a blank
+/// phone or note keeps the old one) and the fields that change.
+fn compare(mut n: NewResident, hh: Hh, label: &str, o: &ResRow) -> (NewResident, Vec<FieldChange>) {
+    if n.phone.is_none() {
+        n.phone = o.phone.clone().and_then(|s| redcell_domain::Phone::parse(&s).ok());
+    }
+    if n.note.is_none() {
+        n.note = o.note.clone();
+    }
+    let mut fields = Vec::new();
+    let mut diff = |col: &str, header: &str, before: String, after: String| {
+        if before != after {
+            fields.push(FieldChange { column: header.into(), before: show(col, &before), after: show(col, &after) });
+        }
+    };
+    let same_hh = matches!(hh, Hh::Old(id) if Some(id) == o.household_id);
+    if !same_hh {
+        let before = match (&o.building_name, o.unit_no, &o.room) {
+            (Some(b), Some(u), Some(r)) => format!("{b}{u}单元{r}"),
+            _ => String::new(),
+        };
+        diff("household", "住户", before, label.to_string());
+    }
+    diff("name", "姓名", o.name.clone(), n.name.clone());
+    diff("gender", "性别", o.gender.0.label().into(), n.gender.label().into());
+    diff("birth_date", "出生日期", o.birth_date.to_string(), n.birth_date.to_string());
+    let text = |p: &Option<String>| p.clone().unwrap_or_default();
+    diff("phone", "联系电话", text(&o.phone), n.phone.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default());
+    diff("note", "备注", text(&o.note), n.note.clone().unwrap_or_default());
+    (n, fields)
 }
 
 pub(super) async fn run(
@@ -127,208 +280,205 @@ pub(super) async fn run(
     report: &mut Report,
     progress: Progress<'_>,
 ) -> Result<(), StoreError> {
-    let t = p.tenant_id;
-    // Each row is parsed as it is read; its cells are dropped at once.
-    let mut parsed = Vec::new();
-    let mut errors = Vec::new();
-    let ok = read_each(up, report, progress, &mut |r| match parse(&r, up.today) {
-        Ok(x) => parsed.push(x),
-        Err(errs) => errors.extend(errs),
-    });
-    report.errors.extend(errors);
-    if ok.is_none() {
+    let Some((known, plan, counts)) = check(db, p, up, report, progress).await? else {
         return Ok(());
-    }
-    let editable = editable_orgs(db, p).await?;
-    let grids: HashMap<String, (i64, i64)> = db
-        .all::<(String, i64, i64)>("SELECT code, id, org_id FROM grids WHERE tenant_id = $1", args![t])
-        .await?
-        .into_iter()
-        .map(|(c, id, o)| (c, (id, o)))
-        .collect();
-    let buildings: HashMap<(i64, String), (i64, i64, i64)> = db
-        .all::<(i64, String, i64, i32, i64)>(
-            "SELECT grid_id, name, id, units, org_id FROM buildings WHERE tenant_id = $1",
-            args![t],
-        )
-        .await?
-        .into_iter()
-        .map(|(g, n, id, u, o)| ((g, n), (id, i64::from(u), o)))
-        .collect();
-    let mut households: HashMap<(i64, i64, String), (i64, i64)> = db
-        .all::<(i64, i32, String, i64, i64)>(
-            "SELECT building_id, unit_no, room, id, tags FROM households WHERE tenant_id = $1",
-            args![t],
-        )
-        .await?
-        .into_iter()
-        .map(|(b, u, r, id, tags)| ((b, i64::from(u), r), (id, tags)))
-        .collect();
-    let mut residents: HashMap<String, ResRow> = db
-        .all::<ResRow>(
-            "SELECT id, id_number, household_id, org_id, name, gender, birth_date, phone, note FROM residents WHERE tenant_id = $1",
-            args![t],
-        )
-        .await?
-        .into_iter()
-        .map(|r| (r.id_number.clone(), r))
-        .collect();
-    let labels: HashMap<i64, String> = db
-        .all::<(i64, String, i32, String)>(
-            "SELECT h.id, b.name, h.unit_no, h.room FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id WHERE h.tenant_id = $1 AND h.id IN (SELECT household_id FROM residents WHERE tenant_id = $1)",
-            args![t],
-        )
-        .await
-        .map(|v| v.into_iter().map(|(id, b, u, r)| (id, format!("{b}{u}单元{r}"))).collect())
-        .unwrap_or_default();
-
-    let mut plan = Plan { new_hh: Vec::new(), hh_tags: Vec::new(), new_res: Vec::new(), changed_res: Vec::new() };
-    let mut new_hh_index: HashMap<(i64, i64, String), usize> = HashMap::new();
-    let mut tag_changes: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    let mut seen_ids: HashMap<String, u32> = HashMap::new();
-    let mut counts = Counts { rows: report.counts.rows, ..Counts::default() };
-    for (i, x) in parsed.into_iter().enumerate() {
-        if i.is_multiple_of(50_000) {
-            progress(Stage::Checking, i as u64);
-        }
-        let id_text = x.res.id_number.as_str().to_string();
-        let err = |key: &str, value: &str, reason: String| row_error(K, x.row, key, value, reason);
-        let Some(&(grid_id, grid_org)) = grids.get(&x.grid_code) else {
-            report.errors.push(err("grid_code", &x.grid_code, format!("网格编码{}", i18n::IMPORT_UNKNOWN_REF)));
-            continue;
-        };
-        if !editable.contains(&grid_org) {
-            report.errors.push(err("grid_code", &x.grid_code, i18n::IMPORT_OUT_OF_SCOPE.into()));
-            continue;
-        }
-        let Some(&(building_id, units, org_id)) = buildings.get(&(grid_id, x.building.clone())) else {
-            report.errors.push(err("building", &x.building, format!("该网格中的楼栋{}", i18n::IMPORT_UNKNOWN_REF)));
-            continue;
-        };
-        let mut bad = false;
-        if x.unit_no > units {
-            report.errors.push(err("unit_no", &x.unit_no.to_string(), format!("该楼栋只有{units}个单元")));
-            bad = true;
-        }
-        if let Some(first) = seen_ids.get(id_text.as_str()) {
-            report.errors.push(err("id_number", &id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
-            bad = true;
-        }
-        let old = residents.get(id_text.as_str());
-        if let Some(o) = old
-            && !editable.contains(&o.org_id)
-        {
-            report.errors.push(err("id_number", &id_text, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
-            bad = true;
-        }
-        if bad {
-            continue;
-        }
-        seen_ids.insert(x.res.id_number.as_str().to_string(), x.row);
-        let key = (building_id, x.unit_no, x.room.clone());
-        let hh = match households.get(&key) {
-            Some(&(id, tags)) => {
-                if let Some(t) = x.tags {
-                    let entry = tag_changes.entry(id).or_insert((tags, tags));
-                    entry.1 |= t;
-                }
-                Hh::Old(id)
-            }
-            None => {
-                let idx = *new_hh_index.entry(key.clone()).or_insert_with(|| {
-                    plan.new_hh.push(NewHh {
-                        building_id,
-                        grid_id,
-                        org_id,
-                        unit_no: x.unit_no,
-                        room: x.room.clone(),
-                        tags: 0,
-                    });
-                    plan.new_hh.len() - 1
-                });
-                plan.new_hh[idx].tags |= x.tags.unwrap_or(0);
-                Hh::New(idx)
-            }
-        };
-        let label = format!("{}{}单元{}", x.building, x.unit_no, x.room);
-        match residents.remove(x.res.id_number.as_str()) {
-            None => {
-                counts.new += 1;
-                plan.new_res.push((hh, org_id, x.res));
-            }
-            Some(o) => {
-                let mut n = x.res;
-                if n.phone.is_none() {
-                    n.phone = o.phone.clone().and_then(|s| redcell_domain::Phone::parse(&s).ok());
-                }
-                if n.note.is_none() {
-                    n.note = o.note.clone();
-                }
-                let mut fields = Vec::new();
-                let mut diff = |col: &str, header: &str, before: String, after: String| {
-                    if before != after {
-                        fields.push(FieldChange {
-                            column: header.into(),
-                            before: show(col, &before),
-                            after: show(col, &after),
-                        });
-                    }
-                };
-                let same_hh = matches!(hh, Hh::Old(id) if Some(id) == o.household_id);
-                if !same_hh {
-                    let before = o.household_id.and_then(|h| labels.get(&h).cloned()).unwrap_or_default();
-                    diff("household", "住户", before, label.clone());
-                }
-                diff("name", "姓名", o.name.clone(), n.name.clone());
-                diff("gender", "性别", o.gender.0.label().into(), n.gender.label().into());
-                diff("birth_date", "出生日期", o.birth_date.to_string(), n.birth_date.to_string());
-                let phone = |p: &Option<String>| p.clone().unwrap_or_default();
-                diff(
-                    "phone",
-                    "联系电话",
-                    phone(&o.phone),
-                    n.phone.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default(),
-                );
-                diff("note", "备注", phone(&o.note), n.note.clone().unwrap_or_default());
-                if fields.is_empty() {
-                    counts.unchanged += 1;
-                } else {
-                    counts.changed += 1;
-                    report.changes.push(RowChange {
-                        row: x.row,
-                        key: format!("{} {}", n.name, n.id_number.masked()),
-                        fields,
-                    });
-                    plan.changed_res.push((hh, org_id, n, o));
-                }
-            }
-        }
-    }
-    for (id, (old, new)) in tag_changes {
-        if old != new {
-            plan.hh_tags.push((id, new, old));
-        }
-    }
-    households.clear();
-    report.counts.new = counts.new;
-    report.counts.changed = counts.changed;
-    report.counts.unchanged = counts.unchanged;
+    };
     if !report.errors.is_empty() || !commit {
         return Ok(());
     }
-    counts.rows = report.counts.rows;
     progress(Stage::Writing, 0);
-    let batch = write(db, p, up, &counts, plan, progress).await?;
-    report.batch_id = Some(batch);
+    report.batch_id = Some(write(db, p, up, &counts, &known, &plan, progress).await?);
     Ok(())
 }
 
+/// The check pass: every row validated and resolved, duplicates found,
+/// counts and changes into the report. `None` when the file cannot be read.
+async fn check(
+    db: &Db,
+    p: &Principal,
+    up: &Upload<'_>,
+    report: &mut Report,
+    progress: Progress<'_>,
+) -> Result<Option<(Known, Plan, Counts)>, StoreError> {
+    let Some(mut book) = open(up, report) else {
+        return Ok(None);
+    };
+    let Some(mut rows) = DataRows::start(&mut book, K, report) else {
+        return Ok(None);
+    };
+    let known = Known::load(db, p).await?;
+    let mut plan = Plan::default();
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    let mut counts = Counts::default();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    loop {
+        if let Err(e) = rows.next_chunk(CHUNK, &mut chunk) {
+            report.file_error(e.message());
+            return Ok(None);
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        counts.rows += chunk.len() as u64;
+        // Rows that pass: (row, household, organisation, values, existing id).
+        let mut good: Vec<(Parsed, Hh, i64, Option<i64>)> = Vec::with_capacity(chunk.len());
+        for r in chunk.drain(..) {
+            let x = match parse(&r, up.today) {
+                Ok(x) => x,
+                Err(errs) => {
+                    report.errors.extend(errs);
+                    continue;
+                }
+            };
+            let (grid_id, building_id, units, org_id) = match known.building(&x) {
+                Ok(b) => b,
+                Err(e) => {
+                    report.errors.push(e);
+                    continue;
+                }
+            };
+            let key = id_key(&x.res.id_number);
+            let id_text = x.res.id_number.as_str();
+            let err = |k: &str, value: &str, reason: String| row_error(K, x.row, k, value, reason);
+            let mut bad = false;
+            if x.unit_no > units {
+                report.errors.push(err("unit_no", &x.unit_no.to_string(), format!("该楼栋只有{units}个单元")));
+                bad = true;
+            }
+            if let Some(first) = seen.get(&key) {
+                report.errors.push(err("id_number", id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+                bad = true;
+            }
+            let old = known.residents.get(&key).copied();
+            if let Some((_, org)) = old
+                && !known.editable.contains(&org)
+            {
+                report.errors.push(err("id_number", id_text, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
+                bad = true;
+            }
+            if bad {
+                continue;
+            }
+            seen.insert(key, x.row);
+            let hh_key = (building_id, x.unit_no, x.room.clone());
+            let hh = match known.households.get(&hh_key) {
+                Some(&(id, tags)) => {
+                    if let Some(t) = x.tags {
+                        plan.tag_changes.entry(id).or_insert((tags, tags)).1 |= t;
+                    }
+                    Hh::Old(id)
+                }
+                None => {
+                    let next = plan.new_hh.len() as u32;
+                    let idx = *plan.new_hh_index.entry(hh_key).or_insert(next);
+                    if idx == next {
+                        plan.new_hh.push(NewHh {
+                            building_id,
+                            grid_id,
+                            org_id,
+                            unit_no: x.unit_no,
+                            room: x.room.clone(),
+                            tags: 0,
+                        });
+                    }
+                    plan.new_hh[idx as usize].tags |= x.tags.unwrap_or(0);
+                    Hh::New(idx)
+                }
+            };
+            good.push((x, hh, org_id, old.map(|(id, _)| id)));
+        }
+        // The existing residents of this chunk, in one query.
+        let ids: Vec<i64> = good.iter().filter_map(|g| g.3).collect();
+        let olds: HashMap<i64, ResRow> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            db.all::<ResRow>(&old_rows_sql(&ids), args![p.tenant_id]).await?.into_iter().map(|o| (o.id, o)).collect()
+        };
+        for (x, hh, _, old) in good {
+            let Some(o) = old.and_then(|id| olds.get(&id)) else {
+                counts.new += 1;
+                continue;
+            };
+            let label = format!("{}{}单元{}", x.building, x.unit_no, x.room);
+            let (n, fields) = compare(x.res, hh, &label, o);
+            if fields.is_empty() {
+                counts.unchanged += 1;
+            } else {
+                counts.changed += 1;
+                report.changes.push(RowChange {
+                    row: x.row,
+                    key: format!("{} {}", n.name, n.id_number.masked()),
+                    fields,
+                });
+            }
+        }
+        progress(Stage::Checking, counts.rows);
+    }
+    if counts.rows == 0 {
+        report.file_error(i18n::IMPORT_NO_ROWS.into());
+        return Ok(None);
+    }
+    plan.tag_changes.retain(|_, (old, new)| old != new);
+    report.counts.rows = counts.rows;
+    report.counts.new = counts.new;
+    report.counts.changed = counts.changed;
+    report.counts.unchanged = counts.unchanged;
+    Ok(Some((known, plan, counts)))
+}
+
+/// New residents of a chunk: (id, household, organisation, values).
+type Inserts = Vec<(i64, Hh, i64, NewResident)>;
+/// Existing residents of a chunk: (household, organisation, household label, values, id).
+type Updates = Vec<(Hh, i64, String, NewResident, i64)>;
+
+/// Read and parse the next chunk for the write pass: how many rows, the new
+/// residents (numbered from `next_id`) and the existing ones.
+fn read_chunk(
+    rows: &mut DataRows<'_, '_>,
+    today: NaiveDate,
+    known: &Known,
+    plan: &Plan,
+    next_id: &mut i64,
+) -> Result<(u64, Inserts, Updates), StoreError> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    rows.next_chunk(CHUNK, &mut chunk).map_err(|e| reread(&e.message()))?;
+    let mut inserts = Vec::with_capacity(chunk.len());
+    let mut updates = Vec::new();
+    let n = chunk.len() as u64;
+    for r in chunk {
+        let x = parse(&r, today).map_err(|_| reread("row"))?;
+        let (_, building_id, _, org_id) = known.building(&x).map_err(|_| reread("building"))?;
+        let hh = plan.household(known, building_id, &x).ok_or_else(|| reread("household"))?;
+        match known.residents.get(&id_key(&x.res.id_number)) {
+            None => {
+                inserts.push((*next_id, hh, org_id, x.res));
+                *next_id += 1;
+            }
+            Some(&(id, _)) => {
+                let label = format!("{}{}单元{}", x.building, x.unit_no, x.room);
+                updates.push((hh, org_id, label, x.res, id));
+            }
+        }
+    }
+    Ok((n, inserts, updates))
+}
+
+/// A second reading that does not match the first (the bytes are the same,
+/// so this is a bug, and the transaction is rolled back).
+fn reread(what: &str) -> StoreError {
+    StoreError::Internal(format!("households import: second reading differs ({what})"))
+}
+
+/// The write pass, in one transaction: new households, tag changes, then the
+/// file read again and written chunk by chunk (new residents with multi-row
+/// inserts, changed ones updated with their prior values kept for undo).
 async fn write(
     db: &Db,
     p: &Principal,
     up: &Upload<'_>,
     counts: &Counts,
-    plan: Plan,
+    known: &Known,
+    plan: &Plan,
     progress: Progress<'_>,
 ) -> Result<i64, StoreError> {
     let t = p.tenant_id;
@@ -336,7 +486,7 @@ async fn write(
     let mut undo = Undo::default();
     let mut tx = db.begin().await?;
     let first_hh = reserve_ids(&mut tx, "households", plan.new_hh.len()).await?;
-    let first_res = reserve_ids(&mut tx, "residents", plan.new_res.len()).await?;
+    let first_res = reserve_ids(&mut tx, "residents", counts.new as usize).await?;
     let shared = [Arg::I64(t), Arg::Ts(at)];
     let hh_rows: Vec<(i64, &NewHh)> = plan.new_hh.iter().enumerate().map(|(i, h)| (first_hh + i as i64, h)).collect();
     bulk(
@@ -359,24 +509,111 @@ async fn write(
     )
     .await?;
     undo.created.insert("households".into(), hh_rows.iter().map(|(id, _)| *id).collect());
-    progress(Stage::Writing, hh_rows.len() as u64);
-    let hh_id = |h: Hh| match h {
-        Hh::Old(id) => id,
-        Hh::New(i) => first_hh + i as i64,
-    };
-    let res_rows: Vec<(i64, i64, i64, &NewResident)> =
-        plan.new_res.iter().enumerate().map(|(i, (h, org, n))| (first_res + i as i64, hh_id(*h), *org, n)).collect();
-    for (k, chunk) in res_rows.chunks(50_000).enumerate() {
-        bulk(
-            &mut tx,
+    drop(hh_rows);
+    let mut prior_hh = Vec::new();
+    let tag_ids: Vec<i64> = plan.tag_changes.keys().copied().collect();
+    for ids in tag_ids.chunks(500) {
+        let stamps: HashMap<i64, DateTime<Utc>> = tx
+            .all::<(i64, DateTime<Utc>)>(
+                &format!(
+                    "SELECT id, updated_at FROM households WHERE tenant_id = $1 AND id IN ({})",
+                    super::id_list(ids)
+                ),
+                args![t],
+            )
+            .await?
+            .into_iter()
+            .collect();
+        for id in ids {
+            let (old, new) = plan.tag_changes[id];
+            tx.exec(
+                "UPDATE households SET tags = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+                args![new, at, t, *id],
+            )
+            .await?;
+            let mut m = BTreeMap::new();
+            m.insert("tags".to_string(), serde_json::json!(old));
+            m.insert("updated_at".to_string(), serde_json::json!(stamps.get(id)));
+            prior_hh.push((*id, m));
+        }
+    }
+
+    let mut scratch = Report::new(K, up.file_name);
+    let mut book = open(up, &mut scratch).ok_or_else(|| reread("open"))?;
+    let mut rows = DataRows::start(&mut book, K, &mut scratch).ok_or_else(|| reread("header"))?;
+    let backend = tx.backend();
+    let mut next_id = first_res;
+    let mut done = 0u64;
+    let mut prior_res = Vec::new();
+    // The inserts of one chunk run (on SQLite, in its own thread; on
+    // PostgreSQL, in the server) while the next chunk is read and parsed.
+    let mut pending: Vec<(String, crate::db::Args)> = Vec::new();
+    loop {
+        let tx_ref = &mut tx;
+        let statements = std::mem::take(&mut pending);
+        let (written, read) = tokio::join!(
+            async move {
+                for (sql, a) in statements {
+                    tx_ref.exec(&sql, a).await?;
+                }
+                Ok::<_, StoreError>(())
+            },
+            async { read_chunk(&mut rows, up.today, known, plan, &mut next_id) }
+        );
+        written?;
+        let (n, inserts, updates) = read?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+        if !updates.is_empty() {
+            let ids: Vec<i64> = updates.iter().map(|u| u.4).collect();
+            let olds: HashMap<i64, ResRow> =
+                tx.all::<ResRow>(&old_rows_sql(&ids), args![t]).await?.into_iter().map(|o| (o.id, o)).collect();
+            for (hh, org, label, res, id) in updates {
+                let o = olds.get(&id).ok_or_else(|| reread("resident"))?;
+                let (n, fields) = compare(res, hh, &label, o);
+                if fields.is_empty() {
+                    continue;
+                }
+                let hh = match hh {
+                    Hh::Old(id) => id,
+                    Hh::New(i) => first_hh + i64::from(i),
+                };
+                tx.exec(
+                    "UPDATE residents SET household_id = $1, org_id = $2, name = $3, gender = $4, birth_date = $5, phone = $6, note = $7, updated_at = $8 \
+                     WHERE tenant_id = $9 AND id = $10",
+                    args![Some(hh), org, n.name.clone(), n.gender.code(), n.birth_date,
+                        n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), at, t, id],
+                )
+                .await?;
+                let mut m = BTreeMap::new();
+                m.insert("household_id".to_string(), serde_json::json!(o.household_id));
+                m.insert("org_id".to_string(), serde_json::json!(o.org_id));
+                m.insert("name".to_string(), serde_json::json!(o.name));
+                m.insert("gender".to_string(), serde_json::json!(o.gender.0.code()));
+                m.insert("birth_date".to_string(), serde_json::json!(o.birth_date));
+                m.insert("phone".to_string(), serde_json::json!(o.phone));
+                m.insert("note".to_string(), serde_json::json!(o.note));
+                m.insert("updated_at".to_string(), serde_json::json!(o.updated_at));
+                prior_res.push((id, m));
+            }
+        }
+        pending = bulk_statements(
+            backend,
             "INSERT INTO residents (id, tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) VALUES ",
             "(?,$1,?,?,?,?,?,?,?,?,$2,$2)",
             &shared,
-            chunk,
+            &inserts,
+            CHUNK,
             |(id, hh, org, n), a| {
+                let hh = match *hh {
+                    Hh::Old(id) => id,
+                    Hh::New(i) => first_hh + i64::from(i),
+                };
                 a.0.extend([
                     Arg::I64(*id),
-                    Arg::OptI64(Some(*hh)),
+                    Arg::OptI64(Some(hh)),
                     Arg::I64(*org),
                     Arg::Text(n.name.clone()),
                     Arg::Text(n.gender.code().into()),
@@ -386,47 +623,13 @@ async fn write(
                     Arg::OptText(n.note.clone()),
                 ])
             },
-        )
-        .await?;
-        progress(Stage::Writing, (hh_rows.len() + (k + 1) * 50_000).min(hh_rows.len() + res_rows.len()) as u64);
+        );
+        progress(Stage::Writing, done);
     }
-    undo.created.insert("residents".into(), res_rows.iter().map(|r| r.0).collect());
-    let mut prior_hh = Vec::new();
-    for (id, new, old) in &plan.hh_tags {
-        let (updated_at,): (chrono::DateTime<chrono::Utc>,) =
-            tx.one("SELECT updated_at FROM households WHERE tenant_id = $1 AND id = $2", args![t, *id]).await?;
-        tx.exec(
-            "UPDATE households SET tags = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-            args![*new, at, t, *id],
-        )
-        .await?;
-        let mut m = BTreeMap::new();
-        m.insert("tags".to_string(), serde_json::json!(old));
-        m.insert("updated_at".to_string(), serde_json::json!(updated_at));
-        prior_hh.push((*id, m));
+    if next_id - first_res != counts.new as i64 {
+        return Err(reread("count"));
     }
-    let mut prior_res = Vec::new();
-    for (hh, org, n, o) in &plan.changed_res {
-        let (updated_at,): (chrono::DateTime<chrono::Utc>,) =
-            tx.one("SELECT updated_at FROM residents WHERE tenant_id = $1 AND id = $2", args![t, o.id]).await?;
-        tx.exec(
-            "UPDATE residents SET household_id = $1, org_id = $2, name = $3, gender = $4, birth_date = $5, phone = $6, note = $7, updated_at = $8 \
-             WHERE tenant_id = $9 AND id = $10",
-            args![Some(hh_id(*hh)), *org, n.name.clone(), n.gender.code(), n.birth_date,
-                n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), at, t, o.id],
-        )
-        .await?;
-        let mut m = BTreeMap::new();
-        m.insert("household_id".to_string(), serde_json::json!(o.household_id));
-        m.insert("org_id".to_string(), serde_json::json!(o.org_id));
-        m.insert("name".to_string(), serde_json::json!(o.name));
-        m.insert("gender".to_string(), serde_json::json!(o.gender.0.code()));
-        m.insert("birth_date".to_string(), serde_json::json!(o.birth_date));
-        m.insert("phone".to_string(), serde_json::json!(o.phone));
-        m.insert("note".to_string(), serde_json::json!(o.note));
-        m.insert("updated_at".to_string(), serde_json::json!(updated_at));
-        prior_res.push((o.id, m));
-    }
+    undo.created.insert("residents".into(), (first_res..next_id).collect());
     if !prior_hh.is_empty() {
         undo.changed.insert("households".into(), prior_hh);
     }

@@ -7,6 +7,38 @@
 //! row: a million audit snapshots would multiply the import time several
 //! times. The batch row itself keeps the ids it created and the prior values
 //! of the rows it changed.
+//!
+//! ## The interface of a kind (`import/<kind>.rs`)
+//!
+//! [`run`] hands the upload to the kind's
+//! `run(db, p, &up, commit, &mut report, progress)`, which reads the file
+//! itself, so that nothing stays in memory but what the kind chooses to keep:
+//!
+//! - `parse(&InRow, ..) -> Result<Parsed, Vec<RowError>>`: one row into a
+//!   validated value, every error of the row named by column ([`RowErrors`]).
+//! - Large kinds (households and residents; members, contacts) import in two
+//!   streaming passes over the file, neither of which keeps the rows:
+//!   1. **check**: [`open`] the file, [`DataRows::start`] (header found and
+//!      matched), then [`DataRows::next_chunk`] [`CHUNK`] rows at a time:
+//!      `parse` each row, resolve its references against what the database
+//!      holds (loaded once, reduced to compact keys, e.g. ID numbers as `u64`)
+//!      and against the keys of earlier rows, find duplicates, and count new,
+//!      changed and unchanged rows, listing the changes (the old rows of a
+//!      chunk fetched with one query, never one per row). What the write pass
+//!      needs (new parent records, the index each got) goes into a small
+//!      plan. Every error goes to the report; a reference to a row further down
+//!      the file is checked at the end of the pass from the keys collected.
+//!   2. **write**, only when committing and no row has an error: one
+//!      transaction ([`Db::begin`]), ids reserved ([`reserve_ids`]), the plan's
+//!      records inserted, then the file read again the same way, each chunk
+//!      parsed again and written with multi-row statements (`demo::bulk`);
+//!      changed rows are updated and their prior values (fetched per chunk)
+//!      kept in [`Undo`]; then [`write_batch`] and commit. The second reading
+//!      must agree with the first (same bytes); a disagreement is an internal
+//!      error and rolls everything back.
+//! - Small kinds (orgs, grids) may collect their rows with [`read_each`] and
+//!   write from memory in one transaction (orgs places new organisations
+//!   parent first, which needs every row at hand).
 
 mod cadres;
 mod contacts;
@@ -21,13 +53,16 @@ use crate::error::StoreError;
 use crate::scope::{Capability, Principal};
 use crate::{args, audit};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use redcell_docs::read::{Cell, CellKind, read_rows};
-use redcell_domain::rosters::{Column, ImportKind, columns, header_of, importable, match_headers};
+use redcell_docs::read::{Book, Cell, CellKind, ReadError, Rows, read_rows};
+use redcell_domain::rosters::{ImportKind, columns, header_of, importable, match_headers};
 use redcell_domain::{FieldError, Invalid, i18n};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
 pub use redcell_docs::read::MAX_BYTES;
+
+/// Rows read, checked and written together by the streaming kinds.
+pub(crate) const CHUNK: usize = 2_000;
 
 /// New / changed / unchanged rows and rows with errors.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -200,89 +235,138 @@ impl<'a> RowErrors<'a> {
     }
 }
 
-/// Read the file: find the header row among the first rows, match the
-/// columns, and collect the data rows. File-level problems go to the report.
-fn read_file(up: &Upload<'_>, report: &mut Report, progress: Progress<'_>) -> Option<Vec<InRow>> {
-    let mut rows = Vec::new();
-    read_each(up, report, progress, &mut |r| rows.push(r))?;
-    Some(rows)
+/// Open an upload for reading; a file that cannot be read is named in the
+/// report (and `None` returned).
+pub(crate) fn open<'a>(up: &Upload<'a>, report: &mut Report) -> Option<Book<'a>> {
+    match Book::open(up.bytes, up.max_bytes) {
+        Ok(book) => {
+            report.format = match book.format() {
+                redcell_docs::read::Format::Xlsx => "xlsx".into(),
+                redcell_docs::read::Format::Csv(enc) => format!("csv {enc}"),
+            };
+            Some(book)
+        }
+        Err(e) => {
+            report.file_error(e.message());
+            None
+        }
+    }
+}
+
+/// The data rows of an opened file, read one at a time: the header row is
+/// looked for among the first ten rows and its columns matched to the kind's;
+/// each data row then comes with its cells in the kind's column order.
+pub(crate) struct DataRows<'b, 'a> {
+    rows: Rows<'b, 'a>,
+    map: Vec<Option<usize>>,
+}
+
+impl<'b, 'a> DataRows<'b, 'a> {
+    /// Find and match the header; problems (no header, missing or unknown
+    /// columns, an unreadable file) go to the report and give `None`.
+    pub fn start(book: &'b mut Book<'a>, kind: ImportKind, report: &mut Report) -> Option<DataRows<'b, 'a>> {
+        let first_required = columns(kind).iter().find(|c| c.required).map(|c| c.header).unwrap_or("");
+        let mut rows = match book.rows() {
+            Ok(r) => r,
+            Err(e) => {
+                report.file_error(e.message());
+                return None;
+            }
+        };
+        let mut seen = 0u32;
+        loop {
+            let cells = match rows.next_row() {
+                Ok(Some((_, cells))) => cells,
+                Ok(None) => {
+                    if !rows.any() {
+                        report.file_error(redcell_docs::read::ReadError::Empty.message());
+                    } else {
+                        // Fewer than ten rows and none looked like the header.
+                        for e in match_headers(kind, &[]).err().unwrap_or_default() {
+                            report.file_error(e.message);
+                        }
+                    }
+                    return None;
+                }
+                Err(e) => {
+                    report.file_error(e.message());
+                    return None;
+                }
+            };
+            seen += 1;
+            let texts: Vec<String> = cells.into_iter().map(|c| c.text).collect();
+            let looks_like = texts.iter().any(|t| t.split_whitespace().collect::<String>() == first_required);
+            if looks_like || seen >= 10 {
+                return match match_headers(kind, &texts) {
+                    Ok(map) => Some(DataRows { rows, map }),
+                    Err(errs) => {
+                        for e in errs {
+                            report.file_error(e.message);
+                        }
+                        None
+                    }
+                };
+            }
+        }
+    }
+
+    /// The next data row, `None` at the end of the sheet.
+    pub fn next(&mut self) -> Result<Option<InRow>, ReadError> {
+        let Some((n, mut cells)) = self.rows.next_row()? else {
+            return Ok(None);
+        };
+        let picked = self
+            .map
+            .iter()
+            .map(|i| match i {
+                Some(i) if *i < cells.len() => std::mem::replace(&mut cells[*i], Cell::text("")),
+                _ => Cell::text(""),
+            })
+            .collect();
+        Ok(Some(InRow { row: n, cells: picked }))
+    }
+
+    /// Up to `n` data rows into `out` (cleared first); an empty `out` means
+    /// the end of the sheet.
+    pub fn next_chunk(&mut self, n: usize, out: &mut Vec<InRow>) -> Result<(), ReadError> {
+        out.clear();
+        while out.len() < n {
+            match self.next()? {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Read the file row by row: `on_row` gets each data row as soon as it is
-/// read (so a kind can keep only what it parsed, not the cells). Returns
-/// `None` when the file cannot be read or has no data rows (the report says why).
+/// read. Returns `None` when the file cannot be read or has no data rows (the
+/// report says why); else sets the report's row count.
 pub(crate) fn read_each(
     up: &Upload<'_>,
     report: &mut Report,
     progress: Progress<'_>,
     on_row: &mut dyn FnMut(InRow),
 ) -> Option<()> {
-    let kind = up.kind;
-    let cols: &[Column] = columns(kind);
-    let first_required = cols.iter().find(|c| c.required).map(|c| c.header).unwrap_or("");
-    let mut header: Option<Vec<Option<usize>>> = None;
-    let mut header_errors: Option<Vec<FieldError>> = None;
-    let mut seen = 0u32;
+    let mut book = open(up, report)?;
+    let mut rows = DataRows::start(&mut book, up.kind, report)?;
     let mut count = 0u64;
-    let result = read_rows(up.bytes, up.max_bytes, &mut |n, cells| {
-        match &header {
-            None => {
-                seen += 1;
-                let texts: Vec<String> = cells.iter().map(|c| c.text.clone()).collect();
-                let looks_like = texts.iter().any(|t| t.split_whitespace().collect::<String>() == first_required);
-                if looks_like || seen >= 10 {
-                    match match_headers(kind, &texts) {
-                        Ok(m) => header = Some(m),
-                        Err(e) => {
-                            header_errors = Some(e);
-                            return false;
-                        }
-                    }
-                }
-            }
-            Some(map) => {
-                let mut cells = cells;
-                let picked = map
-                    .iter()
-                    .map(|i| match i {
-                        Some(i) if *i < cells.len() => std::mem::replace(&mut cells[*i], Cell::text("")),
-                        _ => Cell::text(""),
-                    })
-                    .collect();
-                on_row(InRow { row: n, cells: picked });
+    loop {
+        match rows.next() {
+            Ok(Some(r)) => {
+                on_row(r);
                 count += 1;
                 if count.is_multiple_of(10_000) {
                     progress(Stage::Reading, count);
                 }
             }
+            Ok(None) => break,
+            Err(e) => {
+                report.file_error(e.message());
+                return None;
+            }
         }
-        true
-    });
-    match result {
-        Ok(f) => {
-            report.format = match f {
-                redcell_docs::read::Format::Xlsx => "xlsx".into(),
-                redcell_docs::read::Format::Csv(enc) => format!("csv {enc}"),
-            };
-        }
-        Err(e) => {
-            report.file_error(e.message());
-            return None;
-        }
-    }
-    if let Some(errs) = header_errors {
-        for e in errs {
-            report.errors.push(RowError { row: 0, column: String::new(), value: String::new(), reason: e.message });
-        }
-        return None;
-    }
-    if header.is_none() {
-        // Fewer than ten rows and none looked like the header.
-        let e = match_headers(kind, &[]).err().unwrap_or_default();
-        for e in e {
-            report.file_error(e.message);
-        }
-        return None;
     }
     if count == 0 {
         report.file_error(i18n::IMPORT_NO_ROWS.into());
@@ -309,23 +393,13 @@ pub async fn run(
     if p.scope(Capability::EditRegistry).is_empty() {
         return Err(StoreError::Forbidden);
     }
-    if up.kind == ImportKind::Households {
-        households::run(db, p, &up, commit, &mut report, progress).await?;
-    } else if up.kind == ImportKind::Members {
-        members::run(db, p, &up, commit, &mut report, progress).await?;
-    } else if up.kind == ImportKind::Cadres {
-        cadres::run(db, p, &up, commit, &mut report, progress).await?;
-    } else if up.kind == ImportKind::Contacts {
-        contacts::run(db, p, &up, commit, &mut report, progress).await?;
-    } else {
-        let Some(rows) = read_file(&up, &mut report, progress) else {
-            return Ok(report);
-        };
-        match up.kind {
-            ImportKind::Grids => grids::run(db, p, &up, rows, commit, &mut report, progress).await?,
-            ImportKind::Orgs => orgs::run(db, p, &up, rows, commit, &mut report, progress).await?,
-            _ => report.file_error(i18n::IMPORT_NOT_SUPPORTED.into()),
-        }
+    match up.kind {
+        ImportKind::Households => households::run(db, p, &up, commit, &mut report, progress).await?,
+        ImportKind::Members => members::run(db, p, &up, commit, &mut report, progress).await?,
+        ImportKind::Cadres => cadres::run(db, p, &up, commit, &mut report, progress).await?,
+        ImportKind::Contacts => contacts::run(db, p, &up, commit, &mut report, progress).await?,
+        ImportKind::Grids => grids::run(db, p, &up, commit, &mut report, progress).await?,
+        ImportKind::Orgs => orgs::run(db, p, &up, commit, &mut report, progress).await?,
     }
     report.errors.sort_by_key(|e| e.row);
     report.counts.errors = report.errors.iter().map(|e| e.row).collect::<HashSet<_>>().len() as u64;

@@ -4,8 +4,8 @@
 //! their kind (that rewrites subtrees; the organisation page does it).
 
 use super::{
-    Counts, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Undo, Upload, editable_orgs, now, reserve_ids,
-    show, write_batch,
+    Counts, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Undo, Upload, editable_orgs, now, read_each,
+    reserve_ids, show, write_batch,
 };
 use crate::args;
 use crate::db::Db;
@@ -37,12 +37,16 @@ pub(super) async fn run(
     db: &Db,
     p: &Principal,
     up: &Upload<'_>,
-    rows: Vec<InRow>,
     commit: bool,
     report: &mut Report,
-    _progress: Progress<'_>,
+    progress: Progress<'_>,
 ) -> Result<(), StoreError> {
     let t = p.tenant_id;
+    // A small kind: its rows are kept (see the module comment of `import`).
+    let mut rows: Vec<InRow> = Vec::new();
+    if read_each(up, report, progress, &mut |r| rows.push(r)).is_none() {
+        return Ok(());
+    }
     let editable = editable_orgs(db, p).await?;
     let existing: HashMap<String, OrgRow> = db
         .all::<OrgRow>(
