@@ -531,6 +531,15 @@ async fn accounts_link_to_cadres_and_members(db: Db) {
         mine.iter().map(|l| &l.rule_code).collect::<Vec<_>>()
     );
     assert!(mine.iter().all(|l| l.subject.kind == "member" && l.subject.id == t.members[0].id));
+    // An account linked to a member records a visit without naming the visitor.
+    let v = RawVisit {
+        target_kind: s("household"),
+        target_id: s(t.households[0].id),
+        visited_on: Some(today.format("%Y-%m-%d").to_string()),
+        ..Default::default()
+    };
+    let visit = records::record_visit(&db, &t.sec, &v, today).await.expect("the linked member is the visitor");
+    assert_eq!((visit.visitor_kind.as_str(), visit.visitor_id), ("member", t.members[0].id));
     duties::link_user(&db, &t.admin, t.sec.user_id, None).await.unwrap();
     assert_eq!(duties::linked(&db, tid, t.sec.user_id).await.unwrap().map(|l| l.link), None);
     let actions: Vec<(String,)> =

@@ -42,7 +42,8 @@ fn text(field: &str, v: &Option<String>, max: usize, needed: bool) -> Result<Opt
 /// A visit as typed into the form or the API.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawVisit {
-    /// `cadre` or `member`; default: the cadre linked to the caller's account.
+    /// `cadre` or `member`; with neither kind nor id: the cadre, else the
+    /// member, linked to the caller's account.
     pub visitor_kind: Option<String>,
     pub visitor_id: Option<String>,
     pub target_kind: Option<String>,
@@ -109,22 +110,28 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
     let tkind = bad.check(TargetKind::parse("target_kind", raw.target_kind.as_deref().unwrap_or("")));
     let tid = bad.check(int("target_id", &raw.target_id));
     let learned = bad.check(text("learned", &raw.learned, 2000, false));
-    let vkind = raw.visitor_kind.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("cadre").to_string();
-    if vkind != "cadre" && vkind != "member" {
+    let given_kind = raw.visitor_kind.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if given_kind.is_some_and(|k| k != "cadre" && k != "member") {
         bad.push(FieldError::new("visitor_kind", "enum", i18n::ENUM_INVALID));
     }
     bad.clone().into_result()?;
     let (on, purpose, tkind, tid, learned) =
         (on.unwrap(), purpose.unwrap(), tkind.unwrap(), tid.unwrap(), learned.flatten());
-    let visitor = match raw.visitor_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(v) => v.parse::<i64>().map_err(|_| FieldError::new("visitor_id", "int", i18n::DUTY_MISSING))?,
-        None if vkind == "cadre" => super::cadre_of(db, p)
-            .await?
-            .ok_or_else(|| FieldError::new("visitor_id", "required", i18n::DUTY_MISSING))?,
-        None => super::member_of(db, p)
-            .await?
-            .ok_or_else(|| FieldError::new("visitor_id", "required", i18n::DUTY_MISSING))?,
+    let missing = || FieldError::new("visitor_id", "required", i18n::DUTY_MISSING);
+    let (vkind, visitor) = match (given_kind, raw.visitor_id.as_deref().map(str::trim).filter(|s| !s.is_empty())) {
+        (k, Some(v)) => (
+            k.unwrap_or("cadre"),
+            v.parse::<i64>().map_err(|_| FieldError::new("visitor_id", "int", i18n::DUTY_MISSING))?,
+        ),
+        (Some("cadre"), None) => ("cadre", super::cadre_of(db, p).await?.ok_or_else(missing)?),
+        (Some(_), None) => ("member", super::member_of(db, p).await?.ok_or_else(missing)?),
+        // Neither given: whoever the caller's account stands for, cadre or member.
+        (None, None) => match super::cadre_of(db, p).await? {
+            Some(c) => ("cadre", c),
+            None => ("member", super::member_of(db, p).await?.ok_or_else(missing)?),
+        },
     };
+    let vkind = vkind.to_string();
     let vtable = if vkind == "cadre" { "cadres" } else { "members" };
     let exists = db
         .int(&format!("SELECT COUNT(*) FROM {vtable} WHERE tenant_id = $1 AND id = $2"), args![p.tenant_id, visitor])
