@@ -407,6 +407,20 @@ async fn meeting_photos_lists_and_visit_raising_a_request(db: Db) {
     assert_eq!(r.grid_id, Some(t.grids[0].id), "placed where the visit was");
     let mine = records::visits_by(&db, &t.sec, "cadre", t.cadres[0].id, 10).await.unwrap();
     assert_eq!(mine[0].request_id, Some(sub.id));
+
+    // The visit fails after its request was checked and written (here: the
+    // household's last-visit row cannot be kept): the request goes with it.
+    let (visits, requests, audits) = (n(&db, "duty_visits").await, n(&db, "requests").await, n(&db, "audit_log").await);
+    db.exec("ALTER TABLE duty_last_visits RENAME TO duty_last_visits_away", args![]).await.unwrap();
+    let req = redcell_domain::requests::RawRequest { category: s("facility"), ..Default::default() };
+    let failed = records::record_visit_raising(&db, &t.sec, &v, req, today).await;
+    db.exec("ALTER TABLE duty_last_visits_away RENAME TO duty_last_visits", args![]).await.unwrap();
+    assert!(failed.is_err());
+    assert_eq!(
+        (n(&db, "duty_visits").await, n(&db, "requests").await, n(&db, "audit_log").await),
+        (visits, requests, audits),
+        "one transaction: no request without its visit"
+    );
 }
 
 async fn role_only_rules_and_compliance_from_creation(db: Db) {

@@ -84,7 +84,10 @@ async fn target_org(db: &Db, tenant: i64, kind: TargetKind, id: i64) -> Result<O
 /// Record a visit. A visit to a household freshens `duty_last_visits`.
 pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -> Result<Visit, StoreError> {
     let v = check_visit(db, p, raw, today).await?;
-    insert_visit(db, p, v, None).await
+    let mut tx = db.begin().await?;
+    let visit = insert_visit(&mut tx, p, v, None).await?;
+    tx.commit().await?;
+    Ok(visit)
 }
 
 /// A visit checked and ready to write.
@@ -149,9 +152,13 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
     Ok(CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned })
 }
 
-async fn insert_visit(db: &Db, p: &Principal, v: CheckedVisit, request_id: Option<i64>) -> Result<Visit, StoreError> {
+async fn insert_visit(
+    tx: &mut Tx,
+    p: &Principal,
+    v: CheckedVisit,
+    request_id: Option<i64>,
+) -> Result<Visit, StoreError> {
     let CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned } = v;
-    let mut tx = db.begin().await?;
     let (id,): (i64,) = tx
         .one(
             "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, \
@@ -174,10 +181,9 @@ async fn insert_visit(db: &Db, p: &Principal, v: CheckedVisit, request_id: Optio
         )
         .await?;
     if tkind == TargetKind::Household {
-        freshen(&mut tx, p.tenant_id, tid, on).await?;
+        freshen(tx, p.tenant_id, tid, on).await?;
     }
-    audit::change(&mut tx, Actor::of(p), Change::Create, "duty_visit", "duty_visits", p.tenant_id, id, None).await?;
-    tx.commit().await?;
+    audit::change(tx, Actor::of(p), Change::Create, "duty_visit", "duty_visits", p.tenant_id, id, None).await?;
     Ok(Visit {
         id,
         org_id,
@@ -196,8 +202,8 @@ async fn insert_visit(db: &Db, p: &Principal, v: CheckedVisit, request_id: Optio
 /// retyping: the description defaults to what was learned, the grid and
 /// building come from what was visited. The visit is checked first, then the
 /// request is registered through the staff submission
-/// ([`crate::requests::submit`]), then the visit is written naming it; a
-/// refused request leaves nothing written.
+/// ([`crate::requests::submit_in`]) and the visit written naming it, in one
+/// transaction: a refused request or a failed visit leaves nothing written.
 pub async fn record_visit_raising(
     db: &Db,
     p: &Principal,
@@ -236,8 +242,12 @@ pub async fn record_visit_raising(
         }
     }
     let n = req.validate()?;
-    let sub = crate::requests::submit(db, p.tenant_id, n, crate::requests::Source::Staff, Some(p), None).await?;
-    let visit = insert_visit(db, p, v, Some(sub.id)).await?;
+    let cal = crate::calendar::load(db, p.tenant_id).await?;
+    let mut tx = db.begin().await?;
+    let sub = crate::requests::submit_in(&mut tx, &cal, p.tenant_id, n, crate::requests::Source::Staff, Some(p), None)
+        .await?;
+    let visit = insert_visit(&mut tx, p, v, Some(sub.id)).await?;
+    tx.commit().await?;
     Ok((visit, sub))
 }
 
