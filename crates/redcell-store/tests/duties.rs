@@ -21,7 +21,8 @@ stories!(
     meeting_photos_lists_and_visit_raising_a_request,
     role_only_rules_and_compliance_from_creation,
     webhook_settings_test_and_delivery_log,
-    accounts_link_to_cadres_and_members
+    accounts_link_to_cadres_and_members,
+    meeting_form_lists_every_member_quorum_counts
 );
 
 fn sh_today() -> chrono::NaiveDate {
@@ -560,4 +561,44 @@ async fn accounts_link_to_cadres_and_members(db: Db) {
         db.all("SELECT action FROM audit_log WHERE action LIKE '%link_account' ORDER BY id", args![]).await.unwrap();
     let actions: Vec<&str> = actions.iter().map(|a| a.0.as_str()).collect();
     assert_eq!(actions, vec!["link_account", "link_account", "unlink_account"]);
+}
+
+/// A branch with more members than one screen: the attendance form lists every
+/// member the quorum counts.
+async fn meeting_form_lists_every_member_quorum_counts(db: Db) {
+    let t = tenant(&db).await;
+    let today = sh_today();
+    let m0 = t.members[0].id;
+    db.exec(
+        "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 520) \
+         INSERT INTO residents (tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) \
+         SELECT r.tenant_id, r.household_id, r.org_id, r.name, r.gender, r.birth_date, r.id_number || '-' || CAST(seq.i AS TEXT), \
+         r.phone, r.note, r.created_at, r.updated_at FROM residents r JOIN members m ON m.resident_id = r.id, seq WHERE m.id = $1",
+        args![m0],
+    )
+    .await
+    .unwrap();
+    db.exec(
+        "INSERT INTO members (tenant_id, resident_id, org_id, category, status, joined_on, created_at, updated_at) \
+         SELECT m.tenant_id, r.id, m.org_id, m.category, m.status, m.joined_on, m.created_at, m.updated_at \
+         FROM members m JOIN residents r0 ON r0.id = m.resident_id JOIN residents r ON r.id_number LIKE r0.id_number || '-%' \
+         WHERE m.id = $1",
+        args![m0],
+    )
+    .await
+    .unwrap();
+    let roster = records::roster(&db, &t.sec, t.b1.id).await.unwrap();
+    assert!(roster.len() > 520, "{}", roster.len());
+    let present = RawAttendee { member_id: roster.last().unwrap().id, presence: "present".into(), reason: None };
+    let meeting = RawMeeting {
+        org_id: s(t.b1.id),
+        kind: s("general_meeting"),
+        held_on: Some(today.format("%Y-%m-%d").to_string()),
+        topic: s("党员大会"),
+        attendance: vec![present],
+        ..Default::default()
+    };
+    let m = records::record_meeting(&db, &t.sec, &meeting, today).await.unwrap();
+    assert_eq!(m.expected_count, roster.len() as i64, "the form lists the members the quorum counts");
+    assert_eq!(m.voting_total, roster.iter().filter(|r| r.status == "full").count() as i64);
 }

@@ -791,7 +791,8 @@ pub struct RosterMember {
     pub org_name: String,
 }
 
-/// The members of an organisation's subtree (the expected attendees).
+/// The members of an organisation's subtree (the expected attendees): all of
+/// them, the same set the meeting's quorum is counted from.
 pub async fn roster(db: &Db, p: &Principal, org_id: i64) -> Result<Vec<RosterMember>, StoreError> {
     let org = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
     let mut a = args![];
@@ -800,7 +801,7 @@ pub async fn roster(db: &Db, p: &Principal, org_id: i64) -> Result<Vec<RosterMem
         &format!(
             "SELECT m.id, r.name, m.status, o.name AS org_name FROM members m \
              JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
-             JOIN orgs o ON o.id = m.org_id WHERE {c} ORDER BY o.path, m.id LIMIT 500"
+             JOIN orgs o ON o.id = m.org_id WHERE {c} ORDER BY o.path, m.id"
         ),
         a,
     )
