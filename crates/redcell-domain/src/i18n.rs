@@ -187,6 +187,7 @@ pub const DUTY_TOML_INVALID: &str = "规则文件格式错误";
 pub const DUTY_DUPLICATE_CODE: &str = "规则编码重复";
 pub const DUTY_MEETING_FUTURE: &str = "会议日期在未来，不能登记出席情况";
 pub const DUTY_ATTENDEE_OUTSIDE: &str = "参会人员不属于本组织";
+pub const DUTY_ATTENDEE_TWICE: &str = "同一党员在出席名单中出现了两次";
 pub const DUTY_QUORUM_WITHOUT_NUMBERS: &str = "未登记出席人数，不能认定达到法定人数";
 pub const DUTY_QUORUM_NOT_MET: &str = "到会正式党员未超过半数，未达到法定人数";
 pub const DUTY_VISIT_FUTURE: &str = "走访日期不能在未来";

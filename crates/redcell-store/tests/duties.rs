@@ -139,6 +139,13 @@ async fn records_refuse_bad_input(db: Db) {
         RawMeeting { attendance: vec![present(t.members[0].id), present(t.members[3].id)], ..meeting.clone() };
     let e = records::record_meeting(&db, &t.sec, &stranger, today).await.unwrap_err();
     assert_eq!(field_of(&e), "attendance[1]", "B3's member is not in B1");
+    let twice = RawMeeting {
+        attendance: vec![present(t.members[0].id), present(t.members[1].id), present(t.members[0].id)],
+        ..meeting.clone()
+    };
+    let e = records::record_meeting(&db, &t.sec, &twice, today).await.unwrap_err();
+    assert_eq!(field_of(&e), "attendance[2]", "a member listed twice is refused: {e:?}");
+    assert!(format!("{e:?}").contains(i18n::DUTY_ATTENDEE_TWICE));
     let no_numbers = RawMeeting { attendance: vec![], ..meeting.clone() };
     let e = records::record_meeting(&db, &t.sec, &no_numbers, today).await.unwrap_err();
     assert!(format!("{e:?}").contains(i18n::DUTY_QUORUM_WITHOUT_NUMBERS));

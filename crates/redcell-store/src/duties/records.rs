@@ -415,6 +415,10 @@ pub async fn record_meeting_with_photos(
                 continue;
             }
         };
+        if lines.iter().any(|(m, _, _)| *m == a.member_id) {
+            bad.push(FieldError::new(field, "duplicate", i18n::DUTY_ATTENDEE_TWICE));
+            continue;
+        }
         lines.push((a.member_id, a.presence.clone(), reason));
     }
     bad.clone().into_result()?;
