@@ -735,8 +735,9 @@ pub async fn held_detail(db: &Db, p: &Principal, record: &str, id: i64) -> Resul
                 .await?;
             let e: Extra = db
                 .one(
-                    "SELECT minutes, expected_count, voting_total, voting_present FROM duty_meetings WHERE id = $1",
-                    args![id],
+                    "SELECT minutes, expected_count, voting_total, voting_present FROM duty_meetings \
+                     WHERE id = $1 AND tenant_id = $2",
+                    args![id, p.tenant_id],
                 )
                 .await?;
             (h, e)
@@ -752,8 +753,9 @@ pub async fn held_detail(db: &Db, p: &Principal, record: &str, id: i64) -> Resul
                     a,
                 )
                 .await?;
-            let (note,): (Option<String>,) =
-                db.one("SELECT note FROM duty_activities WHERE id = $1", args![id]).await?;
+            let (note,): (Option<String>,) = db
+                .one("SELECT note FROM duty_activities WHERE id = $1 AND tenant_id = $2", args![id, p.tenant_id])
+                .await?;
             (h, (note, 0, 0, 0))
         }
         _ => return Err(StoreError::NotFound),
