@@ -782,9 +782,9 @@ async fn channel_test(u: PageUser, State(s): State<Shared>, body: Bytes) -> Page
     match notices::send_test(&s.db, &u.p, crate::today()).await {
         Ok(d) => {
             let m = if d.ok {
-                format!("测试消息已发送：{}", d.detail)
+                i18n::DUTY_CHANNEL_TEST_SENT.to_string()
             } else {
-                format!("测试消息发送失败：{}", d.detail)
+                format!("{}{}", i18n::DUTY_CHANNEL_TEST_FAILED, d.detail)
             };
             show_channel(&s, &u, None, Errs::default(), Some(m), StatusCode::OK).await
         }
