@@ -200,6 +200,27 @@ pub const DUTY_PHOTO_TOO_MANY: &str = "照片最多6张";
 pub const DUTY_WEBHOOK_HTTP_ONLY: &str = "仅支持 http:// 开头的地址（内置发送器不支持 https）";
 pub const DUTY_WEBHOOK_OFF: &str = "通知渠道未配置，未发送";
 pub const DUTY_CHANNEL_PENDING: &str = "待发送";
+pub const DUTY_CHANNEL_SAVED: &str = "通知渠道已保存。";
+pub const DUTY_CHANNEL_CLOSED: &str = "通知渠道已关闭。";
+pub const DUTY_LINK_SAVED: &str = "已保存。";
+pub const DUTY_LINK_NONE: &str = "未关联";
+pub const DUTY_PHOTO_UNREADABLE: &str = "照片过大（每张最大5MB）或上传不完整，请重新选择";
+pub const DUTY_QUORUM_MET_LABEL: &str = "已达到（到会正式党员超过半数）";
+pub const DUTY_QUORUM_NOT_MET_LABEL: &str = "未达到";
+pub const DUTY_QUORUM_NA_LABEL: &str = "不适用";
+pub const DUTY_PRESENT: &str = "出席";
+pub const DUTY_ABSENT: &str = "缺席";
+pub const DUTY_EXCUSED: &str = "请假";
+/// How a member is marked on the meeting attendance form (value, label).
+pub const DUTY_PRESENCE_OPTIONS: &[(&str, &str)] = &[
+    ("", "不列入应到"),
+    ("present", DUTY_PRESENT),
+    ("absent", DUTY_ABSENT),
+    ("mobile", "请假：外出流动"),
+    ("ill", "请假：患病"),
+    ("abroad", "请假：出国（境）"),
+    ("other", "请假：其他事由"),
+];
 pub const DUTY_CHANNEL_SENT: &str = "已发送";
 pub const DUTY_CHANNEL_FAILED: &str = "发送失败：";
 pub const DUTY_CHANNEL_TEST_MESSAGE: &str = "redcell 通知渠道测试";

@@ -696,10 +696,10 @@ pub struct Attendee {
 impl Attendee {
     pub fn label(&self) -> &'static str {
         match (self.presence.as_str(), self.reason.as_deref()) {
-            ("present", _) => "出席",
-            ("absent", _) => "缺席",
-            (_, Some(r)) => AbsenceReason::from_code(r).map(|r| r.label()).unwrap_or("请假"),
-            _ => "请假",
+            ("present", _) => i18n::DUTY_PRESENT,
+            ("absent", _) => i18n::DUTY_ABSENT,
+            (_, Some(r)) => AbsenceReason::from_code(r).map(|r| r.label()).unwrap_or(i18n::DUTY_EXCUSED),
+            _ => i18n::DUTY_EXCUSED,
         }
     }
 }
