@@ -194,6 +194,7 @@ pub const DUTY_TOML_INVALID: &str = "规则文件格式错误";
 pub const DUTY_DUPLICATE_CODE: &str = "规则编码重复";
 pub const DUTY_MEETING_FUTURE: &str = "会议日期在未来，不能登记出席情况";
 pub const DUTY_ATTENDEE_OUTSIDE: &str = "参会人员不属于本组织";
+pub const DUTY_ATTENDEE_TWICE: &str = "同一党员在出席名单中出现了两次";
 pub const DUTY_QUORUM_WITHOUT_NUMBERS: &str = "未登记出席人数，不能认定达到法定人数";
 pub const DUTY_QUORUM_NOT_MET: &str = "到会正式党员未超过半数，未达到法定人数";
 pub const DUTY_VISIT_FUTURE: &str = "走访日期不能在未来";
@@ -205,6 +206,38 @@ pub const DUTY_CADRE_AND_MEMBER: &str = "干部类型与党员标记只能填写
 pub const DUTY_PHOTO_TOO_MANY: &str = "照片最多6张";
 pub const DUTY_WEBHOOK_HTTP_ONLY: &str = "仅支持 http:// 开头的地址（内置发送器不支持 https）";
 pub const DUTY_WEBHOOK_OFF: &str = "通知渠道未配置，未发送";
+pub const DUTY_CHANNEL_PENDING: &str = "待发送";
+pub const DUTY_CHANNEL_SAVED: &str = "通知渠道已保存。";
+pub const DUTY_CHANNEL_CLOSED: &str = "通知渠道已关闭。";
+pub const DUTY_LINK_SAVED: &str = "已保存。";
+pub const DUTY_LINK_NONE: &str = "未关联";
+pub const DUTY_PHOTO_UNREADABLE: &str = "照片过大（每张最大5MB）或上传不完整，请重新选择";
+pub const DUTY_QUORUM_MET_LABEL: &str = "已达到（到会正式党员超过半数）";
+pub const DUTY_QUORUM_NOT_MET_LABEL: &str = "未达到";
+pub const DUTY_QUORUM_NA_LABEL: &str = "不适用";
+pub const DUTY_PRESENT: &str = "出席";
+pub const DUTY_ABSENT: &str = "缺席";
+pub const DUTY_EXCUSED: &str = "请假";
+/// How a member is marked on the meeting attendance form (value, label).
+pub const DUTY_PRESENCE_OPTIONS: &[(&str, &str)] = &[
+    ("", "不列入应到"),
+    ("present", DUTY_PRESENT),
+    ("absent", DUTY_ABSENT),
+    ("mobile", "请假：外出流动"),
+    ("ill", "请假：患病"),
+    ("abroad", "请假：出国（境）"),
+    ("other", "请假：其他事由"),
+];
+pub const DUTY_CHANNEL_SENT: &str = "已发送";
+pub const DUTY_CHANNEL_FAILED: &str = "发送失败：";
+pub const DUTY_CHANNEL_TEST_MESSAGE: &str = "redcell 通知渠道测试";
+pub const DUTY_CHANNEL_TEST_SENT: &str = "测试消息已发送";
+pub const DUTY_CHANNEL_TEST_FAILED: &str = "测试消息发送失败：";
+pub const DUTY_CHANNEL_DELIVERED: &str = "对方已接收";
+pub const DUTY_CHANNEL_TIMEOUT: &str = "超时";
+pub const DUTY_CHANNEL_REFUSED: &str = "无法连接";
+pub const DUTY_CHANNEL_NON_2XX: &str = "对方未接收（非 2xx 应答）";
+pub const DUTY_CHANNEL_BLOCKED: &str = "地址不允许（本机、链路本地或未指定地址）";
 pub const DUTY_LINK_ONE: &str = "请指定干部编号或党员编号（二选一）";
 pub const DUTY_LINK_UNKNOWN_CADRE: &str = "干部不存在";
 pub const DUTY_LINK_UNKNOWN_MEMBER: &str = "党员不存在";

@@ -21,7 +21,8 @@ stories!(
     meeting_photos_lists_and_visit_raising_a_request,
     role_only_rules_and_compliance_from_creation,
     webhook_settings_test_and_delivery_log,
-    accounts_link_to_cadres_and_members
+    accounts_link_to_cadres_and_members,
+    meeting_form_lists_every_member_quorum_counts
 );
 
 fn sh_today() -> chrono::NaiveDate {
@@ -138,6 +139,13 @@ async fn records_refuse_bad_input(db: Db) {
         RawMeeting { attendance: vec![present(t.members[0].id), present(t.members[3].id)], ..meeting.clone() };
     let e = records::record_meeting(&db, &t.sec, &stranger, today).await.unwrap_err();
     assert_eq!(field_of(&e), "attendance[1]", "B3's member is not in B1");
+    let twice = RawMeeting {
+        attendance: vec![present(t.members[0].id), present(t.members[1].id), present(t.members[0].id)],
+        ..meeting.clone()
+    };
+    let e = records::record_meeting(&db, &t.sec, &twice, today).await.unwrap_err();
+    assert_eq!(field_of(&e), "attendance[2]", "a member listed twice is refused: {e:?}");
+    assert!(format!("{e:?}").contains(i18n::DUTY_ATTENDEE_TWICE));
     let no_numbers = RawMeeting { attendance: vec![], ..meeting.clone() };
     let e = records::record_meeting(&db, &t.sec, &no_numbers, today).await.unwrap_err();
     assert!(format!("{e:?}").contains(i18n::DUTY_QUORUM_WITHOUT_NUMBERS));
@@ -184,6 +192,8 @@ async fn records_refuse_bad_input(db: Db) {
 
 /// A one-shot HTTP server answering 200 and returning the request it got.
 async fn hook_server() -> (String, tokio::task::JoinHandle<String>) {
+    // The receiver is on loopback, which a shared server refuses by default.
+    notices::allow_private_webhooks();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", l.local_addr().unwrap());
     let h = tokio::spawn(async move {
@@ -262,7 +272,7 @@ async fn my_duties_turn_done_and_reminders(db: Db) {
     assert!(req.starts_with("POST /hook HTTP/1.1") && req.contains("general_meeting"), "{req}");
     let inbox = notices::inbox(&db, &t.sec, 50).await.unwrap();
     let sent = inbox.iter().find(|n| n.rule_code == "general_meeting").unwrap();
-    assert!(sent.channel_status.starts_with("已发送：HTTP/1.1 200"), "{}", sent.channel_status);
+    assert_eq!(sent.channel_status, i18n::DUTY_CHANNEL_SENT);
     assert!(notices::set_webhook(&db, &t.sec, Some(&url)).await.is_err(), "only the tenant's administrators");
 }
 
@@ -407,6 +417,20 @@ async fn meeting_photos_lists_and_visit_raising_a_request(db: Db) {
     assert_eq!(r.grid_id, Some(t.grids[0].id), "placed where the visit was");
     let mine = records::visits_by(&db, &t.sec, "cadre", t.cadres[0].id, 10).await.unwrap();
     assert_eq!(mine[0].request_id, Some(sub.id));
+
+    // The visit fails after its request was checked and written (here: the
+    // household's last-visit row cannot be kept): the request goes with it.
+    let (visits, requests, audits) = (n(&db, "duty_visits").await, n(&db, "requests").await, n(&db, "audit_log").await);
+    db.exec("ALTER TABLE duty_last_visits RENAME TO duty_last_visits_away", args![]).await.unwrap();
+    let req = redcell_domain::requests::RawRequest { category: s("facility"), ..Default::default() };
+    let failed = records::record_visit_raising(&db, &t.sec, &v, req, today).await;
+    db.exec("ALTER TABLE duty_last_visits_away RENAME TO duty_last_visits", args![]).await.unwrap();
+    assert!(failed.is_err());
+    assert_eq!(
+        (n(&db, "duty_visits").await, n(&db, "requests").await, n(&db, "audit_log").await),
+        (visits, requests, audits),
+        "one transaction: no request without its visit"
+    );
 }
 
 async fn role_only_rules_and_compliance_from_creation(db: Db) {
@@ -482,7 +506,7 @@ async fn webhook_settings_test_and_delivery_log(db: Db) {
     let (url, server) = hook_server().await;
     notices::set_webhook(&db, &t.admin, Some(&url)).await.unwrap();
     let d = notices::send_test(&db, &t.admin, today).await.unwrap();
-    assert!(d.ok && d.is_test && d.detail.starts_with("HTTP/1.1 200"), "{d:?}");
+    assert!(d.ok && d.is_test && d.detail == i18n::DUTY_CHANNEL_DELIVERED, "{d:?}");
     assert!(server.await.unwrap().contains("\"test\":true"));
     // A closed port: the failure and its reason are logged, nothing claims success.
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -490,7 +514,14 @@ async fn webhook_settings_test_and_delivery_log(db: Db) {
     drop(l);
     notices::set_webhook(&db, &t.admin, Some(&dead)).await.unwrap();
     let d = notices::send_test(&db, &t.admin, today).await.unwrap();
-    assert!(!d.ok && d.detail.contains("connect"), "{d:?}");
+    assert!(!d.ok && d.detail == i18n::DUTY_CHANNEL_REFUSED, "only the class of failure: {d:?}");
+    // Without the operator's switch, loopback, link-local and unspecified
+    // addresses are refused before connecting (and nothing of the remote shown).
+    for url in ["http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://0.0.0.0:80/", "http://[::1]:80/"] {
+        assert_eq!(notices::post_json(url, "{}", false).await, Err(notices::Failure::Blocked), "{url}");
+    }
+    assert!(notices::blocked_ip("fe80::1".parse().unwrap()));
+    assert!(!notices::blocked_ip("10.1.2.3".parse().unwrap()), "a LAN receiver stays possible");
     let log = notices::deliveries(&db, &t.admin, 10).await.unwrap();
     assert_eq!(log.iter().map(|d| d.ok).collect::<Vec<_>>(), vec![false, true]);
     assert!(matches!(notices::deliveries(&db, &t.sec, 10).await, Err(StoreError::Forbidden)));
@@ -531,10 +562,59 @@ async fn accounts_link_to_cadres_and_members(db: Db) {
         mine.iter().map(|l| &l.rule_code).collect::<Vec<_>>()
     );
     assert!(mine.iter().all(|l| l.subject.kind == "member" && l.subject.id == t.members[0].id));
+    // An account linked to a member records a visit without naming the visitor.
+    let v = RawVisit {
+        target_kind: s("household"),
+        target_id: s(t.households[0].id),
+        visited_on: Some(today.format("%Y-%m-%d").to_string()),
+        ..Default::default()
+    };
+    let visit = records::record_visit(&db, &t.sec, &v, today).await.expect("the linked member is the visitor");
+    assert_eq!((visit.visitor_kind.as_str(), visit.visitor_id), ("member", t.members[0].id));
     duties::link_user(&db, &t.admin, t.sec.user_id, None).await.unwrap();
     assert_eq!(duties::linked(&db, tid, t.sec.user_id).await.unwrap().map(|l| l.link), None);
     let actions: Vec<(String,)> =
         db.all("SELECT action FROM audit_log WHERE action LIKE '%link_account' ORDER BY id", args![]).await.unwrap();
     let actions: Vec<&str> = actions.iter().map(|a| a.0.as_str()).collect();
     assert_eq!(actions, vec!["link_account", "link_account", "unlink_account"]);
+}
+
+/// A branch with more members than one screen: the attendance form lists every
+/// member the quorum counts.
+async fn meeting_form_lists_every_member_quorum_counts(db: Db) {
+    let t = tenant(&db).await;
+    let today = sh_today();
+    let m0 = t.members[0].id;
+    db.exec(
+        "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 520) \
+         INSERT INTO residents (tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) \
+         SELECT r.tenant_id, r.household_id, r.org_id, r.name, r.gender, r.birth_date, r.id_number || '-' || CAST(seq.i AS TEXT), \
+         r.phone, r.note, r.created_at, r.updated_at FROM residents r JOIN members m ON m.resident_id = r.id, seq WHERE m.id = $1",
+        args![m0],
+    )
+    .await
+    .unwrap();
+    db.exec(
+        "INSERT INTO members (tenant_id, resident_id, org_id, category, status, joined_on, created_at, updated_at) \
+         SELECT m.tenant_id, r.id, m.org_id, m.category, m.status, m.joined_on, m.created_at, m.updated_at \
+         FROM members m JOIN residents r0 ON r0.id = m.resident_id JOIN residents r ON r.id_number LIKE r0.id_number || '-%' \
+         WHERE m.id = $1",
+        args![m0],
+    )
+    .await
+    .unwrap();
+    let roster = records::roster(&db, &t.sec, t.b1.id).await.unwrap();
+    assert!(roster.len() > 520, "{}", roster.len());
+    let present = RawAttendee { member_id: roster.last().unwrap().id, presence: "present".into(), reason: None };
+    let meeting = RawMeeting {
+        org_id: s(t.b1.id),
+        kind: s("general_meeting"),
+        held_on: Some(today.format("%Y-%m-%d").to_string()),
+        topic: s("党员大会"),
+        attendance: vec![present],
+        ..Default::default()
+    };
+    let m = records::record_meeting(&db, &t.sec, &meeting, today).await.unwrap();
+    assert_eq!(m.expected_count, roster.len() as i64, "the form lists the members the quorum counts");
+    assert_eq!(m.voting_total, roster.iter().filter(|r| r.status == "full").count() as i64);
 }

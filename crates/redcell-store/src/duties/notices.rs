@@ -99,7 +99,7 @@ pub struct Delivery {
     pub notice_id: Option<i64>,
     pub url: String,
     pub ok: bool,
-    /// The answer's status line when sent; the reason when it failed.
+    /// Delivered, or the class of failure (never the remote answer).
     pub detail: String,
     pub is_test: bool,
     pub created_at: DateTime<Utc>,
@@ -110,14 +110,11 @@ async fn log_delivery(
     tenant: i64,
     notice: Option<i64>,
     url: &str,
-    outcome: &Result<String, String>,
+    outcome: &Result<(), Failure>,
     is_test: bool,
     by: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let (ok, detail) = match outcome {
-        Ok(s) => (true, s.clone()),
-        Err(e) => (false, e.clone()),
-    };
+    let (ok, detail) = (outcome.is_ok(), outcome_text(outcome));
     db.int(
         "INSERT INTO duty_deliveries (tenant_id, notice_id, url, ok, detail, is_test, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -150,14 +147,14 @@ pub async fn send_test(db: &Db, p: &Principal, today: NaiveDate) -> Result<Deliv
         return Err(FieldError::new("webhook_url", "off", i18n::DUTY_WEBHOOK_OFF).into());
     };
     let body = serde_json::json!({
-        "tenant_id": p.tenant_id, "test": true, "message": "redcell 通知渠道测试", "date": today,
+        "tenant_id": p.tenant_id, "test": true, "message": i18n::DUTY_CHANNEL_TEST_MESSAGE, "date": today,
     })
     .to_string();
-    let outcome = post_json(&url, &body).await;
+    let outcome = post_json(&url, &body, private_allowed()).await;
     let id = log_delivery(db, p.tenant_id, None, &url, &outcome, true, Some(p.user_id)).await?;
     let detail = match &outcome {
-        Ok(s) => format!("测试消息已发送：{s}"),
-        Err(e) => format!("测试消息发送失败：{e}"),
+        Ok(()) => i18n::DUTY_CHANNEL_TEST_SENT.to_string(),
+        Err(f) => format!("{}{}", i18n::DUTY_CHANNEL_TEST_FAILED, f.label()),
     };
     crate::audit::access(db, p.tenant_id, crate::audit::Actor::of(p), "webhook_test", "duty_settings", None, &detail)
         .await?;
@@ -165,30 +162,94 @@ pub async fn send_test(db: &Db, p: &Principal, today: NaiveDate) -> Result<Deliv
     rows.into_iter().find(|d| d.id == id).ok_or(StoreError::NotFound)
 }
 
-/// POST a JSON body to an `http://host[:port]/path` URL; `Ok(status line)`
-/// for a 2xx answer, `Err(reason)` otherwise.
-pub async fn post_json(url: &str, body: &str) -> Result<String, String> {
-    let rest = url.strip_prefix("http://").ok_or("only http:// is supported")?;
+/// Why a delivery failed, as a class only: what the remote host answered is
+/// never shown back (the channel test must not become a probe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Timeout,
+    Refused,
+    NonSuccess,
+    /// The host resolves to a loopback, link-local or unspecified address.
+    Blocked,
+}
+
+impl Failure {
+    pub fn label(self) -> &'static str {
+        match self {
+            Failure::Timeout => i18n::DUTY_CHANNEL_TIMEOUT,
+            Failure::Refused => i18n::DUTY_CHANNEL_REFUSED,
+            Failure::NonSuccess => i18n::DUTY_CHANNEL_NON_2XX,
+            Failure::Blocked => i18n::DUTY_CHANNEL_BLOCKED,
+        }
+    }
+}
+
+static ALLOW_PRIVATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Let webhooks reach loopback and link-local addresses in this process (for
+/// tests with a local receiver; operators set `REDCELL_WEBHOOK_ALLOW_PRIVATE=1`).
+pub fn allow_private_webhooks() {
+    ALLOW_PRIVATE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn private_allowed() -> bool {
+    ALLOW_PRIVATE.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var("REDCELL_WEBHOOK_ALLOW_PRIVATE").is_ok_and(|v| v.trim() == "1")
+}
+
+/// Loopback, link-local (169.254/16, fe80::/10) and unspecified addresses.
+pub fn blocked_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v) => v.is_loopback() || v.is_link_local() || v.is_unspecified(),
+        std::net::IpAddr::V6(v) => match v.to_ipv4_mapped() {
+            Some(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+            None => v.is_loopback() || v.is_unspecified() || (v.segments()[0] & 0xffc0) == 0xfe80,
+        },
+    }
+}
+
+/// POST a JSON body to an `http://host[:port]/path` URL; `Ok(())` for a 2xx
+/// answer. The host is resolved once and the checked address is the one
+/// connected to; loopback/link-local/unspecified addresses are refused unless
+/// `allow_private`.
+pub async fn post_json(url: &str, body: &str, allow_private: bool) -> Result<(), Failure> {
+    let rest = url.strip_prefix("http://").ok_or(Failure::Refused)?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
     let addr = if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") };
     let work = async {
-        let mut s = tokio::net::TcpStream::connect(&addr).await.map_err(|e| format!("connect: {e}"))?;
+        let addrs: Vec<std::net::SocketAddr> =
+            tokio::net::lookup_host(&addr).await.map_err(|_| Failure::Refused)?.collect();
+        if addrs.is_empty() {
+            return Err(Failure::Refused);
+        }
+        if !allow_private && addrs.iter().any(|a| blocked_ip(a.ip())) {
+            return Err(Failure::Blocked);
+        }
+        let mut s = tokio::net::TcpStream::connect(&addrs[..]).await.map_err(|_| Failure::Refused)?;
         let req = format!(
             "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
-        s.write_all(req.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        s.write_all(req.as_bytes()).await.map_err(|_| Failure::Refused)?;
         let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await.map_err(|e| format!("read: {e}"))?;
+        s.read_to_end(&mut buf).await.map_err(|_| Failure::Refused)?;
         let text = String::from_utf8_lossy(&buf);
-        let status = text.lines().next().unwrap_or("").to_string();
+        let status = text.lines().next().unwrap_or("");
         let code = status.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok()).unwrap_or(0);
-        if (200..300).contains(&code) { Ok(status) } else { Err(format!("answer: {status}")) }
+        if (200..300).contains(&code) { Ok(()) } else { Err(Failure::NonSuccess) }
     };
-    tokio::time::timeout(StdDuration::from_secs(10), work).await.map_err(|_| "timeout".to_string())?
+    tokio::time::timeout(StdDuration::from_secs(10), work).await.map_err(|_| Failure::Timeout)?
+}
+
+/// What the delivery log and notices show: delivered, or the failure's class.
+fn outcome_text(outcome: &Result<(), Failure>) -> String {
+    match outcome {
+        Ok(()) => i18n::DUTY_CHANNEL_DELIVERED.to_string(),
+        Err(f) => f.label().to_string(),
+    }
 }
 
 /// Insert a notice for every line in its warning window; returns how many
@@ -198,7 +259,8 @@ async fn notify(db: &Db, tenant: i64, user: i64, lines: &[DutyLine], today: Naiv
     let mut made = 0;
     for l in lines {
         let Some(p) = l.evaluation.periods.iter().find(|p| p.status == Status::DueSoon) else { continue };
-        let status = if hook.is_some() { "待发送".to_string() } else { i18n::DUTY_NOT_SENT.to_string() };
+        let status =
+            if hook.is_some() { i18n::DUTY_CHANNEL_PENDING.to_string() } else { i18n::DUTY_NOT_SENT.to_string() };
         let msg = format!("{}（{}）将于{}到期", l.rule_name, l.subject.name, p.due);
         let r: Option<(i64,)> = db
             .opt(
@@ -226,11 +288,11 @@ async fn notify(db: &Db, tenant: i64, user: i64, lines: &[DutyLine], today: Naiv
                 "period_start": p.start, "due": p.due, "message": msg, "date": today,
             })
             .to_string();
-            let result = post_json(url, &body).await;
+            let result = post_json(url, &body, private_allowed()).await;
             log_delivery(db, tenant, Some(id), url, &result, false, None).await?;
             let outcome = match result {
-                Ok(s) => format!("已发送：{s}"),
-                Err(e) => format!("发送失败：{e}"),
+                Ok(()) => i18n::DUTY_CHANNEL_SENT.to_string(),
+                Err(f) => format!("{}{}", i18n::DUTY_CHANNEL_FAILED, f.label()),
             };
             db.exec(
                 "UPDATE duty_notices SET channel_status = $1 WHERE tenant_id = $2 AND id = $3",

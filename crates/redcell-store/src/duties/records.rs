@@ -42,7 +42,8 @@ fn text(field: &str, v: &Option<String>, max: usize, needed: bool) -> Result<Opt
 /// A visit as typed into the form or the API.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawVisit {
-    /// `cadre` or `member`; default: the cadre linked to the caller's account.
+    /// `cadre` or `member`; with neither kind nor id: the cadre, else the
+    /// member, linked to the caller's account.
     pub visitor_kind: Option<String>,
     pub visitor_id: Option<String>,
     pub target_kind: Option<String>,
@@ -83,7 +84,10 @@ async fn target_org(db: &Db, tenant: i64, kind: TargetKind, id: i64) -> Result<O
 /// Record a visit. A visit to a household freshens `duty_last_visits`.
 pub async fn record_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -> Result<Visit, StoreError> {
     let v = check_visit(db, p, raw, today).await?;
-    insert_visit(db, p, v, None).await
+    let mut tx = db.begin().await?;
+    let visit = insert_visit(&mut tx, p, v, None).await?;
+    tx.commit().await?;
+    Ok(visit)
 }
 
 /// A visit checked and ready to write.
@@ -109,22 +113,28 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
     let tkind = bad.check(TargetKind::parse("target_kind", raw.target_kind.as_deref().unwrap_or("")));
     let tid = bad.check(int("target_id", &raw.target_id));
     let learned = bad.check(text("learned", &raw.learned, 2000, false));
-    let vkind = raw.visitor_kind.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("cadre").to_string();
-    if vkind != "cadre" && vkind != "member" {
+    let given_kind = raw.visitor_kind.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if given_kind.is_some_and(|k| k != "cadre" && k != "member") {
         bad.push(FieldError::new("visitor_kind", "enum", i18n::ENUM_INVALID));
     }
     bad.clone().into_result()?;
     let (on, purpose, tkind, tid, learned) =
         (on.unwrap(), purpose.unwrap(), tkind.unwrap(), tid.unwrap(), learned.flatten());
-    let visitor = match raw.visitor_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(v) => v.parse::<i64>().map_err(|_| FieldError::new("visitor_id", "int", i18n::DUTY_MISSING))?,
-        None if vkind == "cadre" => super::cadre_of(db, p)
-            .await?
-            .ok_or_else(|| FieldError::new("visitor_id", "required", i18n::DUTY_MISSING))?,
-        None => super::member_of(db, p)
-            .await?
-            .ok_or_else(|| FieldError::new("visitor_id", "required", i18n::DUTY_MISSING))?,
+    let missing = || FieldError::new("visitor_id", "required", i18n::DUTY_MISSING);
+    let (vkind, visitor) = match (given_kind, raw.visitor_id.as_deref().map(str::trim).filter(|s| !s.is_empty())) {
+        (k, Some(v)) => (
+            k.unwrap_or("cadre"),
+            v.parse::<i64>().map_err(|_| FieldError::new("visitor_id", "int", i18n::DUTY_MISSING))?,
+        ),
+        (Some("cadre"), None) => ("cadre", super::cadre_of(db, p).await?.ok_or_else(missing)?),
+        (Some(_), None) => ("member", super::member_of(db, p).await?.ok_or_else(missing)?),
+        // Neither given: whoever the caller's account stands for, cadre or member.
+        (None, None) => match super::cadre_of(db, p).await? {
+            Some(c) => ("cadre", c),
+            None => ("member", super::member_of(db, p).await?.ok_or_else(missing)?),
+        },
     };
+    let vkind = vkind.to_string();
     let vtable = if vkind == "cadre" { "cadres" } else { "members" };
     let exists = db
         .int(&format!("SELECT COUNT(*) FROM {vtable} WHERE tenant_id = $1 AND id = $2"), args![p.tenant_id, visitor])
@@ -142,9 +152,13 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
     Ok(CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned })
 }
 
-async fn insert_visit(db: &Db, p: &Principal, v: CheckedVisit, request_id: Option<i64>) -> Result<Visit, StoreError> {
+async fn insert_visit(
+    tx: &mut Tx,
+    p: &Principal,
+    v: CheckedVisit,
+    request_id: Option<i64>,
+) -> Result<Visit, StoreError> {
     let CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned } = v;
-    let mut tx = db.begin().await?;
     let (id,): (i64,) = tx
         .one(
             "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, \
@@ -167,10 +181,9 @@ async fn insert_visit(db: &Db, p: &Principal, v: CheckedVisit, request_id: Optio
         )
         .await?;
     if tkind == TargetKind::Household {
-        freshen(&mut tx, p.tenant_id, tid, on).await?;
+        freshen(tx, p.tenant_id, tid, on).await?;
     }
-    audit::change(&mut tx, Actor::of(p), Change::Create, "duty_visit", "duty_visits", p.tenant_id, id, None).await?;
-    tx.commit().await?;
+    audit::change(tx, Actor::of(p), Change::Create, "duty_visit", "duty_visits", p.tenant_id, id, None).await?;
     Ok(Visit {
         id,
         org_id,
@@ -189,8 +202,8 @@ async fn insert_visit(db: &Db, p: &Principal, v: CheckedVisit, request_id: Optio
 /// retyping: the description defaults to what was learned, the grid and
 /// building come from what was visited. The visit is checked first, then the
 /// request is registered through the staff submission
-/// ([`crate::requests::submit`]), then the visit is written naming it; a
-/// refused request leaves nothing written.
+/// ([`crate::requests::submit_in`]) and the visit written naming it, in one
+/// transaction: a refused request or a failed visit leaves nothing written.
 pub async fn record_visit_raising(
     db: &Db,
     p: &Principal,
@@ -229,8 +242,12 @@ pub async fn record_visit_raising(
         }
     }
     let n = req.validate()?;
-    let sub = crate::requests::submit(db, p.tenant_id, n, crate::requests::Source::Staff, Some(p), None).await?;
-    let visit = insert_visit(db, p, v, Some(sub.id)).await?;
+    let cal = crate::calendar::load(db, p.tenant_id).await?;
+    let mut tx = db.begin().await?;
+    let sub = crate::requests::submit_in(&mut tx, &cal, p.tenant_id, n, crate::requests::Source::Staff, Some(p), None)
+        .await?;
+    let visit = insert_visit(&mut tx, p, v, Some(sub.id)).await?;
+    tx.commit().await?;
     Ok((visit, sub))
 }
 
@@ -398,6 +415,10 @@ pub async fn record_meeting_with_photos(
                 continue;
             }
         };
+        if lines.iter().any(|(m, _, _)| *m == a.member_id) {
+            bad.push(FieldError::new(field, "duplicate", i18n::DUTY_ATTENDEE_TWICE));
+            continue;
+        }
         lines.push((a.member_id, a.presence.clone(), reason));
     }
     bad.clone().into_result()?;
@@ -675,10 +696,10 @@ pub struct Attendee {
 impl Attendee {
     pub fn label(&self) -> &'static str {
         match (self.presence.as_str(), self.reason.as_deref()) {
-            ("present", _) => "出席",
-            ("absent", _) => "缺席",
-            (_, Some(r)) => AbsenceReason::from_code(r).map(|r| r.label()).unwrap_or("请假"),
-            _ => "请假",
+            ("present", _) => i18n::DUTY_PRESENT,
+            ("absent", _) => i18n::DUTY_ABSENT,
+            (_, Some(r)) => AbsenceReason::from_code(r).map(|r| r.label()).unwrap_or(i18n::DUTY_EXCUSED),
+            _ => i18n::DUTY_EXCUSED,
         }
     }
 }
@@ -714,8 +735,9 @@ pub async fn held_detail(db: &Db, p: &Principal, record: &str, id: i64) -> Resul
                 .await?;
             let e: Extra = db
                 .one(
-                    "SELECT minutes, expected_count, voting_total, voting_present FROM duty_meetings WHERE id = $1",
-                    args![id],
+                    "SELECT minutes, expected_count, voting_total, voting_present FROM duty_meetings \
+                     WHERE id = $1 AND tenant_id = $2",
+                    args![id, p.tenant_id],
                 )
                 .await?;
             (h, e)
@@ -731,8 +753,9 @@ pub async fn held_detail(db: &Db, p: &Principal, record: &str, id: i64) -> Resul
                     a,
                 )
                 .await?;
-            let (note,): (Option<String>,) =
-                db.one("SELECT note FROM duty_activities WHERE id = $1", args![id]).await?;
+            let (note,): (Option<String>,) = db
+                .one("SELECT note FROM duty_activities WHERE id = $1 AND tenant_id = $2", args![id, p.tenant_id])
+                .await?;
             (h, (note, 0, 0, 0))
         }
         _ => return Err(StoreError::NotFound),
@@ -774,7 +797,8 @@ pub struct RosterMember {
     pub org_name: String,
 }
 
-/// The members of an organisation's subtree (the expected attendees).
+/// The members of an organisation's subtree (the expected attendees): all of
+/// them, the same set the meeting's quorum is counted from.
 pub async fn roster(db: &Db, p: &Principal, org_id: i64) -> Result<Vec<RosterMember>, StoreError> {
     let org = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
     let mut a = args![];
@@ -783,7 +807,7 @@ pub async fn roster(db: &Db, p: &Principal, org_id: i64) -> Result<Vec<RosterMem
         &format!(
             "SELECT m.id, r.name, m.status, o.name AS org_name FROM members m \
              JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
-             JOIN orgs o ON o.id = m.org_id WHERE {c} ORDER BY o.path, m.id LIMIT 500"
+             JOIN orgs o ON o.id = m.org_id WHERE {c} ORDER BY o.path, m.id"
         ),
         a,
     )

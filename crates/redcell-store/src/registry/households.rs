@@ -89,6 +89,13 @@ pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Household, StoreErro
     db.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND {c}"), a).await
 }
 
+/// [`get`] inside a transaction.
+pub(crate) async fn get_in(tx: &mut crate::Tx, p: &Principal, id: i64) -> Result<Household, StoreError> {
+    let mut a = args![id];
+    let c = p.scope(Capability::ReadRegistry).rows("h", &mut a);
+    tx.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND {c}"), a).await
+}
+
 async fn building_of(tx: &mut crate::Tx, p: &Principal, n: &NewHousehold) -> Result<(super::Owner, i64), StoreError> {
     let owner = owner_for_edit(tx, p, "buildings", n.building_id, "building_id").await?;
     let (grid_id, units): (i64, i32) = tx

@@ -333,7 +333,32 @@ pub async fn submit(
     by: Option<&Principal>,
     photo: Option<Photo<'_>>,
 ) -> Result<Submitted, StoreError> {
-    let cat = category_by_code(db, tenant_id, &n.category).await?;
+    let cal = calendar::load(db, tenant_id).await?;
+    let mut tx = db.begin().await?;
+    let sub = submit_in(&mut tx, &cal, tenant_id, n, source, by, photo).await?;
+    tx.commit().await?;
+    Ok(sub)
+}
+
+/// [`submit`] inside the caller's transaction (e.g. a visit that raises a
+/// request writes both or neither). `cal` is the tenant's holiday calendar
+/// ([`calendar::load`]). Nothing is committed here.
+pub async fn submit_in(
+    tx: &mut Tx,
+    cal: &redcell_domain::calendar::HolidayCalendar,
+    tenant_id: i64,
+    n: NewRequest,
+    source: Source,
+    by: Option<&Principal>,
+    photo: Option<Photo<'_>>,
+) -> Result<Submitted, StoreError> {
+    let cat: Category = tx
+        .opt(
+            &format!("SELECT {CAT_COLS} FROM request_categories WHERE tenant_id = $1 AND code = $2"),
+            args![tenant_id, n.category.trim()],
+        )
+        .await?
+        .ok_or_else(|| StoreError::from(FieldError::new("category", "unknown", i18n::REQ_CATEGORY_UNKNOWN)))?;
     if let Some(k) = n.kind
         && k.code() != cat.kind
     {
@@ -343,7 +368,6 @@ pub async fn submit(
         Some(ph) => Some(check_photo(ph.bytes)?),
         None => None,
     };
-    let cal = calendar::load(db, tenant_id).await?;
     let now = Utc::now();
     let today = shanghai_date(now);
     let class = n.class.unwrap_or_else(|| ErrandClass::from_code(&cat.class).unwrap_or(ErrandClass::Promised));
@@ -355,7 +379,7 @@ pub async fn submit(
     } else {
         class
     };
-    let due = due_date(&cal, rule, today, working_days, n.promised_date)?;
+    let due = due_date(cal, rule, today, working_days, n.promised_date)?;
     let wish = cat.kind == RequestKind::Wish.code();
     let mut n = n;
     if let Some(h) = n.household_id {
@@ -363,7 +387,7 @@ pub async fn submit(
         let Some(p) = by else {
             return Err(FieldError::new("household_id", "staff", i18n::REQ_HOUSEHOLD_STAFF_ONLY).into());
         };
-        let hh = crate::registry::households::get(db, p, h)
+        let hh = crate::registry::households::get_in(tx, p, h)
             .await
             .map_err(|_| FieldError::new("household_id", "unknown", i18n::NOT_FOUND))?;
         n.building_id = Some(hh.building_id);
@@ -371,10 +395,9 @@ pub async fn submit(
             n.address = Some(format!("{} {}单元{}", hh.building_name, hh.unit_no, hh.room));
         }
     }
-    let mut tx = db.begin().await?;
-    let (org_id, grid_id) = route(&mut tx, tenant_id, &cat, &n).await?;
+    let (org_id, grid_id) = route(tx, tenant_id, &cat, &n).await?;
     if let Some(p) = by
-        && !p.scope(Capability::EditRegistry).contains(&org_path(&mut tx, tenant_id, org_id).await?)
+        && !p.scope(Capability::EditRegistry).contains(&org_path(tx, tenant_id, org_id).await?)
     {
         return Err(StoreError::Forbidden);
     }
@@ -421,15 +444,15 @@ pub async fn submit(
         }
     };
     if let (Some(ph), Some(ct)) = (photo, photo_type) {
-        let fid = insert_file(&mut tx, tenant_id, org_id, "request", id, ph.name, ct, ph.bytes, by.map(|p| p.user_id))
-            .await?;
+        let fid =
+            insert_file(tx, tenant_id, org_id, "request", id, ph.name, ct, ph.bytes, by.map(|p| p.user_id)).await?;
         tx.exec("UPDATE requests SET photo_file_id = $1 WHERE tenant_id = $2 AND id = $3", args![fid, tenant_id, id])
             .await?;
     }
     let role = if by.is_some() { ActorRole::Staff } else { ActorRole::Resident };
     let acting_for = if by.is_some() { n.acting_for.as_deref().or(n.contact_name.as_deref()) } else { None };
     history(
-        &mut tx,
+        tx,
         tenant_id,
         id,
         by.map(|p| p.user_id),
@@ -443,7 +466,7 @@ pub async fn submit(
     )
     .await?;
     audit::record(
-        &mut tx,
+        tx,
         tenant_id,
         by.map(|p| p.user_id),
         "submit_request",
@@ -452,7 +475,6 @@ pub async fn submit(
         &format!("{code} {} ({})", cat.name, source.code()),
     )
     .await?;
-    tx.commit().await?;
     Ok(Submitted { id, code, due_date: due })
 }
 

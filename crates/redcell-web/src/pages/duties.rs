@@ -456,17 +456,6 @@ async fn inbox_page(u: PageUser, State(s): State<Shared>) -> PageResult {
 
 // ---- meetings and activities recorded from the pages
 
-/// How a member is marked on the attendance form.
-const PRESENCE: &[(&str, &str)] = &[
-    ("", "不列入应到"),
-    ("present", "出席"),
-    ("absent", "缺席"),
-    ("mobile", "请假：外出流动"),
-    ("ill", "请假：患病"),
-    ("abroad", "请假：出国（境）"),
-    ("other", "请假：其他事由"),
-];
-
 #[derive(Template)]
 #[template(path = "duties_meeting_new.html")]
 struct MeetingNewPage {
@@ -521,7 +510,7 @@ async fn show_meeting_form(
         values,
         errs,
         csrf: u.csrf.clone(),
-        presence: PRESENCE,
+        presence: i18n::DUTY_PRESENCE_OPTIONS,
     };
     Ok(render_status(status, &page))
 }
@@ -536,7 +525,7 @@ async fn meeting_new(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) 
 
 fn unreadable_upload(e: &axum::extract::multipart::MultipartError) -> super::PageError {
     tracing::info!("meeting photos not readable: {e}");
-    let f = FieldError::new("photos", "unreadable", "照片过大（每张最大5MB）或上传不完整，请重新选择");
+    let f = FieldError::new("photos", "unreadable", i18n::DUTY_PHOTO_UNREADABLE);
     StoreError::Invalid(f.into()).into()
 }
 
@@ -686,9 +675,9 @@ struct HeldPage {
 impl HeldPage {
     fn quorum(&self) -> &'static str {
         match self.d.held.quorum_met {
-            Some(true) => "已达到（到会正式党员超过半数）",
-            Some(false) => "未达到",
-            None => "不适用",
+            Some(true) => i18n::DUTY_QUORUM_MET_LABEL,
+            Some(false) => i18n::DUTY_QUORUM_NOT_MET_LABEL,
+            None => i18n::DUTY_QUORUM_NA_LABEL,
         }
     }
 }
@@ -765,7 +754,7 @@ async fn channel_save(u: PageUser, State(s): State<Shared>, body: Bytes) -> Page
         if f.get("clear").is_some() { String::new() } else { f.get("webhook_url").unwrap_or("").trim().to_string() };
     match notices::set_webhook(&s.db, &u.p, Some(&url)).await {
         Ok(()) => {
-            let m = if url.is_empty() { "通知渠道已关闭。" } else { "通知渠道已保存。" };
+            let m = if url.is_empty() { i18n::DUTY_CHANNEL_CLOSED } else { i18n::DUTY_CHANNEL_SAVED };
             show_channel(&s, &u, None, Errs::default(), Some(m.into()), StatusCode::OK).await
         }
         Err(e) => {
@@ -782,9 +771,9 @@ async fn channel_test(u: PageUser, State(s): State<Shared>, body: Bytes) -> Page
     match notices::send_test(&s.db, &u.p, crate::today()).await {
         Ok(d) => {
             let m = if d.ok {
-                format!("测试消息已发送：{}", d.detail)
+                i18n::DUTY_CHANNEL_TEST_SENT.to_string()
             } else {
-                format!("测试消息发送失败：{}", d.detail)
+                format!("{}{}", i18n::DUTY_CHANNEL_TEST_FAILED, d.detail)
             };
             show_channel(&s, &u, None, Errs::default(), Some(m), StatusCode::OK).await
         }
@@ -816,7 +805,7 @@ impl LinkPage {
                 duties::Link::Cadre(id) => format!("干部 {}（编号 {id}，{}）", l.name, l.org_name),
                 duties::Link::Member(id) => format!("党员 {}（编号 {id}，{}）", l.name, l.org_name),
             },
-            None => "未关联".into(),
+            None => i18n::DUTY_LINK_NONE.into(),
         }
     }
 }
@@ -863,7 +852,7 @@ async fn link_save(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, bo
         }
     };
     match async { duties::link_user(&s.db, &u.p, id, link?).await }.await {
-        Ok(()) => show_link(&s, &u, id, Errs::default(), Some("已保存。".into()), StatusCode::OK).await,
+        Ok(()) => show_link(&s, &u, id, Errs::default(), Some(i18n::DUTY_LINK_SAVED.into()), StatusCode::OK).await,
         Err(e) => {
             let (status, mut errs) = form_errors(e)?;
             for e in errs.0.iter_mut() {
