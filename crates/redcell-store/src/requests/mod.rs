@@ -392,7 +392,7 @@ pub async fn submit_in(
             .map_err(|_| FieldError::new("household_id", "unknown", i18n::NOT_FOUND))?;
         n.building_id = Some(hh.building_id);
         if n.address.is_none() {
-            n.address = Some(format!("{} {}单元{}", hh.building_name, hh.unit_no, hh.room));
+            n.address = Some(hh.label());
         }
     }
     let (org_id, grid_id) = route(tx, tenant_id, &cat, &n).await?;
