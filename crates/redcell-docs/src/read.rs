@@ -161,8 +161,11 @@ pub struct Book<'a> {
 }
 
 enum BookInner<'a> {
-    /// The decoded text (borrowed for UTF-8, decoded once for GB18030).
-    Csv(std::borrow::Cow<'a, str>),
+    /// UTF-8 text, borrowed as it is (BOM stripped).
+    Csv(&'a str),
+    /// Bytes in another encoding, decoded as they are read, a buffer at a
+    /// time, so the file is never held twice.
+    CsvDecoded(&'a [u8], &'static encoding_rs::Encoding),
     Xlsx {
         wb: Box<Xlsx<Cursor<&'a [u8]>>>,
         sheet: String,
@@ -204,13 +207,17 @@ impl<'a> Book<'a> {
                 }
                 Ok(Book { format: Format::Xlsx, inner: BookInner::Xlsx { wb: Box::new(wb), sheet } })
             }
-            Format::Csv(_) => {
-                let (text, enc) = decode_text(bytes)?;
-                if text.contains('\0') {
-                    return Err(ReadError::NotSpreadsheet);
+            Format::Csv(_) => match classify(bytes)? {
+                Text::Utf8(text) => {
+                    if text.contains('\0') {
+                        return Err(ReadError::NotSpreadsheet);
+                    }
+                    Ok(Book { format: Format::Csv("UTF-8"), inner: BookInner::Csv(text) })
                 }
-                Ok(Book { format: Format::Csv(enc), inner: BookInner::Csv(text) })
-            }
+                Text::Other(body, enc, name) => {
+                    Ok(Book { format: Format::Csv(name), inner: BookInner::CsvDecoded(body, enc) })
+                }
+            },
         }
     }
 
@@ -227,9 +234,18 @@ impl<'a> Book<'a> {
                 rdr: Box::new(csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes())),
                 raw: text.as_bytes(),
                 rec: csv::StringRecord::new(),
-                seen: 0,
-                line: 1,
+                lines: Lines::default(),
             },
+            BookInner::CsvDecoded(body, enc) => {
+                let kept = std::sync::Arc::new(std::sync::Mutex::new(Kept::default()));
+                let src = Decoding::new(body, enc, kept.clone());
+                RowsInner::CsvDecoded {
+                    rdr: Box::new(csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(src)),
+                    kept,
+                    rec: csv::StringRecord::new(),
+                    lines: Lines::default(),
+                }
+            }
             BookInner::Xlsx { wb, sheet } => RowsInner::Xlsx {
                 cells: Box::new(wb.worksheet_cells_reader(sheet).map_err(corrupt)?),
                 pending: None,
@@ -251,8 +267,14 @@ enum RowsInner<'b, 'a> {
         rdr: Box<csv::Reader<&'b [u8]>>,
         raw: &'b [u8],
         rec: csv::StringRecord,
-        seen: usize,
-        line: u32,
+        lines: Lines,
+    },
+    CsvDecoded {
+        rdr: Box<csv::Reader<Decoding<'a>>>,
+        /// The decoded text from the start of the last record on.
+        kept: std::sync::Arc<std::sync::Mutex<Kept>>,
+        rec: csv::StringRecord,
+        lines: Lines,
     },
     Xlsx {
         cells: Box<calamine::XlsxCellReader<'b, Cursor<&'a [u8]>>>,
@@ -285,23 +307,28 @@ impl Rows<'_, '_> {
 
     fn next_any(&mut self) -> Result<Option<(u32, Vec<Cell>)>, ReadError> {
         match &mut self.inner {
-            RowsInner::Csv { rdr, raw, rec, seen, line } => {
+            RowsInner::Csv { rdr, raw, rec, lines } => {
                 if !rdr.read_record(rec).map_err(corrupt)? {
                     return Ok(None);
                 }
-                // The csv crate skips blank lines without counting them; a
-                // spreadsheet shows them as rows, so the row number is the line
-                // the record starts on, counted here from its byte offset.
-                let mut at = rec.position().map(|p| p.byte() as usize).unwrap_or(*seen).min(raw.len());
-                // The position may point at the blank lines skipped before the record.
-                while at < raw.len() && matches!(raw[at], b'\n' | b'\r') {
-                    at += 1;
+                let line = lines.record_at(raw, 0, rec.position().map(|p| p.byte() as usize));
+                Ok(Some((line, rec.iter().map(Cell::text).collect())))
+            }
+            RowsInner::CsvDecoded { rdr, kept, rec, lines } => {
+                let got = rdr.read_record(rec);
+                let mut k = kept.lock().map_err(|_| ReadError::Corrupt("decoder".into()))?;
+                if let Some(e) = k.error.take() {
+                    return Err(e);
                 }
-                if at > *seen {
-                    *line = line.saturating_add(raw[*seen..at].iter().filter(|b| **b == b'\n').count() as u32);
-                    *seen = at;
+                if !got.map_err(corrupt)? {
+                    return Ok(None);
                 }
-                Ok(Some((*line, rec.iter().map(Cell::text).collect())))
+                let line = lines.record_at(&k.text, k.base, rec.position().map(|p| p.byte() as usize));
+                // Only what lies after the start of this record is needed again.
+                let drop = lines.seen.saturating_sub(k.base).min(k.text.len());
+                k.text.drain(..drop);
+                k.base += drop;
+                Ok(Some((line, rec.iter().map(Cell::text).collect())))
             }
             RowsInner::Xlsx { cells, pending, done } => {
                 if *done {
@@ -346,6 +373,150 @@ impl Rows<'_, '_> {
     }
 }
 
+/// Sheet row numbers of CSV records. The csv crate skips blank lines
+/// without counting them; a spreadsheet shows them as rows, so the row number
+/// is the line a record starts on, counted from its byte offset.
+#[derive(Default)]
+struct Lines {
+    /// Offset up to which newlines are counted (the start of the last record).
+    seen: usize,
+    /// Lines before `seen`.
+    before: u32,
+}
+
+impl Lines {
+    /// The 1-based line of the record at byte `pos` (`None`: where the last
+    /// one ended), given the text from offset `base` on.
+    fn record_at(&mut self, text: &[u8], base: usize, pos: Option<usize>) -> u32 {
+        let end = base + text.len();
+        let mut at = pos.unwrap_or(self.seen).clamp(self.seen.max(base), end);
+        // The position may point at the blank lines skipped before the record.
+        while at < end && matches!(text[at - base], b'\n' | b'\r') {
+            at += 1;
+        }
+        if at > self.seen {
+            let from = self.seen.max(base) - base;
+            let n = text[from..at - base].iter().filter(|b| **b == b'\n').count();
+            self.before = self.before.saturating_add(n as u32);
+            self.seen = at;
+        }
+        self.before + 1
+    }
+}
+
+/// The decoded text a [`Decoding`] has handed out and the record reader may
+/// still ask about, and a decoding error met on the way.
+#[derive(Default)]
+struct Kept {
+    /// Offset (in the decoded text) of `text[0]`.
+    base: usize,
+    text: Vec<u8>,
+    error: Option<ReadError>,
+}
+
+/// A reader of the UTF-8 text of bytes in another encoding, decoded a
+/// buffer at a time. What it hands out is kept (in [`Kept`]) until the
+/// record reader has passed it, for counting lines.
+struct Decoding<'a> {
+    src: &'a [u8],
+    decoder: encoding_rs::Decoder,
+    kept: std::sync::Arc<std::sync::Mutex<Kept>>,
+    out: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+/// Bytes of the source decoded at a time.
+const DECODE_STEP: usize = 64 * 1024;
+
+impl<'a> Decoding<'a> {
+    fn new(
+        src: &'a [u8],
+        enc: &'static encoding_rs::Encoding,
+        kept: std::sync::Arc<std::sync::Mutex<Kept>>,
+    ) -> Decoding<'a> {
+        Decoding { src, decoder: enc.new_decoder_without_bom_handling(), kept, out: Vec::new(), pos: 0, done: false }
+    }
+
+    /// Decode the next step of the source into `out`; a decoding error is
+    /// kept for the record reader to report.
+    fn refill(&mut self) -> Result<(), ReadError> {
+        self.out.clear();
+        self.pos = 0;
+        while self.out.is_empty() && !self.done {
+            let take = self.src.len().min(DECODE_STEP);
+            let last = take == self.src.len();
+            let cap = self.decoder.max_utf8_buffer_length_without_replacement(take).unwrap_or(take * 4 + 16);
+            self.out.resize(cap, 0);
+            let (res, read, written) =
+                self.decoder.decode_to_utf8_without_replacement(&self.src[..take], &mut self.out, last);
+            self.out.truncate(written);
+            self.src = &self.src[read..];
+            if let encoding_rs::DecoderResult::Malformed(..) = res {
+                return Err(ReadError::Encoding);
+            }
+            if self.out.contains(&0) {
+                return Err(ReadError::NotSpreadsheet);
+            }
+            self.done = last && self.src.is_empty();
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Read for Decoding<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.out.len()
+            && let Err(e) = self.refill()
+        {
+            if let Ok(mut k) = self.kept.lock() {
+                k.error = Some(e.clone());
+            }
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()));
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        if let Ok(mut k) = self.kept.lock() {
+            k.text.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// CSV bytes as [`classify`] found them.
+enum Text<'a> {
+    Utf8(&'a str),
+    /// The body (BOM stripped), its encoding and the encoding's name.
+    Other(&'a [u8], &'static encoding_rs::Encoding, &'static str),
+}
+
+/// How to read CSV bytes: UTF-8 (BOM stripped) when valid, else UTF-16 with
+/// a BOM, else GB18030 (a superset of GBK and GB2312) when the whole file
+/// decodes without a replacement, which is checked here a buffer at a time,
+/// without keeping the text.
+fn classify(bytes: &[u8]) -> Result<Text<'_>, ReadError> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(body) {
+        return Ok(Text::Utf8(s));
+    }
+    let (body, enc, name) = if bytes.starts_with(b"\xFF\xFE") {
+        (&bytes[2..], encoding_rs::UTF_16LE, "UTF-16")
+    } else if bytes.starts_with(b"\xFE\xFF") {
+        (&bytes[2..], encoding_rs::UTF_16BE, "UTF-16")
+    } else {
+        (bytes, encoding_rs::GB18030, "GB18030")
+    };
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Kept::default()));
+    let mut d = Decoding::new(body, enc, kept);
+    loop {
+        d.refill()?;
+        if d.out.is_empty() {
+            return Ok(Text::Other(body, enc, name));
+        }
+    }
+}
+
 fn corrupt(e: impl std::fmt::Display) -> ReadError {
     ReadError::Corrupt(e.to_string())
 }
@@ -378,26 +549,6 @@ fn cell(v: &DataRef<'_>) -> Cell {
     }
 }
 
-/// Decode CSV bytes: UTF-8 (BOM stripped) when valid, else GB18030 (a superset
-/// of GBK and GB2312) when that decodes without a replacement.
-pub fn decode_text(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &'static str), ReadError> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Ok(s) = std::str::from_utf8(body) {
-        return Ok((std::borrow::Cow::Borrowed(s), "UTF-8"));
-    }
-    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-        let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
-        return enc
-            .decode_without_bom_handling_and_without_replacement(&bytes[2..])
-            .map(|s| (std::borrow::Cow::Owned(s.into_owned()), "UTF-16"))
-            .ok_or(ReadError::Encoding);
-    }
-    encoding_rs::GB18030
-        .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(|s| (std::borrow::Cow::Owned(s.into_owned()), "GB18030"))
-        .ok_or(ReadError::Encoding)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +570,33 @@ mod tests {
         let (gbk, _, _) = encoding_rs::GBK.encode("姓名,房号\n王五,301\n");
         let r = rows(&gbk).unwrap();
         assert_eq!(r[1].1, vec!["王五", "301"]);
+    }
+
+    #[test]
+    fn gb18030_is_decoded_as_read_with_the_same_rows_and_numbers() {
+        // Longer than a decoding step and the csv reader's buffer; blank
+        // lines, CRLF and a quoted field over two lines on the way.
+        let mut text = String::from("姓名,房号,备注\r\n");
+        for i in 0..6_000 {
+            match i % 1000 {
+                7 => text.push_str("\r\n\r\n"),
+                8 => text.push_str(&format!("王{i},\"{i}\n号\",多行\n")),
+                _ => text.push_str(&format!("张三{i},{i},备注{i}\n")),
+            }
+        }
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        assert!(gbk.len() > 2 * DECODE_STEP);
+        let want = rows(text.as_bytes()).unwrap();
+        let got = rows(&gbk).unwrap();
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got, want, "same cells and row numbers as the UTF-8 file");
+        assert_eq!(Book::open(&gbk, MAX_BYTES).unwrap().format(), Format::Csv("GB18030"));
+        // A byte that is not GB18030 far into the file refuses the whole file at open.
+        let mut bad = gbk.to_vec();
+        let at = bad.len() - 100;
+        bad[at] = 0x80;
+        bad[at + 1] = 0x20;
+        assert_eq!(rows(&bad), Err(ReadError::Encoding));
     }
 
     #[test]

@@ -1787,6 +1787,10 @@ pub(crate) fn bulk_statements<T>(
 ) -> Vec<(String, Args)> {
     let slots = parse_template(tpl);
     let sqlite = backend == Backend::Sqlite;
+    // SQLite repeats the shared values in every row: put them in the form
+    // SQLite stores once, not once per row.
+    let shared_sqlite: Vec<Arg> =
+        if sqlite { shared.iter().cloned().map(crate::db::sqlite_form).collect() } else { Vec::new() };
     let mut row_values = Args::new();
     let mut out = Vec::new();
     for batch in rows.chunks(per_statement.max(1)) {
@@ -1815,7 +1819,7 @@ pub(crate) fn bulk_statements<T>(
                     Slot::Shared(k) => {
                         if sqlite {
                             sql.push('?');
-                            a.0.push(shared[*k].clone());
+                            a.0.push(shared_sqlite[*k].clone());
                         } else {
                             sql.push('$');
                             sql.push_str(&(k + 1).to_string());

@@ -16,6 +16,7 @@ use redcell_store::{Db, Principal, StoreError};
 stories!(
     household_errors_named_and_nothing_written,
     household_upsert_and_undo,
+    long_file_written_as_checked_rolls_back_on_a_late_error,
     undo_refused_after_later_change,
     secretary_limited_to_scope,
     garbage_files_write_nothing,
@@ -172,6 +173,64 @@ async fn household_upsert_and_undo(db: Db) {
     assert_eq!(restored.phone.map(|p| p.reveal().to_string()), Some(t.phones[0].clone()));
     let again = import::undo(&db, &t.admin, batch).await;
     assert_invalid(again, "batch");
+}
+
+/// A committing import writes each chunk as soon as it is checked: an error
+/// in the last row of a file of several chunks still leaves the database
+/// exactly as before; the corrected file then commits whole, a household
+/// introduced in the first chunk takes tags given further down, and the
+/// batch undoes.
+async fn long_file_written_as_checked_rolls_back_on_a_late_error(db: Db) {
+    let t = tenant(&db).await;
+    let before = counts(&db).await;
+    let ids_before: i64 = db.int("SELECT COALESCE(MAX(id), 0) FROM residents", redcell_store::args![]).await.unwrap();
+    let rows = 4_500; // more than two chunks
+    let mut csv = String::from("网格编码,楼栋名称,单元,房号,户标签,姓名,身份证号\n");
+    for i in 0..rows {
+        let room = 1000 + i / 2;
+        csv.push_str(&format!("GR1,1幢,1,{room},,长表{i},{}\n", id(100 + i % 900, 1940 + (i / 900) as i32)));
+    }
+    // Far down: a tag for the first new household, and a change to a registered resident.
+    csv.push_str(&format!("GR1,1幢,1,1000,困难家庭,长表尾,{}\n", id(100, 1949)));
+    csv.push_str(&format!("GR1,1幢,1,101,,张又改名,{}\n", t.id_numbers[0]));
+    let bad = format!("{csv}GR404,1幢,1,1,,错行,{}\n", id(101, 1949));
+
+    let r = run(&db, &t.admin, ImportKind::Households, "长表.csv", bad.as_bytes(), true).await;
+    assert!(r.batch_id.is_none());
+    assert_eq!(r.errors.len(), 1, "{:#?}", r.errors);
+    assert!(has_error(&r, rows + 4, "网格编码", "不存在"), "{:#?}", r.errors);
+    assert_eq!(counts(&db).await, before, "chunks written before the error are rolled back");
+    let ids_after: i64 = db.int("SELECT COALESCE(MAX(id), 0) FROM residents", redcell_store::args![]).await.unwrap();
+    assert_eq!(ids_after, ids_before);
+
+    let r = run(&db, &t.admin, ImportKind::Households, "长表.csv", csv.as_bytes(), true).await;
+    assert!(r.is_ok(), "{:#?}", r.errors);
+    let batch = r.batch_id.expect("committed");
+    assert_eq!((r.counts.rows, r.counts.new, r.counts.changed), (u64::from(rows) + 2, u64::from(rows) + 1, 1));
+    let after = counts(&db).await;
+    let get = |list: &[(&str, i64)], name: &str| list.iter().find(|(t, _)| *t == name).unwrap().1;
+    assert_eq!(get(&after, "residents"), get(&before, "residents") + i64::from(rows) + 1);
+    assert_eq!(get(&after, "households"), get(&before, "households") + i64::from(rows / 2));
+    let tags: i64 = db
+        .int(
+            "SELECT h.tags FROM households h JOIN residents r ON r.household_id = h.id WHERE r.id_number = $1",
+            redcell_store::args![id(100, 1940)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(tags.count_ones(), 1, "a tag given further down reaches the household inserted earlier");
+    let renamed = residents::get(&db, &t.admin, t.residents[0].id).await.unwrap();
+    assert_eq!(renamed.name, "张又改名");
+
+    import::undo(&db, &t.admin, batch).await.unwrap();
+    let undone = counts(&db).await;
+    for ((name, n), (_, m)) in undone.iter().zip(&before) {
+        if *name != "audit_log" {
+            assert_eq!(n, m, "{name} restored");
+        }
+    }
+    let restored = residents::get(&db, &t.admin, t.residents[0].id).await.unwrap();
+    assert_eq!(restored.name, t.residents[0].name);
 }
 
 async fn undo_refused_after_later_change(db: Db) {

@@ -8,6 +8,13 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// mimalloc instead of the system allocator: a bulk import allocates and
+/// frees tens of millions of small strings across two threads (the parser
+/// and SQLite's), where glibc's allocator spent about a third of the CPU
+/// time (1,000,000-row CSV: 27.6 s user with glibc, 14.6 s with mimalloc).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// redcell — the grassroots party-building network: grids, red cells, duties.
 #[derive(Parser)]
 #[command(name = "redcell", version, about)]

@@ -3,17 +3,18 @@
 //! residents are upserted by ID number. A blank optional cell (phone, note,
 //! tags) keeps what the database holds.
 //!
-//! Two streaming passes (see the module comment of `import`): [`check`] reads
-//! the file once, validating every row and keeping only compact keys (ID
-//! numbers as integers, the new households); [`write`] reads it again inside
-//! the transaction and writes chunk by chunk with multi-row statements.
+//! One streaming pass ([`run`]; see the module comment of `import`): every
+//! row validated, keeping only compact keys (ID numbers as integers, the new
+//! households); when committing, each chunk is written with multi-row
+//! statements as soon as it is checked, inside the one transaction, which is
+//! rolled back if any row of the file has an error.
 
 use super::{
     CHUNK, Counts, DataRows, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Stage, Undo, Upload,
     editable_orgs, now, open, reserve_ids, row_error, show, write_batch,
 };
-use crate::db::{Arg, Db};
-use crate::demo::{bulk, bulk_statements};
+use crate::db::{Arg, Args, Db, Tx};
+use crate::demo::bulk_statements;
 use crate::error::StoreError;
 use crate::scope::Principal;
 use crate::{Code, args};
@@ -220,24 +221,14 @@ impl Known {
     }
 }
 
-/// What the check pass keeps for the write pass.
+/// What the pass learns of households: the new ones (in the order rows
+/// introduce them) and the tag changes of existing ones.
 #[derive(Default)]
 struct Plan {
     new_hh: Vec<NewHh>,
     new_hh_index: HashMap<(i64, i64, String), u32>,
     /// Existing households whose tags change: id → (old tags, new tags).
     tag_changes: BTreeMap<i64, (i64, i64)>,
-}
-
-impl Plan {
-    /// The household of a row in building `b` (already registered by the check pass).
-    fn household(&self, known: &Known, b: i64, x: &Parsed) -> Option<Hh> {
-        let key = (b, x.unit_no, x.room.clone());
-        match known.households.get(&key) {
-            Some(&(id, _)) => Some(Hh::Old(id)),
-            None => self.new_hh_index.get(&key).map(|i| Hh::New(*i)),
-        }
-    }
 }
 
 /// Compare a row with the resident it updates: the values to write (a blank
@@ -272,348 +263,204 @@ fn compare(mut n: NewResident, hh: Hh, label: &str, o: &ResRow) -> (NewResident,
     (n, fields)
 }
 
-pub(super) async fn run(
-    db: &Db,
-    p: &Principal,
-    up: &Upload<'_>,
-    commit: bool,
-    report: &mut Report,
-    progress: Progress<'_>,
-) -> Result<(), StoreError> {
-    let Some((known, plan, counts)) = check(db, p, up, report, progress).await? else {
-        return Ok(());
-    };
-    if !report.errors.is_empty() || !commit {
-        return Ok(());
-    }
-    progress(Stage::Writing, 0);
-    report.batch_id = Some(write(db, p, up, &counts, &known, &plan, progress).await?);
-    Ok(())
+/// A row that passed on its own and against what the database holds.
+struct Good {
+    x: Parsed,
+    hh: Hh,
+    org_id: i64,
+    /// The resident it updates, if registered.
+    old: Option<i64>,
 }
 
-/// The check pass: every row validated and resolved, duplicates found,
-/// counts and changes into the report. `None` when the file cannot be read.
-async fn check(
-    db: &Db,
-    p: &Principal,
-    up: &Upload<'_>,
-    report: &mut Report,
-    progress: Progress<'_>,
-) -> Result<Option<(Known, Plan, Counts)>, StoreError> {
-    let Some(mut book) = open(up, report) else {
-        return Ok(None);
-    };
-    let Some(mut rows) = DataRows::start(&mut book, K, report) else {
-        return Ok(None);
-    };
-    let known = Known::load(db, p).await?;
-    let mut plan = Plan::default();
-    let mut seen: HashMap<u64, u32> = HashMap::new();
-    let mut counts = Counts::default();
-    let mut chunk = Vec::with_capacity(CHUNK);
-    loop {
-        if let Err(e) = rows.next_chunk(CHUNK, &mut chunk) {
-            report.file_error(e.message());
-            return Ok(None);
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        counts.rows += chunk.len() as u64;
-        // Rows that pass: (row, household, organisation, values, existing id).
-        let mut good: Vec<(Parsed, Hh, i64, Option<i64>)> = Vec::with_capacity(chunk.len());
-        for r in chunk.drain(..) {
-            let x = match parse(&r, up.today) {
-                Ok(x) => x,
-                Err(errs) => {
-                    report.errors.extend(errs);
-                    continue;
-                }
-            };
-            let (grid_id, building_id, units, org_id) = match known.building(&x) {
-                Ok(b) => b,
-                Err(e) => {
-                    report.errors.push(e);
-                    continue;
-                }
-            };
-            let key = id_key(&x.res.id_number);
-            let id_text = x.res.id_number.as_str();
-            let err = |k: &str, value: &str, reason: String| row_error(K, x.row, k, value, reason);
-            let mut bad = false;
-            if x.unit_no > units {
-                report.errors.push(err("unit_no", &x.unit_no.to_string(), format!("该楼栋只有{units}个单元")));
-                bad = true;
-            }
-            if let Some(first) = seen.get(&key) {
-                report.errors.push(err("id_number", id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
-                bad = true;
-            }
-            let old = known.residents.get(&key).copied();
-            if let Some((_, org)) = old
-                && !known.editable.contains(&org)
-            {
-                report.errors.push(err("id_number", id_text, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
-                bad = true;
-            }
-            if bad {
-                continue;
-            }
-            seen.insert(key, x.row);
-            let hh_key = (building_id, x.unit_no, x.room.clone());
-            let hh = match known.households.get(&hh_key) {
-                Some(&(id, tags)) => {
-                    if let Some(t) = x.tags {
-                        plan.tag_changes.entry(id).or_insert((tags, tags)).1 |= t;
-                    }
-                    Hh::Old(id)
-                }
-                None => {
-                    let next = plan.new_hh.len() as u32;
-                    let idx = *plan.new_hh_index.entry(hh_key).or_insert(next);
-                    if idx == next {
-                        plan.new_hh.push(NewHh {
-                            building_id,
-                            grid_id,
-                            org_id,
-                            unit_no: x.unit_no,
-                            room: x.room.clone(),
-                            tags: 0,
-                        });
-                    }
-                    plan.new_hh[idx as usize].tags |= x.tags.unwrap_or(0);
-                    Hh::New(idx)
-                }
-            };
-            good.push((x, hh, org_id, old.map(|(id, _)| id)));
-        }
-        // The existing residents of this chunk, in one query.
-        let ids: Vec<i64> = good.iter().filter_map(|g| g.3).collect();
-        let olds: HashMap<i64, ResRow> = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            db.all::<ResRow>(&old_rows_sql(&ids), args![p.tenant_id]).await?.into_iter().map(|o| (o.id, o)).collect()
-        };
-        for (x, hh, _, old) in good {
-            let Some(o) = old.and_then(|id| olds.get(&id)) else {
-                counts.new += 1;
-                continue;
-            };
-            let label = format!("{}{}单元{}", x.building, x.unit_no, x.room);
-            let (n, fields) = compare(x.res, hh, &label, o);
-            if fields.is_empty() {
-                counts.unchanged += 1;
-            } else {
-                counts.changed += 1;
-                report.changes.push(RowChange {
-                    row: x.row,
-                    key: format!("{} {}", n.name, n.id_number.masked()),
-                    fields,
-                });
-            }
-        }
-        progress(Stage::Checking, counts.rows);
-    }
-    if counts.rows == 0 {
-        report.file_error(i18n::IMPORT_NO_ROWS.into());
-        return Ok(None);
-    }
-    plan.tag_changes.retain(|_, (old, new)| old != new);
-    report.counts.rows = counts.rows;
-    report.counts.new = counts.new;
-    report.counts.changed = counts.changed;
-    report.counts.unchanged = counts.unchanged;
-    Ok(Some((known, plan, counts)))
-}
-
-/// New residents of a chunk: (id, household, organisation, values).
-type Inserts = Vec<(i64, Hh, i64, NewResident)>;
-/// Existing residents of a chunk: (household, organisation, household label, values, id).
-type Updates = Vec<(Hh, i64, String, NewResident, i64)>;
-
-/// Read and parse the next chunk for the write pass: how many rows, the new
-/// residents (numbered from `next_id`) and the existing ones.
-fn read_chunk(
+/// Read the next chunk and check each row on its own, against what the
+/// database holds and against the rows before it (duplicates); new
+/// households are registered in the plan. `None` at the end of the file.
+fn read_and_check(
     rows: &mut DataRows<'_, '_>,
+    chunk: &mut Vec<InRow>,
     today: NaiveDate,
     known: &Known,
-    plan: &Plan,
-    next_id: &mut i64,
-) -> Result<(u64, Inserts, Updates), StoreError> {
-    let mut chunk = Vec::with_capacity(CHUNK);
-    rows.next_chunk(CHUNK, &mut chunk).map_err(|e| reread(&e.message()))?;
-    let mut inserts = Vec::with_capacity(chunk.len());
-    let mut updates = Vec::new();
-    let n = chunk.len() as u64;
-    for r in chunk {
-        let x = parse(&r, today).map_err(|_| reread("row"))?;
-        let (_, building_id, _, org_id) = known.building(&x).map_err(|_| reread("building"))?;
-        let hh = plan.household(known, building_id, &x).ok_or_else(|| reread("household"))?;
-        match known.residents.get(&id_key(&x.res.id_number)) {
+    plan: &mut Plan,
+    seen: &mut HashMap<u64, u32>,
+    errors: &mut Vec<super::RowError>,
+) -> Result<Option<(u64, Vec<Good>)>, redcell_docs::read::ReadError> {
+    rows.next_chunk(CHUNK, chunk)?;
+    if chunk.is_empty() {
+        return Ok(None);
+    }
+    let read = chunk.len() as u64;
+    let mut good = Vec::with_capacity(chunk.len());
+    for r in chunk.drain(..) {
+        let x = match parse(&r, today) {
+            Ok(x) => x,
+            Err(errs) => {
+                errors.extend(errs);
+                continue;
+            }
+        };
+        let (grid_id, building_id, units, org_id) = match known.building(&x) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let key = id_key(&x.res.id_number);
+        let id_text = x.res.id_number.as_str();
+        let err = |k: &str, value: &str, reason: String| row_error(K, x.row, k, value, reason);
+        let mut bad = false;
+        if x.unit_no > units {
+            errors.push(err("unit_no", &x.unit_no.to_string(), format!("该楼栋只有{units}个单元")));
+            bad = true;
+        }
+        if let Some(first) = seen.get(&key) {
+            errors.push(err("id_number", id_text, format!("{}{first}行", i18n::IMPORT_DUPLICATE_IN_FILE)));
+            bad = true;
+        }
+        let old = known.residents.get(&key).copied();
+        if let Some((_, org)) = old
+            && !known.editable.contains(&org)
+        {
+            errors.push(err("id_number", id_text, format!("该居民{}", i18n::IMPORT_OUT_OF_SCOPE)));
+            bad = true;
+        }
+        if bad {
+            continue;
+        }
+        seen.insert(key, x.row);
+        let hh_key = (building_id, x.unit_no, x.room.clone());
+        let hh = match known.households.get(&hh_key) {
+            Some(&(id, tags)) => {
+                if let Some(t) = x.tags {
+                    plan.tag_changes.entry(id).or_insert((tags, tags)).1 |= t;
+                }
+                Hh::Old(id)
+            }
             None => {
-                inserts.push((*next_id, hh, org_id, x.res));
-                *next_id += 1;
+                let next = plan.new_hh.len() as u32;
+                let idx = *plan.new_hh_index.entry(hh_key).or_insert(next);
+                if idx == next {
+                    plan.new_hh.push(NewHh {
+                        building_id,
+                        grid_id,
+                        org_id,
+                        unit_no: x.unit_no,
+                        room: x.room.clone(),
+                        tags: 0,
+                    });
+                }
+                plan.new_hh[idx as usize].tags |= x.tags.unwrap_or(0);
+                Hh::New(idx)
             }
-            Some(&(id, _)) => {
-                let label = format!("{}{}单元{}", x.building, x.unit_no, x.room);
-                updates.push((hh, org_id, label, x.res, id));
-            }
+        };
+        good.push(Good { x, hh, org_id, old: old.map(|(id, _)| id) });
+    }
+    Ok(Some((read, good)))
+}
+
+/// The writing side of a committing pass: the one transaction, and what it
+/// has written so far.
+struct Writer {
+    tx: Tx,
+    at: DateTime<Utc>,
+    /// Ids given to the plan's new households, in plan order (those inserted so far).
+    hh_ids: Vec<i64>,
+    /// The tags each new household was inserted with.
+    hh_tags: Vec<i64>,
+    new_res: Vec<i64>,
+    prior_res: Vec<(i64, super::Prior)>,
+    /// Statements of the last chunk, run while the next one is read.
+    pending: Vec<(String, Args)>,
+    /// False once a row has an error: nothing more is written and the
+    /// transaction is rolled back at the end.
+    writing: bool,
+}
+
+impl Writer {
+    /// The household id of a row (its new household inserted already).
+    fn hh_id(&self, hh: Hh) -> i64 {
+        match hh {
+            Hh::Old(id) => id,
+            Hh::New(i) => self.hh_ids[i as usize],
         }
     }
-    Ok((n, inserts, updates))
-}
 
-/// A second reading that does not match the first (the bytes are the same,
-/// so this is a bug, and the transaction is rolled back).
-fn reread(what: &str) -> StoreError {
-    StoreError::Internal(format!("households import: second reading differs ({what})"))
-}
-
-/// The write pass, in one transaction: new households, tag changes, then the
-/// file read again and written chunk by chunk (new residents with multi-row
-/// inserts, changed ones updated with their prior values kept for undo).
-async fn write(
-    db: &Db,
-    p: &Principal,
-    up: &Upload<'_>,
-    counts: &Counts,
-    known: &Known,
-    plan: &Plan,
-    progress: Progress<'_>,
-) -> Result<i64, StoreError> {
-    let t = p.tenant_id;
-    let at = now();
-    let mut undo = Undo::default();
-    let mut tx = db.begin().await?;
-    let first_hh = reserve_ids(&mut tx, "households", plan.new_hh.len()).await?;
-    let first_res = reserve_ids(&mut tx, "residents", counts.new as usize).await?;
-    let shared = [Arg::I64(t), Arg::Ts(at)];
-    let hh_rows: Vec<(i64, &NewHh)> = plan.new_hh.iter().enumerate().map(|(i, h)| (first_hh + i as i64, h)).collect();
-    bulk(
-        &mut tx,
-        "INSERT INTO households (id, tenant_id, building_id, grid_id, org_id, unit_no, room, tags, note, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,NULL,$2,$2)",
-        &shared,
-        &hh_rows,
-        |(id, h), a| {
-            a.0.extend([
-                Arg::I64(*id),
-                Arg::I64(h.building_id),
-                Arg::I64(h.grid_id),
-                Arg::I64(h.org_id),
-                Arg::I64(h.unit_no),
-                Arg::Text(h.room.clone()),
-                Arg::I64(h.tags),
-            ])
-        },
-    )
-    .await?;
-    undo.created.insert("households".into(), hh_rows.iter().map(|(id, _)| *id).collect());
-    drop(hh_rows);
-    let mut prior_hh = Vec::new();
-    let tag_ids: Vec<i64> = plan.tag_changes.keys().copied().collect();
-    for ids in tag_ids.chunks(500) {
-        let stamps: HashMap<i64, DateTime<Utc>> = tx
-            .all::<(i64, DateTime<Utc>)>(
-                &format!(
-                    "SELECT id, updated_at FROM households WHERE tenant_id = $1 AND id IN ({})",
-                    super::id_list(ids)
-                ),
-                args![t],
-            )
-            .await?
-            .into_iter()
-            .collect();
-        for id in ids {
-            let (old, new) = plan.tag_changes[id];
-            tx.exec(
-                "UPDATE households SET tags = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-                args![new, at, t, *id],
-            )
-            .await?;
+    /// Queue the writes of one checked chunk: the new households it
+    /// introduced, the residents it changes (prior values kept for undo) and
+    /// the new ones, with multi-row statements.
+    async fn chunk(
+        &mut self,
+        t: i64,
+        plan: &Plan,
+        new: Vec<(Hh, i64, NewResident)>,
+        changed: Vec<(Hh, i64, NewResident, &ResRow)>,
+    ) -> Result<(), StoreError> {
+        let backend = self.tx.backend();
+        let shared = [Arg::I64(t), Arg::Ts(self.at)];
+        let fresh = &plan.new_hh[self.hh_ids.len()..];
+        if !fresh.is_empty() {
+            let first = reserve_ids(&mut self.tx, "households", fresh.len()).await?;
+            let rows: Vec<(i64, &NewHh)> = fresh.iter().enumerate().map(|(i, h)| (first + i as i64, h)).collect();
+            self.pending.extend(bulk_statements(
+                backend,
+                "INSERT INTO households (id, tenant_id, building_id, grid_id, org_id, unit_no, room, tags, note, created_at, updated_at) VALUES ",
+                "(?,$1,?,?,?,?,?,?,NULL,$2,$2)",
+                &shared,
+                &rows,
+                CHUNK,
+                |(id, h), a| {
+                    a.0.extend([
+                        Arg::I64(*id),
+                        Arg::I64(h.building_id),
+                        Arg::I64(h.grid_id),
+                        Arg::I64(h.org_id),
+                        Arg::I64(h.unit_no),
+                        Arg::Text(h.room.clone()),
+                        Arg::I64(h.tags),
+                    ])
+                },
+            ));
+            self.hh_ids.extend(rows.iter().map(|(id, _)| *id));
+            self.hh_tags.extend(fresh.iter().map(|h| h.tags));
+        }
+        for (hh, org, n, o) in changed {
+            let hh = self.hh_id(hh);
+            self.pending.push((
+                "UPDATE residents SET household_id = $1, org_id = $2, name = $3, gender = $4, birth_date = $5, phone = $6, note = $7, updated_at = $8 \
+                 WHERE tenant_id = $9 AND id = $10"
+                    .into(),
+                args![Some(hh), org, n.name.clone(), n.gender.code(), n.birth_date,
+                    n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), self.at, t, o.id],
+            ));
             let mut m = BTreeMap::new();
-            m.insert("tags".to_string(), serde_json::json!(old));
-            m.insert("updated_at".to_string(), serde_json::json!(stamps.get(id)));
-            prior_hh.push((*id, m));
+            m.insert("household_id".to_string(), serde_json::json!(o.household_id));
+            m.insert("org_id".to_string(), serde_json::json!(o.org_id));
+            m.insert("name".to_string(), serde_json::json!(o.name));
+            m.insert("gender".to_string(), serde_json::json!(o.gender.0.code()));
+            m.insert("birth_date".to_string(), serde_json::json!(o.birth_date));
+            m.insert("phone".to_string(), serde_json::json!(o.phone));
+            m.insert("note".to_string(), serde_json::json!(o.note));
+            m.insert("updated_at".to_string(), serde_json::json!(o.updated_at));
+            self.prior_res.push((o.id, m));
         }
-    }
-
-    let mut scratch = Report::new(K, up.file_name);
-    let mut book = open(up, &mut scratch).ok_or_else(|| reread("open"))?;
-    let mut rows = DataRows::start(&mut book, K, &mut scratch).ok_or_else(|| reread("header"))?;
-    let backend = tx.backend();
-    let mut next_id = first_res;
-    let mut done = 0u64;
-    let mut prior_res = Vec::new();
-    // The inserts of one chunk run (on SQLite, in its own thread; on
-    // PostgreSQL, in the server) while the next chunk is read and parsed.
-    let mut pending: Vec<(String, crate::db::Args)> = Vec::new();
-    loop {
-        let tx_ref = &mut tx;
-        let statements = std::mem::take(&mut pending);
-        let (written, read) = tokio::join!(
-            async move {
-                for (sql, a) in statements {
-                    tx_ref.exec(&sql, a).await?;
-                }
-                Ok::<_, StoreError>(())
-            },
-            async { read_chunk(&mut rows, up.today, known, plan, &mut next_id) }
-        );
-        written?;
-        let (n, inserts, updates) = read?;
-        if n == 0 {
-            break;
+        if new.is_empty() {
+            return Ok(());
         }
-        done += n;
-        if !updates.is_empty() {
-            let ids: Vec<i64> = updates.iter().map(|u| u.4).collect();
-            let olds: HashMap<i64, ResRow> =
-                tx.all::<ResRow>(&old_rows_sql(&ids), args![t]).await?.into_iter().map(|o| (o.id, o)).collect();
-            for (hh, org, label, res, id) in updates {
-                let o = olds.get(&id).ok_or_else(|| reread("resident"))?;
-                let (n, fields) = compare(res, hh, &label, o);
-                if fields.is_empty() {
-                    continue;
-                }
-                let hh = match hh {
-                    Hh::Old(id) => id,
-                    Hh::New(i) => first_hh + i64::from(i),
-                };
-                tx.exec(
-                    "UPDATE residents SET household_id = $1, org_id = $2, name = $3, gender = $4, birth_date = $5, phone = $6, note = $7, updated_at = $8 \
-                     WHERE tenant_id = $9 AND id = $10",
-                    args![Some(hh), org, n.name.clone(), n.gender.code(), n.birth_date,
-                        n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), at, t, id],
-                )
-                .await?;
-                let mut m = BTreeMap::new();
-                m.insert("household_id".to_string(), serde_json::json!(o.household_id));
-                m.insert("org_id".to_string(), serde_json::json!(o.org_id));
-                m.insert("name".to_string(), serde_json::json!(o.name));
-                m.insert("gender".to_string(), serde_json::json!(o.gender.0.code()));
-                m.insert("birth_date".to_string(), serde_json::json!(o.birth_date));
-                m.insert("phone".to_string(), serde_json::json!(o.phone));
-                m.insert("note".to_string(), serde_json::json!(o.note));
-                m.insert("updated_at".to_string(), serde_json::json!(o.updated_at));
-                prior_res.push((id, m));
-            }
-        }
-        pending = bulk_statements(
+        let first = reserve_ids(&mut self.tx, "residents", new.len()).await?;
+        let rows: Vec<(i64, i64, i64, NewResident)> =
+            new.into_iter().enumerate().map(|(i, (hh, org, n))| (first + i as i64, self.hh_id(hh), org, n)).collect();
+        self.new_res.extend(rows.iter().map(|r| r.0));
+        self.pending.extend(bulk_statements(
             backend,
             "INSERT INTO residents (id, tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) VALUES ",
             "(?,$1,?,?,?,?,?,?,?,?,$2,$2)",
             &shared,
-            &inserts,
+            &rows,
             CHUNK,
             |(id, hh, org, n), a| {
-                let hh = match *hh {
-                    Hh::Old(id) => id,
-                    Hh::New(i) => first_hh + i64::from(i),
-                };
                 a.0.extend([
                     Arg::I64(*id),
-                    Arg::OptI64(Some(hh)),
+                    Arg::OptI64(Some(*hh)),
                     Arg::I64(*org),
                     Arg::Text(n.name.clone()),
                     Arg::Text(n.gender.code().into()),
@@ -623,20 +470,206 @@ async fn write(
                     Arg::OptText(n.note.clone()),
                 ])
             },
-        );
-        progress(Stage::Writing, done);
+        ));
+        Ok(())
     }
-    if next_id - first_res != counts.new as i64 {
-        return Err(reread("count"));
+
+    /// Tags of households: new ones that gained tags from rows further down
+    /// than the row that created them, and existing ones (prior values kept).
+    async fn tags(&mut self, t: i64, plan: &Plan, undo: &mut Undo) -> Result<(), StoreError> {
+        for (i, h) in plan.new_hh.iter().enumerate() {
+            if h.tags != self.hh_tags[i] {
+                self.tx
+                    .exec(
+                        "UPDATE households SET tags = $1 WHERE tenant_id = $2 AND id = $3",
+                        args![h.tags, t, self.hh_ids[i]],
+                    )
+                    .await?;
+            }
+        }
+        let mut prior_hh = Vec::new();
+        let tag_ids: Vec<i64> = plan.tag_changes.keys().copied().collect();
+        for ids in tag_ids.chunks(500) {
+            let stamps: HashMap<i64, DateTime<Utc>> = self
+                .tx
+                .all::<(i64, DateTime<Utc>)>(
+                    &format!(
+                        "SELECT id, updated_at FROM households WHERE tenant_id = $1 AND id IN ({})",
+                        super::id_list(ids)
+                    ),
+                    args![t],
+                )
+                .await?
+                .into_iter()
+                .collect();
+            for id in ids {
+                let (old, new) = plan.tag_changes[id];
+                self.tx
+                    .exec(
+                        "UPDATE households SET tags = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+                        args![new, self.at, t, *id],
+                    )
+                    .await?;
+                let mut m = BTreeMap::new();
+                m.insert("tags".to_string(), serde_json::json!(old));
+                m.insert("updated_at".to_string(), serde_json::json!(stamps.get(id)));
+                prior_hh.push((*id, m));
+            }
+        }
+        if !prior_hh.is_empty() {
+            undo.changed.insert("households".into(), prior_hh);
+        }
+        Ok(())
     }
-    undo.created.insert("residents".into(), (first_res..next_id).collect());
-    if !prior_hh.is_empty() {
-        undo.changed.insert("households".into(), prior_hh);
+}
+
+/// Run statements in order.
+async fn run_all(tx: &mut Tx, statements: Vec<(String, Args)>) -> Result<(), StoreError> {
+    for (sql, a) in statements {
+        tx.exec(&sql, a).await?;
     }
-    if !prior_res.is_empty() {
-        undo.changed.insert("residents".into(), prior_res);
+    Ok(())
+}
+
+/// Check the file and, when `commit`, write it in the same single pass: the
+/// transaction is opened first and each chunk's rows are written as soon as
+/// they are checked, so a clean file is read once. The first row with an
+/// error stops the writing; the checking goes on to the end of the file, so
+/// that every error is reported, and the transaction is then rolled back:
+/// nothing of a file with errors is ever committed.
+pub(super) async fn run(
+    db: &Db,
+    p: &Principal,
+    up: &Upload<'_>,
+    commit: bool,
+    report: &mut Report,
+    progress: Progress<'_>,
+) -> Result<(), StoreError> {
+    let t = p.tenant_id;
+    let Some(mut book) = open(up, report) else {
+        return Ok(());
+    };
+    let Some(mut rows) = DataRows::start(&mut book, K, report) else {
+        return Ok(());
+    };
+    // On SQLite `begin` takes the write lock, so what `Known` loads (after
+    // it) cannot change before the commit.
+    let mut w = match commit {
+        true => Some(Writer {
+            tx: db.begin().await?,
+            at: now(),
+            hh_ids: Vec::new(),
+            hh_tags: Vec::new(),
+            new_res: Vec::new(),
+            prior_res: Vec::new(),
+            pending: Vec::new(),
+            writing: true,
+        }),
+        false => None,
+    };
+    let known = Known::load(db, p).await?;
+    let mut plan = Plan::default();
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    let mut counts = Counts::default();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let stage = if commit { Stage::Writing } else { Stage::Checking };
+    loop {
+        // The statements of the last chunk run (SQLite: in its own thread;
+        // PostgreSQL: in the server) while this chunk is read and checked.
+        let mut check =
+            || read_and_check(&mut rows, &mut chunk, up.today, &known, &mut plan, &mut seen, &mut report.errors);
+        let read = match &mut w {
+            Some(w) => {
+                let statements = std::mem::take(&mut w.pending);
+                let (written, read) = tokio::join!(run_all(&mut w.tx, statements), async { check() });
+                written?;
+                read
+            }
+            None => check(),
+        };
+        let good = match read {
+            Ok(Some((n, good))) => {
+                counts.rows += n;
+                good
+            }
+            Ok(None) => break,
+            Err(e) => {
+                report.file_error(e.message());
+                return Ok(());
+            }
+        };
+        // The existing residents of this chunk, in one query (locked on
+        // PostgreSQL until the commit).
+        let ids: Vec<i64> = good.iter().filter_map(|g| g.old).collect();
+        let olds: HashMap<i64, ResRow> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            let rows = match &mut w {
+                Some(w) => {
+                    let lock = if w.tx.backend() == crate::db::Backend::Postgres { " FOR UPDATE OF r" } else { "" };
+                    w.tx.all::<ResRow>(&format!("{}{lock}", old_rows_sql(&ids)), args![t]).await?
+                }
+                None => db.all::<ResRow>(&old_rows_sql(&ids), args![t]).await?,
+            };
+            rows.into_iter().map(|o| (o.id, o)).collect()
+        };
+        let mut new = Vec::new();
+        let mut changed = Vec::new();
+        for g in good {
+            let Some(o) = g.old.and_then(|id| olds.get(&id)) else {
+                counts.new += 1;
+                new.push((g.hh, g.org_id, g.x.res));
+                continue;
+            };
+            let label = format!("{}{}单元{}", g.x.building, g.x.unit_no, g.x.room);
+            let (n, fields) = compare(g.x.res, g.hh, &label, o);
+            if fields.is_empty() {
+                counts.unchanged += 1;
+                continue;
+            }
+            counts.changed += 1;
+            report.changes.push(RowChange {
+                row: g.x.row,
+                key: format!("{} {}", n.name, n.id_number.masked()),
+                fields,
+            });
+            changed.push((g.hh, g.org_id, n, o));
+        }
+        if let Some(w) = &mut w {
+            w.writing &= report.errors.is_empty();
+            if w.writing {
+                w.chunk(t, &plan, new, changed).await?;
+            }
+        }
+        progress(stage, counts.rows);
     }
-    let id = write_batch(&mut tx, p, up, at, counts, &undo).await?;
-    tx.commit().await?;
-    Ok(id)
+    if counts.rows == 0 {
+        report.file_error(i18n::IMPORT_NO_ROWS.into());
+        return Ok(());
+    }
+    plan.tag_changes.retain(|_, (old, new)| old != new);
+    report.counts.rows = counts.rows;
+    report.counts.new = counts.new;
+    report.counts.changed = counts.changed;
+    report.counts.unchanged = counts.unchanged;
+    let Some(mut w) = w else {
+        return Ok(());
+    };
+    if !report.errors.is_empty() {
+        // Dropping the transaction rolls back what was written.
+        return Ok(());
+    }
+    let statements = std::mem::take(&mut w.pending);
+    run_all(&mut w.tx, statements).await?;
+    let mut undo = Undo::default();
+    w.tags(t, &plan, &mut undo).await?;
+    undo.created.insert("households".into(), std::mem::take(&mut w.hh_ids));
+    undo.created.insert("residents".into(), std::mem::take(&mut w.new_res));
+    if !w.prior_res.is_empty() {
+        undo.changed.insert("residents".into(), std::mem::take(&mut w.prior_res));
+    }
+    let id = write_batch(&mut w.tx, p, up, w.at, &counts, &undo).await?;
+    w.tx.commit().await?;
+    report.batch_id = Some(id);
+    Ok(())
 }

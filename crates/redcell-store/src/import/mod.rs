@@ -16,26 +16,32 @@
 //!
 //! - `parse(&InRow, ..) -> Result<Parsed, Vec<RowError>>`: one row into a
 //!   validated value, every error of the row named by column ([`RowErrors`]).
-//! - Large kinds (households and residents; members, contacts) import in two
-//!   streaming passes over the file, neither of which keeps the rows:
+//! - Households and residents, the largest kind, import in **one streaming
+//!   pass** ([`DataRows::next_chunk`], [`CHUNK`] rows at a time). Each chunk is
+//!   parsed, resolved against what the database holds (loaded once, reduced to
+//!   compact keys, e.g. ID numbers as `u64`) and against earlier rows
+//!   (duplicates), counted as new, changed or unchanged (the old rows of a
+//!   chunk fetched with one query). When committing, the transaction is opened
+//!   before the pass ([`Db::begin`]; on SQLite that takes the write lock, so
+//!   nothing read can change) and each checked chunk is written with
+//!   multi-row statements ([`reserve_ids`] per chunk) while the next chunk is
+//!   read. The first error stops the writing, the checking goes on to the end
+//!   so that every error is reported, and the transaction is rolled back:
+//!   a file with any error writes nothing. A clean file is read once.
+//! - Members and contacts, whose rows may refer to rows further down the file,
+//!   import in two streaming passes, neither of which keeps the rows:
 //!   1. **check**: [`open`] the file, [`DataRows::start`] (header found and
-//!      matched), then [`DataRows::next_chunk`] [`CHUNK`] rows at a time:
-//!      `parse` each row, resolve its references against what the database
-//!      holds (loaded once, reduced to compact keys, e.g. ID numbers as `u64`)
-//!      and against the keys of earlier rows, find duplicates, and count new,
-//!      changed and unchanged rows, listing the changes (the old rows of a
-//!      chunk fetched with one query, never one per row). What the write pass
-//!      needs (new parent records, the index each got) goes into a small
-//!      plan. Every error goes to the report; a reference to a row further down
-//!      the file is checked at the end of the pass from the keys collected.
+//!      matched), then [`DataRows::next_chunk`]: `parse` each row, resolve its
+//!      references against the database and the keys of earlier rows, find
+//!      duplicates, count, list the changes. What the write pass needs goes
+//!      into a small plan. A reference to a row further down the file is
+//!      checked at the end of the pass from the keys collected.
 //!   2. **write**, only when committing and no row has an error: one
-//!      transaction ([`Db::begin`]), ids reserved ([`reserve_ids`]), the plan's
-//!      records inserted, then the file read again the same way, each chunk
-//!      parsed again and written with multi-row statements (`demo::bulk`);
-//!      changed rows are updated and their prior values (fetched per chunk)
-//!      kept in [`Undo`]; then [`write_batch`] and commit. The second reading
-//!      must agree with the first (same bytes); a disagreement is an internal
-//!      error and rolls everything back.
+//!      transaction, ids reserved, the plan's records inserted, then the file
+//!      read again the same way and written chunk by chunk; changed rows are
+//!      updated and their prior values kept in [`Undo`]; then [`write_batch`]
+//!      and commit. The second reading must agree with the first (same
+//!      bytes); a disagreement is an internal error and rolls everything back.
 //! - Small kinds (orgs, grids) may collect their rows with [`read_each`] and
 //!   write from memory in one transaction (orgs places new organisations
 //!   parent first, which needs every row at hand).
