@@ -1,7 +1,7 @@
 // Headless-Chromium test of rosters in (花名册导入): upload a file with
 // errors, see each one named, download the error sheet, upload the corrected
 // file, see the rows appear, and undo the batch; for households and residents,
-// then for party members (the error sheet read cell by cell).
+// then for party members (the error sheet read cell by cell) and cadres.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_USER=admin RC_PASSWORD=... node import.mjs
 import { chromium } from 'playwright-core';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -224,6 +224,34 @@ try {
   await page.goto(`${base}/members?q=${encodeURIComponent(mName)}`);
   check('the members are gone after undo', (await page.locator('main table tbody tr', { hasText: mName }).count()) === 0);
   check('the members are gone from the API', (await api(`/api/v1/members?q=${encodeURIComponent(mName)}`)).items.length === 0);
+
+  // Cadres of the same branch: errors named, the corrected file imported, undone.
+  const cName = '导入干部' + tag;
+  const cHeader = '姓名,所属组织编码,干部类型,联系电话,职务,党员身份证号\n';
+  const cErrors = cHeader +
+    `${cName}甲,NOPE-${stamp},街道干部,13700000001,,\n` +
+    `${cName}乙,${branch.code},书记,123,,\n` +
+    `${cName}丙,${branch.code},街道干部,,,${mD}\n`;
+  const cCorrected = cHeader +
+    `${cName}甲,${branch.code},街道干部,13700000001,组织委员,\n` +
+    `${cName}乙,${branch.code},驻格干部,13700000002,,\n`;
+  await upload('干部有错误.csv', cErrors, 'cadres');
+  const cRows = await errorRows();
+  const cNamed = (r, col, part) => cRows.some(e => e[0] === String(r) && e[1] === col && e[3].includes(part));
+  check('cadres: unknown organisation named (row 2, 所属组织编码)', cNamed(2, '所属组织编码', '不存在'), JSON.stringify(cRows));
+  check('cadres: wrong kind and phone named (row 3)',
+    cRows.some(e => e[0] === '3' && e[1] === '干部类型' && e[2] === '书记') && cRows.some(e => e[0] === '3' && e[1] === '联系电话'),
+    JSON.stringify(cRows));
+  check('cadres: a member ID number that is no member named (row 4)', cNamed(4, '党员身份证号', '不是已登记的党员'), JSON.stringify(cRows));
+  await upload('干部改正后.csv', cCorrected, 'cadres');
+  check('cadres corrected: two new rows', (await page.textContent('#count-new')).trim() === '2');
+  await Promise.all([page.waitForNavigation(), page.click('#commit')]);
+  await page.waitForSelector('#import-done', { timeout: 120000 });
+  const cadres = await api(`/api/v1/cadres?q=${encodeURIComponent(cName)}`);
+  check('the new cadres through the API', cadres.items.length === 2 && cadres.items.every(c => c.org_id === branch.id),
+    JSON.stringify(cadres.items.map(c => [c.name, c.org_id])));
+  check('cadres batch shows as undone', await undoBatch('干部改正后.csv'));
+  check('the cadres are gone after undo', (await api(`/api/v1/cadres?q=${encodeURIComponent(cName)}`)).items.length === 0);
   check('no console errors or CSP violations', problems.length === 0, problems.join(' | '));
 } catch (e) {
   failed++;
