@@ -729,7 +729,6 @@ async fn import_batches(database: Option<String>, command: BatchCommand) -> Resu
 mod tests {
     use super::*;
     use clap::CommandFactory;
-    use redcell_domain::CodeEnum;
     use redcell_domain::rosters::ImportKind;
 
     /// The batch commands and the kinds of `redcell import KIND FILE` never
