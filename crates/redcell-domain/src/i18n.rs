@@ -293,6 +293,19 @@ pub const IMPORT_NAME_MISMATCH: &str = "与该身份证号已登记居民的姓�
 pub const IMPORT_NOT_MEMBER: &str = "该身份证号不是已登记的党员";
 pub const IMPORT_CADRE_LEVEL_NEEDS: &str = "该联系层级必须填写此列";
 pub const IMPORT_CADRE_AMBIGUOUS: &str = "该组织中有多名同名干部，请在联系名册页面逐个添加";
+// Batches on the command line (`redcell import batches`, `redcell import undo`).
+pub const IMPORT_BATCHES_HEADER: &str = "批次\t时间（北京时间）\t类型\t文件\t行数\t新增/修改/未变\t导入人\t状态";
+pub const IMPORT_NO_BATCHES: &str = "尚无导入批次";
+/// Who imported a batch through the command line.
+pub const IMPORT_BY_CLI: &str = "命令行";
+pub const IMPORT_BATCH_IN_FORCE: &str = "有效";
+/// Status of an undone batch, followed by when.
+pub const IMPORT_BATCH_UNDONE: &str = "已撤销";
+pub const IMPORT_BATCH_NOT_FOUND: &str = "该批次不存在";
+pub const IMPORT_UNDO_REFUSED: &str = "撤销未执行";
+pub const IMPORT_UNDO_OUT_OF_SCOPE: &str = "该批次涉及的记录或组织不在所指定组织（--org）的范围内，不能撤销";
+/// After a batch id: the batch was undone.
+pub const IMPORT_UNDO_DONE: &str = "已撤销：它新增的记录已删除，修改的记录已恢复";
 // Export of lists (导出).
 pub const EXPORT_TOO_MANY_ROWS: &str = "超过 Excel 单个工作表的行数上限（1048575 行），请缩小筛选范围或改为导出 CSV";
 pub const EXPORT_QUERY_INVALID: &str = "查询参数无效";

@@ -20,6 +20,7 @@ stories!(
     members_limited_to_scope,
     cadres_upsert_link_members_and_undo,
     contacts_follow_the_coverage_rules_and_undo,
+    contacts_cadre_outside_read_scope_unknown,
     abandoned_jobs_purged_after_a_day,
     undo_refused_while_duties_point_at_the_rows,
     members_outside_read_scope_unknown,
@@ -338,6 +339,46 @@ async fn contacts_follow_the_coverage_rules_and_undo(db: Db) {
     db.exec("UPDATE contacts SET until = NULL WHERE id = $1", args![id.0]).await.unwrap();
     import::undo(&db, &t.admin, batch).await.unwrap();
     assert_eq!(count(&db, "contacts").await, before);
+}
+
+const CONTACTS_HEAD: &str =
+    "联系层级,党员身份证号,干部姓名,干部所属组织编码,网格编码,楼栋名称,单元,房号,被联系党员身份证号,开始日期\n";
+
+/// A cadre outside the caller's read scope behaves like one that does not
+/// exist: the same error, word for word, and no contact made with them.
+async fn contacts_cadre_outside_read_scope_unknown(db: Db) {
+    let t = tenant(&db).await;
+    // 驻格干部丁 works for B2 (out of the secretary's scope), 驻格干部戊 for B1.
+    let out = cadre(&db, &t.admin, raw_cadre(t.b2.id, "stationed_cadre", "驻格干部丁", vec![])).await;
+    cadre(&db, &t.admin, raw_cadre(t.b1.id, "stationed_cadre", "驻格干部戊", vec![])).await;
+    let zhang = &t.id_numbers[0];
+    let csv = format!(
+        "{CONTACTS_HEAD}街道干部联系党员,,驻格干部丁,B2,,,,,{zhang},\n\
+         街道干部联系党员,,查无此人,B2,,,,,{zhang},\n\
+         街道干部联系党员,,驻格干部戊,B1,,,,,{zhang},\n"
+    );
+    // The administrator sees 驻格干部丁: only the unknown name is an error.
+    let r = run(&db, &t.admin, ImportKind::Contacts, csv.as_bytes(), false).await;
+    assert!(!r.errors.iter().any(|e| e.row != 3), "{:#?}", r.errors);
+    assert_eq!(r.counts.new, 2);
+
+    let before = count(&db, "contacts").await;
+    let r = run(&db, &t.sec, ImportKind::Contacts, csv.as_bytes(), true).await;
+    assert!(r.batch_id.is_none());
+    let of = |row: u32| -> Vec<(String, String)> {
+        r.errors.iter().filter(|e| e.row == row).map(|e| (e.column.clone(), e.reason.clone())).collect()
+    };
+    use redcell_domain::i18n;
+    let unknown = format!("{}{}", i18n::IMPORT_REF_ORG_CADRE, i18n::IMPORT_UNKNOWN_REF);
+    assert_eq!(of(3), vec![("干部姓名".to_string(), unknown)], "{:#?}", r.errors);
+    assert_eq!(of(2), of(3), "the out-of-scope cadre reads as an unknown name: {:#?}", r.errors);
+    assert!(of(4).is_empty(), "a cadre inside the scope is linked: {:#?}", r.errors);
+    assert_eq!(count(&db, "contacts").await, before);
+    let held = db
+        .int("SELECT COUNT(*) FROM contacts WHERE from_kind = 'cadre' AND from_id = $1", args![out.id])
+        .await
+        .unwrap();
+    assert_eq!(held, 0);
 }
 
 async fn abandoned_jobs_purged_after_a_day(db: Db) {

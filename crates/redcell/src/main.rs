@@ -57,7 +57,7 @@ enum Command {
     Export(ExportArgs),
     /// Import a roster (花名册): orgs, grids, households, members, cadres,
     /// contacts (nothing is written when any row has an error; errors are
-    /// printed with row and column).
+    /// printed with row and column); list the import batches, undo one.
     Import(ImportArgs),
     /// Contact assignment plans (联系全覆盖): solve instance files, export one
     /// from the database, benchmark the solver.
@@ -184,12 +184,20 @@ struct ExportArgs {
     out: std::path::PathBuf,
 }
 
+/// `redcell import KIND FILE [...]` imports a file; `redcell import batches`
+/// and `redcell import undo ID` work on the batches. No kind is named
+/// `batches` or `undo` (see the test below), so the two forms never collide.
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct ImportArgs {
+    #[command(subcommand)]
+    batch: Option<BatchCommand>,
     /// Kind: orgs, grids, households, members, cadres, contacts.
-    kind: String,
+    #[arg(required = true)]
+    kind: Option<String>,
     /// The file: .xlsx or .csv (UTF-8 or GBK).
-    file: std::path::PathBuf,
+    #[arg(required = true)]
+    file: Option<std::path::PathBuf>,
     /// Import as a system administrator of this organisation's subtree
     /// (default: the first top-level organisation).
     #[arg(long)]
@@ -208,6 +216,32 @@ struct ImportArgs {
     /// refers to beside it (FILE.grids.csv, under --org).
     #[arg(long, hide = true)]
     generate: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum BatchCommand {
+    /// List the import batches of the tenant, newest first (times in UTC+8):
+    /// id, time, kind, file, rows, new/changed/unchanged, who, undone or not.
+    Batches {
+        /// An organisation of the tenant (default: the first top-level organisation).
+        #[arg(long)]
+        org: Option<String>,
+        /// How many batches to list.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
+    },
+    /// Undo a batch as the import page does: remove the rows it created and
+    /// restore the rows it changed. Refused (exit code 1, nothing changed)
+    /// when already undone, when its rows changed since, when other records
+    /// depend on them, or when it reaches outside the organisation's subtree.
+    Undo {
+        /// The batch id (as listed by `redcell import batches`).
+        batch_id: i64,
+        /// Undo as a system administrator of this organisation's subtree
+        /// (default: the first top-level organisation).
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -538,18 +572,24 @@ async fn plan(database: Option<String>, command: PlanCommand) -> Result<()> {
 
 async fn import(database: Option<String>, a: ImportArgs) -> Result<()> {
     use redcell_store::import::{self, Stage, Upload};
-    let kind = redcell_domain::rosters::ImportKind::parse("kind", &a.kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(command) = a.batch {
+        return import_batches(database, command).await;
+    }
+    let (Some(kind), Some(file)) = (a.kind.as_deref(), a.file.as_deref()) else {
+        bail!("give KIND FILE, or one of the commands batches, undo");
+    };
+    let kind = redcell_domain::rosters::ImportKind::parse("kind", kind).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(rows) = a.generate {
         let g = redcell_docs::rosters::BenchRoster { rows };
-        let is_xlsx = a.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+        let is_xlsx = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
         if is_xlsx {
-            std::fs::write(&a.file, g.xlsx().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+            std::fs::write(file, g.xlsx().map_err(|e| anyhow::anyhow!("{e}"))?)?;
         } else {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&a.file)?);
+            let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
             g.write_csv(&mut out)?;
             std::io::Write::flush(&mut out)?;
         }
-        let grids = a.file.with_extension("grids.csv");
+        let grids = file.with_extension("grids.csv");
         std::fs::write(&grids, g.grids_csv(a.org.as_deref().unwrap_or("ST")))?;
         println!(
             "{} 行居民（{} 户、{} 栋楼、{} 个网格）已写入 {}，网格和楼栋写入 {}",
@@ -557,15 +597,15 @@ async fn import(database: Option<String>, a: ImportArgs) -> Result<()> {
             g.households(),
             g.buildings(),
             g.grids(),
-            a.file.display(),
+            file.display(),
             grids.display()
         );
         return Ok(());
     }
-    let bytes = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let db = open(database).await?;
     let p = import::operator(&db, a.org.as_deref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let file_name = a.file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let file_name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} 行 ({elapsed})")
@@ -634,4 +674,89 @@ async fn import(database: Option<String>, a: ImportArgs) -> Result<()> {
         None => println!("仅检查（--dry-run），没有写入"),
     }
     Ok(())
+}
+
+/// `redcell import batches` and `redcell import undo`.
+async fn import_batches(database: Option<String>, command: BatchCommand) -> Result<()> {
+    use redcell_domain::i18n;
+    use redcell_store::{StoreError, import};
+    let db = open(database).await?;
+    match command {
+        BatchCommand::Batches { org, limit } => {
+            let p = import::operator(&db, org.as_deref()).await.map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            let batches = import::batches(&db, &p, limit).await.map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            if batches.is_empty() {
+                println!("{}", i18n::IMPORT_NO_BATCHES);
+            } else {
+                println!("{}", i18n::IMPORT_BATCHES_HEADER);
+            }
+            for b in &batches {
+                let status = match b.undone_local() {
+                    Some(t) => format!("{}（{t}）", i18n::IMPORT_BATCH_UNDONE),
+                    None => i18n::IMPORT_BATCH_IN_FORCE.to_string(),
+                };
+                println!(
+                    "#{}\t{}\t{}\t{}\t{}\t{}/{}/{}\t{}\t{status}",
+                    b.id,
+                    b.at_local(),
+                    b.kind_label(),
+                    b.file_name,
+                    b.rows_total,
+                    b.created_count,
+                    b.changed_count,
+                    b.unchanged_count,
+                    b.username.as_deref().unwrap_or(i18n::IMPORT_BY_CLI),
+                );
+            }
+        }
+        BatchCommand::Undo { batch_id, org } => {
+            let p = import::operator(&db, org.as_deref()).await.map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            let r = import::undo(&db, &p, batch_id).await;
+            db.close().await;
+            let reason = match r {
+                Ok(()) => {
+                    println!("批次 #{batch_id} {}", i18n::IMPORT_UNDO_DONE);
+                    return Ok(());
+                }
+                Err(StoreError::Invalid(inv)) => {
+                    inv.0.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("；")
+                }
+                Err(StoreError::NotFound) => i18n::IMPORT_BATCH_NOT_FOUND.to_string(),
+                Err(StoreError::Forbidden) => i18n::IMPORT_UNDO_OUT_OF_SCOPE.to_string(),
+                Err(e) => return Err(anyhow::anyhow!("{}", describe(e))),
+            };
+            bail!("{}（批次 #{batch_id}）：{reason}", i18n::IMPORT_UNDO_REFUSED);
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use redcell_domain::rosters::ImportKind;
+
+    /// The batch commands and the kinds of `redcell import KIND FILE` never
+    /// share a name, so either form parses as meant.
+    #[test]
+    fn import_kinds_never_collide_with_batch_commands() {
+        let cli = Cli::command();
+        let import = cli.find_subcommand("import").expect("import command");
+        let names: Vec<&str> = import.get_subcommands().map(|c| c.get_name()).collect();
+        assert!(names.contains(&"batches") && names.contains(&"undo"), "{names:?}");
+        for k in ImportKind::ALL {
+            assert!(!names.contains(&k.code()), "kind {} collides with a command", k.code());
+        }
+        let parsed = Cli::try_parse_from(["redcell", "import", "households", "undo", "--dry-run"]).unwrap();
+        let Command::Import(a) = parsed.command else { panic!("import") };
+        assert!(a.batch.is_none() && a.dry_run);
+        assert_eq!((a.kind.as_deref(), a.file.as_deref()), (Some("households"), Some(std::path::Path::new("undo"))));
+        let parsed = Cli::try_parse_from(["redcell", "import", "undo", "7", "--org", "DEMO"]).unwrap();
+        let Command::Import(a) = parsed.command else { panic!("import") };
+        assert!(matches!(a.batch, Some(BatchCommand::Undo { batch_id: 7, org: Some(ref o) }) if o == "DEMO"));
+        assert!(Cli::try_parse_from(["redcell", "import", "households"]).is_err(), "FILE is required");
+        assert!(Cli::try_parse_from(["redcell", "import", "batches", "--limit", "0"]).is_err());
+    }
 }

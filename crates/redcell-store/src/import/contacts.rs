@@ -10,6 +10,11 @@
 //! the transaction is committed only when every row passed (a dry run always
 //! rolls back). A contact already in force is counted as unchanged; an import
 //! never ends or replaces a contact (the roster page does that).
+//!
+//! The people a row names (members by ID number, cadres by organisation and
+//! name) are looked up only among those the caller may see: one outside that
+//! scope gets the very error of one that does not exist, so an import tells
+//! nothing of people out of reach.
 
 use super::{
     Counts, InRow, Progress, Report, RowError, RowErrors, Stage, Undo, Upload, read_each, row_error, write_batch,
@@ -161,6 +166,25 @@ async fn member_by_id(tx: &mut Tx, p: &Principal, id: &IdNumber) -> Result<Optio
         .map(|(i,)| i))
 }
 
+/// The cadres of this name in the organisation of this code, among those the
+/// caller may see (`ReadRegistry`, the coverage service's rule for the person
+/// responsible): one outside that scope is not found, and is not counted when
+/// telling namesakes apart, so an error never tells of it.
+async fn cadres_by_name(tx: &mut Tx, p: &Principal, org_code: &str, name: &str) -> Result<Vec<i64>, StoreError> {
+    let mut a = args![p.tenant_id, org_code, name];
+    let c = p.scope(Capability::ReadRegistry).rows("c", &mut a);
+    let ids: Vec<(i64,)> = tx
+        .all(
+            &format!(
+                "SELECT c.id FROM cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id \
+                 WHERE c.tenant_id = $1 AND o.code = $2 AND c.name = $3 AND {c} ORDER BY c.id"
+            ),
+            a,
+        )
+        .await?;
+    Ok(ids.into_iter().map(|(i,)| i).collect())
+}
+
 /// Resolve both ends to ids; an unresolved end is an error on its column.
 async fn resolve(tx: &mut Tx, p: &Principal, x: &Parsed) -> Result<Result<(i64, i64), RowError>, StoreError> {
     let t = p.tenant_id;
@@ -171,15 +195,9 @@ async fn resolve(tx: &mut Tx, p: &Principal, x: &Parsed) -> Result<Result<(i64, 
             None => return Ok(Err(err("member_id_number", id.as_str(), i18n::IMPORT_NOT_MEMBER.into()))),
         },
         From::Cadre { org_code, name } => {
-            let ids: Vec<(i64,)> = tx
-                .all(
-                    "SELECT c.id FROM cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id \
-                     WHERE c.tenant_id = $1 AND o.code = $2 AND c.name = $3",
-                    args![t, org_code.clone(), name.clone()],
-                )
-                .await?;
+            let ids = cadres_by_name(tx, p, org_code, name).await?;
             match ids.as_slice() {
-                [(id,)] => *id,
+                [id] => *id,
                 [] => {
                     return Ok(Err(err(
                         "cadre_name",

@@ -846,3 +846,13 @@ pub async fn operator(db: &Db, code: Option<&str>) -> Result<Principal, StoreErr
         }],
     })
 }
+
+// ---------------------------------------------------------------------------
+// Batches as the command line lists them.
+
+impl Batch {
+    /// When the batch was undone, in UTC+8 like [`Batch::at_local`].
+    pub fn undone_local(&self) -> Option<String> {
+        self.undone_at.map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())
+    }
+}
