@@ -530,8 +530,8 @@ async fn request_categories(t: &TestApp, tenant: i64) {
     tx.commit().await.expect("commit");
 }
 
-/// The `code`s of a JSON list, in its order.
-fn codes(list: &serde_json::Value, field: &str) -> Vec<String> {
+/// The values of `field` in a JSON list's items, in its order (numbers as text).
+fn listed(list: &serde_json::Value, field: &str) -> Vec<String> {
     list["items"]
         .as_array()
         .expect("items")
@@ -608,11 +608,11 @@ async fn requests_register_exports(t: &TestApp) {
         let r = t.get(&format!("/api/v1/requests/export?{filters}"), &w.admin).await;
         r.expect(200);
         let rows = xlsx_rows(&r.bytes);
-        assert_eq!(column(&rows, "编号"), codes(&list, "code"), "xlsx, filters {filters:?}");
+        assert_eq!(column(&rows, "编号"), listed(&list, "code"), "xlsx, filters {filters:?}");
         let r = t.get(&format!("/api/v1/requests/export?format=csv&{filters}"), &w.admin).await;
         r.expect(200);
         let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
-        assert_eq!(column(&rows, "编号"), codes(&list, "code"), "csv, filters {filters:?}");
+        assert_eq!(column(&rows, "编号"), listed(&list, "code"), "csv, filters {filters:?}");
     }
     let r = t.get("/api/v1/requests/export?overdue=1", &w.admin).await;
     let rows = xlsx_rows(&r.bytes);
@@ -640,7 +640,7 @@ async fn requests_register_exports(t: &TestApp) {
     let r = t.get("/api/v1/requests/export?format=csv", &w.sec1).await;
     r.expect(200);
     let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
-    assert_eq!(column(&rows, "编号"), codes(&mine, "code"));
+    assert_eq!(column(&rows, "编号"), listed(&mine, "code"));
     assert!(rows.iter().flatten().all(|c| !c.contains(B2_MARK)), "{rows:?}");
     let r = t.get(&format!("/api/v1/requests/export?org_id={}", w.b[1].community), &w.sec1).await;
     r.expect(200);
@@ -708,10 +708,10 @@ async fn coverage_lists_export(t: &TestApp) {
         let r = t.get(&format!("/api/v1/exemptions/export?{filters}"), a).await;
         r.expect(200);
         let rows = xlsx_rows(&r.bytes);
-        assert_eq!(column(&rows, "党员"), codes(&list, "member_name"), "exemptions {filters}");
+        assert_eq!(column(&rows, "党员"), listed(&list, "member_name"), "exemptions {filters}");
         let r = t.get(&format!("/api/v1/exemptions/export?format=csv&{filters}"), a).await;
         let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
-        assert_eq!(column(&rows, "党员"), codes(&list, "member_name"), "exemptions csv {filters}");
+        assert_eq!(column(&rows, "党员"), listed(&list, "member_name"), "exemptions csv {filters}");
     }
     let r = t.get(&format!("/api/v1/exemptions/export?org_id={}", b0.branch), a).await;
     let rows = xlsx_rows(&r.bytes);
@@ -737,7 +737,7 @@ async fn coverage_lists_export(t: &TestApp) {
     let r = t.get(&format!("/api/v1/plans/export?org_id={root}"), a).await;
     r.expect(200);
     let rows = xlsx_rows(&r.bytes);
-    assert_eq!(column(&rows, "方案编号"), codes(&list, "id"));
+    assert_eq!(column(&rows, "方案编号"), listed(&list, "id"));
     assert_eq!(column(&rows, "状态"), vec!["待审核".to_string(); 2]);
     assert_eq!(column(&rows, "住户数")[0], list["items"][0]["households"].to_string(), "a number cell");
     let mine = t.get("/api/v1/plans", &w.sec1).await.json();
@@ -745,7 +745,7 @@ async fn coverage_lists_export(t: &TestApp) {
     let r = t.get("/api/v1/plans/export?format=csv", &w.sec1).await;
     r.expect(200);
     let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
-    assert_eq!(column(&rows, "方案编号"), codes(&mine, "id"));
+    assert_eq!(column(&rows, "方案编号"), listed(&mine, "id"));
     assert_eq!(column(&rows, "范围"), vec![b0.branch_name.clone()]);
 
     // Posts: one per branch and an ended one; the list shows the posts in force unless `all`.
@@ -765,7 +765,7 @@ async fn coverage_lists_export(t: &TestApp) {
         r.expect(200);
         assert_eq!(
             column(&xlsx_rows(&r.bytes), "示范岗"),
-            codes(&list, "name")
+            listed(&list, "name")
                 .into_iter()
                 .map(|n| if n.starts_with('@') { format!("'{n}") } else { n })
                 .collect::<Vec<_>>(),
