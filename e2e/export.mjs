@@ -74,6 +74,16 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('table a[href^="/grids/"] >> nth=0')]);
   const g = await download('.exports a:has-text("导出 Excel") >> nth=0');
   check('grid page export is an xlsx', g.bytes.subarray(0, 2).toString() === 'PK', g.name);
+
+  // The request register, filtered: the link carries the filter, phones are masked.
+  await page.goto(`${base}/requests?state=open`);
+  const href = await page.getAttribute('.exports a:has-text("导出 CSV")', 'href');
+  check('request register export carries its filter', href === '/export/requests?state=open&format=csv', href);
+  const rq = await download('.exports a:has-text("导出 CSV")');
+  const rqText = rq.bytes.toString('utf8');
+  check('request export has a Chinese name', /^民情诉求-\d{8}\.csv$/.test(rq.name), rq.name);
+  check('request export has its header', rqText.split('\r\n')[0].includes('联系电话（脱敏）'), rqText.slice(0, 200));
+  check('request export shows no clear mobile number', !/(^|[^\d])1\d{10}([^\d]|$)/.test(rqText));
   check('no page errors', problems.length === 0, problems.join(' | '));
 } catch (e) {
   failed++;

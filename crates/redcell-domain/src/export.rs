@@ -19,6 +19,10 @@ code_enum!(
         Users = "users": "账号列表",
         Audit = "audit": "审计日志",
         Contacts = "contacts": "联系名册",
+        Requests = "requests": "民情诉求",
+        Exemptions = "exemptions": "免除联系任务",
+        Plans = "plans": "联系方案",
+        Posts = "posts": "党员示范岗",
     }
 );
 

@@ -310,3 +310,85 @@ pub const IMPORT_UNDO_DONE: &str = "已撤销：它新增的记录已删除，�
 pub const EXPORT_TOO_MANY_ROWS: &str = "超过 Excel 单个工作表的行数上限（1048575 行），请缩小筛选范围或改为导出 CSV";
 pub const EXPORT_QUERY_INVALID: &str = "查询参数无效";
 pub const EXPORT_REFUSED: &str = "导出被拒";
+/// Headers of personal columns; masked, they carry [`EXPORT_MASKED_SUFFIX`].
+pub const EXPORT_ID_NUMBER: &str = "身份证号";
+pub const EXPORT_PHONE: &str = "联系电话";
+pub const EXPORT_MASKED_SUFFIX: &str = "（脱敏）";
+pub const EXPORT_YES: &str = "是";
+pub const EXPORT_NO: &str = "否";
+/// Columns of the request register (民情诉求) export.
+pub const EXPORT_REQUESTS: [&str; 20] = [
+    "编号",
+    "类型",
+    "类别",
+    "办理方式",
+    "内容",
+    "地址",
+    "联系人",
+    EXPORT_PHONE,
+    "承办组织",
+    "承办人",
+    "状态",
+    "亮灯",
+    "受理日期",
+    "办结时限",
+    "超期",
+    "暂停计时日期",
+    "办理结果",
+    "满意度",
+    "提交时间",
+    "办结时间",
+];
+/// Columns of the exemptions (免除联系任务) export.
+pub const EXPORT_EXEMPTIONS: [&str; 21] = [
+    "党员",
+    "所在组织",
+    "原因",
+    "说明",
+    "状态",
+    "待办环节",
+    "申请人",
+    "申请时间",
+    "支部大会决定日期",
+    "支部经办人",
+    "支部会议记录",
+    "社区党委同意日期",
+    "社区经办人",
+    "社区意见",
+    "街道备案日期",
+    "街道经办人",
+    "街道意见",
+    "未通过环节",
+    "未通过日期",
+    "未通过经办人",
+    "驳回理由",
+];
+/// Columns of the contact plans (联系方案) export.
+pub const EXPORT_PLANS: [&str; 23] = [
+    "方案编号",
+    "范围",
+    "状态",
+    "调整代价（米）",
+    "可跨网格",
+    "住户数",
+    "党员数",
+    "可联系户数",
+    "可覆盖上限",
+    "覆盖前",
+    "覆盖后",
+    "覆盖率（前）",
+    "覆盖率（后）",
+    "新建联系",
+    "结束联系",
+    "调整户数",
+    "总代价（米）",
+    "代价下界",
+    "生成人",
+    "生成时间",
+    "处理人",
+    "处理时间",
+    "处理理由",
+];
+/// Columns of the demonstration posts (党员示范岗) export.
+pub const EXPORT_POSTS: [&str; 9] =
+    ["示范岗", "党员", "网格", "单位", "党小组长", "开始日期", "撤销日期", "说明", "撤销原因"];

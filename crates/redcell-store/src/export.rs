@@ -11,11 +11,18 @@
 //!   only reads, e.g. a cadre's, does not widen what is exported);
 //! - the account list: `Export` together with `ManageUsers` on the same grant;
 //! - the audit trail: its readers (auditors of the whole tenant), who have no
-//!   other export right; the system administrator cannot read it.
+//!   other export right; the system administrator cannot read it;
+//! - the request register, exemptions, contact plans and demonstration
+//!   posts: like the registry lists, `Export` over the subtrees where it is
+//!   held, with the same scope rule as the list (a list of one organisation's
+//!   subtree needs the right over that whole subtree).
 
 use crate::accounts::{self, Account};
 use crate::audit::{self, Actor, AuditFilter, Entry};
 use crate::coverage::contacts::{self, Contact, RosterFilter};
+use crate::coverage::exemptions::{self, Exemption, ExemptionFilter};
+use crate::coverage::plan::{self, PlanFilter, Proposal};
+use crate::coverage::posts::{self, Post, PostFilter};
 use crate::db::{Args, Db, NoPace, Pace};
 use crate::error::StoreError;
 use crate::registry::buildings::{self, Building, BuildingFilter};
@@ -27,9 +34,11 @@ use crate::registry::orgs::{self, Org, OrgFilter};
 use crate::registry::residents::{self, Resident, ResidentFilter};
 use crate::registry::search;
 use crate::registry::units::{self, Unit, UnitFilter};
+use crate::requests::{self, Request};
 use crate::scope::{Capability, Principal};
 use crate::{IdNo, PhoneNo};
-use redcell_domain::export::{Column, ExportFormat, ExportKind};
+use redcell_domain::export::{Column, ColumnKind, ExportFormat, ExportKind};
+use redcell_domain::i18n;
 
 /// A list to export with its filters (the same structs the list takes).
 #[derive(Debug, Clone)]
@@ -48,6 +57,10 @@ pub enum ExportFilter {
     Users(Option<String>),
     Audit(AuditFilter),
     Contacts(RosterFilter),
+    Requests(requests::Filter),
+    Exemptions(ExemptionFilter),
+    Plans(PlanFilter),
+    Posts(PostFilter),
 }
 
 impl ExportFilter {
@@ -65,6 +78,10 @@ impl ExportFilter {
             ExportFilter::Users(_) => ExportKind::Users,
             ExportFilter::Audit(_) => ExportKind::Audit,
             ExportFilter::Contacts(_) => ExportKind::Contacts,
+            ExportFilter::Requests(_) => ExportKind::Requests,
+            ExportFilter::Exemptions(_) => ExportKind::Exemptions,
+            ExportFilter::Plans(_) => ExportKind::Plans,
+            ExportFilter::Posts(_) => ExportKind::Posts,
         }
     }
 }
@@ -92,24 +109,54 @@ fn phone(x: &Option<PhoneNo>, m: Mask) -> String {
     }
 }
 
+/// A phone kept as text (a request's contact): masked as the list shows it.
+fn phone_text(x: &Option<String>, m: Mask) -> String {
+    match (x, m) {
+        (None, _) => String::new(),
+        (Some(p), Mask::Masked) => redcell_domain::phone::mask_phone(p),
+        (Some(p), Mask::Clear) => p.clone(),
+    }
+}
+
 fn opt<T: ToString>(x: &Option<T>) -> String {
     x.as_ref().map(T::to_string).unwrap_or_default()
 }
 
 fn yes(b: bool) -> String {
-    if b { "是" } else { "否" }.to_string()
+    if b { i18n::EXPORT_YES } else { i18n::EXPORT_NO }.to_string()
 }
 
 fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
     (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// The header of a personal column: marked when the file masks it.
+fn personal(header: &str, m: Mask) -> String {
+    match m {
+        Mask::Masked => format!("{header}{}", i18n::EXPORT_MASKED_SUFFIX),
+        Mask::Clear => header.to_string(),
+    }
+}
+
+/// Columns from the catalogue's headers and their kinds; identifier columns
+/// holding personal data get the masked header.
+fn catalogue<const N: usize>(headers: [&str; N], kinds: [ColumnKind; N], m: Mask) -> Vec<Column> {
+    headers
+        .iter()
+        .zip(kinds)
+        .map(|(h, k)| {
+            let h =
+                if [i18n::EXPORT_ID_NUMBER, i18n::EXPORT_PHONE].contains(h) { personal(h, m) } else { h.to_string() };
+            Column::new(h, k)
+        })
+        .collect()
+}
+
 /// The columns of an export of `kind`.
 pub fn columns(kind: ExportKind, m: Mask) -> Vec<Column> {
-    let (idh, phh) = match m {
-        Mask::Masked => ("身份证号（脱敏）", "联系电话（脱敏）"),
-        Mask::Clear => ("身份证号", "联系电话"),
-    };
+    use ColumnKind::{Date, Identifier as Ident, Number, Text};
+    let (idh, phh) = (personal(i18n::EXPORT_ID_NUMBER, m), personal(i18n::EXPORT_PHONE, m));
+    let (idh, phh) = (idh.as_str(), phh.as_str());
     let person = || {
         vec![
             Column::text("姓名"),
@@ -213,6 +260,31 @@ pub fn columns(kind: ExportKind, m: Mask) -> Vec<Column> {
             Column::text("建立原因"),
             Column::text("结束原因"),
         ],
+        ExportKind::Requests => catalogue(
+            i18n::EXPORT_REQUESTS,
+            [
+                Ident, Text, Text, Text, Text, Text, Text, Ident, Text, Text, Text, Text, Date, Date, Text, Date, Text,
+                Text, Text, Text,
+            ],
+            m,
+        ),
+        ExportKind::Exemptions => catalogue(
+            i18n::EXPORT_EXEMPTIONS,
+            [
+                Text, Text, Text, Text, Text, Text, Text, Text, Date, Text, Text, Date, Text, Text, Date, Text, Text,
+                Text, Date, Text, Text,
+            ],
+            m,
+        ),
+        ExportKind::Plans => catalogue(
+            i18n::EXPORT_PLANS,
+            [
+                Number, Text, Text, Number, Text, Number, Number, Number, Number, Number, Number, Text, Text, Number,
+                Number, Number, Number, Number, Text, Text, Text, Text, Text,
+            ],
+            m,
+        ),
+        ExportKind::Posts => catalogue(i18n::EXPORT_POSTS, [Text, Text, Text, Text, Text, Date, Date, Text, Text], m),
     }
 }
 
@@ -226,6 +298,85 @@ fn person_cells(r: &Resident, m: Mask) -> Vec<String> {
         opt(&r.household_label),
         yes(r.member_id.is_some()),
         opt(&r.note),
+    ]
+}
+
+fn request_cells(r: &Request, today: chrono::NaiveDate, m: Mask) -> Vec<String> {
+    vec![
+        r.code.clone(),
+        r.kind_label().to_string(),
+        r.category_name.clone(),
+        r.class_label().to_string(),
+        r.description.clone(),
+        opt(&r.address),
+        opt(&r.contact_name),
+        phone_text(&r.contact_phone, m),
+        r.org_name.clone(),
+        opt(&r.handler_name),
+        r.state_label().to_string(),
+        r.card_label().to_string(),
+        r.received_on.to_string(),
+        r.due_date.to_string(),
+        yes(r.overdue(today)),
+        opt(&r.paused_on),
+        r.outcome_label().to_string(),
+        r.satisfaction_label().to_string(),
+        local_time(r.submitted_at),
+        r.closed_at.map(local_time).unwrap_or_default(),
+    ]
+}
+
+fn exemption_cells(e: &Exemption) -> Vec<String> {
+    vec![
+        e.member_name.clone(),
+        e.org_name.clone(),
+        e.reason.to_string(),
+        opt(&e.note),
+        e.status.to_string(),
+        e.pending_label().to_string(),
+        opt(&e.requested_by_name),
+        local_time(e.requested_at),
+        opt(&e.branch_on),
+        opt(&e.branch_by_name),
+        opt(&e.branch_note),
+        opt(&e.community_on),
+        opt(&e.community_by_name),
+        opt(&e.community_note),
+        opt(&e.street_on),
+        opt(&e.street_by_name),
+        opt(&e.street_note),
+        e.rejected_step_label().to_string(),
+        opt(&e.rejected_on),
+        opt(&e.rejected_by_name),
+        opt(&e.reject_reason),
+    ]
+}
+
+fn plan_cells(x: &Proposal) -> Vec<String> {
+    vec![
+        x.id.to_string(),
+        x.org_name.clone(),
+        x.status.to_string(),
+        x.move_penalty.to_string(),
+        yes(x.cross_grid),
+        x.households.to_string(),
+        x.members.to_string(),
+        x.capacity.to_string(),
+        x.max_coverage.to_string(),
+        x.covered_before.to_string(),
+        x.covered_after.to_string(),
+        x.before_pct(),
+        x.after_pct(),
+        x.gains.to_string(),
+        x.losses.to_string(),
+        x.moves.to_string(),
+        x.cost.to_string(),
+        x.lower_bound.to_string(),
+        opt(&x.created_by_name),
+        local_time(x.created_at),
+        opt(&x.decided_by_name),
+        x.decided_at.map(local_time).unwrap_or_default(),
+        opt(&x.decision_reason),
     ]
 }
 
@@ -497,6 +648,43 @@ pub async fn run_paced(
                         opt(&c.until),
                         opt(&c.reason),
                         opt(&c.end_reason),
+                    ])
+                },
+                pace,
+            )
+            .await?
+        }
+        ExportFilter::Requests(f) => {
+            let (w, a) = requests::filtered(q, f);
+            let s = format!("{} WHERE {w} ORDER BY {}", requests::SELECT, requests::ORDER);
+            let today = redcell_domain::calendar::shanghai_date(chrono::Utc::now());
+            db.each_paced(&s, a, |r: Request| sink(&request_cells(&r, today, m)), pace).await?
+        }
+        ExportFilter::Exemptions(f) => {
+            let (s, a) = sql(exemptions::SELECT, exemptions::filtered(db, q, f).await?, exemptions::ORDER);
+            db.each_paced(&s, a, |e: Exemption| sink(&exemption_cells(&e)), pace).await?
+        }
+        ExportFilter::Plans(f) => {
+            let org = crate::coverage::org_or_home(q, f.org_id)?;
+            let (s, a) = sql(plan::SELECT, plan::filtered(db, q, org).await?, plan::ORDER);
+            db.each_paced(&s, a, |x: Proposal| sink(&plan_cells(&x)), pace).await?
+        }
+        ExportFilter::Posts(f) => {
+            let (s, a) = sql(posts::SELECT, posts::filtered(db, q, f).await?, posts::ORDER);
+            db.each_paced(
+                &s,
+                a,
+                |x: Post| {
+                    sink(&[
+                        x.name.clone(),
+                        x.member_name.clone(),
+                        x.grid_name.clone(),
+                        opt(&x.unit_name),
+                        opt(&x.leader_name),
+                        x.since.to_string(),
+                        opt(&x.until),
+                        opt(&x.note),
+                        opt(&x.end_reason),
                     ])
                 },
                 pace,

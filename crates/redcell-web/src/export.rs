@@ -81,6 +81,10 @@ pub fn parse_request(kind: ExportKind, query: &str) -> Result<ExportRequest, Sto
         ExportKind::Users => ExportFilter::Users(de::<Text>(&encoded)?.q),
         ExportKind::Audit => ExportFilter::Audit(de(&encoded)?),
         ExportKind::Contacts => ExportFilter::Contacts(de(&encoded)?),
+        ExportKind::Requests => ExportFilter::Requests(de(&encoded)?),
+        ExportKind::Exemptions => ExportFilter::Exemptions(de(&encoded)?),
+        ExportKind::Plans => ExportFilter::Plans(de(&encoded)?),
+        ExportKind::Posts => ExportFilter::Posts(de(&encoded)?),
     };
     Ok(ExportRequest { filter, format, encoding, filters })
 }

@@ -20,6 +20,8 @@ stories!(
     pages_link_to_exports,
     bad_parameters,
     large_exports_stream_every_row,
+    requests_register_exports,
+    coverage_lists_export,
 );
 
 /// The rows of the first sheet as text (numbers and dates rendered), header first.
@@ -520,4 +522,289 @@ async fn large_exports_stream_every_row(t: &TestApp) {
             .expect("audit");
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details.iter().all(|(d,)| d.contains(&format!("{expected} 行"))), "{details:?}");
+}
+
+async fn request_categories(t: &TestApp, tenant: i64) {
+    let mut tx = t.db.begin().await.expect("begin");
+    redcell_store::requests::seed::default_categories(&mut tx, tenant).await.expect("categories");
+    tx.commit().await.expect("commit");
+}
+
+/// The values of `field` in a JSON list's items, in its order (numbers as text).
+fn listed(list: &serde_json::Value, field: &str) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|x| match &x[field] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+async fn export_audits(t: &TestApp, entity: &str) -> Vec<(Option<i64>, String)> {
+    t.db.all(
+        "SELECT user_id, detail FROM audit_log WHERE action = 'export' AND entity = $1 ORDER BY id",
+        redcell_store::args![entity],
+    )
+    .await
+    .expect("audit rows")
+}
+
+/// The request register (民情诉求): every filter of the queue, the same rows
+/// in the same order as its JSON list, masked, neutralised, scoped, audited.
+async fn requests_register_exports(t: &TestApp) {
+    let w = world(t).await;
+    request_categories(t, w.root).await;
+    t.secret("13911112222");
+    let made = |r: Resp| {
+        r.expect(201);
+        r.json()
+    };
+    let benefit = made(
+        t.post(
+            "/api/v1/requests",
+            &w.sec1,
+            json!({"category": "benefit", "description": "代王大爷申请高龄津贴", "household_id": w.b[0].household,
+                "contact_name": "王东风", "contact_phone": "13911112222"}),
+        )
+        .await,
+    );
+    let evil = "=HYPERLINK(\"http://evil.example\",\"点我\")";
+    made(
+        t.post(
+            "/api/v1/requests",
+            &w.sec1,
+            json!({"category": "elderly", "class": "promised", "promised_date": "2099-01-05", "description": evil, "grid_id": w.b[0].grid}),
+        )
+        .await,
+    );
+    made(
+        t.post(
+            "/api/v1/requests",
+            &w.admin,
+            json!({"category": "fire", "description": "西湖苑车库充电", "grid_id": w.b[1].grid}),
+        )
+        .await,
+    );
+    // One request past its due date, for the overdue filter.
+    t.db.exec(
+        "UPDATE requests SET due_date = $1 WHERE id = $2",
+        redcell_store::args![date(2020, 1, 6), benefit["id"].as_i64().expect("id")],
+    )
+    .await
+    .expect("backdate");
+
+    // Each filter of the list, alone and together: the export has the list's rows in its order.
+    for filters in ["", "kind=errand", "kind=hazard", "state=open", "state=submitted&kind=errand", "overdue=1"]
+        .into_iter()
+        .map(String::from)
+        .chain([format!("q={}", url("高龄")), format!("org_id={}", w.b[1].community)])
+    {
+        let list = t.get(&format!("/api/v1/requests?per_page=200&{filters}"), &w.admin).await;
+        list.expect(200);
+        let list = list.json();
+        let r = t.get(&format!("/api/v1/requests/export?{filters}"), &w.admin).await;
+        r.expect(200);
+        let rows = xlsx_rows(&r.bytes);
+        assert_eq!(column(&rows, "编号"), listed(&list, "code"), "xlsx, filters {filters:?}");
+        let r = t.get(&format!("/api/v1/requests/export?format=csv&{filters}"), &w.admin).await;
+        r.expect(200);
+        let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+        assert_eq!(column(&rows, "编号"), listed(&list, "code"), "csv, filters {filters:?}");
+    }
+    let r = t.get("/api/v1/requests/export?overdue=1", &w.admin).await;
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "编号"), vec![benefit["code"].as_str().expect("code").to_string()]);
+    assert_eq!(column(&rows, "超期"), vec!["是".to_string()]);
+    assert_eq!(column(&rows, "办结时限"), vec!["2020-01-06".to_string()], "a date cell");
+
+    // Masked as the list shows it; no clear value anywhere; the formula neutralised.
+    let r = t.get("/api/v1/requests/export?kind=errand", &w.admin).await;
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(rows[0][0], "编号");
+    assert!(column(&rows, "联系电话（脱敏）").contains(&"139****2222".to_string()));
+    assert!(column(&rows, "内容").contains(&format!("'{evil}")), "{rows:?}");
+    let r = t.get("/api/v1/requests/export?format=csv&kind=errand", &w.admin).await;
+    assert!(column(&csv_rows(r.body.trim_start_matches('\u{feff}')), "内容").contains(&format!("'{evil}")));
+    for cell in rows.iter().flatten().chain(csv_rows(&r.body).iter().flatten()) {
+        for s in t.secrets() {
+            assert!(!cell.contains(&s), "clear value {s} in the export");
+        }
+    }
+
+    // The secretary exports their branch's requests only, whatever the filter names.
+    let mine = t.get("/api/v1/requests?per_page=200", &w.sec1).await.json();
+    assert_eq!(mine["total"], 2);
+    let r = t.get("/api/v1/requests/export?format=csv", &w.sec1).await;
+    r.expect(200);
+    let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+    assert_eq!(column(&rows, "编号"), listed(&mine, "code"));
+    assert!(rows.iter().flatten().all(|c| !c.contains(B2_MARK)), "{rows:?}");
+    let r = t.get(&format!("/api/v1/requests/export?org_id={}", w.b[1].community), &w.sec1).await;
+    r.expect(200);
+    assert_eq!(xlsx_rows(&r.bytes).len(), 1, "header only");
+
+    // Audited with the kind, the format, the row count and the filters.
+    let audits = export_audits(t, "requests").await;
+    let last = audits.last().expect("audited");
+    assert_eq!(last.0, Some(w.sec1_id));
+    assert!(last.1.contains("民情诉求") && last.1.contains("0 行"), "{}", last.1);
+    assert!(last.1.contains(&format!("org_id={}", w.b[1].community)), "{}", last.1);
+    assert!(audits.iter().any(|(_, d)| d.contains("CSV") && d.contains("kind=errand")), "{audits:?}");
+
+    // The queue page links to the download with its filters; "my tasks" does not.
+    let page = t.page(&format!("/requests?kind=errand&state=open&q={}", url("高龄")), &w.sec1).await;
+    page.expect(200);
+    let href = "/export/requests?kind=errand&state=open&q=%E9%AB%98%E9%BE%84&format=xlsx";
+    assert!(unescape(&page.body).contains(href), "export link with the filters");
+    let r = t.page(href, &w.sec1).await;
+    r.expect(200);
+    assert_eq!(column(&xlsx_rows(&r.bytes), "编号"), vec![benefit["code"].as_str().expect("code").to_string()]);
+    let p = t.page("/requests/mine", &w.sec1).await;
+    p.expect(200);
+    assert!(!p.body.contains("/export/"));
+    // A grid worker handles requests but may not export them.
+    redcell_store::auth::add_user(&t.db, "gw1", "网格员", "grid-pass-2026", Role::GridWorker, "C1-B1")
+        .await
+        .expect("gw");
+    let gw = t.api_login("gw1", "grid-pass-2026").await;
+    assert_eq!(t.get("/api/v1/requests", &gw).await.json()["total"], 2);
+    let p = t.page("/requests", &gw).await;
+    p.expect(200);
+    assert!(!p.body.contains("/export/"), "no export link for a grid worker");
+    assert_eq!(t.get("/api/v1/requests/export", &gw).await.error(403)["code"], "forbidden");
+}
+
+/// Exemptions, contact plans and demonstration posts: the organisation's
+/// list with its filters, scoped, neutralised, audited, linked from the pages.
+async fn coverage_lists_export(t: &TestApp) {
+    let w = world(t).await;
+    let a = &w.admin;
+    let (b0, b1) = (&w.b[0], &w.b[1]);
+    let root = w.root;
+
+    // Exemptions: one per branch, the first approved by its branch.
+    let e0 = t
+        .post("/api/v1/exemptions", &w.sec1, json!({"member_id": b0.member, "reason": "old_frail", "note": "=1+1"}))
+        .await;
+    e0.expect(201);
+    let e0 = e0.json()["id"].as_i64().expect("id");
+    t.post("/api/v1/exemptions", a, json!({"member_id": b1.member, "reason": "long_sick"})).await.expect(201);
+    let decided = t
+        .post(
+            &format!("/api/v1/exemptions/{e0}/decide"),
+            &w.sec1,
+            json!({"step": "branch", "decision": "approve", "note": "支部大会"}),
+        )
+        .await;
+    decided.expect(200);
+    let branch_on = decided.json()["branch_on"].as_str().expect("branch_on").to_string();
+    for filters in
+        [format!("org_id={root}"), format!("org_id={root}&status=requested"), format!("org_id={}", b0.branch)]
+    {
+        let list = t.get(&format!("/api/v1/exemptions?per_page=200&{filters}"), a).await.json();
+        let r = t.get(&format!("/api/v1/exemptions/export?{filters}"), a).await;
+        r.expect(200);
+        let rows = xlsx_rows(&r.bytes);
+        assert_eq!(column(&rows, "党员"), listed(&list, "member_name"), "exemptions {filters}");
+        let r = t.get(&format!("/api/v1/exemptions/export?format=csv&{filters}"), a).await;
+        let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+        assert_eq!(column(&rows, "党员"), listed(&list, "member_name"), "exemptions csv {filters}");
+    }
+    let r = t.get(&format!("/api/v1/exemptions/export?org_id={}", b0.branch), a).await;
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "说明"), vec!["'=1+1".to_string()]);
+    assert_eq!(column(&rows, "支部大会决定日期"), vec![branch_on], "a date cell");
+    assert_eq!(column(&rows, "状态"), vec!["待社区党委同意".to_string()]);
+    assert_eq!(column(&rows, "待办环节"), vec!["社区党委同意".to_string()]);
+    assert_eq!(column(&rows, "支部经办人"), vec!["东风书记".to_string()]);
+    // The secretary: their branch by default; the street is not theirs (as for the list).
+    let r = t.get("/api/v1/exemptions/export?format=csv", &w.sec1).await;
+    r.expect(200);
+    assert_eq!(column(&csv_rows(r.body.trim_start_matches('\u{feff}')), "党员"), vec![b0.resident_names[0].clone()]);
+    let list = t.get(&format!("/api/v1/exemptions?org_id={root}"), &w.sec1).await;
+    let r = t.get(&format!("/api/v1/exemptions/export?org_id={root}"), &w.sec1).await;
+    assert_eq!(r.code(), list.code(), "the export refuses what the list refuses");
+    assert!(matches!(r.code(), 403 | 404));
+
+    // Plans: the street's (admin) and the branch's (secretary).
+    t.post("/api/v1/plans", a, json!({"org_id": root})).await.expect(201);
+    t.post("/api/v1/plans", &w.sec1, json!({"org_id": b0.branch})).await.expect(201);
+    let list = t.get(&format!("/api/v1/plans?org_id={root}"), a).await.json();
+    assert_eq!(list["total"], 2);
+    let r = t.get(&format!("/api/v1/plans/export?org_id={root}"), a).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "方案编号"), listed(&list, "id"));
+    assert_eq!(column(&rows, "状态"), vec!["待审核".to_string(); 2]);
+    assert_eq!(column(&rows, "住户数")[0], list["items"][0]["households"].to_string(), "a number cell");
+    let mine = t.get("/api/v1/plans", &w.sec1).await.json();
+    assert_eq!(mine["total"], 1);
+    let r = t.get("/api/v1/plans/export?format=csv", &w.sec1).await;
+    r.expect(200);
+    let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+    assert_eq!(column(&rows, "方案编号"), listed(&mine, "id"));
+    assert_eq!(column(&rows, "范围"), vec![b0.branch_name.clone()]);
+
+    // Posts: one per branch and an ended one; the list shows the posts in force unless `all`.
+    let post =
+        |name: &str, b: &Branch| json!({"name": name, "member_id": b.member, "grid_id": b.grid, "since": "2026-01-01"});
+    let ended = t.post("/api/v1/posts", a, post("已撤销示范岗", b0)).await;
+    ended.expect(201);
+    let ended = ended.json()["id"].as_i64().expect("id");
+    t.post(&format!("/api/v1/posts/{ended}/end"), a, json!({"until": "2026-06-01", "reason": "调整"}))
+        .await
+        .expect(200);
+    t.post("/api/v1/posts", a, post("@便民服务示范岗", b0)).await.expect(201);
+    t.post("/api/v1/posts", a, post("西湖文明示范岗", b1)).await.expect(201);
+    for filters in [format!("org_id={root}"), format!("org_id={root}&all=true"), format!("grid_id={}", b0.grid)] {
+        let list = t.get(&format!("/api/v1/posts?per_page=200&{filters}"), a).await.json();
+        let r = t.get(&format!("/api/v1/posts/export?{filters}"), a).await;
+        r.expect(200);
+        assert_eq!(
+            column(&xlsx_rows(&r.bytes), "示范岗"),
+            listed(&list, "name")
+                .into_iter()
+                .map(|n| if n.starts_with('@') { format!("'{n}") } else { n })
+                .collect::<Vec<_>>(),
+            "posts {filters}"
+        );
+    }
+    let r = t.get("/api/v1/posts/export?format=csv&all=true", &w.sec1).await;
+    r.expect(200);
+    let rows = csv_rows(r.body.trim_start_matches('\u{feff}'));
+    assert_eq!(sorted(column(&rows, "示范岗")), vec!["'@便民服务示范岗".to_string(), "已撤销示范岗".to_string()]);
+    assert!(rows.iter().flatten().all(|c| !c.contains(B2_MARK)), "{rows:?}");
+    assert_eq!(column(&rows, "撤销日期").iter().filter(|d| !d.is_empty()).collect::<Vec<_>>(), vec!["2026-06-01"]);
+
+    // Audited; documented; linked from the pages with their filters.
+    for entity in ["exemptions", "plans", "posts"] {
+        assert!(!export_audits(t, entity).await.is_empty(), "{entity} audited");
+    }
+    let last = export_audits(t, "posts").await.pop().expect("audit");
+    assert_eq!(last.0, Some(w.sec1_id));
+    assert!(last.1.contains("党员示范岗") && last.1.contains("2 行") && last.1.contains("all=true"), "{}", last.1);
+    let doc = t.send(axum::http::Method::GET, "/api/v1/openapi.json", &[], Vec::new()).await.json();
+    for p in ["requests", "exemptions", "plans", "posts"] {
+        let op = &doc["paths"][format!("/api/v1/{p}/export")]["get"];
+        let params: Vec<&str> =
+            op["parameters"].as_array().expect("params").iter().filter_map(|x| x["name"].as_str()).collect();
+        assert!(params.contains(&"format") && params.contains(&"org_id"), "{p}: {params:?}");
+    }
+    let branch = b0.branch;
+    for (path, href) in [
+        (
+            format!("/orgs/{branch}/exemptions?status=requested"),
+            format!("/export/exemptions?org_id={branch}&status=requested&format=xlsx"),
+        ),
+        (format!("/orgs/{branch}/plans"), format!("/export/plans?org_id={branch}&format=csv")),
+        (format!("/orgs/{branch}/posts?all=1"), format!("/export/posts?org_id={branch}&all=true&format=xlsx")),
+    ] {
+        let p = t.page(&path, &w.sec1).await;
+        p.expect(200);
+        assert!(unescape(&p.body).contains(&href), "{path} links to {href}");
+        t.page(&href, &w.sec1).await.expect(200);
+    }
 }

@@ -162,7 +162,7 @@ struct DemoArgs {
 #[derive(Args)]
 struct ExportArgs {
     /// The list: orgs, grids, buildings, households, residents, members, cadres,
-    /// units, search, users, audit or contacts.
+    /// units, search, users, audit, contacts, requests, exemptions, plans or posts.
     kind: String,
     /// Code of the organisation whose subtree is exported.
     #[arg(long)]

@@ -67,7 +67,7 @@ impl Exemption {
     }
 }
 
-const SELECT: &str = "SELECT e.id, e.tenant_id, e.member_id, COALESCE(r.name, '') AS member_name, e.org_id, o.name AS org_name, \
+pub(crate) const SELECT: &str = "SELECT e.id, e.tenant_id, e.member_id, COALESCE(r.name, '') AS member_name, e.org_id, o.name AS org_name, \
     e.reason, e.note, e.status, ru.display_name AS requested_by_name, e.requested_at, \
     e.branch_on, bu.display_name AS branch_by_name, e.branch_note, \
     e.community_on, cu.display_name AS community_by_name, e.community_note, \
@@ -92,6 +92,17 @@ pub struct ExemptionFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &ExemptionFilter, page: Page) -> Result<Paged<Exemption>, StoreError> {
+    let (from_where, a) = filtered(db, p, f).await?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list: newest first.
+pub(crate) const ORDER: &str = "e.id DESC";
+
+/// The `FROM ... WHERE ...` of the list (the organisation's subtree, which the
+/// caller must read whole, and the filters) and its arguments: the list and
+/// its export share it.
+pub(crate) async fn filtered(db: &Db, p: &Principal, f: &ExemptionFilter) -> Result<(String, Args), StoreError> {
     let org = OrgRef::for_cap(db, p, super::org_or_home(p, f.org_id)?, Capability::ReadRegistry).await?;
     let mut a = Args::new();
     let mut w = vec![org.under("e", &mut a)];
@@ -101,7 +112,7 @@ pub async fn list(db: &Db, p: &Principal, f: &ExemptionFilter, page: Page) -> Re
     if let Some(m) = f.member_id {
         w.push(format!("e.member_id = {}", a.push(m)));
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "e.id DESC", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Exemption, StoreError> {

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use redcell_domain::coverage::{ContactLevel, QuotaPreset, Range};
 use redcell_domain::{FieldError, i18n};
 use redcell_plan::{Instance, Pair, Params, SolveOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// Proposal status codes.
@@ -392,7 +392,7 @@ impl Proposal {
     }
 }
 
-const SELECT: &str = "SELECT pp.id, pp.tenant_id, pp.org_id, o.name AS org_name, pp.status, pp.move_penalty, pp.cross_grid, pp.households, \
+pub(crate) const SELECT: &str = "SELECT pp.id, pp.tenant_id, pp.org_id, o.name AS org_name, pp.status, pp.move_penalty, pp.cross_grid, pp.households, \
     pp.members, pp.capacity, pp.covered_before, pp.covered_after, pp.max_coverage, pp.cost, pp.lower_bound, pp.moves, pp.gains, pp.losses, \
     pp.seconds, pp.notes, cu.display_name AS created_by_name, pp.created_at, du.display_name AS decided_by_name, pp.decided_at, pp.decision_reason";
 const FROM: &str = "plan_proposals pp JOIN orgs o ON o.tenant_id = pp.tenant_id AND o.id = pp.org_id \
@@ -508,10 +508,28 @@ pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Proposal, StoreError
 
 /// Proposals made for an organisation's subtree, newest first.
 pub async fn list(db: &Db, p: &Principal, org_id: i64, page: Page) -> Result<Paged<Proposal>, StoreError> {
+    let (from_where, a) = filtered(db, p, org_id).await?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// Which proposals a list shows.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlanFilter {
+    /// Proposals of this organisation's subtree (default: the caller's highest organisation).
+    pub org_id: Option<i64>,
+}
+
+/// The order of the list: newest first.
+pub(crate) const ORDER: &str = "pp.id DESC";
+
+/// The `FROM ... WHERE ...` of the list (the organisation's subtree, which the
+/// caller must read whole) and its arguments: the list and its export share it.
+pub(crate) async fn filtered(db: &Db, p: &Principal, org_id: i64) -> Result<(String, Args), StoreError> {
     let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
     let mut a = Args::new();
     let u = org.under("pp", &mut a);
-    paged(db, SELECT, &format!("{FROM} WHERE {u}"), "pp.id DESC", a, page).await
+    Ok((format!("{FROM} WHERE {u}"), a))
 }
 
 /// One household whose member would change.

@@ -48,7 +48,7 @@ impl Post {
     }
 }
 
-const SELECT: &str = "SELECT dp.id, dp.tenant_id, dp.org_id, dp.grid_id, g.name AS grid_name, dp.unit_id, un.name AS unit_name, \
+pub(crate) const SELECT: &str = "SELECT dp.id, dp.tenant_id, dp.org_id, dp.grid_id, g.name AS grid_name, dp.unit_id, un.name AS unit_name, \
     dp.member_id, COALESCE(r.name, '') AS member_name, dp.name, dp.since, dp.until, dp.note, dp.end_reason, \
     lc.from_id AS leader_id, lr.name AS leader_name, dp.created_at";
 
@@ -75,6 +75,17 @@ pub struct PostFilter {
 }
 
 pub async fn list(db: &Db, p: &Principal, f: &PostFilter, page: Page) -> Result<Paged<Post>, StoreError> {
+    let (from_where, a) = filtered(db, p, f).await?;
+    paged(db, SELECT, &from_where, ORDER, a, page).await
+}
+
+/// The order of the list: by grid, then name.
+pub(crate) const ORDER: &str = "dp.grid_id, dp.name, dp.id";
+
+/// The `FROM ... WHERE ...` of the list (the caller's read scope, the
+/// organisation's subtree and the filters) and its arguments: the list and
+/// its export share it.
+pub(crate) async fn filtered(db: &Db, p: &Principal, f: &PostFilter) -> Result<(String, Args), StoreError> {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("dp", &mut a)];
     if f.grid_id.is_none() && f.member_id.is_none() {
@@ -90,7 +101,7 @@ pub async fn list(db: &Db, p: &Principal, f: &PostFilter, page: Page) -> Result<
     if f.all != Some(true) {
         w.push("dp.until IS NULL".into());
     }
-    paged(db, SELECT, &format!("{FROM} WHERE {}", w.join(" AND ")), "dp.grid_id, dp.name, dp.id", a, page).await
+    Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Post, StoreError> {

@@ -248,7 +248,8 @@ impl Request {
     }
 }
 
-const SELECT: &str = "SELECT r.id, r.tenant_id, r.code, r.kind, r.category_id, c.code AS category_code, \
+/// The `SELECT ... FROM` of a request row (with its category, organisation and handler).
+pub(crate) const SELECT: &str = "SELECT r.id, r.tenant_id, r.code, r.kind, r.category_id, c.code AS category_code, \
     c.name AS category_name, r.class, r.source, r.description, r.grid_id, r.building_id, r.address, r.lat, r.lon, \
     r.contact_name, r.contact_phone, r.photo_file_id, r.wish_photo_file_id, r.org_id, o.name AS org_name, o.path AS org_path, \
     r.handler_user_id, u.display_name AS handler_name, r.state, r.received_on, r.promised_date, r.due_date, \
@@ -646,6 +647,16 @@ pub struct Filter {
 
 /// The queue: requests routed inside the caller's read scope.
 pub async fn list(db: &Db, p: &Principal, f: &Filter, page: Page) -> Result<Paged<Request>, StoreError> {
+    let (cond, a) = filtered(p, f);
+    paged(db, &cond, a, page).await
+}
+
+/// The order of the queue: newest first.
+pub(crate) const ORDER: &str = "r.id DESC";
+
+/// The condition of the queue (the caller's read scope and the filters, on
+/// `requests r` alone) and its arguments: the list and its export share it.
+pub(crate) fn filtered(p: &Principal, f: &Filter) -> (String, Args) {
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("r", &mut a)];
     if let Some(k) = f.kind.as_deref().and_then(RequestKind::from_code) {
@@ -676,7 +687,7 @@ pub async fn list(db: &Db, p: &Principal, f: &Filter, page: Page) -> Result<Page
         let n = a.push(format!("%{}%", q.replace(['%', '_'], "")));
         w.push(format!("(r.code LIKE {n} OR r.description LIKE {n})"));
     }
-    paged(db, &w.join(" AND "), a, page).await
+    (w.join(" AND "), a)
 }
 
 fn open_clause() -> String {
@@ -689,7 +700,7 @@ async fn paged(db: &Db, cond: &str, mut a: Args, page: Page) -> Result<Paged<Req
     let total = db.int(&format!("SELECT COUNT(*) FROM requests r WHERE {cond}"), a.clone()).await?;
     let limit = a.push(i64::from(page.size()));
     let offset = a.push(i64::from(page.number() - 1) * i64::from(page.size()));
-    let items = db.all(&format!("{SELECT} WHERE {cond} ORDER BY r.id DESC LIMIT {limit} OFFSET {offset}"), a).await?;
+    let items = db.all(&format!("{SELECT} WHERE {cond} ORDER BY {ORDER} LIMIT {limit} OFFSET {offset}"), a).await?;
     Ok(Paged { items, total, page: page.number(), per_page: page.size() })
 }
 

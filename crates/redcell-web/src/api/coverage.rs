@@ -267,15 +267,15 @@ pub async fn decide_exemption(
 }
 
 /// Proposed plans of an organisation's subtree, newest first.
-#[utoipa::path(get, path = "/api/v1/plans", tag = "coverage", params(OrgQuery, Page),
+#[utoipa::path(get, path = "/api/v1/plans", tag = "coverage", params(plan::PlanFilter, Page),
     responses((status = 200, body = Paged<Proposal>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_plans(
     ApiUser(p): ApiUser,
     State(s): State<Shared>,
-    Q(q): Q<OrgQuery>,
+    Q(f): Q<plan::PlanFilter>,
     Q(page): Q<Page>,
 ) -> ApiResult<Json<Paged<Proposal>>> {
-    Ok(Json(plan::list(&s.db, &p, org(&p, q.org_id)?, page).await?))
+    Ok(Json(plan::list(&s.db, &p, org(&p, f.org_id)?, page).await?))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

@@ -10,6 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use redcell_domain::export::ExportKind;
 use redcell_store::audit::AuditFilter;
+use redcell_store::coverage as cov;
 use redcell_store::coverage::contacts::RosterFilter;
 use redcell_store::registry as reg;
 use utoipa_axum::router::OpenApiRouter;
@@ -62,6 +63,16 @@ export_route!(search, "/api/v1/search/export", "search", ExportKind::Search, sup
 export_route!(users, "/api/v1/users/export", "users", ExportKind::Users, super::admin::UserQuery);
 export_route!(audit, "/api/v1/audit/export", "audit", ExportKind::Audit, AuditFilter);
 export_route!(contacts, "/api/v1/contacts/export", "coverage", ExportKind::Contacts, RosterFilter);
+export_route!(requests, "/api/v1/requests/export", "requests", ExportKind::Requests, redcell_store::requests::Filter);
+export_route!(
+    exemptions,
+    "/api/v1/exemptions/export",
+    "coverage",
+    ExportKind::Exemptions,
+    cov::exemptions::ExemptionFilter
+);
+export_route!(plans, "/api/v1/plans/export", "coverage", ExportKind::Plans, cov::plan::PlanFilter);
+export_route!(posts, "/api/v1/posts/export", "coverage", ExportKind::Posts, cov::posts::PostFilter);
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
@@ -77,4 +88,8 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(users))
         .routes(routes!(audit))
         .routes(routes!(contacts))
+        .routes(routes!(requests))
+        .routes(routes!(exemptions))
+        .routes(routes!(plans))
+        .routes(routes!(posts))
 }

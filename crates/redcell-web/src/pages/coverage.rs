@@ -6,6 +6,7 @@ use super::views::{Crumbs, org_crumbs};
 use super::{CheckedForm, Nav, PageError, PageResult, Pager, render, render_status};
 use crate::Shared;
 use crate::auth::{PageUser, url_encode};
+use crate::export::ExportLink;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
@@ -19,6 +20,7 @@ use redcell_domain::coverage::{
     ContactLevel, ExemptionReason, ExtraQuota, Party, PartyRole, QuotaPreset, RawContact, RawDecision, RawEndContact,
     RawExemption, RawPost, RawQuota, parse_move_penalty, parse_party_role,
 };
+use redcell_domain::export::ExportKind;
 use redcell_store::coverage::contacts::{self, Contact, RosterFilter};
 use redcell_store::coverage::exemptions::{self, Exemption, ExemptionFilter};
 use redcell_store::coverage::pick::{self, Candidate, PickKind};
@@ -200,6 +202,17 @@ fn may(p: &Principal, org: &OrgRef, cap: Capability) -> bool {
     p.scope(cap).contains(&org.path)
 }
 
+/// The download of an organisation's list with the page's filters, for who
+/// may export that organisation's subtree.
+fn export_link(p: &Principal, org: &OrgRef, kind: ExportKind, filters: &[(&str, String)]) -> Vec<ExportLink> {
+    if !may(p, org, Capability::Export) {
+        return vec![];
+    }
+    let mut all = vec![("org_id", org.id.to_string())];
+    all.extend(filters.iter().cloned());
+    vec![crate::export::link(kind, kind.label(), &all)]
+}
+
 fn levels() -> Vec<(&'static str, &'static str)> {
     ContactLevel::ALL.iter().map(|l| (l.code(), l.label())).collect()
 }
@@ -270,7 +283,7 @@ struct ContactsPage {
     csrf: String,
     can_edit: bool,
     today: NaiveDate,
-    exports: Vec<crate::export::ExportLink>,
+    exports: Vec<ExportLink>,
 }
 
 impl ContactsPage {
@@ -320,17 +333,12 @@ async fn show_contacts(
     );
     let pager = Pager::of(&list, base);
     let can_edit = may(p, &org, Capability::EditRegistry);
-    let exports = if may(p, &org, Capability::Export) {
-        let filters = [
-            ("org_id", id.to_string()),
-            ("level", level.clone()),
-            ("date", date_s.clone()),
-            ("history", if history { "true".to_string() } else { String::new() }),
-        ];
-        vec![crate::export::link(redcell_domain::export::ExportKind::Contacts, "联系名册", &filters)]
-    } else {
-        vec![]
-    };
+    let filters = [
+        ("level", level.clone()),
+        ("date", date_s.clone()),
+        ("history", if history { "true".to_string() } else { String::new() }),
+    ];
+    let exports = export_link(p, &org, ExportKind::Contacts, &filters);
     let page = ContactsPage {
         nav: Nav::of(u),
         crumbs,
@@ -598,6 +606,7 @@ struct ExemptionsPage {
     csrf: String,
     can_edit: bool,
     today: NaiveDate,
+    exports: Vec<ExportLink>,
 }
 
 impl ExemptionsPage {
@@ -625,6 +634,7 @@ async fn show_exemptions(
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/exemptions"), "免除联系任务".into()))).await?;
     let pager =
         Pager::of(&list, format!("/orgs/{id}/exemptions?status={}&", url_encode(q.status.as_deref().unwrap_or(""))));
+    let exports = export_link(p, &org, ExportKind::Exemptions, &[("status", q.status.clone().unwrap_or_default())]);
     let page = ExemptionsPage {
         nav: Nav::of(u),
         crumbs,
@@ -638,6 +648,7 @@ async fn show_exemptions(
         choices,
         csrf: u.csrf.clone(),
         today: today(),
+        exports,
     };
     Ok(render_status(status, &page))
 }
@@ -714,6 +725,7 @@ struct PlansPage {
     errs: Errs,
     csrf: String,
     can_edit: bool,
+    exports: Vec<ExportLink>,
 }
 
 async fn show_plans(
@@ -730,6 +742,7 @@ async fn show_plans(
     let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/plans"), "联系方案".into()))).await?;
     let pager = Pager::of(&list, format!("/orgs/{id}/plans?"));
+    let exports = export_link(p, &org, ExportKind::Plans, &[]);
     let page = PlansPage {
         nav: Nav::of(u),
         crumbs,
@@ -740,6 +753,7 @@ async fn show_plans(
         penalty,
         errs,
         csrf: u.csrf.clone(),
+        exports,
     };
     Ok(render_status(status, &page))
 }
@@ -865,6 +879,7 @@ struct PostsPage {
     choices: Vec<Choice>,
     csrf: String,
     can_edit: bool,
+    exports: Vec<ExportLink>,
 }
 
 impl PostsPage {
@@ -892,6 +907,8 @@ async fn show_posts(
     let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/posts"), "党员示范岗".into()))).await?;
     let pager = Pager::of(&list, format!("/orgs/{id}/posts?{}", if all { "all=1&" } else { "" }));
+    let exports =
+        export_link(p, &org, ExportKind::Posts, &[("all", if all { "true".to_string() } else { String::new() })]);
     let page = PostsPage {
         nav: Nav::of(u),
         crumbs,
@@ -904,6 +921,7 @@ async fn show_posts(
         errs,
         choices,
         csrf: u.csrf.clone(),
+        exports,
     };
     Ok(render_status(status, &page))
 }

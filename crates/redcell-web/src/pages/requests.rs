@@ -308,6 +308,8 @@ struct QueuePage {
     flash: Option<String>,
     /// "My tasks": requests open for claiming by the caller as a member.
     claimable: Vec<Request>,
+    /// The download of the queue with its filters (for who may export).
+    exports: Vec<crate::export::ExportLink>,
 }
 
 impl QueuePage {
@@ -344,6 +346,19 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
     );
     let pager = super::Pager::of(&list, base);
     let handlers = requests::assignable(&s.db, &u.p).await?;
+    let exports = if crate::export::may_export(&u.p) {
+        let kind = redcell_domain::export::ExportKind::Requests;
+        let filters = [
+            ("kind", QueuePage::v(&f.kind).to_string()),
+            ("state", QueuePage::v(&f.state).to_string()),
+            ("overdue", QueuePage::v(&f.overdue).to_string()),
+            ("org_id", QueuePage::v(&f.org_id).to_string()),
+            ("q", QueuePage::v(&f.q).to_string()),
+        ];
+        vec![crate::export::link(kind, kind.label(), &filters)]
+    } else {
+        vec![]
+    };
     let mut states: Vec<(&'static str, &'static str)> = vec![("open", "未办结")];
     states.extend(RequestState::ALL.iter().map(|k| (k.code(), k.label())));
     Ok(render(&QueuePage {
@@ -360,6 +375,7 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
         today: crate::today(),
         flash: q.flash,
         claimable: vec![],
+        exports,
     }))
 }
 
@@ -383,6 +399,7 @@ async fn mine(u: PageUser, State(s): State<Shared>) -> PageResult {
         bulk: false,
         flash: None,
         claimable,
+        exports: vec![],
     }))
 }
 
