@@ -11,7 +11,7 @@
 
 use super::{
     CHUNK, Counts, DataRows, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Stage, Undo, Upload,
-    editable_orgs, now, open, reserve_ids, row_error, show, write_batch,
+    editable_orgs, now, open, row_error, show, write_batch,
 };
 use crate::db::{Arg, Args, Db, Tx};
 use crate::demo::bulk_statements;
@@ -362,6 +362,7 @@ fn read_and_check(
 /// has written so far.
 struct Writer {
     tx: Tx,
+    ids: super::Reserver,
     at: DateTime<Utc>,
     /// Ids given to the plan's new households, in plan order (those inserted so far).
     hh_ids: Vec<i64>,
@@ -399,7 +400,7 @@ impl Writer {
         let shared = [Arg::I64(t), Arg::Ts(self.at)];
         let fresh = &plan.new_hh[self.hh_ids.len()..];
         if !fresh.is_empty() {
-            let first = reserve_ids(&mut self.tx, "households", fresh.len()).await?;
+            let first = self.ids.reserve(&mut self.tx, "households", fresh.len()).await?;
             let rows: Vec<(i64, &NewHh)> = fresh.iter().enumerate().map(|(i, h)| (first + i as i64, h)).collect();
             self.pending.extend(bulk_statements(
                 backend,
@@ -446,7 +447,7 @@ impl Writer {
         if new.is_empty() {
             return Ok(());
         }
-        let first = reserve_ids(&mut self.tx, "residents", new.len()).await?;
+        let first = self.ids.reserve(&mut self.tx, "residents", new.len()).await?;
         let rows: Vec<(i64, i64, i64, NewResident)> =
             new.into_iter().enumerate().map(|(i, (hh, org, n))| (first + i as i64, self.hh_id(hh), org, n)).collect();
         self.new_res.extend(rows.iter().map(|r| r.0));
@@ -557,6 +558,7 @@ pub(super) async fn run(
     let mut w = match commit {
         true => Some(Writer {
             tx: db.begin().await?,
+            ids: super::Reserver::default(),
             at: now(),
             hh_ids: Vec::new(),
             hh_tags: Vec::new(),
