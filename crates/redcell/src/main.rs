@@ -15,6 +15,8 @@ use std::sync::Arc;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod sqlite_alloc;
+
 /// redcell — the grassroots party-building network: grids, red cells, duties.
 #[derive(Parser)]
 #[command(name = "redcell", version, about)]
@@ -309,12 +311,15 @@ fn redact(url: &str) -> String {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // Before any SQLite connection opens.
+    let sqlite_on_mimalloc = sqlite_alloc::install();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("REDCELL_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
+    tracing::debug!(sqlite_on_mimalloc, "allocator");
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { bind, secure_cookies, trust_forwarded } => {
