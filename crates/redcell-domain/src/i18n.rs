@@ -5,6 +5,12 @@
 //! static prose.
 
 pub const REQUIRED: &str = "必填";
+pub const QUERY_INVALID: &str = "查询参数无效";
+pub const BODY_INVALID: &str = "请求体无效";
+pub const FIELD_UNKNOWN: &str = "未知字段";
+pub const FIELD_TYPE_INVALID: &str = "类型不正确";
+pub const CSRF_PAGE_TITLE: &str = "请求被拒绝";
+pub const FORBIDDEN_TITLE: &str = "没有权限";
 pub const TOO_LONG: &str = "过长";
 pub const CONTROL_CHARS: &str = "含有不可见的控制字符";
 
@@ -35,6 +41,7 @@ pub const PARENT_CYCLE: &str = "上级组织不能是本组织或其下级组织
 pub const PARENT_KIND: &str = "该类型组织不能挂在所选上级组织下";
 pub const OUT_OF_SCOPE: &str = "不在您的管理范围内";
 pub const NOT_FOUND: &str = "记录不存在或不在您的管理范围内";
+pub const ACCOUNT_NOT_ELIGIBLE: &str = "该账号不能办理此事项（须在本组织或上级组织负责办理）";
 pub const HAS_CHILDREN: &str = "仍有下级记录，不能删除";
 pub const COORD_INVALID: &str = "坐标超出范围";
 pub const NUMBER_INVALID: &str = "应为整数";

@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod i18n;
 pub mod ident;
+pub mod ids;
 pub mod input;
 pub mod org;
 pub mod phone;
@@ -22,6 +23,7 @@ pub mod text;
 
 pub use error::{FieldError, Invalid};
 pub use ident::IdNumber;
+pub use ids::*;
 pub use org::{OrgCode, OrgKind, OrgPath};
 pub use phone::Phone;
 pub use registry::{CadreKind, Gender, HouseholdTag, HouseholdTags, MemberCategory, MemberStatus, UnitKind};

@@ -14,11 +14,16 @@ code_enum!(Role {
 });
 
 /// What a role may do inside the subtree of the organisation it is granted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Every service entry point names the capability it needs; the caller's
+/// scope for that capability is the set of subtrees where they hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// Read the registry (organisations, grids, households, people), masked.
     ReadRegistry,
-    /// Create, change and delete registry rows.
+    /// Create, change and delete registry rows; import rosters; configure the
+    /// network (contacts, quotas, exemptions, plans, posts) and, on the
+    /// tenant's root, its settings (holidays, categories, duty rules).
     EditRegistry,
     /// See a clear ID number or phone (each reveal is audited).
     RevealPersonal,
@@ -28,6 +33,15 @@ pub enum Capability {
     ManageUsers,
     /// Read the audit trail.
     ReadAudit,
+    /// Work on resident requests as staff: register, triage, assign, handle,
+    /// and be assigned a request.
+    HandleRequests,
+    /// Record visits by anyone of the organisation, meetings and activities.
+    RecordDuties,
+    /// Record one's own visits (the person linked to the account is the visitor).
+    RecordOwnVisits,
+    /// Claim requests open for claiming (micro-wishes) and complete them.
+    ClaimRequests,
 }
 
 impl Capability {
@@ -38,6 +52,10 @@ impl Capability {
         Capability::Export,
         Capability::ManageUsers,
         Capability::ReadAudit,
+        Capability::HandleRequests,
+        Capability::RecordDuties,
+        Capability::RecordOwnVisits,
+        Capability::ClaimRequests,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -47,6 +65,10 @@ impl Capability {
             Capability::Export => "导出",
             Capability::ManageUsers => "管理账号",
             Capability::ReadAudit => "查阅审计日志",
+            Capability::HandleRequests => "办理民情诉求",
+            Capability::RecordDuties => "登记走访、会议和活动",
+            Capability::RecordOwnVisits => "登记本人走访",
+            Capability::ClaimRequests => "认领微心愿",
         }
     }
 }
@@ -54,18 +76,25 @@ impl Capability {
 impl Role {
     /// The one role × capability table. Separation of duties: the system
     /// administrator cannot read (or change) the audit trail, the auditor can
-    /// read it and change nothing; members and residents see only their own
-    /// pages, not the registry.
+    /// read it and change nothing; a stationed cadre reads and records their
+    /// own visits; members claim micro-wishes; residents hold no capability.
     pub fn can(self, cap: Capability) -> bool {
         use Capability::*;
         match self {
-            Role::Admin => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export | ManageUsers),
+            Role::Admin | Role::OrgAdmin => matches!(
+                cap,
+                ReadRegistry | EditRegistry | RevealPersonal | Export | ManageUsers | HandleRequests | RecordDuties
+            ),
             Role::Auditor => matches!(cap, ReadAudit | ReadRegistry),
-            Role::OrgAdmin => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export | ManageUsers),
-            Role::Secretary => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export),
-            Role::GridWorker => matches!(cap, ReadRegistry | EditRegistry | RevealPersonal),
-            Role::Cadre => matches!(cap, ReadRegistry | RevealPersonal),
-            Role::Member | Role::Resident => false,
+            Role::Secretary => {
+                matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export | HandleRequests | RecordDuties)
+            }
+            Role::GridWorker => {
+                matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | HandleRequests | RecordDuties)
+            }
+            Role::Cadre => matches!(cap, ReadRegistry | RevealPersonal | RecordOwnVisits),
+            Role::Member => matches!(cap, ClaimRequests),
+            Role::Resident => false,
         }
     }
     /// Roles an account manager holding `self` may grant: never a role with
@@ -104,6 +133,8 @@ mod tests {
         assert!(!Role::Auditor.can(Capability::EditRegistry));
         assert!(!Role::Admin.can(Capability::ReadAudit));
         assert!(Role::Auditor.can(Capability::ReadAudit));
+        assert!(Role::Cadre.can(Capability::RecordOwnVisits) && !Role::Cadre.can(Capability::RecordDuties));
+        assert!(Role::Member.can(Capability::ClaimRequests) && !Role::Member.can(Capability::ReadRegistry));
         for c in Capability::ALL {
             assert!(!Role::Resident.can(*c));
             if *c != Capability::ReadAudit && *c != Capability::ReadRegistry {

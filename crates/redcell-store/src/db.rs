@@ -52,6 +52,22 @@ impl From<i32> for Arg {
     }
 }
 
+macro_rules! arg_from_ids {
+    ($($t:ident),+ $(,)?) => {$(
+        impl From<redcell_domain::ids::$t> for Arg {
+            fn from(x: redcell_domain::ids::$t) -> Self {
+                Arg::I64(x.get())
+            }
+        }
+        impl From<Option<redcell_domain::ids::$t>> for Arg {
+            fn from(x: Option<redcell_domain::ids::$t>) -> Self {
+                Arg::OptI64(x.map(|v| v.get()))
+            }
+        }
+    )+};
+}
+redcell_domain::with_ids!(arg_from_ids);
+
 /// Arguments of one statement; `push` returns the placeholder to put in the SQL.
 #[derive(Debug, Default, Clone)]
 pub struct Args(pub Vec<Arg>);
@@ -375,6 +391,55 @@ impl Tx {
             Tx::Sqlite(t) => sqlx::query_with(sql, sqlite_args(args)?).execute(&mut **t).await?.rows_affected(),
             Tx::Postgres(t) => sqlx::query_with(sql, pg_args(args)?).execute(&mut **t).await?.rows_affected(),
         })
+    }
+}
+
+/// Where a query can run: the pool (each statement on any connection) or a
+/// transaction. Scope checks and other helpers take `&mut impl Conn`, so one
+/// function serves a read on the pool and a check inside a write.
+pub trait Conn: Send {
+    fn all<T: Row>(&mut self, sql: &str, args: Args) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
+    fn opt<T: Row>(&mut self, sql: &str, args: Args) -> impl Future<Output = Result<Option<T>, StoreError>> + Send;
+    fn exec(&mut self, sql: &str, args: Args) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn one<T: Row>(&mut self, sql: &str, args: Args) -> impl Future<Output = Result<T, StoreError>> + Send {
+        async move { self.opt(sql, args).await?.ok_or(StoreError::NotFound) }
+    }
+    fn int(&mut self, sql: &str, args: Args) -> impl Future<Output = Result<i64, StoreError>> + Send {
+        async move {
+            let (v,): (i64,) = self.one(sql, args).await?;
+            Ok(v)
+        }
+    }
+}
+
+impl Conn for Db {
+    async fn all<T: Row>(&mut self, sql: &str, args: Args) -> Result<Vec<T>, StoreError> {
+        Db::all(self, sql, args).await
+    }
+    async fn opt<T: Row>(&mut self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
+        Db::opt(self, sql, args).await
+    }
+    async fn exec(&mut self, sql: &str, args: Args) -> Result<u64, StoreError> {
+        Db::exec(self, sql, args).await
+    }
+}
+
+impl Conn for Tx {
+    async fn all<T: Row>(&mut self, sql: &str, args: Args) -> Result<Vec<T>, StoreError> {
+        Tx::all(self, sql, args).await
+    }
+    async fn opt<T: Row>(&mut self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
+        Tx::opt(self, sql, args).await
+    }
+    async fn exec(&mut self, sql: &str, args: Args) -> Result<u64, StoreError> {
+        Tx::exec(self, sql, args).await
+    }
+}
+
+impl Db {
+    /// This pool as a [`Conn`] (a cheap handle: the pool is shared).
+    pub fn conn(&self) -> Db {
+        self.clone()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::Shared;
 use crate::error::ApiError;
+use crate::kit::{Caller, Front};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -32,33 +33,28 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
     )
 }
 
-/// An API caller authenticated by `Authorization: Bearer TOKEN`.
+/// An API caller authenticated by `Authorization: Bearer TOKEN` (resolved by
+/// the route's gate, see [`crate::kit::gate`]).
 pub struct ApiUser(pub Principal);
 
 impl FromRequestParts<Shared> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError(StoreError::Unauthorized))?;
-        let s = redcell_store::auth::session(&state.db, token).await?;
-        // An administrator-set password must be changed before anything else.
-        if s.must_change_password
-            && !matches!(parts.uri.path(), "/api/v1/auth/password" | "/api/v1/auth/logout" | "/api/v1/auth/me")
-        {
-            return Err(ApiError(StoreError::Denied(redcell_domain::FieldError::new(
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(ApiUser(c.p.clone()));
+        }
+        // A route mounted without a gate: resolve the caller here.
+        match crate::kit::gate::resolve(state, Front::Api, parts).await? {
+            Some(c) if !c.must_change_password => Ok(ApiUser(c.p)),
+            Some(c) if crate::kit::gate::open_before_password_change(Front::Api, parts.uri.path()) => Ok(ApiUser(c.p)),
+            Some(_) => Err(ApiError(StoreError::Denied(redcell_domain::FieldError::new(
                 "password",
                 "password_change_required",
                 "密码由管理员设置，请先修改密码（POST /api/v1/auth/password）",
-            ))));
+            )))),
+            None => Err(ApiError(StoreError::Unauthorized)),
         }
-        Ok(ApiUser(s.principal))
     }
 }
 
@@ -68,6 +64,12 @@ pub struct PageUser {
     pub csrf: String,
     /// The password was set by an administrator: only the account page is open.
     pub must_change_password: bool,
+}
+
+impl PageUser {
+    pub fn caller(&self) -> Caller {
+        Caller { p: self.p.clone(), csrf: self.csrf.clone(), must_change_password: self.must_change_password }
+    }
 }
 
 /// The client address and user agent of a request. The address is the TCP
@@ -100,23 +102,23 @@ impl FromRequestParts<Shared> for PageUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(PageUser { p: c.p.clone(), csrf: c.csrf.clone(), must_change_password: c.must_change_password });
+        }
+        // A route mounted without a gate: resolve the caller here.
         let to_login = || {
             let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            let next: String = url_encode(next);
-            Redirect::to(&format!("/login?next={next}")).into_response()
+            Redirect::to(&format!("/login?next={}", url_encode(next))).into_response()
         };
-        let Some(token) = cookie(parts, SESSION_COOKIE) else {
-            return Err(to_login());
-        };
-        match redcell_store::auth::session(&state.db, token).await {
-            Ok(s) => {
+        match crate::kit::gate::resolve(state, Front::Page, parts).await {
+            Ok(Some(c)) => {
                 let path = parts.uri.path();
-                if s.must_change_password && !matches!(path, "/account" | "/account/password" | "/logout") {
+                if c.must_change_password && !matches!(path, "/account" | "/account/password" | "/logout") {
                     return Err(Redirect::to("/account/password").into_response());
                 }
-                Ok(PageUser { p: s.principal, csrf: s.csrf, must_change_password: s.must_change_password })
+                Ok(PageUser { p: c.p, csrf: c.csrf, must_change_password: c.must_change_password })
             }
-            Err(StoreError::Unauthorized) => Err(to_login()),
+            Ok(None) | Err(StoreError::Unauthorized) => Err(to_login()),
             Err(e) => Err(crate::pages::error_page(e)),
         }
     }

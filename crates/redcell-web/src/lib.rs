@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod form;
+pub mod kit;
 pub mod open311;
 pub mod pages;
 pub mod raw;
@@ -40,25 +41,71 @@ pub fn today() -> chrono::NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
 
+/// The capabilities, each mounting its own surface (routes, pages, nav
+/// entry). Adding a capability adds one line here.
+pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[pages::mount_session, pages::mount_legacy];
+
+/// Every capability's surface, mounted.
+pub fn surface() -> kit::Surface {
+    let mut s = kit::Surface::new();
+    for mount in CAPABILITIES {
+        mount(&mut s);
+    }
+    s
+}
+
+/// The navigation entries `p` may see (from every capability's surface).
+pub fn nav_for(p: &redcell_store::Principal) -> Vec<kit::NavItem> {
+    static NAV: std::sync::OnceLock<kit::Surface> = std::sync::OnceLock::new();
+    NAV.get_or_init(surface).nav_for(p)
+}
+
+fn static_file(content_type: &'static str, max_age: u32, body: &'static str) -> axum::routing::MethodRouter<Shared> {
+    let cache = format!("public, max-age={max_age}");
+    get(move || {
+        let cache = cache.clone();
+        async move { ([(header::CONTENT_TYPE, content_type.to_string()), (header::CACHE_CONTROL, cache)], body) }
+    })
+}
+
 /// The whole application.
 pub fn app(state: Shared) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
-    let openapi = Arc::new(openapi);
+    let mut surface = surface();
+    surface
+        .public(axum::http::Method::GET, "/healthz", get(healthz))
+        .public(
+            axum::http::Method::GET,
+            "/static/app.css",
+            static_file("text/css; charset=utf-8", 3600, include_str!("../static/app.css")),
+        )
+        .public(
+            axum::http::Method::GET,
+            "/static/app.js",
+            static_file("text/javascript; charset=utf-8", 3600, include_str!("../static/app.js")),
+        )
+        .public(
+            axum::http::Method::GET,
+            "/static/favicon.svg",
+            static_file("image/svg+xml", 86400, include_str!("../static/favicon.svg")),
+        )
+        .public(
+            axum::http::Method::GET,
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }),
+        );
+    let parts = surface.into_parts();
+    let openapi = Arc::new(parts.openapi);
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("../static/app.css")) }))
-        .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("../static/app.js")) }))
-        .route("/static/favicon.svg", get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], include_str!("../static/favicon.svg")) }))
-        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }))
         .route("/api/v1/openapi.json", get(move || { let o = openapi.clone(); async move { axum::Json(o.as_ref().clone()) } }))
-        .merge(api_router)
-        .merge(pages::router())
-        .merge(open311::router())
+        .merge(parts.api)
+        .merge(parts.pages)
         // Bodies up to 2 MB; the upload routes, merged after this layer, have their own limit.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
-        .merge(pages::upload_router())
-        .with_state(state)
+        .merge(parts.uploads)
+        .with_state(state.clone())
         .layer(axum::middleware::from_fn(api_errors_as_json))
+        .layer(axum::middleware::from_fn(kit::gate::audit_refusals))
+        .layer(axum::Extension(state))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
@@ -66,6 +113,11 @@ pub fn app(state: Shared) -> Router {
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         ))
+}
+
+/// The OpenAPI document of the API (as served at `/api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    surface().into_parts().openapi
 }
 
 /// Answers under `/api/` that no handler wrote (no such route, an id that is

@@ -124,7 +124,7 @@ pub(crate) async fn roster_where(
     f: &RosterFilter,
     cap: Capability,
 ) -> Result<(String, Args), StoreError> {
-    let org = OrgRef::for_cap(db, p, super::org_or_home(p, f.org_id)?, cap).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, super::org_or_home(p, f.org_id)?, cap).await?;
     let mut a = Args::new();
     let mut w = vec![org.under("c", &mut a)];
     if let Some(l) = f.level.as_deref().filter(|l| !l.is_empty()) {

@@ -103,7 +103,7 @@ pub(crate) const ORDER: &str = "e.id DESC";
 /// caller must read whole, and the filters) and its arguments: the list and
 /// its export share it.
 pub(crate) async fn filtered(db: &Db, p: &Principal, f: &ExemptionFilter) -> Result<(String, Args), StoreError> {
-    let org = OrgRef::for_cap(db, p, super::org_or_home(p, f.org_id)?, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, super::org_or_home(p, f.org_id)?, Capability::ReadRegistry).await?;
     let mut a = Args::new();
     let mut w = vec![org.under("e", &mut a)];
     if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {

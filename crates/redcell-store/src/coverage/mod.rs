@@ -22,11 +22,9 @@ pub use seed::seed_demo_contacts;
 use crate::args;
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
-use crate::scope::{Capability, Principal, Scope};
-use crate::types::Code;
+use crate::scope::Principal;
 use chrono::NaiveDate;
-use redcell_domain::{FieldError, OrgKind, OrgPath, i18n};
-use serde::Serialize;
+use redcell_domain::{FieldError, OrgPath, i18n};
 use std::collections::HashMap;
 
 /// Today's date in China (UTC+8): contact dates are business dates.
@@ -43,84 +41,8 @@ pub fn org_or_home(p: &Principal, org_id: Option<i64>) -> Result<i64, StoreError
     }
 }
 
-/// An organisation the caller may work on, with its place in the tree.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct OrgRef {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub name: String,
-    #[schema(value_type = String)]
-    pub path: OrgPath,
-    #[schema(value_type = String)]
-    pub kind: OrgKind,
-    pub parent_id: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
-struct OrgRow {
-    id: i64,
-    tenant_id: i64,
-    name: String,
-    path: String,
-    kind: Code<OrgKind>,
-    parent_id: Option<i64>,
-}
-
-impl OrgRow {
-    fn into_ref(self) -> OrgRef {
-        let path = OrgPath::parse(&self.path).unwrap_or_else(|_| OrgPath::root(self.id));
-        OrgRef {
-            id: self.id,
-            tenant_id: self.tenant_id,
-            name: self.name,
-            path,
-            kind: self.kind.0,
-            parent_id: self.parent_id,
-        }
-    }
-}
-
-const ORG_COLS: &str = "o.id, o.tenant_id, o.name, o.path, o.kind, o.parent_id";
-
-impl OrgRef {
-    /// The organisation `id` if it lies inside `scope` (otherwise "not found").
-    pub async fn in_scope(db: &Db, scope: &Scope, id: i64) -> Result<OrgRef, StoreError> {
-        let mut a = args![id];
-        let c = scope.orgs("o", &mut a);
-        let row: OrgRow = db.one(&format!("SELECT {ORG_COLS} FROM orgs o WHERE o.id = $1 AND {c}"), a).await?;
-        Ok(row.into_ref())
-    }
-
-    /// The organisation `id` for a caller who needs `cap` over it: outside
-    /// their read scope it is "not found", readable but without `cap` "forbidden".
-    pub async fn for_cap(db: &Db, p: &Principal, id: i64, cap: Capability) -> Result<OrgRef, StoreError> {
-        let o = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), id).await?;
-        if !p.scope(cap).contains(&o.path) {
-            return Err(StoreError::Forbidden);
-        }
-        Ok(o)
-    }
-
-    /// SQL condition: row `alias` (with `tenant_id`, `org_id`) lies in this subtree.
-    pub(crate) fn under(&self, alias: &str, a: &mut Args) -> String {
-        let t = a.push(self.tenant_id);
-        if self.parent_id.is_none() {
-            // The whole tenant: the tenant index alone is much cheaper.
-            return format!("{alias}.tenant_id = {t}");
-        }
-        let p = a.push(self.path.like_pattern());
-        format!(
-            "({alias}.tenant_id = {t} AND {alias}.org_id IN (SELECT so.id FROM orgs so WHERE so.tenant_id = {t} AND so.path LIKE {p}))"
-        )
-    }
-
-    /// SQL condition on an `orgs` row `alias`: it lies in this subtree.
-    pub(crate) fn orgs_under(&self, alias: &str, a: &mut Args) -> String {
-        let t = a.push(self.tenant_id);
-        let p = a.push(self.path.like_pattern());
-        format!("({alias}.tenant_id = {t} AND {alias}.path LIKE {p})")
-    }
-}
+pub use crate::scope::OrgRef;
+use crate::scope::{ORG_COLS, OrgRow};
 
 /// Every organisation of a tenant (a few thousand at most), for the tree
 /// computations done in memory: inheritance of quota rules, which members a
@@ -136,7 +58,7 @@ impl Tree {
         let rows: Vec<OrgRow> = db
             .all(&format!("SELECT {ORG_COLS} FROM orgs o WHERE o.tenant_id = $1 ORDER BY o.path"), args![tenant_id])
             .await?;
-        let orgs: Vec<OrgRef> = rows.into_iter().map(OrgRow::into_ref).collect();
+        let orgs: Vec<OrgRef> = rows.into_iter().map(OrgRow::into_ref).collect::<Result<_, _>>()?;
         let by_id = orgs.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
         Ok(Tree { orgs, by_id })
     }

@@ -60,7 +60,7 @@ pub async fn search(
     if q.is_empty() {
         return Ok(vec![]);
     }
-    let org = OrgRef::for_cap(db, p, super::org_or_home(p, org_id)?, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, super::org_or_home(p, org_id)?, Capability::ReadRegistry).await?;
     let scope = p.scope(Capability::ReadRegistry);
     let mut a = Args::new();
     let (alias, from, label, detail, order) = match kind {

@@ -261,7 +261,7 @@ pub async fn export_instance(
         _ => return Err(FieldError::new("org", "ambiguous", format!("组织编码 {org_code} 在多个单位中使用")).into()),
     };
     let scope = Scope::whole_tenant(tenant);
-    let org = OrgRef::in_scope(db, &scope, id).await?;
+    let org = OrgRef::in_scope(&mut db.conn(), &scope, id).await?;
     let b = build(db, &org, &scope, move_penalty).await?;
     Ok((b.instance, b.notes))
 }
@@ -400,7 +400,7 @@ const FROM: &str = "plan_proposals pp JOIN orgs o ON o.tenant_id = pp.tenant_id 
 
 /// Propose a plan for an organisation the caller may edit: solve, store, audit.
 pub async fn propose(db: &Db, p: &Principal, org_id: i64, move_penalty: i64) -> Result<Proposal, StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::EditRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::EditRegistry).await?;
     let built = build(db, &org, &p.scope(Capability::ReadRegistry), move_penalty).await?;
     if built.instance.households.is_empty() {
         return Err(FieldError::new("org_id", "empty", i18n::PLAN_NO_HOUSEHOLDS).into());
@@ -526,7 +526,7 @@ pub(crate) const ORDER: &str = "pp.id DESC";
 /// The `FROM ... WHERE ...` of the list (the organisation's subtree, which the
 /// caller must read whole) and its arguments: the list and its export share it.
 pub(crate) async fn filtered(db: &Db, p: &Principal, org_id: i64) -> Result<(String, Args), StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
     let mut a = Args::new();
     let u = org.under("pp", &mut a);
     Ok((format!("{FROM} WHERE {u}"), a))
@@ -600,7 +600,7 @@ pub async fn member_deltas(db: &Db, p: &Principal, id: i64, page: Page) -> Resul
 /// The proposal `id` for a caller who may edit its organisation, still open.
 async fn open_for_edit(db: &Db, p: &Principal, id: i64) -> Result<(Proposal, OrgRef), StoreError> {
     let pr = get(db, p, id).await?;
-    let org = OrgRef::for_cap(db, p, pr.org_id, Capability::EditRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, pr.org_id, Capability::EditRegistry).await?;
     if !pr.is_open() {
         return Err(FieldError::new("status", "closed", i18n::PLAN_CLOSED).into());
     }

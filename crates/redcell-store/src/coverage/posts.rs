@@ -89,7 +89,8 @@ pub(crate) async fn filtered(db: &Db, p: &Principal, f: &PostFilter) -> Result<(
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("dp", &mut a)];
     if f.grid_id.is_none() && f.member_id.is_none() {
-        let org = super::OrgRef::for_cap(db, p, super::org_or_home(p, f.org_id)?, Capability::ReadRegistry).await?;
+        let org = super::OrgRef::for_cap(&mut db.conn(), p, super::org_or_home(p, f.org_id)?, Capability::ReadRegistry)
+            .await?;
         w.push(org.under("dp", &mut a));
     }
     if let Some(g) = f.grid_id {

@@ -136,7 +136,7 @@ impl Effective {
 }
 
 pub async fn effective(db: &Db, p: &Principal, org_id: i64) -> Result<Effective, StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
     effective_of(db, &org).await
 }
 
@@ -177,7 +177,7 @@ pub async fn set(
     rule: &QuotaRule,
     preset: Option<QuotaPreset>,
 ) -> Result<Effective, StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::EditRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::EditRegistry).await?;
     let mut tx = db.begin().await?;
     let existing: Option<(i64,)> =
         tx.opt("SELECT id FROM quota_rules WHERE tenant_id = $1 AND org_id = $2", args![org.tenant_id, org.id]).await?;
@@ -242,7 +242,7 @@ pub async fn apply_preset(db: &Db, p: &Principal, org_id: i64, preset: QuotaPres
 
 /// Remove an organisation's own rule: it inherits again. Audited.
 pub async fn clear(db: &Db, p: &Principal, org_id: i64) -> Result<Effective, StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::EditRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::EditRegistry).await?;
     let mut tx = db.begin().await?;
     if let Some((id,)) = tx
         .opt::<(i64,)>("SELECT id FROM quota_rules WHERE tenant_id = $1 AND org_id = $2", args![org.tenant_id, org.id])
@@ -276,7 +276,7 @@ pub struct OwnRule {
 }
 
 pub async fn rules_below(db: &Db, p: &Principal, org_id: i64) -> Result<Vec<OwnRule>, StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
     let mut a = Args::new();
     let c = org.orgs_under("o", &mut a);
     db.all(

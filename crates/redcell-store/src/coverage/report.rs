@@ -194,7 +194,7 @@ fn tag_text(tags: i64) -> String {
 
 /// The coverage report for an organisation the caller can read.
 pub async fn report(db: &Db, p: &Principal, org_id: i64) -> Result<Report, StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
     report_of(db, &org).await
 }
 

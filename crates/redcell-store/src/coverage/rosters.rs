@@ -28,7 +28,7 @@ pub async fn rosters(
     org_id: i64,
     date: NaiveDate,
 ) -> Result<(OrgRef, Vec<RosterSheet>), StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::Export).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::Export).await?;
     let f = RosterFilter { org_id: Some(org_id), date: Some(date), ..Default::default() };
     let (w, a) = roster_where(db, p, &f, Capability::Export).await?;
     let all: Vec<Contact> = db

@@ -82,7 +82,7 @@ pub async fn seed_demo_contacts(db: &Db, tenant_id: i64) -> Result<SeedSummary, 
     let day = today();
     let now = Utc::now();
     let scope = Scope::whole_tenant(tenant_id);
-    let root = OrgRef::in_scope(db, &scope, tenant_id).await?;
+    let root = OrgRef::in_scope(&mut db.conn(), &scope, tenant_id).await?;
     let tree = Tree::load(db, tenant_id).await?;
 
     let mut tx = db.begin().await?;

@@ -570,7 +570,7 @@ fn closed(p: &d::Period, today: NaiveDate) -> bool {
 
 /// Compliance per rule for the subtree of `org_id` (in the caller's read scope).
 pub async fn compliance(db: &Db, p: &Principal, org_id: i64, today: NaiveDate) -> Result<Compliance, StoreError> {
-    let root = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
+    let root = OrgRef::in_scope(&mut db.conn(), &p.scope(Capability::ReadRegistry), org_id).await?;
     let from = today - Duration::days(LOOKBACK_DAYS);
     let world = World::load(db, root.clone(), from).await?;
     let lines = world.lines(from, today);
@@ -776,7 +776,8 @@ pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<D
     if let Some((kind, pid)) = person {
         // The account is linked to this cadre on purpose: their own duties are
         // evaluated over the whole tenant (their stations may lie anywhere).
-        let root = OrgRef::in_scope(db, &crate::scope::Scope::whole_tenant(p.tenant_id), p.tenant_id).await?;
+        let root =
+            OrgRef::in_scope(&mut db.conn(), &crate::scope::Scope::whole_tenant(p.tenant_id), p.tenant_id).await?;
         let world = World::load(db, root, from).await?;
         for r in world.rules.iter().filter(|r| r.enabled) {
             for s in world.subjects(r).into_iter().filter(|s| s.kind == kind && s.id == pid) {
@@ -785,7 +786,7 @@ pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<D
         }
     } else {
         for g in &p.grants {
-            let Ok(root) = OrgRef::in_scope(db, &scope, g.org_id).await else { continue };
+            let Ok(root) = OrgRef::in_scope(&mut db.conn(), &scope, g.org_id).await else { continue };
             let world = World::load(db, root.clone(), from).await?;
             // Organisation duties of the organisation itself, whichever way
             // the rule names it (org kinds or a role standing for organisations).
@@ -818,7 +819,7 @@ pub async fn compliance_sheet(
     org_id: i64,
     today: NaiveDate,
 ) -> Result<(String, Vec<&'static str>, Vec<Vec<String>>), StoreError> {
-    let org = OrgRef::for_cap(db, p, org_id, Capability::Export).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::Export).await?;
     let c = compliance(db, p, org.id, today).await?;
     let headers = vec![
         "序号",
@@ -886,7 +887,7 @@ pub async fn my_places(db: &Db, p: &Principal, limit: usize) -> Result<Vec<Place
     let scope = p.scope(Capability::ReadRegistry);
     let mut out = Vec::new();
     for o in orgs {
-        let Ok(org) = OrgRef::in_scope(db, &scope, o).await else { continue };
+        let Ok(org) = OrgRef::in_scope(&mut db.conn(), &scope, o).await else { continue };
         let mut a = args![];
         let c = org.under("g", &mut a);
         let grids: Vec<(i64, String)> =

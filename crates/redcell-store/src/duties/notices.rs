@@ -385,7 +385,7 @@ pub async fn run(db: &Db, tenant: i64, today: NaiveDate) -> Result<usize, StoreE
 }
 
 async fn org_ref(db: &Db, tenant: i64, id: i64) -> Result<OrgRef, StoreError> {
-    OrgRef::in_scope(db, &crate::scope::Scope::whole_tenant(tenant), id).await
+    OrgRef::in_scope(&mut db.conn(), &crate::scope::Scope::whole_tenant(tenant), id).await
 }
 
 /// The reminder job for every tenant (run hourly by each server process; the

@@ -146,7 +146,7 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
         .await?
         .ok_or_else(|| FieldError::new("target_id", "not_found", i18n::DUTY_TARGET_OUTSIDE))?;
     // Anyone who may read the registry where the visit happened may record it.
-    OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id)
+    OrgRef::in_scope(&mut db.conn(), &p.scope(Capability::ReadRegistry), org_id)
         .await
         .map_err(|_| StoreError::Denied(FieldError::new("target_id", "scope", i18n::DUTY_TARGET_OUTSIDE)))?;
     Ok(CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned })
@@ -424,7 +424,7 @@ pub async fn record_meeting_with_photos(
     bad.clone().into_result()?;
     let (org_id, kind, on, topic, minutes) =
         (org_id.unwrap(), kind.unwrap(), on.unwrap(), topic.flatten().unwrap_or_default(), minutes.flatten());
-    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
     let members = members_under(db, &org).await?;
     for (i, (m, _, _)) in lines.iter().enumerate() {
         if !members.iter().any(|(id, _)| id == m) {
@@ -594,7 +594,7 @@ pub async fn record_activity(
     bad.clone().into_result()?;
     let (org_id, kind, on, title, note) =
         (org_id.unwrap(), kind.unwrap(), on.unwrap(), title.flatten().unwrap_or_default(), note.flatten());
-    let org = OrgRef::for_cap(db, p, org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
     let scope = p.scope(Capability::ReadRegistry);
     for m in &raw.members {
         let mut a = args![*m];
@@ -660,7 +660,7 @@ impl Held {
 
 /// The meetings and activities of an organisation's subtree, newest first.
 pub async fn held_in(db: &Db, p: &Principal, org_id: i64, limit: i64) -> Result<Vec<Held>, StoreError> {
-    let org = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
+    let org = OrgRef::in_scope(&mut db.conn(), &p.scope(Capability::ReadRegistry), org_id).await?;
     let mut a = args![limit];
     let c1 = org.under("x", &mut a);
     let c2 = org.under("y", &mut a);
@@ -800,7 +800,7 @@ pub struct RosterMember {
 /// The members of an organisation's subtree (the expected attendees): all of
 /// them, the same set the meeting's quorum is counted from.
 pub async fn roster(db: &Db, p: &Principal, org_id: i64) -> Result<Vec<RosterMember>, StoreError> {
-    let org = OrgRef::in_scope(db, &p.scope(Capability::ReadRegistry), org_id).await?;
+    let org = OrgRef::in_scope(&mut db.conn(), &p.scope(Capability::ReadRegistry), org_id).await?;
     let mut a = args![];
     let c = org.under("m", &mut a);
     db.all(

@@ -53,8 +53,13 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The document's base: title, tags, the bearer scheme.
+pub fn doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::new()
         .merge(auth::router())
         .merge(registry::router())
         .merge(admin::router())

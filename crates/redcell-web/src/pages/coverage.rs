@@ -321,7 +321,7 @@ async fn show_contacts(
         ..Default::default()
     };
     let list = contacts::roster(db, p, &f, Page { page: q.page, per_page: Some(100) }).await?;
-    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/contacts"), "联系名册".into()))).await?;
     let level = q.level.unwrap_or_default();
     let date_s = date.map(|d| d.to_string()).unwrap_or_default();
@@ -474,7 +474,7 @@ async fn show_quotas(
 ) -> PageResult {
     let p = &u.p;
     let e = quotas::effective(db, p, id).await?;
-    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
     let below = quotas::rules_below(db, p, id).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/quotas"), "联系定额".into()))).await?;
     let raw = form.unwrap_or_else(|| RawQuota::from_rule(&e.rule));
@@ -630,7 +630,7 @@ async fn show_exemptions(
     let p = &u.p;
     let f = ExemptionFilter { org_id: Some(id), status: q.status.clone().filter(|s| !s.is_empty()), member_id: None };
     let list = exemptions::list(db, p, &f, Page { page: q.page, per_page: Some(50) }).await?;
-    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/exemptions"), "免除联系任务".into()))).await?;
     let pager =
         Pager::of(&list, format!("/orgs/{id}/exemptions?status={}&", url_encode(q.status.as_deref().unwrap_or(""))));
@@ -739,7 +739,7 @@ async fn show_plans(
 ) -> PageResult {
     let p = &u.p;
     let list = plan::list(db, p, id, Page { page, per_page: Some(50) }).await?;
-    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/plans"), "联系方案".into()))).await?;
     let pager = Pager::of(&list, format!("/orgs/{id}/plans?"));
     let exports = export_link(p, &org, ExportKind::Plans, &[]);
@@ -805,7 +805,7 @@ struct PlanPage {
 async fn show_plan(db: &Db, u: &PageUser, id: i64, page: Option<u32>, errs: Errs, status: StatusCode) -> PageResult {
     let p = &u.p;
     let pr = plan::get(db, p, id).await?;
-    let org = OrgRef::for_cap(db, p, pr.org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, pr.org_id, Capability::ReadRegistry).await?;
     let mut crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{}/plans", org.id), "联系方案".into()))).await?;
     crumbs.push((format!("/plans/{id}"), format!("方案 #{id}")));
     let deltas = plan::member_deltas(db, p, id, Page::first(50)).await?;
@@ -904,7 +904,7 @@ async fn show_posts(
     let all = q.all.as_deref() == Some("1");
     let f = PostFilter { org_id: Some(id), all: Some(all), ..Default::default() };
     let list = posts::list(db, p, &f, Page { page: q.page, per_page: Some(50) }).await?;
-    let org = OrgRef::for_cap(db, p, id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/posts"), "党员示范岗".into()))).await?;
     let pager = Pager::of(&list, format!("/orgs/{id}/posts?{}", if all { "all=1&" } else { "" }));
     let exports =
@@ -972,7 +972,7 @@ struct PostPage {
 async fn post_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let post = posts::get(db, p, id).await?;
-    let org = OrgRef::for_cap(db, p, post.org_id, Capability::ReadRegistry).await?;
+    let org = OrgRef::for_cap(&mut db.conn(), p, post.org_id, Capability::ReadRegistry).await?;
     let mut crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{}/posts", org.id), "党员示范岗".into()))).await?;
     crumbs.push((format!("/posts/{id}"), post.name.clone()));
     let can_edit = may(p, &org, Capability::EditRegistry);

@@ -482,7 +482,7 @@ impl MeetingNewPage {
 
 async fn org_name(s: &Shared, u: &PageUser, id: i64) -> Result<String, StoreError> {
     let o = redcell_store::coverage::OrgRef::in_scope(
-        &s.db,
+        &mut s.db.conn(),
         &u.p.scope(redcell_store::scope::Capability::ReadRegistry),
         id,
     )

@@ -13,6 +13,7 @@ mod views;
 use crate::Shared;
 use crate::auth::{LOGIN_CSRF_COOKIE, PageUser, SESSION_COOKIE, cookie, safe_next, same_token, set_cookie};
 use crate::form::FormData;
+use crate::kit::{CsrfForm, Surface, gates};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
@@ -20,34 +21,26 @@ use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use redcell_domain::{Capability, i18n};
+use redcell_domain::i18n;
 use redcell_store::StoreError;
 use redcell_store::registry::Paged;
 use serde::Deserialize;
 
-/// What the header of every signed-in page shows.
+/// What the header of every signed-in page shows: the navigation entries
+/// the capabilities mounted (see [`crate::kit::Surface::nav`]) that this
+/// caller may use.
 pub struct Nav {
     pub user: String,
     pub csrf: String,
-    pub registry: bool,
-    /// Roster import (花名册导入): shown only to those who may import.
-    pub import: bool,
-    pub users: bool,
-    pub audit: bool,
+    pub items: Vec<crate::kit::NavItem>,
 }
 
 impl Nav {
     pub fn of(u: &PageUser) -> Option<Nav> {
-        let has = |c| !u.p.scope(c).is_empty();
-        Some(Nav {
-            user: u.p.display_name.clone(),
-            csrf: u.csrf.clone(),
-            registry: has(Capability::ReadRegistry),
-            import: has(Capability::EditRegistry),
-            users: has(Capability::ManageUsers),
-            audit: redcell_store::audit::may_search(&u.p),
-        })
+        Nav::for_caller(&u.caller())
+    }
+    pub fn for_caller(c: &crate::kit::Caller) -> Option<Nav> {
+        Some(Nav { user: c.p.display_name.clone(), csrf: c.csrf.clone(), items: crate::nav_for(&c.p) })
     }
 }
 
@@ -106,6 +99,26 @@ pub fn error_page(e: StoreError) -> Response {
         }
     };
     render_status(status, &ErrorPage { nav: None, title: title.into(), message })
+}
+
+/// The page answering a form whose CSRF token did not match (403).
+pub fn csrf_page(c: Option<&crate::kit::Caller>) -> Response {
+    render_status(
+        StatusCode::FORBIDDEN,
+        &ErrorPage {
+            nav: c.and_then(Nav::for_caller),
+            title: i18n::CSRF_PAGE_TITLE.into(),
+            message: i18n::CSRF_FAILED.into(),
+        },
+    )
+}
+
+/// The page answering a signed-in caller without the right to a page (403).
+pub fn forbidden_page(c: &crate::kit::Caller) -> Response {
+    render_status(
+        StatusCode::FORBIDDEN,
+        &ErrorPage { nav: Nav::for_caller(c), title: i18n::FORBIDDEN_TITLE.into(), message: i18n::FORBIDDEN.into() },
+    )
 }
 
 /// Result of a page handler: a store error becomes an error page.
@@ -239,10 +252,7 @@ async fn login_submit(State(s): State<Shared>, parts: Parts, body: Bytes) -> Res
     }
 }
 
-async fn logout(State(s): State<Shared>, u: PageUser, parts: Parts, body: Bytes) -> Response {
-    if let Err(r) = CheckedForm::check(&u, &s.db, &body).await {
-        return r;
-    }
+async fn logout(State(s): State<Shared>, parts: Parts, _form: CsrfForm) -> Response {
     if let Some(t) = cookie(&parts, SESSION_COOKIE) {
         let _ = redcell_store::auth::logout(&s.db, t).await;
     }
@@ -253,10 +263,29 @@ async fn logout(State(s): State<Shared>, u: PageUser, parts: Parts, body: Bytes)
     r
 }
 
+/// Signing in and out.
+pub fn mount_session(s: &mut Surface) {
+    s.get("/login", gates::PUBLIC, login_form).post("/login", gates::PUBLIC, login_submit).post(
+        "/logout",
+        gates::SIGNED_IN,
+        logout,
+    );
+}
+
+/// The pages and API routes not yet mounted by their capability.
+pub fn mount_legacy(s: &mut Surface) {
+    s.legacy(router().merge(crate::open311::router()), upload_router(), crate::api::router());
+    s.nav(10, "/orgs", "组织架构", gates::READ)
+        .nav(11, "/search", "查找人员", gates::READ)
+        .nav(20, "/import", "花名册导入", gates::EDIT)
+        .nav(30, "/requests", "民情诉求", gates::SIGNED_IN)
+        .nav(40, "/duties/my", "我的职责", gates::SIGNED_IN)
+        .nav(80, "/admin/users", "账号管理", gates::USERS)
+        .nav(90, "/audit", "审计日志", gates::AUDIT);
+}
+
 pub fn router() -> Router<Shared> {
     Router::new()
-        .route("/login", get(login_form).post(login_submit))
-        .route("/logout", post(logout))
         .merge(views::router())
         .merge(admin::router())
         .merge(forms::router())

@@ -1,0 +1,1 @@
+//! Downloads of every exportable list (see `redcell_store::export`).
