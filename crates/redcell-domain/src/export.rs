@@ -1,30 +1,7 @@
-//! Exports of lists (导出): which lists can be exported, in which formats, the
-//! kinds of column a table has, and the file name a download carries. The
+//! Exports of lists (导出): in which formats, the kinds of column a table has, and the file name a download carries. The
 //! writers live in `redcell-docs`, the queries in `redcell-store`.
 
 use crate::code_enum;
-
-code_enum!(
-    /// A list that can be exported, by the URL segment of its API resource.
-    ExportKind {
-        Orgs = "orgs": "组织名册",
-        Grids = "grids": "网格名册",
-        Buildings = "buildings": "楼栋名册",
-        Households = "households": "住户名册",
-        Residents = "residents": "居民名册",
-        Members = "members": "党员名册",
-        Cadres = "cadres": "干部名册",
-        Units = "units": "单位设施名册",
-        Search = "search": "人员查询结果",
-        Users = "users": "账号列表",
-        Audit = "audit": "审计日志",
-        Contacts = "contacts": "联系名册",
-        Requests = "requests": "民情诉求",
-        Exemptions = "exemptions": "免除联系任务",
-        Plans = "plans": "联系方案",
-        Posts = "posts": "党员示范岗",
-    }
-);
 
 code_enum!(
     /// The file format of an export.
@@ -98,8 +75,8 @@ impl Column {
 }
 
 /// The file name of an export, e.g. `居民名册-20261122.xlsx`.
-pub fn file_name(kind: ExportKind, date: chrono::NaiveDate, format: ExportFormat) -> String {
-    format!("{}-{}.{}", kind.label(), date.format("%Y%m%d"), format.extension())
+pub fn file_name(label: &str, date: chrono::NaiveDate, format: ExportFormat) -> String {
+    format!("{label}-{}.{}", date.format("%Y%m%d"), format.extension())
 }
 
 /// A `Content-Disposition` value for a download named `name`: an ASCII
@@ -132,7 +109,7 @@ mod tests {
     #[test]
     fn names_and_dispositions() {
         let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        assert_eq!(file_name(ExportKind::Residents, d, ExportFormat::Xlsx), "居民名册-20261122.xlsx");
+        assert_eq!(file_name("居民名册", d, ExportFormat::Xlsx), "居民名册-20261122.xlsx");
         let cd = content_disposition("居民名册-20261122.xlsx", "residents-20261122.xlsx");
         assert_eq!(
             cd,
@@ -142,7 +119,6 @@ mod tests {
         let cd = content_disposition("a\"b\r\n.csv", "a\"b\r\n.csv");
         assert!(!cd.contains('\r') && !cd.contains('\n'));
         assert!(cd.starts_with("attachment; filename=\"a_b__.csv\""));
-        assert_eq!(ExportKind::parse("kind", "search").unwrap(), ExportKind::Search);
         assert!(ExportFormat::parse("format", "xls").is_err());
     }
 }

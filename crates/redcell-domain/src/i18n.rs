@@ -316,7 +316,6 @@ pub const IMPORT_UNDO_DONE: &str = "已撤销：它新增的记录已删除，�
 // Export of lists (导出).
 pub const EXPORT_TOO_MANY_ROWS: &str = "超过 Excel 单个工作表的行数上限（1048575 行），请缩小筛选范围或改为导出 CSV";
 pub const EXPORT_QUERY_INVALID: &str = "查询参数无效";
-pub const EXPORT_REFUSED: &str = "导出被拒";
 /// Headers of personal columns; masked, they carry [`EXPORT_MASKED_SUFFIX`].
 pub const EXPORT_ID_NUMBER: &str = "身份证号";
 pub const EXPORT_PHONE: &str = "联系电话";

@@ -7,10 +7,12 @@ use crate::audit::{self, Actor};
 use crate::auth::{SESSION_IDLE_MINUTES, hash_password, verify_password};
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, Right, local_time, yes};
 use crate::registry::{Page, Paged, like, paged};
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, Duration, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::{FieldError, OrgPath, Role, i18n, role};
 use serde::{Deserialize, Serialize};
 
@@ -299,4 +301,52 @@ pub async fn revoke_session(db: &Db, p: &Principal, user_id: i64, session_id: &s
 /// Record a refused attempt (forged CSRF token, forbidden access) on its own.
 pub async fn refused(db: &Db, p: &Principal, what: &str, detail: &str) -> Result<(), StoreError> {
     audit::access(db, p.tenant_id, Actor::of(p), what, "request", None, detail).await
+}
+
+/// The account search box as a filter.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountFilter {
+    /// Username or name contains.
+    pub q: Option<String>,
+}
+
+/// The account list as a file (导出): `Export` and `ManageUsers` on one grant.
+pub struct AccountList;
+
+impl Exportable for AccountList {
+    const CODE: &'static str = "users";
+    const LABEL: &'static str = "账号列表";
+    const TAG: &'static str = "users";
+    const RIGHT: Right = Right::ExportAccounts;
+    type Filter = AccountFilter;
+    type Row = Account;
+    fn columns(_m: Mask) -> Vec<Column> {
+        vec![
+            Column::ident("用户名"),
+            Column::text("姓名"),
+            Column::text("状态"),
+            Column::text("锁定至"),
+            Column::text("须修改密码"),
+            Column::text("创建时间"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f.q.as_deref()), ACCOUNT, "u.username"))
+    }
+    fn cells(u: &Account, _m: Mask) -> Vec<String> {
+        vec![
+            u.username.clone(),
+            u.display_name.clone(),
+            if u.disabled { "已停用" } else { "正常" }.to_string(),
+            u.locked_until.filter(|t| *t > chrono::Utc::now()).map(local_time).unwrap_or_default(),
+            yes(u.must_change_password),
+            local_time(u.created_at),
+        ]
+    }
+}
+
+/// The exportable lists of accounts.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![&AccountList]
 }

@@ -5,9 +5,11 @@
 
 use crate::db::{Args, Backend, Tx};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, Right, opt};
 use crate::scope::Principal;
 use crate::{Db, args};
 use chrono::{DateTime, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::ident::mask_id;
 use redcell_domain::phone::mask_phone;
 use serde::{Deserialize, Serialize};
@@ -261,4 +263,52 @@ pub async fn purge(db: &Db, days: i64) -> Result<u64, StoreError> {
         );
     }
     db.exec("DELETE FROM audit_log WHERE at < $1", args![Utc::now() - chrono::Duration::days(days)]).await
+}
+
+/// The audit trail as a file (导出): for its readers only.
+pub struct AuditList;
+
+impl Exportable for AuditList {
+    const CODE: &'static str = "audit";
+    const LABEL: &'static str = "审计日志";
+    const TAG: &'static str = "audit";
+    /// The audit trail's own export keeps the entity it has always had.
+    const ENTITY: &'static str = "audit_log";
+    const RIGHT: Right = Right::ReadAudit;
+    type Filter = AuditFilter;
+    type Row = Entry;
+    fn columns(_m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("时间"),
+            Column::ident("用户"),
+            Column::ident("代居民"),
+            Column::text("操作"),
+            Column::text("对象"),
+            Column::ident("编号"),
+            Column::text("说明"),
+            Column::text("变更前"),
+            Column::text("变更后"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, SELECT, "l.id DESC"))
+    }
+    fn cells(e: &Entry, _m: Mask) -> Vec<String> {
+        vec![
+            e.at_local(),
+            opt(&e.username),
+            opt(&e.on_behalf_of),
+            e.action_label().to_string(),
+            e.entity.clone(),
+            opt(&e.entity_id),
+            opt(&e.detail),
+            opt(&e.before_json),
+            opt(&e.after_json),
+        ]
+    }
+}
+
+/// The exportable lists of the audit trail.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![&AuditList]
 }

@@ -10,12 +10,11 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use redcell_docs::export::{Table, TableWriter};
 use redcell_domain::FieldError;
-use redcell_domain::export::{CsvEncoding, ExportFormat, ExportKind, content_disposition, file_name};
+use redcell_domain::export::{CsvEncoding, ExportFormat, content_disposition, file_name};
 use redcell_store::audit::Actor;
 use redcell_store::db::{NoPace, Pace, Wait};
-use redcell_store::export::{self as store, ExportFilter, Mask};
+use redcell_store::export::{ExportList, Exportable, Mask, Run};
 use redcell_store::{Db, Principal, StoreError};
-use serde::de::DeserializeOwned;
 use std::sync::{Arc, Mutex};
 
 /// The query parameters of an export besides the list's own filters.
@@ -28,9 +27,11 @@ pub struct ExportParams {
 }
 
 /// What to export, parsed from a query string.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ExportRequest {
-    pub filter: ExportFilter,
+    pub list: &'static dyn ExportList,
+    /// The list's filters, urlencoded (paging, format and encoding removed).
+    pub query: String,
     pub format: ExportFormat,
     pub encoding: CsvEncoding,
     /// The filters as given (for the audit trail), e.g. `org_id=3&q=王`.
@@ -41,10 +42,11 @@ fn query_error(e: impl std::fmt::Display) -> StoreError {
     FieldError::new("query", "query", format!("{}：{e}", redcell_domain::i18n::EXPORT_QUERY_INVALID)).into()
 }
 
-/// Parse `kind`'s filters, the format and the encoding from a query string.
+/// Parse the format, the encoding and `list`'s filters from a query string.
 /// Empty values count as absent (a blank search box filters nothing); paging
-/// parameters are ignored: an export has every matching row.
-pub fn parse_request(kind: ExportKind, query: &str) -> Result<ExportRequest, StoreError> {
+/// parameters are ignored: an export has every matching row. The filters are
+/// read by the list itself when the export runs.
+pub fn parse_request(list: &'static dyn ExportList, query: &str) -> Result<ExportRequest, StoreError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(query_error)?;
     let pairs: Vec<(String, String)> =
         pairs.into_iter().filter(|(k, v)| !v.trim().is_empty() && !matches!(k.as_str(), "page" | "per_page")).collect();
@@ -60,33 +62,8 @@ pub fn parse_request(kind: ExportKind, query: &str) -> Result<ExportRequest, Sto
     let rest: Vec<(String, String)> =
         pairs.into_iter().filter(|(k, _)| !matches!(k.as_str(), "format" | "encoding")).collect();
     let filters = rest.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let encoded = serde_urlencoded::to_string(&rest).map_err(query_error)?;
-    fn de<T: DeserializeOwned>(q: &str) -> Result<T, StoreError> {
-        serde_urlencoded::from_str(q).map_err(query_error)
-    }
-    #[derive(serde::Deserialize)]
-    struct Text {
-        q: Option<String>,
-    }
-    let filter = match kind {
-        ExportKind::Orgs => ExportFilter::Orgs(de(&encoded)?),
-        ExportKind::Grids => ExportFilter::Grids(de(&encoded)?),
-        ExportKind::Buildings => ExportFilter::Buildings(de(&encoded)?),
-        ExportKind::Households => ExportFilter::Households(de(&encoded)?),
-        ExportKind::Residents => ExportFilter::Residents(de(&encoded)?),
-        ExportKind::Members => ExportFilter::Members(de(&encoded)?),
-        ExportKind::Cadres => ExportFilter::Cadres(de(&encoded)?),
-        ExportKind::Units => ExportFilter::Units(de(&encoded)?),
-        ExportKind::Search => ExportFilter::Search(de::<Text>(&encoded)?.q.unwrap_or_default()),
-        ExportKind::Users => ExportFilter::Users(de::<Text>(&encoded)?.q),
-        ExportKind::Audit => ExportFilter::Audit(de(&encoded)?),
-        ExportKind::Contacts => ExportFilter::Contacts(de(&encoded)?),
-        ExportKind::Requests => ExportFilter::Requests(de(&encoded)?),
-        ExportKind::Exemptions => ExportFilter::Exemptions(de(&encoded)?),
-        ExportKind::Plans => ExportFilter::Plans(de(&encoded)?),
-        ExportKind::Posts => ExportFilter::Posts(de(&encoded)?),
-    };
-    Ok(ExportRequest { filter, format, encoding, filters })
+    let query = serde_urlencoded::to_string(&rest).map_err(query_error)?;
+    Ok(ExportRequest { list, query, format, encoding, filters })
 }
 
 /// Write the export to `out`; answers `out` and the number of rows.
@@ -111,8 +88,7 @@ async fn write_paced<W: std::io::Write + Send>(
     out: W,
     pace: &dyn Pace,
 ) -> Result<(W, u64), StoreError> {
-    let kind = req.filter.kind();
-    let table = Table { title: kind.label().to_string(), columns: store::columns(kind, mask) };
+    let table = Table { title: req.list.label().to_string(), columns: req.list.columns(mask) };
     let doc_err = |e: redcell_docs::xlsx::DocError| -> StoreError {
         if e.0 == redcell_domain::i18n::EXPORT_TOO_MANY_ROWS {
             FieldError::new("format", "too_many_rows", e.0).into()
@@ -122,7 +98,8 @@ async fn write_paced<W: std::io::Write + Send>(
     };
     let mut w = TableWriter::new(req.format, req.encoding, &table, out).map_err(doc_err)?;
     let mut sink = |cells: &[String]| w.row(cells).map_err(doc_err);
-    let n = store::run_paced(db, p, actor, &req.filter, req.format, &req.filters, mask, &mut sink, pace).await?;
+    let run = Run { db, p, actor, query: &req.query, format: req.format, described: &req.filters, mask, pace };
+    let n = req.list.run(run, &mut sink).await?;
     let out = w.finish().map_err(doc_err)?;
     Ok((out, n))
 }
@@ -184,11 +161,16 @@ impl Pace for ToBody {
 /// download short); xlsx is written to a temporary file (a zip is only
 /// complete at its end), which is then streamed. The export is audited as
 /// before, once every row has been written.
-pub async fn download(db: &Db, p: &Principal, kind: ExportKind, query: &str) -> Result<Response, StoreError> {
-    let req = parse_request(kind, query)?;
+pub async fn download(
+    db: &Db,
+    p: &Principal,
+    list: &'static dyn ExportList,
+    query: &str,
+) -> Result<Response, StoreError> {
+    let req = parse_request(list, query)?;
     let today = crate::today();
-    let name = file_name(kind, today, req.format);
-    let fallback = format!("{}-{}.{}", kind.code(), today.format("%Y%m%d"), req.format.extension());
+    let name = file_name(list.label(), today, req.format);
+    let fallback = format!("{}-{}.{}", list.code(), today.format("%Y%m%d"), req.format.extension());
     let headers = [
         (header::CONTENT_TYPE, req.format.content_type(req.encoding).to_string()),
         (header::CONTENT_DISPOSITION, content_disposition(&name, &fallback)),
@@ -271,11 +253,11 @@ impl ExportLink {
 }
 
 /// The download link of a list with these filters, for a page.
-pub fn link(kind: ExportKind, label: &str, filters: &[(&str, String)]) -> ExportLink {
+pub fn link<E: Exportable>(label: &str, filters: &[(&str, String)]) -> ExportLink {
     let pairs: Vec<(&str, &str)> =
         filters.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.as_str())).collect();
     let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
-    ExportLink { label: label.to_string(), href: format!("/export/{}?{q}", kind.code()) }
+    ExportLink { label: label.to_string(), href: format!("/export/{}?{q}", E::CODE) }
 }
 
 /// May the caller export anything at all (registry lists)?

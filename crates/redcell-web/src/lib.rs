@@ -43,7 +43,7 @@ pub fn today() -> chrono::NaiveDate {
 
 /// The capabilities, each mounting its own surface (routes, pages, nav
 /// entry). Adding a capability adds one line here.
-pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[pages::mount_session, pages::mount_legacy];
+pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[pages::mount_session, pages::mount_legacy, kit::exports::mount];
 
 /// Every capability's surface, mounted.
 pub fn surface() -> kit::Surface {

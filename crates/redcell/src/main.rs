@@ -434,9 +434,11 @@ async fn demo(database: Option<String>, a: DemoArgs) -> Result<()> {
 }
 
 async fn export(database: Option<String>, a: ExportArgs) -> Result<()> {
-    use redcell_domain::export::ExportKind;
     use redcell_store::export::Mask;
-    let kind = ExportKind::parse("kind", &a.kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let list = redcell_store::export::find(&a.kind).with_context(|| {
+        let codes: Vec<&str> = redcell_store::export::lists().iter().map(|l| l.code()).collect();
+        format!("未知的名册：{}（可导出：{}）", a.kind, codes.join("、"))
+    })?;
     let mut pairs: Vec<(String, String)> = Vec::new();
     for f in &a.filters {
         let (k, v) = f.split_once('=').with_context(|| format!("--filter {f}: expected NAME=VALUE"))?;
@@ -445,7 +447,7 @@ async fn export(database: Option<String>, a: ExportArgs) -> Result<()> {
     pairs.push(("format".into(), a.format.clone()));
     pairs.push(("encoding".into(), a.encoding.clone()));
     let query = serde_urlencoded::to_string(&pairs)?;
-    let mut req = redcell_web::export::parse_request(kind, &query).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut req = redcell_web::export::parse_request(list, &query).map_err(|e| anyhow::anyhow!("{e}"))?;
     // The audit row names the subtree the operator exported.
     req.filters =
         [format!("org={}", a.org), req.filters].iter().filter(|x| !x.is_empty()).cloned().collect::<Vec<_>>().join("&");
@@ -466,7 +468,7 @@ async fn export(database: Option<String>, a: ExportArgs) -> Result<()> {
     db.close().await;
     println!(
         "{}：{rows} 行写入 {}（{}{}，{:.1} 秒）",
-        kind.label(),
+        list.label(),
         a.out.display(),
         req.format.label(),
         if a.unmasked { "，未脱敏" } else { "，已脱敏" },

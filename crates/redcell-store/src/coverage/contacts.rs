@@ -7,11 +7,13 @@ use super::{OrgRef, not_found, today};
 use crate::audit;
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, opt, personal, phone};
 use crate::registry::{Page, Paged, check_edit, owner_for_edit, paged};
 use crate::scope::{Capability, Principal};
 use crate::{Code, PhoneNo, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::coverage::{ContactLevel, EndContact, NewContact, Party, key_resident_tags};
+use redcell_domain::export::Column;
 use redcell_domain::{CadreKind, FieldError, OrgKind, OrgPath, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -475,4 +477,47 @@ pub(crate) async fn end_all_for(
         crate::args![super::today(), user_id, chrono::Utc::now(), reason, tenant_id, kind, id],
     )
     .await
+}
+
+/// The contact roster as a file (导出).
+pub struct ContactList;
+
+impl Exportable for ContactList {
+    const CODE: &'static str = "contacts";
+    const LABEL: &'static str = "联系名册";
+    const TAG: &'static str = "coverage";
+    type Filter = RosterFilter;
+    type Row = Contact;
+    fn columns(m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("联系层级"),
+            Column::text("联系人"),
+            Column::text("所在组织/职务"),
+            Column::ident(personal(i18n::EXPORT_PHONE, m)),
+            Column::text("联系对象"),
+            Column::text("对象住址/组织"),
+            Column::date("开始日期"),
+            Column::date("结束日期"),
+            Column::text("建立原因"),
+            Column::text("结束原因"),
+        ]
+    }
+    async fn query(db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        let (w, a) = roster_where(db, q, f, Capability::ReadRegistry).await?;
+        Ok(Some((format!("{SELECT} FROM {FROM} WHERE {w} ORDER BY {ROSTER_ORDER}"), a)))
+    }
+    fn cells(c: &Contact, m: Mask) -> Vec<String> {
+        vec![
+            c.level_label().to_string(),
+            c.from_name.clone(),
+            opt(&c.from_org),
+            phone(&c.from_phone, m),
+            c.to_name.clone(),
+            opt(&c.to_detail),
+            c.since.to_string(),
+            opt(&c.until),
+            opt(&c.reason),
+            opt(&c.end_reason),
+        ]
+    }
 }

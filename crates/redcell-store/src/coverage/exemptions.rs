@@ -9,11 +9,13 @@ use super::{OrgRef, Tree, not_found};
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, catalogue, local_time, opt};
 use crate::registry::{Page, Paged, owner_for_edit, paged};
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::coverage::{Decision, ExemptionReason, ExemptionStatus, ExemptionStep, NewExemption};
+use redcell_domain::export::{Column, ColumnKind};
 use redcell_domain::{FieldError, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -264,4 +266,54 @@ pub async fn is_exempt(db: &Db, tenant_id: i64, member_id: i64) -> Result<bool, 
         )
         .await?
         > 0)
+}
+
+/// The exemptions as a file (导出).
+pub struct ExemptionList;
+
+impl Exportable for ExemptionList {
+    const CODE: &'static str = "exemptions";
+    const LABEL: &'static str = "免除联系任务";
+    const TAG: &'static str = "coverage";
+    type Filter = ExemptionFilter;
+    type Row = Exemption;
+    fn columns(m: Mask) -> Vec<Column> {
+        use ColumnKind::{Date, Text};
+        catalogue(
+            i18n::EXPORT_EXEMPTIONS,
+            [
+                Text, Text, Text, Text, Text, Text, Text, Text, Date, Text, Text, Date, Text, Text, Date, Text, Text,
+                Text, Date, Text, Text,
+            ],
+            m,
+        )
+    }
+    async fn query(db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(db, q, f).await?, SELECT, ORDER))
+    }
+    fn cells(e: &Exemption, _m: Mask) -> Vec<String> {
+        vec![
+            e.member_name.clone(),
+            e.org_name.clone(),
+            e.reason.to_string(),
+            opt(&e.note),
+            e.status.to_string(),
+            e.pending_label().to_string(),
+            opt(&e.requested_by_name),
+            local_time(e.requested_at),
+            opt(&e.branch_on),
+            opt(&e.branch_by_name),
+            opt(&e.branch_note),
+            opt(&e.community_on),
+            opt(&e.community_by_name),
+            opt(&e.community_note),
+            opt(&e.street_on),
+            opt(&e.street_by_name),
+            opt(&e.street_note),
+            e.rejected_step_label().to_string(),
+            opt(&e.rejected_on),
+            opt(&e.rejected_by_name),
+            opt(&e.reject_reason),
+        ]
+    }
 }

@@ -42,6 +42,11 @@ pub fn org_or_home(p: &Principal, org_id: Option<i64>) -> Result<i64, StoreError
 }
 
 pub use crate::scope::OrgRef;
+
+/// The coverage capability's exportable lists.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![&contacts::ContactList, &exemptions::ExemptionList, &plan::PlanList, &posts::PostList]
+}
 use crate::scope::{ORG_COLS, OrgRow};
 
 /// Every organisation of a tenant (a few thousand at most), for the tree

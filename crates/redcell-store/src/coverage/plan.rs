@@ -11,11 +11,13 @@ use super::{OrgRef, Tree, exempt_members_sql, in_list, insert_rows, metres, toda
 use crate::audit;
 use crate::db::{Arg, Args, Db, Tx};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, catalogue, local_time, opt, yes};
 use crate::registry::{Page, Paged, paged};
 use crate::scope::{Capability, Principal, Scope};
 use crate::{Code, args};
 use chrono::{DateTime, Utc};
 use redcell_domain::coverage::{ContactLevel, QuotaPreset, Range};
+use redcell_domain::export::{Column, ColumnKind};
 use redcell_domain::{FieldError, i18n};
 use redcell_plan::{Instance, Pair, Params, SolveOptions};
 use serde::{Deserialize, Serialize};
@@ -736,4 +738,57 @@ pub async fn discard(db: &Db, p: &Principal, id: i64, reason: &str) -> Result<Pr
     .await?;
     tx.commit().await?;
     get(db, p, id).await
+}
+
+/// The proposed plans as a file (导出).
+pub struct PlanList;
+
+impl Exportable for PlanList {
+    const CODE: &'static str = "plans";
+    const LABEL: &'static str = "联系方案";
+    const TAG: &'static str = "coverage";
+    type Filter = PlanFilter;
+    type Row = Proposal;
+    fn columns(m: Mask) -> Vec<Column> {
+        use ColumnKind::{Number, Text};
+        catalogue(
+            i18n::EXPORT_PLANS,
+            [
+                Number, Text, Text, Number, Text, Number, Number, Number, Number, Number, Number, Text, Text, Number,
+                Number, Number, Number, Number, Text, Text, Text, Text, Text,
+            ],
+            m,
+        )
+    }
+    async fn query(db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        let org = super::org_or_home(q, f.org_id)?;
+        Ok(crate::export::sql(filtered(db, q, org).await?, SELECT, ORDER))
+    }
+    fn cells(x: &Proposal, _m: Mask) -> Vec<String> {
+        vec![
+            x.id.to_string(),
+            x.org_name.clone(),
+            x.status.to_string(),
+            x.move_penalty.to_string(),
+            yes(x.cross_grid),
+            x.households.to_string(),
+            x.members.to_string(),
+            x.capacity.to_string(),
+            x.max_coverage.to_string(),
+            x.covered_before.to_string(),
+            x.covered_after.to_string(),
+            x.before_pct(),
+            x.after_pct(),
+            x.gains.to_string(),
+            x.losses.to_string(),
+            x.moves.to_string(),
+            x.cost.to_string(),
+            x.lower_bound.to_string(),
+            opt(&x.created_by_name),
+            local_time(x.created_at),
+            opt(&x.decided_by_name),
+            x.decided_at.map(local_time).unwrap_or_default(),
+            opt(&x.decision_reason),
+        ]
+    }
 }

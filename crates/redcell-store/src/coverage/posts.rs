@@ -10,11 +10,13 @@ use super::{not_found, today};
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, catalogue, opt};
 use crate::registry::{Page, Paged, check_edit, owner_for_edit, paged};
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::coverage::{EndContact, NewPost, PartyRole};
+use redcell_domain::export::{Column, ColumnKind};
 use redcell_domain::{FieldError, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -350,4 +352,35 @@ pub(crate) async fn seed_demo(db: &Db, tenant: i64, tree: &super::Tree) -> Resul
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The demonstration posts as a file (导出).
+pub struct PostList;
+
+impl Exportable for PostList {
+    const CODE: &'static str = "posts";
+    const LABEL: &'static str = "党员示范岗";
+    const TAG: &'static str = "coverage";
+    type Filter = PostFilter;
+    type Row = Post;
+    fn columns(m: Mask) -> Vec<Column> {
+        use ColumnKind::{Date, Text};
+        catalogue(i18n::EXPORT_POSTS, [Text, Text, Text, Text, Text, Date, Date, Text, Text], m)
+    }
+    async fn query(db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(db, q, f).await?, SELECT, ORDER))
+    }
+    fn cells(x: &Post, _m: Mask) -> Vec<String> {
+        vec![
+            x.name.clone(),
+            x.member_name.clone(),
+            x.grid_name.clone(),
+            opt(&x.unit_name),
+            opt(&x.leader_name),
+            x.since.to_string(),
+            opt(&x.until),
+            opt(&x.note),
+            opt(&x.end_reason),
+        ]
+    }
 }

@@ -5,8 +5,10 @@ use crate::args;
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask};
 use crate::scope::{Capability, Principal};
 use chrono::{DateTime, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::input::NewBuilding;
 use serde::{Deserialize, Serialize};
 
@@ -160,4 +162,40 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The list as a file (导出).
+pub struct BuildingList;
+
+impl Exportable for BuildingList {
+    const CODE: &'static str = "buildings";
+    const LABEL: &'static str = "楼栋名册";
+    const TAG: &'static str = "buildings";
+    type Filter = BuildingFilter;
+    type Row = Building;
+    fn columns(m: Mask) -> Vec<Column> {
+        let _ = m;
+        vec![
+            Column::text("楼栋"),
+            Column::text("地址"),
+            Column::text("网格"),
+            Column::number("单元数"),
+            Column::number("层数"),
+            Column::number("住户数"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, SELECT, ORDER))
+    }
+    fn cells(b: &Self::Row, m: Mask) -> Vec<String> {
+        let _ = m;
+        vec![
+            b.name.clone(),
+            b.address.clone(),
+            b.grid_name.clone(),
+            b.units.to_string(),
+            b.floors.to_string(),
+            b.households.to_string(),
+        ]
+    }
 }

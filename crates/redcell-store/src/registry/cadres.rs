@@ -4,9 +4,11 @@ use super::{Page, Paged, check_edit, like, owner_for_edit, paged};
 use crate::audit;
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, opt, personal, phone};
 use crate::scope::{Capability, Principal};
 use crate::{Code, PhoneNo, args};
 use chrono::{DateTime, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::input::NewCadre;
 use redcell_domain::{CadreKind, FieldError, i18n};
 use serde::{Deserialize, Serialize};
@@ -204,4 +206,38 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The list as a file (导出).
+pub struct CadreList;
+
+impl Exportable for CadreList {
+    const CODE: &'static str = "cadres";
+    const LABEL: &'static str = "干部名册";
+    const TAG: &'static str = "cadres";
+    type Filter = CadreFilter;
+    type Row = Cadre;
+    fn columns(m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("姓名"),
+            Column::text("类别"),
+            Column::text("所属组织"),
+            Column::text("职务"),
+            Column::ident(personal(i18n::EXPORT_PHONE, m)),
+            Column::text("驻点组织"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, &select(q), ORDER))
+    }
+    fn cells(c: &Self::Row, m: Mask) -> Vec<String> {
+        vec![
+            c.name.clone(),
+            c.kind.to_string(),
+            c.org_name.clone(),
+            opt(&c.title),
+            phone(&c.phone, m),
+            opt(&c.stations),
+        ]
+    }
 }

@@ -5,8 +5,10 @@ use crate::args;
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::{ResultExt, StoreError};
+use crate::export::{Exportable, Mask, opt};
 use crate::scope::{Capability, Principal};
 use chrono::{DateTime, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::i18n;
 use redcell_domain::input::NewGrid;
 use serde::{Deserialize, Serialize};
@@ -125,4 +127,26 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The list as a file (导出).
+pub struct GridList;
+
+impl Exportable for GridList {
+    const CODE: &'static str = "grids";
+    const LABEL: &'static str = "网格名册";
+    const TAG: &'static str = "grids";
+    type Filter = GridFilter;
+    type Row = Grid;
+    fn columns(m: Mask) -> Vec<Column> {
+        let _ = m;
+        vec![Column::ident("编码"), Column::text("名称"), Column::text("所属组织"), Column::text("说明")]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, SELECT, ORDER))
+    }
+    fn cells(g: &Self::Row, m: Mask) -> Vec<String> {
+        let _ = m;
+        vec![g.code.clone(), g.name.clone(), g.org_name.clone(), opt(&g.description)]
+    }
 }

@@ -5,8 +5,10 @@ use crate::args;
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::{ResultExt, StoreError};
+use crate::export::{Exportable, Mask, opt};
 use crate::scope::{Capability, Principal};
 use chrono::{DateTime, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::input::NewHousehold;
 use redcell_domain::{FieldError, HouseholdTag, HouseholdTags, i18n};
 use serde::{Deserialize, Serialize};
@@ -191,4 +193,42 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The list as a file (导出).
+pub struct HouseholdList;
+
+impl Exportable for HouseholdList {
+    const CODE: &'static str = "households";
+    const LABEL: &'static str = "住户名册";
+    const TAG: &'static str = "households";
+    type Filter = HouseholdFilter;
+    type Row = Household;
+    fn columns(m: Mask) -> Vec<Column> {
+        let _ = m;
+        vec![
+            Column::text("楼栋"),
+            Column::number("单元"),
+            Column::ident("房号"),
+            Column::text("地址"),
+            Column::text("标签"),
+            Column::number("人数"),
+            Column::text("备注"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, SELECT, ORDER))
+    }
+    fn cells(h: &Self::Row, m: Mask) -> Vec<String> {
+        let _ = m;
+        vec![
+            h.building_name.clone(),
+            h.unit_no.to_string(),
+            h.room.clone(),
+            h.address.clone(),
+            h.tag_set().labels().join("、"),
+            h.residents.to_string(),
+            opt(&h.note),
+        ]
+    }
 }

@@ -5,9 +5,11 @@ use super::{Page, Paged, check_edit, owner_for_edit, paged};
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::{ResultExt, StoreError};
+use crate::export::{Exportable, Mask, id_no, opt, personal, phone, yes};
 use crate::scope::{Capability, Principal};
 use crate::{Code, IdNo, PhoneNo, args};
 use chrono::{DateTime, NaiveDate, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::input::NewMember;
 use redcell_domain::{FieldError, MemberCategory, MemberStatus, i18n};
 use serde::{Deserialize, Serialize};
@@ -186,4 +188,52 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The list as a file (导出).
+pub struct MemberList;
+
+impl Exportable for MemberList {
+    const CODE: &'static str = "members";
+    const LABEL: &'static str = "党员名册";
+    const TAG: &'static str = "members";
+    type Filter = MemberFilter;
+    type Row = Member;
+    fn columns(m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("姓名"),
+            Column::text("所在组织"),
+            Column::text("类别"),
+            Column::text("状态"),
+            Column::date("入党日期"),
+            Column::date("出生日期"),
+            Column::ident(personal(i18n::EXPORT_ID_NUMBER, m)),
+            Column::ident(personal(i18n::EXPORT_PHONE, m)),
+            Column::text("党员中心户"),
+            Column::text("工作单位"),
+            Column::text("特长"),
+            Column::text("兴趣"),
+            Column::text("空闲时间"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, SELECT, ORDER))
+    }
+    fn cells(x: &Self::Row, m: Mask) -> Vec<String> {
+        vec![
+            x.name.clone(),
+            x.org_name.clone(),
+            x.category.to_string(),
+            x.status.to_string(),
+            opt(&x.joined_on),
+            x.birth_date.to_string(),
+            id_no(&x.id_number, m),
+            phone(&x.phone, m),
+            yes(x.central_household),
+            opt(&x.work_unit),
+            opt(&x.skills),
+            opt(&x.interests),
+            opt(&x.free_time),
+        ]
+    }
 }

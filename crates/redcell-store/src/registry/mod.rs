@@ -17,6 +17,21 @@ use crate::scope::{Capability, Principal};
 use redcell_domain::{FieldError, i18n};
 use serde::{Deserialize, Serialize};
 
+/// The registry's exportable lists.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![
+        &orgs::OrgList,
+        &grids::GridList,
+        &buildings::BuildingList,
+        &households::HouseholdList,
+        &residents::ResidentList,
+        &members::MemberList,
+        &cadres::CadreList,
+        &units::UnitList,
+        &search::SearchList,
+    ]
+}
+
 /// Paging of a list: 1-based page, at most 200 rows a page.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
 pub struct Page {

@@ -4,9 +4,11 @@ use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::{ResultExt, StoreError};
+use crate::export::{Exportable, Mask, opt, personal, phone};
 use crate::scope::{Capability, Principal};
 use crate::{Code, PhoneNo, args};
 use chrono::{DateTime, Utc};
+use redcell_domain::export::Column;
 use redcell_domain::input::NewOrg;
 use redcell_domain::{FieldError, OrgKind, OrgPath, i18n};
 use serde::{Deserialize, Serialize};
@@ -319,4 +321,39 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The list as a file (导出).
+pub struct OrgList;
+
+impl Exportable for OrgList {
+    const CODE: &'static str = "orgs";
+    const LABEL: &'static str = "组织名册";
+    const TAG: &'static str = "orgs";
+    type Filter = OrgFilter;
+    type Row = Org;
+    fn columns(m: Mask) -> Vec<Column> {
+        let _ = m;
+        vec![
+            Column::ident("编码"),
+            Column::text("名称"),
+            Column::text("类型"),
+            Column::text("上级组织"),
+            Column::text("书记"),
+            Column::ident(personal(i18n::EXPORT_PHONE, m)),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, SELECT, ORDER))
+    }
+    fn cells(o: &Self::Row, m: Mask) -> Vec<String> {
+        vec![
+            o.code.clone(),
+            o.name.clone(),
+            o.kind.to_string(),
+            opt(&o.parent_name),
+            opt(&o.secretary),
+            phone(&o.phone, m),
+        ]
+    }
 }

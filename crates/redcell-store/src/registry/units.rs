@@ -5,10 +5,12 @@ use super::{Page, Paged, check_edit, like, owner_for_edit, paged};
 use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, opt, personal, phone};
 use crate::scope::{Capability, Principal};
 use crate::{Code, PhoneNo, args};
 use chrono::{DateTime, Utc};
 use redcell_domain::UnitKind;
+use redcell_domain::export::Column;
 use redcell_domain::input::NewUnit;
 use serde::{Deserialize, Serialize};
 
@@ -112,4 +114,30 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The list as a file (导出).
+pub struct UnitList;
+
+impl Exportable for UnitList {
+    const CODE: &'static str = "units";
+    const LABEL: &'static str = "单位设施名册";
+    const TAG: &'static str = "units";
+    type Filter = UnitFilter;
+    type Row = Unit;
+    fn columns(m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("名称"),
+            Column::text("类别"),
+            Column::text("地址"),
+            Column::text("联系人"),
+            Column::ident(personal(redcell_domain::i18n::EXPORT_PHONE, m)),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        Ok(crate::export::sql(filtered(q, f)?, SELECT, ORDER))
+    }
+    fn cells(u: &Self::Row, m: Mask) -> Vec<String> {
+        vec![u.name.clone(), u.kind.to_string(), opt(&u.address), opt(&u.contact), phone(&u.phone, m)]
+    }
 }

@@ -14,11 +14,13 @@ use crate::audit;
 use crate::calendar;
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask, catalogue, local_time, opt, phone_text, yes};
 use crate::registry::{Page, Paged};
 use crate::scope::{Capability, Principal};
 use crate::{args, auth};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use redcell_domain::calendar::shanghai_date;
+use redcell_domain::export::{Column, ColumnKind};
 use redcell_domain::phone::mask_phone;
 use redcell_domain::requests::{
     Action, ActorRole, Card, Ctx, ErrandClass, FixOutcome, NewCategory, NewRequest, PartStatus, RequestKind,
@@ -1577,4 +1579,60 @@ pub async fn resolve_household(
         0 => Err((FieldError::new("household_id", "not_found", i18n::PICK_NONE), found)),
         _ => Err((FieldError::new("household_id", "ambiguous", i18n::PICK_AMBIGUOUS), found)),
     })
+}
+
+/// The request register (民情诉求台账) as a file (导出).
+pub struct RequestList;
+
+impl Exportable for RequestList {
+    const CODE: &'static str = "requests";
+    const LABEL: &'static str = "民情诉求";
+    const TAG: &'static str = "requests";
+    type Filter = Filter;
+    type Row = Request;
+    fn columns(m: Mask) -> Vec<Column> {
+        use ColumnKind::{Date, Identifier as Ident, Text};
+        catalogue(
+            i18n::EXPORT_REQUESTS,
+            [
+                Ident, Text, Text, Text, Text, Text, Text, Ident, Text, Text, Text, Text, Date, Date, Text, Date, Text,
+                Text, Text, Text,
+            ],
+            m,
+        )
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        let (w, a) = filtered(q, f);
+        Ok(Some((format!("{SELECT} WHERE {w} ORDER BY {ORDER}"), a)))
+    }
+    fn cells(r: &Request, m: Mask) -> Vec<String> {
+        let today = redcell_domain::calendar::shanghai_date(chrono::Utc::now());
+        vec![
+            r.code.clone(),
+            r.kind_label().to_string(),
+            r.category_name.clone(),
+            r.class_label().to_string(),
+            r.description.clone(),
+            opt(&r.address),
+            opt(&r.contact_name),
+            phone_text(&r.contact_phone, m),
+            r.org_name.clone(),
+            opt(&r.handler_name),
+            r.state_label().to_string(),
+            r.card_label().to_string(),
+            r.received_on.to_string(),
+            r.due_date.to_string(),
+            yes(r.overdue(today)),
+            opt(&r.paused_on),
+            r.outcome_label().to_string(),
+            r.satisfaction_label().to_string(),
+            local_time(r.submitted_at),
+            r.closed_at.map(local_time).unwrap_or_default(),
+        ]
+    }
+}
+
+/// The requests capability's exportable lists.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![&RequestList]
 }

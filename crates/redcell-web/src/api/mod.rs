@@ -4,7 +4,6 @@ pub mod admin;
 pub mod auth;
 pub mod coverage;
 pub mod duties;
-pub mod export;
 pub mod registry;
 pub mod requests;
 
@@ -64,7 +63,6 @@ pub fn router() -> OpenApiRouter<Shared> {
         .merge(registry::router())
         .merge(admin::router())
         .merge(coverage::router())
-        .merge(export::router())
         .merge(duties::router())
         .merge(requests::router())
 }

@@ -118,7 +118,7 @@ impl Surface {
     }
 
     /// A page route for one method.
-    pub fn page<H, T>(&mut self, method: Method, path: &'static str, access: Access, handler: H) -> &mut Self
+    pub fn page<H, T>(&mut self, method: Method, path: &str, access: Access, handler: H) -> &mut Self
     where
         H: axum::handler::Handler<T, Shared>,
         T: 'static,
@@ -130,7 +130,7 @@ impl Surface {
         self
     }
 
-    pub fn get<H, T>(&mut self, path: &'static str, access: Access, handler: H) -> &mut Self
+    pub fn get<H, T>(&mut self, path: &str, access: Access, handler: H) -> &mut Self
     where
         H: axum::handler::Handler<T, Shared>,
         T: 'static,
@@ -138,7 +138,7 @@ impl Surface {
         self.page(Method::GET, path, access, handler)
     }
 
-    pub fn post<H, T>(&mut self, path: &'static str, access: Access, handler: H) -> &mut Self
+    pub fn post<H, T>(&mut self, path: &str, access: Access, handler: H) -> &mut Self
     where
         H: axum::handler::Handler<T, Shared>,
         T: 'static,
@@ -147,7 +147,7 @@ impl Surface {
     }
 
     /// A multipart upload (`POST`) with its own body limit in bytes.
-    pub fn upload<H, T>(&mut self, path: &'static str, access: Access, limit: usize, handler: H) -> &mut Self
+    pub fn upload<H, T>(&mut self, path: &str, access: Access, limit: usize, handler: H) -> &mut Self
     where
         H: axum::handler::Handler<T, Shared>,
         T: 'static,
@@ -168,7 +168,7 @@ impl Surface {
     }
 
     /// A route outside the two fronts (Open311, health, static files): public.
-    pub fn public(&mut self, method: Method, path: &'static str, mr: MethodRouter<Shared>) -> &mut Self {
+    pub fn public(&mut self, method: Method, path: &str, mr: MethodRouter<Shared>) -> &mut Self {
         self.pages = std::mem::take(&mut self.pages).route(path, mr);
         self.routes.push(RouteInfo {
             method,

@@ -66,7 +66,7 @@ async fn users_page(
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let exports = if u.p.grants.iter().any(|g| g.role.can(Capability::Export) && g.role.can(Capability::ManageUsers)) {
         let q = q.q.clone().unwrap_or_default();
-        vec![crate::export::link(redcell_domain::export::ExportKind::Users, "账号列表", &[("q", q)])]
+        vec![crate::export::link::<redcell_store::accounts::AccountList>("账号列表", &[("q", q)])]
     } else {
         vec![]
     };
@@ -361,10 +361,8 @@ async fn audit_page(u: PageUser, State(s): State<Shared>, Query(f): Query<AuditF
     let list = audit::search(&s.db, &u.p, &filter, Page { page: f.page, per_page: Some(100) }).await?;
     let query = f.query();
     let pager = Pager::of(&list, format!("/audit?{query}&"));
-    let exports = vec![crate::export::ExportLink {
-        label: "审计日志".into(),
-        href: format!("/export/{}?{query}", redcell_domain::export::ExportKind::Audit.code()),
-    }];
+    let exports =
+        vec![crate::export::ExportLink { label: "审计日志".into(), href: format!("/export/audit?{query}") }];
     Ok(render(&AuditPage { nav: Nav::of(&u), f, actions: i18n::AUDIT_ACTIONS, list, pager, exports }))
 }
 
@@ -372,7 +370,7 @@ async fn audit_page(u: PageUser, State(s): State<Shared>, Query(f): Query<AuditF
 /// has always offered; the same export as `/export/audit`, which also writes xlsx).
 async fn audit_export(u: PageUser, State(s): State<Shared>, Query(f): Query<AuditForm>) -> PageResult {
     let query = format!("{}&format=csv", f.query());
-    Ok(crate::export::download(&s.db, &u.p, redcell_domain::export::ExportKind::Audit, &query).await?)
+    Ok(crate::export::download(&s.db, &u.p, &redcell_store::audit::AuditList, &query).await?)
 }
 
 #[derive(Template)]

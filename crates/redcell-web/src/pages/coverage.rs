@@ -20,7 +20,6 @@ use redcell_domain::coverage::{
     ContactLevel, ExemptionReason, ExtraQuota, Party, PartyRole, QuotaPreset, RawContact, RawDecision, RawEndContact,
     RawExemption, RawPost, RawQuota, parse_move_penalty, parse_party_role,
 };
-use redcell_domain::export::ExportKind;
 use redcell_store::coverage::contacts::{self, Contact, RosterFilter};
 use redcell_store::coverage::exemptions::{self, Exemption, ExemptionFilter};
 use redcell_store::coverage::pick::{self, Candidate, PickKind};
@@ -204,13 +203,17 @@ fn may(p: &Principal, org: &OrgRef, cap: Capability) -> bool {
 
 /// The download of an organisation's list with the page's filters, for who
 /// may export that organisation's subtree.
-fn export_link(p: &Principal, org: &OrgRef, kind: ExportKind, filters: &[(&str, String)]) -> Vec<ExportLink> {
+fn export_link<E: redcell_store::export::Exportable>(
+    p: &Principal,
+    org: &OrgRef,
+    filters: &[(&str, String)],
+) -> Vec<ExportLink> {
     if !may(p, org, Capability::Export) {
         return vec![];
     }
     let mut all = vec![("org_id", org.id.to_string())];
     all.extend(filters.iter().cloned());
-    vec![crate::export::link(kind, kind.label(), &all)]
+    vec![crate::export::link::<E>(E::LABEL, &all)]
 }
 
 fn levels() -> Vec<(&'static str, &'static str)> {
@@ -338,7 +341,7 @@ async fn show_contacts(
         ("date", date_s.clone()),
         ("history", if history { "true".to_string() } else { String::new() }),
     ];
-    let exports = export_link(p, &org, ExportKind::Contacts, &filters);
+    let exports = export_link::<redcell_store::coverage::contacts::ContactList>(p, &org, &filters);
     let page = ContactsPage {
         nav: Nav::of(u),
         crumbs,
@@ -634,7 +637,11 @@ async fn show_exemptions(
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/exemptions"), "免除联系任务".into()))).await?;
     let pager =
         Pager::of(&list, format!("/orgs/{id}/exemptions?status={}&", url_encode(q.status.as_deref().unwrap_or(""))));
-    let exports = export_link(p, &org, ExportKind::Exemptions, &[("status", q.status.clone().unwrap_or_default())]);
+    let exports = export_link::<redcell_store::coverage::exemptions::ExemptionList>(
+        p,
+        &org,
+        &[("status", q.status.clone().unwrap_or_default())],
+    );
     let page = ExemptionsPage {
         nav: Nav::of(u),
         crumbs,
@@ -742,7 +749,7 @@ async fn show_plans(
     let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/plans"), "联系方案".into()))).await?;
     let pager = Pager::of(&list, format!("/orgs/{id}/plans?"));
-    let exports = export_link(p, &org, ExportKind::Plans, &[]);
+    let exports = export_link::<redcell_store::coverage::plan::PlanList>(p, &org, &[]);
     let page = PlansPage {
         nav: Nav::of(u),
         crumbs,
@@ -907,8 +914,11 @@ async fn show_posts(
     let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
     let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/posts"), "党员示范岗".into()))).await?;
     let pager = Pager::of(&list, format!("/orgs/{id}/posts?{}", if all { "all=1&" } else { "" }));
-    let exports =
-        export_link(p, &org, ExportKind::Posts, &[("all", if all { "true".to_string() } else { String::new() })]);
+    let exports = export_link::<redcell_store::coverage::posts::PostList>(
+        p,
+        &org,
+        &[("all", if all { "true".to_string() } else { String::new() })],
+    );
     let page = PostsPage {
         nav: Nav::of(u),
         crumbs,

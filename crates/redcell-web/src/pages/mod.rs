@@ -4,7 +4,6 @@
 mod admin;
 mod coverage;
 mod duties;
-mod export;
 mod forms;
 mod import;
 mod requests;
@@ -290,7 +289,6 @@ pub fn router() -> Router<Shared> {
         .merge(admin::router())
         .merge(forms::router())
         .merge(coverage::router())
-        .merge(export::router())
         .merge(requests::router())
         .merge(duties::router())
         .merge(import::router())

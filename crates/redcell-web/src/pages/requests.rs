@@ -347,7 +347,6 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
     let pager = super::Pager::of(&list, base);
     let handlers = requests::assignable(&s.db, &u.p).await?;
     let exports = if crate::export::may_export(&u.p) {
-        let kind = redcell_domain::export::ExportKind::Requests;
         let filters = [
             ("kind", QueuePage::v(&f.kind).to_string()),
             ("state", QueuePage::v(&f.state).to_string()),
@@ -355,7 +354,7 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
             ("org_id", QueuePage::v(&f.org_id).to_string()),
             ("q", QueuePage::v(&f.q).to_string()),
         ];
-        vec![crate::export::link(kind, kind.label(), &filters)]
+        vec![crate::export::link::<requests::RequestList>("民情诉求", &filters)]
     } else {
         vec![]
     };

@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use chrono::NaiveDate;
-use redcell_domain::export::ExportKind;
 use redcell_store::registry::{
     Page, Paged, buildings, cadres, grids, households, members, orgs, residents, search, units,
 };
@@ -127,11 +126,11 @@ async fn org(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageR
     let exports = if crate::export::may_export_at(p, &org.org_path()) {
         let o = || vec![("org_id", id.to_string())];
         vec![
-            link(ExportKind::Orgs, "下级组织", &[("parent_id", id.to_string())]),
-            link(ExportKind::Grids, "网格", &o()),
-            link(ExportKind::Cadres, "干部", &o()),
-            link(ExportKind::Members, "党员", &o()),
-            link(ExportKind::Residents, "居民", &o()),
+            link::<redcell_store::registry::orgs::OrgList>("下级组织", &[("parent_id", id.to_string())]),
+            link::<redcell_store::registry::grids::GridList>("网格", &o()),
+            link::<redcell_store::registry::cadres::CadreList>("干部", &o()),
+            link::<redcell_store::registry::members::MemberList>("党员", &o()),
+            link::<redcell_store::registry::residents::ResidentList>("居民", &o()),
         ]
     } else {
         vec![]
@@ -188,10 +187,10 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
     let exports = if may(db, p, grid.org_id, Capability::Export).await {
         let g = || vec![("grid_id", id.to_string())];
         vec![
-            link(ExportKind::Buildings, "楼栋", &g()),
-            link(ExportKind::Households, "住户", &g()),
-            link(ExportKind::Members, "党员", &g()),
-            link(ExportKind::Units, "两新组织与公共设施", &g()),
+            link::<redcell_store::registry::buildings::BuildingList>("楼栋", &g()),
+            link::<redcell_store::registry::households::HouseholdList>("住户", &g()),
+            link::<redcell_store::registry::members::MemberList>("党员", &g()),
+            link::<redcell_store::registry::units::UnitList>("两新组织与公共设施", &g()),
         ]
     } else {
         vec![]
@@ -252,7 +251,7 @@ async fn building(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, Que
     let pager = Pager::of(&households, format!("/buildings/{id}?"));
     let can_edit = can_edit(db, p, building.org_id).await;
     let exports = if may(db, p, building.org_id, Capability::Export).await {
-        vec![link(ExportKind::Households, "住户", &[("building_id", id.to_string())])]
+        vec![link::<redcell_store::registry::households::HouseholdList>("住户", &[("building_id", id.to_string())])]
     } else {
         vec![]
     };
@@ -297,7 +296,7 @@ async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) ->
     let can_edit = can_edit(db, p, household.org_id).await;
     let files = redcell_store::files::list(db, p, redcell_store::files::Owner::Household(id)).await?;
     let exports = if may(db, p, household.org_id, Capability::Export).await {
-        vec![link(ExportKind::Residents, "家庭成员", &[("household_id", id.to_string())])]
+        vec![link::<redcell_store::registry::residents::ResidentList>("家庭成员", &[("household_id", id.to_string())])]
     } else {
         vec![]
     };
@@ -458,7 +457,7 @@ async fn member_list(u: PageUser, State(s): State<Shared>, Query(q): Query<Membe
             ("central_household", q.central_household.map(|x| x.to_string()).unwrap_or_default()),
             ("q", q.q.clone().unwrap_or_default()),
         ];
-        vec![link(ExportKind::Members, &heading, &filters)]
+        vec![link::<redcell_store::registry::members::MemberList>(&heading, &filters)]
     } else {
         vec![]
     };
@@ -496,7 +495,7 @@ async fn search_page(u: PageUser, State(s): State<Shared>, Query(q): Query<Searc
     let list = search::people(&s.db, &u.p, &text, Page { page: q.page, per_page: Some(50) }).await?;
     let pager = Pager::of(&list, format!("/search?q={}&", url_encode(&text)));
     let exports = if crate::export::may_export(&u.p) && !text.trim().is_empty() {
-        vec![link(ExportKind::Search, "查询结果", &[("q", text.clone())])]
+        vec![link::<redcell_store::registry::search::SearchList>("查询结果", &[("q", text.clone())])]
     } else {
         vec![]
     };
