@@ -45,6 +45,18 @@ impl DayKind {
     }
 }
 
+impl crate::CodeEnum for DayKind {
+    fn from_code(s: &str) -> Option<Self> {
+        DayKind::from_code(s)
+    }
+    fn code(self) -> &'static str {
+        DayKind::code(self)
+    }
+    fn label(self) -> &'static str {
+        DayKind::label(self)
+    }
+}
+
 /// One listed day.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpecialDay {

@@ -369,12 +369,15 @@ fn past_date(field: &str, v: &Option<String>, today: NaiveDate) -> Result<NaiveD
 pub struct RawContact {
     /// Level code, e.g. `member_household`.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = ContactLevel, required = true))]
     pub level: Option<String>,
     /// The member or cadre responsible.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, required = true))]
     pub from_id: Option<String>,
     /// The household, member or organisation looked after.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, required = true))]
     pub to_id: Option<String>,
     /// `post` when a 党小组长 looks after a demonstration post (示范岗)
     /// rather than a 中心户; empty: the level's own kind.
@@ -382,6 +385,7 @@ pub struct RawContact {
     pub to_kind: Option<String>,
     /// From this date (`YYYY-MM-DD`, default today).
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<NaiveDate>))]
     pub since: Option<String>,
     /// Why (optional).
     #[serde(default, deserialize_with = "stringish")]
@@ -431,9 +435,11 @@ impl RawContact {
 pub struct RawEndContact {
     /// The first day the contact no longer holds (`YYYY-MM-DD`, default today).
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<NaiveDate>))]
     pub until: Option<String>,
     /// Why it ends (required).
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub reason: Option<String>,
 }
 
@@ -458,13 +464,34 @@ impl RawEndContact {
 /// A quota rule as typed: `<level>_min` / `<level>_max` for every level
 /// (both empty: no quota at that level), and `central_per_building`.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RawQuota {
     /// `{"member_household_min": "10", "member_household_max": "15", ...}`.
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, String>))]
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
+
+/// The document names every key a quota rule takes.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for RawQuota {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut o = ObjectBuilder::new().description(Some(
+            "A quota rule: `<code>_min` and `<code>_max` (0–1000, both or neither) for every contact level \
+             and extra quota, and `central_per_building`. Numbers may be sent as strings.",
+        ));
+        for code in quota_codes() {
+            for end in ["min", "max"] {
+                let n = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(MAX_QUOTA));
+                o = o.property(format!("{code}_{end}"), n);
+            }
+        }
+        o = o.property("central_per_building", ObjectBuilder::new().schema_type(Type::Boolean));
+        o.into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for RawQuota {}
 
 /// Codes of every quota a rule may set: the levels, then the extra ones.
 pub fn quota_codes() -> impl Iterator<Item = &'static str> {
@@ -616,9 +643,11 @@ impl ExemptionStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RawExemption {
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, required = true))]
     pub member_id: Option<String>,
     /// `old_frail` (年老体弱) or `long_sick` (长期病休).
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = ExemptionReason, required = true))]
     pub reason: Option<String>,
     #[serde(default, deserialize_with = "stringish")]
     pub note: Option<String>,
@@ -651,12 +680,15 @@ impl RawExemption {
 pub struct RawDecision {
     /// `branch`, `community` or `street`.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = ExemptionStep, required = true))]
     pub step: Option<String>,
     /// `approve` or `reject`.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = decision_schema, required = true))]
     pub decision: Option<String>,
     /// The date of the meeting or filing (`YYYY-MM-DD`, default today).
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<NaiveDate>))]
     pub date: Option<String>,
     /// Minutes reference or remark; the reason when rejecting (required then).
     #[serde(default, deserialize_with = "stringish")]
@@ -669,6 +701,16 @@ pub struct Decision {
     pub approve: bool,
     pub date: NaiveDate,
     pub note: Option<String>,
+}
+
+/// The two decisions (`decision` of [`RawDecision`]).
+#[cfg(feature = "openapi")]
+fn decision_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["approve", "reject"]))
+        .description(Some("`approve` (通过) or `reject` (驳回); input also accepts the label."))
+        .build()
 }
 
 impl RawDecision {
@@ -708,18 +750,23 @@ impl RawDecision {
 pub struct RawPost {
     /// The post's name, e.g. `便民服务示范岗`.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub name: Option<String>,
     /// The member who holds the post.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, required = true))]
     pub member_id: Option<String>,
     /// The grid it is in (may be left empty when a unit is given).
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub grid_id: Option<String>,
     /// The unit (shop, facility, enterprise) it is at, if any.
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub unit_id: Option<String>,
     /// From this date (`YYYY-MM-DD`, default today).
     #[serde(default, deserialize_with = "stringish")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<NaiveDate>))]
     pub since: Option<String>,
     #[serde(default, deserialize_with = "stringish")]
     pub note: Option<String>,

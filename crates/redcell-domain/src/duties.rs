@@ -411,52 +411,66 @@ impl From<RuleError> for FieldError {
 
 /// One matcher in its flat TOML shape.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawMatcher {
+    #[cfg_attr(feature = "openapi", schema(value_type = RecordKind))]
     pub record: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TargetKind>))]
     pub target: Option<String>,
 }
 
 /// A rule in its flat TOML / form shape (see `data/duties.toml`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     pub code: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Role>))]
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<OrgKind>))]
     pub org_kind: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<CadreKind>))]
     pub cadre_kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<MemberFlag>))]
     pub member_flag: Option<String>,
     /// `one` (default), `all_of` or `each_of`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RecordKind>))]
     pub record: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TargetKind>))]
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub all_of: Vec<RawMatcher>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<SetKind>>))]
     pub each_of: Option<Vec<String>>,
     /// `week`, `weekday`, `month`, `quarter`, `half_year`, `year`, `months`,
     /// `weeks`, `yearly_by`, `after_event`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = every_schema))]
     pub every: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = weekday_schema))]
     pub weekday: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub month: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<EventKind>))]
     pub event: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_days: Option<bool>,
@@ -468,7 +482,29 @@ pub struct RawRule {
     pub enabled: Option<bool>,
     /// YYYY-MM-DD: the day the rule starts (no earlier period is judged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<NaiveDate>))]
     pub since: Option<String>,
+}
+
+/// The rhythms (`every` of [`RawRule`]).
+#[cfg(feature = "openapi")]
+fn every_schema() -> utoipa::openapi::schema::Object {
+    let codes =
+        ["week", "weekday", "month", "quarter", "half_year", "year", "months", "weeks", "yearly_by", "after_event"];
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(codes))
+        .build()
+}
+
+/// The days of the week (`weekday` of [`RawRule`], with `every = "weekday"`).
+#[cfg(feature = "openapi")]
+fn weekday_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(WEEKDAYS.iter().map(|(c, _)| serde_json::Value::from(*c)).chain([serde_json::Value::Null])))
+        .build()
 }
 
 const WEEKDAYS: [(&str, Weekday); 7] = [

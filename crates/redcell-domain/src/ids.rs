@@ -41,6 +41,10 @@ macro_rules! with_ids {
     };
 }
 
+/// Declare typed ids: `id_types!(ServiceItemId: "a service item");`. A
+/// capability declares its own ids in its domain module (bind one in SQL with
+/// `.get()`, or add it to [`with_ids!`] to bind it directly).
+#[macro_export]
 macro_rules! id_types {
     ($($(#[$m:meta])* $name:ident : $what:literal),+ $(,)?) => {$(
         $(#[$m])*

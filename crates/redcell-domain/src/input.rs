@@ -4,6 +4,7 @@
 //! form and a JSON client share one shape; `validate` names each bad field.
 
 use crate::error::{FieldError, Invalid};
+use crate::ids::*;
 use crate::text::{Name, Text, parse_date};
 use crate::{
     CadreKind, Gender, HouseholdTags, IdNumber, MemberCategory, MemberStatus, OrgCode, OrgKind, Phone, UnitKind, i18n,
@@ -33,7 +34,8 @@ fn s(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
 }
 
-fn id_ref(field: &str, v: &Option<String>, required: bool) -> Result<Option<i64>, FieldError> {
+/// An id typed into a field: a positive integer of the field's id type.
+pub fn id_ref<T: TypedId>(field: &str, v: &Option<String>, required: bool) -> Result<Option<T>, FieldError> {
     let t = s(v).trim();
     if t.is_empty() {
         return if required { Err(FieldError::new(field, "required", i18n::REQUIRED)) } else { Ok(None) };
@@ -41,7 +43,7 @@ fn id_ref(field: &str, v: &Option<String>, required: bool) -> Result<Option<i64>
     t.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
-        .map(Some)
+        .map(|n| Some(T::from_i64(n)))
         .ok_or_else(|| FieldError::new(field, "number", i18n::NUMBER_INVALID))
 }
 
@@ -85,44 +87,203 @@ fn truthy(v: &Option<String>) -> bool {
     matches!(s(v).trim(), "true" | "on" | "1" | "yes" | "是")
 }
 
+/// A raw input struct: every field an optional string (a form or a JSON
+/// client may send a string, number or boolean), so that a form can be shown
+/// again as typed. For the API document, each field declares the type a
+/// client sends and whether it is required (on create; a PATCH sends only
+/// what changes): `required { name: Type }` and `optional { name: Type }`
+/// (nullable); `extra { name: RustType => DocumentedType }` for fields that
+/// are not strings.
 macro_rules! raw_struct {
-    ($(#[$m:meta])* $name:ident { $($f:ident),+ $(,)? } $(extra { $($ef:ident : $et:ty),+ })?) => {
+    ($(#[$m:meta])* $name:ident {
+        required { $($(#[$rm:meta])* $rf:ident : $rt:ty),+ $(,)? }
+        $(optional { $($(#[$om:meta])* $of:ident : $ot:ty),+ $(,)? })?
+        $(extra { $($(#[$em:meta])* $ef:ident : $et:ty => $edt:ty),+ $(,)? })?
+    }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub struct $name {
-            $(#[serde(default, deserialize_with = "stringish")] pub $f: Option<String>,)+
-            $($(#[serde(default)] pub $ef: $et,)+)?
+            $(
+                $(#[$rm])*
+                #[serde(default, deserialize_with = "stringish")]
+                #[cfg_attr(feature = "openapi", schema(value_type = $rt, required = true))]
+                pub $rf: Option<String>,
+            )+
+            $($(
+                $(#[$om])*
+                #[serde(default, deserialize_with = "stringish")]
+                #[cfg_attr(feature = "openapi", schema(value_type = Option<$ot>))]
+                pub $of: Option<String>,
+            )+)?
+            $($(
+                $(#[$em])*
+                #[serde(default)]
+                #[cfg_attr(feature = "openapi", schema(value_type = $edt))]
+                pub $ef: $et,
+            )+)?
         }
     };
 }
 
 raw_struct!(
     /// An organisation as typed in a form or sent to the API.
-    RawOrg { parent_id, kind, code, name, secretary, phone }
+    RawOrg {
+        required {
+            kind: OrgKind,
+            /// The organisation's code, unique in the tenant.
+            code: String,
+            name: String,
+        }
+        optional {
+            /// The parent organisation; required unless `kind` may be the root of a tenant.
+            parent_id: i64,
+            /// The secretary's name.
+            secretary: String,
+            phone: String,
+        }
+    }
 );
-raw_struct!(RawGrid { org_id, code, name, description });
-raw_struct!(RawBuilding { grid_id, name, address, units, floors, x, y, lat, lon });
-raw_struct!(RawHousehold { building_id, unit_no, room, note } extra { tags: Option<Vec<String>> });
-raw_struct!(RawResident { household_id, org_id, name, gender, birth_date, id_number, phone, note });
-raw_struct!(RawMember {
-    resident_id,
-    org_id,
-    category,
-    status,
-    joined_on,
-    work_unit,
-    skills,
-    interests,
-    free_time,
-    central_household
-});
-raw_struct!(RawCadre { org_id, kind, name, phone, title, member_id } extra { stations: Option<Vec<i64>> });
-raw_struct!(RawUnit { grid_id, kind, name, address, contact, phone });
+raw_struct!(
+    /// A grid as typed in a form or sent to the API.
+    RawGrid {
+        required {
+            /// The organisation the grid belongs to.
+            org_id: i64,
+            code: String,
+            name: String,
+        }
+        optional { description: String }
+    }
+);
+raw_struct!(
+    /// A building as typed in a form or sent to the API.
+    RawBuilding {
+        required {
+            grid_id: i64,
+            name: String,
+            address: String,
+        }
+        optional {
+            /// Entrances (单元), 1–50 (default 1).
+            units: i64,
+            /// Floors, 1–200 (default 1).
+            floors: i64,
+            /// Plan coordinates (each at most 10⁷ in absolute value).
+            x: f64,
+            y: f64,
+            /// Latitude, −90 to 90.
+            lat: f64,
+            /// Longitude, −180 to 180.
+            lon: f64,
+        }
+    }
+);
+raw_struct!(
+    /// A household as typed in a form or sent to the API.
+    RawHousehold {
+        required {
+            building_id: i64,
+            /// The room number, e.g. `302`.
+            room: String,
+        }
+        optional {
+            /// The entrance (单元), 1–50 (default 1).
+            unit_no: i64,
+            note: String,
+        }
+        extra {
+            /// Tags that drive duties (codes or labels).
+            tags: Option<Vec<String>> => Option<Vec<crate::HouseholdTag>>,
+        }
+    }
+);
+raw_struct!(
+    /// A resident as typed in a form or sent to the API.
+    RawResident {
+        required {
+            name: String,
+            /// The 18-character resident ID number.
+            id_number: String,
+        }
+        optional {
+            /// The household lived in; one of `household_id` and `org_id` is required.
+            household_id: i64,
+            /// The organisation of a person who does not live in the district.
+            org_id: i64,
+            /// Default: from the ID number (and must agree with it).
+            gender: crate::Gender,
+            /// `YYYY-MM-DD`; default: from the ID number (and must agree with it).
+            birth_date: NaiveDate,
+            phone: String,
+            note: String,
+        }
+    }
+);
+raw_struct!(
+    /// A party member as typed in a form or sent to the API.
+    RawMember {
+        required {
+            /// The resident who is the member.
+            resident_id: i64,
+            /// The party organisation the member belongs to.
+            org_id: i64,
+            category: MemberCategory,
+        }
+        optional {
+            /// Default `full`.
+            status: MemberStatus,
+            /// `YYYY-MM-DD`, not in the future.
+            joined_on: NaiveDate,
+            work_unit: String,
+            skills: String,
+            interests: String,
+            free_time: String,
+            /// A 党员中心户.
+            central_household: bool,
+        }
+    }
+);
+raw_struct!(
+    /// A cadre as typed in a form or sent to the API.
+    RawCadre {
+        required {
+            org_id: i64,
+            kind: CadreKind,
+            name: String,
+        }
+        optional {
+            phone: String,
+            title: String,
+            /// The member record of a cadre who is a party member.
+            member_id: i64,
+        }
+        extra {
+            /// The grids the cadre is stationed in (their ids).
+            stations: Option<Vec<i64>> => Option<Vec<i64>>,
+        }
+    }
+);
+raw_struct!(
+    /// An enterprise, social organisation or facility as typed in a form or sent to the API.
+    RawUnit {
+        required {
+            grid_id: i64,
+            kind: UnitKind,
+            name: String,
+        }
+        optional {
+            address: String,
+            /// The contact person.
+            contact: String,
+            phone: String,
+        }
+    }
+);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOrg {
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<OrgId>,
     pub kind: OrgKind,
     pub code: OrgCode,
     pub name: String,
@@ -160,7 +321,7 @@ impl RawOrg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewGrid {
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub code: OrgCode,
     pub name: String,
     pub description: Option<String>,
@@ -187,7 +348,7 @@ impl RawGrid {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewBuilding {
-    pub grid_id: i64,
+    pub grid_id: GridId,
     pub name: String,
     pub address: String,
     pub units: i64,
@@ -227,7 +388,7 @@ impl RawBuilding {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewHousehold {
-    pub building_id: i64,
+    pub building_id: BuildingId,
     pub unit_no: i64,
     pub room: String,
     pub tags: HouseholdTags,
@@ -255,9 +416,9 @@ impl RawHousehold {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewResident {
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// Required when the person has no household in the territory.
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     pub name: String,
     pub gender: Gender,
     pub birth_date: NaiveDate,
@@ -324,8 +485,8 @@ impl RawResident {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMember {
-    pub resident_id: i64,
-    pub org_id: i64,
+    pub resident_id: ResidentId,
+    pub org_id: OrgId,
     pub category: MemberCategory,
     pub status: MemberStatus,
     pub joined_on: Option<NaiveDate>,
@@ -384,14 +545,14 @@ pub fn check_joined_on(birth: NaiveDate, joined_on: Option<NaiveDate>) -> Result
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCadre {
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub kind: CadreKind,
     pub name: String,
     pub phone: Option<Phone>,
     pub title: Option<String>,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     /// Organisations the cadre is stationed in (may be empty).
-    pub stations: Vec<i64>,
+    pub stations: Vec<OrgId>,
 }
 
 impl RawCadre {
@@ -409,6 +570,7 @@ impl RawCadre {
         }
         stations.sort_unstable();
         stations.dedup();
+        let stations: Vec<OrgId> = stations.into_iter().map(OrgId::new).collect();
         e.into_result()?;
         Ok(NewCadre {
             org_id: org_id.unwrap_or_default(),
@@ -424,7 +586,7 @@ impl RawCadre {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewUnit {
-    pub grid_id: i64,
+    pub grid_id: GridId,
     pub kind: UnitKind,
     pub name: String,
     pub address: Option<String>,
@@ -509,7 +671,7 @@ mod tests {
         )
         .unwrap();
         let v = b.validate().unwrap();
-        assert_eq!((v.grid_id, v.units, v.x), (4, 2, 10.5));
+        assert_eq!((v.grid_id, v.units, v.x), (GridId::new(4), 2, 10.5));
         let bad: RawBuilding = serde_json::from_str(r#"{"grid_id": "x", "units": 0, "lat": 91}"#).unwrap();
         let e = bad.validate().unwrap_err();
         for f in ["grid_id", "name", "address", "units", "lat"] {

@@ -9,6 +9,7 @@ pub mod coverage;
 pub mod duties;
 pub mod error;
 pub mod export;
+pub mod guide;
 pub mod i18n;
 pub mod ident;
 pub mod ids;
@@ -20,6 +21,10 @@ pub mod requests;
 pub mod role;
 pub mod rosters;
 pub mod text;
+
+#[cfg(feature = "openapi")]
+#[doc(hidden)]
+pub use utoipa as __utoipa;
 
 pub use error::{FieldError, Invalid};
 pub use ident::IdNumber;

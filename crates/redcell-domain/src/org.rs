@@ -36,7 +36,46 @@ macro_rules! code_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.label()) }
         }
+
+        $crate::__code_enum_schema!($name, [$(($code, $label)),+]);
     };
+}
+
+/// The OpenAPI schema of a `code_enum!` type (with the `openapi` feature): a
+/// string enumeration of its codes, referenced by the fields that take one.
+#[cfg(feature = "openapi")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __code_enum_schema {
+    ($name:ident, [$($pair:expr),+]) => {
+        impl $crate::__utoipa::PartialSchema for $name {
+            fn schema() -> $crate::__utoipa::openapi::RefOr<$crate::__utoipa::openapi::schema::Schema> {
+                $crate::org::code_schema(&[$($pair),+])
+            }
+        }
+        impl $crate::__utoipa::ToSchema for $name {}
+    };
+}
+
+#[cfg(not(feature = "openapi"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __code_enum_schema {
+    ($($t:tt)*) => {};
+}
+
+/// A string schema listing the codes of a closed enumeration, their labels
+/// in the description.
+#[cfg(feature = "openapi")]
+#[doc(hidden)]
+pub fn code_schema(pairs: &[(&str, &str)]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let labels: Vec<String> = pairs.iter().map(|(c, l)| format!("`{c}` ({l})")).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(pairs.iter().map(|(c, _)| *c)))
+        .description(Some(format!("One of the codes {}.", labels.join(", "))))
+        .into()
 }
 
 code_enum!(

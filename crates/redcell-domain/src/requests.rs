@@ -6,6 +6,7 @@ use crate::calendar::HolidayCalendar;
 use crate::code_enum;
 use crate::error::{FieldError, Invalid};
 use crate::i18n;
+use crate::ids::{BuildingId, GridId, HouseholdId, OrgId};
 use crate::phone::Phone;
 use chrono::NaiveDate;
 
@@ -63,6 +64,16 @@ code_enum!(
         Refuse = "refuse": "不予办理",
         MarkDuplicate = "mark_duplicate": "标记为重复",
         Reopen = "reopen": "重新办理",
+    }
+);
+
+code_enum!(
+    /// Where a request came from.
+    RequestSource {
+        Resident = "resident": "居民自助",
+        Staff = "staff": "代为登记",
+        Open311 = "open311": "Open311",
+        Demo = "demo": "演示数据",
     }
 );
 
@@ -406,7 +417,7 @@ pub struct NewCategory {
     pub code: String,
     pub name: String,
     pub kind: RequestKind,
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     pub working_days: u32,
     pub class: ErrandClass,
 }
@@ -415,10 +426,11 @@ fn s(v: &Option<String>) -> &str {
     v.as_deref().map(str::trim).unwrap_or("")
 }
 
-fn opt_i64(field: &str, v: &Option<String>) -> Result<Option<i64>, FieldError> {
+/// An optional id typed into a field: empty is none, anything but a number is named.
+fn opt_id<T: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>, FieldError> {
     match s(v) {
         "" => Ok(None),
-        x => x.parse::<i64>().map(Some).map_err(|_| FieldError::new(field, "number", i18n::ENUM_INVALID)),
+        x => x.parse::<T>().map(Some).map_err(|_| FieldError::new(field, "number", i18n::ENUM_INVALID)),
     }
 }
 
@@ -432,7 +444,7 @@ impl RawCategory {
         }
         let name = inv.check(crate::text::Text::required("name", s(&self.name), 40));
         let kind = inv.check(RequestKind::parse("kind", s(&self.kind)));
-        let org_id = inv.check(opt_i64("org_id", &self.org_id));
+        let org_id = inv.check(opt_id::<OrgId>("org_id", &self.org_id));
         let working_days = match s(&self.working_days).parse::<u32>() {
             Ok(n) if n <= 60 => Some(n),
             _ => {
@@ -484,15 +496,15 @@ pub struct NewRequest {
     pub category: String,
     pub class: Option<ErrandClass>,
     pub description: String,
-    pub grid_id: Option<i64>,
-    pub building_id: Option<i64>,
+    pub grid_id: Option<GridId>,
+    pub building_id: Option<BuildingId>,
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub contact_name: Option<String>,
     pub contact_phone: Option<Phone>,
     pub promised_date: Option<NaiveDate>,
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     pub acting_for: Option<String>,
 }
 
@@ -517,9 +529,9 @@ impl RawRequest {
         } else if description.chars().count() > MAX_DESCRIPTION {
             inv.push(FieldError::new("description", "too_long", i18n::REQ_DESCRIPTION_TOO_LONG));
         }
-        let grid_id = inv.check(opt_i64("grid_id", &self.grid_id)).flatten();
-        let building_id = inv.check(opt_i64("building_id", &self.building_id)).flatten();
-        let household_id = inv.check(opt_i64("household_id", &self.household_id)).flatten();
+        let grid_id = inv.check(opt_id::<GridId>("grid_id", &self.grid_id)).flatten();
+        let building_id = inv.check(opt_id::<BuildingId>("building_id", &self.building_id)).flatten();
+        let household_id = inv.check(opt_id::<HouseholdId>("household_id", &self.household_id)).flatten();
         let room = s(&self.room);
         if room.chars().count() > 20 {
             inv.push(FieldError::new("room", "too_long", i18n::REQ_ROOM_TOO_LONG));
@@ -730,7 +742,7 @@ mod tests {
         let long_room = RawRequest { room: Some("1".repeat(21)), ..ok.clone() };
         assert!(long_room.validate().unwrap_err().for_field("room").is_some());
         let household = RawRequest { address: None, household_id: Some("12".into()), ..ok.clone() };
-        assert_eq!(household.validate().unwrap().household_id, Some(12));
+        assert_eq!(household.validate().unwrap().household_id, Some(HouseholdId::new(12)));
         let acting = RawRequest { acting_for: Some("王".repeat(41)), ..ok.clone() };
         assert!(acting.validate().unwrap_err().for_field("acting_for").is_some());
         let bad_phone = RawRequest { contact_phone: Some("12345".into()), ..ok.clone() };

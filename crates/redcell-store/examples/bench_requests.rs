@@ -21,7 +21,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     db.migrate().await?;
     let s = generate(&db, &DemoOptions { households: 200, seed: 1, admin_password: None, replace: false }, &|_, _| {})
         .await?;
-    let grids: Vec<(i64,)> = db.all("SELECT id FROM grids WHERE tenant_id = $1", args![s.tenant_id]).await?;
+    let grids: Vec<(redcell_domain::GridId,)> =
+        db.all("SELECT id FROM grids WHERE tenant_id = $1", args![s.tenant_id]).await?;
     let cats = ["facility", "environment", "neighbour", "fire", "benefit", "certificate"];
     let before = db.int("SELECT COUNT(*) FROM requests", args![]).await?;
     let start = Instant::now();

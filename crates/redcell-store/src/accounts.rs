@@ -63,6 +63,7 @@ pub struct NewAccount {
     #[serde(default)]
     pub display_name: String,
     pub password: String,
+    #[schema(value_type = redcell_domain::Role)]
     pub role: String,
     pub org_id: i64,
 }
@@ -156,7 +157,7 @@ pub async fn create(db: &Db, p: &Principal, n: &NewAccount) -> Result<i64, Store
     }
     let name = redcell_domain::Text::parse("display_name", &n.display_name, 40)?;
     e.into_result()?;
-    let org = crate::registry::orgs::get(db, p, n.org_id)
+    let org = crate::registry::orgs::get(db, p, redcell_domain::OrgId::new(n.org_id))
         .await
         .map_err(|_| FieldError::new("org_id", "not_found", i18n::NOT_FOUND))?;
     if !may_grant_at(p, &org.org_path(), role) {
@@ -175,7 +176,7 @@ pub async fn create(db: &Db, p: &Principal, n: &NewAccount) -> Result<i64, Store
             args![org.tenant_id, n.username.trim(), display, hash, Utc::now(), p.user_id],
         )
         .await?;
-    crate::auth::grant(&mut tx, org.tenant_id, id, org.id, role).await?;
+    crate::auth::grant(&mut tx, org.tenant_id, id, org.id.get(), role).await?;
     log(&mut tx, p, "create", id, &format!("{} {} @{}", n.username.trim(), role.code(), org.code)).await?;
     log(&mut tx, p, "grant", id, &format!("{} @{}", role.code(), org.code)).await?;
     tx.commit().await?;
@@ -245,7 +246,7 @@ pub async fn change_own_password(db: &Db, p: &Principal, old: &str, new: &str) -
 
 pub async fn add_grant(db: &Db, p: &Principal, id: i64, org_id: i64, role: Role) -> Result<(), StoreError> {
     manageable(db, p, id).await?;
-    let org = crate::registry::orgs::get(db, p, org_id)
+    let org = crate::registry::orgs::get(db, p, redcell_domain::OrgId::new(org_id))
         .await
         .map_err(|_| FieldError::new("org_id", "not_found", i18n::NOT_FOUND))?;
     if !may_grant_at(p, &org.org_path(), role) {
@@ -256,7 +257,7 @@ pub async fn add_grant(db: &Db, p: &Principal, id: i64, org_id: i64, role: Role)
         return Err(FieldError::new("org_id", "not_found", i18n::NOT_FOUND).into());
     }
     let mut tx = db.begin().await?;
-    crate::auth::grant(&mut tx, org.tenant_id, id, org.id, role).await?;
+    crate::auth::grant(&mut tx, org.tenant_id, id, org.id.get(), role).await?;
     log(&mut tx, p, "grant", id, &format!("{} @{}", role.code(), org.code)).await?;
     tx.commit().await
 }

@@ -190,6 +190,7 @@ impl Entry {
 
 /// Filters of the audit search.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     pub username: Option<String>,
     pub action: Option<String>,

@@ -6,71 +6,82 @@
 //! add the next year's days when the State Council announces them, or remove a
 //! day entered by mistake.
 
+use crate::args;
 use crate::audit;
 use crate::db::{Db, Tx};
 use crate::error::StoreError;
-use crate::scope::{Capability, Principal};
-use crate::{args, registry};
+use crate::requests::tenant_settings;
+use crate::scope::Principal;
+use crate::types::Code;
 use chrono::{Datelike, NaiveDate};
 use redcell_domain::FieldError;
 use redcell_domain::calendar::{DayKind, HolidayCalendar, SpecialDay, check_day};
 use serde::Serialize;
 
+/// One listed day as the settings page shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct HolidayRow {
-    pub id: i64,
     pub date: NaiveDate,
-    pub kind: String,
+    pub kind: Code<DayKind>,
     pub name: String,
 }
 
 impl HolidayRow {
     pub fn kind_label(&self) -> &'static str {
-        DayKind::from_code(&self.kind).map(DayKind::label).unwrap_or("")
+        self.kind.label()
     }
 }
 
+/// The stored days; a kind this program does not know is an error.
 async fn rows(db: &Db, tenant_id: i64) -> Result<Vec<HolidayRow>, StoreError> {
-    db.all("SELECT id, date, kind, name FROM holidays WHERE tenant_id = $1 ORDER BY date", args![tenant_id]).await
-}
-
-fn to_days(rows: &[HolidayRow]) -> Vec<SpecialDay> {
-    rows.iter()
-        .filter_map(|r| DayKind::from_code(&r.kind).map(|kind| SpecialDay { date: r.date, kind, name: r.name.clone() }))
-        .collect()
+    db.all("SELECT date, kind, name FROM holidays WHERE tenant_id = $1 ORDER BY date", args![tenant_id]).await
 }
 
 /// The working-day calendar of a tenant: its stored days, or the shipped
 /// calendar while it has none. A stored day that no longer passes the checks
-/// is skipped (and logged) rather than failing every deadline computation.
+/// (e.g. after a rule got stricter) is skipped and logged rather than failing
+/// every deadline computation.
 pub async fn load(db: &Db, tenant_id: i64) -> Result<HolidayCalendar, StoreError> {
     let rows = rows(db, tenant_id).await?;
     if rows.is_empty() {
         return Ok(HolidayCalendar::shipped().clone());
     }
-    let days: Vec<SpecialDay> = to_days(&rows).into_iter().filter(|d| check_day(d).is_ok()).collect();
+    let mut days = Vec::with_capacity(rows.len());
+    for r in rows {
+        let day = SpecialDay { date: r.date, kind: r.kind.0, name: r.name };
+        match check_day(&day) {
+            Ok(()) => days.push(day),
+            Err(e) => tracing::warn!("holiday calendar of tenant {tenant_id}: {} skipped: {e}", day.date),
+        }
+    }
     HolidayCalendar::new(days).map_err(|e| StoreError::Internal(format!("holiday calendar of tenant {tenant_id}: {e}")))
 }
 
-/// The days as listed for the admin page (the shipped ones while nothing is stored),
-/// and whether they are the tenant's own copy.
+/// The days as listed for the settings page (the shipped ones while nothing
+/// is stored), and whether they are the tenant's own copy. A setting of the
+/// tenant: `EditRegistry` over its root.
 pub async fn list(db: &Db, p: &Principal) -> Result<(Vec<HolidayRow>, bool), StoreError> {
-    require_admin(db, p).await?;
+    tenant_settings(p)?;
     let stored = rows(db, p.tenant_id).await?;
     if !stored.is_empty() {
         return Ok((stored, true));
     }
     let shipped = HolidayCalendar::shipped()
         .days()
-        .map(|d| HolidayRow { id: 0, date: d.date, kind: d.kind.code().into(), name: d.name.clone() })
+        .map(|d| HolidayRow { date: d.date, kind: Code(d.kind), name: d.name.clone() })
         .collect();
     Ok((shipped, false))
 }
 
-/// Holiday administration belongs to whoever manages the tenant's root organisation.
-async fn require_admin(db: &Db, p: &Principal) -> Result<(), StoreError> {
-    let root = registry::orgs::get(db, p, p.tenant_id).await.map_err(|_| StoreError::Forbidden)?;
-    if p.scope(Capability::EditRegistry).contains(&root.org_path()) { Ok(()) } else { Err(StoreError::Forbidden) }
+/// Insert one day: the one writer of `holidays` (the copy of the shipped
+/// calendar and the settings page).
+async fn insert_day(tx: &mut Tx, tenant_id: i64, d: &SpecialDay) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO holidays (tenant_id, date, kind, name) VALUES ($1, $2, $3, $4)",
+        args![tenant_id, d.date, d.kind.code(), d.name.as_str()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Copy the shipped days into the tenant's table if it has none yet.
@@ -80,11 +91,7 @@ pub async fn seed(tx: &mut Tx, tenant_id: i64) -> Result<(), StoreError> {
         return Ok(());
     }
     for d in HolidayCalendar::shipped().days() {
-        tx.exec(
-            "INSERT INTO holidays (tenant_id, date, kind, name) VALUES ($1, $2, $3, $4)",
-            args![tenant_id, d.date, d.kind.code(), d.name.as_str()],
-        )
-        .await?;
+        insert_day(tx, tenant_id, d).await?;
     }
     Ok(())
 }
@@ -92,7 +99,7 @@ pub async fn seed(tx: &mut Tx, tenant_id: i64) -> Result<(), StoreError> {
 /// Add a day. A make-up working day must be a Saturday or Sunday; a date
 /// already listed is refused.
 pub async fn add(db: &Db, p: &Principal, date: &str, kind: &str, name: &str) -> Result<(), StoreError> {
-    require_admin(db, p).await?;
+    tenant_settings(p)?;
     let date = redcell_domain::text::parse_date("date", date)?
         .ok_or_else(|| FieldError::new("date", "required", redcell_domain::i18n::REQUIRED))?;
     let kind = DayKind::from_code(kind.trim())
@@ -115,11 +122,7 @@ pub async fn add(db: &Db, p: &Principal, date: &str, kind: &str, name: &str) -> 
         )
         .into());
     }
-    tx.exec(
-        "INSERT INTO holidays (tenant_id, date, kind, name) VALUES ($1, $2, $3, $4)",
-        args![p.tenant_id, date, kind.code(), day.name.as_str()],
-    )
-    .await?;
+    insert_day(&mut tx, p.tenant_id, &day).await?;
     audit::record(
         &mut tx,
         p.tenant_id,
@@ -135,7 +138,7 @@ pub async fn add(db: &Db, p: &Principal, date: &str, kind: &str, name: &str) -> 
 
 /// Remove a listed day (the date becomes an ordinary weekday or weekend day).
 pub async fn remove(db: &Db, p: &Principal, date: NaiveDate) -> Result<(), StoreError> {
-    require_admin(db, p).await?;
+    tenant_settings(p)?;
     let mut tx = db.begin().await?;
     seed(&mut tx, p.tenant_id).await?;
     let n = tx.exec("DELETE FROM holidays WHERE tenant_id = $1 AND date = $2", args![p.tenant_id, date]).await?;

@@ -18,11 +18,12 @@
 //! another writer on SQLite could take an id this generator is about to use.
 //! (On PostgreSQL the id range is reserved on the identity sequences first.)
 
-use crate::db::{Arg, Args, Backend, Db, Tx};
+use crate::db::{Args, Backend, Db, Tx};
 use crate::error::StoreError;
 use crate::{args, audit, auth};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use redcell_domain::ident::DEMO_REGION;
+use redcell_domain::ids::*;
 use redcell_domain::{
     CadreKind, FieldError, Gender, HouseholdTag, IdNumber, MemberCategory, MemberStatus, OrgKind, OrgPath, Role,
     UnitKind, role,
@@ -82,7 +83,6 @@ const STREET_NAME: &str = "红星街道党工委";
 /// Households generated between two commits.
 const CHUNK_HOUSEHOLDS: u64 = 20_000;
 /// Rows in one multi-row `INSERT`.
-const BATCH_ROWS: usize = 500;
 /// The largest household count accepted.
 pub const MAX_HOUSEHOLDS: u64 = 10_000_000;
 /// Centre of the map (Hangzhou) and its telephone area code.
@@ -1711,333 +1711,142 @@ fn choose_central(rng: &mut Rng, members: &mut [MemberRow], residents: &[Residen
 // ---------------------------------------------------------------------------
 // Writing.
 
-/// One piece of a row template.
-enum Slot<'t> {
-    Text(&'t str),
-    /// The next value of the row.
-    Row,
-    /// A value shared by every row (`$1` = index 0).
-    Shared(usize),
-}
-
-/// Split a row template: `?` is the next row value, `$n` the n-th shared value.
-fn parse_template(tpl: &str) -> Vec<Slot<'_>> {
-    let mut out = Vec::new();
-    let b = tpl.as_bytes();
-    let (mut i, mut lit) = (0, 0);
-    while i < b.len() {
-        match b[i] {
-            b'?' => {
-                out.push(Slot::Text(&tpl[lit..i]));
-                out.push(Slot::Row);
-                i += 1;
-                lit = i;
-            }
-            b'$' => {
-                out.push(Slot::Text(&tpl[lit..i]));
-                let mut j = i + 1;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                let k: usize = tpl[i + 1..j].parse().unwrap_or(1);
-                out.push(Slot::Shared(k.max(1) - 1));
-                i = j;
-                lit = i;
-            }
-            _ => i += 1,
-        }
-    }
-    out.push(Slot::Text(&tpl[lit..]));
-    out
-}
-
-/// Insert `rows` with multi-row statements of at most [`BATCH_ROWS`] rows.
-/// `tpl` is one row's tuple where `?` stands for the next value `bind` pushes
-/// and `$1`, `$2`, ... for the `shared` values (tenant, timestamp).
-///
-/// PostgreSQL gets `$n` placeholders (the shared values bound once). SQLite gets
-/// anonymous `?` placeholders with every value bound where it appears: binding
-/// numbered parameters looks each name up in a linear list, which makes a
-/// 500-row statement about ten times slower per row than with `?`.
-pub(crate) async fn bulk<T>(
-    tx: &mut Tx,
-    head: &str,
-    tpl: &str,
-    shared: &[Arg],
-    rows: &[T],
-    bind: impl Fn(&T, &mut Args),
-) -> Result<(), StoreError> {
-    for (sql, a) in bulk_statements(tx.backend(), head, tpl, shared, rows, BATCH_ROWS, bind) {
-        tx.exec(&sql, a).await?;
-    }
-    Ok(())
-}
-
-/// The statements [`bulk`] runs, of at most `per_statement` rows each (for a
-/// caller that runs them itself, e.g. while it prepares the next rows). At
-/// most 32,766 values per statement on SQLite, 65,535 on PostgreSQL.
-pub(crate) fn bulk_statements<T>(
-    backend: Backend,
-    head: &str,
-    tpl: &str,
-    shared: &[Arg],
-    rows: &[T],
-    per_statement: usize,
-    bind: impl Fn(&T, &mut Args),
-) -> Vec<(String, Args)> {
-    let slots = parse_template(tpl);
-    let sqlite = backend == Backend::Sqlite;
-    // SQLite repeats the shared values in every row: put them in the form
-    // SQLite stores once, not once per row.
-    let shared_sqlite: Vec<Arg> =
-        if sqlite { shared.iter().cloned().map(crate::db::sqlite_form).collect() } else { Vec::new() };
-    let mut row_values = Args::new();
-    let mut out = Vec::new();
-    for batch in rows.chunks(per_statement.max(1)) {
-        let mut a = if sqlite { Args(Vec::with_capacity(batch.len() * slots.len())) } else { Args(shared.to_vec()) };
-        let mut sql = String::with_capacity(head.len() + batch.len() * (tpl.len() + 40));
-        sql.push_str(head);
-        for (i, row) in batch.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            row_values.0.clear();
-            bind(row, &mut row_values);
-            let mut values = row_values.0.drain(..);
-            for slot in &slots {
-                match slot {
-                    Slot::Text(t) => sql.push_str(t),
-                    Slot::Row => {
-                        let v = values.next().unwrap_or(Arg::OptText(None));
-                        if sqlite {
-                            sql.push('?');
-                            a.0.push(v);
-                        } else {
-                            sql.push_str(&a.push(v));
-                        }
-                    }
-                    Slot::Shared(k) => {
-                        if sqlite {
-                            sql.push('?');
-                            a.0.push(shared_sqlite[*k].clone());
-                        } else {
-                            sql.push('$');
-                            sql.push_str(&(k + 1).to_string());
-                        }
-                    }
-                }
-            }
-            debug_assert!(values.next().is_none(), "template of {head} does not match its values");
-        }
-        out.push((sql, a));
-    }
-    out
-}
-
-fn push_all(a: &mut Args, values: impl IntoIterator<Item = Arg>) {
-    a.0.extend(values);
-}
-
 async fn write_plan(tx: &mut Tx, plan: &Plan, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let shared = [Arg::I64(plan.root_id), Arg::Ts(now)];
-    bulk(
-        tx,
-        "INSERT INTO orgs (id, tenant_id, parent_id, path, kind, code, name, secretary, phone, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,?,$2,$2)",
-        &shared,
-        &plan.orgs,
-        |o, a| {
-            push_all(
-                a,
-                [
-                    o.id.into(),
-                    o.parent_id.into(),
-                    o.path.clone().into(),
-                    o.kind.code().into(),
-                    o.code.clone().into(),
-                    o.name.clone().into(),
-                    o.secretary.clone().into(),
-                    o.phone.clone().into(),
-                ],
-            )
-        },
-    )
-    .await?;
-    bulk(
-        tx,
-        "INSERT INTO grids (id, tenant_id, org_id, code, name, description, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,$2,$2)",
-        &shared,
-        &plan.grids,
-        |g, a| {
-            push_all(
-                a,
-                [
-                    g.id.into(),
-                    g.owner.into(),
-                    g.code.clone().into(),
-                    g.name.clone().into(),
-                    g.description.clone().into(),
-                ],
-            )
-        },
-    )
-    .await?;
-    bulk(
-        tx,
-        "INSERT INTO units (id, tenant_id, grid_id, org_id, kind, name, address, contact, phone, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,?,$2,$2)",
-        &shared,
-        &plan.units,
-        |u, a| {
-            push_all(
-                a,
-                [
-                    u.id.into(),
-                    u.grid_id.into(),
-                    u.org_id.into(),
-                    u.kind.code().into(),
-                    u.name.clone().into(),
-                    u.address.clone().into(),
-                    u.contact.clone().into(),
-                    u.phone.clone().into(),
-                ],
-            )
-        },
-    )
-    .await?;
-    bulk(
-        tx,
-        "INSERT INTO cadres (id, tenant_id, org_id, kind, name, phone, title, member_id, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,NULL,$2,$2)",
-        &shared,
-        &plan.cadres,
-        |c, a| {
-            push_all(
-                a,
-                [
-                    c.id.into(),
-                    c.org_id.into(),
-                    c.kind.code().into(),
-                    c.name.clone().into(),
-                    c.phone.clone().into(),
-                    c.title.clone().into(),
-                ],
-            )
-        },
-    )
-    .await?;
-    bulk(
-        tx,
-        "INSERT INTO cadre_stations (tenant_id, cadre_id, org_id) VALUES ",
-        "($1,?,?)",
-        &shared[..1],
-        &plan.stations,
-        |(c, o), a| push_all(a, [(*c).into(), (*o).into()]),
-    )
-    .await?;
+    use crate::registry::{cadres, grids, orgs, units};
+    let t = plan.root_id;
+    let org_rows: Vec<orgs::OrgRecord> = plan
+        .orgs
+        .iter()
+        .map(|o| {
+            Ok(orgs::OrgRecord {
+                id: OrgId::new(o.id),
+                parent_id: o.parent_id.map(OrgId::new),
+                path: OrgPath::parse(&o.path)?,
+                kind: o.kind,
+                code: o.code.clone(),
+                name: o.name.clone(),
+                secretary: Some(o.secretary.clone()),
+                phone: o.phone.clone(),
+            })
+        })
+        .collect::<Result<_, redcell_domain::FieldError>>()?;
+    orgs::insert(tx, t, now, &org_rows).await?;
+    let grid_rows: Vec<grids::GridRecord> = plan
+        .grids
+        .iter()
+        .map(|g| grids::GridRecord {
+            id: GridId::new(g.id),
+            org_id: OrgId::new(g.owner),
+            code: g.code.clone(),
+            name: g.name.clone(),
+            description: Some(g.description.clone()),
+        })
+        .collect();
+    grids::insert(tx, t, now, &grid_rows).await?;
+    let unit_rows: Vec<units::UnitRecord> = plan
+        .units
+        .iter()
+        .map(|u| units::UnitRecord {
+            id: UnitId::new(u.id),
+            grid_id: GridId::new(u.grid_id),
+            org_id: OrgId::new(u.org_id),
+            kind: u.kind,
+            name: u.name.clone(),
+            address: Some(u.address.clone()),
+            contact: Some(u.contact.clone()),
+            phone: Some(u.phone.clone()),
+        })
+        .collect();
+    units::insert(tx, t, now, &unit_rows).await?;
+    let cadre_rows: Vec<cadres::CadreRecord> = plan
+        .cadres
+        .iter()
+        .map(|c| cadres::CadreRecord {
+            id: CadreId::new(c.id),
+            org_id: OrgId::new(c.org_id),
+            kind: c.kind,
+            name: c.name.clone(),
+            phone: Some(c.phone.clone()),
+            title: Some(c.title.clone()),
+            member_id: None,
+        })
+        .collect();
+    cadres::insert(tx, t, now, &cadre_rows).await?;
+    let stations: Vec<(CadreId, OrgId)> =
+        plan.stations.iter().map(|(c, o)| (CadreId::new(*c), OrgId::new(*o))).collect();
+    cadres::insert_stations(tx, t, &stations).await?;
     Ok(())
 }
 
 async fn write_chunk(tx: &mut Tx, tenant: i64, now: DateTime<Utc>, c: &Chunk) -> Result<(), StoreError> {
-    let shared = [Arg::I64(tenant), Arg::Ts(now)];
-    bulk(
-        tx,
-        "INSERT INTO buildings (id, tenant_id, grid_id, org_id, name, address, units, floors, x, y, lat, lon, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,?,?,?,?,$2,$2)",
-        &shared,
-        &c.buildings,
-        |b, a| {
-            push_all(
-                a,
-                [
-                    b.id.into(),
-                    b.grid_id.into(),
-                    b.org_id.into(),
-                    b.name.clone().into(),
-                    b.address.clone().into(),
-                    b.units.into(),
-                    b.floors.into(),
-                    b.x.into(),
-                    b.y.into(),
-                    b.lat.into(),
-                    b.lon.into(),
-                ],
-            )
-        },
-    )
-    .await?;
-    bulk(
-        tx,
-        "INSERT INTO households (id, tenant_id, building_id, grid_id, org_id, unit_no, room, tags, note, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,NULL,$2,$2)",
-        &shared,
-        &c.households,
-        |h, a| {
-            push_all(
-                a,
-                [
-                    h.id.into(),
-                    h.building_id.into(),
-                    h.grid_id.into(),
-                    h.org_id.into(),
-                    h.unit_no.into(),
-                    h.room.clone().into(),
-                    h.tags.into(),
-                ],
-            )
-        },
-    )
-    .await?;
-    bulk(
-        tx,
-        "INSERT INTO residents (id, tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,?,NULL,$2,$2)",
-        &shared,
-        &c.residents,
-        |r, a| {
-            push_all(
-                a,
-                [
-                    r.id.into(),
-                    r.household_id.into(),
-                    r.org_id.into(),
-                    r.name.clone().into(),
-                    Arg::from(if r.male { Gender::Male.code() } else { Gender::Female.code() }),
-                    r.birth.into(),
-                    r.id_number.clone().into(),
-                    r.phone.clone().into(),
-                ],
-            )
-        },
-    )
-    .await?;
-    bulk(
-        tx,
-        "INSERT INTO members (id, tenant_id, resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,?,?,?,?,$2,$2)",
-        &shared,
-        &c.members,
-        |m, a| {
-            push_all(
-                a,
-                [
-                    m.id.into(),
-                    m.resident_id.into(),
-                    m.org_id.into(),
-                    m.category.code().into(),
-                    m.status.code().into(),
-                    m.joined_on.into(),
-                    m.work_unit.clone().into(),
-                    m.skills.clone().into(),
-                    m.interests.clone().into(),
-                    m.free_time.clone().into(),
-                    m.central.into(),
-                ],
-            )
-        },
-    )
-    .await?;
+    use crate::registry::{buildings, households, members, residents};
+    let rows: Vec<buildings::BuildingRecord> = c
+        .buildings
+        .iter()
+        .map(|b| buildings::BuildingRecord {
+            id: BuildingId::new(b.id),
+            grid_id: GridId::new(b.grid_id),
+            org_id: OrgId::new(b.org_id),
+            name: b.name.clone(),
+            address: b.address.clone(),
+            units: b.units,
+            floors: b.floors,
+            x: b.x,
+            y: b.y,
+            lat: Some(b.lat),
+            lon: Some(b.lon),
+        })
+        .collect();
+    buildings::insert(tx, tenant, now, &rows).await?;
+    let rows: Vec<households::HouseholdRecord> = c
+        .households
+        .iter()
+        .map(|h| households::HouseholdRecord {
+            id: HouseholdId::new(h.id),
+            building_id: BuildingId::new(h.building_id),
+            grid_id: GridId::new(h.grid_id),
+            org_id: OrgId::new(h.org_id),
+            unit_no: h.unit_no,
+            room: h.room.clone(),
+            tags: h.tags,
+            note: None,
+        })
+        .collect();
+    households::insert(tx, tenant, now, &rows).await?;
+    let rows: Vec<residents::ResidentRecord> = c
+        .residents
+        .iter()
+        .map(|r| residents::ResidentRecord {
+            id: ResidentId::new(r.id),
+            household_id: Some(HouseholdId::new(r.household_id)),
+            org_id: OrgId::new(r.org_id),
+            name: r.name.clone(),
+            gender: if r.male { Gender::Male } else { Gender::Female },
+            birth_date: r.birth,
+            id_number: r.id_number.clone(),
+            phone: r.phone.clone(),
+            note: None,
+        })
+        .collect();
+    residents::insert(tx, tenant, now, &rows).await?;
+    let rows: Vec<members::MemberRecord> = c
+        .members
+        .iter()
+        .map(|m| members::MemberRecord {
+            id: MemberId::new(m.id),
+            resident_id: ResidentId::new(m.resident_id),
+            org_id: OrgId::new(m.org_id),
+            category: m.category,
+            status: m.status,
+            joined_on: Some(m.joined_on),
+            work_unit: m.work_unit.clone(),
+            skills: m.skills.clone(),
+            interests: m.interests.clone(),
+            free_time: m.free_time.clone(),
+            central_household: m.central,
+        })
+        .collect();
+    members::insert(tx, tenant, now, &rows).await?;
     Ok(())
 }
 

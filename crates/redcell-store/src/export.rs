@@ -4,8 +4,9 @@
 //!
 //! A list becomes exportable by implementing [`Exportable`] beside its query
 //! (its code, Chinese name, filter, columns and cells, declared once) and
-//! naming it in its capability's `exports()`; [`lists`] gathers them all, and
-//! the web mounts `GET /api/v1/<code>/export` and `/export/<code>` for each.
+//! naming it in its capability's `exports()`; the capability registers them
+//! when it mounts its web surface, which serves `GET /api/v1/<code>/export`
+//! and `/export/<code>` for each.
 //! The rows are handed to a sink as text cells with the list's columns
 //! describing them; writing the file (xlsx or CSV) is the caller's part
 //! (`redcell-docs`).
@@ -227,23 +228,6 @@ impl<E: Exportable> ExportList for E {
             Ok(n)
         })
     }
-}
-
-/// Every exportable list, one line per capability (each capability's
-/// `exports()` names its own lists).
-pub fn lists() -> Vec<&'static dyn ExportList> {
-    let mut v = Vec::new();
-    v.extend(crate::registry::exports());
-    v.extend(crate::accounts::exports());
-    v.extend(crate::audit::exports());
-    v.extend(crate::coverage::exports());
-    v.extend(crate::requests::exports());
-    v
-}
-
-/// The exportable list with this code.
-pub fn find(code: &str) -> Option<&'static dyn ExportList> {
-    lists().into_iter().find(|l| l.code() == code)
 }
 
 /// The caller reduced to the grants that carry `cap`: their read scope is

@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::scope::{Capability, Principal};
 use crate::{args, registry};
 use chrono::{DateTime, Utc};
-use redcell_domain::FieldError;
+use redcell_domain::{FieldError, HouseholdId, ResidentId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -19,8 +19,8 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// What a file is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
-    Household(i64),
-    Resident(i64),
+    Household(HouseholdId),
+    Resident(ResidentId),
 }
 
 impl Owner {
@@ -32,7 +32,8 @@ impl Owner {
     }
     fn id(self) -> i64 {
         match self {
-            Owner::Household(i) | Owner::Resident(i) => i,
+            Owner::Household(i) => i.get(),
+            Owner::Resident(i) => i.get(),
         }
     }
     /// The organisation owning the row (read scope is checked by the lookup).
@@ -40,11 +41,11 @@ impl Owner {
         Ok(match self {
             Owner::Household(id) => {
                 let h = registry::households::get(db, p, id).await?;
-                (h.tenant_id, h.org_id)
+                (h.tenant_id, h.org_id.get())
             }
             Owner::Resident(id) => {
                 let r = registry::residents::get(db, p, id).await?;
-                (r.tenant_id, r.org_id)
+                (r.tenant_id, r.org_id.get())
             }
         })
     }
@@ -74,7 +75,7 @@ pub struct FileInfo {
 /// Attach a file. The caller must be able to edit the owner's organisation.
 pub async fn upload(db: &Db, p: &Principal, owner: Owner, name: &str, bytes: &[u8]) -> Result<i64, StoreError> {
     let (tenant_id, org_id) = owner.org(db, p).await?;
-    if !crate::registry::orgs::get(db, p, org_id)
+    if !crate::registry::orgs::get(db, p, redcell_domain::OrgId::new(org_id))
         .await
         .is_ok_and(|o| p.scope(Capability::EditRegistry).contains(&o.org_path()))
     {
@@ -91,30 +92,19 @@ pub async fn upload(db: &Db, p: &Principal, owner: Owner, name: &str, bytes: &[u
     let Some(content_type) = sniff(bytes) else {
         return Err(FieldError::new("file", "type", "只接受 PNG、JPEG、GIF、WebP 图片或 PDF 文件").into());
     };
-    let name: String =
-        name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(100).collect();
-    let name = if name.trim().is_empty() { "file".to_string() } else { name };
-    let sha = hex::encode(Sha256::digest(bytes));
     let mut tx = db.begin().await?;
-    let id = tx
-        .int(
-            "INSERT INTO files (tenant_id, org_id, owner_kind, owner_id, name, content_type, size, sha256, data, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            crate::db::Args(vec![
-                tenant_id.into(),
-                org_id.into(),
-                owner.kind().into(),
-                owner.id().into(),
-                name.clone().into(),
-                content_type.into(),
-                (bytes.len() as i64).into(),
-                sha.into(),
-                crate::db::Arg::Bytes(bytes.to_vec()),
-                p.user_id.into(),
-                Utc::now().into(),
-            ]),
-        )
-        .await?;
+    let rec = FileRecord {
+        tenant_id,
+        org_id,
+        owner_kind: owner.kind(),
+        owner_id: owner.id(),
+        name: file_name(name, "file"),
+        content_type,
+        bytes,
+        by: Some(p.user_id),
+    };
+    let id = insert(&mut tx, &rec).await?;
+    let name = rec.name;
     audit::record(
         &mut tx,
         tenant_id,
@@ -127,6 +117,51 @@ pub async fn upload(db: &Db, p: &Principal, owner: Owner, name: &str, bytes: &[u
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The name a file is kept under: the last path segment of what the
+/// browser sent, without control characters, at most 100 characters.
+pub(crate) fn file_name(name: &str, fallback: &str) -> String {
+    let name: String =
+        name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(100).collect();
+    if name.trim().is_empty() { fallback.to_string() } else { name }
+}
+
+/// A stored file as written: the one writer of `files` (household files,
+/// request and wish photos, meeting photos).
+pub(crate) struct FileRecord<'a> {
+    pub tenant_id: i64,
+    pub org_id: i64,
+    /// `household`, `resident`, `request`, `wish`, `meeting`.
+    pub owner_kind: &'a str,
+    pub owner_id: i64,
+    /// Already cleaned by [`file_name`].
+    pub name: String,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
+    pub by: Option<i64>,
+}
+
+/// Insert a file; answers its id.
+pub(crate) async fn insert(tx: &mut crate::db::Tx, f: &FileRecord<'_>) -> Result<i64, StoreError> {
+    tx.int(
+        "INSERT INTO files (tenant_id, org_id, owner_kind, owner_id, name, content_type, size, sha256, data, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        crate::db::Args(vec![
+            f.tenant_id.into(),
+            f.org_id.into(),
+            f.owner_kind.into(),
+            f.owner_id.into(),
+            f.name.clone().into(),
+            f.content_type.into(),
+            (f.bytes.len() as i64).into(),
+            hex::encode(Sha256::digest(f.bytes)).into(),
+            crate::db::Arg::Bytes(f.bytes.to_vec()),
+            f.by.into(),
+            Utc::now().into(),
+        ]),
+    )
+    .await
 }
 
 /// The files attached to something the caller can read.

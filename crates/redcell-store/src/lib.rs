@@ -16,6 +16,7 @@ pub mod duties;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod guide;
 pub mod import;
 pub mod registry;
 pub mod requests;

@@ -216,6 +216,12 @@ pub fn orgs_above_path(alias: &str, tenant_id: i64, path: &OrgPath, args: &mut A
     format!("({alias}.tenant_id = {t} AND {p} LIKE {alias}.path || '%')")
 }
 
+/// SQL condition joining two `orgs` rows of one tenant: `above` is `below`
+/// itself or one of its ancestors (e.g. the community a grid's branch is in).
+pub fn org_is_above(above: &str, below: &str) -> String {
+    format!("({above}.tenant_id = {below}.tenant_id AND {below}.path LIKE {above}.path || '%')")
+}
+
 /// SQL condition: the organisation row `alias` is inside a subtree where the
 /// caller holds `role` (e.g. the organisations whose open micro-wishes a
 /// member may claim).

@@ -5,50 +5,9 @@ use chrono::{Months, NaiveDate};
 use redcell_domain::{Gender, IdNumber, Phone, Role};
 use redcell_store::demo::{self, DemoOptions, DemoSummary};
 use redcell_store::{Args, Db, StoreError, args, auth};
+use redcell_testkit::TestDb;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
-
-/// A fresh database that cleans up after itself.
-struct TestDb {
-    db: Db,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("demo.db").display());
-        let db = Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
-        TestDb { db, _dir: Some(dir), pg: None }
-    }
-
-    /// None when `REDCELL_TEST_PG` is not set.
-    async fn postgres() -> Option<TestDb> {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let base = std::env::var("REDCELL_TEST_PG").ok()?;
-        let base = base.trim_end_matches('/').to_string();
-        let name = format!("redcell_demo_test_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-        let admin = Db::connect(&format!("{base}/postgres")).await.unwrap();
-        admin.exec(&format!("DROP DATABASE IF EXISTS {name}"), Args::new()).await.unwrap();
-        admin.exec(&format!("CREATE DATABASE {name}"), Args::new()).await.unwrap();
-        admin.close().await;
-        let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
-        db.migrate().await.unwrap();
-        Some(TestDb { db, _dir: None, pg: Some((base, name)) })
-    }
-
-    async fn finish(self) {
-        self.db.close().await;
-        if let Some((base, name)) = self.pg {
-            let admin = Db::connect(&format!("{base}/postgres")).await.unwrap();
-            admin.exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), Args::new()).await.unwrap();
-            admin.close().await;
-        }
-    }
-}
 
 fn quiet(_: u64, _: u64) {}
 
@@ -343,7 +302,7 @@ async fn demo_story_sqlite() {
 
 #[tokio::test]
 async fn demo_story_postgres() {
-    if let Some(t) = TestDb::postgres().await {
+    if let Some(t) = TestDb::postgres("demo_story").await {
         story(t).await;
     }
 }
@@ -368,7 +327,7 @@ async fn demo_is_deterministic() {
     assert_eq!((sa.buildings, sa.members, sa.central_households), (sb.buildings, sb.members, sb.central_households));
     assert_ne!(pa, pc, "another seed, other people");
     // The same people on PostgreSQL.
-    if let Some(pg) = TestDb::postgres().await {
+    if let Some(pg) = TestDb::postgres("demo_is_deterministic").await {
         let (_, pp) = people(&pg, 7).await;
         assert_eq!(pa, pp, "SQLite and PostgreSQL agree");
         pg.finish().await;
@@ -449,7 +408,7 @@ async fn timing_a_million_households_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn timing_postgres() {
-    let Some(t) = TestDb::postgres().await else { return };
+    let Some(t) = TestDb::postgres("timing_postgres").await else { return };
     let n: u64 = std::env::var("REDCELL_DEMO_HOUSEHOLDS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let started = Instant::now();
     let s = demo::generate(&t.db, &opts(n, 1, None, false), &quiet).await.unwrap();

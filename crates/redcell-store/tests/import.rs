@@ -3,15 +3,12 @@
 //! Each story runs on SQLite and (with `REDCELL_TEST_PG`) on PostgreSQL:
 //! `cargo test -p redcell-store --test import`.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use redcell_domain::rosters::ImportKind;
-use redcell_domain::{IdNumber, ident::DEMO_REGION};
-use redcell_store::import::{self, Report, Stage, Upload};
+use redcell_store::import::{self, Upload};
 use redcell_store::registry::residents;
-use redcell_store::{Db, Principal, StoreError};
+use redcell_store::{Db, StoreError};
+use redcell_testkit::store::*;
+use redcell_testkit::store::{import_id as id, run_import as run};
 
 stories!(
     household_errors_named_and_nothing_written,
@@ -23,21 +20,6 @@ stories!(
     grids_and_buildings_upsert,
     orgs_in_any_order,
 );
-
-fn id(seq: u32, y: i32) -> String {
-    IdNumber::synthesise(DEMO_REGION, date(y, 3, 4), seq).into_string()
-}
-
-fn quiet(_: Stage, _: u64) {}
-
-async fn run(db: &Db, p: &Principal, kind: ImportKind, name: &str, bytes: &[u8], commit: bool) -> Report {
-    let up = Upload { kind, file_name: name, bytes, max_bytes: import::MAX_BYTES, today: today() };
-    import::run(db, p, up, commit, &quiet).await.unwrap_or_else(|e| panic!("import {name}: {e:?}"))
-}
-
-fn has_error(r: &Report, row: u32, column: &str, reason_part: &str) -> bool {
-    r.errors.iter().any(|e| e.row == row && e.column == column && e.reason.contains(reason_part))
-}
 
 async fn household_errors_named_and_nothing_written(db: Db) {
     let t = tenant(&db).await;
@@ -170,7 +152,7 @@ async fn household_upsert_and_undo(db: Db) {
     }
     let restored = residents::get(&db, &t.admin, t.residents[0].id).await.unwrap();
     assert_eq!(restored.name, t.residents[0].name);
-    assert_eq!(restored.phone.map(|p| p.reveal().to_string()), Some(t.phones[0].clone()));
+    assert_eq!(restored.phone.as_ref().map(|p| p.reveal().to_string()), Some(t.phones[0].clone()));
     let again = import::undo(&db, &t.admin, batch).await;
     assert_invalid(again, "batch");
 }

@@ -4,15 +4,12 @@
 //! Each story runs on SQLite and (with `REDCELL_TEST_PG`) on PostgreSQL:
 //! `cargo test -p redcell-store --test import_kinds`.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use redcell_domain::rosters::ImportKind;
-use redcell_domain::{IdNumber, ident::DEMO_REGION};
 use redcell_store::import::{self, Report, Stage, Upload};
 use redcell_store::registry::members;
 use redcell_store::{Db, Principal, StoreError, args};
+use redcell_testkit::store::import_id as id;
+use redcell_testkit::store::*;
 
 stories!(
     members_errors_named_and_nothing_written,
@@ -28,19 +25,8 @@ stories!(
     undo_needs_the_prior_organisations_in_scope,
 );
 
-fn id(seq: u32, y: i32) -> String {
-    IdNumber::synthesise(DEMO_REGION, date(y, 3, 4), seq).into_string()
-}
-
-fn quiet(_: Stage, _: u64) {}
-
 async fn run(db: &Db, p: &Principal, kind: ImportKind, bytes: &[u8], commit: bool) -> Report {
-    let up = Upload { kind, file_name: "名册.csv", bytes, max_bytes: import::MAX_BYTES, today: today() };
-    import::run(db, p, up, commit, &quiet).await.unwrap_or_else(|e| panic!("import: {e:?}"))
-}
-
-fn has_error(r: &Report, row: u32, column: &str, reason_part: &str) -> bool {
-    r.errors.iter().any(|e| e.row == row && e.column == column && e.reason.contains(reason_part))
+    run_import(db, p, kind, "名册.csv", bytes, commit).await
 }
 
 async fn count(db: &Db, table: &str) -> i64 {
@@ -140,7 +126,11 @@ async fn members_upsert_create_residents_and_undo(db: Db) {
         .one("SELECT name, org_id, household_id FROM residents WHERE id_number = $1", args![fresh.clone()])
         .await
         .unwrap();
-    assert_eq!((name.as_str(), org, hh), ("新来的", t.b1.id, None), "resident created in the member's organisation");
+    assert_eq!(
+        (name.as_str(), org, hh),
+        ("新来的", t.b1.id.get(), None),
+        "resident created in the member's organisation"
+    );
     let (cat, status): (String, String) = db
         .one(
             "SELECT m.category, m.status FROM members m JOIN residents r ON r.id = m.resident_id WHERE r.id_number = $1",
@@ -196,7 +186,7 @@ async fn members_limited_to_scope(db: Db) {
         max_bytes: import::MAX_BYTES,
         today: today(),
     };
-    assert!(matches!(import::run(&db, &t.sec, up, true, &quiet).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(import::run(&db, &t.sec, up, true, &quiet_import).await, Err(StoreError::Invalid(_))));
     assert_eq!(counts(&db).await, before);
 }
 
@@ -254,7 +244,7 @@ async fn cadres_upsert_link_members_and_undo(db: Db) {
     assert!(r.changes[0].fields.iter().any(|f| f.column == "职务" && f.after == "网格长"));
     let (member_id,): (Option<i64>,) =
         db.one("SELECT member_id FROM cadres WHERE name = '新干部'", redcell_store::Args::new()).await.unwrap();
-    assert_eq!(member_id, Some(t.members[0].id));
+    assert_eq!(member_id, Some(t.members[0].id.get()));
     import::undo(&db, &t.admin, r.batch_id.unwrap()).await.unwrap();
     assert_eq!(count(&db, "cadres").await, t.cadres.len() as i64);
     let (title,): (Option<String>,) =

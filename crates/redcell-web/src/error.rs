@@ -94,12 +94,36 @@ impl IntoResponse for ApiError {
                     &[],
                 )
             }
+            // A write that clashes with stored data (a duplicate the service
+            // did not name, a row still referenced): nothing was changed.
+            e if e.is_unique_violation() || e.is_fk_violation() => {
+                tracing::info!("conflict: {e}");
+                body(StatusCode::CONFLICT, "conflict", i18n::CONFLICT, None, &[])
+            }
             e => {
                 tracing::error!("internal error: {e}");
                 body(StatusCode::INTERNAL_SERVER_ERROR, "internal", i18n::INTERNAL, None, &[])
             }
         }
     }
+}
+
+impl ApiError {
+    /// The answer, marked with `code` for the audit trail when it refuses
+    /// the call (see [`crate::kit::gate::audit_refusals`]).
+    pub fn into_response_marked(self, code: Option<&'static str>) -> Response {
+        let refused = matches!(self.0, StoreError::Forbidden | StoreError::Denied(_) | StoreError::NotFound);
+        let mut r = self.into_response();
+        if let (true, Some(c)) = (refused, code) {
+            r.extensions_mut().insert(crate::kit::Refused(c));
+        }
+        r
+    }
+}
+
+/// A body over the size limit, as a 413 in the error shape.
+pub fn too_large() -> Response {
+    body(StatusCode::PAYLOAD_TOO_LARGE, "too_large", i18n::BODY_TOO_LARGE, None, &[])
 }
 
 /// A JSON body that failed to parse, as a 422 in the error shape.

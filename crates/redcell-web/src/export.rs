@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 /// The query parameters of an export besides the list's own filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `xlsx` (default) or `csv`.
     pub format: Option<String>,

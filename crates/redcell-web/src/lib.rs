@@ -9,10 +9,11 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod form;
+pub mod guide;
 pub mod kit;
-pub mod open311;
 pub mod pages;
-pub mod raw;
+pub mod registry;
+pub mod requests;
 
 use axum::Router;
 use axum::extract::State;
@@ -43,7 +44,8 @@ pub fn today() -> chrono::NaiveDate {
 
 /// The capabilities, each mounting its own surface (routes, pages, nav
 /// entry). Adding a capability adds one line here.
-pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[pages::mount_session, pages::mount_legacy, kit::exports::mount];
+pub const CAPABILITIES: &[fn(&mut kit::Surface)] =
+    &[pages::mount_session, registry::mount, guide::mount, requests::mount, pages::mount_legacy];
 
 /// Every capability's surface, mounted.
 pub fn surface() -> kit::Surface {
@@ -51,7 +53,19 @@ pub fn surface() -> kit::Surface {
     for mount in CAPABILITIES {
         mount(&mut s);
     }
+    kit::exports::mount(&mut s);
     s
+}
+
+/// Every list the capabilities made downloadable.
+pub fn export_lists() -> Vec<&'static dyn redcell_store::export::ExportList> {
+    static LISTS: std::sync::OnceLock<Vec<&'static dyn redcell_store::export::ExportList>> = std::sync::OnceLock::new();
+    LISTS.get_or_init(|| surface().export_lists().to_vec()).clone()
+}
+
+/// The downloadable list with this code.
+pub fn export_list(code: &str) -> Option<&'static dyn redcell_store::export::ExportList> {
+    export_lists().into_iter().find(|l| l.code() == code)
 }
 
 /// The navigation entries `p` may see (from every capability's surface).
@@ -133,9 +147,9 @@ async fn api_errors_as_json(req: axum::extract::Request, next: axum::middleware:
     }
     let (code, message) = match status {
         StatusCode::NOT_FOUND => ("not_found", redcell_domain::i18n::NOT_FOUND),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "不支持该请求方法"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "请求体过大"),
-        _ => ("bad_request", "请求无效（如地址中的编号不是整数）"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", redcell_domain::i18n::METHOD_NOT_ALLOWED),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", redcell_domain::i18n::BODY_TOO_LARGE),
+        _ => ("bad_request", redcell_domain::i18n::BAD_REQUEST),
     };
     let detail = error::ErrorDetail { code: code.into(), message: message.into(), field: None, fields: vec![] };
     let mut out = (status, axum::Json(error::ErrorBody { error: detail })).into_response();

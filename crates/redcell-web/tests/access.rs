@@ -3,13 +3,10 @@
 //! personal data, the audit trail, CSRF and refused writes, account
 //! management, login hardening, files, and input limits.
 
-#[macro_use]
-mod common;
-
 use axum::http::Method;
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 use redcell_domain::{Capability, Role};
+use redcell_testkit::app::*;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -165,22 +162,24 @@ async fn role_capability_table(t: &TestApp) {
             (role.can(ReadRegistry), role.can(EditRegistry), role.can(RevealPersonal), role.can(ManageUsers));
         let who = role.code();
 
-        // Registry reads: roles without ReadRegistry get an empty list and 404s.
+        // Registry reads: roles without ReadRegistry are refused at the gate.
         let list = t.get("/api/v1/residents", tok).await;
-        list.expect(200);
-        let total = list.json()["total"].as_i64().expect("total");
+        let total = if read {
+            list.expect(200);
+            list.json()["total"].as_i64().expect("total")
+        } else {
+            list.error(403);
+            0
+        };
         assert_eq!(total, if read { 2 } else { 0 }, "{who}: residents listed");
         for r in RESOURCES {
             let l = t.get(&format!("/api/v1/{r}"), tok).await;
-            l.expect(200);
-            if !read {
-                assert_eq!(l.json()["total"], 0, "{who} lists {r}");
-            }
+            l.expect(if read { 200 } else { 403 });
         }
         let get = t.get(&format!("/api/v1/residents/{target}"), tok).await;
-        get.expect(if read { 200 } else { 404 });
+        get.expect(if read { 200 } else { 403 });
         let page = t.page(&format!("/residents/{target}"), tok).await;
-        page.expect(if read { 200 } else { 404 });
+        page.expect(if read { 200 } else { 403 });
         if read {
             assert_eq!(page.body.contains("/reveal\""), reveal, "{who}: reveal form shown");
             assert_eq!(page.body.contains(&format!("/residents/{target}/edit")), edit, "{who}: edit link shown");
@@ -216,21 +215,22 @@ async fn role_capability_table(t: &TestApp) {
             deleted.expect(204);
             assert_eq!(t.counts(&w.admin).await, before, "{who}: create then delete");
         } else {
-            // Readable but not editable: 403 naming the household; unreadable: 422 "not found".
-            created.field_error(if read { 403 } else { 422 }, "household_id");
+            // Without the right to edit anywhere, every write is refused at
+            // the gate (403) before any id is looked at.
+            created.error(403);
             patched = t.patch(&format!("/api/v1/residents/{target}"), tok, json!({"note": "不该写入"})).await;
-            patched.error(if read { 403 } else { 404 });
+            patched.error(403);
             deleted = t.delete(&format!("/api/v1/residents/{target}"), tok).await;
-            deleted.error(if read { 403 } else { 404 });
+            deleted.error(403);
             let del_page =
                 t.session_form(&format!("/residents/{target}/delete"), tok, &[("_csrf", csrf.as_str())]).await;
-            del_page.expect(if read { 403 } else { 404 });
+            del_page.expect(403);
             assert_eq!(t.counts(&w.admin).await, before, "{who}: a refused write changed rows");
             let row = t.get(&format!("/api/v1/residents/{target}"), &w.admin).await.json();
             assert_ne!(row["note"], "不该写入", "{who}: a refused PATCH was written");
         }
 
-        // Reveal: only with RevealPersonal; readable without it is 403, unreadable 404.
+        // Reveal: only with RevealPersonal; without it the gate refuses (403).
         let rv = t.post(&format!("/api/v1/residents/{target}/reveal"), tok, json!({"reason": "核对"})).await;
         let rv_page = t
             .session_form(&format!("/residents/{target}/reveal"), tok, &[("_csrf", csrf.as_str()), ("reason", "核对")])
@@ -241,8 +241,8 @@ async fn role_capability_table(t: &TestApp) {
             rv_page.expect(200);
             assert!(rv_page.body.contains(&b1.id_numbers[1]), "{who}: reveal page");
         } else {
-            rv.error(if read { 403 } else { 404 });
-            rv_page.expect(if read { 403 } else { 404 });
+            rv.error(403);
+            rv_page.expect(403);
             for r in [&rv, &rv_page] {
                 assert!(!r.body.contains(&b1.id_numbers[1]) && !r.body.contains(&b1.phones[1]), "{who}: {}", r.body);
             }
@@ -383,8 +383,8 @@ async fn reveal_personal_data(t: &TestApp) {
     assert!(!forged.body.contains(&b1.id_numbers[0]));
     assert_eq!(audit_rows(t, "reveal").await.len(), 2);
 
-    // A cadre may reveal; a member may not (no registry access: 404); an
-    // auditor reads the registry but may not reveal (403, audited as denied).
+    // A cadre may reveal; a member and an auditor may not (403 at the gate,
+    // audited as refused).
     let (cadre_id, cadre) = account(t, "cadre1", Role::Cadre, &b1.branch_code).await;
     let r = t.post(&format!("/api/v1/residents/{r0}/reveal"), &cadre, json!({"reason": "驻格走访"})).await;
     r.expect(200);
@@ -392,17 +392,21 @@ async fn reveal_personal_data(t: &TestApp) {
     assert_eq!(audit_rows(t, "reveal").await.last().map(|x| x.0), Some(Some(cadre_id)));
     let (member_id, member) = account(t, "member1", Role::Member, &b1.branch_code).await;
     let r = t.post(&format!("/api/v1/residents/{r0}/reveal"), &member, json!({})).await;
-    r.error(404);
+    r.error(403);
     assert!(!r.body.contains(&b1.id_numbers[0]));
     assert!(audit_rows(t, "reveal").await.iter().all(|x| x.0 != Some(member_id)));
     let (auditor_id, auditor) = account(t, "auditor1", Role::Auditor, "S1").await;
     let r = t.post(&format!("/api/v1/residents/{r0}/reveal"), &auditor, json!({"reason": "抽查"})).await;
     r.error(403);
     assert!(!r.body.contains(&b1.id_numbers[0]));
+    let denied = audit_rows(t, "forbidden").await;
+    let path = format!("POST /api/v1/residents/{r0}/reveal");
+    assert!(denied.iter().any(|x| x.0 == Some(auditor_id) && x.3.as_deref() == Some(&*path)), "{denied:?}");
+    assert!(denied.iter().any(|x| x.0 == Some(member_id) && x.3.as_deref() == Some(&*path)), "{denied:?}");
+    // Probing an id outside one's scope with the right is a refused reveal.
     let denied = audit_rows(t, "reveal_denied").await;
-    assert!(denied.contains(&(Some(auditor_id), "resident".into(), Some(r0), Some("抽查".into()))), "{denied:?}");
-    // Probing an id outside one's scope is a refused attempt too.
-    assert!(denied.iter().any(|x| x.0 == Some(member_id) && x.2 == Some(r0)), "{denied:?}");
+    let path = format!("POST /residents/{b2r}/reveal");
+    assert!(denied.iter().any(|x| x.0 == Some(w.sec1_id) && x.3.as_deref() == Some(&*path)), "{denied:?}");
 }
 
 // ---------------------------------------------------------------- 3. audit trail
@@ -1062,27 +1066,12 @@ fn tiny_png() -> Vec<u8> {
     out
 }
 
-const BOUNDARY: &str = "redcell-test-boundary-5e1f";
-
-/// A `multipart/form-data` body: (field name, file name, bytes).
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (name, file, data) in parts {
-        b.extend(format!("--{BOUNDARY}\r\n").into_bytes());
-        match file {
-            Some(f) => b.extend(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: image/png\r\n\r\n"
-                )
-                .into_bytes(),
-            ),
-            None => b.extend(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes()),
-        }
-        b.extend_from_slice(data);
-        b.extend(b"\r\n");
-    }
-    b.extend(format!("--{BOUNDARY}--\r\n").into_bytes());
-    b
+/// A `multipart/form-data` form: (field name, file name, bytes); files are PNG.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Multipart {
+    parts.iter().fold(Multipart::new(), |form, (name, file, data)| match file {
+        Some(f) => form.file(name, f, "image/png", data),
+        None => form.text(name, data),
+    })
 }
 
 /// POST the upload form as a browser does (with `Content-Length`).
@@ -1097,9 +1086,8 @@ async fn upload_with(
     parts: &[(&str, Option<&str>, &[u8])],
     announce_length: bool,
 ) -> Resp {
-    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let (ct, body) = multipart(parts).finish();
     let cookie = format!("rc_session={session}");
-    let body = multipart(parts);
     let len = body.len().to_string();
     let mut h = vec![("content-type", ct.as_str()), ("cookie", cookie.as_str())];
     if announce_length {
@@ -1186,7 +1174,7 @@ async fn files(t: &TestApp) {
     assert!(
         csrf_rows[before..]
             .iter()
-            .all(|r| r.0 == Some(w.sec1_id) && r.3.as_deref() == Some(&*format!("upload household#{hh}")))
+            .all(|r| r.0 == Some(w.sec1_id) && r.3.as_deref() == Some(&*format!("POST /households/{hh}/files")))
     );
     assert_eq!(file_count(t).await, 1);
 

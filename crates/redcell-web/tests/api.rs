@@ -1,10 +1,7 @@
 //! The JSON API under `/api/v1`, end to end on SQLite and PostgreSQL.
 
-#[macro_use]
-mod common;
-
 use axum::http::Method;
-use common::*;
+use redcell_testkit::app::*;
 use serde_json::{Value, json};
 
 stories!(
@@ -108,7 +105,7 @@ async fn login_and_bearer(t: &TestApp) {
     me.expect(200);
     let me = me.json();
     assert_eq!(me["username"], SEC);
-    assert_eq!(me["grants"], json!([[w.b[0].branch, w.b[0].branch_name, "secretary"]]));
+    assert_eq!(me["grants"], json!([{"org_id": w.b[0].branch, "org_name": w.b[0].branch_name, "role": "secretary"}]));
 
     // No token, a garbage token or another scheme: 401 on every operation.
     let before = t.counts(&w.admin).await;
@@ -564,8 +561,8 @@ async fn bad_input_is_422_and_writes_nothing(t: &TestApp) {
     t.patch(&r0, a, json!({"name": "改名", "nickname": "小王"})).await.error(422);
     t.patch(&r0, a, json!(["name", "改名"])).await.error(422);
     t.patch(&format!("/api/v1/orgs/{}", b1.branch), a, json!({"path": "/1/"})).await.error(422);
-    // A malformed query.
-    t.get("/api/v1/residents?per_page=many", a).await.field_error(422, "query");
+    // A malformed query: the parameter is named.
+    t.get("/api/v1/residents?per_page=many", a).await.field_error(422, "per_page");
 
     assert_eq!(t.counts(a).await, before, "a rejected request left rows behind");
     assert_eq!(snapshot(t, &w).await, rows, "a rejected request changed a row");

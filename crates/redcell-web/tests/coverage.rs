@@ -2,16 +2,10 @@
 //! pages, on SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
 //! `cargo test -p redcell-web --test coverage`.
 
-#[macro_use]
-mod common;
-
-use axum::body::Body;
-use axum::http::{Request, header};
 use calamine::{Data, Reader, Xlsx};
-use common::*;
-use http_body_util::BodyExt;
+use redcell_testkit::app::id_of as id;
+use redcell_testkit::app::*;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 stories!(
     api_contacts_lifecycle,
@@ -20,10 +14,6 @@ stories!(
     branch_scope_everywhere,
     pages_report_plan_and_forms,
 );
-
-fn id(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
-}
 
 fn fields(r: &Resp) -> Vec<String> {
     let v = r.json();
@@ -35,25 +25,6 @@ fn fields(r: &Resp) -> Vec<String> {
         out.push(f.to_string());
     }
     out
-}
-
-/// GET raw bytes (for the xlsx export), with a bearer token.
-async fn get_bytes(t: &TestApp, path: &str, token: &str) -> (u16, String, Vec<u8>) {
-    let app = redcell_web::app(std::sync::Arc::new(redcell_web::AppState {
-        db: t.db.clone(),
-        secure_cookies: false,
-        trust_forwarded: false,
-    }));
-    let req = Request::builder()
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let res = app.oneshot(req).await.expect("infallible");
-    let status = res.status().as_u16();
-    let ct = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let bytes = res.into_body().collect().await.expect("body").to_bytes().to_vec();
-    (status, ct, bytes)
 }
 
 async fn api_contacts_lifecycle(t: &TestApp) {
@@ -271,10 +242,11 @@ async fn api_report_plan_and_rosters(t: &TestApp) {
     assert_eq!(listed["total"], 2);
 
     // The rosters as xlsx: opens, masked phones, no formulas, audited.
-    let (status, ct, bytes) = get_bytes(t, &format!("/api/v1/coverage/rosters.xlsx?org_id={}", w.root), a).await;
-    assert_eq!(status, 200);
+    let r = t.get(&format!("/api/v1/coverage/rosters.xlsx?org_id={}", w.root), a).await;
+    r.expect(200);
+    let ct = r.header("content-type").unwrap_or_default();
     assert!(ct.starts_with("application/vnd.openxmlformats"), "{ct}");
-    let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("opens with calamine");
+    let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(r.bytes)).expect("opens with calamine");
     let names = x.sheet_names();
     assert!(names.iter().any(|n| n == "党员联系户"), "{names:?}");
     let sheet = x.worksheet_range("党员联系户").unwrap();
@@ -316,8 +288,7 @@ async fn branch_scope_everywhere(t: &TestApp) {
     r.expect(200);
     assert_eq!(r.json()["households"], 1);
     assert!(!r.body.contains(B2_MARK), "another branch leaked into the report");
-    let (status, _, _) = get_bytes(t, &format!("/api/v1/coverage/rosters.xlsx?org_id={}", w.root), sec).await;
-    assert_eq!(status, 404);
+    t.get(&format!("/api/v1/coverage/rosters.xlsx?org_id={}", w.root), sec).await.expect(404);
     t.get(&format!("/api/v1/contacts?org_id={}", other.branch), sec).await.expect(404);
     // Plans: the secretary plans their branch, not the street nor the other branch.
     t.post("/api/v1/plans", sec, json!({"org_id": w.root})).await.expect(404);
@@ -343,9 +314,9 @@ async fn branch_scope_everywhere(t: &TestApp) {
     // The secretary's own branch works end to end.
     let pid = id(&p.json());
     t.post(&format!("/api/v1/plans/{pid}/apply"), sec, json!({"reason": "支部调整"})).await.expect(200);
-    let (status, _, bytes) = get_bytes(t, &format!("/api/v1/coverage/rosters.xlsx?org_id={}", mine.branch), sec).await;
-    assert_eq!(status, 200);
-    let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let r = t.get(&format!("/api/v1/coverage/rosters.xlsx?org_id={}", mine.branch), sec).await;
+    r.expect(200);
+    let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(r.bytes)).unwrap();
     let sheet = x.worksheet_range("党员联系户").unwrap();
     assert_eq!(sheet.rows().count(), 3);
     let text: String = sheet.rows().flat_map(|r| r.iter().map(|c| c.to_string())).collect::<Vec<_>>().join("|");

@@ -3,17 +3,11 @@
 //! on SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
 //! `cargo test -p redcell-web --test coverage2`.
 
-#[macro_use]
-mod common;
-
-use common::*;
+use redcell_testkit::app::id_of as id;
+use redcell_testkit::app::*;
 use serde_json::{Value, json};
 
 stories!(api_posts_roles_and_pick, pages_posts_roles_and_pickers);
-
-fn id(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
-}
 
 fn gap_total(report: &Value, key: &str) -> i64 {
     report["gaps"].as_array().unwrap().iter().find(|g| g["key"] == key).unwrap_or_else(|| panic!("no gap {key}"))["total"]

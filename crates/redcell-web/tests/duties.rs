@@ -1,18 +1,11 @@
 //! Duties through the API and the pages, on SQLite and (with `REDCELL_TEST_PG`)
 //! PostgreSQL: `cargo test -p redcell-web --test duties`.
 
-#[macro_use]
-mod common;
-
-use axum::body::Body;
 use axum::http::Method;
-use axum::http::{Request, header};
 use calamine::{Reader, Xlsx};
-use common::*;
-use http_body_util::BodyExt;
 use redcell_domain::i18n;
+use redcell_testkit::app::*;
 use serde_json::json;
-use tower::ServiceExt;
 
 stories!(api_rules_records_compliance, pages_my_duties_visit_turns_done, pages_meetings_activities_channel_and_links);
 
@@ -22,22 +15,6 @@ fn today() -> String {
 
 fn tomorrow() -> String {
     (redcell_web::today() + chrono::Duration::days(1)).to_string()
-}
-
-async fn get_bytes(t: &TestApp, path: &str, token: &str) -> (u16, Vec<u8>) {
-    let app = redcell_web::app(std::sync::Arc::new(redcell_web::AppState {
-        db: t.db.clone(),
-        secure_cookies: false,
-        trust_forwarded: false,
-    }));
-    let req = Request::builder()
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let res = app.oneshot(req).await.expect("infallible");
-    let status = res.status().as_u16();
-    (status, res.into_body().collect().await.expect("body").to_bytes().to_vec())
 }
 
 async fn api_rules_records_compliance(t: &TestApp) {
@@ -96,9 +73,9 @@ async fn api_rules_records_compliance(t: &TestApp) {
     assert!(c["rules"].as_array().unwrap().iter().any(|r| r["rule_code"] == "general_meeting" && r["subjects"] == 1));
     t.get(&format!("/api/v1/duties/compliance?org_id={}", w.b[1].branch), sec).await.expect(404);
 
-    let (status, bytes) = get_bytes(t, &format!("/api/v1/duties/compliance.xlsx?org_id={}", w.root), a).await;
-    assert_eq!(status, 200);
-    let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("xlsx");
+    let r = t.get(&format!("/api/v1/duties/compliance.xlsx?org_id={}", w.root), a).await;
+    r.expect(200);
+    let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(r.bytes)).expect("xlsx");
     let sheet = x.worksheet_range("履职合规").expect("sheet");
     let header: Vec<String> = sheet.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
     assert_eq!(header[1], "规则");
@@ -174,28 +151,7 @@ async fn pages_my_duties_visit_turns_done(t: &TestApp) {
     t.session_form("/duties/rules/grid_day", &w.admin, &pairs).await.expect(303);
 }
 
-/// A `multipart/form-data` body: text fields, then files under `photos`.
-fn multipart(pairs: &[(String, String)], photos: &[(&str, &[u8])]) -> (String, Vec<u8>) {
-    let b = "XyZdutiesBoundary";
-    let mut out = Vec::new();
-    for (k, v) in pairs {
-        out.extend_from_slice(
-            format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
-        );
-    }
-    for (name, bytes) in photos {
-        out.extend_from_slice(
-            format!("--{b}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
-        );
-        out.extend_from_slice(bytes);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{b}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={b}"), out)
-}
-
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-
+/// POST a `multipart/form-data` form: text fields, then files under `photos`.
 async fn post_multipart(
     t: &TestApp,
     path: &str,
@@ -203,9 +159,14 @@ async fn post_multipart(
     pairs: &[(String, String)],
     photos: &[(&str, &[u8])],
 ) -> Resp {
-    let (ct, body) = multipart(pairs, photos);
-    let cookie = format!("rc_session={session}");
-    t.send(Method::POST, path, &[("cookie", &cookie), ("content-type", &ct)], body).await
+    let mut form = Multipart::new();
+    for (k, v) in pairs {
+        form = form.text(k, v);
+    }
+    for (name, bytes) in photos {
+        form = form.file("photos", name, "image/png", bytes);
+    }
+    t.post_multipart(path, session, form).await
 }
 
 fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {

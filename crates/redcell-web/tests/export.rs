@@ -1,12 +1,9 @@
 //! Export of lists (xlsx and CSV), end to end on SQLite and PostgreSQL: the
 //! files are read back with calamine and a CSV parser.
 
-#[macro_use]
-mod common;
-
 use calamine::{Data, Reader, Xlsx};
-use common::*;
 use redcell_domain::Role;
+use redcell_testkit::app::*;
 use serde_json::json;
 
 stories!(

@@ -3,45 +3,9 @@
 //! On SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
 //! `cargo test -p redcell-web --test import`.
 
-#[macro_use]
-mod common;
-
-use axum::http::Method;
-use common::*;
+use redcell_testkit::app::*;
 
 stories!(upload_check_commit_undo);
-
-const BOUNDARY: &str = "redcell-import-boundary-7a";
-
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (name, file, data) in parts {
-        b.extend(format!("--{BOUNDARY}\r\n").into_bytes());
-        match file {
-            Some(f) => b.extend(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n")
-                    .into_bytes(),
-            ),
-            None => b.extend(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes()),
-        }
-        b.extend_from_slice(data);
-        b.extend(b"\r\n");
-    }
-    b.extend(format!("--{BOUNDARY}--\r\n").into_bytes());
-    b
-}
-
-async fn upload(t: &TestApp, session: &str, csrf: &str, name: &str, bytes: &[u8]) -> Resp {
-    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
-    let cookie = format!("rc_session={session}");
-    let body =
-        multipart(&[("_csrf", None, csrf.as_bytes()), ("kind", None, b"households"), ("file", Some(name), bytes)]);
-    t.send(Method::POST, "/import/upload", &[("content-type", ct.as_str()), ("cookie", cookie.as_str())], body).await
-}
-
-async fn work(t: &TestApp) {
-    while redcell_store::import::jobs::work_one(&t.db, "test", redcell_web::today()).await.expect("work") {}
-}
 
 async fn upload_check_commit_undo(t: &TestApp) {
     let w = world(t).await;
@@ -66,13 +30,13 @@ async fn upload_check_commit_undo(t: &TestApp) {
         b.building_name
     );
     let before = t.counts(s).await;
-    let r = upload(t, s, &csrf, "名单.csv", bad.as_bytes()).await;
+    let r = t.upload_import(s, &csrf, "households", "名单.csv", bad.as_bytes()).await;
     r.expect(303);
     let job = r.location();
     let waiting = t.page(&job, s).await;
     waiting.expect(200);
     assert!(waiting.body.contains("data-job-poll"), "a queued job shows progress: {}", waiting.body);
-    work(t).await;
+    t.work_imports().await;
     let checked = t.page(&job, s).await;
     checked.expect(200);
     assert!(checked.body.contains("校验位"), "{}", checked.body);
@@ -93,14 +57,14 @@ async fn upload_check_commit_undo(t: &TestApp) {
     // The corrected file.
     let good =
         format!("网格编码,楼栋名称,单元,房号,姓名,身份证号\n{grid_code},{},1,302,新住户,{new_id}\n", b.building_name);
-    let r = upload(t, s, &csrf, "名单.csv", good.as_bytes()).await;
+    let r = t.upload_import(s, &csrf, "households", "名单.csv", good.as_bytes()).await;
     let job = r.location();
-    work(t).await;
+    t.work_imports().await;
     let checked = t.page(&job, s).await;
     assert!(checked.body.contains("id=\"count-new\">1<"), "{}", checked.body);
     assert!(checked.body.contains("id=\"commit\""));
     t.session_form(&format!("{job}/commit"), s, &[("_csrf", &csrf)]).await.expect(303);
-    work(t).await;
+    t.work_imports().await;
     let done = t.page(&job, s).await;
     assert!(done.body.contains("id=\"import-done\""), "{}", done.body);
     let after = t.counts(s).await;

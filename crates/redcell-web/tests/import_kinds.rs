@@ -2,40 +2,10 @@
 //! to those who may import. On SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
 //! `cargo test -p redcell-web --test import_kinds`.
 
-#[macro_use]
-mod common;
-
-use axum::http::Method;
-use common::*;
 use redcell_domain::Role;
+use redcell_testkit::app::*;
 
 stories!(members_errors_then_corrected_file, import_link_only_for_importers);
-
-const BOUNDARY: &str = "redcell-import-kinds-boundary-3f";
-
-async fn upload(t: &TestApp, session: &str, csrf: &str, kind: &str, name: &str, bytes: &[u8]) -> Resp {
-    let mut b = Vec::new();
-    for (field, value) in [("_csrf", csrf.as_bytes()), ("kind", kind.as_bytes())] {
-        b.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n").into_bytes());
-        b.extend_from_slice(value);
-        b.extend(b"\r\n");
-    }
-    b.extend(
-        format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
-        )
-        .into_bytes(),
-    );
-    b.extend_from_slice(bytes);
-    b.extend(format!("\r\n--{BOUNDARY}--\r\n").into_bytes());
-    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
-    let cookie = format!("rc_session={session}");
-    t.send(Method::POST, "/import/upload", &[("content-type", ct.as_str()), ("cookie", cookie.as_str())], b).await
-}
-
-async fn work(t: &TestApp) {
-    while redcell_store::import::jobs::work_one(&t.db, "test", redcell_web::today()).await.expect("work") {}
-}
 
 async fn members_errors_then_corrected_file(t: &TestApp) {
     let w = world(t).await;
@@ -61,10 +31,10 @@ async fn members_errors_then_corrected_file(t: &TestApp) {
         code = b.branch_code
     );
     let before = t.counts(s).await;
-    let r = upload(t, s, &csrf, "members", "党员.csv", bad.as_bytes()).await;
+    let r = t.upload_import(s, &csrf, "members", "党员.csv", bad.as_bytes()).await;
     r.expect(303);
     let job = r.location();
-    work(t).await;
+    t.work_imports().await;
     let checked = t.page(&job, s).await;
     checked.expect(200);
     assert!(checked.body.contains("校验位"), "{}", checked.body);
@@ -78,14 +48,14 @@ async fn members_errors_then_corrected_file(t: &TestApp) {
         "{head}{new1},党员甲,{code},农民/社区党员,正式党员,2005-07-01\n{new2},党员乙,{code},流动党员,预备党员,2025-07-01\n",
         code = b.branch_code
     );
-    let r = upload(t, s, &csrf, "members", "党员.csv", good.as_bytes()).await;
+    let r = t.upload_import(s, &csrf, "members", "党员.csv", good.as_bytes()).await;
     let job = r.location();
-    work(t).await;
+    t.work_imports().await;
     let checked = t.page(&job, s).await;
     assert!(checked.body.contains("id=\"count-new\">2<"), "{}", checked.body);
     assert!(checked.body.contains("id=\"commit\""));
     t.session_form(&format!("{job}/commit"), s, &[("_csrf", &csrf)]).await.expect(303);
-    work(t).await;
+    t.work_imports().await;
     let done = t.page(&job, s).await;
     assert!(done.body.contains("id=\"import-done\""), "{}", done.body);
     let after = t.counts(s).await;

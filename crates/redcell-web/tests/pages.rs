@@ -1,10 +1,7 @@
 //! The server-rendered pages, end to end on SQLite and PostgreSQL.
 
-#[macro_use]
-mod common;
-
 use axum::http::Method;
-use common::*;
+use redcell_testkit::app::*;
 use serde_json::json;
 
 stories!(

@@ -1,11 +1,8 @@
 //! Resident requests through Open311 and the pages, on SQLite and (with
 //! `REDCELL_TEST_PG`) PostgreSQL: `cargo test -p redcell-web --test requests`.
 
-#[macro_use]
-mod common;
-
 use axum::http::Method;
-use common::*;
+use redcell_testkit::app::*;
 use serde_json::{Value, json};
 
 stories!(
@@ -15,7 +12,9 @@ stories!(
     members_claim_open_requests,
     open311_paging_key_and_xml,
     staff_registers_on_a_residents_behalf,
-    public_form_picks_a_building_and_wish_photo
+    public_form_picks_a_building_and_wish_photo,
+    handlers_and_duplicates_stay_in_scope,
+    unknown_filters_and_gates_refuse
 );
 
 async fn categories(t: &TestApp, tenant: i64) {
@@ -159,23 +158,13 @@ async fn open311_client_posts_and_reads(t: &TestApp) {
     error_array(&t.send(Method::GET, "/open311/v2/nothing", &[], vec![]).await, 404);
 }
 
+/// A `multipart/form-data` body (content type, bytes): text fields, then a file under `photo`.
 fn multipart(pairs: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
-    let b = "XyZrequestsBoundary";
-    let mut out = Vec::new();
-    for (k, v) in pairs {
-        out.extend_from_slice(
-            format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
-        );
-    }
+    let mut form = pairs.iter().fold(Multipart::new(), |form, (k, v)| form.text(k, v));
     if let Some((name, bytes)) = file {
-        out.extend_from_slice(
-            format!("--{b}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-        );
-        out.extend_from_slice(bytes);
-        out.extend_from_slice(b"\r\n");
+        form = form.file("photo", name, "application/octet-stream", bytes);
     }
-    out.extend_from_slice(format!("--{b}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={b}"), out)
+    form.finish()
 }
 
 fn cookie_pair(r: &Resp, name: &str) -> String {
@@ -401,9 +390,10 @@ async fn api_requests_resource(t: &TestApp) {
     )
     .await
     .field_error(422, "household_id");
+    // A grid outside it likewise, named (it was a bare 403 only when the grid's organisation took the request).
     t.post("/api/v1/requests", &w.sec1, json!({"category": "benefit", "description": "x", "grid_id": w.b[1].grid}))
         .await
-        .error(403);
+        .field_error(422, "grid_id");
     t.api(Method::POST, "/api/v1/requests", None, Some(&json!({}))).await.error(401);
     assert_eq!(t.get("/api/v1/requests", &w.admin).await.json()["total"].as_i64().unwrap(), before);
 
@@ -519,7 +509,8 @@ async fn members_claim_open_requests(t: &TestApp) {
     let mine = t.get("/api/v1/requests/mine", &m1).await.json();
     let ids: Vec<i64> = mine["claimable"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, vec![own]);
-    assert_eq!(t.get("/api/v1/requests", &m1).await.json()["total"], 0);
+    // The queue is for readers of the registry: a member is refused at the gate (it was an empty list).
+    t.get("/api/v1/requests", &m1).await.error(403);
     t.get(&format!("/api/v1/requests/{far}"), &m1).await.error(404);
     t.get(&format!("/api/v1/requests/{fresh}"), &m1).await.error(404);
     let d = t.get(&format!("/api/v1/requests/{own}"), &m1).await.json();
@@ -632,6 +623,7 @@ async fn open311_paging_key_and_xml(t: &TestApp) {
     assert_eq!(key.len(), 64);
     // A branch secretary sees no keys and cannot issue one.
     let sp = t.page("/admin/request-categories", &w.sec1).await;
+    sp.expect(403);
     assert!(!sp.body.contains("Open311 接口密钥"));
     t.session_form("/admin/open311-keys", &w.sec1, &[("_csrf", &csrf_of(&sp.body)), ("label", "x")]).await.expect(403);
     let base = [("service_code", "fire"), ("description", "楼道堆物"), ("address_string", "五号楼")];
@@ -805,17 +797,42 @@ async fn public_form_picks_a_building_and_wish_photo(t: &TestApp) {
     bad.expect(422);
     assert!(bad.body.contains("房号不能超过20个字"));
 
-    // The wish: verified and published, claimed by the secretary, completed with a photo.
+    // The wish: verified and published by the secretary, claimed by a member
+    // (claiming is the members'; the secretary is refused, audited), completed with a photo.
     let bp = t.page(&format!("/requests/{id}"), &w.sec1).await;
     let scsrf = csrf_of(&bp.body);
-    for what in ["verify", "claim"] {
-        t.session_form(&format!("/wishes/{id}/{what}"), &w.sec1, &[("_csrf", &scsrf)]).await.expect(303);
-    }
-    let board = t.page("/wishes", &w.sec1).await;
+    t.session_form(&format!("/wishes/{id}/verify"), &w.sec1, &[("_csrf", &scsrf)]).await.expect(303);
+    let refused = t.session_form(&format!("/wishes/{id}/claim"), &w.sec1, &[("_csrf", &scsrf)]).await;
+    refused.expect(303);
+    assert!(unescape(&refused.location()).contains("flash="));
+    let audited =
+        t.db.int(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'forbidden' AND user_id = $1 AND detail LIKE '%/claim'",
+            redcell_store::args![w.sec1_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited, 1, "the refused claim is audited");
+    let (member, _) = member_account(t, &w, "member1").await;
+    let board = t.page("/wishes", &member).await;
+    let mcsrf = csrf_of(&board.body);
+    t.session_form(&format!("/wishes/{id}/claim"), &member, &[("_csrf", &mcsrf)]).await.expect(303);
+    let board = t.page("/wishes", &member).await;
     assert!(
         board.body.contains(&format!("action=\"/wishes/{id}/complete-photo\"")) && board.body.contains("type=\"file\"")
     );
-    let cookie_s = format!("rc_session={}", w.sec1);
+    let scsrf = mcsrf;
+    let cookie_s = format!("rc_session={member}");
+    // The secretary may not complete it (the upload is the members').
+    let (ct, body) = multipart(&[("_csrf", csrf_of(&bp.body).as_str())], None);
+    t.send(
+        Method::POST,
+        &format!("/wishes/{id}/complete-photo"),
+        &[("content-type", &ct), ("cookie", &format!("rc_session={}", w.sec1))],
+        body,
+    )
+    .await
+    .expect(403);
     // Not an image: refused, the wish stays open.
     let (ct, body) = multipart(&[("_csrf", scsrf.as_str())], Some(("x.pdf", b"%PDF-1.4 fake")));
     let r = t
@@ -863,4 +880,174 @@ async fn public_form_picks_a_building_and_wish_photo(t: &TestApp) {
     let f = t.page(&format!("/files/{photo}"), &w.sec1).await;
     f.expect(200);
     assert_eq!(f.header("content-type").as_deref(), Some("image/png"));
+}
+
+/// The `<select name="handler" ...>` of a page, for what it offers.
+fn handler_select(html: &str) -> String {
+    let start = html.find("<select name=\"handler\"").unwrap_or_else(|| panic!("no handler select in {html}"));
+    let rest = &html[start..];
+    rest[..rest.find("</select>").expect("select end")].to_string()
+}
+
+/// Holes 1 and 3 of issue 13 over HTTP: an assignment to an account that may
+/// not handle the request (an auditor, another branch's secretary) is refused
+/// naming the field and no account, on the API, the page and the bulk form,
+/// and audited; the picker offers exactly the accounts that qualify; a
+/// duplicate may name only a request the caller can see, and another
+/// branch's code reads like a missing one.
+async fn handlers_and_duplicates_stay_in_scope(t: &TestApp) {
+    let w = world(t).await;
+    categories(t, w.root).await;
+    let pw = "role-pass-2026";
+    let add = |u: &'static str, name: &'static str, role: redcell_domain::Role, org: String| async move {
+        let id = redcell_store::auth::add_user(&t.db, u, name, pw, role, &org).await.unwrap();
+        (id, t.api_login(u, pw).await)
+    };
+    let (auditor_id, _) = add("auditor1", "审计员乙", redcell_domain::Role::Auditor, "S1".into()).await;
+    let (sec2_id, sec2) = add("sec2", "西湖书记", redcell_domain::Role::Secretary, w.b[1].branch_code.clone()).await;
+    let mk = |grid: i64, text: &str| json!({"category": "environment", "description": text, "grid_id": grid});
+    let made = t.post("/api/v1/requests", &w.sec1, mk(w.b[0].grid, "楼道堆物")).await;
+    made.expect(201);
+    let id = made.json()["id"].as_i64().unwrap();
+    let far = t.post("/api/v1/requests", &sec2, mk(w.b[1].grid, "西湖苑杂物")).await.json();
+    let path = format!("/api/v1/requests/{id}/actions");
+    for (who, name) in [(auditor_id, "审计员乙"), (sec2_id, "西湖书记")] {
+        let r = t.post(&path, &w.sec1, json!({"action": "assign", "handler_user_id": who})).await;
+        r.field_error(403, "handler_user_id");
+        assert!(!r.body.contains(name), "the refusal names no account: {}", r.body);
+    }
+    t.post(&path, &w.sec1, json!({"action": "assign", "handler_user_id": 987654}))
+        .await
+        .field_error(403, "handler_user_id");
+    let d = t.get(&format!("/api/v1/requests/{id}"), &w.sec1).await.json();
+    assert_eq!((d["request"]["state"].as_str(), d["request"]["handler_user_id"].as_i64()), (Some("submitted"), None));
+    let refusals = || async {
+        t.db.int(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'forbidden' AND user_id = $1",
+            redcell_store::args![w.sec1_id],
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(refusals().await, 3, "each refused assignment is audited");
+
+    // The page offers exactly the accounts that handle the request's branch.
+    let page = t.page(&format!("/requests/{id}"), &w.sec1).await;
+    let offered = handler_select(&page.body);
+    for ok in [w.sec1_id, w.admin_id] {
+        assert!(offered.contains(&format!("value=\"{ok}\"")), "{offered}");
+    }
+    for not in [auditor_id, sec2_id] {
+        assert!(!offered.contains(&format!("value=\"{not}\"")), "{offered}");
+    }
+    let csrf = csrf_of(&page.body);
+    let auditor = auditor_id.to_string();
+    let r = t
+        .session_form(
+            &format!("/requests/{id}/act"),
+            &w.sec1,
+            &[("_csrf", &csrf), ("action", "assign"), ("handler", &auditor)],
+        )
+        .await;
+    r.expect(403);
+    assert!(!r.body.contains("审计员乙"));
+    // The bulk form: refused per request, named in the flash, audited.
+    let queue = t.page("/requests", &w.sec1).await;
+    let bulk_offer = handler_select(&queue.body);
+    assert!(
+        bulk_offer.contains(&format!("value=\"{}\"", w.sec1_id))
+            && !bulk_offer.contains(&format!("value=\"{sec2_id}\""))
+    );
+    let sec2s = sec2_id.to_string();
+    let ids = id.to_string();
+    let b = t
+        .session_form(
+            "/requests/bulk",
+            &w.sec1,
+            &[("_csrf", &csrf), ("action", "assign"), ("id", &ids), ("handler", &sec2s)],
+        )
+        .await;
+    b.expect(303);
+    assert!(unescape(&b.location()).contains("flash="));
+    assert_eq!(refusals().await, 5, "the page and the bulk refusals are audited too");
+    // A handler of the branch is accepted.
+    let ok = t.post(&path, &w.sec1, json!({"action": "assign", "handler_user_id": w.sec1_id})).await;
+    ok.expect(200);
+    assert_eq!(ok.json()["handler_user_id"].as_i64(), Some(w.sec1_id));
+
+    // Duplicates: another branch's code and a missing code read the same.
+    let other = t.post("/api/v1/requests", &w.sec1, mk(w.b[0].grid, "楼道堆物again")).await.json();
+    let opath = format!("/api/v1/requests/{}/actions", other["id"]);
+    let far_code = far["code"].as_str().unwrap();
+    let foreign = t
+        .post(&opath, &w.sec1, json!({"action": "mark_duplicate", "duplicate_of": far_code}))
+        .await
+        .field_error(422, "duplicate_of");
+    let missing = t
+        .post(&opath, &w.sec1, json!({"action": "mark_duplicate", "duplicate_of": "ZZZZ9999"}))
+        .await
+        .field_error(422, "duplicate_of");
+    assert_eq!(foreign["message"], missing["message"], "no oracle of codes");
+    let mine = made.json()["code"].as_str().unwrap().to_string();
+    let r = t.post(&opath, &w.sec1, json!({"action": "mark_duplicate", "duplicate_of": mine})).await;
+    r.expect(200);
+    assert_eq!(r.json()["duplicate_of"].as_i64(), Some(id));
+    // The admin sees both branches.
+    let third = t.post("/api/v1/requests", &w.admin, mk(w.b[0].grid, "第三件")).await.json();
+    let r = t
+        .post(
+            &format!("/api/v1/requests/{}/actions", third["id"]),
+            &w.admin,
+            json!({"action": "mark_duplicate", "duplicate_of": far_code}),
+        )
+        .await;
+    r.expect(200);
+}
+
+/// An unknown filter code is a 422 naming it (an export by an unknown state
+/// exported everything); callers without the capability are refused at the
+/// gate; the answers carry no internal column.
+async fn unknown_filters_and_gates_refuse(t: &TestApp) {
+    let w = world(t).await;
+    categories(t, w.root).await;
+    t.post("/api/v1/requests", &w.sec1, json!({"category": "environment", "description": "x", "grid_id": w.b[0].grid}))
+        .await
+        .expect(201);
+    t.get("/api/v1/requests?state=nope", &w.admin).await.field_error(422, "state");
+    t.get("/api/v1/requests?kind=nope", &w.admin).await.field_error(422, "kind");
+    t.get("/api/v1/requests?org_id=abc", &w.admin).await.error(422);
+    t.get("/api/v1/requests/export?state=nope", &w.admin).await.error(422);
+    assert_eq!(t.get("/api/v1/requests/export?state=open", &w.admin).await.code(), 200);
+    let p = t.page("/requests?state=nope", &w.sec1).await;
+    p.expect(422);
+    t.page("/requests?org_id=abc", &w.sec1).await.expect(422);
+    let l = t.get("/api/v1/requests", &w.admin).await;
+    l.expect(200);
+    let item = &l.json()["items"][0];
+    for internal in ["tenant_id", "org_path"] {
+        assert!(item.get(internal).is_none(), "{internal} in {item}");
+    }
+    // A resident account holds no capability: refused at the gate everywhere.
+    let rid = redcell_store::auth::add_user(
+        &t.db,
+        "res1",
+        "居民甲",
+        "role-pass-2026",
+        redcell_domain::Role::Resident,
+        &w.b[0].branch_code,
+    )
+    .await
+    .unwrap();
+    assert!(rid > 0);
+    let res = t.api_login("res1", "role-pass-2026").await;
+    for path in ["/requests", "/requests/mine", "/wishes", "/requests/new", "/admin/holidays"] {
+        t.page(path, &res).await.expect(403);
+    }
+    t.get("/api/v1/requests/mine", &res).await.error(403);
+    t.post("/api/v1/requests", &res, json!({"category": "environment", "description": "x", "address": "x"}))
+        .await
+        .error(403);
+    // The public pages stay public.
+    t.send(Method::GET, "/r/new", &[], vec![]).await.expect(200);
+    t.send(Method::GET, "/open311/v2/services.json", &[], vec![]).await.expect(200);
 }

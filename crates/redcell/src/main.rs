@@ -435,8 +435,8 @@ async fn demo(database: Option<String>, a: DemoArgs) -> Result<()> {
 
 async fn export(database: Option<String>, a: ExportArgs) -> Result<()> {
     use redcell_store::export::Mask;
-    let list = redcell_store::export::find(&a.kind).with_context(|| {
-        let codes: Vec<&str> = redcell_store::export::lists().iter().map(|l| l.code()).collect();
+    let list = redcell_web::export_list(&a.kind).with_context(|| {
+        let codes: Vec<&str> = redcell_web::export_lists().iter().map(|l| l.code()).collect();
         format!("未知的名册：{}（可导出：{}）", a.kind, codes.join("、"))
     })?;
     let mut pairs: Vec<(String, String)> = Vec::new();

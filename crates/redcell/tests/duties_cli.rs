@@ -1,17 +1,10 @@
 //! The duties commands of the binary against a demo district on SQLite:
 //! `cargo test -p redcell --test duties_cli`.
 
-use std::process::Command;
+use redcell_testkit::cli;
 
 fn run(db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_redcell"))
-        .args(args)
-        .env("REDCELL_DATABASE_URL", db)
-        .env("RUST_BACKTRACE", "0")
-        .env("REDCELL_LOG", "warn")
-        .output()
-        .expect("run redcell");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    cli::run(env!("CARGO_BIN_EXE_redcell"), db, args)
 }
 
 #[test]

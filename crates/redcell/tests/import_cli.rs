@@ -2,20 +2,11 @@
 //! `redcell import KIND FILE`, `redcell import batches`, `redcell import undo`.
 //! `cargo test -p redcell --test import_cli`.
 
-use redcell_domain::IdNumber;
-use redcell_domain::ident::DEMO_REGION;
+use redcell_testkit::{cli, date, synth_id};
 use std::path::Path;
-use std::process::Command;
 
 fn run(db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_redcell"))
-        .args(args)
-        .env("REDCELL_DATABASE_URL", db)
-        .env("RUST_BACKTRACE", "0")
-        .env("REDCELL_LOG", "warn")
-        .output()
-        .expect("run redcell");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    cli::run(env!("CARGO_BIN_EXE_redcell"), db, args)
 }
 
 /// The batch id in "已导入，批次 #N".
@@ -74,9 +65,7 @@ fn import_list_and_undo_batches() {
     let (ok, out, err) = run(&db, &["import", "grids", grids.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     let grid_batch = batch_of(&out);
-    let id = |seq| {
-        IdNumber::synthesise(DEMO_REGION, chrono::NaiveDate::from_ymd_opt(1925, 2, 3).unwrap(), seq).into_string()
-    };
+    let id = |seq| synth_id(date(1925, 2, 3), seq);
     let households = dir.path().join("住户.csv");
     std::fs::write(
         &households,

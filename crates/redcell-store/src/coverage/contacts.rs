@@ -8,12 +8,13 @@ use crate::audit;
 use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
 use crate::export::{Exportable, Mask, opt, personal, phone};
-use crate::registry::{Page, Paged, check_edit, owner_for_edit, paged};
+use crate::registry::{Page, Paged, paged};
 use crate::scope::{Capability, Principal};
 use crate::{Code, PhoneNo, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::coverage::{ContactLevel, EndContact, NewContact, Party, key_resident_tags};
 use redcell_domain::export::Column;
+use redcell_domain::ids::*;
 use redcell_domain::{CadreKind, FieldError, OrgKind, OrgPath, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +100,7 @@ pub(crate) const FROM: &str = "contacts c \
 
 /// Which contacts a roster lists.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RosterFilter {
     /// Contacts of this organisation's subtree (the side looked after);
     /// default: the caller's highest organisation.
@@ -207,7 +209,14 @@ pub(crate) async fn check_ends(tx: &mut Tx, p: &Principal, n: &NewContact) -> Re
     if !level.accepts(n.to_kind) {
         return Err(wrong("to_kind", "kind", i18n::CONTACT_POST_LEVEL));
     }
-    let to = owner_for_edit(tx, p, n.to_kind.table(), n.to_id, "to_id").await?;
+    let edit = p.access(Capability::EditRegistry)?;
+    let to = match n.to_kind {
+        Party::Member => edit.reference(tx, MemberId::new(n.to_id), "to_id").await?,
+        Party::Cadre => edit.reference(tx, CadreId::new(n.to_id), "to_id").await?,
+        Party::Household => edit.reference(tx, HouseholdId::new(n.to_id), "to_id").await?,
+        Party::Org => edit.reference(tx, OrgId::new(n.to_id), "to_id").await?,
+        Party::Post => edit.reference(tx, PostId::new(n.to_id), "to_id").await?,
+    };
     // The person responsible must be visible to the caller, in the same tenant.
     match level.from() {
         Party::Member => {
@@ -425,7 +434,7 @@ pub(crate) async fn start_in(tx: &mut Tx, p: &Principal, n: &NewContact) -> Resu
 /// End a contact (once): sets `until`, who ended it and why; audited.
 pub async fn end(db: &Db, p: &Principal, id: i64, e: EndContact) -> Result<Contact, StoreError> {
     let mut tx = db.begin().await?;
-    let owner = check_edit(&mut tx, p, "contacts", id).await?;
+    let owner = p.access(Capability::EditRegistry)?.target(&mut tx, ContactId::new(id)).await?;
     let (since, until): (NaiveDate, Option<NaiveDate>) = tx
         .one("SELECT since, until FROM contacts WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id])
         .await?;

@@ -10,12 +10,13 @@ use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
 use crate::export::{Exportable, Mask, catalogue, local_time, opt};
-use crate::registry::{Page, Paged, owner_for_edit, paged};
+use crate::registry::{Page, Paged, paged};
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::coverage::{Decision, ExemptionReason, ExemptionStatus, ExemptionStep, NewExemption};
 use redcell_domain::export::{Column, ColumnKind};
+use redcell_domain::ids::*;
 use redcell_domain::{FieldError, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +84,7 @@ const FROM: &str = "exemptions e JOIN orgs o ON o.tenant_id = e.tenant_id AND o.
     LEFT JOIN users xu ON xu.id = e.rejected_by";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExemptionFilter {
     /// Exemptions of members of this organisation's subtree (default: the
     /// caller's highest organisation).
@@ -126,7 +128,7 @@ pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Exemption, StoreErro
 /// Start an exemption request for a member in the caller's edit scope.
 pub async fn request(db: &Db, p: &Principal, n: NewExemption) -> Result<Exemption, StoreError> {
     let mut tx = db.begin().await?;
-    let m = owner_for_edit(&mut tx, p, "members", n.member_id, "member_id").await?;
+    let m = p.access(Capability::EditRegistry)?.reference(&mut tx, MemberId::new(n.member_id), "member_id").await?;
     let open = tx
         .int(
             "SELECT COUNT(*) FROM exemptions WHERE tenant_id = $1 AND member_id = $2 AND status <> 'rejected'",

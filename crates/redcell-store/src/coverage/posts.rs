@@ -11,12 +11,13 @@ use crate::audit;
 use crate::db::{Args, Db};
 use crate::error::StoreError;
 use crate::export::{Exportable, Mask, catalogue, opt};
-use crate::registry::{Page, Paged, check_edit, owner_for_edit, paged};
+use crate::registry::{Page, Paged, paged};
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::coverage::{EndContact, NewPost, PartyRole};
 use redcell_domain::export::{Column, ColumnKind};
+use redcell_domain::ids::*;
 use redcell_domain::{FieldError, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,7 @@ const FROM: &str = "demo_posts dp JOIN grids g ON g.tenant_id = dp.tenant_id AND
 
 /// Which posts a list shows.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PostFilter {
     /// Posts of this organisation's subtree (default: the caller's highest organisation).
     pub org_id: Option<i64>,
@@ -123,7 +125,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewPost) -> Result<Post, StoreErr
     let mut tx = db.begin().await?;
     let (tenant, grid_id) = match (n.unit_id, n.grid_id) {
         (Some(u), g) => {
-            let o = owner_for_edit(&mut tx, p, "units", u, "unit_id").await?;
+            let o = p.access(Capability::EditRegistry)?.reference(&mut tx, UnitId::new(u), "unit_id").await?;
             let (ug,): (i64,) =
                 tx.one("SELECT grid_id FROM units WHERE tenant_id = $1 AND id = $2", args![o.tenant_id, u]).await?;
             if g.is_some_and(|g| g != ug) {
@@ -132,7 +134,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewPost) -> Result<Post, StoreErr
             (o.tenant_id, ug)
         }
         (None, Some(g)) => {
-            let o = owner_for_edit(&mut tx, p, "grids", g, "grid_id").await?;
+            let o = p.access(Capability::EditRegistry)?.reference(&mut tx, GridId::new(g), "grid_id").await?;
             (o.tenant_id, g)
         }
         (None, None) => return Err(wrong("grid_id", "required", i18n::POST_PLACE)),
@@ -163,7 +165,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewPost) -> Result<Post, StoreErr
 /// End a post (once) and, in the same transaction, the contacts to it. Audited.
 pub async fn end(db: &Db, p: &Principal, id: i64, e: EndContact) -> Result<Post, StoreError> {
     let mut tx = db.begin().await?;
-    let owner = check_edit(&mut tx, p, "demo_posts", id).await?;
+    let owner = p.access(Capability::EditRegistry)?.target(&mut tx, PostId::new(id)).await?;
     let (since, until): (NaiveDate, Option<NaiveDate>) = tx
         .one("SELECT since, until FROM demo_posts WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id])
         .await?;
@@ -232,7 +234,7 @@ pub async fn set_party_role(
     role: Option<PartyRole>,
 ) -> Result<MemberDuties, StoreError> {
     let mut tx = db.begin().await?;
-    let owner = check_edit(&mut tx, p, "members", member_id).await?;
+    let owner = p.access(Capability::EditRegistry)?.target(&mut tx, MemberId::new(member_id)).await?;
     let before = audit::snapshot(&mut tx, "members", owner.tenant_id, member_id).await?;
     tx.exec(
         "UPDATE members SET party_role = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",

@@ -548,10 +548,19 @@ pub struct Compliance {
     /// Branches without organisational life for 30 days.
     pub silent: Vec<SilentOrg>,
     /// Compliance rate per month (periods due in that month), oldest first.
-    pub trend: Vec<(String, Option<f64>)>,
+    pub trend: Vec<MonthRate>,
     /// The lines behind the table.
     #[serde(skip)]
     pub lines: Vec<DutyLine>,
+}
+
+/// The compliance rate of the periods due in one month.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MonthRate {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// done / closed periods, 0–100; `None` when nothing was due.
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -606,7 +615,7 @@ pub async fn compliance(db: &Db, p: &Principal, org_id: i64, today: NaiveDate) -
         let end = (next - Duration::days(1)).min(today);
         let ps: Vec<d::Period> = lines.iter().flat_map(|l| l.evaluation.periods.iter().cloned()).collect();
         let rate = d::compliance_rate(&ps, m.max(from), end).map(|r| (r * 1000.0).round() / 10.0);
-        trend.push((format!("{}", m.format("%Y-%m")), rate));
+        trend.push(MonthRate { month: format!("{}", m.format("%Y-%m")), rate });
         m = next;
     }
     Ok(Compliance { org_id: root.id, org_name: root.name.clone(), from, today, rules, silent, trend, lines })

@@ -13,6 +13,7 @@ use crate::scope::{Capability, Principal};
 use chrono::{NaiveDate, Utc};
 use redcell_domain::CodeEnum;
 use redcell_domain::duties::{self as d, AbsenceReason, ActivityKind, MeetingKind, TargetKind, VisitPurpose};
+use redcell_domain::input::stringish;
 use redcell_domain::requests::RawRequest;
 use redcell_domain::{FieldError, Invalid, i18n};
 use serde::{Deserialize, Serialize};
@@ -44,12 +45,24 @@ fn text(field: &str, v: &Option<String>, max: usize, needed: bool) -> Result<Opt
 pub struct RawVisit {
     /// `cadre` or `member`; with neither kind nor id: the cadre, else the
     /// member, linked to the caller's account.
+    #[serde(default, deserialize_with = "stringish")]
     pub visitor_kind: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = Option<i64>)]
     pub visitor_id: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = TargetKind, required = true)]
     pub target_kind: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = i64, required = true)]
     pub target_id: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = NaiveDate, required = true)]
     pub visited_on: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = Option<VisitPurpose>)]
     pub purpose: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
     pub learned: Option<String>,
 }
 
@@ -246,7 +259,7 @@ pub async fn record_visit_raising(
     let mut tx = db.begin().await?;
     let sub = crate::requests::submit_in(&mut tx, &cal, p.tenant_id, n, crate::requests::Source::Staff, Some(p), None)
         .await?;
-    let visit = insert_visit(&mut tx, p, v, Some(sub.id)).await?;
+    let visit = insert_visit(&mut tx, p, v, Some(sub.id.get())).await?;
     tx.commit().await?;
     Ok((visit, sub))
 }
@@ -289,22 +302,41 @@ pub async fn visits_by(db: &Db, p: &Principal, kind: &str, id: i64, limit: i64) 
     .await
 }
 
+/// The three presences of an attendee.
+fn presence_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["present", "absent", "excused"]))
+        .build()
+}
+
 /// One attendee line: a member and whether they came.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawAttendee {
     pub member_id: i64,
     /// `present`, `absent` or `excused`.
+    #[schema(schema_with = presence_schema)]
     pub presence: String,
     /// For `excused`: `mobile`, `ill`, `abroad`, `other`.
+    #[schema(value_type = Option<AbsenceReason>)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawMeeting {
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = i64, required = true)]
     pub org_id: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = MeetingKind, required = true)]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = NaiveDate, required = true)]
     pub held_on: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = String, required = true)]
     pub topic: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
     pub minutes: Option<String>,
     #[serde(default)]
     pub attendance: Vec<RawAttendee>,
@@ -553,10 +585,19 @@ pub(crate) async fn person(
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawActivity {
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = i64, required = true)]
     pub org_id: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = ActivityKind, required = true)]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = NaiveDate, required = true)]
     pub held_on: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
+    #[schema(value_type = String, required = true)]
     pub title: Option<String>,
+    #[serde(default, deserialize_with = "stringish")]
     pub note: Option<String>,
     #[serde(default)]
     pub members: Vec<i64>,

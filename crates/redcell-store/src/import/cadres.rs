@@ -7,12 +7,13 @@ use super::{
     Counts, FieldChange, InRow, Progress, Report, RowChange, RowError, RowErrors, Stage, Undo, Upload, editable_orgs,
     now, read_each, reserve_ids, row_error, show, write_batch,
 };
-use crate::db::{Arg, Args, Db};
-use crate::demo::bulk;
+use crate::db::{Args, Db};
 use crate::error::StoreError;
+use crate::registry::cadres::CadreRecord;
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, Utc};
+use redcell_domain::ids::*;
 use redcell_domain::input::{NewCadre, RawCadre};
 use redcell_domain::rosters::{ImportKind, header_of, normalise_text};
 use redcell_domain::{CadreKind, IdNumber, i18n};
@@ -189,8 +190,8 @@ pub(super) async fn run(
         }
         seen.insert(key.clone(), x.row);
         let mut n = x.c;
-        n.org_id = org_id;
-        n.member_id = member;
+        n.org_id = OrgId::new(org_id);
+        n.member_id = member.map(MemberId::new);
         // The same member; else the same name and phone; else, with no phone
         // given, the one cadre of that name in the organisation.
         let found = by_key
@@ -226,7 +227,7 @@ pub(super) async fn run(
                     n.title = o.title.clone();
                 }
                 if n.member_id.is_none() {
-                    n.member_id = o.member_id;
+                    n.member_id = o.member_id.map(MemberId::new);
                 }
                 let mut fields = Vec::new();
                 let mut diff = |col: &str, before: String, after: String| {
@@ -244,7 +245,7 @@ pub(super) async fn run(
                 diff("phone", opt(&o.phone), n.phone.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default());
                 diff("title", opt(&o.title), opt(&n.title));
                 let id_of = |m: Option<i64>| m.and_then(|m| member_ids.get(&m).cloned()).unwrap_or_default();
-                diff("id_number", id_of(o.member_id), id_of(n.member_id));
+                diff("id_number", id_of(o.member_id), id_of(n.member_id.map(|m| m.get())));
                 if fields.is_empty() {
                     counts.unchanged += 1;
                 } else {
@@ -266,27 +267,21 @@ pub(super) async fn run(
     let mut undo = Undo::default();
     let mut tx = db.begin().await?;
     let first = reserve_ids(&mut tx, "cadres", new_rows.len()).await?;
-    let rows: Vec<(i64, &NewCadre)> = new_rows.iter().enumerate().map(|(i, c)| (first + i as i64, c)).collect();
-    bulk(
-        &mut tx,
-        "INSERT INTO cadres (id, tenant_id, org_id, kind, name, phone, title, member_id, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,$2,$2)",
-        &[Arg::I64(t), Arg::Ts(at)],
-        &rows,
-        |(id, c), a| {
-            a.0.extend([
-                Arg::I64(*id),
-                Arg::I64(c.org_id),
-                Arg::Text(c.kind.code().into()),
-                Arg::Text(c.name.clone()),
-                Arg::OptText(c.phone.as_ref().map(|x| x.as_str().to_string())),
-                Arg::OptText(c.title.clone()),
-                Arg::OptI64(c.member_id),
-            ])
-        },
-    )
-    .await?;
-    undo.created.insert("cadres".into(), rows.iter().map(|(id, _)| *id).collect());
+    let rows: Vec<CadreRecord> = new_rows
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CadreRecord {
+            id: CadreId::new(first + i as i64),
+            org_id: c.org_id,
+            kind: c.kind,
+            name: c.name.clone(),
+            phone: c.phone.as_ref().map(|x| x.as_str().to_string()),
+            title: c.title.clone(),
+            member_id: c.member_id,
+        })
+        .collect();
+    crate::registry::cadres::insert(&mut tx, t, at, &rows).await?;
+    undo.created.insert("cadres".into(), rows.iter().map(|r| r.id.get()).collect());
     let mut prior = Vec::new();
     for (n, o, row) in &changed {
         let a: Args = args![

@@ -9,8 +9,11 @@ use super::{
 use crate::args;
 use crate::db::Db;
 use crate::error::StoreError;
+use crate::registry::buildings::BuildingRecord;
+use crate::registry::grids::GridRecord;
 use crate::scope::Principal;
 use redcell_domain::i18n;
+use redcell_domain::ids::*;
 use redcell_domain::input::{NewBuilding, NewGrid, RawBuilding, RawGrid};
 use redcell_domain::rosters::{ImportKind, normalise_text};
 use serde_json::json;
@@ -264,16 +267,19 @@ pub(super) async fn run(
     let mut undo = Undo::default();
     let mut tx = db.begin().await?;
     let first_grid = reserve_ids(&mut tx, "grids", new_grids.len()).await?;
-    let mut created = Vec::new();
-    for (i, (code, org_id, g)) in new_grids.iter().enumerate() {
-        let id = first_grid + i as i64;
-        tx.exec(
-            "INSERT INTO grids (id, tenant_id, org_id, code, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-            args![id, t, *org_id, code.clone(), g.name.clone(), g.description.clone(), at],
-        )
-        .await?;
-        created.push(id);
-    }
+    let grid_rows: Vec<GridRecord> = new_grids
+        .iter()
+        .enumerate()
+        .map(|(i, (code, org_id, g))| GridRecord {
+            id: GridId::new(first_grid + i as i64),
+            org_id: OrgId::new(*org_id),
+            code: code.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+        })
+        .collect();
+    crate::registry::grids::insert(&mut tx, t, at, &grid_rows).await?;
+    let created: Vec<i64> = grid_rows.iter().map(|g| g.id.get()).collect();
     undo.created.insert("grids".into(), created);
     let mut prior = Vec::new();
     for (o, _, g) in &changed_grids {
@@ -294,21 +300,28 @@ pub(super) async fn run(
         undo.changed.insert("grids".into(), prior);
     }
     let first_b = reserve_ids(&mut tx, "buildings", new_buildings.len()).await?;
-    let mut created = Vec::new();
-    for (i, (g, org_id, b)) in new_buildings.iter().enumerate() {
-        let id = first_b + i as i64;
-        let grid_id = match g {
-            G::Old(id) => *id,
-            G::New(i) => first_grid + *i as i64,
-        };
-        tx.exec(
-            "INSERT INTO buildings (id, tenant_id, grid_id, org_id, name, address, units, floors, x, y, lat, lon, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-            args![id, t, grid_id, *org_id, b.name.clone(), b.address.clone(), b.units, b.floors, b.x, b.y, b.lat, b.lon, at],
-        )
-        .await?;
-        created.push(id);
-    }
+    let building_rows: Vec<BuildingRecord> = new_buildings
+        .iter()
+        .enumerate()
+        .map(|(i, (g, org_id, b))| BuildingRecord {
+            id: BuildingId::new(first_b + i as i64),
+            grid_id: match g {
+                G::Old(id) => GridId::new(*id),
+                G::New(i) => GridId::new(first_grid + *i as i64),
+            },
+            org_id: OrgId::new(*org_id),
+            name: b.name.clone(),
+            address: b.address.clone(),
+            units: b.units,
+            floors: b.floors,
+            x: b.x,
+            y: b.y,
+            lat: b.lat,
+            lon: b.lon,
+        })
+        .collect();
+    crate::registry::buildings::insert(&mut tx, t, at, &building_rows).await?;
+    let created: Vec<i64> = building_rows.iter().map(|b| b.id.get()).collect();
     undo.created.insert("buildings".into(), created);
     let mut prior = Vec::new();
     for (o, b) in &changed_buildings {

@@ -13,12 +13,14 @@ use super::{
     CHUNK, Counts, DataRows, FieldChange, InRow, Progress, Report, RowChange, RowErrors, Stage, Undo, Upload,
     editable_orgs, now, open, row_error, show, write_batch,
 };
-use crate::db::{Arg, Args, Db, Tx};
-use crate::demo::bulk_statements;
+use crate::db::{Args, Db, Tx};
 use crate::error::StoreError;
+use crate::registry::households::HouseholdRecord;
+use crate::registry::residents::ResidentRecord;
 use crate::scope::Principal;
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
+use redcell_domain::ids::*;
 use redcell_domain::input::{NewResident, RawHousehold, RawResident};
 use redcell_domain::rosters::{ImportKind, normalise_date, normalise_text, split_list};
 use redcell_domain::{Gender, IdNumber, i18n};
@@ -397,31 +399,25 @@ impl Writer {
         changed: Vec<(Hh, i64, NewResident, &ResRow)>,
     ) -> Result<(), StoreError> {
         let backend = self.tx.backend();
-        let shared = [Arg::I64(t), Arg::Ts(self.at)];
         let fresh = &plan.new_hh[self.hh_ids.len()..];
         if !fresh.is_empty() {
             let first = self.ids.reserve(&mut self.tx, "households", fresh.len()).await?;
-            let rows: Vec<(i64, &NewHh)> = fresh.iter().enumerate().map(|(i, h)| (first + i as i64, h)).collect();
-            self.pending.extend(bulk_statements(
-                backend,
-                "INSERT INTO households (id, tenant_id, building_id, grid_id, org_id, unit_no, room, tags, note, created_at, updated_at) VALUES ",
-                "(?,$1,?,?,?,?,?,?,NULL,$2,$2)",
-                &shared,
-                &rows,
-                CHUNK,
-                |(id, h), a| {
-                    a.0.extend([
-                        Arg::I64(*id),
-                        Arg::I64(h.building_id),
-                        Arg::I64(h.grid_id),
-                        Arg::I64(h.org_id),
-                        Arg::I64(h.unit_no),
-                        Arg::Text(h.room.clone()),
-                        Arg::I64(h.tags),
-                    ])
-                },
-            ));
-            self.hh_ids.extend(rows.iter().map(|(id, _)| *id));
+            let rows: Vec<HouseholdRecord> = fresh
+                .iter()
+                .enumerate()
+                .map(|(i, h)| HouseholdRecord {
+                    id: HouseholdId::new(first + i as i64),
+                    building_id: BuildingId::new(h.building_id),
+                    grid_id: GridId::new(h.grid_id),
+                    org_id: OrgId::new(h.org_id),
+                    unit_no: h.unit_no,
+                    room: h.room.clone(),
+                    tags: h.tags,
+                    note: None,
+                })
+                .collect();
+            self.pending.extend(crate::registry::households::insert_statements(backend, t, self.at, &rows, CHUNK));
+            self.hh_ids.extend(rows.iter().map(|r| r.id.get()));
             self.hh_tags.extend(fresh.iter().map(|h| h.tags));
         }
         for (hh, org, n, o) in changed {
@@ -448,30 +444,23 @@ impl Writer {
             return Ok(());
         }
         let first = self.ids.reserve(&mut self.tx, "residents", new.len()).await?;
-        let rows: Vec<(i64, i64, i64, NewResident)> =
-            new.into_iter().enumerate().map(|(i, (hh, org, n))| (first + i as i64, self.hh_id(hh), org, n)).collect();
-        self.new_res.extend(rows.iter().map(|r| r.0));
-        self.pending.extend(bulk_statements(
-            backend,
-            "INSERT INTO residents (id, tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) VALUES ",
-            "(?,$1,?,?,?,?,?,?,?,?,$2,$2)",
-            &shared,
-            &rows,
-            CHUNK,
-            |(id, hh, org, n), a| {
-                a.0.extend([
-                    Arg::I64(*id),
-                    Arg::OptI64(Some(*hh)),
-                    Arg::I64(*org),
-                    Arg::Text(n.name.clone()),
-                    Arg::Text(n.gender.code().into()),
-                    Arg::Date(n.birth_date),
-                    Arg::Text(n.id_number.as_str().into()),
-                    Arg::OptText(n.phone.as_ref().map(|x| x.as_str().to_string())),
-                    Arg::OptText(n.note.clone()),
-                ])
-            },
-        ));
+        let rows: Vec<ResidentRecord> = new
+            .into_iter()
+            .enumerate()
+            .map(|(i, (hh, org, n))| ResidentRecord {
+                id: ResidentId::new(first + i as i64),
+                household_id: Some(HouseholdId::new(self.hh_id(hh))),
+                org_id: OrgId::new(org),
+                name: n.name,
+                gender: n.gender,
+                birth_date: n.birth_date,
+                id_number: n.id_number.into_string(),
+                phone: n.phone.map(|x| x.into_string()),
+                note: n.note,
+            })
+            .collect();
+        self.new_res.extend(rows.iter().map(|r| r.id.get()));
+        self.pending.extend(crate::registry::residents::insert_statements(backend, t, self.at, &rows, CHUNK));
         Ok(())
     }
 

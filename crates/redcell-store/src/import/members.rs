@@ -8,13 +8,14 @@ use super::{
     Counts, FieldChange, InRow, Progress, Report, RowChange, RowError, RowErrors, Stage, Undo, Upload, editable_orgs,
     now, read_each, reserve_ids, row_error, show, write_batch,
 };
-use crate::db::{Arg, Args, Db};
-use crate::demo::bulk;
-use crate::error::ResultExt;
+use crate::db::{Args, Db};
 use crate::error::StoreError;
+use crate::registry::members::MemberRecord;
+use crate::registry::residents::ResidentRecord;
 use crate::scope::{Capability, Principal};
 use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
+use redcell_domain::ids::*;
 use redcell_domain::input::{NewMember, NewResident, RawMember, RawResident, check_joined_on};
 use redcell_domain::rosters::{ImportKind, normalise_date, normalise_text};
 use redcell_domain::{MemberCategory, MemberStatus, i18n};
@@ -291,7 +292,7 @@ pub(super) async fn run(
         };
         seen.insert(id_text.clone(), x.row);
         let mut n = x.m;
-        n.org_id = org_id;
+        n.org_id = OrgId::new(org_id);
         let mut fields = Vec::new();
         let mut diff = |col: &str, before: String, after: String| {
             if before != after {
@@ -321,7 +322,7 @@ pub(super) async fn run(
             }
             None => {
                 let mut res = x.res.clone();
-                res.org_id = Some(org_id);
+                res.org_id = Some(OrgId::new(org_id));
                 plan.new_res.push((org_id, res));
                 Res::New(plan.new_res.len() - 1)
             }
@@ -412,60 +413,48 @@ async fn write(
     let mut tx = db.begin().await?;
     let first_res = reserve_ids(&mut tx, "residents", plan.new_res.len()).await?;
     let first_mem = reserve_ids(&mut tx, "members", plan.new_members.len()).await?;
-    let shared = [Arg::I64(t), Arg::Ts(at)];
-    let res_rows: Vec<(i64, &(i64, NewResident))> =
-        plan.new_res.iter().enumerate().map(|(i, r)| (first_res + i as i64, r)).collect();
-    bulk(
-        &mut tx,
-        "INSERT INTO residents (id, tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) VALUES ",
-        "(?,$1,NULL,?,?,?,?,?,?,NULL,$2,$2)",
-        &shared,
-        &res_rows,
-        |(id, (org, n)), a| {
-            a.0.extend([
-                Arg::I64(*id),
-                Arg::I64(*org),
-                Arg::Text(n.name.clone()),
-                Arg::Text(n.gender.code().into()),
-                Arg::Date(n.birth_date),
-                Arg::Text(n.id_number.as_str().into()),
-                Arg::OptText(n.phone.as_ref().map(|x| x.as_str().to_string())),
-            ])
-        },
-    )
-    .await
-    .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
-    undo.created.insert("residents".into(), res_rows.iter().map(|(id, _)| *id).collect());
+    let res_rows: Vec<ResidentRecord> = plan
+        .new_res
+        .iter()
+        .enumerate()
+        .map(|(i, (org, n))| ResidentRecord {
+            id: ResidentId::new(first_res + i as i64),
+            household_id: None,
+            org_id: OrgId::new(*org),
+            name: n.name.clone(),
+            gender: n.gender,
+            birth_date: n.birth_date,
+            id_number: n.id_number.as_str().to_string(),
+            phone: n.phone.as_ref().map(|x| x.as_str().to_string()),
+            note: None,
+        })
+        .collect();
+    crate::registry::residents::insert(&mut tx, t, at, &res_rows).await?;
+    undo.created.insert("residents".into(), res_rows.iter().map(|r| r.id.get()).collect());
     let res_id = |r: Res| match r {
         Res::Old(id) => id,
         Res::New(i) => first_res + i as i64,
     };
-    let mem_rows: Vec<(i64, i64, &NewMember)> =
-        plan.new_members.iter().enumerate().map(|(i, (r, n))| (first_mem + i as i64, res_id(*r), n)).collect();
-    bulk(
-        &mut tx,
-        "INSERT INTO members (id, tenant_id, resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,?,?,?,?,$2,$2)",
-        &shared,
-        &mem_rows,
-        |(id, rid, n), a| {
-            a.0.extend([
-                Arg::I64(*id),
-                Arg::I64(*rid),
-                Arg::I64(n.org_id),
-                Arg::Text(n.category.code().into()),
-                Arg::Text(n.status.code().into()),
-                Arg::OptDate(n.joined_on),
-                Arg::OptText(n.work_unit.clone()),
-                Arg::OptText(n.skills.clone()),
-                Arg::OptText(n.interests.clone()),
-                Arg::OptText(n.free_time.clone()),
-                Arg::Bool(n.central_household),
-            ])
-        },
-    )
-    .await?;
-    undo.created.insert("members".into(), mem_rows.iter().map(|(id, _, _)| *id).collect());
+    let mem_rows: Vec<MemberRecord> = plan
+        .new_members
+        .iter()
+        .enumerate()
+        .map(|(i, (r, n))| MemberRecord {
+            id: MemberId::new(first_mem + i as i64),
+            resident_id: ResidentId::new(res_id(*r)),
+            org_id: n.org_id,
+            category: n.category,
+            status: n.status,
+            joined_on: n.joined_on,
+            work_unit: n.work_unit.clone(),
+            skills: n.skills.clone(),
+            interests: n.interests.clone(),
+            free_time: n.free_time.clone(),
+            central_household: n.central_household,
+        })
+        .collect();
+    crate::registry::members::insert(&mut tx, t, at, &mem_rows).await?;
+    undo.created.insert("members".into(), mem_rows.iter().map(|m| m.id.get()).collect());
     let mut prior_res = Vec::new();
     for (id, phone, old, updated_at, row, id_text) in &plan.res_phone {
         let n = tx

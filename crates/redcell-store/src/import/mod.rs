@@ -472,77 +472,7 @@ pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Reserve `n` consecutive ids of `table` and return the first (inside the
-/// write transaction). SQLite: the write lock is held; ids start past both
-/// MAX(id) and the table's high-water mark in `id_marks`, which moves past
-/// them, so an id removed by an undo is never handed out again. PostgreSQL:
-/// the ids come from the identity sequence itself (`nextval`, atomic), retried
-/// until one run of them is consecutive and above every stored id.
-pub(crate) async fn reserve_ids(tx: &mut Tx, table: &str, n: usize) -> Result<i64, StoreError> {
-    Reserver::default().reserve(tx, table, n).await
-}
-
-/// Repeated reservations ([`reserve_ids`]) in one transaction, e.g. one per
-/// chunk. On PostgreSQL the stored ids are compared with the sequence only
-/// at a table's first reservation: afterwards every id written came from the
-/// sequence, and `MAX(id)` over a table that grew inside the transaction is
-/// planned from statistics taken before it grew, as a full scan, once per
-/// chunk. (SQLite answers `MAX(id)` of a rowid table from the b-tree's end.)
-#[derive(Default)]
-pub(crate) struct Reserver {
-    pg_checked: HashSet<String>,
-}
-
-impl Reserver {
-    pub async fn reserve(&mut self, tx: &mut Tx, table: &str, n: usize) -> Result<i64, StoreError> {
-        let max_sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
-        if tx.backend() == Backend::Postgres {
-            let mut max = None;
-            if !self.pg_checked.contains(table) {
-                max = Some(tx.int(&max_sql, Args::new()).await?);
-                self.pg_checked.insert(table.to_string());
-            }
-            let seq = format!("pg_get_serial_sequence('{table}', 'id')");
-            if n == 0 {
-                return Ok(max.unwrap_or(0) + 1);
-            }
-            loop {
-                let got: Vec<(i64,)> =
-                    tx.all(&format!("SELECT nextval({seq}) FROM generate_series(1, $1)"), args![n as i64]).await?;
-                let first = got.iter().map(|(v,)| *v).min().unwrap_or(0);
-                let last = got.iter().map(|(v,)| *v).max().unwrap_or(0);
-                if let Some(max) = max
-                    && first <= max
-                {
-                    // Rows were written with explicit ids past the sequence: move it on.
-                    tx.exec(&format!("SELECT setval({seq}, GREATEST($1, nextval({seq})))"), args![max]).await?;
-                    continue;
-                }
-                if last - first + 1 == n as i64 {
-                    return Ok(first);
-                }
-            }
-        }
-        let max = tx.int(&max_sql, Args::new()).await?;
-        let mark = tx.int("SELECT COALESCE(MAX(high), 0) FROM id_marks WHERE table_name = $1", args![table]).await?;
-        let base = max.max(mark);
-        if n > 0 {
-            raise_mark(tx, table, base + n as i64).await?;
-        }
-        Ok(base + 1)
-    }
-}
-
-/// Move `table`'s high-water mark up to `high` (SQLite only).
-async fn raise_mark(tx: &mut Tx, table: &str, high: i64) -> Result<(), StoreError> {
-    tx.exec(
-        "INSERT INTO id_marks (table_name, high) VALUES ($1, $2) \
-         ON CONFLICT (table_name) DO UPDATE SET high = MAX(id_marks.high, excluded.high)",
-        args![table, high],
-    )
-    .await?;
-    Ok(())
-}
+pub(crate) use crate::db::bulk::{Reserver, raise_mark, reserve_ids};
 
 /// The prior values of a changed row, column by column.
 pub(crate) type Prior = BTreeMap<String, serde_json::Value>;

@@ -10,8 +10,10 @@ use super::{
 use crate::args;
 use crate::db::Db;
 use crate::error::StoreError;
+use crate::registry::orgs::OrgRecord;
 use crate::scope::Principal;
 use crate::types::Code;
+use redcell_domain::ids::*;
 use redcell_domain::input::{NewOrg, RawOrg};
 use redcell_domain::rosters::{ImportKind, normalise_text};
 use redcell_domain::{OrgKind, OrgPath, i18n};
@@ -198,24 +200,26 @@ pub(super) async fn run(
     let mut undo = Undo::default();
     let mut tx = db.begin().await?;
     let first = reserve_ids(&mut tx, "orgs", placed.len()).await?;
-    let mut paths: Vec<OrgPath> = Vec::with_capacity(placed.len());
-    let mut created = Vec::new();
+    let mut rows: Vec<OrgRecord> = Vec::with_capacity(placed.len());
     for (i, (_, parent, n)) in placed.iter().enumerate() {
         let id = first + i as i64;
         let (parent_id, path) = match parent {
             Parent::Db(pp) => (pp.id(), pp.child(id)),
-            Parent::New(j) => (first + *j as i64, paths[*j].child(id)),
+            Parent::New(j) => (first + *j as i64, rows[*j].path.child(id)),
         };
-        tx.exec(
-            "INSERT INTO orgs (id, tenant_id, parent_id, path, kind, code, name, secretary, phone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-            args![id, t, parent_id, path.as_str(), n.kind.code(), n.code.as_str(), n.name.clone(), n.secretary.clone(),
-                n.phone.as_ref().map(|x| x.as_str().to_string()), at],
-        )
-        .await?;
-        paths.push(path);
-        created.push(id);
+        rows.push(OrgRecord {
+            id: OrgId::new(id),
+            parent_id: Some(OrgId::new(parent_id)),
+            path,
+            kind: n.kind,
+            code: n.code.as_str().to_string(),
+            name: n.name.clone(),
+            secretary: n.secretary.clone(),
+            phone: n.phone.as_ref().map(|x| x.as_str().to_string()),
+        });
     }
+    crate::registry::orgs::insert(&mut tx, t, at, &rows).await?;
+    let created: Vec<i64> = rows.iter().map(|r| r.id.get()).collect();
     undo.created.insert("orgs".into(), created);
     let mut prior = Vec::new();
     for (o, n) in &changed {

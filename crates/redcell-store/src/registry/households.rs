@@ -1,27 +1,29 @@
 //! Households: a room of a unit of a building, with tags that drive duties.
 
-use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
+use super::{Page, Paged, ensure_none, like, paged};
 use crate::args;
 use crate::audit;
-use crate::db::{Args, Db};
+use crate::db::bulk::{BATCH_ROWS, bulk_statements, reserve_ids};
+use crate::db::{Arg, Args, Backend, Conn, Db, Tx};
 use crate::error::{ResultExt, StoreError};
 use crate::export::{Exportable, Mask, opt};
-use crate::scope::{Capability, Principal};
+use crate::scope::{Access, Capability, Owner, Principal};
 use chrono::{DateTime, Utc};
 use redcell_domain::export::Column;
+use redcell_domain::ids::*;
 use redcell_domain::input::NewHousehold;
 use redcell_domain::{FieldError, HouseholdTag, HouseholdTags, i18n};
 use serde::{Deserialize, Serialize};
 
+/// A household as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Household {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub building_id: i64,
+pub struct HouseholdView {
+    pub id: HouseholdId,
+    pub building_id: BuildingId,
     pub building_name: String,
     pub address: String,
-    pub grid_id: i64,
-    pub org_id: i64,
+    pub grid_id: GridId,
+    pub org_id: OrgId,
     pub unit_no: i32,
     pub room: String,
     /// Tag bit mask; see `tag_list`.
@@ -32,7 +34,23 @@ pub struct Household {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Household {
+/// A household as read from the database: what the API shows and
+/// the tenant it belongs to (never shown).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Household {
+    pub tenant_id: i64,
+    #[sqlx(flatten)]
+    pub view: HouseholdView,
+}
+
+impl std::ops::Deref for Household {
+    type Target = HouseholdView;
+    fn deref(&self) -> &HouseholdView {
+        &self.view
+    }
+}
+
+impl HouseholdView {
     pub fn tag_set(&self) -> HouseholdTags {
         HouseholdTags::from_bits(self.tags)
     }
@@ -48,9 +66,10 @@ pub(crate) const SELECT: &str = "SELECT h.id, h.tenant_id, h.building_id, b.name
 pub(crate) const FROM: &str = "households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HouseholdFilter {
-    pub grid_id: Option<i64>,
-    pub building_id: Option<i64>,
+    pub grid_id: Option<GridId>,
+    pub building_id: Option<BuildingId>,
     /// Tag code, e.g. `hardship`.
     pub tag: Option<String>,
     /// Room contains.
@@ -85,22 +104,79 @@ pub(crate) fn filtered(p: &Principal, f: &HouseholdFilter) -> Result<(String, Ar
     Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
-pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Household, StoreError> {
-    let mut a = args![id];
-    let c = p.scope(Capability::ReadRegistry).rows("h", &mut a);
-    db.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND {c}"), a).await
+pub async fn get(db: &Db, p: &Principal, id: HouseholdId) -> Result<Household, StoreError> {
+    get_in(&mut db.conn(), p, id).await
 }
 
-/// [`get`] inside a transaction.
-pub(crate) async fn get_in(tx: &mut crate::Tx, p: &Principal, id: i64) -> Result<Household, StoreError> {
+/// [`get`] on any connection (e.g. inside a transaction).
+pub(crate) async fn get_in(c: &mut impl Conn, p: &Principal, id: HouseholdId) -> Result<Household, StoreError> {
     let mut a = args![id];
-    let c = p.scope(Capability::ReadRegistry).rows("h", &mut a);
-    tx.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND {c}"), a).await
+    let cond = p.scope(Capability::ReadRegistry).rows("h", &mut a);
+    c.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND {cond}"), a).await
 }
 
-async fn building_of(tx: &mut crate::Tx, p: &Principal, n: &NewHousehold) -> Result<(super::Owner, i64), StoreError> {
-    let owner = owner_for_edit(tx, p, "buildings", n.building_id, "building_id").await?;
-    let (grid_id, units): (i64, i32) = tx
+/// A household row as written: the one write path of the table, used by the
+/// service, the roster import and the demo generator.
+#[derive(Debug, Clone)]
+pub(crate) struct HouseholdRecord {
+    pub id: HouseholdId,
+    pub building_id: BuildingId,
+    pub grid_id: GridId,
+    pub org_id: OrgId,
+    pub unit_no: i64,
+    pub room: String,
+    pub tags: i64,
+    pub note: Option<String>,
+}
+
+/// The statements inserting `rows` of `tenant` created at `at`, at most
+/// `per_statement` rows each (see [`bulk_statements`]).
+pub(crate) fn insert_statements(
+    backend: Backend,
+    tenant: i64,
+    at: DateTime<Utc>,
+    rows: &[HouseholdRecord],
+    per_statement: usize,
+) -> Vec<(String, Args)> {
+    bulk_statements(
+        backend,
+        "INSERT INTO households (id, tenant_id, building_id, grid_id, org_id, unit_no, room, tags, note, created_at, updated_at) VALUES ",
+        "(?,$1,?,?,?,?,?,?,?,$2,$2)",
+        &[Arg::I64(tenant), Arg::Ts(at)],
+        rows,
+        per_statement,
+        |h, a| {
+            a.0.extend([
+                Arg::from(h.id),
+                Arg::from(h.building_id),
+                Arg::from(h.grid_id),
+                Arg::from(h.org_id),
+                Arg::I64(h.unit_no),
+                Arg::Text(h.room.clone()),
+                Arg::I64(h.tags),
+                Arg::OptText(h.note.clone()),
+            ])
+        },
+    )
+}
+
+/// Insert `rows` (ids reserved by the caller with [`reserve_ids`]).
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    tenant: i64,
+    at: DateTime<Utc>,
+    rows: &[HouseholdRecord],
+) -> Result<(), StoreError> {
+    for (sql, a) in insert_statements(tx.backend(), tenant, at, rows, BATCH_ROWS) {
+        tx.exec(&sql, a).await.unique_as("room", i18n::DUPLICATE_ROOM)?;
+    }
+    Ok(())
+}
+
+/// The building a household goes into: editable by the caller, with the unit.
+async fn building_of(tx: &mut Tx, access: &Access<'_>, n: &NewHousehold) -> Result<(Owner, GridId), StoreError> {
+    let owner = access.reference(tx, n.building_id, "building_id").await?;
+    let (grid_id, units): (GridId, i32) = tx
         .one(
             "SELECT grid_id, units FROM buildings WHERE tenant_id = $1 AND id = $2",
             args![owner.tenant_id, n.building_id],
@@ -113,17 +189,21 @@ async fn building_of(tx: &mut crate::Tx, p: &Principal, n: &NewHousehold) -> Res
 }
 
 pub async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<Household, StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let (owner, grid_id) = building_of(&mut tx, p, &n).await?;
-    let now = Utc::now();
-    let id = tx
-        .int(
-            "INSERT INTO households (tenant_id, building_id, grid_id, org_id, unit_no, room, tags, note, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
-            args![owner.tenant_id, n.building_id, grid_id, owner.org_id, n.unit_no, n.room.clone(), n.tags.bits(), n.note.clone(), now],
-        )
-        .await
-        .unique_as("room", i18n::DUPLICATE_ROOM)?;
+    let (owner, grid_id) = building_of(&mut tx, &access, &n).await?;
+    let id = HouseholdId::new(reserve_ids(&mut tx, "households", 1).await?);
+    let row = HouseholdRecord {
+        id,
+        building_id: n.building_id,
+        grid_id,
+        org_id: owner.org(),
+        unit_no: n.unit_no,
+        room: n.room.clone(),
+        tags: n.tags.bits(),
+        note: n.note.clone(),
+    };
+    insert(&mut tx, owner.tenant_id, Utc::now(), &[row]).await?;
     audit::change(
         &mut tx,
         audit::Actor::of(p),
@@ -131,7 +211,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<Household
         "household",
         "households",
         owner.tenant_id,
-        id,
+        id.get(),
         None,
     )
     .await?;
@@ -139,22 +219,23 @@ pub async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<Household
     get(db, p, id).await
 }
 
-pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<Household, StoreError> {
+pub async fn update(db: &Db, p: &Principal, id: HouseholdId, n: NewHousehold) -> Result<Household, StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let me = check_edit(&mut tx, p, "households", id).await?;
-    let before = audit::snapshot(&mut tx, "households", me.tenant_id, id).await?;
-    let (owner, grid_id) = building_of(&mut tx, p, &n).await?;
+    let me = access.target(&mut tx, id).await?;
+    let before = audit::snapshot(&mut tx, "households", me.tenant_id, id.get()).await?;
+    let (owner, grid_id) = building_of(&mut tx, &access, &n).await?;
     tx.exec(
         "UPDATE households SET building_id = $1, grid_id = $2, org_id = $3, unit_no = $4, room = $5, tags = $6, note = $7, updated_at = $8 \
          WHERE tenant_id = $9 AND id = $10",
-        args![n.building_id, grid_id, owner.org_id, n.unit_no, n.room.clone(), n.tags.bits(), n.note.clone(), Utc::now(), me.tenant_id, id],
+        args![n.building_id, grid_id, owner.org(), n.unit_no, n.room.clone(), n.tags.bits(), n.note.clone(), Utc::now(), me.tenant_id, id],
     )
     .await
     .unique_as("room", i18n::DUPLICATE_ROOM)?;
     if owner.org_id != me.org_id {
         tx.exec(
             "UPDATE residents SET org_id = $1 WHERE tenant_id = $2 AND household_id = $3",
-            args![owner.org_id, me.tenant_id, id],
+            args![owner.org(), me.tenant_id, id],
         )
         .await?;
     }
@@ -165,7 +246,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<
         "household",
         "households",
         me.tenant_id,
-        id,
+        id.get(),
         before,
     )
     .await?;
@@ -173,12 +254,21 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<
     get(db, p, id).await
 }
 
-pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+pub async fn delete(db: &Db, p: &Principal, id: HouseholdId) -> Result<(), StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let owner = check_edit(&mut tx, p, "households", id).await?;
-    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "household", id, p.user_id, "住户已删除").await?;
-    let before = audit::snapshot(&mut tx, "households", owner.tenant_id, id).await?;
-    ensure_none(&mut tx, "SELECT COUNT(*) FROM residents WHERE household_id = $1", id, "居民").await?;
+    let owner = access.target(&mut tx, id).await?;
+    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "household", id.get(), p.user_id, "住户已删除")
+        .await?;
+    let before = audit::snapshot(&mut tx, "households", owner.tenant_id, id.get()).await?;
+    ensure_none(
+        &mut tx,
+        "SELECT COUNT(*) FROM residents WHERE tenant_id = $1 AND household_id = $2",
+        owner.tenant_id,
+        id.get(),
+        "居民",
+    )
+    .await?;
     tx.exec("DELETE FROM households WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
     audit::change(
         &mut tx,
@@ -187,7 +277,7 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
         "household",
         "households",
         owner.tenant_id,
-        id,
+        id.get(),
         before,
     )
     .await?;

@@ -1,25 +1,27 @@
 //! Party members: a resident registered with a branch, with category, status
 //! and the central-household (党员中心户) flag.
 
-use super::{Page, Paged, check_edit, owner_for_edit, paged};
+use super::{Page, Paged, paged};
 use crate::audit;
-use crate::db::{Args, Db};
+use crate::db::bulk::{BATCH_ROWS, bulk_statements, reserve_ids};
+use crate::db::{Arg, Args, Db, Tx};
 use crate::error::{ResultExt, StoreError};
 use crate::export::{Exportable, Mask, id_no, opt, personal, phone, yes};
-use crate::scope::{Capability, Principal};
+use crate::scope::{self, Access, Capability, Principal};
 use crate::{Code, IdNo, PhoneNo, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::export::Column;
+use redcell_domain::ids::*;
 use redcell_domain::input::NewMember;
-use redcell_domain::{FieldError, MemberCategory, MemberStatus, i18n};
+use redcell_domain::{MemberCategory, MemberStatus, i18n};
 use serde::{Deserialize, Serialize};
 
+/// A party member as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Member {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub resident_id: i64,
-    pub org_id: i64,
+pub struct MemberView {
+    pub id: MemberId,
+    pub resident_id: ResidentId,
+    pub org_id: OrgId,
     pub org_name: String,
     pub name: String,
     pub birth_date: NaiveDate,
@@ -27,8 +29,8 @@ pub struct Member {
     pub id_number: IdNo,
     #[schema(value_type = Option<String>)]
     pub phone: Option<PhoneNo>,
-    pub household_id: Option<i64>,
-    pub grid_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
+    pub grid_id: Option<GridId>,
     #[schema(value_type = String)]
     pub category: Code<MemberCategory>,
     #[schema(value_type = String)]
@@ -43,6 +45,22 @@ pub struct Member {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A party member as read from the database: what the API shows and
+/// the tenant it belongs to (never shown).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Member {
+    pub tenant_id: i64,
+    #[sqlx(flatten)]
+    pub view: MemberView,
+}
+
+impl std::ops::Deref for Member {
+    type Target = MemberView;
+    fn deref(&self) -> &MemberView {
+        &self.view
+    }
+}
+
 pub(crate) const SELECT: &str = "SELECT m.id, m.tenant_id, m.resident_id, m.org_id, o.name AS org_name, r.name, r.birth_date, r.id_number, r.phone, \
     r.household_id, h.grid_id, m.category, m.status, m.joined_on, m.work_unit, m.skills, m.interests, m.free_time, m.central_household, \
     m.created_at, m.updated_at";
@@ -51,13 +69,15 @@ pub(crate) const FROM: &str = "members m JOIN residents r ON r.tenant_id = m.ten
     LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MemberFilter {
     /// Members of this organisation and its subtree.
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     /// Members living in this grid.
-    pub grid_id: Option<i64>,
+    pub grid_id: Option<GridId>,
     /// Members living in this building.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
+    /// Category code, e.g. `retired`.
     pub category: Option<String>,
     /// Only 党员中心户.
     pub central_household: Option<bool>,
@@ -78,7 +98,7 @@ pub(crate) fn filtered(p: &Principal, f: &MemberFilter) -> Result<(String, Args)
     let mut a = Args::new();
     let mut w = vec![p.scope(Capability::ReadRegistry).rows("m", &mut a)];
     if let Some(o) = f.org_id {
-        w.push(format!("o.path LIKE (SELECT path FROM orgs WHERE id = {}) || '%'", a.push(o)));
+        w.push(scope::org_under_id("o", p.tenant_id, o, &mut a));
     }
     // Through the households of the grid/building, so the index on
     // residents.household_id drives the query (not a scan of all members).
@@ -102,57 +122,114 @@ pub(crate) fn filtered(p: &Principal, f: &MemberFilter) -> Result<(String, Args)
     Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
-pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Member, StoreError> {
+pub async fn get(db: &Db, p: &Principal, id: MemberId) -> Result<Member, StoreError> {
     let mut a = args![id];
     let c = p.scope(Capability::ReadRegistry).rows("m", &mut a);
     db.one(&format!("{SELECT} FROM {FROM} WHERE m.id = $1 AND {c}"), a).await
 }
 
-/// Checks shared by create and update; returns the tenant.
-async fn check(tx: &mut crate::Tx, p: &Principal, n: &NewMember) -> Result<i64, StoreError> {
-    let org = owner_for_edit(tx, p, "orgs", n.org_id, "org_id").await?;
-    // The person must be visible to the caller (they may live in another branch's grid).
-    let person = super::owner_for_edit(tx, p, "residents", n.resident_id, "resident_id").await;
-    let person = match person {
-        Err(StoreError::Denied(_)) => {
-            let (t, o): (i64, i64) =
-                tx.one("SELECT tenant_id, org_id FROM residents WHERE id = $1", args![n.resident_id]).await?;
-            super::Owner { tenant_id: t, org_id: o }
-        }
-        other => other?,
-    };
-    if person.tenant_id != org.tenant_id {
-        return Err(FieldError::new("resident_id", "not_found", i18n::NOT_FOUND).into());
+/// A member row as written: the one write path of the table (the service,
+/// the roster import, the demo generator).
+#[derive(Debug, Clone)]
+pub(crate) struct MemberRecord {
+    pub id: MemberId,
+    pub resident_id: ResidentId,
+    pub org_id: OrgId,
+    pub category: MemberCategory,
+    pub status: MemberStatus,
+    pub joined_on: Option<NaiveDate>,
+    pub work_unit: Option<String>,
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    pub free_time: Option<String>,
+    pub central_household: bool,
+}
+
+/// Insert `rows` of `tenant` created at `at` (ids reserved by the caller).
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    tenant: i64,
+    at: DateTime<Utc>,
+    rows: &[MemberRecord],
+) -> Result<(), StoreError> {
+    let statements = bulk_statements(
+        tx.backend(),
+        "INSERT INTO members (id, tenant_id, resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household, created_at, updated_at) VALUES ",
+        "(?,$1,?,?,?,?,?,?,?,?,?,?,$2,$2)",
+        &[Arg::I64(tenant), Arg::Ts(at)],
+        rows,
+        BATCH_ROWS,
+        |m, a| {
+            a.0.extend([
+                Arg::from(m.id),
+                Arg::from(m.resident_id),
+                Arg::from(m.org_id),
+                Arg::from(m.category.code()),
+                Arg::from(m.status.code()),
+                Arg::OptDate(m.joined_on),
+                Arg::OptText(m.work_unit.clone()),
+                Arg::OptText(m.skills.clone()),
+                Arg::OptText(m.interests.clone()),
+                Arg::OptText(m.free_time.clone()),
+                Arg::Bool(m.central_household),
+            ])
+        },
+    );
+    for (sql, a) in statements {
+        tx.exec(&sql, a).await.unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
     }
-    let birth: NaiveDate =
-        tx.one::<(NaiveDate,)>("SELECT birth_date FROM residents WHERE id = $1", args![n.resident_id]).await?.0;
+    Ok(())
+}
+
+/// Checks shared by create and update; returns the tenant. The member's
+/// organisation must be one the caller may edit; the person must be one the
+/// caller can see (they may live in another branch's grid: registering them
+/// as a member changes nothing of their resident record).
+async fn check(tx: &mut Tx, p: &Principal, access: &Access<'_>, n: &NewMember) -> Result<i64, StoreError> {
+    let org = access.org_ref(tx, n.org_id, "org_id").await?;
+    p.access(Capability::ReadRegistry)?.reference(tx, n.resident_id, "resident_id").await?;
+    let birth: NaiveDate = tx
+        .one::<(NaiveDate,)>(
+            "SELECT birth_date FROM residents WHERE tenant_id = $1 AND id = $2",
+            args![org.tenant_id, n.resident_id],
+        )
+        .await?
+        .0;
     redcell_domain::input::check_joined_on(birth, n.joined_on)?;
     Ok(org.tenant_id)
 }
 
 pub async fn create(db: &Db, p: &Principal, n: NewMember) -> Result<Member, StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let tenant_id = check(&mut tx, p, &n).await?;
-    let id = tx
-        .int(
-            "INSERT INTO members (tenant_id, resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-            args![tenant_id, n.resident_id, n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(),
-                n.skills.clone(), n.interests.clone(), n.free_time.clone(), n.central_household, Utc::now()],
-        )
-        .await
-        .unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "member", "members", tenant_id, id, None)
+    let tenant_id = check(&mut tx, p, &access, &n).await?;
+    let id = MemberId::new(reserve_ids(&mut tx, "members", 1).await?);
+    let row = MemberRecord {
+        id,
+        resident_id: n.resident_id,
+        org_id: n.org_id,
+        category: n.category,
+        status: n.status,
+        joined_on: n.joined_on,
+        work_unit: n.work_unit.clone(),
+        skills: n.skills.clone(),
+        interests: n.interests.clone(),
+        free_time: n.free_time.clone(),
+        central_household: n.central_household,
+    };
+    insert(&mut tx, tenant_id, Utc::now(), &[row]).await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "member", "members", tenant_id, id.get(), None)
         .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
 
-pub async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<Member, StoreError> {
+pub async fn update(db: &Db, p: &Principal, id: MemberId, n: NewMember) -> Result<Member, StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let me = check_edit(&mut tx, p, "members", id).await?;
-    let before = audit::snapshot(&mut tx, "members", me.tenant_id, id).await?;
-    check(&mut tx, p, &n).await?;
+    let me = access.target(&mut tx, id).await?;
+    let before = audit::snapshot(&mut tx, "members", me.tenant_id, id.get()).await?;
+    check(&mut tx, p, &access, &n).await?;
     tx.exec(
         "UPDATE members SET resident_id = $1, org_id = $2, category = $3, status = $4, joined_on = $5, work_unit = $6, skills = $7, \
          interests = $8, free_time = $9, central_household = $10, updated_at = $11 WHERE tenant_id = $12 AND id = $13",
@@ -161,17 +238,28 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<Mem
     )
     .await
     .unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
-    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "member", "members", me.tenant_id, id, before)
-        .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "member",
+        "members",
+        me.tenant_id,
+        id.get(),
+        before,
+    )
+    .await?;
     tx.commit().await?;
     get(db, p, id).await
 }
 
-pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+pub async fn delete(db: &Db, p: &Principal, id: MemberId) -> Result<(), StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let owner = check_edit(&mut tx, p, "members", id).await?;
-    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "member", id, p.user_id, "党员信息已删除").await?;
-    let before = audit::snapshot(&mut tx, "members", owner.tenant_id, id).await?;
+    let owner = access.target(&mut tx, id).await?;
+    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "member", id.get(), p.user_id, "党员信息已删除")
+        .await?;
+    let before = audit::snapshot(&mut tx, "members", owner.tenant_id, id.get()).await?;
     tx.exec("UPDATE cadres SET member_id = NULL WHERE tenant_id = $1 AND member_id = $2", args![owner.tenant_id, id])
         .await?;
     tx.exec("DELETE FROM members WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
@@ -182,7 +270,7 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
         "member",
         "members",
         owner.tenant_id,
-        id,
+        id.get(),
         before,
     )
     .await?;

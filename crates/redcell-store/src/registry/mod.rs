@@ -13,7 +13,6 @@ pub mod units;
 
 use crate::db::{Args, Db, Row, Tx};
 use crate::error::StoreError;
-use crate::scope::{Capability, Principal};
 use redcell_domain::{FieldError, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +33,7 @@ pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
 
 /// Paging of a list: 1-based page, at most 200 rows a page.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     pub page: Option<u32>,
     pub per_page: Option<u32>,
@@ -90,59 +90,26 @@ pub async fn paged<T: Row>(
     Ok(Paged { items, total, page: page.number(), per_page: page.size() })
 }
 
-/// Where a referenced row lives: its tenant and owning organisation.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
-pub(crate) struct Owner {
-    pub tenant_id: i64,
-    pub org_id: i64,
-}
-
-/// Resolve a reference (`table.id`) the caller may edit under. A row outside
-/// the caller's read scope is "not found"; one they can read but not edit is
-/// "forbidden"; either way the field is named.
-pub(crate) async fn owner_for_edit(
-    tx: &mut Tx,
-    p: &Principal,
-    table: &str,
-    id: i64,
-    field: &str,
-) -> Result<Owner, StoreError> {
-    let org_col = if table == "orgs" { "id" } else { "org_id" };
-    let sql =
-        |cond: &str| format!("SELECT t.tenant_id, t.{org_col} AS org_id FROM {table} t WHERE t.id = $1 AND {cond}");
-    let scoped = |cap: Capability| {
-        let mut a = crate::args![id];
-        let scope = p.scope(cap);
-        let c = if table == "orgs" { scope.orgs("t", &mut a) } else { scope.rows("t", &mut a) };
-        (c, a)
-    };
-    let (c, a) = scoped(Capability::EditRegistry);
-    if let Some(o) = tx.opt::<Owner>(&sql(&c), a).await? {
-        return Ok(o);
-    }
-    let (c, a) = scoped(Capability::ReadRegistry);
-    if tx.opt::<Owner>(&sql(&c), a).await?.is_some() {
-        return Err(StoreError::Denied(FieldError::new(field, "scope", i18n::OUT_OF_SCOPE)));
-    }
-    Err(FieldError::new(field, "not_found", i18n::NOT_FOUND).into())
-}
-
-/// The row `id` of `table` must be in the caller's edit scope (for update/delete).
-pub(crate) async fn check_edit(tx: &mut Tx, p: &Principal, table: &str, id: i64) -> Result<Owner, StoreError> {
-    owner_for_edit(tx, p, table, id, "id").await.map_err(|e| match e {
-        StoreError::Invalid(_) => StoreError::NotFound,
-        StoreError::Denied(_) => StoreError::Forbidden,
-        e => e,
-    })
-}
-
-/// Fail with "still has children" when `sql` counts any dependent row.
-pub(crate) async fn ensure_none(tx: &mut Tx, sql: &str, id: i64, what: &str) -> Result<(), StoreError> {
-    let n = tx.int(sql, crate::args![id]).await?;
+/// Fail with "still has children" when `sql` (with `$1` the tenant, `$2`
+/// the row) counts any dependent row.
+pub(crate) async fn ensure_none(tx: &mut Tx, sql: &str, tenant_id: i64, id: i64, what: &str) -> Result<(), StoreError> {
+    let n = tx.int(sql, crate::args![tenant_id, id]).await?;
     if n > 0 {
         return Err(FieldError::new("id", "has_children", format!("{}（{what} {n}）", i18n::HAS_CHILDREN)).into());
     }
     Ok(())
+}
+
+impl<T> Paged<T> {
+    /// The same page with each item turned into something else (e.g. its view).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        Paged {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
 }
 
 /// The `LIKE` pattern for a free-text filter (with `%` and `_` escaped).

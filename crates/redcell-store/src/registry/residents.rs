@@ -1,26 +1,28 @@
 //! Residents: people with a verified ID number, in a household or registered
 //! with an organisation when they live outside the territory.
 
-use super::{Page, Paged, check_edit, ensure_none, like, owner_for_edit, paged};
+use super::{Page, Paged, ensure_none, like, paged};
 use crate::audit;
-use crate::db::{Args, Db};
+use crate::db::bulk::{BATCH_ROWS, bulk_statements, reserve_ids};
+use crate::db::{Arg, Args, Backend, Db, Tx};
 use crate::error::{ResultExt, StoreError};
 use crate::export::{Exportable, Mask, id_no, opt, personal, phone, yes};
-use crate::scope::{Capability, Principal};
+use crate::scope::{self, Access, Capability, Owner, Principal};
 use crate::{Code, IdNo, PhoneNo, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::export::Column;
+use redcell_domain::ids::*;
 use redcell_domain::input::NewResident;
 use redcell_domain::{Gender, i18n};
 use serde::{Deserialize, Serialize};
 
+/// A resident as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Resident {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub household_id: Option<i64>,
+pub struct ResidentView {
+    pub id: ResidentId,
+    pub household_id: Option<HouseholdId>,
     pub household_label: Option<String>,
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub name: String,
     #[schema(value_type = String)]
     pub gender: Code<Gender>,
@@ -32,12 +34,28 @@ pub struct Resident {
     #[schema(value_type = Option<String>)]
     pub phone: Option<PhoneNo>,
     pub note: Option<String>,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl Resident {
+/// A resident as read from the database: what the API shows and
+/// the tenant it belongs to (never shown).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Resident {
+    pub tenant_id: i64,
+    #[sqlx(flatten)]
+    pub view: ResidentView,
+}
+
+impl std::ops::Deref for Resident {
+    type Target = ResidentView;
+    fn deref(&self) -> &ResidentView {
+        &self.view
+    }
+}
+
+impl ResidentView {
     pub fn age_on(&self, today: &NaiveDate) -> i32 {
         today.years_since(self.birth_date).map(|y| y as i32).unwrap_or(0)
     }
@@ -51,9 +69,11 @@ pub(crate) const FROM: &str = "residents r LEFT JOIN households h ON h.tenant_id
     LEFT JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResidentFilter {
-    pub household_id: Option<i64>,
-    pub org_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
+    /// Residents of this organisation's subtree.
+    pub org_id: Option<OrgId>,
     /// Name contains, or the exact phone or ID number.
     pub q: Option<String>,
 }
@@ -89,10 +109,7 @@ pub(crate) fn filtered(p: &Principal, f: &ResidentFilter) -> Result<(String, Arg
         w.push(format!("r.household_id = {}", a.push(h)));
     }
     if let Some(o) = f.org_id {
-        w.push(format!(
-            "r.org_id IN (SELECT id FROM orgs WHERE path LIKE (SELECT path FROM orgs WHERE id = {}) || '%')",
-            a.push(o)
-        ));
+        w.push(scope::rows_under_id("r", p.tenant_id, o, &mut a));
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         w.push(search_cond(q, &mut a));
@@ -100,34 +117,99 @@ pub(crate) fn filtered(p: &Principal, f: &ResidentFilter) -> Result<(String, Arg
     Ok((format!("{FROM} WHERE {}", w.join(" AND ")), a))
 }
 
-pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Resident, StoreError> {
+pub async fn get(db: &Db, p: &Principal, id: ResidentId) -> Result<Resident, StoreError> {
     let mut a = args![id];
     let c = p.scope(Capability::ReadRegistry).rows("r", &mut a);
     db.one(&format!("{SELECT} FROM {FROM} WHERE r.id = $1 AND {c}"), a).await
 }
 
+/// A resident row as written: the one write path of the table (the service,
+/// the roster import, the demo generator).
+#[derive(Debug, Clone)]
+pub(crate) struct ResidentRecord {
+    pub id: ResidentId,
+    pub household_id: Option<HouseholdId>,
+    pub org_id: OrgId,
+    pub name: String,
+    pub gender: Gender,
+    pub birth_date: NaiveDate,
+    pub id_number: String,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The statements inserting `rows` of `tenant` created at `at`, at most
+/// `per_statement` rows each (see [`bulk_statements`]).
+pub(crate) fn insert_statements(
+    backend: Backend,
+    tenant: i64,
+    at: DateTime<Utc>,
+    rows: &[ResidentRecord],
+    per_statement: usize,
+) -> Vec<(String, Args)> {
+    bulk_statements(
+        backend,
+        "INSERT INTO residents (id, tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) VALUES ",
+        "(?,$1,?,?,?,?,?,?,?,?,$2,$2)",
+        &[Arg::I64(tenant), Arg::Ts(at)],
+        rows,
+        per_statement,
+        |r, a| {
+            a.0.extend([
+                Arg::from(r.id),
+                Arg::from(r.household_id),
+                Arg::from(r.org_id),
+                Arg::Text(r.name.clone()),
+                Arg::from(r.gender.code()),
+                Arg::Date(r.birth_date),
+                Arg::Text(r.id_number.clone()),
+                Arg::OptText(r.phone.clone()),
+                Arg::OptText(r.note.clone()),
+            ])
+        },
+    )
+}
+
+/// Insert `rows` (ids reserved by the caller with [`reserve_ids`]).
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    tenant: i64,
+    at: DateTime<Utc>,
+    rows: &[ResidentRecord],
+) -> Result<(), StoreError> {
+    for (sql, a) in insert_statements(tx.backend(), tenant, at, rows, BATCH_ROWS) {
+        tx.exec(&sql, a).await.unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
+    }
+    Ok(())
+}
+
 /// The owning organisation of a new or changed resident: their household's,
 /// or the one named when they live outside the territory.
-async fn owner_of(tx: &mut crate::Tx, p: &Principal, n: &NewResident) -> Result<super::Owner, StoreError> {
+async fn owner_of(tx: &mut Tx, access: &Access<'_>, n: &NewResident) -> Result<Owner, StoreError> {
     match (n.household_id, n.org_id) {
-        (Some(h), _) => owner_for_edit(tx, p, "households", h, "household_id").await,
-        (None, Some(o)) => owner_for_edit(tx, p, "orgs", o, "org_id").await,
+        (Some(h), _) => access.reference(tx, h, "household_id").await,
+        (None, Some(o)) => access.reference(tx, o, "org_id").await,
         (None, None) => Err(redcell_domain::FieldError::new("household_id", "required", i18n::REQUIRED).into()),
     }
 }
 
 pub async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Resident, StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let owner = owner_of(&mut tx, p, &n).await?;
-    let id = tx
-        .int(
-            "INSERT INTO residents (tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-            args![owner.tenant_id, n.household_id, owner.org_id, n.name.clone(), n.gender.code(), n.birth_date,
-                n.id_number.as_str(), n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), Utc::now()],
-        )
-        .await
-        .unique_as("id_number", i18n::DUPLICATE_ID_NUMBER)?;
+    let owner = owner_of(&mut tx, &access, &n).await?;
+    let id = ResidentId::new(reserve_ids(&mut tx, "residents", 1).await?);
+    let row = ResidentRecord {
+        id,
+        household_id: n.household_id,
+        org_id: owner.org(),
+        name: n.name.clone(),
+        gender: n.gender,
+        birth_date: n.birth_date,
+        id_number: n.id_number.as_str().to_string(),
+        phone: n.phone.as_ref().map(|x| x.as_str().to_string()),
+        note: n.note.clone(),
+    };
+    insert(&mut tx, owner.tenant_id, Utc::now(), &[row]).await?;
     audit::change(
         &mut tx,
         audit::Actor::of(p),
@@ -135,7 +217,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Resident, 
         "resident",
         "residents",
         owner.tenant_id,
-        id,
+        id.get(),
         None,
     )
     .await?;
@@ -143,15 +225,16 @@ pub async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Resident, 
     get(db, p, id).await
 }
 
-pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<Resident, StoreError> {
+pub async fn update(db: &Db, p: &Principal, id: ResidentId, n: NewResident) -> Result<Resident, StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let me = check_edit(&mut tx, p, "residents", id).await?;
-    let before = audit::snapshot(&mut tx, "residents", me.tenant_id, id).await?;
-    let owner = owner_of(&mut tx, p, &n).await?;
+    let me = access.target(&mut tx, id).await?;
+    let before = audit::snapshot(&mut tx, "residents", me.tenant_id, id.get()).await?;
+    let owner = owner_of(&mut tx, &access, &n).await?;
     tx.exec(
         "UPDATE residents SET household_id = $1, org_id = $2, name = $3, gender = $4, birth_date = $5, id_number = $6, phone = $7, note = $8, updated_at = $9 \
          WHERE tenant_id = $10 AND id = $11",
-        args![n.household_id, owner.org_id, n.name.clone(), n.gender.code(), n.birth_date, n.id_number.as_str(),
+        args![n.household_id, owner.org(), n.name.clone(), n.gender.code(), n.birth_date, n.id_number.as_str(),
             n.phone.as_ref().map(|x| x.as_str().to_string()), n.note.clone(), Utc::now(), me.tenant_id, id],
     )
     .await
@@ -163,7 +246,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<R
         "resident",
         "residents",
         me.tenant_id,
-        id,
+        id.get(),
         before,
     )
     .await?;
@@ -171,11 +254,19 @@ pub async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<R
     get(db, p, id).await
 }
 
-pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+pub async fn delete(db: &Db, p: &Principal, id: ResidentId) -> Result<(), StoreError> {
+    let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
-    let owner = check_edit(&mut tx, p, "residents", id).await?;
-    let before = audit::snapshot(&mut tx, "residents", owner.tenant_id, id).await?;
-    ensure_none(&mut tx, "SELECT COUNT(*) FROM members WHERE resident_id = $1", id, "党员登记").await?;
+    let owner = access.target(&mut tx, id).await?;
+    let before = audit::snapshot(&mut tx, "residents", owner.tenant_id, id.get()).await?;
+    ensure_none(
+        &mut tx,
+        "SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND resident_id = $2",
+        owner.tenant_id,
+        id.get(),
+        "党员登记",
+    )
+    .await?;
     tx.exec("DELETE FROM residents WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
     audit::change(
         &mut tx,
@@ -184,7 +275,7 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
         "resident",
         "residents",
         owner.tenant_id,
-        id,
+        id.get(),
         before,
     )
     .await?;
@@ -195,45 +286,37 @@ pub async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
 /// A resident's ID number and phone in the clear.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Revealed {
-    pub id: i64,
+    pub id: ResidentId,
     pub name: String,
     pub id_number: String,
     pub phone: Option<String>,
 }
 
 /// Reveal a resident's ID number and phone: allowed to roles with
-/// `RevealPersonal` over the resident's organisation, and audited.
-pub async fn reveal(db: &Db, p: &Principal, id: i64, reason: &str) -> Result<Revealed, StoreError> {
-    let r = match get(db, p, id).await {
-        Err(StoreError::NotFound) => {
-            // Probing ids outside one's scope is a refused attempt too.
-            let actor = crate::audit::Actor::of(p);
-            crate::audit::access(db, p.tenant_id, actor, "reveal_denied", "resident", Some(id), reason).await?;
-            return Err(StoreError::NotFound);
-        }
-        other => other?,
+/// `RevealPersonal` over the resident's organisation, and audited. A refusal
+/// is audited where every refusal is (the caller's front end marks it
+/// `reveal_denied`).
+pub async fn reveal(db: &Db, p: &Principal, id: ResidentId, reason: &str) -> Result<Revealed, StoreError> {
+    let checked = match p.access(Capability::RevealPersonal) {
+        Ok(access) => access.target(&mut db.conn(), id).await.map(|_| ()),
+        Err(e) => Err(e),
     };
-    let mut a = args![r.org_id];
-    let c = p.scope(Capability::RevealPersonal).orgs("o", &mut a);
-    if db.int(&format!("SELECT COUNT(*) FROM orgs o WHERE o.id = $1 AND {c}"), a).await? == 0 {
-        crate::audit::access(
-            db,
-            r.tenant_id,
-            crate::audit::Actor::of(p),
-            "reveal_denied",
-            "resident",
-            Some(id),
-            reason,
-        )
-        .await?;
-        return Err(StoreError::Forbidden);
+    if let Err(e) = checked {
+        // Asking without the right, or probing ids outside one's scope, is a
+        // refused attempt to see personal data: it is on the trail whatever
+        // door it came through.
+        let actor = crate::audit::Actor::of(p);
+        crate::audit::access(db, p.tenant_id, actor, "reveal_denied", "resident", Some(id.get()), reason).await?;
+        return Err(e);
     }
-    crate::audit::access(db, r.tenant_id, crate::audit::Actor::of(p), "reveal", "resident", Some(id), reason).await?;
+    let r = get(db, p, id).await?;
+    crate::audit::access(db, r.tenant_id, crate::audit::Actor::of(p), "reveal", "resident", Some(id.get()), reason)
+        .await?;
     Ok(Revealed {
         id,
-        name: r.name,
-        id_number: r.id_number.reveal().to_string(),
-        phone: r.phone.map(|x| x.reveal().to_string()),
+        name: r.view.name,
+        id_number: r.view.id_number.reveal().to_string(),
+        phone: r.view.phone.map(|x| x.reveal().to_string()),
     })
 }
 

@@ -6,15 +6,17 @@ use crate::args;
 use crate::audit;
 use crate::db::Db;
 use crate::error::StoreError;
-use crate::scope::{Capability, Principal};
+use crate::scope::Principal;
 use chrono::{DateTime, Utc};
+use redcell_domain::ids::ApiKeyId;
 use redcell_domain::{FieldError, Text, i18n};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// A key as listed on the settings page: never the key nor its hash.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ApiKey {
-    pub id: i64,
+    pub id: ApiKeyId,
     pub label: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -30,18 +32,10 @@ fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.trim().as_bytes()))
 }
 
-/// Keys are tenant-wide: the caller must edit the tenant's root.
-async fn check_root(db: &Db, p: &Principal) -> Result<(), StoreError> {
-    let root = crate::registry::orgs::get(db, p, p.tenant_id).await.map_err(|_| StoreError::Forbidden)?;
-    if !p.scope(Capability::EditRegistry).contains(&root.org_path()) {
-        return Err(StoreError::Forbidden);
-    }
-    Ok(())
-}
-
 /// The tenant's keys, newest first (without the keys themselves).
+/// Keys are a setting of the tenant (`EditRegistry` over its root).
 pub async fn list(db: &Db, p: &Principal) -> Result<Vec<ApiKey>, StoreError> {
-    check_root(db, p).await?;
+    super::tenant_settings(p)?;
     db.all(
         "SELECT id, label, created_at, revoked_at FROM open311_keys WHERE tenant_id = $1 ORDER BY id DESC",
         args![p.tenant_id],
@@ -51,7 +45,7 @@ pub async fn list(db: &Db, p: &Principal) -> Result<Vec<ApiKey>, StoreError> {
 
 /// Issue a key for a client named `label`; the key is returned once.
 pub async fn create(db: &Db, p: &Principal, label: &str) -> Result<String, StoreError> {
-    check_root(db, p).await?;
+    super::tenant_settings(p)?;
     let label = Text::required("label", label, 60)?.into_string();
     let key = crate::auth::random_token()?;
     let mut tx = db.begin().await?;
@@ -76,8 +70,8 @@ pub async fn create(db: &Db, p: &Principal, label: &str) -> Result<String, Store
 }
 
 /// Revoke a key (it stops working at once).
-pub async fn revoke(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
-    check_root(db, p).await?;
+pub async fn revoke(db: &Db, p: &Principal, id: ApiKeyId) -> Result<(), StoreError> {
+    super::tenant_settings(p)?;
     let mut tx = db.begin().await?;
     let n = tx
         .exec(
@@ -88,7 +82,7 @@ pub async fn revoke(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    audit::record(&mut tx, p.tenant_id, Some(p.user_id), "open311_key", "open311_key", Some(id), "吊销").await?;
+    audit::record(&mut tx, p.tenant_id, Some(p.user_id), "open311_key", "open311_key", Some(id.get()), "吊销").await?;
     tx.commit().await
 }
 

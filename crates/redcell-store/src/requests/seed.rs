@@ -1,16 +1,20 @@
 //! Default categories and the demo history of requests.
 
+use super::submit::{RequestRecord, Source, insert};
+use super::{HistoryRecord, StoredPath, history};
 use crate::calendar;
 use crate::db::{Db, Tx};
 use crate::error::StoreError;
+use crate::scope::{Capability, accounts_holding};
 use crate::{Args, args};
 use chrono::{Duration, NaiveDate, Utc};
-use redcell_domain::CodeEnum;
 use redcell_domain::calendar::shanghai_date;
+use redcell_domain::ids::*;
 use redcell_domain::requests::{
     Action, ActorRole, ErrandClass, FixOutcome, NewCategory, RequestKind, RequestState, Satisfaction, WishStage,
     due_date,
 };
+use std::collections::BTreeMap;
 
 /// The categories every new tenant starts with: (code, name, kind, working days, class).
 pub const DEFAULT_CATEGORIES: &[(&str, &str, RequestKind, u32, ErrandClass)] = &[
@@ -41,7 +45,7 @@ pub async fn default_categories(tx: &mut Tx, tenant_id: i64) -> Result<(), Store
             working_days: *days,
             class: *class,
         };
-        super::insert_category(tx, tenant_id, &c).await?;
+        super::categories::insert_category(tx, tenant_id, &c).await?;
     }
     Ok(())
 }
@@ -75,39 +79,10 @@ impl Lcg {
     }
 }
 
-/// The demo: default categories, the shipped holidays copied in, and a
-/// history of requests in every state over the last two months — some
-/// overdue (carded by the escalation job), some revisited, one awaiting
-/// materials, wishes on the board.
-pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    calendar::seed(&mut tx, tenant_id).await?;
-    default_categories(&mut tx, tenant_id).await?;
-    tx.commit().await?;
-    let cal = calendar::load(db, tenant_id).await?;
-    let cats: Vec<(i64, String, String, i64, String)> = db
-        .all(
-            "SELECT id, code, kind, working_days, class FROM request_categories WHERE tenant_id = $1",
-            args![tenant_id],
-        )
-        .await?;
-    let grids: Vec<(i64, i64)> =
-        db.all("SELECT id, org_id FROM grids WHERE tenant_id = $1 ORDER BY id LIMIT 20", args![tenant_id]).await?;
-    let handlers: Vec<(i64,)> = db
-        .all(
-            "SELECT DISTINCT user_id FROM grants WHERE tenant_id = $1 AND role <> 'admin' ORDER BY user_id",
-            args![tenant_id],
-        )
-        .await?;
-    if grids.is_empty() || cats.is_empty() {
-        return Ok(());
-    }
-    let mut rng = Lcg(seed ^ 0x5eed_0005);
-    let now = Utc::now();
-    let today = shanghai_date(now);
+/// The path each demo request has walked, by its final state.
+const PLANS: &[&[(Action, RequestState)]] = {
     use RequestState as S;
-    // The path each demo request has walked, by its final state.
-    let plans: &[&[(Action, S)]] = &[
+    &[
         &[],
         &[(Action::Accept, S::Accepted)],
         &[(Action::Accept, S::Accepted), (Action::Assign, S::Assigned)],
@@ -139,103 +114,188 @@ pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> 
             (Action::Resolve, S::Resolved),
             (Action::Revisit, S::Reopened),
         ],
-    ];
+    ]
+};
+
+/// The accounts of a grid's organisation that may act in the demo history:
+/// handlers hold `HandleRequests` over it, claimers `ClaimRequests` (the
+/// same rules the services check).
+struct Actors {
+    handlers: Vec<UserId>,
+    claimers: Vec<UserId>,
+}
+
+/// The demo: default categories, the shipped holidays copied in, and a
+/// history of requests in every state over the last two months — some
+/// overdue (carded by the escalation job), some revisited, one awaiting
+/// materials, wishes on the board. Requests go to grids whose organisation
+/// has an account that may handle them; every handler is such an account,
+/// and a wish is claimed only by an account that may claim it.
+pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    calendar::seed(&mut tx, tenant_id).await?;
+    default_categories(&mut tx, tenant_id).await?;
+    tx.commit().await?;
+    let cal = calendar::load(db, tenant_id).await?;
+    let cats = super::categories(db, tenant_id).await?;
+    let all_grids: Vec<(GridId, OrgId, StoredPath)> = db
+        .all(
+            "SELECT g.id, g.org_id, o.path FROM grids g JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id \
+             WHERE g.tenant_id = $1 ORDER BY g.id",
+            args![tenant_id],
+        )
+        .await?;
+    let mut actors: BTreeMap<OrgId, Actors> = BTreeMap::new();
+    let mut grids = Vec::new();
+    for (grid, org, path) in all_grids {
+        if grids.len() == 20 {
+            break;
+        }
+        if let std::collections::btree_map::Entry::Vacant(slot) = actors.entry(org) {
+            let ids = |v: Vec<(i64, String)>| v.into_iter().map(|(id, _)| UserId::new(id)).collect::<Vec<_>>();
+            let mut c = db.conn();
+            let handlers = ids(accounts_holding(&mut c, tenant_id, Capability::HandleRequests, &path.0).await?);
+            let claimers = ids(accounts_holding(&mut c, tenant_id, Capability::ClaimRequests, &path.0).await?);
+            slot.insert(Actors { handlers, claimers });
+        }
+        if actors.get(&org).is_some_and(|a| !a.handlers.is_empty()) {
+            grids.push((grid, org));
+        }
+    }
+    if grids.is_empty() || cats.is_empty() {
+        return Ok(());
+    }
+    let mut rng = Lcg(seed ^ 0x5eed_0005);
+    let now = Utc::now();
+    let today = shanghai_date(now);
+    use RequestState as S;
     let count = 60 + rng.below(20);
     let mut tx = db.begin().await?;
-    let mut first_id: Option<i64> = None;
+    let mut first_id: Option<RequestId> = None;
     for i in 0..count {
         let (cat_code, text) = PROBLEMS[rng.below(PROBLEMS.len() as u64) as usize];
-        let Some((cat_id, _, kind, days, class)) = cats.iter().find(|c| c.1 == cat_code).cloned() else { continue };
+        let Some(cat) = cats.iter().find(|c| c.code == cat_code) else { continue };
+        let (kind, days, class) = (cat.kind.0, cat.working_days, cat.class.0);
         // Older requests are more often finished.
         let age = rng.below(60) as i64;
         let plan_ix = if i < 6 {
-            (i as usize) % plans.len()
+            (i as usize) % PLANS.len()
         } else if age > 30 {
             [6, 6, 6, 5, 7, 9, 3][rng.below(7) as usize]
         } else {
-            rng.below(plans.len() as u64) as usize
+            rng.below(PLANS.len() as u64) as usize
         };
-        let plan = plans[plan_ix];
-        let plan = if plan_ix == 8 && first_id.is_none() { plans[1] } else { plan };
+        let plan_ix = if plan_ix == 8 && first_id.is_none() { 1 } else { plan_ix };
         let received: NaiveDate = today - Duration::days(age);
         let mut at = now - Duration::days(age) - Duration::hours(rng.below(8) as i64);
-        let class_e = ErrandClass::from_code(&class).unwrap_or(ErrandClass::Joint);
-        let promised = (class_e == ErrandClass::Promised).then(|| cal.add_working_days(received, 5));
-        let due = due_date(&cal, class_e, received, u32::try_from(days).unwrap_or(5), promised).unwrap_or(received);
+        let promised = (class == ErrandClass::Promised).then(|| cal.add_working_days(received, 5));
+        let due = due_date(&cal, class, received, u32::try_from(days).unwrap_or(5), promised).unwrap_or(received);
         let (grid, org) = grids[rng.below(grids.len() as u64) as usize];
-        let code = format!("DEMO{:04}", i + 1);
+        let who = &actors[&org];
         let name = NAMES[rng.below(NAMES.len() as u64) as usize];
         let phone = format!("139{:08}", rng.below(100_000_000));
-        let wish = kind == RequestKind::Wish.code();
-        let id = tx
-            .int(
-                "INSERT INTO requests (tenant_id, code, kind, category_id, class, source, description, grid_id, address, \
-                 contact_name, contact_phone, org_id, state, received_on, promised_date, due_date, wish_stage, wish_round, \
-                 submitted_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'demo', $6, $7, NULL, $8, $9, $10, 'submitted', $11, \
-                 $12, $13, $14, $15, $16, $16) RETURNING id",
-                args![
-                    tenant_id,
-                    code.as_str(),
-                    kind.as_str(),
-                    cat_id,
-                    class.as_str(),
-                    text,
-                    grid,
-                    name,
-                    phone,
-                    org,
-                    received,
-                    promised,
-                    due,
-                    wish.then(|| WishStage::Published.code().to_string()),
-                    wish.then_some(1i64),
-                    at
-                ],
-            )
-            .await?;
+        let wish = kind == RequestKind::Wish;
+        let staff = who.handlers[rng.below(who.handlers.len() as u64) as usize];
+        // A wish is handled by the member who claims it: without one it stays on the board.
+        let mut plan: Vec<(Action, S)> = PLANS[plan_ix].to_vec();
+        let handler = if wish {
+            if plan.iter().any(|(a, _)| matches!(a, Action::Assign | Action::Claim)) {
+                match who.claimers.first() {
+                    Some(m) => {
+                        for step in plan.iter_mut() {
+                            if step.0 == Action::Assign {
+                                step.0 = Action::Claim;
+                            }
+                        }
+                        Some(*m)
+                    }
+                    None => {
+                        plan = PLANS[1].to_vec();
+                        None
+                    }
+                }
+            } else {
+                None
+            }
+        } else {
+            Some(staff)
+        };
+        let record = RequestRecord {
+            code: format!("DEMO{:04}", i + 1),
+            kind,
+            category_id: cat.id,
+            class,
+            source: Source::Demo,
+            description: text.to_string(),
+            grid_id: Some(grid),
+            building_id: None,
+            address: None,
+            lat: None,
+            lon: None,
+            contact_name: Some(name.to_string()),
+            contact_phone: Some(phone),
+            org_id: org,
+            received_on: received,
+            promised_date: promised,
+            due_date: due,
+            wish_stage: wish.then_some(WishStage::Unverified),
+            wish_round: wish.then_some(1),
+            submitted_at: at,
+        };
+        let id = insert(&mut tx, tenant_id, &record).await?;
         first_id.get_or_insert(id);
-        super::history(
-            &mut tx,
-            tenant_id,
-            id,
-            None,
-            ActorRole::Resident,
-            None,
-            "submit",
-            S::Submitted,
-            S::Submitted,
-            None,
-            true,
-        )
-        .await?;
-        let handler = handlers.get(rng.below(handlers.len().max(1) as u64) as usize).map(|h| h.0);
+        let submitted = HistoryRecord {
+            request: id,
+            at,
+            actor: None,
+            role: ActorRole::Resident,
+            acting_for: None,
+            action: "submit",
+            from: S::Submitted,
+            to: S::Submitted,
+            note: None,
+            public: true,
+        };
+        history(&mut tx, tenant_id, submitted).await?;
         let mut state = S::Submitted;
         let mut a = Args::new();
         let mut sets: Vec<String> = Vec::new();
-        for (action, to) in plan {
+        for (action, to) in &plan {
             at += Duration::hours(4 + rng.below(40) as i64);
             if at > now {
                 at = now;
             }
-            let (role, note): (ActorRole, Option<String>) = match action {
-                Action::Refuse => (ActorRole::Staff, Some("不属于社区职责范围，已告知居民向相关部门反映".into())),
-                Action::MarkDuplicate => (ActorRole::Staff, Some("与 DEMO0001 为同一事项".into())),
-                Action::RequestMaterials => (ActorRole::Handler, Some("请补充：户口簿复印件、银行卡复印件".into())),
-                Action::Resolve => (ActorRole::Handler, Some("已现场处理完毕".into())),
-                Action::Revisit if *to == S::Reopened => (ActorRole::Resident, Some("问题仍未解决".into())),
+            let (role, note): (ActorRole, Option<&str>) = match action {
+                Action::Refuse => (ActorRole::Staff, Some("不属于社区职责范围，已告知居民向相关部门反映")),
+                Action::MarkDuplicate => (ActorRole::Staff, Some("与 DEMO0001 为同一事项")),
+                Action::RequestMaterials => (ActorRole::Handler, Some("请补充：户口簿复印件、银行卡复印件")),
+                Action::Resolve => (ActorRole::Handler, Some("已现场处理完毕")),
+                Action::Revisit if *to == S::Reopened => (ActorRole::Resident, Some("问题仍未解决")),
                 Action::Revisit => (ActorRole::Resident, None),
                 Action::Close => (ActorRole::System, None),
-                Action::Claim => (ActorRole::Member, None),
-                Action::Accept | Action::Assign => (ActorRole::Staff, None),
+                Action::Claim if wish => (ActorRole::Member, None),
+                Action::Accept | Action::Assign | Action::Claim => (ActorRole::Staff, None),
                 _ => (ActorRole::Handler, None),
             };
-            let actor = if matches!(role, ActorRole::Resident | ActorRole::System) { None } else { handler };
-            tx.exec(
-                "INSERT INTO request_history (tenant_id, request_id, at, actor_user_id, actor_role, action, from_state, \
-                 to_state, note, public) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE)",
-                args![tenant_id, id, at, actor, role.code(), action.code(), state.code(), to.code(), note.clone()],
-            )
-            .await?;
+            let actor = match role {
+                ActorRole::Resident | ActorRole::System => None,
+                ActorRole::Handler | ActorRole::Member => handler,
+                ActorRole::Staff if *action == Action::Claim => handler,
+                ActorRole::Staff => Some(staff),
+            };
+            let row = HistoryRecord {
+                request: id,
+                at,
+                actor,
+                role,
+                acting_for: None,
+                action: action.code(),
+                from: state,
+                to: *to,
+                note,
+                public: true,
+            };
+            history(&mut tx, tenant_id, row).await?;
             match action {
                 Action::Assign | Action::Claim => sets.push(format!("handler_user_id = {}", a.push(handler))),
                 Action::RequestMaterials => {
@@ -248,7 +308,7 @@ pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> 
                     ));
                 }
                 Action::Resolve => sets.push(format!("resolved_at = {}", a.push(at))),
-                Action::Refuse => sets.push(format!("refusal_reason = {}", a.push(note.clone()))),
+                Action::Refuse => sets.push(format!("refusal_reason = {}", a.push(note.map(str::to_string)))),
                 Action::MarkDuplicate => sets.push(format!("duplicate_of = {}", a.push(first_id))),
                 Action::Revisit => {
                     let (o, sat) = if *to == S::Reopened {
@@ -273,16 +333,16 @@ pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> 
         }
         sets.push(format!("state = {}", a.push(state.code())));
         sets.push(format!("updated_at = {}", a.push(at)));
-        if wish && state != S::Submitted {
-            let stage = if matches!(state, S::Resolved | S::Revisited | S::Closed) {
-                WishStage::Done
-            } else if handler.is_some() && matches!(state, S::Assigned | S::InProgress) {
-                WishStage::Claimed
-            } else {
-                WishStage::Published
+        if wish {
+            let claimed = handler.is_some();
+            let stage = match state {
+                S::Submitted | S::Refused | S::Duplicate => WishStage::Unverified,
+                S::Resolved | S::Revisited | S::Closed => WishStage::Done,
+                _ if claimed => WishStage::Claimed,
+                _ => WishStage::Published,
             };
             sets.push(format!("wish_stage = {}", a.push(stage.code())));
-            if stage != WishStage::Published {
+            if claimed {
                 sets.push(format!("wish_claimed_by = {}", a.push(handler)));
                 sets.push(format!("wish_claimed_on = {}", a.push(received + Duration::days(1))));
             }

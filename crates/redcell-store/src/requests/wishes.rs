@@ -1,31 +1,45 @@
-//! 微心愿: verified by a member, published on a board with only the name and
-//! the wish, claimed by one in-service member, who contacts the family within
-//! seven days and completes it (optionally with a photo). Unclaimed wishes
-//! roll into the next round.
+//! 微心愿: verified by a member or staff, published on a board with only the
+//! name and the wish, claimed by one in-service member (`ClaimRequests`),
+//! who contacts the family within seven days and completes it (optionally
+//! with a photo). Unclaimed wishes roll into the next round.
 
-use super::{ActInput, Photo, Request, apply, calendar, get, get_in, roles_of};
+use super::act::{ActInput, Step, apply};
+use super::submit::{Photo, check_photo, insert_file};
+use super::{Request, get, get_in, roles_of};
 use crate::audit;
-use crate::db::Db;
+use crate::calendar;
+use crate::db::{Arg, Args, Db};
 use crate::error::StoreError;
-use crate::scope::Principal;
-use crate::{Args, args};
+use crate::scope::{self, Capability, Principal};
+use crate::types::Code;
 use chrono::{NaiveDate, Utc};
 use redcell_domain::calendar::shanghai_date;
-use redcell_domain::requests::{Action, ActorRole, Ctx, RequestKind, WishStage, transition, wish_contact_overdue};
-use redcell_domain::{CodeEnum, FieldError, i18n};
+use redcell_domain::ids::*;
+use redcell_domain::requests::{
+    Action, ActorRole, Ctx, RequestKind, RequestState, WishStage, transition, wish_contact_overdue,
+};
+use redcell_domain::{FieldError, Role, i18n};
 use serde::Serialize;
 
 /// id, name, wish, stage, round, claimed by, claimed on, contacted on.
-type BoardRow =
-    (i64, Option<String>, String, Option<String>, Option<i64>, Option<i64>, Option<NaiveDate>, Option<NaiveDate>);
+type BoardRow = (
+    RequestId,
+    Option<String>,
+    String,
+    Code<WishStage>,
+    Option<i64>,
+    Option<UserId>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+);
 
 /// What the board shows: the name and the wish, nothing else personal.
 #[derive(Debug, Clone, Serialize)]
 pub struct WishCard {
-    pub id: i64,
+    pub id: RequestId,
     pub name: String,
     pub wish: String,
-    pub stage: String,
+    pub stage: WishStage,
     pub stage_label: &'static str,
     pub round: i64,
     pub claimed_by_me: bool,
@@ -33,29 +47,49 @@ pub struct WishCard {
     pub contact_overdue: bool,
 }
 
-fn wish_of(db_r: &Request) -> Result<WishStage, StoreError> {
-    if db_r.kind != RequestKind::Wish.code() {
-        return Err(FieldError::new("kind", "wish", i18n::REQ_WISH_ONLY).into());
+impl WishCard {
+    /// Published and open for claiming.
+    pub fn open(&self) -> bool {
+        self.stage == WishStage::Published
     }
-    Ok(db_r.wish_stage.as_deref().and_then(WishStage::from_code).unwrap_or(WishStage::Unverified))
+    /// The caller claimed it and has not contacted the family yet.
+    pub fn to_contact(&self) -> bool {
+        self.claimed_by_me && self.stage == WishStage::Claimed
+    }
+    /// The caller claimed it and may complete it.
+    pub fn to_complete(&self) -> bool {
+        self.claimed_by_me && matches!(self.stage, WishStage::Claimed | WishStage::Contacted)
+    }
 }
 
-/// The board: wishes of the caller's organisations (any role), newest round first.
-pub async fn board(db: &Db, p: &Principal) -> Result<Vec<WishCard>, StoreError> {
-    let mut a = args![p.tenant_id];
-    let paths: Vec<String> =
-        p.grants.iter().map(|g| format!("o.path LIKE {}", a.push(g.path.like_pattern()))).collect();
-    if paths.is_empty() {
-        return Ok(vec![]);
+/// The stage of a wish; anything else is refused.
+fn wish_of(r: &Request) -> Result<WishStage, StoreError> {
+    if r.kind.0 != RequestKind::Wish {
+        return Err(FieldError::new("kind", "wish", i18n::REQ_WISH_ONLY).into());
     }
-    let rows: Vec<BoardRow> =
-        db.all(
+    r.wish_stage.map(|s| s.0).ok_or_else(|| StoreError::Internal(format!("micro-wish {} has no stage", r.id)))
+}
+
+/// The board: published wishes routed inside the caller's read scope or
+/// inside an organisation they are a member of, newest round first.
+pub async fn board(db: &Db, p: &Principal) -> Result<Vec<WishCard>, StoreError> {
+    let mut a = Args::new();
+    let t = a.push(p.tenant_id);
+    let read = p.scope(Capability::ReadRegistry).rows("r", &mut a);
+    let member = scope::orgs_where_role(p, Role::Member, "o", &mut a);
+    let shown: Vec<String> = [WishStage::Published, WishStage::Claimed, WishStage::Contacted, WishStage::Done]
+        .iter()
+        .map(|s| format!("'{}'", s.code()))
+        .collect();
+    let rows: Vec<BoardRow> = db
+        .all(
             &format!(
                 "SELECT r.id, r.contact_name, r.description, r.wish_stage, r.wish_round, r.wish_claimed_by, \
                  r.wish_claimed_on, r.wish_contacted_on FROM requests r JOIN orgs o ON o.tenant_id = r.tenant_id AND o.id = r.org_id \
-                 WHERE r.tenant_id = $1 AND r.kind = 'wish' AND r.wish_stage IN ('published', 'claimed', 'contacted', 'done') \
-                 AND ({}) ORDER BY r.wish_round DESC, r.id DESC LIMIT 200",
-                paths.join(" OR ")
+                 WHERE r.tenant_id = {t} AND r.kind = '{wish}' AND r.wish_stage IN ({shown}) AND ({read} OR {member}) \
+                 ORDER BY r.wish_round DESC, r.id DESC LIMIT 200",
+                wish = RequestKind::Wish.code(),
+                shown = shown.join(", ")
             ),
             a,
         )
@@ -64,17 +98,16 @@ pub async fn board(db: &Db, p: &Principal) -> Result<Vec<WishCard>, StoreError> 
     Ok(rows
         .into_iter()
         .map(|(id, name, wish, stage, round, by, on, contacted)| {
-            let st = stage.as_deref().and_then(WishStage::from_code).unwrap_or(WishStage::Published);
-            // Only the family name's first character and the given name's mask: 王** .
-            let name = name.map(|n| mask_name(&n)).unwrap_or_else(|| "居民".into());
+            let st = stage.0;
             WishCard {
                 id,
-                name,
+                // Only the family name's first character and the given name's mask: 王** .
+                name: name.map(|n| mask_name(&n)).unwrap_or_else(|| "居民".into()),
                 wish,
-                stage: st.code().into(),
+                stage: st,
                 stage_label: st.label(),
                 round: round.unwrap_or(1),
-                claimed_by_me: by == Some(p.user_id),
+                claimed_by_me: by == Some(p.user()),
                 claimed_on: on,
                 contact_overdue: st == WishStage::Claimed
                     && on.is_some_and(|on| wish_contact_overdue(on, contacted.is_some(), today)),
@@ -92,28 +125,32 @@ pub fn mask_name(n: &str) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn stage_update(
-    db: &Db,
-    p: &Principal,
-    id: i64,
-    from: &[WishStage],
+/// One move on the board.
+struct StageMove<'a> {
+    from: &'a [WishStage],
     to: WishStage,
+    /// The request's transition that goes with it, if its state allows one.
     action: Option<Action>,
-    extra: &[(&str, crate::Arg)],
-    note: &str,
-) -> Result<Request, StoreError> {
-    let r = get_wish(db, p, id).await?;
+    extra: Vec<(&'static str, Arg)>,
+    note: &'static str,
+    photo: Option<Photo<'a>>,
+}
+
+async fn stage_update(db: &Db, p: &Principal, r: &Request, m: StageMove<'_>) -> Result<Request, StoreError> {
+    let ct = match &m.photo {
+        Some(ph) => Some(check_photo(ph.bytes)?),
+        None => None,
+    };
     let cal = calendar::load(db, r.tenant_id).await?;
     let mut tx = db.begin().await?;
     let mut a = Args::new();
-    let mut sets = vec![format!("wish_stage = {}", a.push(to.code()))];
-    for (col, v) in extra {
-        sets.push(format!("{col} = {}", a.push(v.clone())));
+    let mut sets = vec![format!("wish_stage = {}", a.push(m.to.code()))];
+    for (col, v) in m.extra {
+        sets.push(format!("{col} = {}", a.push(v)));
     }
     let t = a.push(r.tenant_id);
     let i = a.push(r.id);
-    let froms: Vec<String> = from.iter().map(|s| format!("'{}'", s.code())).collect();
+    let froms: Vec<String> = m.from.iter().map(|s| format!("'{}'", s.code())).collect();
     let n = tx
         .exec(
             &format!(
@@ -128,7 +165,7 @@ async fn stage_update(
         let cur = get_in(&mut tx, r.tenant_id, r.id).await?;
         let st = wish_of(&cur)?;
         return Err(match st {
-            WishStage::Claimed | WishStage::Contacted | WishStage::Done if to == WishStage::Claimed => {
+            WishStage::Claimed | WishStage::Contacted | WishStage::Done if m.to == WishStage::Claimed => {
                 FieldError::new("wish", "claimed", i18n::REQ_WISH_CLAIMED)
             }
             WishStage::Unverified => FieldError::new("wish", "unverified", i18n::REQ_WISH_NOT_VERIFIED),
@@ -136,42 +173,67 @@ async fn stage_update(
         }
         .into());
     }
-    if let Some(action) = action {
-        let cur = get_in(&mut tx, r.tenant_id, r.id).await?;
-        let roles = roles_of(p, &cur);
-        let ctx = Ctx { has_note: true, ..Ctx::default() };
-        let mut done = false;
-        for role in roles.iter().copied().chain(std::iter::once(ActorRole::Member)) {
-            if let Ok(next) = transition(cur.state(), action, role, &ctx) {
-                let input = ActInput { note: Some(note.to_string()), ..ActInput::default() };
-                apply(&mut tx, &cal, p, &cur, action, next, role, &input, Some(note), None).await?;
-                done = true;
-                break;
+    match m.action {
+        Some(action) => {
+            let cur = get_in(&mut tx, r.tenant_id, r.id).await?;
+            let ctx = Ctx { has_note: true, ..Ctx::default() };
+            let input = ActInput { note: Some(m.note.to_string()), ..ActInput::default() };
+            let mut last = None;
+            let mut done = false;
+            // The caller acts in the capacities they hold, and in no other.
+            for role in roles_of(p, &cur) {
+                match transition(cur.state(), action, role, &ctx) {
+                    Ok(to) => {
+                        let step = Step { action, to, role, input: &input, note: Some(m.note), dup_id: None };
+                        apply(&mut tx, &cal, p, &cur, step).await?;
+                        done = true;
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            if !done {
+                let e = last
+                    .map(|e| e.field_error())
+                    .unwrap_or_else(|| FieldError::new("wish", "state", i18n::REQ_NOT_ALLOWED));
+                return Err(e.into());
             }
         }
-        if !done {
-            return Err(transition(cur.state(), action, ActorRole::Member, &ctx)
-                .map(|_| ())
-                .map_err(|e| e.field_error())
-                .err()
-                .unwrap_or_else(|| FieldError::new("wish", "state", i18n::REQ_NOT_ALLOWED))
-                .into());
+        None => {
+            audit::record(&mut tx, r.tenant_id, Some(p.user_id), "wish", "request", Some(r.id.get()), m.note).await?
         }
-    } else {
-        audit::record(&mut tx, r.tenant_id, Some(p.user_id), "wish", "request", Some(r.id), note).await?;
+    }
+    if let (Some(ph), Some(ct)) = (m.photo, ct) {
+        let fid = insert_file(
+            &mut tx,
+            r.tenant_id,
+            r.org_id.get(),
+            "wish",
+            r.id.get(),
+            ph.name,
+            ct,
+            ph.bytes,
+            Some(p.user_id),
+        )
+        .await?;
+        tx.exec(
+            "UPDATE requests SET wish_photo_file_id = $1 WHERE tenant_id = $2 AND id = $3",
+            crate::args![fid, r.tenant_id, r.id],
+        )
+        .await?;
+        audit::record(&mut tx, r.tenant_id, Some(p.user_id), "upload", "file", Some(fid), "微心愿完成照片").await?;
     }
     tx.commit().await?;
-    get(db, p, id).await.or_else(|_| Ok(r))
+    get_in(&mut db.conn(), r.tenant_id, r.id).await
 }
 
-/// A wish the caller may act on: in read scope, or the caller is a member of an organisation above it.
-async fn get_wish(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError> {
+/// A wish the caller may act on: one they can see as a request, or one on
+/// their board (they hold a capacity over it). Otherwise "not found".
+async fn get_wish(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
     let r = match get(db, p, id).await {
         Ok(r) => r,
         Err(StoreError::NotFound) => {
-            let mut tx = db.begin().await?;
-            let r = get_in(&mut tx, p.tenant_id, id).await?;
-            tx.commit().await?;
+            let r = get_in(&mut db.conn(), p.tenant_id, id).await?;
             if roles_of(p, &r).is_empty() {
                 return Err(StoreError::NotFound);
             }
@@ -187,106 +249,96 @@ async fn get_wish(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError
 }
 
 /// A member (or staff) checks the wish with the family and publishes it.
-pub async fn verify(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError> {
+pub async fn verify(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
     let r = get_wish(db, p, id).await?;
-    let action = (r.state() == redcell_domain::requests::RequestState::Submitted).then_some(Action::Accept);
-    stage_update(db, p, id, &[WishStage::Unverified], WishStage::Published, action, &[], "核实微心愿并发布").await
+    if !roles_of(p, &r).iter().any(|x| matches!(x, ActorRole::Staff | ActorRole::Member)) {
+        return Err(StoreError::Forbidden);
+    }
+    let action = (r.state() == RequestState::Submitted).then_some(Action::Accept);
+    let m = StageMove {
+        from: &[WishStage::Unverified],
+        to: WishStage::Published,
+        action,
+        extra: vec![],
+        note: "核实微心愿并发布",
+        photo: None,
+    };
+    stage_update(db, p, &r, m).await
 }
 
-/// Claim a published wish. A second claim is refused, naming why.
-pub async fn claim(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError> {
+/// Claim a published wish (an in-service member holding `ClaimRequests`
+/// over it). A second claim is refused, naming why.
+pub async fn claim(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
     let r = get_wish(db, p, id).await?;
+    if !roles_of(p, &r).contains(&ActorRole::Member) {
+        return Err(StoreError::Denied(FieldError::new("wish", "members", i18n::REQ_WISH_MEMBERS_CLAIM)));
+    }
     let today = shanghai_date(Utc::now());
-    let action = matches!(
-        r.state(),
-        redcell_domain::requests::RequestState::Accepted | redcell_domain::requests::RequestState::Reopened
-    )
-    .then_some(Action::Claim);
-    stage_update(
-        db,
-        p,
-        id,
-        &[WishStage::Published],
-        WishStage::Claimed,
+    let action = matches!(r.state(), RequestState::Accepted | RequestState::Reopened).then_some(Action::Claim);
+    let m = StageMove {
+        from: &[WishStage::Published],
+        to: WishStage::Claimed,
         action,
-        &[("wish_claimed_by", p.user_id.into()), ("wish_claimed_on", today.into())],
-        "认领微心愿",
-    )
-    .await
+        extra: vec![("wish_claimed_by", Arg::from(p.user())), ("wish_claimed_on", Arg::from(today))],
+        note: "认领微心愿",
+        photo: None,
+    };
+    stage_update(db, p, &r, m).await
+}
+
+/// The wish the caller claimed.
+async fn claimed_by_caller(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
+    let r = get_wish(db, p, id).await?;
+    if r.wish_claimed_by != Some(p.user()) {
+        return Err(StoreError::Denied(FieldError::new("wish", "claimer", i18n::REQ_WISH_CLAIMER_ONLY)));
+    }
+    Ok(r)
 }
 
 /// The claimer has contacted the family.
-pub async fn contacted(db: &Db, p: &Principal, id: i64) -> Result<Request, StoreError> {
-    let r = get_wish(db, p, id).await?;
-    if r.wish_claimed_by != Some(p.user_id) {
-        return Err(StoreError::Forbidden);
-    }
+pub async fn contacted(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
+    let r = claimed_by_caller(db, p, id).await?;
     let today = shanghai_date(Utc::now());
-    stage_update(
-        db,
-        p,
-        id,
-        &[WishStage::Claimed],
-        WishStage::Contacted,
-        None,
-        &[("wish_contacted_on", today.into())],
-        "已与家庭联系",
-    )
-    .await
-}
-
-/// The claimer completes the wish, optionally with a photo.
-pub async fn complete(db: &Db, p: &Principal, id: i64, photo: Option<Photo<'_>>) -> Result<Request, StoreError> {
-    let r = get_wish(db, p, id).await?;
-    if r.wish_claimed_by != Some(p.user_id) {
-        return Err(StoreError::Forbidden);
-    }
-    let ct = match &photo {
-        Some(ph) => Some(super::check_photo(ph.bytes)?),
-        None => None,
+    let m = StageMove {
+        from: &[WishStage::Claimed],
+        to: WishStage::Contacted,
+        action: None,
+        extra: vec![("wish_contacted_on", Arg::from(today))],
+        note: "已与家庭联系",
+        photo: None,
     };
-    let action = matches!(
-        r.state(),
-        redcell_domain::requests::RequestState::Assigned | redcell_domain::requests::RequestState::InProgress
-    )
-    .then_some(Action::Resolve);
-    let out = stage_update(
-        db,
-        p,
-        id,
-        &[WishStage::Claimed, WishStage::Contacted],
-        WishStage::Done,
-        action,
-        &[],
-        "微心愿已完成",
-    )
-    .await?;
-    if let (Some(ph), Some(ct)) = (photo, ct) {
-        let mut tx = db.begin().await?;
-        let fid =
-            super::insert_file(&mut tx, r.tenant_id, r.org_id, "wish", r.id, ph.name, ct, ph.bytes, Some(p.user_id))
-                .await?;
-        tx.exec(
-            "UPDATE requests SET wish_photo_file_id = $1 WHERE tenant_id = $2 AND id = $3",
-            args![fid, r.tenant_id, r.id],
-        )
-        .await?;
-        audit::record(&mut tx, r.tenant_id, Some(p.user_id), "upload", "file", Some(fid), "微心愿完成照片").await?;
-        tx.commit().await?;
-    }
-    Ok(out)
+    stage_update(db, p, &r, m).await
 }
 
-/// Start the next round: every published, unclaimed wish in the caller's edit
-/// scope moves to the next round. Returns how many rolled.
+/// The claimer completes the wish, optionally with a photo (written in the
+/// same transaction).
+pub async fn complete(db: &Db, p: &Principal, id: RequestId, photo: Option<Photo<'_>>) -> Result<Request, StoreError> {
+    let r = claimed_by_caller(db, p, id).await?;
+    let action = matches!(r.state(), RequestState::Assigned | RequestState::InProgress).then_some(Action::Resolve);
+    let m = StageMove {
+        from: &[WishStage::Claimed, WishStage::Contacted],
+        to: WishStage::Done,
+        action,
+        extra: vec![],
+        note: "微心愿已完成",
+        photo,
+    };
+    stage_update(db, p, &r, m).await
+}
+
+/// Start the next round: every published, unclaimed wish the caller handles
+/// (`HandleRequests`) moves to the next round. Returns how many rolled.
 pub async fn next_round(db: &Db, p: &Principal) -> Result<u64, StoreError> {
+    let access = p.access(Capability::HandleRequests)?;
     let mut a = Args::new();
-    let c = p.scope(crate::Capability::EditRegistry).rows("requests", &mut a);
+    let c = access.rows("requests", &mut a);
     let mut tx = db.begin().await?;
     let n = tx
         .exec(
             &format!(
-                "UPDATE requests SET wish_round = COALESCE(wish_round, 1) + 1 WHERE kind = 'wish' AND wish_stage = 'published' AND {c}"
+                "UPDATE requests SET wish_round = COALESCE(wish_round, 1) + 1 WHERE kind = '{}' AND wish_stage = '{}' AND {c}",
+                RequestKind::Wish.code(),
+                WishStage::Published.code()
             ),
             a,
         )

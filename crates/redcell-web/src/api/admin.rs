@@ -6,42 +6,13 @@ use crate::auth::ApiUser;
 use crate::error::{ApiResult, ErrorBody, bad_json};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use redcell_store::accounts::{self, Account, AccountDetail, NewAccount};
 use redcell_store::audit::{self, AuditFilter, Entry};
-use redcell_store::registry::residents::{self, Revealed};
 use redcell_store::registry::{Page, Paged};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-pub struct RevealRequest {
-    /// Why the clear values are needed (kept in the audit trail).
-    #[serde(default)]
-    pub reason: String,
-}
-
-/// Reveal a resident's ID number and phone. Allowed to roles that need them; audited.
-#[utoipa::path(post, path = "/api/v1/residents/{id}/reveal", tag = "residents", params(("id" = i64, Path)),
-    request_body = RevealRequest,
-    responses((status = 200, body = Revealed), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn reveal(
-    ApiUser(p): ApiUser,
-    State(s): State<Shared>,
-    Path(id): Path<i64>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<([(header::HeaderName, &'static str); 1], Json<Revealed>)> {
-    let req: RevealRequest = if body.is_null() {
-        RevealRequest::default()
-    } else {
-        serde_json::from_value(body).map_err(|e| bad_json(&e.to_string()))?
-    };
-    let revealed = residents::reveal(&s.db, &p, id, &req.reason).await?;
-    // Clear personal data: never kept in a browser or proxy cache.
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(revealed)))
-}
 
 /// Search the audit trail (auditors only).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter, Page),
@@ -56,6 +27,7 @@ pub async fn audit_log(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Username or name contains.
     pub q: Option<String>,
@@ -142,7 +114,6 @@ pub async fn update_user(
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
-        .routes(routes!(reveal))
         .routes(routes!(audit_log))
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user))

@@ -61,8 +61,16 @@ pub async fn logout(State(s): State<Shared>, _u: ApiUser, headers: HeaderMap) ->
 pub struct Me {
     pub username: String,
     pub display_name: String,
-    /// (organisation id, organisation name, role code)
-    pub grants: Vec<(i64, String, String)>,
+    pub grants: Vec<MeGrant>,
+}
+
+/// A role held on an organisation (and its subtree).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeGrant {
+    pub org_id: i64,
+    pub org_name: String,
+    #[schema(value_type = redcell_domain::Role)]
+    pub role: String,
 }
 
 /// The caller and their grants.
@@ -75,7 +83,11 @@ fn me_of(p: &Principal) -> Me {
     Me {
         username: p.username.clone(),
         display_name: p.display_name.clone(),
-        grants: p.grants.iter().map(|g| (g.org_id, g.org_name.clone(), g.role.code().to_string())).collect(),
+        grants: p
+            .grants
+            .iter()
+            .map(|g| MeGrant { org_id: g.org_id, org_name: g.org_name.clone(), role: g.role.code().to_string() })
+            .collect(),
     }
 }
 

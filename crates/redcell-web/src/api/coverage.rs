@@ -36,6 +36,7 @@ fn body<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> ApiRe
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrgQuery {
     /// The organisation (its whole subtree); default: the caller's highest organisation.
     pub org_id: Option<i64>,
@@ -55,6 +56,7 @@ pub async fn coverage(ApiUser(p): ApiUser, State(s): State<Shared>, Q(q): Q<OrgQ
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RosterQuery {
     /// The organisation (its whole subtree); default: the caller's highest organisation.
     pub org_id: Option<i64>,
@@ -181,6 +183,7 @@ pub async fn put_quota(
 pub struct PresetRequest {
     /// `urban` or `rural`.
     #[serde(default)]
+    #[schema(value_type = redcell_domain::coverage::QuotaPreset, required = true)]
     pub preset: String,
 }
 
@@ -280,6 +283,7 @@ pub async fn list_plans(
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct ProposeRequest {
+    #[schema(value_type = i64, required = true)]
     pub org_id: Option<i64>,
     /// Metres added to the cost of giving a household another member than its
     /// current one (default 200).
@@ -403,6 +407,7 @@ pub fn router() -> OpenApiRouter<Shared> {
 // ---- demonstration posts, party roles, pickers
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PostQuery {
     pub org_id: Option<i64>,
     pub grid_id: Option<i64>,
@@ -467,6 +472,7 @@ pub async fn end_post(
 pub struct RoleRequest {
     /// `group_leader` (党小组长), `branch_committee` (支部委员), `general_committee` (总支委员), or empty: none.
     #[serde(default)]
+    #[schema(value_type = Option<redcell_domain::coverage::PartyRole>)]
     pub party_role: Option<String>,
 }
 
@@ -500,6 +506,7 @@ pub async fn set_party_role(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PickQuery {
     /// `member`, `cadre`, `household`, `org` or `post`.
     #[serde(default)]

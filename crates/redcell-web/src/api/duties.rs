@@ -30,6 +30,7 @@ fn body<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> ApiRe
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrgQuery {
     /// The organisation (its whole subtree); default: the caller's highest organisation.
     pub org_id: Option<i64>,
@@ -96,7 +97,7 @@ pub async fn list_rules(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResu
 
 /// Change one rule: the body is the rule's flat shape (as in the TOML file);
 /// an impossible rhythm is refused with the field named.
-#[utoipa::path(patch, path = "/api/v1/duties/rules/{code}", tag = "duties", request_body = Object,
+#[utoipa::path(patch, path = "/api/v1/duties/rules/{code}", tag = "duties", request_body = RawRule,
     params(("code" = String, Path, description = "rule code")),
     responses((status = 200, body = StoredRule), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]

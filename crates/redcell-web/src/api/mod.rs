@@ -3,15 +3,10 @@
 pub mod admin;
 pub mod auth;
 pub mod coverage;
+pub mod document;
 pub mod duties;
-pub mod registry;
-pub mod requests;
 
 use crate::Shared;
-use crate::error::{ApiError, bad_json};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -58,40 +53,10 @@ pub fn doc() -> utoipa::openapi::OpenApi {
 }
 
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new()
-        .merge(auth::router())
-        .merge(registry::router())
-        .merge(admin::router())
-        .merge(coverage::router())
-        .merge(duties::router())
-        .merge(requests::router())
+    OpenApiRouter::new().merge(auth::router()).merge(admin::router()).merge(coverage::router()).merge(duties::router())
 }
 
-/// Query parameters; a malformed query is a 422 in the API error shape.
-pub struct Q<T>(pub T);
-
-impl<T: DeserializeOwned + Send> FromRequestParts<Shared> for Q<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &Shared) -> Result<Self, ApiError> {
-        let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q).map(Q).map_err(|e| {
-            ApiError(redcell_domain::FieldError::new("query", "query", format!("查询参数无效：{e}")).into())
-        })
-    }
-}
-
-/// A JSON body; anything else is a 422 (or 415 for another content type) in the API error shape.
-pub struct JsonBody(pub serde_json::Value);
-
-impl FromRequest<Shared> for JsonBody {
-    type Rejection = ApiError;
-    async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
-        match axum::Json::<serde_json::Value>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(JsonBody(v)),
-            Err(e) => Err(bad_json(&e.body_text())),
-        }
-    }
-}
+pub use crate::kit::{JsonBody, Q};
 
 /// Record a refused write (an id outside the caller's scope, a forbidden
 /// reference) in the audit trail; other errors are not refusals.

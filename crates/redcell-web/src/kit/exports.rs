@@ -2,7 +2,7 @@
 //! each list, `GET /api/v1/<code>/export` (documented in the API with the
 //! list's own filters) and the page link `GET /export/<code>`. A capability
 //! makes a list downloadable by declaring it `Exportable` in the store and
-//! naming it in its `exports()`; nothing here changes.
+//! registering it when it mounts (`Surface::export`); nothing here changes.
 
 use super::gate::Access;
 use super::surface::Surface;
@@ -14,7 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use redcell_domain::Capability;
 use redcell_store::StoreError;
-use redcell_store::export::{ExportList, find, lists};
+use redcell_store::export::ExportList;
 use utoipa::IntoParams;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterIn, PathItem, Paths};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, ResponsesBuilder};
@@ -63,9 +63,10 @@ fn operation(list: &dyn ExportList) -> PathItem {
     PathItem::new(HttpMethod::Get, op)
 }
 
-/// Mount the download routes of every exportable list.
+/// Mount the download routes of every list the capabilities registered.
 pub fn mount(s: &mut Surface) {
-    for list in lists() {
+    let lists: Vec<&'static dyn ExportList> = s.export_lists().to_vec();
+    for list in lists {
         let path = format!("/api/v1/{}/export", list.code());
         let mut paths = Paths::new();
         paths.paths.insert(path, operation(list));
@@ -86,6 +87,6 @@ async fn page_download(
     Path(code): Path<String>,
     RawQuery(q): RawQuery,
 ) -> PageResult {
-    let list = find(&code).ok_or_else(|| PageError::from(StoreError::NotFound))?;
+    let list = crate::export_list(&code).ok_or_else(|| PageError::from(StoreError::NotFound))?;
     Ok(crate::export::download(&s.db, &u.p, list, q.as_deref().unwrap_or("")).await?)
 }

@@ -142,29 +142,56 @@ impl FromRequest<Shared> for CsrfMultipart {
     }
 }
 
-/// Query parameters; a malformed query is a 422 in the API error shape.
+/// Query parameters; a malformed query is a 422 in the API error shape
+/// naming the parameter.
 pub struct Q<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequestParts<Shared> for Q<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &Shared) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q)
-            .map(Q)
-            .map_err(|e| ApiError(FieldError::new("query", "query", format!("{}：{e}", i18n::QUERY_INVALID)).into()))
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de).map(Q).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path.is_empty() || path == "." { "query" } else { path.as_str() };
+            ApiError(FieldError::new(field, "query", format!("{}：{}", i18n::QUERY_INVALID, e.inner())).into())
+        })
     }
 }
 
-/// A JSON body as a value; anything else is a 422 (or 415 for another
-/// content type) in the API error shape.
+/// A JSON body as a value; anything else is a 422 in the API error shape
+/// (a body that is not JSON, or sent without `Content-Type: application/json`),
+/// or a 413 when it is over the size limit.
 pub struct JsonBody(pub serde_json::Value);
 
+/// Why a body was refused: its content or its size.
+pub enum BodyRejection {
+    Invalid(ApiError),
+    TooLarge,
+}
+
+impl From<ApiError> for BodyRejection {
+    fn from(e: ApiError) -> Self {
+        BodyRejection::Invalid(e)
+    }
+}
+
+impl IntoResponse for BodyRejection {
+    fn into_response(self) -> Response {
+        match self {
+            BodyRejection::Invalid(e) => e.into_response(),
+            BodyRejection::TooLarge => crate::error::too_large(),
+        }
+    }
+}
+
 impl FromRequest<Shared> for JsonBody {
-    type Rejection = ApiError;
-    async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
+    type Rejection = BodyRejection;
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, BodyRejection> {
         match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(JsonBody(v)),
-            Err(e) => Err(bad_json(&e.body_text())),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(BodyRejection::TooLarge),
+            Err(e) => Err(bad_json(&e.body_text()).into()),
         }
     }
 }
@@ -175,10 +202,10 @@ impl FromRequest<Shared> for JsonBody {
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<Shared> for ApiJson<T> {
-    type Rejection = ApiError;
-    async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
+    type Rejection = BodyRejection;
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, BodyRejection> {
         let JsonBody(v) = JsonBody::from_request(req, state).await?;
-        from_value(v).map(ApiJson).map_err(ApiError)
+        from_value(v).map(ApiJson).map_err(|e| ApiError(e).into())
     }
 }
 

@@ -7,15 +7,18 @@
 //! - [`extract`]: CSRF-checked forms (urlencoded and multipart), JSON bodies
 //!   whose every bad field is named, query parameters;
 //! - [`exports`]: the generic download routes over the store's exportable
-//!   lists.
+//!   lists;
+//! - [`forms`]: one way to show a form's errors (with `templates/macros.html`).
 //!
 //! See `ARCHITECTURE.md` for the recipe of a new capability.
 
 pub mod exports;
 pub mod extract;
+pub mod forms;
 pub mod gate;
 pub mod surface;
 
-pub use extract::{ApiJson, CsrfForm, CsrfMultipart, JsonBody, Q, Upload};
+pub use extract::{ApiJson, BodyRejection, CsrfForm, CsrfMultipart, JsonBody, Q, Upload};
+pub use forms::Errors;
 pub use gate::{Access, Caller, Front, Refused};
 pub use surface::{NavItem, RouteInfo, Surface, gates};

@@ -12,6 +12,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter};
 use redcell_domain::Capability;
 use redcell_store::Principal;
+use redcell_store::export::ExportList;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 /// One registered route.
@@ -57,6 +58,7 @@ pub struct Surface {
     uploads: Router<Shared>,
     routes: Vec<RouteInfo>,
     nav: Vec<NavItem>,
+    exports: Vec<&'static dyn ExportList>,
 }
 
 fn gated(mr: MethodRouter<Shared>, access: Access, front: Front) -> MethodRouter<Shared> {
@@ -152,7 +154,10 @@ impl Surface {
         H: axum::handler::Handler<T, Shared>,
         T: 'static,
     {
+        // A body announced over the limit is refused (413) before the
+        // handler; one that is not announced is cut at the limit while read.
         let mr = axum::routing::post(handler)
+            .layer::<_, std::convert::Infallible>(tower_http::limit::RequestBodyLimitLayer::new(limit))
             .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(limit))
             .layer::<_, std::convert::Infallible>(axum::Extension(UploadLimit(limit)));
         let mr = gated(mr, access, Front::Page);
@@ -186,6 +191,24 @@ impl Surface {
         self
     }
 
+    /// A list its capability makes downloadable (see `redcell_store::export`):
+    /// `GET /api/v1/<code>/export` and `GET /export/<code>` are mounted for it.
+    pub fn export(&mut self, list: &'static dyn ExportList) -> &mut Self {
+        self.exports.push(list);
+        self
+    }
+
+    /// Several lists (a capability's `exports()`).
+    pub fn exports(&mut self, lists: Vec<&'static dyn ExportList>) -> &mut Self {
+        self.exports.extend(lists);
+        self
+    }
+
+    /// The downloadable lists registered so far.
+    pub fn export_lists(&self) -> &[&'static dyn ExportList] {
+        &self.exports
+    }
+
     /// Every route registered so far.
     pub fn routes(&self) -> &[RouteInfo] {
         &self.routes
@@ -200,7 +223,8 @@ impl Surface {
 
     /// The routers: API (with its OpenAPI document), pages and uploads.
     pub fn into_parts(self) -> Parts {
-        let (api, openapi) = self.api.split_for_parts();
+        let (api, mut openapi) = self.api.split_for_parts();
+        crate::api::document::finish(&mut openapi);
         Parts { api, openapi, pages: self.pages, uploads: self.uploads, routes: self.routes, nav: self.nav }
     }
 }

@@ -1,14 +1,14 @@
 //! Accounts, the audit trail, revealing personal data, and files: the pages of
 //! access control and privacy.
 
-use super::{CheckedForm, Nav, PageError, PageResult, Pager, render, render_status};
+use super::{CheckedForm, Nav, PageResult, Pager, render, render_status};
 use crate::Shared;
 use crate::auth::{PageUser, url_encode};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use redcell_domain::{Capability, Role, i18n};
@@ -29,7 +29,7 @@ fn grantable_roles(p: &Principal) -> Vec<(String, String)> {
 
 /// Organisations where the caller manages accounts.
 async fn manageable_orgs(db: &Db, p: &Principal) -> Result<Vec<(String, String)>, StoreError> {
-    super::views::org_options(db, p, Capability::ManageUsers, u8::MAX).await
+    crate::registry::pages::org_options(db, p, Capability::ManageUsers, u8::MAX).await
 }
 
 #[derive(Template)]
@@ -373,84 +373,6 @@ async fn audit_export(u: PageUser, State(s): State<Shared>, Query(f): Query<Audi
     Ok(crate::export::download(&s.db, &u.p, &redcell_store::audit::AuditList, &query).await?)
 }
 
-#[derive(Template)]
-#[template(path = "revealed.html")]
-struct RevealedPage {
-    nav: Option<Nav>,
-    r: redcell_store::registry::residents::Revealed,
-}
-
-async fn reveal(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
-    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    let r = redcell_store::registry::residents::reveal(&s.db, &u.p, id, f.get("reason").unwrap_or("")).await?;
-    let mut resp = render(&RevealedPage { nav: Nav::of(&u), r });
-    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
-/// An upload whose body could not be read: over the size limit (the usual
-/// cause; the limit's error comes wrapped, so it cannot always be told apart)
-/// or cut short. Nothing is written.
-fn unreadable_upload(e: &axum::extract::multipart::MultipartError) -> PageError {
-    tracing::info!("upload body not readable: {e}");
-    let f = redcell_domain::FieldError::new("file", "unreadable", "文件过大（最大5MB）或上传不完整，请重新选择文件");
-    StoreError::Invalid(f.into()).into()
-}
-
-async fn upload(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, mut mp: Multipart) -> PageResult {
-    let mut csrf_ok = false;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    // A body that cannot be read (over the limit, or cut short) is refused as
-    // such, not mistaken for a form without its CSRF token.
-    loop {
-        let field = match mp.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => return Err(unreadable_upload(&e)),
-        };
-        match field.name() {
-            Some("_csrf") => csrf_ok = field.text().await.is_ok_and(|t| crate::auth::same_token(&t, &u.csrf)),
-            Some("file") => {
-                let name = field.file_name().unwrap_or("file").to_string();
-                match field.bytes().await {
-                    Ok(b) => file = Some((name, b.to_vec())),
-                    Err(e) => return Err(unreadable_upload(&e)),
-                }
-            }
-            _ => {}
-        }
-    }
-    if !csrf_ok {
-        let _ = accounts::refused(&s.db, &u.p, "csrf_failed", &format!("upload household#{id}")).await;
-        return Err(PageError::csrf());
-    }
-    let Some((name, bytes)) = file else {
-        return Err(
-            StoreError::Invalid(redcell_domain::FieldError::new("file", "required", i18n::REQUIRED).into()).into()
-        );
-    };
-    files::upload(&s.db, &u.p, files::Owner::Household(id), &name, &bytes).await?;
-    Ok(Redirect::to(&format!("/households/{id}")).into_response())
-}
-
-async fn download(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
-    let (info, data) = files::download(&s.db, &u.p, id).await?;
-    let disposition = if info.content_type.starts_with("image/") { "inline" } else { "attachment" };
-    Ok((
-        [
-            (header::CONTENT_TYPE, info.content_type.clone()),
-            (header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"file-{}\"", info.id)),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        data,
-    )
-        .into_response())
-}
-
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/admin/users", get(users).post(create_user))
@@ -467,8 +389,6 @@ pub fn router() -> Router<Shared> {
         .route("/account/sessions/{id}/{sid}/revoke", post(revoke_own_session))
         .route("/audit", get(audit_page))
         .route("/audit/export.csv", get(audit_export))
-        .route("/residents/{id}/reveal", post(reveal))
-        .route("/files/{id}", get(download))
 }
 
 /// The upload form, with a body limit of its own (files up to
@@ -476,7 +396,5 @@ pub fn router() -> Router<Shared> {
 /// which would otherwise refuse every upload above that.
 pub fn upload_router() -> Router<Shared> {
     let limit = files::MAX_BYTES + 64 * 1024;
-    Router::new()
-        .route("/households/{id}/files", post(upload).layer(axum::extract::DefaultBodyLimit::max(limit)))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+    Router::new().layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
 }

@@ -2,11 +2,11 @@
 //! report with its charts, the rosters (and their xlsx), contacts, quotas,
 //! exemptions and proposed plans.
 
-use super::views::{Crumbs, org_crumbs};
 use super::{CheckedForm, Nav, PageError, PageResult, Pager, render, render_status};
 use crate::Shared;
 use crate::auth::{PageUser, url_encode};
 use crate::export::ExportLink;
+use crate::registry::pages::{Crumbs, org_crumbs};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
@@ -111,7 +111,7 @@ fn form_errors(e: StoreError) -> Result<(StatusCode, Errs), PageError> {
 }
 
 async fn crumbs_to(db: &Db, p: &Principal, org: &OrgRef, last: Option<(String, String)>) -> Result<Crumbs, StoreError> {
-    let mut c = org_crumbs(db, p, org.id).await?;
+    let mut c = org_crumbs(db, p, redcell_domain::OrgId::new(org.id)).await?;
     c.extend(last);
     Ok(c)
 }

@@ -262,9 +262,9 @@ async fn org_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> 
         .trend
         .iter()
         .enumerate()
-        .map(|(i, (m, r))| {
-            let h = r.unwrap_or(0.0) * 1.5;
-            Bar { x: 40 + i * 56, y: 170.0 - h, h, label: m.clone(), text: OrgPage::rate(r) }
+        .map(|(i, t)| {
+            let h = t.rate.unwrap_or(0.0) * 1.5;
+            Bar { x: 40 + i * 56, y: 170.0 - h, h, label: t.month.clone(), text: OrgPage::rate(&t.rate) }
         })
         .collect();
     let chart_w = 60 + bars.len() * 56;

@@ -2,12 +2,9 @@
 //! shown beside the fields.
 
 mod admin;
-mod coverage;
+pub(crate) mod coverage;
 mod duties;
-mod forms;
 mod import;
-mod requests;
-mod views;
 
 use crate::Shared;
 use crate::auth::{LOGIN_CSRF_COOKIE, PageUser, SESSION_COOKIE, cookie, safe_next, same_token, set_cookie};
@@ -273,28 +270,22 @@ pub fn mount_session(s: &mut Surface) {
 
 /// The pages and API routes not yet mounted by their capability.
 pub fn mount_legacy(s: &mut Surface) {
-    s.legacy(router().merge(crate::open311::router()), upload_router(), crate::api::router());
-    s.nav(10, "/orgs", "组织架构", gates::READ)
-        .nav(11, "/search", "查找人员", gates::READ)
-        .nav(20, "/import", "花名册导入", gates::EDIT)
-        .nav(30, "/requests", "民情诉求", gates::SIGNED_IN)
+    s.legacy(router(), upload_router(), crate::api::router());
+    // The lists of capabilities not yet mounted by themselves.
+    s.exports(redcell_store::accounts::exports())
+        .exports(redcell_store::audit::exports())
+        .exports(redcell_store::coverage::exports());
+    s.nav(20, "/import", "花名册导入", gates::EDIT)
         .nav(40, "/duties/my", "我的职责", gates::SIGNED_IN)
         .nav(80, "/admin/users", "账号管理", gates::USERS)
         .nav(90, "/audit", "审计日志", gates::AUDIT);
 }
 
 pub fn router() -> Router<Shared> {
-    Router::new()
-        .merge(views::router())
-        .merge(admin::router())
-        .merge(forms::router())
-        .merge(coverage::router())
-        .merge(requests::router())
-        .merge(duties::router())
-        .merge(import::router())
+    Router::new().merge(admin::router()).merge(coverage::router()).merge(duties::router()).merge(import::router())
 }
 
 /// The routes that take uploads, with their own body limit (see [`crate::app`]).
 pub fn upload_router() -> Router<Shared> {
-    admin::upload_router().merge(requests::upload_router()).merge(import::upload_router())
+    admin::upload_router().merge(import::upload_router())
 }

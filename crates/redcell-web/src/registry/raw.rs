@@ -1,7 +1,8 @@
-//! Rows back to raw input (for PATCH and edit forms), and one `Validate`
+//! Registry rows back to raw input (for PATCH and edit forms), and one `Validate`
 //! trait over the domain's raw input structs.
 
 use redcell_domain::Invalid;
+use redcell_domain::ids::*;
 use redcell_domain::input::*;
 use redcell_store::registry::{
     buildings::Building, cadres::Cadre, grids::Grid, households::Household, members::Member, orgs::Org,
@@ -133,7 +134,7 @@ pub fn member(r: &Member) -> RawMember {
     }
 }
 
-pub fn cadre(r: &Cadre, stations: &[(i64, String)]) -> RawCadre {
+pub fn cadre(r: &Cadre, stations: &[(OrgId, String)]) -> RawCadre {
     RawCadre {
         org_id: o(r.org_id),
         kind: o(r.kind.code()),
@@ -141,7 +142,7 @@ pub fn cadre(r: &Cadre, stations: &[(i64, String)]) -> RawCadre {
         phone: r.phone.as_ref().map(|p| p.reveal().to_string()),
         title: r.title.clone(),
         member_id: oo(r.member_id),
-        stations: Some(stations.iter().map(|s| s.0).collect()),
+        stations: Some(stations.iter().map(|s| s.0.get()).collect()),
     }
 }
 
@@ -160,25 +161,25 @@ use redcell_store::registry as reg;
 use redcell_store::{Db, Principal, StoreError};
 
 macro_rules! base_loader {
-    ($($name:ident: $module:ident => $conv:ident -> $raw:ty);+ $(;)?) => {$(
+    ($($name:ident: $module:ident, $id:ty => $conv:ident -> $raw:ty);+ $(;)?) => {$(
         /// The stored row as raw input (the base a PATCH applies to).
-        pub async fn $name(db: &Db, p: &Principal, id: i64) -> Result<$raw, StoreError> {
+        pub async fn $name(db: &Db, p: &Principal, id: $id) -> Result<$raw, StoreError> {
             Ok($conv(&reg::$module::get(db, p, id).await?))
         }
     )+};
 }
 
 base_loader!(
-    org_base: orgs => org -> RawOrg;
-    grid_base: grids => grid -> RawGrid;
-    building_base: buildings => building -> RawBuilding;
-    household_base: households => household -> RawHousehold;
-    resident_base: residents => resident -> RawResident;
-    member_base: members => member -> RawMember;
-    unit_base: units => unit -> RawUnit;
+    org_base: orgs, OrgId => org -> RawOrg;
+    grid_base: grids, GridId => grid -> RawGrid;
+    building_base: buildings, BuildingId => building -> RawBuilding;
+    household_base: households, HouseholdId => household -> RawHousehold;
+    resident_base: residents, ResidentId => resident -> RawResident;
+    member_base: members, MemberId => member -> RawMember;
+    unit_base: units, UnitId => unit -> RawUnit;
 );
 
-pub async fn cadre_base(db: &Db, p: &Principal, id: i64) -> Result<RawCadre, StoreError> {
+pub async fn cadre_base(db: &Db, p: &Principal, id: CadreId) -> Result<RawCadre, StoreError> {
     let c = reg::cadres::get(db, p, id).await?;
     let st = reg::cadres::stations(db, p, id).await?;
     Ok(cadre(&c, &st))

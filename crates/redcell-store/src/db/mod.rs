@@ -4,6 +4,8 @@
 //! are collected as [`Arg`] values so that dynamic queries (filters, the scope
 //! fragment) are written once.
 
+pub mod bulk;
+
 use crate::error::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};

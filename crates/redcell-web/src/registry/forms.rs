@@ -2,18 +2,17 @@
 //! (`new` → `create`, `edit` → `update`, `delete`), with each resource saying
 //! only which fields it has and which service to call.
 
-use super::views::{Crumbs, can_edit};
-use super::{CheckedForm, Nav, PageError, render_status};
+use super::pages::{Crumbs, can_edit};
+use super::raw::{self, Validate};
 use crate::Shared;
 use crate::auth::PageUser;
-use crate::raw::{self, Validate};
+use crate::kit::{CsrfForm, Surface, gates};
+use crate::pages::{Nav, PageError, render_status};
 use askama::Template;
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use redcell_domain::ids::*;
 use redcell_domain::input::*;
 use redcell_domain::{CadreKind, CodeEnum, HouseholdTag, Invalid, MemberCategory, MemberStatus, OrgKind, UnitKind};
 use redcell_store::registry::{self as reg, Page};
@@ -97,7 +96,7 @@ pub struct Ctx {
 
 /// Organisations the caller may edit under, indented by depth.
 async fn org_options(db: &Db, p: &Principal, max_level: u8) -> Result<Vec<(String, String)>, StoreError> {
-    super::views::org_options(db, p, Capability::EditRegistry, max_level).await
+    super::pages::org_options(db, p, Capability::EditRegistry, max_level).await
 }
 
 fn opt_id(v: Option<i64>) -> Option<String> {
@@ -108,6 +107,8 @@ fn opt_id(v: Option<i64>) -> Option<String> {
 pub trait Resource: Send + Sync + 'static {
     type Raw: Validate + Send + Sync;
     type Row: Send;
+    /// The type of the resource's id.
+    type Id: TypedId + serde::de::DeserializeOwned + Send;
     /// URL segment, e.g. `orgs`.
     const PATH: &'static str;
     /// Name shown in titles, e.g. `组织`.
@@ -119,21 +120,21 @@ pub trait Resource: Send + Sync + 'static {
 
     fn initial(ctx: &Ctx) -> Self::Raw;
     fn fields(db: &Db, p: &Principal, raw: &Self::Raw) -> impl Future<Output = Result<Vec<Field>, StoreError>> + Send;
-    fn base(db: &Db, p: &Principal, id: i64) -> impl Future<Output = Result<Self::Raw, StoreError>> + Send;
+    fn base(db: &Db, p: &Principal, id: Self::Id) -> impl Future<Output = Result<Self::Raw, StoreError>> + Send;
     /// The organisation owning the row (to decide whether it may be edited).
-    fn owner(db: &Db, p: &Principal, id: i64) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn owner(db: &Db, p: &Principal, id: Self::Id) -> impl Future<Output = Result<OrgId, StoreError>> + Send;
     fn create(
         db: &Db,
         p: &Principal,
         n: <Self::Raw as Validate>::New,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Self::Id, StoreError>> + Send;
     fn update(
         db: &Db,
         p: &Principal,
-        id: i64,
+        id: Self::Id,
         n: <Self::Raw as Validate>::New,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn delete(db: &Db, p: &Principal, id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete(db: &Db, p: &Principal, id: Self::Id) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Where to go after a delete.
     fn after_delete(raw: &Self::Raw) -> String;
 }
@@ -171,7 +172,7 @@ impl FormMeta {
             title: format!("新增{}", R::NOUN), action: format!("/{}/new", R::PATH), cancel, delete_action: None
         }
     }
-    fn edit_of<R: Resource>(id: i64) -> FormMeta {
+    fn edit_of<R: Resource>(id: R::Id) -> FormMeta {
         let p = R::PATH;
         FormMeta {
             title: format!("编辑{}", R::NOUN),
@@ -268,18 +269,17 @@ async fn write_failed<R: Resource>(
     Ok(show::<R>(db, u, raw, Some(&inv), meta, stored).await?)
 }
 
-async fn create<R: Resource>(u: PageUser, State(s): State<Shared>, body: Bytes) -> Result<Response, PageError> {
-    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
+async fn create<R: Resource>(
+    u: PageUser,
+    State(s): State<Shared>,
+    CsrfForm(f): CsrfForm,
+) -> Result<Response, PageError> {
     let raw: R::Raw = f.to_raw(R::LISTS);
     let cancel = crate::auth::safe_next(f.get("_cancel"));
     let result = match raw.check() {
         Ok(n) => R::create(&s.db, &u.p, n).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /{}/new", R::PATH)).await;
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
         Err(e) => write_failed::<R>(&s.db, &u, &raw, e, FormMeta::new_of::<R>(cancel), None).await,
@@ -289,7 +289,7 @@ async fn create<R: Resource>(u: PageUser, State(s): State<Shared>, body: Bytes) 
 async fn edit_form<R: Resource>(
     u: PageUser,
     State(s): State<Shared>,
-    Path(id): Path<i64>,
+    Path(id): Path<R::Id>,
 ) -> Result<Response, PageError> {
     let stored = R::base(&s.db, &u.p, id).await?;
     let org = R::owner(&s.db, &u.p, id).await?;
@@ -303,23 +303,16 @@ async fn edit_form<R: Resource>(
 async fn update<R: Resource>(
     u: PageUser,
     State(s): State<Shared>,
-    Path(id): Path<i64>,
-    body: Bytes,
+    Path(id): Path<R::Id>,
+    CsrfForm(f): CsrfForm,
 ) -> Result<Response, PageError> {
-    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    let stored = R::base(&s.db, &u.p, id).await;
-    crate::api::audit_refusal(&s.db, &u.p, &stored, &format!("POST /{}/{id}/edit", R::PATH)).await;
-    let stored = stored?;
+    let stored = R::base(&s.db, &u.p, id).await?;
     let submitted: R::Raw = f.to_raw(R::LISTS);
     let raw = keep_sensitive::<R>(&submitted, &stored);
     let result = match raw.check() {
         Ok(n) => R::update(&s.db, &u.p, id, n).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /{}/{id}/edit", R::PATH)).await;
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
         Err(e) => {
@@ -339,17 +332,11 @@ async fn update<R: Resource>(
 async fn delete<R: Resource>(
     u: PageUser,
     State(s): State<Shared>,
-    Path(id): Path<i64>,
-    body: Bytes,
+    Path(id): Path<R::Id>,
+    _form: CsrfForm,
 ) -> Result<Response, PageError> {
-    if let Err(r) = CheckedForm::check(&u, &s.db, &body).await {
-        return Ok(r);
-    }
-    let stored = R::base(&s.db, &u.p, id).await;
-    crate::api::audit_refusal(&s.db, &u.p, &stored, &format!("POST /{}/{id}/delete", R::PATH)).await;
-    let stored = stored?;
+    let stored = R::base(&s.db, &u.p, id).await?;
     let result = R::delete(&s.db, &u.p, id).await;
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /{}/{id}/delete", R::PATH)).await;
     match result {
         Ok(()) => Ok(Redirect::to(&R::after_delete(&stored)).into_response()),
         Err(StoreError::Invalid(inv)) => Err(PageError::from(StoreError::Invalid(inv))),
@@ -357,23 +344,25 @@ async fn delete<R: Resource>(
     }
 }
 
-fn routes<R: Resource>(r: Router<Shared>) -> Router<Shared> {
+fn mount_one<R: Resource>(s: &mut Surface) {
     let p = R::PATH;
-    r.route(&format!("/{p}/new"), get(new_form::<R>).post(create::<R>))
-        .route(&format!("/{p}/{{id}}/edit"), get(edit_form::<R>).post(update::<R>))
-        .route(&format!("/{p}/{{id}}/delete"), post(delete::<R>))
+    s.get(&format!("/{p}/new"), gates::EDIT, new_form::<R>)
+        .post(&format!("/{p}/new"), gates::EDIT, create::<R>)
+        .get(&format!("/{p}/{{id}}/edit"), gates::EDIT, edit_form::<R>)
+        .post(&format!("/{p}/{{id}}/edit"), gates::EDIT, update::<R>)
+        .post(&format!("/{p}/{{id}}/delete"), gates::EDIT, delete::<R>);
 }
 
-pub fn router() -> Router<Shared> {
-    let r = Router::new();
-    let r = routes::<OrgForm>(r);
-    let r = routes::<GridForm>(r);
-    let r = routes::<BuildingForm>(r);
-    let r = routes::<HouseholdForm>(r);
-    let r = routes::<ResidentForm>(r);
-    let r = routes::<MemberForm>(r);
-    let r = routes::<CadreForm>(r);
-    routes::<UnitForm>(r)
+/// The create, edit and delete forms of every registry resource.
+pub fn mount(s: &mut Surface) {
+    mount_one::<OrgForm>(s);
+    mount_one::<GridForm>(s);
+    mount_one::<BuildingForm>(s);
+    mount_one::<HouseholdForm>(s);
+    mount_one::<ResidentForm>(s);
+    mount_one::<MemberForm>(s);
+    mount_one::<CadreForm>(s);
+    mount_one::<UnitForm>(s);
 }
 
 fn parent_url(kind: &str, id: &Option<String>) -> String {
@@ -387,6 +376,7 @@ fn parent_url(kind: &str, id: &Option<String>) -> String {
 
 pub struct OrgForm;
 impl Resource for OrgForm {
+    type Id = OrgId;
     type Raw = RawOrg;
     type Row = reg::orgs::Org;
     const PATH: &'static str = "orgs";
@@ -408,19 +398,19 @@ impl Resource for OrgForm {
             Field::new("phone", "联系电话", "tel", &r.phone),
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawOrg, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawOrg, StoreError> {
         raw::org_base(db, p, id).await
     }
-    async fn owner(_db: &Db, _p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(_db: &Db, _p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewOrg) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewOrg) -> Result<Self::Id, StoreError> {
         Ok(reg::orgs::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewOrg) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewOrg) -> Result<(), StoreError> {
         reg::orgs::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::orgs::delete(db, p, id).await
     }
     fn after_delete(r: &RawOrg) -> String {
@@ -430,6 +420,7 @@ impl Resource for OrgForm {
 
 pub struct GridForm;
 impl Resource for GridForm {
+    type Id = GridId;
     type Raw = RawGrid;
     type Row = reg::grids::Grid;
     const PATH: &'static str = "grids";
@@ -445,19 +436,19 @@ impl Resource for GridForm {
             Field::new("description", "范围说明", "textarea", &r.description),
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawGrid, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawGrid, StoreError> {
         raw::grid_base(db, p, id).await
     }
-    async fn owner(db: &Db, p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(db: &Db, p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(reg::grids::get(db, p, id).await?.org_id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewGrid) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewGrid) -> Result<Self::Id, StoreError> {
         Ok(reg::grids::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewGrid) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewGrid) -> Result<(), StoreError> {
         reg::grids::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::grids::delete(db, p, id).await
     }
     fn after_delete(r: &RawGrid) -> String {
@@ -468,13 +459,13 @@ impl Resource for GridForm {
 /// Grids near the one in `current` (same community), for moving a building.
 async fn grid_options(db: &Db, p: &Principal, current: &Option<String>) -> Result<Vec<(String, String)>, StoreError> {
     let mut org = None;
-    if let Some(g) = current.as_deref().and_then(|g| g.parse::<i64>().ok())
+    if let Some(g) = current.as_deref().and_then(|g| g.parse::<GridId>().ok())
         && let Ok(grid) = reg::grids::get(db, p, g).await
     {
         let o = reg::orgs::get(db, p, grid.org_id).await?;
         // Up to the community (second level of a street tenant), so that the
         // grids of sibling branches are offered too.
-        org = o.org_path().ids().get(1).copied().or(Some(o.id));
+        org = o.org_path().ids().get(1).copied().map(OrgId::new).or(Some(o.id));
     }
     let list = reg::grids::list(db, p, &reg::grids::GridFilter { org_id: org, q: None }, Page::first(200)).await?;
     Ok(list.items.into_iter().map(|g| (g.id.to_string(), format!("{}（{}）", g.name, g.org_name))).collect())
@@ -482,6 +473,7 @@ async fn grid_options(db: &Db, p: &Principal, current: &Option<String>) -> Resul
 
 pub struct BuildingForm;
 impl Resource for BuildingForm {
+    type Id = BuildingId;
     type Raw = RawBuilding;
     type Row = reg::buildings::Building;
     const PATH: &'static str = "buildings";
@@ -507,19 +499,19 @@ impl Resource for BuildingForm {
             Field::new("lon", "经度", "number", &r.lon),
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawBuilding, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawBuilding, StoreError> {
         raw::building_base(db, p, id).await
     }
-    async fn owner(db: &Db, p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(db: &Db, p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(reg::buildings::get(db, p, id).await?.org_id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewBuilding) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewBuilding) -> Result<Self::Id, StoreError> {
         Ok(reg::buildings::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewBuilding) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewBuilding) -> Result<(), StoreError> {
         reg::buildings::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::buildings::delete(db, p, id).await
     }
     fn after_delete(r: &RawBuilding) -> String {
@@ -529,6 +521,7 @@ impl Resource for BuildingForm {
 
 pub struct HouseholdForm;
 impl Resource for HouseholdForm {
+    type Id = HouseholdId;
     type Raw = RawHousehold;
     type Row = reg::households::Household;
     const PATH: &'static str = "households";
@@ -558,19 +551,19 @@ impl Resource for HouseholdForm {
             Field::new("note", "备注", "textarea", &r.note),
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawHousehold, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawHousehold, StoreError> {
         raw::household_base(db, p, id).await
     }
-    async fn owner(db: &Db, p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(db: &Db, p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(reg::households::get(db, p, id).await?.org_id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewHousehold) -> Result<Self::Id, StoreError> {
         Ok(reg::households::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewHousehold) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewHousehold) -> Result<(), StoreError> {
         reg::households::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::households::delete(db, p, id).await
     }
     fn after_delete(r: &RawHousehold) -> String {
@@ -580,6 +573,7 @@ impl Resource for HouseholdForm {
 
 pub struct ResidentForm;
 impl Resource for ResidentForm {
+    type Id = ResidentId;
     type Raw = RawResident;
     type Row = reg::residents::Resident;
     const PATH: &'static str = "residents";
@@ -603,19 +597,19 @@ impl Resource for ResidentForm {
             Field::new("note", "备注", "textarea", &r.note),
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawResident, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawResident, StoreError> {
         raw::resident_base(db, p, id).await
     }
-    async fn owner(db: &Db, p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(db: &Db, p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(reg::residents::get(db, p, id).await?.org_id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewResident) -> Result<Self::Id, StoreError> {
         Ok(reg::residents::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewResident) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewResident) -> Result<(), StoreError> {
         reg::residents::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::residents::delete(db, p, id).await
     }
     fn after_delete(r: &RawResident) -> String {
@@ -628,6 +622,7 @@ impl Resource for ResidentForm {
 
 pub struct MemberForm;
 impl Resource for MemberForm {
+    type Id = MemberId;
     type Raw = RawMember;
     type Row = reg::members::Member;
     const PATH: &'static str = "members";
@@ -642,10 +637,10 @@ impl Resource for MemberForm {
     }
     async fn fields(db: &Db, p: &Principal, r: &RawMember) -> Result<Vec<Field>, StoreError> {
         let mut person = Field::new("resident_id", "居民编号", "hidden", &r.resident_id);
-        if let Some(rid) = r.resident_id.as_deref().and_then(|x| x.parse::<i64>().ok())
+        if let Some(rid) = r.resident_id.as_deref().and_then(|x| x.parse::<ResidentId>().ok())
             && let Ok(res) = reg::residents::get(db, p, rid).await
         {
-            person.hint = Some(res.name);
+            person.hint = Some(res.view.name);
         }
         Ok(vec![
             person,
@@ -660,19 +655,19 @@ impl Resource for MemberForm {
             Field::new("central_household", "党员中心户", "checkbox", &r.central_household),
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawMember, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawMember, StoreError> {
         raw::member_base(db, p, id).await
     }
-    async fn owner(db: &Db, p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(db: &Db, p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(reg::members::get(db, p, id).await?.org_id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewMember) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewMember) -> Result<Self::Id, StoreError> {
         Ok(reg::members::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewMember) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewMember) -> Result<(), StoreError> {
         reg::members::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::members::delete(db, p, id).await
     }
     fn after_delete(r: &RawMember) -> String {
@@ -682,6 +677,7 @@ impl Resource for MemberForm {
 
 pub struct CadreForm;
 impl Resource for CadreForm {
+    type Id = CadreId;
     type Raw = RawCadre;
     type Row = reg::cadres::Cadre;
     const PATH: &'static str = "cadres";
@@ -712,19 +708,19 @@ impl Resource for CadreForm {
             st,
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawCadre, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawCadre, StoreError> {
         raw::cadre_base(db, p, id).await
     }
-    async fn owner(db: &Db, p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(db: &Db, p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(reg::cadres::get(db, p, id).await?.org_id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<Self::Id, StoreError> {
         Ok(reg::cadres::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewCadre) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewCadre) -> Result<(), StoreError> {
         reg::cadres::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::cadres::delete(db, p, id).await
     }
     fn after_delete(r: &RawCadre) -> String {
@@ -734,6 +730,7 @@ impl Resource for CadreForm {
 
 pub struct UnitForm;
 impl Resource for UnitForm {
+    type Id = UnitId;
     type Raw = RawUnit;
     type Row = reg::units::Unit;
     const PATH: &'static str = "units";
@@ -753,19 +750,19 @@ impl Resource for UnitForm {
             Field::new("phone", "联系电话", "tel", &r.phone),
         ])
     }
-    async fn base(db: &Db, p: &Principal, id: i64) -> Result<RawUnit, StoreError> {
+    async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawUnit, StoreError> {
         raw::unit_base(db, p, id).await
     }
-    async fn owner(db: &Db, p: &Principal, id: i64) -> Result<i64, StoreError> {
+    async fn owner(db: &Db, p: &Principal, id: Self::Id) -> Result<OrgId, StoreError> {
         Ok(reg::units::get(db, p, id).await?.org_id)
     }
-    async fn create(db: &Db, p: &Principal, n: NewUnit) -> Result<i64, StoreError> {
+    async fn create(db: &Db, p: &Principal, n: NewUnit) -> Result<Self::Id, StoreError> {
         Ok(reg::units::create(db, p, n).await?.id)
     }
-    async fn update(db: &Db, p: &Principal, id: i64, n: NewUnit) -> Result<(), StoreError> {
+    async fn update(db: &Db, p: &Principal, id: Self::Id, n: NewUnit) -> Result<(), StoreError> {
         reg::units::update(db, p, id, n).await.map(|_| ())
     }
-    async fn delete(db: &Db, p: &Principal, id: i64) -> Result<(), StoreError> {
+    async fn delete(db: &Db, p: &Principal, id: Self::Id) -> Result<(), StoreError> {
         reg::units::delete(db, p, id).await
     }
     fn after_delete(r: &RawUnit) -> String {

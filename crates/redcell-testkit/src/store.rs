@@ -1,16 +1,14 @@
-//! Test harness for the store: a fresh database per test on every backend,
-//! and a small tenant built through the store services.
-//!
-//! SQLite always runs (a file in a temporary directory). PostgreSQL runs when
-//! `REDCELL_TEST_PG` names a server, e.g. `postgres://postgres@127.0.0.1:5432`:
-//! each test gets its own database, dropped when the test ends (also when it
-//! panics).
-
-#![allow(dead_code)]
+//! The store's fixtures: glob-import `use redcell_testkit::store::*;` in a
+//! test of `redcell-store` to get the [`stories!`] macro (one test per
+//! backend for each `async fn name(db: Db)`), the small tenant every story
+//! starts from (built through the store services), and assertions on store
+//! errors.
 
 use chrono::NaiveDate;
 use redcell_domain::input::{RawBuilding, RawCadre, RawGrid, RawHousehold, RawMember, RawOrg, RawResident, RawUnit};
-use redcell_domain::{IdNumber, Role, ident::DEMO_REGION};
+use redcell_domain::rosters::ImportKind;
+use redcell_domain::{HouseholdId, IdNumber, OrgId, Role, ident::DEMO_REGION};
+use redcell_store::import::{self, Report, Stage, Upload};
 use redcell_store::registry::{
     buildings::{self, Building},
     cadres::{self, Cadre},
@@ -22,149 +20,14 @@ use redcell_store::registry::{
     units::{self, Unit},
 };
 use redcell_store::{Db, Principal, StoreError, auth};
-use sqlx::Connection;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fmt::Display;
 
-/// The environment variable naming the PostgreSQL server used by the tests.
-pub const PG_ENV: &str = "REDCELL_TEST_PG";
-
-/// Generate one `#[tokio::test]` per backend for each story: a story
-/// `async fn name(db: Db)` becomes `name::sqlite` and `name::postgres`.
-macro_rules! stories {
-    ($($story:ident),+ $(,)?) => {$(
-        mod $story {
-            #[tokio::test]
-            async fn sqlite() {
-                let t = crate::common::TestDb::sqlite().await;
-                super::$story(t.db.clone()).await;
-                t.finish().await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let Some(t) = crate::common::TestDb::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(t.db.clone()).await;
-                t.finish().await;
-            }
-        }
-    )+};
-}
-
-/// A database that exists for one test.
-pub struct TestDb {
-    pub db: Db,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    /// The SQLite file lives in this directory, removed on drop.
-    Sqlite(tempfile::TempDir),
-    Postgres(PgGuard),
-}
-
-/// Drops the PostgreSQL database `name` on the server `base` when it goes out
-/// of scope, unless [`PgGuard::drop_now`] already did.
-struct PgGuard {
-    base: String,
-    name: String,
-    dropped: bool,
-}
-
-impl PgGuard {
-    async fn drop_now(&mut self) {
-        drop_pg_database(&self.base, &self.name).await.expect("drop test database");
-        self.dropped = true;
-    }
-}
-
-impl Drop for PgGuard {
-    fn drop(&mut self) {
-        if self.dropped {
-            return;
-        }
-        // A test failed before `finish`: drop the database from a thread of its
-        // own (we may be inside the test's runtime, which must not block on I/O).
-        let (base, name) = (self.base.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
-            if let Ok(rt) = rt
-                && let Err(e) = rt.block_on(drop_pg_database(&base, &name))
-            {
-                eprintln!("could not drop test database {name}: {e}");
-            }
-        })
-        .join();
-    }
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique_name() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("redcell_t_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
-}
-
-fn admin_url(base: &str) -> String {
-    format!("{base}/postgres")
-}
-
-async fn drop_pg_database(base: &str, name: &str) -> Result<(), sqlx::Error> {
-    let mut c = sqlx::PgConnection::connect(&admin_url(base)).await?;
-    // FORCE ends connections a panicking test left open (PostgreSQL 13+).
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c).await?;
-    c.close().await
-}
-
-impl TestDb {
-    /// A fresh, migrated SQLite database in a temporary directory.
-    pub async fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("redcell.db").display());
-        let db = Db::connect(&url).await.expect("connect sqlite");
-        db.migrate().await.expect("migrate sqlite");
-        TestDb { db, cleanup: Cleanup::Sqlite(dir) }
-    }
-
-    /// A fresh, migrated PostgreSQL database, or `None` (with a note) when
-    /// `REDCELL_TEST_PG` is not set.
-    pub async fn postgres(story: &str) -> Option<TestDb> {
-        let Some(base) = std::env::var(PG_ENV).ok().filter(|s| !s.trim().is_empty()) else {
-            println!("skipped: {story} on PostgreSQL ({PG_ENV} is not set)");
-            return None;
-        };
-        let base = base.trim().trim_end_matches('/').to_string();
-        let name = unique_name();
-        let mut c = sqlx::PgConnection::connect(&admin_url(&base))
-            .await
-            .unwrap_or_else(|e| panic!("connect to {PG_ENV}={base}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut c).await.expect("create database");
-        c.close().await.ok();
-        // From here on the guard drops the database whatever happens.
-        let guard = PgGuard { base: base.clone(), name: name.clone(), dropped: false };
-        let db = Db::connect(&format!("{base}/{name}")).await.expect("connect postgres");
-        db.migrate().await.expect("migrate postgres");
-        Some(TestDb { db, cleanup: Cleanup::Postgres(guard) })
-    }
-
-    /// Close the pool and remove the database.
-    pub async fn finish(mut self) {
-        self.db.close().await;
-        if let Cleanup::Postgres(guard) = &mut self.cleanup {
-            guard.drop_now().await;
-        }
-    }
-}
+pub use crate::store_stories as stories;
+pub use crate::{PG_ENV, PNG, TestDb, date, synth_id};
 
 /// `Some(x.to_string())`, for the raw input structs.
 pub fn s(x: impl ToString) -> Option<String> {
     Some(x.to_string())
-}
-
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
 }
 
 pub fn today() -> NaiveDate {
@@ -219,7 +82,7 @@ pub struct Tenant {
     pub sec_token: String,
 }
 
-pub fn raw_org(parent: Option<i64>, kind: &str, code: &str, name: &str) -> RawOrg {
+pub fn raw_org(parent: Option<OrgId>, kind: &str, code: &str, name: &str) -> RawOrg {
     RawOrg {
         parent_id: parent.map(|p| p.to_string()),
         kind: s(kind),
@@ -230,18 +93,18 @@ pub fn raw_org(parent: Option<i64>, kind: &str, code: &str, name: &str) -> RawOr
     }
 }
 
-pub async fn org(db: &Db, p: &Principal, parent: i64, kind: &str, code: &str, name: &str) -> Org {
-    let n = raw_org(Some(parent), kind, code, name).validate().expect("valid org");
+pub async fn org(db: &Db, p: &Principal, parent: impl Into<i64>, kind: &str, code: &str, name: &str) -> Org {
+    let n = raw_org(Some(OrgId::new(parent.into())), kind, code, name).validate().expect("valid org");
     orgs::create(db, p, n).await.unwrap_or_else(|e| panic!("create org {code}: {e:?}"))
 }
 
-pub async fn grid(db: &Db, p: &Principal, org_id: i64, code: &str, name: &str) -> Grid {
+pub async fn grid(db: &Db, p: &Principal, org_id: impl Display, code: &str, name: &str) -> Grid {
     let n =
         RawGrid { org_id: s(org_id), code: s(code), name: s(name), description: None }.validate().expect("valid grid");
     grids::create(db, p, n).await.unwrap_or_else(|e| panic!("create grid {code}: {e:?}"))
 }
 
-pub async fn building(db: &Db, p: &Principal, grid_id: i64, name: &str, units: i64) -> Building {
+pub async fn building(db: &Db, p: &Principal, grid_id: impl Display, name: &str, units: i64) -> Building {
     let n = RawBuilding {
         grid_id: s(grid_id),
         name: s(name),
@@ -257,7 +120,7 @@ pub async fn building(db: &Db, p: &Principal, grid_id: i64, name: &str, units: i
     buildings::create(db, p, n).await.unwrap_or_else(|e| panic!("create building {name}: {e:?}"))
 }
 
-pub fn raw_household(building_id: i64, unit_no: i64, room: &str) -> RawHousehold {
+pub fn raw_household(building_id: impl Display, unit_no: i64, room: &str) -> RawHousehold {
     RawHousehold {
         building_id: s(building_id),
         unit_no: s(unit_no),
@@ -267,7 +130,7 @@ pub fn raw_household(building_id: i64, unit_no: i64, room: &str) -> RawHousehold
     }
 }
 
-pub async fn household(db: &Db, p: &Principal, building_id: i64, unit_no: i64, room: &str) -> Household {
+pub async fn household(db: &Db, p: &Principal, building_id: impl Display, unit_no: i64, room: &str) -> Household {
     let n = raw_household(building_id, unit_no, room).validate().expect("valid household");
     households::create(db, p, n).await.unwrap_or_else(|e| panic!("create household {room}: {e:?}"))
 }
@@ -275,8 +138,8 @@ pub async fn household(db: &Db, p: &Principal, building_id: i64, unit_no: i64, r
 /// A synthetic person: ID number from the demo region, birth date and gender
 /// taken from it.
 pub fn raw_resident(
-    household: Option<i64>,
-    org: Option<i64>,
+    household: Option<HouseholdId>,
+    org: Option<OrgId>,
     name: &str,
     birth: NaiveDate,
     seq: u32,
@@ -300,7 +163,7 @@ pub async fn resident(db: &Db, p: &Principal, raw: RawResident) -> Resident {
     residents::create(db, p, n).await.unwrap_or_else(|e| panic!("create resident: {e:?}"))
 }
 
-pub fn raw_member(resident_id: i64, org_id: i64, joined: Option<NaiveDate>) -> RawMember {
+pub fn raw_member(resident_id: impl Display, org_id: impl Display, joined: Option<NaiveDate>) -> RawMember {
     RawMember {
         resident_id: s(resident_id),
         org_id: s(org_id),
@@ -311,12 +174,18 @@ pub fn raw_member(resident_id: i64, org_id: i64, joined: Option<NaiveDate>) -> R
     }
 }
 
-pub async fn member(db: &Db, p: &Principal, resident_id: i64, org_id: i64, joined: NaiveDate) -> Member {
+pub async fn member(
+    db: &Db,
+    p: &Principal,
+    resident_id: impl Display,
+    org_id: impl Display,
+    joined: NaiveDate,
+) -> Member {
     let n = raw_member(resident_id, org_id, Some(joined)).validate(today()).expect("valid member");
     members::create(db, p, n).await.unwrap_or_else(|e| panic!("create member: {e:?}"))
 }
 
-pub fn raw_cadre(org_id: i64, kind: &str, name: &str, stations: Vec<i64>) -> RawCadre {
+pub fn raw_cadre(org_id: impl Display, kind: &str, name: &str, stations: Vec<OrgId>) -> RawCadre {
     RawCadre {
         org_id: s(org_id),
         kind: s(kind),
@@ -324,7 +193,7 @@ pub fn raw_cadre(org_id: i64, kind: &str, name: &str, stations: Vec<i64>) -> Raw
         phone: s("13900000001"),
         title: None,
         member_id: None,
-        stations: Some(stations),
+        stations: Some(stations.into_iter().map(i64::from).collect()),
     }
 }
 
@@ -333,7 +202,7 @@ pub async fn cadre(db: &Db, p: &Principal, raw: RawCadre) -> Cadre {
     cadres::create(db, p, n).await.unwrap_or_else(|e| panic!("create cadre: {e:?}"))
 }
 
-pub fn raw_unit(grid_id: i64, name: &str) -> RawUnit {
+pub fn raw_unit(grid_id: impl Display, name: &str) -> RawUnit {
     RawUnit {
         grid_id: s(grid_id),
         kind: s("shop"),
@@ -344,7 +213,7 @@ pub fn raw_unit(grid_id: i64, name: &str) -> RawUnit {
     }
 }
 
-pub async fn unit(db: &Db, p: &Principal, grid_id: i64, name: &str) -> Unit {
+pub async fn unit(db: &Db, p: &Principal, grid_id: impl Display, name: &str) -> Unit {
     let n = raw_unit(grid_id, name).validate().expect("valid unit");
     units::create(db, p, n).await.unwrap_or_else(|e| panic!("create unit {name}: {e:?}"))
 }
@@ -505,4 +374,33 @@ pub fn assert_refused<T: std::fmt::Debug>(r: Result<T, StoreError>) {
         Err(StoreError::Invalid(inv)) if inv.0.iter().any(|f| f.code == "not_found") => {}
         other => panic!("expected a refusal (out of scope), got {other:?}"),
     }
+}
+
+// ---------------------------------------------------------------- imports
+
+/// A synthetic ID number (sequence `seq`) of someone born on 4 March `year`.
+pub fn import_id(seq: u32, year: i32) -> String {
+    synth_id(date(year, 3, 4), seq)
+}
+
+/// An import progress callback that reports nothing.
+pub fn quiet_import(_: Stage, _: u64) {}
+
+/// Run an import of `file_name` (check, and write when `commit`); a refusal of
+/// the whole file (not row errors) panics.
+pub async fn run_import(
+    db: &Db,
+    p: &Principal,
+    kind: ImportKind,
+    file_name: &str,
+    bytes: &[u8],
+    commit: bool,
+) -> Report {
+    let up = Upload { kind, file_name, bytes, max_bytes: import::MAX_BYTES, today: today() };
+    import::run(db, p, up, commit, &quiet_import).await.unwrap_or_else(|e| panic!("import {file_name}: {e:?}"))
+}
+
+/// Does the report name an error on `row`, `column`, with a reason containing `reason_part`?
+pub fn has_error(r: &Report, row: u32, column: &str, reason_part: &str) -> bool {
+    r.errors.iter().any(|e| e.row == row && e.column == column && e.reason.contains(reason_part))
 }

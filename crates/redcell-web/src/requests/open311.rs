@@ -23,12 +23,12 @@
 
 use crate::Shared;
 use crate::form::FormData;
-use axum::Router;
+use crate::kit::Surface;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::requests::{RawRequest, RequestKind};
 use redcell_store::StoreError;
@@ -162,7 +162,7 @@ fn service(c: &Category) -> Value {
         "metadata": false,
         "type": "realtime",
         "keywords": c.kind_label(),
-        "group": c.kind,
+        "group": c.kind.code(),
     })
 }
 
@@ -260,11 +260,11 @@ async fn request_json(s: &Shared, r: &Request) -> Value {
         "lat": r.lat,
         "long": r.lon,
         "media_url": Value::Null,
-        "state": r.state,
+        "state": r.state.code(),
         "state_label": r.state_label(),
-        "kind": r.kind,
-        "errand_class": r.class,
-        "card": r.card,
+        "kind": r.kind.code(),
+        "errand_class": r.class.code(),
+        "card": r.card.code(),
         "notes": notes,
     })
 }
@@ -356,7 +356,13 @@ async fn one(State(s): State<Shared>, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn post(s: Shared, headers: HeaderMap, parts: axum::http::request::Parts, body: Bytes, fmt: Fmt) -> Response {
+async fn post_request(
+    s: Shared,
+    headers: HeaderMap,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+    fmt: Fmt,
+) -> Response {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -463,24 +469,27 @@ fn discovery() -> Value {
     })
 }
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/open311/v2/discovery.json", get(|| async { ok(discovery()) }))
-        .route(
+/// Mount Open311: public (no session, no CSRF: a tenant that has issued
+/// keys requires one on POST).
+pub fn mount(s: &mut Surface) {
+    s.public(Method::GET, "/open311/v2/discovery.json", get(|| async { ok(discovery()) }))
+        .public(
+            Method::GET,
             "/open311/v2/discovery.xml",
             get(|| async { answer(Fmt::Xml, StatusCode::OK, "discovery", "", &discovery()) }),
         )
-        .route("/open311/v2/services.json", get(|State(s), Query(q)| services(s, q, Fmt::Json)))
-        .route("/open311/v2/services.xml", get(|State(s), Query(q)| services(s, q, Fmt::Xml)))
-        .route("/open311/v2/services/{code}", get(service_definition))
-        .route(
+        .public(Method::GET, "/open311/v2/services.json", get(|State(s), Query(q)| services(s, q, Fmt::Json)))
+        .public(Method::GET, "/open311/v2/services.xml", get(|State(s), Query(q)| services(s, q, Fmt::Xml)))
+        .public(Method::GET, "/open311/v2/services/{code}", get(service_definition))
+        .public(Method::GET, "/open311/v2/requests.json", get(|State(s), Query(q)| list(s, q, Fmt::Json)))
+        .public(
+            Method::POST,
             "/open311/v2/requests.json",
-            get(|State(s), Query(q)| list(s, q, Fmt::Json)).post(|State(s), h, p, b| post(s, h, p, b, Fmt::Json)),
+            post(|State(s), h, p, b| post_request(s, h, p, b, Fmt::Json)),
         )
-        .route(
-            "/open311/v2/requests.xml",
-            get(|State(s), Query(q)| list(s, q, Fmt::Xml)).post(|State(s), h, p, b| post(s, h, p, b, Fmt::Xml)),
-        )
-        .route("/open311/v2/requests/{id}", get(one))
-        .route("/open311/v2/{*rest}", get(not_found).post(not_found))
+        .public(Method::GET, "/open311/v2/requests.xml", get(|State(s), Query(q)| list(s, q, Fmt::Xml)))
+        .public(Method::POST, "/open311/v2/requests.xml", post(|State(s), h, p, b| post_request(s, h, p, b, Fmt::Xml)))
+        .public(Method::GET, "/open311/v2/requests/{id}", get(one))
+        .public(Method::GET, "/open311/v2/{*rest}", get(not_found))
+        .public(Method::POST, "/open311/v2/{*rest}", post(not_found));
 }

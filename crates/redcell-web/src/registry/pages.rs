@@ -1,15 +1,18 @@
 //! Read pages: from the street down to a household in a few clicks.
 
-use super::{Nav, PageResult, Pager, render};
 use crate::Shared;
 use crate::auth::{PageUser, url_encode};
 use crate::export::{ExportLink, link};
+use crate::kit::{CsrfForm, CsrfMultipart, Surface, gates};
+use crate::pages::{Nav, PageResult, Pager, render};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
+use redcell_domain::i18n;
+use redcell_domain::ids::*;
+use redcell_store::files;
 use redcell_store::registry::{
     Page, Paged, buildings, cadres, grids, households, members, orgs, residents, search, units,
 };
@@ -19,13 +22,13 @@ use serde::Deserialize;
 pub type Crumbs = Vec<(String, String)>;
 
 /// Breadcrumbs from the highest visible ancestor down to `org_id`.
-pub async fn org_crumbs(db: &Db, p: &Principal, org_id: i64) -> Result<Crumbs, StoreError> {
+pub async fn org_crumbs(db: &Db, p: &Principal, org_id: OrgId) -> Result<Crumbs, StoreError> {
     let org = orgs::get(db, p, org_id).await?;
     Ok(orgs::breadcrumbs(db, p, &org).await?.into_iter().map(|(id, name)| (format!("/orgs/{id}"), name)).collect())
 }
 
 /// May the caller edit rows owned by `org_id`?
-pub async fn can_edit(db: &Db, p: &Principal, org_id: i64) -> bool {
+pub async fn can_edit(db: &Db, p: &Principal, org_id: OrgId) -> bool {
     may(db, p, org_id, Capability::EditRegistry).await
 }
 
@@ -48,7 +51,7 @@ pub async fn org_options(
 }
 
 /// Does the caller hold `cap` over organisation `org_id`?
-pub async fn may(db: &Db, p: &Principal, org_id: i64, cap: Capability) -> bool {
+pub async fn may(db: &Db, p: &Principal, org_id: OrgId, cap: Capability) -> bool {
     match orgs::get(db, p, org_id).await {
         Ok(o) => p.scope(cap).contains(&o.org_path()),
         Err(_) => false,
@@ -88,7 +91,7 @@ async fn tree(u: PageUser, State(s): State<Shared>) -> PageResult {
         .iter()
         .filter(|o| o.kind.0 != redcell_domain::OrgKind::PartyGroup)
         .map(|o| TreeNode {
-            id: o.id,
+            id: o.id.get(),
             name: o.name.clone(),
             kind: o.kind.to_string(),
             depth: (o.org_path().depth() - top).min(6),
@@ -111,7 +114,7 @@ struct OrgPage {
     exports: Vec<ExportLink>,
 }
 
-async fn org(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+async fn org(u: PageUser, State(s): State<Shared>, Path(id): Path<OrgId>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let org = orgs::get(db, p, id).await?;
     let crumbs = org_crumbs(db, p, id).await?;
@@ -155,7 +158,7 @@ struct GridPage {
     exports: Vec<ExportLink>,
 }
 
-async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<GridId>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let grid = grids::get(db, p, id).await?;
     let mut crumbs = org_crumbs(db, p, grid.org_id).await?;
@@ -183,7 +186,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
     let units =
         units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
     let can_edit = can_edit(db, p, grid.org_id).await;
-    let coverage = super::coverage::grid_rate(db, p, id).await;
+    let coverage = crate::pages::coverage::grid_rate(db, p, id.get()).await;
     let exports = if may(db, p, grid.org_id, Capability::Export).await {
         let g = || vec![("grid_id", id.to_string())];
         vec![
@@ -195,7 +198,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Page
     } else {
         vec![]
     };
-    let posts = super::coverage::grid_posts(db, p, id).await;
+    let posts = crate::pages::coverage::grid_posts(db, p, id.get()).await;
     Ok(render(&GridPage {
         nav: Nav::of(&u),
         crumbs,
@@ -230,7 +233,12 @@ struct BuildingPage {
     exports: Vec<ExportLink>,
 }
 
-async fn building(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, Query(q): Query<PageQuery>) -> PageResult {
+async fn building(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<BuildingId>,
+    Query(q): Query<PageQuery>,
+) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let building = buildings::get(db, p, id).await?;
     let mut crumbs = org_crumbs(db, p, building.org_id).await?;
@@ -275,14 +283,14 @@ struct HouseholdPage {
 async fn household_crumbs(db: &Db, p: &Principal, h: &households::Household) -> Result<Crumbs, StoreError> {
     let mut crumbs = org_crumbs(db, p, h.org_id).await?;
     if let Ok(g) = grids::get(db, p, h.grid_id).await {
-        crumbs.push((format!("/grids/{}", g.id), g.name));
+        crumbs.push((format!("/grids/{}", g.id), g.view.name));
     }
     crumbs.push((format!("/buildings/{}", h.building_id), h.building_name.clone()));
     crumbs.push((format!("/households/{}", h.id), format!("{}单元{}", h.unit_no, h.room)));
     Ok(crumbs)
 }
 
-async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+async fn household(u: PageUser, State(s): State<Shared>, Path(id): Path<HouseholdId>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let household = households::get(db, p, id).await?;
     let crumbs = household_crumbs(db, p, &household).await?;
@@ -325,7 +333,7 @@ struct ResidentPage {
     csrf: String,
 }
 
-async fn resident(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+async fn resident(u: PageUser, State(s): State<Shared>, Path(id): Path<ResidentId>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let r = residents::get(db, p, id).await?;
     let mut crumbs = match r.household_id {
@@ -358,14 +366,14 @@ struct MemberPage {
     csrf: String,
 }
 
-async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<MemberId>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let m = members::get(db, p, id).await?;
     let mut crumbs = org_crumbs(db, p, m.org_id).await?;
     crumbs.push((format!("/members/{id}"), m.name.clone()));
     let can_edit = can_edit(db, p, m.org_id).await;
-    let duties = super::coverage::member_duties(db, p, id).await;
-    let (roles, csrf) = (super::coverage::party_roles(), u.csrf.clone());
+    let duties = crate::pages::coverage::member_duties(db, p, id.get()).await;
+    let (roles, csrf) = (crate::pages::coverage::party_roles(), u.csrf.clone());
     Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf }))
 }
 
@@ -375,11 +383,11 @@ struct CadrePage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     c: cadres::Cadre,
-    stations: Vec<(i64, String)>,
+    stations: Vec<(OrgId, String)>,
     can_edit: bool,
 }
 
-async fn cadre(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+async fn cadre(u: PageUser, State(s): State<Shared>, Path(id): Path<CadreId>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let c = cadres::get(db, p, id).await?;
     let stations = cadres::stations(db, p, id).await?;
@@ -391,8 +399,8 @@ async fn cadre(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> Pag
 
 #[derive(Deserialize, Default)]
 struct MembersQuery {
-    org_id: Option<i64>,
-    grid_id: Option<i64>,
+    org_id: Option<OrgId>,
+    grid_id: Option<GridId>,
     central_household: Option<bool>,
     q: Option<String>,
     page: Option<u32>,
@@ -404,8 +412,8 @@ struct MembersPage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     heading: String,
-    org_id: Option<i64>,
-    grid_id: Option<i64>,
+    org_id: Option<OrgId>,
+    grid_id: Option<GridId>,
     q: String,
     list: Paged<members::Member>,
     pager: Pager,
@@ -502,17 +510,73 @@ async fn search_page(u: PageUser, State(s): State<Shared>, Query(q): Query<Searc
     Ok(render(&SearchPage { nav: Nav::of(&u), q: text, list, pager, exports }))
 }
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/", get(home))
-        .route("/orgs", get(tree))
-        .route("/orgs/{id}", get(org))
-        .route("/grids/{id}", get(grid))
-        .route("/buildings/{id}", get(building))
-        .route("/households/{id}", get(household))
-        .route("/residents/{id}", get(resident))
-        .route("/members", get(member_list))
-        .route("/members/{id}", get(member))
-        .route("/cadres/{id}", get(cadre))
-        .route("/search", get(search_page))
+#[derive(Template)]
+#[template(path = "revealed.html")]
+struct RevealedPage {
+    nav: Option<Nav>,
+    r: residents::Revealed,
+}
+
+async fn reveal(u: PageUser, State(s): State<Shared>, Path(id): Path<ResidentId>, CsrfForm(f): CsrfForm) -> Response {
+    match residents::reveal(&s.db, &u.p, id, f.get("reason").unwrap_or("")).await {
+        Ok(r) => {
+            let mut resp = render(&RevealedPage { nav: Nav::of(&u), r });
+            resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            resp
+        }
+        Err(e) => {
+            let refused = matches!(e, StoreError::Forbidden | StoreError::NotFound | StoreError::Denied(_));
+            let mut resp = crate::pages::error_page(e);
+            if refused {
+                resp.extensions_mut().insert(crate::kit::Refused("reveal_denied"));
+            }
+            resp
+        }
+    }
+}
+
+/// Attach a file (a photo, a scanned form) to a household.
+async fn upload(u: PageUser, State(s): State<Shared>, Path(id): Path<HouseholdId>, form: CsrfMultipart) -> PageResult {
+    let Some(file) = form.file("file") else {
+        return Err(
+            StoreError::Invalid(redcell_domain::FieldError::new("file", "required", i18n::REQUIRED).into()).into()
+        );
+    };
+    files::upload(&s.db, &u.p, files::Owner::Household(id), &file.file_name, &file.bytes).await?;
+    Ok(Redirect::to(&format!("/households/{id}")).into_response())
+}
+
+async fn download(u: PageUser, State(s): State<Shared>, Path(id): Path<FileId>) -> PageResult {
+    let (info, data) = files::download(&s.db, &u.p, id.get()).await?;
+    let disposition = if info.content_type.starts_with("image/") { "inline" } else { "attachment" };
+    Ok((
+        [
+            (header::CONTENT_TYPE, info.content_type.clone()),
+            (header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"file-{}\"", info.id)),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+/// The registry's pages: from the street down to a household in a few
+/// clicks, people search, revealing personal data, household files.
+pub fn mount(s: &mut Surface) {
+    s.get("/", gates::SIGNED_IN, home)
+        .get("/orgs", gates::READ, tree)
+        .get("/orgs/{id}", gates::READ, org)
+        .get("/grids/{id}", gates::READ, grid)
+        .get("/buildings/{id}", gates::READ, building)
+        .get("/households/{id}", gates::READ, household)
+        .get("/residents/{id}", gates::READ, resident)
+        .get("/members", gates::READ, member_list)
+        .get("/members/{id}", gates::READ, member)
+        .get("/cadres/{id}", gates::READ, cadre)
+        .get("/search", gates::READ, search_page)
+        .post("/residents/{id}/reveal", gates::REVEAL, reveal)
+        .get("/files/{id}", gates::READ, download)
+        .upload("/households/{id}/files", gates::EDIT, files::MAX_BYTES + 64 * 1024, upload);
+    s.nav(10, "/orgs", "组织架构", gates::READ).nav(11, "/search", "查找人员", gates::READ);
 }

@@ -1,38 +1,31 @@
-//! Test harness for the web layer: the whole application in process (requests
-//! go through `tower::ServiceExt::oneshot` on `redcell_web::app`, no TCP), on a
-//! fresh database per test, and a small tenant built through the JSON API.
+//! The whole application in process: requests go through
+//! `tower::ServiceExt::oneshot` on `redcell_web::app` (no TCP), on a fresh
+//! database per test, with a small tenant built through the JSON API.
+//! Glob-import `use redcell_testkit::app::*;` in a test of the web layer to
+//! get the [`stories!`] macro (one test per backend for each
+//! `async fn name(t: &TestApp)`) and everything below.
 //!
-//! SQLite always runs (a file in a temporary directory). PostgreSQL runs when
-//! `REDCELL_TEST_PG` names a server, e.g. `postgres://postgres@127.0.0.1:5432`:
-//! each test creates its own database `redcell_w_<pid>_<n>_<nanos>` through
-//! `<base>/postgres` and drops it at the end (also when the test panics).
-//!
-//! Every response passes two automatic checks: no body contains the clear ID
-//! number or phone of a fixture person (unless the request itself carried it,
-//! e.g. a form echoing what was typed), and every `id_number` / `phone` in a
-//! JSON body is masked.
-
-#![allow(dead_code)]
+//! Every response passes two automatic checks: no body contains a clear ID
+//! number or phone registered with [`TestApp::secret`] (the fixture's people
+//! are; a page may echo back what the request itself carried, e.g. a form
+//! showing what was typed, the API never may), and every `id_number` /
+//! `phone` in a JSON body of the API is masked.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use chrono::NaiveDate;
 use http_body_util::BodyExt;
-use redcell_domain::ident::DEMO_REGION;
+use redcell_domain::Role;
 use redcell_domain::input::RawOrg;
-use redcell_domain::{IdNumber, Role};
-use redcell_store::{Args, Db};
+use redcell_store::Db;
 use redcell_web::{AppState, app};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 use tower::ServiceExt;
 
-/// The environment variable naming the PostgreSQL server used by the tests.
-pub const PG_ENV: &str = "REDCELL_TEST_PG";
+pub use crate::app_stories as stories;
+pub use crate::{Multipart, PG_ENV, PNG, TestDb, date, synth_id};
 
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "admin-pass-2026";
@@ -41,91 +34,6 @@ pub const SEC_PASSWORD: &str = "sec1-pass-2026";
 
 /// The registry resources of the API, by URL segment.
 pub const RESOURCES: &[&str] = &["orgs", "grids", "buildings", "households", "residents", "members", "cadres", "units"];
-
-/// Generate one `#[tokio::test]` per backend for each story: a story
-/// `async fn name(t: &TestApp)` becomes `name::sqlite` and `name::postgres`.
-macro_rules! stories {
-    ($($story:ident),+ $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let t = crate::common::TestApp::sqlite().await;
-                super::$story(&t).await;
-                t.finish().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(t) = crate::common::TestApp::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(&t).await;
-                t.finish().await;
-            }
-        }
-    )+};
-}
-
-// ---------------------------------------------------------------- databases
-
-enum Cleanup {
-    /// The SQLite file lives in this directory, removed on drop.
-    Sqlite(tempfile::TempDir),
-    Postgres(PgGuard),
-}
-
-/// Drops the PostgreSQL database `name` on `base` when it goes out of scope,
-/// unless [`PgGuard::drop_now`] already did.
-struct PgGuard {
-    base: String,
-    name: String,
-    dropped: bool,
-}
-
-impl PgGuard {
-    async fn drop_now(&mut self) {
-        drop_pg_database(&self.base, &self.name).await.expect("drop test database");
-        self.dropped = true;
-    }
-}
-
-impl Drop for PgGuard {
-    fn drop(&mut self) {
-        if self.dropped {
-            return;
-        }
-        // The test panicked before `finish`: drop from a thread with its own
-        // runtime (we may be inside the test's runtime, which must not block).
-        let (base, name) = (self.base.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
-                && let Err(e) = rt.block_on(drop_pg_database(&base, &name))
-            {
-                eprintln!("could not drop test database {name}: {e}");
-            }
-        })
-        .join();
-    }
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique_name() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("redcell_w_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
-}
-
-async fn pg_admin(base: &str) -> Result<Db, redcell_store::StoreError> {
-    Db::connect(&format!("{base}/postgres")).await
-}
-
-async fn drop_pg_database(base: &str, name: &str) -> Result<(), redcell_store::StoreError> {
-    let admin = pg_admin(base).await?;
-    // FORCE ends connections a panicking test left open (PostgreSQL 13+).
-    let r = admin.exec(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), Args::new()).await;
-    admin.close().await;
-    r.map(|_| ())
-}
 
 // ---------------------------------------------------------------- responses
 
@@ -219,49 +127,30 @@ pub struct TestApp {
     router: Router,
     /// Clear ID numbers and phones that must never appear in a response.
     secrets: Mutex<Vec<String>>,
-    cleanup: Cleanup,
+    test_db: TestDb,
 }
 
 impl TestApp {
-    fn new(db: Db, cleanup: Cleanup) -> TestApp {
+    fn new(test_db: TestDb) -> TestApp {
+        let db = test_db.db.clone();
         let state = std::sync::Arc::new(AppState { db: db.clone(), secure_cookies: false, trust_forwarded: false });
-        TestApp { db, router: app(state), secrets: Mutex::new(Vec::new()), cleanup }
+        TestApp { db, router: app(state), secrets: Mutex::new(Vec::new()), test_db }
     }
 
-    /// A fresh, migrated SQLite database in a temporary directory.
+    /// The application on a fresh, migrated SQLite database.
     pub async fn sqlite() -> TestApp {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("redcell.db").display());
-        let db = Db::connect(&url).await.expect("connect sqlite");
-        db.migrate().await.expect("migrate sqlite");
-        TestApp::new(db, Cleanup::Sqlite(dir))
+        TestApp::new(TestDb::sqlite().await)
     }
 
-    /// A fresh, migrated PostgreSQL database, or `None` (printing "skipped")
-    /// when `REDCELL_TEST_PG` is not set.
+    /// The application on a fresh, migrated PostgreSQL database, or `None`
+    /// (printing "skipped") when `REDCELL_TEST_PG` is not set.
     pub async fn postgres(story: &str) -> Option<TestApp> {
-        let Some(base) = std::env::var(PG_ENV).ok().filter(|s| !s.trim().is_empty()) else {
-            println!("skipped: {story} on PostgreSQL ({PG_ENV} is not set)");
-            return None;
-        };
-        let base = base.trim().trim_end_matches('/').to_string();
-        let name = unique_name();
-        let admin = pg_admin(&base).await.unwrap_or_else(|e| panic!("connect to {PG_ENV}={base}: {e}"));
-        admin.exec(&format!("CREATE DATABASE \"{name}\""), Args::new()).await.expect("create test database");
-        admin.close().await;
-        // From here on the guard drops the database whatever happens.
-        let guard = PgGuard { base: base.clone(), name: name.clone(), dropped: false };
-        let db = Db::connect(&format!("{base}/{name}")).await.expect("connect postgres");
-        db.migrate().await.expect("migrate postgres");
-        Some(TestApp::new(db, Cleanup::Postgres(guard)))
+        Some(TestApp::new(TestDb::postgres(story).await?))
     }
 
     /// Close the pool and remove the database.
-    pub async fn finish(mut self) {
-        self.db.close().await;
-        if let Cleanup::Postgres(g) = &mut self.cleanup {
-            g.drop_now().await;
-        }
+    pub async fn finish(self) {
+        self.test_db.finish().await;
     }
 
     /// Register values (clear ID numbers, phones) that no response may contain.
@@ -429,6 +318,27 @@ impl TestApp {
     pub async fn session_form(&self, path: &str, session: &str, pairs: &[(&str, &str)]) -> Resp {
         let cookie = format!("rc_session={session}");
         self.form(path, Some(&cookie), pairs).await
+    }
+
+    /// POST a `multipart/form-data` body with the session cookie.
+    pub async fn post_multipart(&self, path: &str, session: &str, form: Multipart) -> Resp {
+        let (content_type, body) = form.finish();
+        let cookie = format!("rc_session={session}");
+        self.send(Method::POST, path, &[("content-type", &content_type), ("cookie", &cookie)], body).await
+    }
+
+    // ---- imports
+
+    /// Upload a file of `kind` on the import page (as its form does); the
+    /// check runs in a job, see [`TestApp::work_imports`].
+    pub async fn upload_import(&self, session: &str, csrf: &str, kind: &str, file_name: &str, bytes: &[u8]) -> Resp {
+        let form = Multipart::new().text("_csrf", csrf).text("kind", kind).file("file", file_name, "text/csv", bytes);
+        self.post_multipart("/import/upload", session, form).await
+    }
+
+    /// Work the queued import jobs until none is left, as a server's worker does.
+    pub async fn work_imports(&self) {
+        while redcell_store::import::jobs::work_one(&self.db, "test", redcell_web::today()).await.expect("work") {}
     }
 }
 
@@ -673,15 +583,9 @@ pub struct World {
 /// The marker every branch-2 name carries.
 pub const B2_MARK: &str = "西湖";
 
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-}
-
-pub fn synth_id(birth: NaiveDate, seq: u32) -> String {
-    IdNumber::synthesise(DEMO_REGION, birth, seq).as_str().to_string()
-}
-
-fn id_of(v: &Value) -> i64 {
+/// The `id` of a created row.
+#[track_caller]
+pub fn id_of(v: &Value) -> i64 {
     v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
 }
 
@@ -811,5 +715,5 @@ pub async fn world(t: &TestApp) -> World {
             .await
             .expect("add sec1");
     let sec1 = t.api_login(SEC, SEC_PASSWORD).await;
-    World { root, root_name, b: branches, admin, sec1, admin_id, sec1_id }
+    World { root: root.get(), root_name, b: branches, admin, sec1, admin_id, sec1_id }
 }

@@ -1,0 +1,7 @@
+-- Schema parity with SQLite (PostgreSQL). Keep in step with ../sqlite/0013_schema_parity.sql.
+--
+-- crates/redcell-store/tests/schema_parity.rs compares the two migrated
+-- schemas. The differences it found were on the SQLite side only (TEXT primary
+-- keys of sessions and id_marks accepting NULL there); PostgreSQL already has
+-- the intended schema, so this half of the pair changes nothing. It exists so
+-- that both folders keep the same migration numbers.
