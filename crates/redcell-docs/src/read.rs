@@ -22,6 +22,20 @@ use std::io::Cursor;
 /// The default upload limit.
 pub const MAX_BYTES: usize = 50 * 1024 * 1024;
 
+/// How much an xlsx may unpack to, per byte of the file: spreadsheets
+/// compress about 5 to 20 times; far more means a crafted archive.
+pub const MAX_EXPANSION_RATIO: u64 = 100;
+/// Unpacked bytes every file may reach whatever its size (small files
+/// carry fixed parts: styles, themes).
+pub const MIN_EXPANSION: u64 = 32 * 1024 * 1024;
+/// Unpacked bytes no file may pass.
+pub const MAX_EXPANDED: u64 = 1024 * 1024 * 1024;
+
+/// The unpacked size an xlsx of `size` bytes may reach.
+pub fn expansion_limit(size: usize) -> u64 {
+    (size as u64).saturating_mul(MAX_EXPANSION_RATIO).clamp(MIN_EXPANSION, MAX_EXPANDED)
+}
+
 /// What kind of value a cell held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellKind {
@@ -61,6 +75,10 @@ pub enum ReadError {
     OldXls,
     NotSpreadsheet,
     Corrupt(String),
+    /// The archive unpacks to more than [`expansion_limit`] allows.
+    Expands {
+        limit: u64,
+    },
     Encoding,
     Empty,
     /// Merged cells, e.g. `A1:C1`.
@@ -80,6 +98,9 @@ impl ReadError {
             ReadError::OldXls => i18n::IMPORT_OLD_XLS.into(),
             ReadError::NotSpreadsheet => i18n::IMPORT_NOT_SHEET.into(),
             ReadError::Corrupt(_) => i18n::IMPORT_CORRUPT.into(),
+            ReadError::Expands { limit } => {
+                format!("{}（上限 {} MB）", i18n::IMPORT_EXPANDS, limit / 1_048_576)
+            }
             ReadError::Encoding => i18n::IMPORT_ENCODING.into(),
             ReadError::Empty => i18n::IMPORT_EMPTY.into(),
             ReadError::Merged(r) => {
@@ -184,6 +205,7 @@ impl<'a> Book<'a> {
         }
         match sniff(bytes)? {
             Format::Xlsx => {
+                check_expansion(bytes, expansion_limit(bytes.len()))?;
                 let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
                 let Some(sheet) = wb.sheet_names().first().cloned() else {
                     return Err(ReadError::Empty);
@@ -517,6 +539,39 @@ fn classify(bytes: &[u8]) -> Result<Text<'_>, ReadError> {
     }
 }
 
+/// Refuse an archive that unpacks to more than `limit` bytes, before any
+/// part of it is parsed: first by the sizes its directory declares, then by
+/// unpacking every part into nothing, counting, and stopping at the limit
+/// (so a directory that understates its sizes is caught as well). Memory use
+/// is one buffer whatever the file holds.
+pub fn check_expansion(bytes: &[u8], limit: u64) -> Result<(), ReadError> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
+    let mut declared: u64 = 0;
+    for i in 0..zip.len() {
+        declared = declared.saturating_add(zip.by_index_raw(i).map_err(corrupt)?.size());
+        if declared > limit {
+            return Err(ReadError::Expands { limit });
+        }
+    }
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).map_err(corrupt)?;
+        loop {
+            let n = part.read(&mut buf).map_err(corrupt)?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > limit {
+                return Err(ReadError::Expands { limit });
+            }
+        }
+    }
+    Ok(())
+}
+
 fn corrupt(e: impl std::fmt::Display) -> ReadError {
     ReadError::Corrupt(e.to_string())
 }
@@ -609,6 +664,46 @@ mod tests {
         let big = vec![b'a'; 11];
         assert!(matches!(read_rows(&big, 10, &mut |_, _| true), Err(ReadError::TooLarge { .. })));
         assert!(ReadError::TooLarge { size: 60 << 20, max: MAX_BYTES }.message().contains("50 MB"));
+    }
+
+    /// A zip of one part of `n` zero bytes (deflated: a few kilobytes).
+    fn zeros_zip(n: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        w.start_file("xl/sharedStrings.xml", opts).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..n >> 20 {
+            w.write_all(&chunk).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn an_archive_that_unpacks_too_far_is_refused_before_it_is_read() {
+        let bomb = zeros_zip(40 << 20);
+        assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
+        let limit = expansion_limit(bomb.len());
+        assert_eq!(limit, MIN_EXPANSION);
+        assert_eq!(rows(&bomb), Err(ReadError::Expands { limit }));
+        assert!(ReadError::Expands { limit }.message().contains("32 MB"));
+
+        // The same archive with its directory claiming the part is 1 KB: the
+        // count of what really unpacks catches it (or the archive reader
+        // refuses the mismatch); it is never read.
+        let mut liar = bomb.clone();
+        for (sig, at) in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)] {
+            let pos = liar.windows(4).position(|w| w == sig).unwrap();
+            liar[pos + at..pos + at + 4].copy_from_slice(&1024u32.to_le_bytes());
+        }
+        let r = rows(&liar);
+        assert!(matches!(r, Err(ReadError::Expands { .. } | ReadError::Corrupt(_))), "{r:?}");
+
+        // Limits grow with the file, up to the hard cap.
+        assert_eq!(expansion_limit(1 << 20), 100 << 20);
+        assert_eq!(expansion_limit(50 << 20), MAX_EXPANDED);
+        // A small honest archive passes the check.
+        assert_eq!(check_expansion(&zeros_zip(1 << 20), MIN_EXPANSION), Ok(()));
     }
 
     #[test]

@@ -286,6 +286,8 @@ pub const PICK_NONE: &str = "在您的管辖范围内没有找到匹配项";
 pub const IMPORT_HEADER_MISSING: &str = "缺少表头（列名可能被改动）";
 pub const IMPORT_HEADER_TWICE: &str = "表头重复";
 pub const IMPORT_TOO_LARGE: &str = "文件过大";
+/// An xlsx whose parts unpack to far more than such a file holds (a "zip bomb").
+pub const IMPORT_EXPANDS: &str = "文件解压后过大，不像正常的花名册表格（可能是恶意或损坏的文件），未读取";
 pub const IMPORT_OLD_XLS: &str = "这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再上传";
 pub const IMPORT_NOT_SHEET: &str = "无法识别的文件类型：请上传 .xlsx 或 .csv 文件";
 pub const IMPORT_CORRUPT: &str = "文件已损坏或不完整（可能上传中断），请重新保存后上传";

@@ -169,12 +169,46 @@ async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
     if s.db.ping().await { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unreachable") }
 }
 
-/// Serve until Ctrl-C / SIGTERM.
-pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result<()> {
+/// How long a stopping server waits for requests in flight (and the import
+/// job in hand) before it cuts them.
+pub const DEFAULT_SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Resolves on SIGTERM (systemd, Docker, Kubernetes) or SIGINT (Ctrl-C).
+pub async fn stop_signal() {
+    let int = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = int => {}
+        _ = term => {}
+    }
+}
+
+/// Serve until `stop` resolves (see [`stop_signal`]); then stop accepting,
+/// let the requests in flight finish, and cut what is still running after
+/// `deadline`. The import worker finishes its job in hand within the same
+/// deadline; a job cut at the deadline is handed back to the queue.
+pub async fn serve(
+    state: Shared,
+    bind: std::net::SocketAddr,
+    deadline: std::time::Duration,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     let purge_db = state.db.clone();
-    tokio::spawn(async move {
+    let hourly = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
@@ -187,7 +221,7 @@ pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result
         }
     });
     let escalate_db = state.db.clone();
-    tokio::spawn(async move {
+    let escalation = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
@@ -197,10 +231,50 @@ pub async fn serve(state: Shared, bind: std::net::SocketAddr) -> std::io::Result
         }
     });
     // Roster import jobs: any server process may work them.
-    tokio::spawn(redcell_store::import::jobs::worker(state.db.clone(), format!("pid{}", std::process::id()), today));
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    let (stopping, stop_rx) = tokio::sync::watch::channel(false);
+    let worker_name = format!("pid{}", std::process::id());
+    let worker = tokio::spawn(redcell_store::import::jobs::worker(
+        state.db.clone(),
+        worker_name.clone(),
+        today,
+        stop_rx.clone(),
+    ));
+    tokio::spawn(async move {
+        stop.await;
+        tracing::info!("stopping: no new connections; finishing requests in flight (at most {deadline:?})");
+        let _ = stopping.send(true);
+    });
+    let db = state.db.clone();
+    let mut graceful_rx = stop_rx.clone();
+    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = graceful_rx.wait_for(|s| *s).await;
+        });
+    let mut deadline_rx = stop_rx;
+    let cut = async move {
+        let _ = deadline_rx.wait_for(|s| *s).await;
+        tokio::time::sleep(deadline).await;
+    };
+    let served = tokio::select! {
+        r = server => r,
+        _ = cut => {
+            tracing::warn!("stopping: requests still running after {deadline:?} were cut");
+            Ok(())
+        }
+    };
+    hourly.abort();
+    escalation.abort();
+    // The worker saw the flag; give it what is left of the deadline.
+    let cut_worker = worker.abort_handle();
+    if tokio::time::timeout(deadline, worker).await.is_err() {
+        cut_worker.abort();
+        tracing::warn!("stopping: the import job in hand was cut (its transaction is rolled back)");
+    }
+    match redcell_store::import::jobs::hand_back(&db, &worker_name).await {
+        Ok(n) if n > 0 => tracing::info!("stopping: {n} import job(s) handed back to the queue"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("stopping: handing back import jobs: {e}"),
+    }
+    db.close().await;
+    served
 }

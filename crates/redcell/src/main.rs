@@ -43,6 +43,10 @@ enum Command {
         /// from the last X-Forwarded-For entry.
         #[arg(long, env = "REDCELL_TRUST_FORWARDED")]
         trust_forwarded: bool,
+        /// On SIGTERM or Ctrl-C: seconds to let requests in flight (and an
+        /// import job in hand) finish before they are cut.
+        #[arg(long, default_value_t = 30, env = "REDCELL_SHUTDOWN_TIMEOUT", value_name = "SECONDS")]
+        shutdown_timeout: u64,
     },
     /// Create a synthetic street district to try redcell with.
     Demo(DemoArgs),
@@ -322,11 +326,12 @@ async fn main() -> Result<()> {
     tracing::debug!(sqlite_on_mimalloc, "allocator");
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { bind, secure_cookies, trust_forwarded } => {
+        Command::Serve { bind, secure_cookies, trust_forwarded, shutdown_timeout } => {
             let db = open(cli.database).await?;
             let state = Arc::new(redcell_web::AppState { db, secure_cookies, trust_forwarded });
             eprintln!("redcell 已启动：http://{bind}/ （按 Ctrl-C 停止）");
-            redcell_web::serve(state, bind)
+            let deadline = std::time::Duration::from_secs(shutdown_timeout);
+            redcell_web::serve(state, bind, deadline, redcell_web::stop_signal())
                 .await
                 .with_context(|| format!("无法在 {bind} 上监听（端口是否被占用？可用 --bind 指定其他地址）"))?;
         }

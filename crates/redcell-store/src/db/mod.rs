@@ -194,8 +194,74 @@ pub enum Db {
 /// A write transaction. On SQLite it is opened with `BEGIN IMMEDIATE` so that a
 /// read-then-write never fails to upgrade its lock.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// A SQLite write transaction on a connection of the pool, run with plain
+/// `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK` statements.
+///
+/// Not sqlx's own transaction: when a statement or the commit failed (a full
+/// disk), sqlx returned the connection to the pool with a transaction depth
+/// it never reset, and every later `begin` on it failed until a restart.
+/// Here the rule is simple: a connection goes back to the pool only after a
+/// `COMMIT` or `ROLLBACK` that succeeded; otherwise it is closed (closing
+/// rolls back whatever was open) and the pool opens a fresh one.
+pub struct SqliteTx {
+    conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
+}
+
+impl SqliteTx {
+    async fn begin(pool: &SqlitePool) -> Result<SqliteTx, StoreError> {
+        let mut conn = pool.acquire().await?;
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            // Whatever state a failed BEGIN left, this connection is not reused.
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(SqliteTx { conn: Some(conn) })
+    }
+
+    async fn finish(mut self, statement: &'static str) -> Result<(), StoreError> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        match sqlx::query(statement).execute(&mut *conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // A failed COMMIT (disk full, I/O error): roll back if possible,
+                // and never hand the connection out again either way.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                conn.close_on_drop();
+                Err(e.into())
+            }
+        }
+    }
+
+    fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        self.conn.as_mut().expect("an open transaction has its connection")
+    }
+}
+
+impl Drop for SqliteTx {
+    /// Abandoned (an error returned before commit, or the task cancelled): roll
+    /// back on a task of its own and return the connection only if that
+    /// worked; without a runtime, close it.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
 }
 
 impl Db {
@@ -251,7 +317,7 @@ impl Db {
     /// Begin a write transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p) => Tx::Sqlite(SqliteTx::begin(p).await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -359,7 +425,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t) => t.finish("COMMIT").await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -367,14 +433,14 @@ impl Tx {
 
     pub async fn all<T: Row>(&mut self, sql: &str, args: Args) -> Result<Vec<T>, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_all(&mut **t).await?,
+            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_all(t.conn()).await?,
             Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(args)?).fetch_all(&mut **t).await?,
         })
     }
 
     pub async fn opt<T: Row>(&mut self, sql: &str, args: Args) -> Result<Option<T>, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_optional(&mut **t).await?,
+            Tx::Sqlite(t) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_optional(t.conn()).await?,
             Tx::Postgres(t) => sqlx::query_as_with(sql, pg_args(args)?).fetch_optional(&mut **t).await?,
         })
     }
@@ -390,7 +456,7 @@ impl Tx {
 
     pub async fn exec(&mut self, sql: &str, args: Args) -> Result<u64, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => sqlx::query_with(sql, sqlite_args(args)?).execute(&mut **t).await?.rows_affected(),
+            Tx::Sqlite(t) => sqlx::query_with(sql, sqlite_args(args)?).execute(t.conn()).await?.rows_affected(),
             Tx::Postgres(t) => sqlx::query_with(sql, pg_args(args)?).execute(&mut **t).await?.rows_affected(),
         })
     }

@@ -338,9 +338,10 @@ pub async fn purge_abandoned(db: &Db, now: DateTime<Utc>) -> Result<u64, StoreEr
 
 /// The worker loop `serve` starts: work jobs until none is queued, then look
 /// again every second; abandoned jobs are purged at start and every hour.
-pub async fn worker(db: Db, name: String, today: fn() -> NaiveDate) {
+/// When `stop` turns true it finishes the job in hand and returns.
+pub async fn worker(db: Db, name: String, today: fn() -> NaiveDate, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut last_purge: Option<std::time::Instant> = None;
-    loop {
+    while !*stop.borrow() {
         if last_purge.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
             match purge_abandoned(&db, Utc::now()).await {
                 Ok(n) if n > 0 => tracing::info!("import worker: purged {n} abandoned import jobs"),
@@ -354,6 +355,22 @@ pub async fn worker(db: Db, name: String, today: fn() -> NaiveDate) {
             Ok(false) => {}
             Err(e) => tracing::warn!("import worker: {e}"),
         }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        tokio::select! {
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
     }
+}
+
+/// Give back the jobs worker `name` holds (a server stopping before its job
+/// finished; the job's import ran in one transaction, which was rolled back):
+/// they are queued again for any process to run at once, instead of after
+/// the stale-claim limit. Returns how many.
+pub async fn hand_back(db: &Db, name: &str) -> Result<u64, StoreError> {
+    db.exec(
+        "UPDATE import_jobs SET status = 'queued', claimed_by = NULL, progress = 0 \
+         WHERE status = 'running' AND claimed_by LIKE $1",
+        args![format!("{name}-%")],
+    )
+    .await
 }
