@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod calendar;
 pub mod coverage;
 pub mod db;

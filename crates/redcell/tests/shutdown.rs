@@ -5,45 +5,16 @@
 
 #![cfg(unix)]
 
-use redcell_testkit::cli;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use redcell_testkit::cli::{self, Server, http, json_field};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "Stop-Test-2026";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One HTTP/1.1 exchange on a fresh connection: the status, or `None` when
-/// the connection was refused or closed before a whole status line came.
-fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{auth}content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status: u16 = text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Some((status, body))
-}
-
-/// The value of `"key":"…"` or `"key":123` in a JSON text (enough for the
-/// two fields this test reads).
-fn field(json: &str, key: &str) -> String {
-    let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {json}")) + key.len() + 3;
-    json[at..].trim_start_matches('"').chars().take_while(|c| c.is_ascii_alphanumeric()).collect()
-}
+/// Each write's name and the status it was answered with (`None`: no answer).
+type Outcomes = Arc<Mutex<Vec<(String, Option<u16>)>>>;
 
 #[test]
 fn sigterm_with_writes_in_flight_answers_or_refuses_every_write() {
@@ -53,33 +24,16 @@ fn sigterm_with_writes_in_flight_answers_or_refuses_every_write() {
     let (ok, _, err) = cli::run(bin, &db, &["demo", "--households", "60", "--seed", "5", "--admin-password", PASSWORD]);
     assert!(ok, "{err}");
 
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut server = Command::new(bin)
-        .args(["serve", "--bind", &addr.to_string(), "--shutdown-timeout", "20"])
-        .env("REDCELL_DATABASE_URL", &db)
-        .env("REDCELL_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while call(addr, "GET", "/healthz", None, "").is_none() {
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (st, login) =
-        call(addr, "POST", "/api/v1/auth/login", None, &format!(r#"{{"username":"admin","password":"{PASSWORD}"}}"#))
-            .expect("login");
-    assert_eq!(st, 200, "{login}");
-    let token = field(&login, "token");
-    let (st, grids) = call(addr, "GET", "/api/v1/grids?per_page=1", Some(&token), "").expect("grids");
+    let mut server = Server::start(bin, &db, &["--shutdown-timeout", "20"]);
+    let addr = server.addr;
+    let token = server.login("admin", PASSWORD);
+    let (st, grids) = http(addr, "GET", "/api/v1/grids?per_page=1", Some(&token), "").expect("grids");
     assert_eq!(st, 200, "{grids}");
-    let grid = field(&grids, "id");
+    let grid = json_field(&grids, "id");
 
     // Writers: each creates shops named for itself and the attempt, one
     // connection per write, until the server stops answering.
-    let outcomes: Arc<Mutex<Vec<(String, Option<u16>)>>> = Arc::default();
+    let outcomes: Outcomes = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..16)
         .map(|w| {
@@ -88,7 +42,7 @@ fn sigterm_with_writes_in_flight_answers_or_refuses_every_write() {
                 for i in 0.. {
                     let name = format!("停机测试{w}-{i}");
                     let body = format!(r#"{{"grid_id":{grid},"kind":"shop","name":"{name}"}}"#);
-                    let r = call(addr, "POST", "/api/v1/units", Some(&token), &body).map(|(s, _)| s);
+                    let r = http(addr, "POST", "/api/v1/units", Some(&token), &body).map(|(s, _)| s);
                     outcomes.lock().unwrap().push((name, r));
                     if r.is_none() || done.load(Ordering::Relaxed) {
                         break;
@@ -101,11 +55,11 @@ fn sigterm_with_writes_in_flight_answers_or_refuses_every_write() {
     while outcomes.lock().unwrap().len() < 60 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let term = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let term = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     assert!(term.success());
     let stopping = Instant::now();
     let status = loop {
-        if let Some(s) = server.try_wait().unwrap() {
+        if let Some(s) = server.child.try_wait().unwrap() {
             break s;
         }
         assert!(stopping.elapsed() < Duration::from_secs(40), "server did not stop within its deadline");
