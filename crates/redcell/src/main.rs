@@ -318,10 +318,12 @@ async fn open(url: Option<String>) -> Result<Db> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
         if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("无法创建数据目录 {}：请换一个可写的位置（--database sqlite://路径）", dir.display())
+            })?;
         }
     }
-    let db = Db::connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
+    let db = connect(&url).await?;
     if db.backend() == redcell_store::db::Backend::Sqlite {
         // A damaged file is refused before anything is written into it.
         let problems = redcell_store::backup::check(&db, true).await.unwrap_or_else(|e| vec![e.to_string()]);
@@ -352,6 +354,37 @@ async fn scheduled_backups(db: Db, url: String, dir: std::path::PathBuf, keep: r
     }
 }
 
+/// Connect, explaining the usual failures in words an operator can act on
+/// (each cause said once, at once: no pool timeout to wait for).
+async fn connect(url: &str) -> Result<Db> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        if !path.exists() {
+            // SQLite's "unable to open database file" does not say why.
+            let probe = dir.join(".redcell-write-test");
+            if let Err(e) = std::fs::write(&probe, b"") {
+                bail!(
+                    "数据目录 {} 不可写（{e}）：请换一个可写的位置（--database sqlite://路径），或让运行 redcell 的用户有写权限",
+                    dir.display()
+                );
+            }
+            let _ = std::fs::remove_file(&probe);
+        } else if std::fs::OpenOptions::new().read(true).write(true).open(path).is_err() {
+            bail!(
+                "数据库文件 {} 不可读写：请检查文件权限（运行 redcell 的用户须能读写它及其所在目录）",
+                path.display()
+            );
+        }
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if let Err(why) = redcell_store::db::probe_postgres(url).await {
+            bail!("无法连接 PostgreSQL（{}）：{why}", redact(url));
+        }
+    }
+    Db::connect(url).await.with_context(|| format!("无法打开数据库 {}", redact(url)))
+}
+
 /// Hide a password in a URL before printing it.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -367,7 +400,35 @@ fn redact(url: &str) -> String {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误：{}", report(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its causes on one line, each said once: a wrapper that
+/// already quotes its cause's text (a database error quoting the driver's,
+/// which quotes SQLite's) does not repeat it.
+fn report(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || parts.iter().any(|p| p.contains(text)) {
+            continue;
+        }
+        // A cause that contains an earlier part's text replaces it.
+        parts.retain(|p| !text.contains(p.as_str()));
+        parts.push(text.to_string());
+    }
+    parts.join("：")
+}
+
+async fn run() -> Result<()> {
     // Before any SQLite connection opens.
     let sqlite_on_mimalloc = sqlite_alloc::install();
     tracing_subscriber::fmt()
@@ -431,7 +492,7 @@ async fn main() -> Result<()> {
         }
         Command::Check => {
             let url = cli.database.clone().unwrap_or_else(|| DEFAULT_DB.to_string());
-            let db = Db::connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
+            let db = connect(&url).await?;
             let problems = redcell_store::backup::check(&db, false).await?;
             if problems.is_empty() {
                 println!("数据库完好：{}", redact(&url));

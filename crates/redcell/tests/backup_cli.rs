@@ -184,6 +184,7 @@ fn postgres_backup_under_load_restores_what_was_acknowledged() {
     let (live, fresh) = (format!("redcell_bk_live_{stamp}"), format!("redcell_bk_fresh_{stamp}"));
     let admin = |sql: String| {
         let ok = std::process::Command::new("psql")
+            .env("PGOPTIONS", "-c client_min_messages=warning")
             .args([&format!("{base}/postgres"), "-qc", &sql])
             .status()
             .map(|s| s.success())

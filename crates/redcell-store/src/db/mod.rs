@@ -177,6 +177,38 @@ impl Pace for NoPace {
     }
 }
 
+/// Try one PostgreSQL connection (5 s at most) and say in words what stops
+/// it: the server not listening, a name that does not resolve, a password
+/// refused, a database that does not exist.
+pub async fn probe_postgres(url: &str) -> Result<(), String> {
+    use sqlx::ConnectOptions;
+    let opts = PgConnectOptions::from_str(url).map_err(|e| format!("地址格式不对：{e}"))?;
+    let attempt = tokio::time::timeout(Duration::from_secs(5), opts.connect()).await;
+    let err = match attempt {
+        Err(_) => return Err("5 秒内没有应答：地址或端口是否正确？防火墙是否放行？".into()),
+        Ok(Ok(conn)) => {
+            let _ = sqlx::Connection::close(conn).await;
+            return Ok(());
+        }
+        Ok(Err(e)) => e,
+    };
+    let text = err.to_string();
+    Err(match &err {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "连接被拒绝：PostgreSQL 服务是否在运行？地址和端口是否正确？".into()
+        }
+        sqlx::Error::Io(_) if text.contains("lookup") || text.contains("resolve") => {
+            format!("主机名无法解析（{text}）")
+        }
+        sqlx::Error::Database(d) => match d.code().as_deref() {
+            Some("28P01") | Some("28000") => format!("用户名或密码被拒绝（{}）", d.message()),
+            Some("3D000") => format!("数据库不存在：请先创建（CREATE DATABASE …）（{}）", d.message()),
+            _ => d.message().to_string(),
+        },
+        _ => text,
+    })
+}
+
 /// Which backend a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
