@@ -377,10 +377,10 @@ async fn connect(url: &str) -> Result<Db> {
             );
         }
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        if let Err(why) = redcell_store::db::probe_postgres(url).await {
-            bail!("无法连接 PostgreSQL（{}）：{why}", redact(url));
-        }
+    if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && let Err(why) = redcell_store::db::probe_postgres(url).await
+    {
+        bail!("无法连接 PostgreSQL（{}）：{why}", redact(url));
     }
     Db::connect(url).await.with_context(|| format!("无法打开数据库 {}", redact(url)))
 }
