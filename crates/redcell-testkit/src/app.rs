@@ -133,7 +133,12 @@ pub struct TestApp {
 impl TestApp {
     fn new(test_db: TestDb) -> TestApp {
         let db = test_db.db.clone();
-        let state = std::sync::Arc::new(AppState { db: db.clone(), secure_cookies: false, trust_forwarded: false });
+        let state = std::sync::Arc::new(AppState {
+            db: db.clone(),
+            secure_cookies: false,
+            trust_forwarded: false,
+            ops: Default::default(),
+        });
         TestApp { db, router: app(state), secrets: Mutex::new(Vec::new()), test_db }
     }
 

@@ -102,7 +102,11 @@ impl IntoResponse for ApiError {
             }
             e => {
                 tracing::error!("internal error: {e}");
-                body(StatusCode::INTERNAL_SERVER_ERROR, "internal", i18n::INTERNAL, None, &[])
+                let mut r = body(StatusCode::INTERNAL_SERVER_ERROR, "internal", i18n::INTERNAL, None, &[]);
+                if let StoreError::Db(db) = e {
+                    r.extensions_mut().insert(crate::ops::StorageFault(db.to_string()));
+                }
+                r
             }
         }
     }

@@ -11,12 +11,12 @@ pub mod export;
 pub mod form;
 pub mod guide;
 pub mod kit;
+pub mod ops;
 pub mod pages;
 pub mod registry;
 pub mod requests;
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -33,6 +33,8 @@ pub struct AppState {
     /// Behind a reverse proxy: take the client address from the last
     /// `X-Forwarded-For` entry (the one the proxy added) instead of the peer.
     pub trust_forwarded: bool,
+    /// Health and metrics of this process (see [`ops`]).
+    pub ops: ops::Ops,
 }
 
 pub type Shared = Arc<AppState>;
@@ -86,7 +88,8 @@ fn static_file(content_type: &'static str, max_age: u32, body: &'static str) -> 
 pub fn app(state: Shared) -> Router {
     let mut surface = surface();
     surface
-        .public(axum::http::Method::GET, "/healthz", get(healthz))
+        .public(axum::http::Method::GET, "/healthz", get(ops::healthz))
+        .public(axum::http::Method::GET, "/metrics", get(ops::metrics))
         .public(
             axum::http::Method::GET,
             "/static/app.css",
@@ -119,6 +122,7 @@ pub fn app(state: Shared) -> Router {
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(axum::middleware::from_fn(kit::gate::audit_refusals))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(axum::Extension(state))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
@@ -165,10 +169,6 @@ fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
-async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
-    if s.db.ping().await { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unreachable") }
-}
-
 /// How long a stopping server waits for requests in flight (and the import
 /// job in hand) before it cuts them.
 pub const DEFAULT_SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -207,25 +207,50 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let purge_db = state.db.clone();
+    let hourly_state = state.clone();
     let hourly = tokio::spawn(async move {
+        let (db, ops) = (&hourly_state.db, &hourly_state.ops);
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            if let Err(e) = redcell_store::auth::purge_expired_sessions(&purge_db).await {
+            let r = redcell_store::auth::purge_expired_sessions(db).await;
+            ops.job_ran(ops::Job::SessionPurge, r.is_ok());
+            if let Err(e) = r {
                 tracing::warn!("purging sessions: {e}");
             }
-            if let Err(e) = redcell_store::duties::notices::run_all(&purge_db, today()).await {
+            let r = redcell_store::duties::notices::run_all(db, today()).await;
+            ops.job_ran(ops::Job::Reminders, r.is_ok());
+            if let Err(e) = r {
                 tracing::warn!("duty reminders: {e}");
+            }
+            // The storage checked while serving (SQLite: quick_check), and
+            // the planner's statistics kept fresh.
+            match redcell_store::backup::check(db, true).await {
+                Ok(problems) => {
+                    if !problems.is_empty() {
+                        tracing::error!("integrity check: {} problem(s), first: {}", problems.len(), problems[0]);
+                    }
+                    ops.job_ran(ops::Job::IntegrityCheck, problems.is_empty());
+                    ops.set_integrity(problems);
+                }
+                Err(e) => {
+                    ops.job_ran(ops::Job::IntegrityCheck, false);
+                    tracing::warn!("integrity check: {e}");
+                }
+            }
+            if let Err(e) = db.optimize().await {
+                tracing::warn!("optimize: {e}");
             }
         }
     });
-    let escalate_db = state.db.clone();
+    let escalate_state = state.clone();
     let escalation = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            if let Err(e) = redcell_store::requests::escalate::run(&escalate_db, chrono::Utc::now()).await {
+            let r = redcell_store::requests::escalate::run(&escalate_state.db, chrono::Utc::now()).await;
+            escalate_state.ops.job_ran(ops::Job::Escalation, r.is_ok());
+            if let Err(e) = r {
                 tracing::warn!("request escalation: {e}");
             }
         }

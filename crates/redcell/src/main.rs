@@ -455,7 +455,8 @@ async fn run() -> Result<()> {
                 let keep = redcell_store::backup::Retention { daily: backup_keep_daily, weekly: backup_keep_weekly };
                 tokio::spawn(scheduled_backups(db.clone(), url, dir, keep));
             }
-            let state = Arc::new(redcell_web::AppState { db, secure_cookies, trust_forwarded });
+            let state =
+                Arc::new(redcell_web::AppState { db, secure_cookies, trust_forwarded, ops: Default::default() });
             eprintln!("redcell 已启动：http://{bind}/ （按 Ctrl-C 停止）");
             let deadline = std::time::Duration::from_secs(shutdown_timeout);
             redcell_web::serve(state, bind, deadline, redcell_web::stop_signal())
@@ -567,6 +568,8 @@ async fn demo(database: Option<String>, a: DemoArgs) -> Result<()> {
     };
     let progress = |done: u64, _total: u64| bar.set_position(done);
     let summary = redcell_store::demo::generate(&db, &opts, &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Statistics for the planner over the tables just filled.
+    db.analyze().await?;
     bar.finish_and_clear();
     println!("演示街道已生成（{:.1} 秒）：", started.elapsed().as_secs_f64());
     println!(
@@ -809,6 +812,9 @@ async fn import(database: Option<String>, a: ImportArgs) -> Result<()> {
         today: redcell_web::today(),
     };
     let report = import::run(&db, &p, up, !a.dry_run, &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if report.batch_id.is_some() {
+        db.analyze().await?;
+    }
     bar.finish_and_clear();
     let c = &report.counts;
     println!(

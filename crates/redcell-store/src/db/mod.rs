@@ -439,9 +439,40 @@ impl Db {
         self.int("SELECT CAST(1 AS BIGINT)", Args::new()).await.is_ok()
     }
 
+    /// Connections open and, of those, idle.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self {
+            Db::Sqlite(p) => (p.size(), p.num_idle()),
+            Db::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+
+    /// Keep the query planner's statistics fresh: `PRAGMA optimize` on
+    /// SQLite (cheap: it analyses only tables whose statistics went stale),
+    /// `ANALYZE` after bulk loads on PostgreSQL (autovacuum does it otherwise).
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(_) => {
+                self.exec("PRAGMA optimize", Args::new()).await?;
+            }
+            Db::Postgres(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Gather statistics now, after a bulk load (an import, the demo).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        self.exec("ANALYZE", Args::new()).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p) => {
+                // Statistics a long-running process gathered are kept for the next.
+                let _ = self.exec("PRAGMA optimize", Args::new()).await;
+                p.close().await
+            }
             Db::Postgres(p) => p.close().await,
         }
     }

@@ -304,6 +304,11 @@ pub async fn work_one(db: &Db, worker: &str, today: NaiveDate) -> Result<bool, S
         Ok(report) => {
             let json = serde_json::to_string(&report).map_err(|e| StoreError::Internal(e.to_string()))?;
             finish("done", Some(json), report.batch_id).await?;
+            if report.batch_id.is_some()
+                && let Err(e) = db.analyze().await
+            {
+                tracing::warn!("statistics after import job {id}: {e}");
+            }
         }
         Err(e) => {
             tracing::warn!("import job {id} failed: {e}");
@@ -360,6 +365,11 @@ pub async fn worker(db: Db, name: String, today: fn() -> NaiveDate, mut stop: to
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
     }
+}
+
+/// Jobs by status (for the metrics).
+pub async fn status_counts(db: &Db) -> Result<Vec<(String, i64)>, StoreError> {
+    db.all("SELECT status, COUNT(*) FROM import_jobs GROUP BY status ORDER BY status", crate::Args::new()).await
 }
 
 /// Give back the jobs worker `name` holds (a server stopping before its job

@@ -94,7 +94,14 @@ pub fn error_page(e: StoreError) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "出错了", i18n::INTERNAL.to_string())
         }
     };
-    render_status(status, &ErrorPage { nav: None, title: title.into(), message })
+    let mut r = render_status(status, &ErrorPage { nav: None, title: title.into(), message });
+    if let StoreError::Db(db) = &e
+        && !e.is_unique_violation()
+        && !e.is_fk_violation()
+    {
+        r.extensions_mut().insert(crate::ops::StorageFault(db.to_string()));
+    }
+    r
 }
 
 /// The page answering a form whose CSRF token did not match (403).
