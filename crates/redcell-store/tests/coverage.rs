@@ -2,10 +2,6 @@
 //! SQLite and (when `REDCELL_TEST_PG` is set) on PostgreSQL:
 //! `cargo test -p redcell-store --test coverage`.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use redcell_domain::Role;
 use redcell_domain::coverage::{
     ContactLevel, QuotaPreset, RawContact, RawDecision, RawEndContact, RawExemption, RawQuota,
@@ -14,6 +10,7 @@ use redcell_store::coverage::contacts::{self, RosterFilter};
 use redcell_store::coverage::{exemptions, plan, quotas, report, rosters};
 use redcell_store::registry::Page;
 use redcell_store::{Db, Principal, StoreError, args, auth};
+use redcell_testkit::store::*;
 
 stories!(
     contacts_lifecycle_and_past_roster,
@@ -87,8 +84,8 @@ async fn mh_quota(db: &Db, p: &Principal, org: i64, min: i64, max: i64) {
 async fn contacts_lifecycle_and_past_roster(db: Db) {
     let t = tenant(&db).await;
     let a = &t.admin;
-    let (m0, m1) = (t.members[0].id, t.members[1].id);
-    let h0 = t.households[0].id;
+    let (m0, m1) = (t.members[0].id.get(), t.members[1].id.get());
+    let h0 = t.households[0].id.get();
 
     let c = start(&db, a, ContactLevel::MemberHousehold, m0, h0, "2024-01-10").await;
     assert!(c.active());
@@ -119,7 +116,7 @@ async fn contacts_lifecycle_and_past_roster(db: Db) {
     let c2 = start(&db, a, ContactLevel::MemberHousehold, m1, h0, "2024-06-01").await;
 
     // The roster on any past date.
-    let root = t.root.id;
+    let root = t.root.id.get();
     let on = |d| roster_on(&db, a, root, d);
     assert!(on(date(2024, 1, 9)).await.is_empty());
     let mar: Vec<i64> = on(date(2024, 3, 1)).await.iter().map(|c| c.from_id).collect();
@@ -164,7 +161,7 @@ async fn contacts_lifecycle_and_past_roster(db: Db) {
 
     // Removing the member from the registry ends their contacts (the history stays),
     // so the household shows as uncovered again.
-    redcell_store::registry::members::delete(&db, a, m1).await.expect("delete member");
+    redcell_store::registry::members::delete(&db, a, redcell_domain::MemberId::new(m1)).await.expect("delete member");
     let (until, reason): (Option<chrono::NaiveDate>, Option<String>) =
         db.one("SELECT until, end_reason FROM contacts WHERE id = $1", args![c2.id]).await.unwrap();
     assert_eq!(until, Some(today()));
@@ -176,18 +173,21 @@ async fn contacts_lifecycle_and_past_roster(db: Db) {
 async fn contact_kinds_and_scope(db: Db) {
     let t = tenant(&db).await;
     let a = &t.admin;
-    let (m0, m1, m2) = (t.members[0].id, t.members[1].id, t.members[2].id);
-    let street_cadre = t.cadres[2].id;
-    let grid_worker = t.cadres[0].id;
+    let (m0, m1, m2) = (t.members[0].id.get(), t.members[1].id.get(), t.members[2].id.get());
+    let street_cadre = t.cadres[2].id.get();
+    let grid_worker = t.cadres[0].id.get();
 
     // Wrong kinds at either end, each naming its field.
-    assert_invalid(try_start(&db, a, ContactLevel::CadreBranch, street_cadre, t.c1.id, "").await, "to_id");
-    assert_invalid(try_start(&db, a, ContactLevel::CadreBranch, grid_worker, t.b1.id, "").await, "from_id");
-    assert_invalid(try_start(&db, a, ContactLevel::LeaderCommunity, street_cadre, t.c1.id, "").await, "from_id");
+    assert_invalid(try_start(&db, a, ContactLevel::CadreBranch, street_cadre, t.c1.id.get(), "").await, "to_id");
+    assert_invalid(try_start(&db, a, ContactLevel::CadreBranch, grid_worker, t.b1.id.get(), "").await, "from_id");
+    assert_invalid(try_start(&db, a, ContactLevel::LeaderCommunity, street_cadre, t.c1.id.get(), "").await, "from_id");
     assert_invalid(try_start(&db, a, ContactLevel::CentralMember, m0, m0, "").await, "to_id");
     assert_invalid(try_start(&db, a, ContactLevel::MemberHousehold, m0, 999_999, "").await, "to_id");
-    assert_invalid(try_start(&db, a, ContactLevel::MemberHousehold, 999_999, t.households[0].id, "").await, "from_id");
-    assert_invalid(try_start(&db, a, ContactLevel::BranchCommitteeGroup, m2, t.g1.id, "").await, "from_id");
+    assert_invalid(
+        try_start(&db, a, ContactLevel::MemberHousehold, 999_999, t.households[0].id.get(), "").await,
+        "from_id",
+    );
+    assert_invalid(try_start(&db, a, ContactLevel::BranchCommitteeGroup, m2, t.g1.id.get(), "").await, "from_id");
     // Raw input: bad level, bad date, future date.
     let e = RawContact {
         level: s("nope"),
@@ -204,32 +204,32 @@ async fn contact_kinds_and_scope(db: Db) {
     }
 
     // The right kinds.
-    start(&db, a, ContactLevel::CadreBranch, street_cadre, t.b1.id, "").await;
+    start(&db, a, ContactLevel::CadreBranch, street_cadre, t.b1.id.get(), "").await;
     start(&db, a, ContactLevel::CadreMember, street_cadre, m2, "").await;
     start(&db, a, ContactLevel::CentralMember, m0, m1, "").await;
-    start(&db, a, ContactLevel::CentralKeyResident, m0, t.households[1].id, "").await;
+    start(&db, a, ContactLevel::CentralKeyResident, m0, t.households[1].id.get(), "").await;
     start(&db, a, ContactLevel::GroupLeaderCentral, m1, m0, "").await;
-    start(&db, a, ContactLevel::BranchCommitteeGroup, m0, t.g1.id, "").await;
+    start(&db, a, ContactLevel::BranchCommitteeGroup, m0, t.g1.id.get(), "").await;
 
     // The secretary of B1 works inside B1 only.
     let sec = &t.sec;
     let before = counts(&db).await;
     let contacts_before = db.int("SELECT COUNT(*) FROM contacts", args![]).await.unwrap();
-    assert_refused(try_start(&db, sec, ContactLevel::MemberHousehold, m0, t.households[2].id, "").await);
-    assert_refused(try_start(&db, sec, ContactLevel::MemberHousehold, m2, t.households[1].id, "").await);
+    assert_refused(try_start(&db, sec, ContactLevel::MemberHousehold, m0, t.households[2].id.get(), "").await);
+    assert_refused(try_start(&db, sec, ContactLevel::MemberHousehold, m2, t.households[1].id.get(), "").await);
     assert_eq!(db.int("SELECT COUNT(*) FROM contacts", args![]).await.unwrap(), contacts_before);
     assert_eq!(counts(&db).await, before, "a refused contact writes nothing");
-    let mine = start(&db, sec, ContactLevel::MemberHousehold, m0, t.households[1].id, "").await;
+    let mine = start(&db, sec, ContactLevel::MemberHousehold, m0, t.households[1].id.get(), "").await;
     // The secretary's roster holds B1's contacts and nothing of C2.
-    let r = roster_on(&db, sec, t.b1.id, today()).await;
+    let r = roster_on(&db, sec, t.b1.id.get(), today()).await;
     assert!(r.iter().any(|c| c.id == mine.id));
     assert!(r.iter().all(|c| c.to_id != m2), "a contact in B2 leaked into B1's roster");
     assert!(matches!(
-        contacts::roster(&db, sec, &RosterFilter { org_id: Some(t.root.id), ..Default::default() }, ALL).await,
+        contacts::roster(&db, sec, &RosterFilter { org_id: Some(t.root.id.get()), ..Default::default() }, ALL).await,
         Err(StoreError::NotFound)
     ));
     // Ending a contact outside one's scope is refused.
-    let other = roster_on(&db, a, t.root.id, today()).await.into_iter().find(|c| c.to_id == m2).unwrap();
+    let other = roster_on(&db, a, t.root.id.get(), today()).await.into_iter().find(|c| c.to_id == m2).unwrap();
     assert_refused(contacts::end(&db, sec, other.id, end_raw("", "越权")).await);
 }
 
@@ -239,27 +239,27 @@ async fn quota_inheritance_and_presets(db: Db) {
     let mh = ContactLevel::MemberHousehold;
 
     // No rule anywhere: the urban preset, from nowhere.
-    let e = quotas::effective(&db, a, t.b1.id).await.unwrap();
+    let e = quotas::effective(&db, a, t.b1.id.get()).await.unwrap();
     assert_eq!(e.source_org_id, None);
     assert_eq!(e.rule, QuotaPreset::Urban.rule());
 
     // Rural on C1: inherited by B1 and G1, not by C2's branch.
-    quotas::apply_preset(&db, a, t.c1.id, QuotaPreset::Rural).await.unwrap();
-    for o in [t.c1.id, t.b1.id, t.g1.id] {
+    quotas::apply_preset(&db, a, t.c1.id.get(), QuotaPreset::Rural).await.unwrap();
+    for o in [t.c1.id.get(), t.b1.id.get(), t.g1.id.get()] {
         let e = quotas::effective(&db, a, o).await.unwrap();
-        assert_eq!(e.source_org_id, Some(t.c1.id));
+        assert_eq!(e.source_org_id, Some(t.c1.id.get()));
         assert_eq!(e.rule.get(mh).map(|r| (r.min, r.max)), Some((10, 15)));
         assert_eq!(e.preset.as_deref(), Some("rural"));
     }
-    assert_eq!(quotas::effective(&db, a, t.b3.id).await.unwrap().rule.get(mh).map(|r| r.max), Some(10));
+    assert_eq!(quotas::effective(&db, a, t.b3.id.get()).await.unwrap().rule.get(mh).map(|r| r.max), Some(10));
 
     // Nearest ancestor wins: a custom rule on B1.
-    mh_quota(&db, a, t.b1.id, 1, 2).await;
-    let e = quotas::effective(&db, a, t.g1.id).await.unwrap();
-    assert_eq!(e.source_org_id, Some(t.b1.id));
+    mh_quota(&db, a, t.b1.id.get(), 1, 2).await;
+    let e = quotas::effective(&db, a, t.g1.id.get()).await.unwrap();
+    assert_eq!(e.source_org_id, Some(t.b1.id.get()));
     assert_eq!(e.rule.get(mh).map(|r| (r.min, r.max)), Some((1, 2)));
     assert_eq!(e.rule.get(ContactLevel::CentralMember), None);
-    assert!(quotas::effective(&db, a, t.b1.id).await.unwrap().own);
+    assert!(quotas::effective(&db, a, t.b1.id.get()).await.unwrap().own);
 
     // Bad input names the field; nothing is written.
     let mut q = RawQuota::default();
@@ -271,14 +271,14 @@ async fn quota_inheritance_and_presets(db: Db) {
     assert!(err.for_field("member_household_min").is_some() && err.for_field("cadre_branch_min").is_some());
 
     // The secretary of B1 may set B1's rule but not C1's.
-    let r = quotas::apply_preset(&db, &t.sec, t.c1.id, QuotaPreset::Urban).await;
+    let r = quotas::apply_preset(&db, &t.sec, t.c1.id.get(), QuotaPreset::Urban).await;
     assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
-    quotas::apply_preset(&db, &t.sec, t.b1.id, QuotaPreset::Urban).await.unwrap();
+    quotas::apply_preset(&db, &t.sec, t.b1.id.get(), QuotaPreset::Urban).await.unwrap();
     // Clearing B1's rule: it inherits C1's again.
-    let e = quotas::clear(&db, a, t.b1.id).await.unwrap();
-    assert_eq!(e.source_org_id, Some(t.c1.id));
-    let below = quotas::rules_below(&db, a, t.root.id).await.unwrap();
-    assert_eq!(below.iter().map(|r| r.org_id).collect::<Vec<_>>(), vec![t.c1.id]);
+    let e = quotas::clear(&db, a, t.b1.id.get()).await.unwrap();
+    assert_eq!(e.source_org_id, Some(t.c1.id.get()));
+    let below = quotas::rules_below(&db, a, t.root.id.get()).await.unwrap();
+    assert_eq!(below.iter().map(|r| r.org_id).collect::<Vec<_>>(), vec![t.c1.id.get()]);
     assert!(audit_count(&db, "quota_rule").await >= 4);
 }
 
@@ -292,7 +292,7 @@ async fn exemption_approvals_in_order(db: Db) {
     let t = tenant(&db).await;
     let a = &t.admin;
     let sec = &t.sec;
-    let m0 = t.members[0].id;
+    let m0 = t.members[0].id.get();
     auth::add_user(&db, "c1_admin", "社区管理员", PASSWORD, Role::OrgAdmin, "C1").await.unwrap();
     let (c1_admin, _) = sign_in(&db, "c1_admin").await;
 
@@ -323,14 +323,14 @@ async fn exemption_approvals_in_order(db: Db) {
     assert_invalid(exemptions::decide(&db, a, e.id, decision("street", "approve", None)).await, "step");
 
     // Exempt: no new contacts, not in the planner's instance, no quota.
-    let r = try_start(&db, a, ContactLevel::MemberHousehold, m0, t.households[1].id, "").await;
+    let r = try_start(&db, a, ContactLevel::MemberHousehold, m0, t.households[1].id.get(), "").await;
     let err = assert_invalid(r, "from_id");
     assert!(err.to_string().contains("免除"));
     let (inst, _) = plan::export_instance(&db, "ST", 200).await.unwrap();
     let ids: Vec<&str> = inst.members.iter().map(|m| m.id.as_str()).collect();
     assert!(!ids.contains(&format!("m{m0}").as_str()), "exempt member in the instance: {ids:?}");
-    assert!(ids.contains(&format!("m{}", t.members[1].id).as_str()));
-    let rep = report::report(&db, a, t.root.id).await.unwrap();
+    assert!(ids.contains(&format!("m{}", t.members[1].id.get()).as_str()));
+    let rep = report::report(&db, a, t.root.id.get()).await.unwrap();
     assert_eq!(rep.exempt_members, 1);
     let under = rep.gap("under_quota").unwrap();
     assert!(under.items.iter().all(|i| i.id != m0), "an exempt member carries no quota");
@@ -338,7 +338,7 @@ async fn exemption_approvals_in_order(db: Db) {
     // A rejection needs a reason, and closes the request.
     let raw = RawDecision { step: s("branch"), decision: s("reject"), date: None, note: None };
     assert!(raw.validate(today()).unwrap_err().for_field("note").is_some());
-    let m2 = t.members[2].id;
+    let m2 = t.members[2].id.get();
     let e2 = exemptions::request(
         &db,
         a,
@@ -359,10 +359,14 @@ async fn exemption_approvals_in_order(db: Db) {
     .await
     .unwrap();
     // Listing: the secretary sees B1's only.
-    let mine =
-        exemptions::list(&db, sec, &exemptions::ExemptionFilter { org_id: Some(t.b1.id), ..Default::default() }, ALL)
-            .await
-            .unwrap();
+    let mine = exemptions::list(
+        &db,
+        sec,
+        &exemptions::ExemptionFilter { org_id: Some(t.b1.id.get()), ..Default::default() },
+        ALL,
+    )
+    .await
+    .unwrap();
     assert_eq!(mine.items.iter().map(|e| e.member_id).collect::<Vec<_>>(), vec![m0]);
     assert!(audit_count(&db, "exemption").await >= 6);
 }
@@ -370,25 +374,25 @@ async fn exemption_approvals_in_order(db: Db) {
 async fn report_names_every_gap(db: Db) {
     let t = tenant(&db).await;
     let a = &t.admin;
-    let (m0, m1, m2, m3) = (t.members[0].id, t.members[1].id, t.members[2].id, t.members[3].id);
+    let (m0, m1, m2, m3) = (t.members[0].id.get(), t.members[1].id.get(), t.members[2].id.get(), t.members[3].id.get());
     // A leader for C1 only; a street cadre for B1 only.
-    let leader = cadre(&db, a, raw_cadre(t.root.id, "leadership", "包社领导甲", vec![t.c1.id])).await;
-    start(&db, a, ContactLevel::LeaderCommunity, leader.id, t.c1.id, "").await;
-    start(&db, a, ContactLevel::CadreBranch, t.cadres[2].id, t.b1.id, "").await;
+    let leader = cadre(&db, a, raw_cadre(t.root.id.get(), "leadership", "包社领导甲", vec![t.c1.id])).await;
+    start(&db, a, ContactLevel::LeaderCommunity, leader.id.get(), t.c1.id.get(), "").await;
+    start(&db, a, ContactLevel::CadreBranch, t.cadres[2].id.get(), t.b1.id.get(), "").await;
     // A building without any 中心户, with one household.
-    let lone = building(&db, a, t.grids[0].id, "9幢", 1).await;
+    let lone = building(&db, a, t.grids[0].id.get(), "9幢", 1).await;
     let lone_h = household(&db, a, lone.id, 1, "101").await;
     // Quotas: each member 1 household.
-    mh_quota(&db, a, t.root.id, 1, 1).await;
-    start(&db, a, ContactLevel::MemberHousehold, m0, t.households[0].id, "").await;
-    start(&db, a, ContactLevel::MemberHousehold, m0, t.households[1].id, "").await;
+    mh_quota(&db, a, t.root.id.get(), 1, 1).await;
+    start(&db, a, ContactLevel::MemberHousehold, m0, t.households[0].id.get(), "").await;
+    start(&db, a, ContactLevel::MemberHousehold, m0, t.households[1].id.get(), "").await;
 
-    let r = report::report(&db, a, t.root.id).await.unwrap();
+    let r = report::report(&db, a, t.root.id.get()).await.unwrap();
     assert_eq!((r.households, r.households_covered), (5, 2));
     let names = |k: &str| r.gap(k).unwrap().items.iter().map(|i| i.id).collect::<Vec<_>>();
     let mut hh = names("households_without_member");
     hh.sort();
-    assert_eq!(hh, vec![t.households[2].id, t.households[3].id, lone_h.id]);
+    assert_eq!(hh, vec![t.households[2].id.get(), t.households[3].id.get(), lone_h.id.get()]);
     assert!(r.gap("households_without_member").unwrap().items[0].href.starts_with("/households/"));
     // B1 (and its party group G1) have a cadre: members of B2 and B3 have none.
     assert_eq!(r.members, 4);
@@ -396,9 +400,9 @@ async fn report_names_every_gap(db: Db) {
     let mut no_cadre = names("members_without_cadre");
     no_cadre.sort();
     assert_eq!(no_cadre, vec![m2, m3]);
-    assert_eq!(names("communities_without_leader"), vec![t.c2.id]);
+    assert_eq!(names("communities_without_leader"), vec![t.c2.id.get()]);
     assert_eq!((r.communities, r.communities_with_leader), (2, 1));
-    assert_eq!(names("buildings_without_central"), vec![lone.id]);
+    assert_eq!(names("buildings_without_central"), vec![lone.id.get()]);
     assert_eq!(names("over_quota"), vec![m0]);
     let mut under = names("under_quota");
     under.sort();
@@ -407,8 +411,8 @@ async fn report_names_every_gap(db: Db) {
     // Every household is tagged hardship in the fixture: every member is to be contacted first.
     assert_eq!(r.gap("priority_uncontacted").unwrap().total, 4);
     start(&db, a, ContactLevel::CentralMember, m0, m3, "").await;
-    start(&db, a, ContactLevel::CadreMember, t.cadres[2].id, m2, "").await;
-    let r = report::report(&db, a, t.root.id).await.unwrap();
+    start(&db, a, ContactLevel::CadreMember, t.cadres[2].id.get(), m2, "").await;
+    let r = report::report(&db, a, t.root.id.get()).await.unwrap();
     let mut pri = r.gap("priority_uncontacted").unwrap().items.iter().map(|i| i.id).collect::<Vec<_>>();
     pri.sort();
     assert_eq!(pri, vec![m0, m1]);
@@ -422,14 +426,14 @@ async fn report_names_every_gap(db: Db) {
     );
 
     // A branch secretary sees their subtree only.
-    assert!(matches!(report::report(&db, &t.sec, t.root.id).await, Err(StoreError::NotFound)));
-    let b = report::report(&db, &t.sec, t.b1.id).await.unwrap();
+    assert!(matches!(report::report(&db, &t.sec, t.root.id.get()).await, Err(StoreError::NotFound)));
+    let b = report::report(&db, &t.sec, t.b1.id.get()).await.unwrap();
     assert_eq!(b.households, 3);
     assert_eq!(b.members, 2);
-    assert!(b.gap("households_without_member").unwrap().items.iter().all(|i| i.id == lone_h.id));
+    assert!(b.gap("households_without_member").unwrap().items.iter().all(|i| i.id == lone_h.id.get()));
     assert_eq!(b.communities, 0);
     // The grid page's number.
-    let g = report::grid_coverage(&db, a, t.grids[0].id).await.unwrap();
+    let g = report::grid_coverage(&db, a, t.grids[0].id.get()).await.unwrap();
     assert_eq!((g.covered, g.total), (2, 3));
 }
 
@@ -437,12 +441,12 @@ async fn propose_apply_discard_and_stale(db: Db) {
     let t = tenant(&db).await;
     let a = &t.admin;
     // Capacity 1 per member; grid 3 gets a second household its one member cannot take.
-    mh_quota(&db, a, t.root.id, 1, 1).await;
-    let extra = household(&db, a, t.buildings[2].id, 2, "202").await;
-    let before = report::report(&db, a, t.root.id).await.unwrap();
+    mh_quota(&db, a, t.root.id.get(), 1, 1).await;
+    let extra = household(&db, a, t.buildings[2].id.get(), 2, "202").await;
+    let before = report::report(&db, a, t.root.id.get()).await.unwrap();
     assert_eq!(before.households_covered, 0);
 
-    let p1 = plan::propose(&db, a, t.root.id, 200).await.unwrap();
+    let p1 = plan::propose(&db, a, t.root.id.get(), 200).await.unwrap();
     assert!(p1.is_open());
     assert_eq!((p1.households, p1.members, p1.capacity), (5, 4, 4));
     assert_eq!((p1.covered_before, p1.covered_after, p1.max_coverage), (0, 4, 4));
@@ -466,10 +470,10 @@ async fn propose_apply_discard_and_stale(db: Db) {
     let applied = plan::apply(&db, a, p1.id, "2026年联系调整").await.unwrap();
     assert_eq!(applied.status.0.code(), "applied");
     assert_eq!(applied.decided_by_name.as_deref(), Some("管理员"));
-    let after = report::report(&db, a, t.root.id).await.unwrap();
+    let after = report::report(&db, a, t.root.id.get()).await.unwrap();
     assert_eq!(after.households_covered, 4, "coverage raised to what capacity allows");
     assert_eq!(after.gap("households_without_member").unwrap().items.len(), 1);
-    let roster = roster_on(&db, a, t.root.id, today()).await;
+    let roster = roster_on(&db, a, t.root.id.get(), today()).await;
     assert_eq!(roster.len(), 4);
     assert!(roster.iter().all(|c| c.proposal_id == Some(p1.id) && c.created_by_name.as_deref() == Some("管理员")));
     assert!(roster.iter().all(|c| c.reason.as_deref().is_some_and(|r| r.contains("2026年联系调整"))));
@@ -478,10 +482,10 @@ async fn propose_apply_discard_and_stale(db: Db) {
     assert_eq!(db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'apply_plan'", args![]).await.unwrap(), 1);
 
     // A re-plan with nothing changed moves nobody.
-    let p2 = plan::propose(&db, a, t.root.id, 200).await.unwrap();
+    let p2 = plan::propose(&db, a, t.root.id.get(), 200).await.unwrap();
     assert_eq!((p2.gains, p2.losses, p2.moves, p2.covered_before, p2.covered_after), (0, 0, 0, 4, 4));
     // A member moves away (their contact ends): the plan made before is stale.
-    let c_extra = roster.iter().find(|c| c.to_id != extra.id && c.to_id == t.households[3].id).cloned();
+    let c_extra = roster.iter().find(|c| c.to_id != extra.id.get() && c.to_id == t.households[3].id.get()).cloned();
     let victim = c_extra.unwrap_or_else(|| roster[0].clone());
     contacts::end(&db, a, victim.id, end_raw("", "迁出")).await.unwrap();
     let n = db.int("SELECT COUNT(*) FROM contacts", args![]).await.unwrap();
@@ -495,13 +499,13 @@ async fn propose_apply_discard_and_stale(db: Db) {
     assert_eq!(d.status.0.code(), "discarded");
     assert_invalid(plan::discard(&db, a, p2.id, "").await, "status");
     // A fresh plan closes the gap again with one move at most.
-    let p3 = plan::propose(&db, a, t.root.id, 200).await.unwrap();
+    let p3 = plan::propose(&db, a, t.root.id.get(), 200).await.unwrap();
     assert_eq!(p3.covered_before, 3);
     assert_eq!(p3.covered_after, 4);
     assert_eq!(p3.losses, 0, "the penalty keeps existing contacts");
     plan::apply(&db, a, p3.id, "补齐").await.unwrap();
-    assert_eq!(report::report(&db, a, t.root.id).await.unwrap().households_covered, 4);
-    let listed = plan::list(&db, a, t.root.id, ALL).await.unwrap();
+    assert_eq!(report::report(&db, a, t.root.id.get()).await.unwrap().households_covered, 4);
+    let listed = plan::list(&db, a, t.root.id.get(), ALL).await.unwrap();
     assert_eq!(listed.total, 3);
 }
 
@@ -509,20 +513,20 @@ async fn plan_scope_and_rosters_export(db: Db) {
     let t = tenant(&db).await;
     let a = &t.admin;
     let sec = &t.sec;
-    mh_quota(&db, a, t.root.id, 1, 2).await;
+    mh_quota(&db, a, t.root.id.get(), 1, 2).await;
     // The secretary plans B1 only; B1's plan touches B1's households only.
-    let mine = plan::propose(&db, sec, t.b1.id, 0).await.unwrap();
+    let mine = plan::propose(&db, sec, t.b1.id.get(), 0).await.unwrap();
     assert_eq!(mine.households, 2);
     let ch = plan::changes(&db, sec, mine.id, ALL).await.unwrap();
-    let b1_households = [t.households[0].id, t.households[1].id];
+    let b1_households = [t.households[0].id.get(), t.households[1].id.get()];
     assert!(ch.items.iter().all(|c| b1_households.contains(&c.household_id)));
-    assert!(matches!(plan::propose(&db, sec, t.root.id, 0).await, Err(StoreError::NotFound)));
-    assert!(matches!(plan::propose(&db, sec, t.b2.id, 0).await, Err(StoreError::NotFound)));
+    assert!(matches!(plan::propose(&db, sec, t.root.id.get(), 0).await, Err(StoreError::NotFound)));
+    assert!(matches!(plan::propose(&db, sec, t.b2.id.get(), 0).await, Err(StoreError::NotFound)));
     // A street-wide proposal cannot be seen, applied or discarded by the secretary.
-    let street = plan::propose(&db, a, t.root.id, 0).await.unwrap();
+    let street = plan::propose(&db, a, t.root.id.get(), 0).await.unwrap();
     assert_refused(plan::apply(&db, sec, street.id, "越权").await);
     assert_refused(plan::discard(&db, sec, street.id, "越权").await);
-    assert!(plan::list(&db, sec, t.b1.id, ALL).await.unwrap().items.iter().all(|p| p.id != street.id));
+    assert!(plan::list(&db, sec, t.b1.id.get(), ALL).await.unwrap().items.iter().all(|p| p.id != street.id));
     assert!(plan::get(&db, a, street.id).await.unwrap().is_open());
     plan::apply(&db, sec, mine.id, "支部调整").await.unwrap();
     // The admin's street plan is stale now.
@@ -530,8 +534,8 @@ async fn plan_scope_and_rosters_export(db: Db) {
 
     // Rosters on a date: masked phones, audited as an export.
     let exports = db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'export'", args![]).await.unwrap();
-    let (org, sheets) = rosters::rosters(&db, a, t.root.id, today()).await.unwrap();
-    assert_eq!(org.id, t.root.id);
+    let (org, sheets) = rosters::rosters(&db, a, t.root.id.get(), today()).await.unwrap();
+    assert_eq!(org.id, t.root.id.get());
     assert_eq!(sheets.len(), 4);
     assert_eq!(sheets[0].rows.len(), 2);
     for row in &sheets[0].rows {
@@ -540,14 +544,14 @@ async fn plan_scope_and_rosters_export(db: Db) {
     }
     assert_eq!(db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'export'", args![]).await.unwrap(), exports + 1);
     // Last year's roster is empty.
-    let (_, old) = rosters::rosters(&db, a, t.root.id, today() - chrono::Duration::days(365)).await.unwrap();
+    let (_, old) = rosters::rosters(&db, a, t.root.id.get(), today() - chrono::Duration::days(365)).await.unwrap();
     assert!(old.iter().all(|s| s.rows.is_empty()));
     // A grid worker may read but not export; the secretary exports B1 only.
     auth::add_user(&db, "wg_b1", "网格员", PASSWORD, Role::GridWorker, "B1").await.unwrap();
     let (wg, _) = sign_in(&db, "wg_b1").await;
-    assert!(matches!(rosters::rosters(&db, &wg, t.b1.id, today()).await, Err(StoreError::Forbidden)));
-    assert!(matches!(rosters::rosters(&db, sec, t.root.id, today()).await, Err(StoreError::NotFound)));
-    let (_, b1) = rosters::rosters(&db, sec, t.b1.id, today()).await.unwrap();
+    assert!(matches!(rosters::rosters(&db, &wg, t.b1.id.get(), today()).await, Err(StoreError::Forbidden)));
+    assert!(matches!(rosters::rosters(&db, sec, t.root.id.get(), today()).await, Err(StoreError::NotFound)));
+    let (_, b1) = rosters::rosters(&db, sec, t.b1.id.get(), today()).await.unwrap();
     assert_eq!(b1[0].rows.len(), 2);
 }
 

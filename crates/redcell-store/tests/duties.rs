@@ -1,16 +1,13 @@
 //! Stories of duties (SPEC §4) on SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
 //! `cargo test -p redcell-store --test duties`.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use redcell_domain::duties::{RawRule, Status};
 use redcell_domain::i18n;
 use redcell_store::demo::{self, DemoOptions};
 use redcell_store::duties::records::{self, RawActivity, RawAttendee, RawMeeting, RawVisit};
 use redcell_store::duties::{self as duties, notices, rules};
 use redcell_store::{Db, StoreError, args};
+use redcell_testkit::store::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 stories!(
@@ -97,21 +94,21 @@ async fn records_refuse_bad_input(db: Db) {
     let iso = |d: chrono::NaiveDate| Some(d.format("%Y-%m-%d").to_string());
     let v = RawVisit {
         visitor_kind: s("cadre"),
-        visitor_id: s(t.cadres[0].id),
+        visitor_id: s(t.cadres[0].id.get()),
         target_kind: s("household"),
-        target_id: s(t.households[0].id),
+        target_id: s(t.households[0].id.get()),
         visited_on: iso(today),
         purpose: s("必访"),
         learned: s("老人腿脚不便，需要送药"),
     };
     let visit = records::record_visit(&db, &t.sec, &v, today).await.unwrap();
     assert_eq!(visit.purpose, "must_visit");
-    assert_eq!(records::last_visited(&db, t.root.tenant_id, t.households[0].id).await.unwrap(), Some(today));
+    assert_eq!(records::last_visited(&db, t.root.tenant_id, t.households[0].id.get()).await.unwrap(), Some(today));
 
     let before = n(&db, "duty_visits").await;
     let future = RawVisit { visited_on: iso(today + chrono::Duration::days(1)), ..v.clone() };
     assert_eq!(field_of(&records::record_visit(&db, &t.sec, &future, today).await.unwrap_err()), "visited_on");
-    let outside = RawVisit { target_id: s(t.households[3].id), ..v.clone() };
+    let outside = RawVisit { target_id: s(t.households[3].id.get()), ..v.clone() };
     let e = records::record_visit(&db, &t.sec, &outside, today).await.unwrap_err();
     assert!(matches!(e, StoreError::Denied(_)), "B3's household is outside B1's secretary: {e:?}");
     let bad_purpose = RawVisit { purpose: s("gossip"), ..v.clone() };
@@ -120,12 +117,12 @@ async fn records_refuse_bad_input(db: Db) {
 
     let present = |m: i64| RawAttendee { member_id: m, presence: "present".into(), reason: None };
     let meeting = RawMeeting {
-        org_id: s(t.b1.id),
+        org_id: s(t.b1.id.get()),
         kind: s("general_meeting"),
         held_on: iso(today),
         topic: s("学习传达上级精神"),
         minutes: s("到会党员讨论通过"),
-        attendance: vec![present(t.members[0].id), present(t.members[1].id)],
+        attendance: vec![present(t.members[0].id.get()), present(t.members[1].id.get())],
         cadres: vec![],
         quorum_claimed: Some(true),
     };
@@ -135,12 +132,18 @@ async fn records_refuse_bad_input(db: Db) {
     let e = records::record_meeting(&db, &t.sec, &fut, today).await.unwrap_err();
     assert_eq!(field_of(&e), "held_on");
     assert!(format!("{e:?}").contains(i18n::DUTY_MEETING_FUTURE));
-    let stranger =
-        RawMeeting { attendance: vec![present(t.members[0].id), present(t.members[3].id)], ..meeting.clone() };
+    let stranger = RawMeeting {
+        attendance: vec![present(t.members[0].id.get()), present(t.members[3].id.get())],
+        ..meeting.clone()
+    };
     let e = records::record_meeting(&db, &t.sec, &stranger, today).await.unwrap_err();
     assert_eq!(field_of(&e), "attendance[1]", "B3's member is not in B1");
     let twice = RawMeeting {
-        attendance: vec![present(t.members[0].id), present(t.members[1].id), present(t.members[0].id)],
+        attendance: vec![
+            present(t.members[0].id.get()),
+            present(t.members[1].id.get()),
+            present(t.members[0].id.get()),
+        ],
         ..meeting.clone()
     };
     let e = records::record_meeting(&db, &t.sec, &twice, today).await.unwrap_err();
@@ -151,8 +154,8 @@ async fn records_refuse_bad_input(db: Db) {
     assert!(format!("{e:?}").contains(i18n::DUTY_QUORUM_WITHOUT_NUMBERS));
     let thin = RawMeeting {
         attendance: vec![
-            present(t.members[0].id),
-            RawAttendee { member_id: t.members[1].id, presence: "absent".into(), reason: None },
+            present(t.members[0].id.get()),
+            RawAttendee { member_id: t.members[1].id.get(), presence: "absent".into(), reason: None },
         ],
         ..meeting.clone()
     };
@@ -166,8 +169,8 @@ async fn records_refuse_bad_input(db: Db) {
     // Excused for being away: left out of the base, so one of one is a quorum.
     let away = RawMeeting {
         attendance: vec![
-            present(t.members[0].id),
-            RawAttendee { member_id: t.members[1].id, presence: "excused".into(), reason: s("mobile") },
+            present(t.members[0].id.get()),
+            RawAttendee { member_id: t.members[1].id.get(), presence: "excused".into(), reason: s("mobile") },
         ],
         ..meeting.clone()
     };
@@ -177,16 +180,16 @@ async fn records_refuse_bad_input(db: Db) {
     assert_eq!((m.expected_count, m.present_count, m.quorum_met), (2, 2, Some(true)));
 
     let act = RawActivity {
-        org_id: s(t.b1.id),
+        org_id: s(t.b1.id.get()),
         kind: s("service"),
         held_on: iso(today),
         title: s("为独居老人送菜"),
         note: None,
-        members: vec![t.members[0].id],
-        cadres: vec![t.cadres[0].id],
+        members: vec![t.members[0].id.get()],
+        cadres: vec![t.cadres[0].id.get()],
     };
     assert_eq!(records::record_activity(&db, &t.sec, &act, today).await.unwrap().participants, 2);
-    let out = RawActivity { members: vec![t.members[3].id], ..act.clone() };
+    let out = RawActivity { members: vec![t.members[3].id.get()], ..act.clone() };
     assert_eq!(field_of(&records::record_activity(&db, &t.sec, &out, today).await.unwrap_err()), "members");
 }
 
@@ -211,17 +214,17 @@ async fn my_duties_turn_done_and_reminders(db: Db) {
     let today = sh_today();
     let tid = t.root.tenant_id;
     // A stationed cadre in B1, linked to the secretary's account.
-    let sc = cadre(&db, &t.admin, raw_cadre(t.root.id, "stationed_cadre", "驻格干部丁", vec![t.b1.id])).await;
-    duties::link_account(&db, tid, t.sec.user_id, sc.id).await.unwrap();
+    let sc = cadre(&db, &t.admin, raw_cadre(t.root.id.get(), "stationed_cadre", "驻格干部丁", vec![t.b1.id])).await;
+    duties::link_account(&db, tid, t.sec.user_id, sc.id.get()).await.unwrap();
     let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
     let grid_day = mine.iter().find(|l| l.rule_code == "grid_day").expect("grid day listed");
     assert_ne!(grid_day.status(today), Status::Done);
     assert!(mine.iter().any(|l| l.rule_code == "four_ones"));
-    assert!(mine.iter().all(|l| l.subject.kind == "cadre" && l.subject.id == sc.id));
+    assert!(mine.iter().all(|l| l.subject.kind == "cadre" && l.subject.id == sc.id.get()));
 
     let v = RawVisit {
         target_kind: s("grid"),
-        target_id: s(t.grids[0].id),
+        target_id: s(t.grids[0].id.get()),
         visited_on: Some(today.format("%Y-%m-%d").to_string()),
         purpose: s("routine"),
         ..RawVisit::default()
@@ -233,12 +236,12 @@ async fn my_duties_turn_done_and_reminders(db: Db) {
 
     // Compliance of B1 names B1's meeting duties and calls B1 silent (B1
     // dated back: compliance starts at an organisation's creation).
-    backdate(&db, "orgs", t.b1.id, 200).await;
-    let c = duties::compliance(&db, &t.sec, t.b1.id, today).await.unwrap();
+    backdate(&db, "orgs", t.b1.id.get(), 200).await;
+    let c = duties::compliance(&db, &t.sec, t.b1.id.get(), today).await.unwrap();
     assert!(c.rules.iter().any(|r| r.rule_code == "theme_day" && r.subjects == 1 && r.overdue > 0));
-    assert!(c.silent.iter().any(|s| s.org_id == t.b1.id));
+    assert!(c.silent.iter().any(|s| s.org_id == t.b1.id.get()));
     assert!(!c.trend.is_empty());
-    assert!(matches!(duties::compliance(&db, &t.sec, t.b3.id, today).await, Err(StoreError::NotFound)));
+    assert!(matches!(duties::compliance(&db, &t.sec, t.b3.id.get(), today).await, Err(StoreError::NotFound)));
 
     // Reminders: a month rule with a 31-day warning window is always in it.
     let mut raw: RawRule = serde_json::from_str(
@@ -303,7 +306,7 @@ async fn demo_history_is_realistic(db: Db) {
     let done: usize = c.rules.iter().map(|r| r.done).sum();
     assert!(overdue > 0 && done > overdue, "realistic: mostly done, some overdue ({done} done, {overdue} overdue)");
     assert!(!c.silent.is_empty(), "some branches have gone silent");
-    let rates: Vec<f64> = c.trend.iter().filter_map(|(_, r)| *r).collect();
+    let rates: Vec<f64> = c.trend.iter().filter_map(|m| m.rate).collect();
     assert!(
         rates.iter().all(|r| (0.0..=100.0).contains(r)) && rates.iter().any(|r| *r > 50.0 && *r < 100.0),
         "{rates:?}"
@@ -326,25 +329,29 @@ async fn demo_history_is_realistic(db: Db) {
 async fn meeting_photos_lists_and_visit_raising_a_request(db: Db) {
     let t = tenant(&db).await;
     let mut tx = db.begin().await.unwrap();
-    redcell_store::requests::seed::default_categories(&mut tx, t.root.id).await.unwrap();
+    redcell_store::requests::seed::default_categories(&mut tx, t.root.id.get()).await.unwrap();
     tx.commit().await.unwrap();
     let today = sh_today();
     let iso = |d: chrono::NaiveDate| Some(d.format("%Y-%m-%d").to_string());
     // The attendance form offers B1's subtree: its own member and G1's, not B3's.
-    let roster = records::roster(&db, &t.sec, t.b1.id).await.unwrap();
+    let roster = records::roster(&db, &t.sec, t.b1.id.get()).await.unwrap();
     let ids: Vec<i64> = roster.iter().map(|m| m.id).collect();
-    assert!(ids.contains(&t.members[0].id) && ids.contains(&t.members[1].id) && !ids.contains(&t.members[3].id));
+    assert!(
+        ids.contains(&t.members[0].id.get())
+            && ids.contains(&t.members[1].id.get())
+            && !ids.contains(&t.members[3].id.get())
+    );
 
     let present = |m: i64| RawAttendee { member_id: m, presence: "present".into(), reason: None };
     let meeting = RawMeeting {
-        org_id: s(t.b1.id),
+        org_id: s(t.b1.id.get()),
         kind: s("theme_day"),
         held_on: iso(today),
         topic: s("主题党日：清理楼道"),
         minutes: s("清理了3个单元的楼道"),
         attendance: vec![
-            present(t.members[0].id),
-            RawAttendee { member_id: t.members[1].id, presence: "excused".into(), reason: s("ill") },
+            present(t.members[0].id.get()),
+            RawAttendee { member_id: t.members[1].id.get(), presence: "excused".into(), reason: s("ill") },
         ],
         cadres: vec![],
         quorum_claimed: None,
@@ -361,25 +368,25 @@ async fn meeting_photos_lists_and_visit_raising_a_request(db: Db) {
     let photo = records::Upload { name: "楼道.png".into(), bytes: PNG.to_vec() };
     let m = records::record_meeting_with_photos(&db, &t.sec, &meeting, &[photo], today).await.unwrap();
     let act = RawActivity {
-        org_id: s(t.g1.id),
+        org_id: s(t.g1.id.get()),
         kind: s("study"),
         held_on: iso(today),
         title: s("学习党章"),
         note: s("集中学习一小时"),
-        members: vec![t.members[1].id],
+        members: vec![t.members[1].id.get()],
         cadres: vec![],
     };
     let a = records::record_activity(&db, &t.sec, &act, today).await.unwrap();
-    let held = records::held_in(&db, &t.sec, t.b1.id, 50).await.unwrap();
+    let held = records::held_in(&db, &t.sec, t.b1.id.get(), 50).await.unwrap();
     let hm = held.iter().find(|h| h.record == "meeting" && h.id == m.id).expect("meeting listed");
     assert_eq!((hm.photos, hm.present, hm.kind_label()), (1, 1, "主题党日"));
     assert!(held.iter().any(|h| h.record == "activity" && h.id == a.id && h.present == 1), "G1 is inside B1");
-    assert!(records::held_in(&db, &t.sec, t.b3.id, 50).await.is_err(), "B3 is outside the secretary");
+    assert!(records::held_in(&db, &t.sec, t.b3.id.get(), 50).await.is_err(), "B3 is outside the secretary");
 
     let dm = records::held_detail(&db, &t.sec, "meeting", m.id).await.unwrap();
     assert_eq!(dm.photos.len(), 1);
     assert_eq!(dm.minutes.as_deref(), Some("清理了3个单元的楼道"));
-    let ill = dm.people.iter().find(|p| p.person_id == t.members[1].id).unwrap();
+    let ill = dm.people.iter().find(|p| p.person_id == t.members[1].id.get()).unwrap();
     assert_eq!(ill.label(), "患病");
     let (info, bytes) = redcell_store::files::download(&db, &t.sec, dm.photos[0].id).await.unwrap();
     assert_eq!((info.content_type.as_str(), bytes.as_slice()), ("image/png", PNG));
@@ -389,9 +396,9 @@ async fn meeting_photos_lists_and_visit_raising_a_request(db: Db) {
     // A visit raises a request without retyping: the description is what was learned.
     let v = RawVisit {
         visitor_kind: s("cadre"),
-        visitor_id: s(t.cadres[0].id),
+        visitor_id: s(t.cadres[0].id.get()),
         target_kind: s("household"),
-        target_id: s(t.households[0].id),
+        target_id: s(t.households[0].id.get()),
         visited_on: iso(today),
         purpose: s("routine"),
         learned: s("楼道灯坏了一个月"),
@@ -411,12 +418,12 @@ async fn meeting_photos_lists_and_visit_raising_a_request(db: Db) {
     assert_eq!((n(&db, "duty_visits").await, n(&db, "requests").await), (visits, requests), "nothing written");
 
     let (visit, sub) = records::record_visit_raising(&db, &t.sec, &v, req, today).await.unwrap();
-    assert_eq!(visit.request_id, Some(sub.id));
+    assert_eq!(visit.request_id, Some(sub.id.get()));
     let r = redcell_store::requests::get(&db, &t.sec, sub.id).await.unwrap();
     assert_eq!(r.description, "楼道灯坏了一个月");
     assert_eq!(r.grid_id, Some(t.grids[0].id), "placed where the visit was");
-    let mine = records::visits_by(&db, &t.sec, "cadre", t.cadres[0].id, 10).await.unwrap();
-    assert_eq!(mine[0].request_id, Some(sub.id));
+    let mine = records::visits_by(&db, &t.sec, "cadre", t.cadres[0].id.get(), 10).await.unwrap();
+    assert_eq!(mine[0].request_id, Some(sub.id.get()));
 
     // The visit fails after its request was checked and written (here: the
     // household's last-visit row cannot be kept): the request goes with it.
@@ -450,30 +457,34 @@ async fn role_only_rules_and_compliance_from_creation(db: Db) {
     (td.org_kind, td.role) = (vec![], s("secretary"));
     rules::update(&db, &t.admin, "theme_day", td).await.unwrap();
 
-    let c = duties::compliance(&db, &t.admin, t.root.id, today).await.unwrap();
+    let c = duties::compliance(&db, &t.admin, t.root.id.get(), today).await.unwrap();
     let subjects = |code: &str| -> Vec<(String, i64)> {
         c.lines.iter().filter(|l| l.rule_code == code).map(|l| (l.subject.kind.clone(), l.subject.id)).collect()
     };
     let gm = subjects("grid_must_visit");
-    assert!(gm.contains(&("cadre".into(), t.cadres[0].id)) && gm.contains(&("cadre".into(), t.cadres[1].id)));
-    assert!(!gm.contains(&("cadre".into(), t.cadres[2].id)), "a street cadre is no grid worker");
+    assert!(
+        gm.contains(&("cadre".into(), t.cadres[0].id.get())) && gm.contains(&("cadre".into(), t.cadres[1].id.get()))
+    );
+    assert!(!gm.contains(&("cadre".into(), t.cadres[2].id.get())), "a street cadre is no grid worker");
     let td = subjects("theme_day");
     for o in [&t.c1, &t.b1, &t.b2, &t.b3, &t.g1] {
-        assert!(td.contains(&("org".into(), o.id)), "{} owes the theme day", o.name);
+        assert!(td.contains(&("org".into(), o.id.get())), "{} owes the theme day", o.name);
     }
-    assert!(!td.contains(&("org".into(), t.root.id)), "not the street itself");
+    assert!(!td.contains(&("org".into(), t.root.id.get())), "not the street itself");
     // The secretary of B1 sees B1's theme day among "my duties" (no account link).
     let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
-    assert!(mine.iter().any(|l| l.rule_code == "theme_day" && l.subject.kind == "org" && l.subject.id == t.b1.id));
-    assert!(mine.iter().all(|l| l.subject.kind == "org" && l.subject.id == t.b1.id));
+    assert!(
+        mine.iter().any(|l| l.rule_code == "theme_day" && l.subject.kind == "org" && l.subject.id == t.b1.id.get())
+    );
+    assert!(mine.iter().all(|l| l.subject.kind == "org" && l.subject.id == t.b1.id.get()));
 
     // Everything was created today: nothing can be overdue yet.
     let overdue: usize = c.rules.iter().map(|r| r.overdue).sum();
     assert_eq!(overdue, 0, "no periods before the subjects existed");
     // Dated back eight months, B1 has missed its monthly theme days.
-    backdate(&db, "orgs", t.b1.id, 240).await;
-    let c = duties::compliance(&db, &t.admin, t.b1.id, today).await.unwrap();
-    let line = c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id).unwrap();
+    backdate(&db, "orgs", t.b1.id.get(), 240).await;
+    let c = duties::compliance(&db, &t.admin, t.b1.id.get(), today).await.unwrap();
+    let line = c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id.get()).unwrap();
     assert!(line.overdue() >= 5, "{}", line.overdue());
     // A rule added by an import starts today: B1 is not overdue under it.
     let text = rules::export(&db, &t.admin).await.unwrap();
@@ -481,13 +492,15 @@ async fn role_only_rules_and_compliance_from_creation(db: Db) {
         + "\n[[rule]]\ncode = \"theme_day_2\"\nname = \"第二主题党日\"\nrole = \"secretary\"\nrecord = \"meeting\"\nsub = [\"theme_day\"]\nevery = \"month\"\n";
     rules::import(&db, &t.admin, &extra).await.unwrap();
     assert!(rules::export(&db, &t.admin).await.unwrap().contains(&format!("since = \"{today}\"")));
-    let c = duties::compliance(&db, &t.admin, t.b1.id, today).await.unwrap();
-    let line = c.lines.iter().find(|l| l.rule_code == "theme_day_2" && l.subject.id == t.b1.id).unwrap();
+    let c = duties::compliance(&db, &t.admin, t.b1.id.get(), today).await.unwrap();
+    let line = c.lines.iter().find(|l| l.rule_code == "theme_day_2" && l.subject.id == t.b1.id.get()).unwrap();
     assert_eq!(line.overdue(), 0);
-    assert!(c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id).unwrap().overdue() >= 5);
+    assert!(
+        c.lines.iter().find(|l| l.rule_code == "theme_day" && l.subject.id == t.b1.id.get()).unwrap().overdue() >= 5
+    );
     // A branch created now under it is not overdue for periods before it existed.
-    let fresh = org(&db, &t.admin, t.c1.id, "branch_grid", "B9", "新建网格党支部").await;
-    let c = duties::compliance(&db, &t.admin, fresh.id, today).await.unwrap();
+    let fresh = org(&db, &t.admin, t.c1.id.get(), "branch_grid", "B9", "新建网格党支部").await;
+    let c = duties::compliance(&db, &t.admin, fresh.id.get(), today).await.unwrap();
     assert!(c.lines.iter().all(|l| l.overdue() == 0 && l.evaluation.periods.iter().all(|p| p.due >= today)));
 }
 
@@ -536,41 +549,41 @@ async fn accounts_link_to_cadres_and_members(db: Db) {
     let tid = t.root.tenant_id;
     let audits = n(&db, "audit_log").await;
     assert!(matches!(
-        duties::link_user(&db, &t.sec, t.sec.user_id, Some(duties::Link::Cadre(t.cadres[0].id))).await,
+        duties::link_user(&db, &t.sec, t.sec.user_id, Some(duties::Link::Cadre(t.cadres[0].id.get()))).await,
         Err(StoreError::Forbidden)
     ));
     let e = duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Cadre(999_999))).await.unwrap_err();
     assert_eq!(field_of(&e), "cadre");
     assert_eq!(n(&db, "audit_log").await, audits, "refused links write nothing");
 
-    duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Cadre(t.cadres[0].id))).await.unwrap();
-    assert_eq!(duties::cadre_of(&db, &t.sec).await.unwrap(), Some(t.cadres[0].id));
+    duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Cadre(t.cadres[0].id.get()))).await.unwrap();
+    assert_eq!(duties::cadre_of(&db, &t.sec).await.unwrap(), Some(t.cadres[0].id.get()));
     let l = duties::linked(&db, tid, t.sec.user_id).await.unwrap().unwrap();
-    assert_eq!((l.link, l.name.as_str()), (duties::Link::Cadre(t.cadres[0].id), "网格员甲"));
+    assert_eq!((l.link, l.name.as_str()), (duties::Link::Cadre(t.cadres[0].id.get()), "网格员甲"));
     let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
-    assert!(mine.iter().any(|l| l.rule_code == "grid_must_visit" && l.subject.id == t.cadres[0].id));
+    assert!(mine.iter().any(|l| l.rule_code == "grid_must_visit" && l.subject.id == t.cadres[0].id.get()));
 
     // Relinked to a member (in service, so the service duty is theirs).
-    db.exec("UPDATE members SET work_unit = '区医院' WHERE id = $1", args![t.members[0].id]).await.unwrap();
-    duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Member(t.members[0].id))).await.unwrap();
+    db.exec("UPDATE members SET work_unit = '区医院' WHERE id = $1", args![t.members[0].id.get()]).await.unwrap();
+    duties::link_user(&db, &t.admin, t.sec.user_id, Some(duties::Link::Member(t.members[0].id.get()))).await.unwrap();
     assert_eq!(duties::cadre_of(&db, &t.sec).await.unwrap(), None, "one link per account");
-    assert_eq!(duties::member_of(&db, &t.sec).await.unwrap(), Some(t.members[0].id));
+    assert_eq!(duties::member_of(&db, &t.sec).await.unwrap(), Some(t.members[0].id.get()));
     let mine = duties::my_duties(&db, &t.sec, today).await.unwrap();
     assert!(
         mine.iter().any(|l| l.rule_code == "in_service_service"),
         "{:?}",
         mine.iter().map(|l| &l.rule_code).collect::<Vec<_>>()
     );
-    assert!(mine.iter().all(|l| l.subject.kind == "member" && l.subject.id == t.members[0].id));
+    assert!(mine.iter().all(|l| l.subject.kind == "member" && l.subject.id == t.members[0].id.get()));
     // An account linked to a member records a visit without naming the visitor.
     let v = RawVisit {
         target_kind: s("household"),
-        target_id: s(t.households[0].id),
+        target_id: s(t.households[0].id.get()),
         visited_on: Some(today.format("%Y-%m-%d").to_string()),
         ..Default::default()
     };
     let visit = records::record_visit(&db, &t.sec, &v, today).await.expect("the linked member is the visitor");
-    assert_eq!((visit.visitor_kind.as_str(), visit.visitor_id), ("member", t.members[0].id));
+    assert_eq!((visit.visitor_kind.as_str(), visit.visitor_id), ("member", t.members[0].id.get()));
     duties::link_user(&db, &t.admin, t.sec.user_id, None).await.unwrap();
     assert_eq!(duties::linked(&db, tid, t.sec.user_id).await.unwrap().map(|l| l.link), None);
     let actions: Vec<(String,)> =
@@ -584,7 +597,7 @@ async fn accounts_link_to_cadres_and_members(db: Db) {
 async fn meeting_form_lists_every_member_quorum_counts(db: Db) {
     let t = tenant(&db).await;
     let today = sh_today();
-    let m0 = t.members[0].id;
+    let m0 = t.members[0].id.get();
     db.exec(
         "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 520) \
          INSERT INTO residents (tenant_id, household_id, org_id, name, gender, birth_date, id_number, phone, note, created_at, updated_at) \
@@ -603,11 +616,11 @@ async fn meeting_form_lists_every_member_quorum_counts(db: Db) {
     )
     .await
     .unwrap();
-    let roster = records::roster(&db, &t.sec, t.b1.id).await.unwrap();
+    let roster = records::roster(&db, &t.sec, t.b1.id.get()).await.unwrap();
     assert!(roster.len() > 520, "{}", roster.len());
     let present = RawAttendee { member_id: roster.last().unwrap().id, presence: "present".into(), reason: None };
     let meeting = RawMeeting {
-        org_id: s(t.b1.id),
+        org_id: s(t.b1.id.get()),
         kind: s("general_meeting"),
         held_on: Some(today.format("%Y-%m-%d").to_string()),
         topic: s("党员大会"),
