@@ -350,6 +350,7 @@ owned!(
     ContactId => "contacts";
     ExemptionId => "exemptions";
     QuotaRuleId => "quota_rules";
+    BatchId => "import_batches";
 );
 
 /// Where a checked row lives: its tenant, owning organisation and its path.

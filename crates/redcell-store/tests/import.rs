@@ -19,6 +19,7 @@ stories!(
     garbage_files_write_nothing,
     grids_and_buildings_upsert,
     orgs_in_any_order,
+    batches_listed_and_undone_inside_scope_only,
 );
 
 async fn household_errors_named_and_nothing_written(db: Db) {
@@ -255,11 +256,12 @@ async fn secretary_limited_to_scope(db: Db) {
     assert!(has_error(&r, 4, "身份证号", "范围"), "{:#?}", r.errors);
     assert_eq!(r.counts.errors, 2);
     assert_eq!(counts(&db).await, before);
-    // Undo of someone else's batch outside one's scope is refused.
+    // Undo of someone else's batch outside one's scope is refused: for the
+    // secretary it is not there.
     let csv = format!("网格编码,楼栋名称,房号,姓名,身份证号\nGR2,2幢,301,乙,{}\n", id(932, 1990));
     let r = run(&db, &t.admin, ImportKind::Households, "a.csv", csv.as_bytes(), true).await;
     let batch = r.batch_id.expect("committed");
-    assert!(matches!(import::undo(&db, &t.sec, batch).await, Err(StoreError::Forbidden)));
+    assert!(matches!(import::undo(&db, &t.sec, batch).await, Err(StoreError::NotFound)));
 }
 
 async fn garbage_files_write_nothing(db: Db) {
@@ -371,4 +373,47 @@ async fn orgs_in_any_order(db: Db) {
     import::undo(&db, &t.admin, r.batch_id.unwrap()).await.unwrap();
     let n = db.int("SELECT COUNT(*) FROM orgs WHERE code IN ('B9', 'C9')", redcell_store::Args::new()).await.unwrap();
     assert_eq!(n, 0);
+}
+
+/// Hole 4 of issue 13: the batch list showed every batch of the tenant to
+/// anyone who could edit anything. A batch now belongs to the lowest
+/// organisation holding all it touched, and is listed and undone inside the
+/// caller's scope only.
+async fn batches_listed_and_undone_inside_scope_only(db: Db) {
+    let t = tenant(&db).await;
+    let row =
+        |n: u32, grid: &str, building: &str| format!("新人{n},{},{grid},{building},1,90{n},,\n", id(960 + n, 1990));
+    let head = "姓名,身份证号,网格编码,楼栋名称,单元,房号,出生日期,联系电话\n";
+    // The admin imports into B1's grid, then into B3's (another community).
+    let in_b1 = format!("{head}{}", row(1, "GR1", "1幢"));
+    let in_b3 = format!("{head}{}", row(2, "GR3", "3幢"));
+    let both = format!("{head}{}{}", row(3, "GR1", "1幢"), row(4, "GR3", "3幢"));
+    let b1 = run(&db, &t.admin, ImportKind::Households, "一.csv", in_b1.as_bytes(), true).await.batch_id.unwrap();
+    let b3 = run(&db, &t.admin, ImportKind::Households, "三.csv", in_b3.as_bytes(), true).await.batch_id.unwrap();
+    let wide = run(&db, &t.admin, ImportKind::Households, "两.csv", both.as_bytes(), true).await.batch_id.unwrap();
+    let org_of = |batch: i64| {
+        let db = db.clone();
+        async move { db.int("SELECT org_id FROM import_batches WHERE id = $1", redcell_store::args![batch]).await.unwrap() }
+    };
+    assert_eq!(org_of(b1).await, t.b1.id.get(), "a batch in B1's grid belongs to B1");
+    assert_eq!(org_of(b3).await, t.b3.id.get());
+    assert_eq!(org_of(wide).await, t.root.id.get(), "a batch across communities belongs to the street");
+
+    // The admin sees all three; the secretary of B1 only B1's.
+    let ids = |list: Vec<import::Batch>| list.into_iter().map(|b| b.id).collect::<Vec<_>>();
+    assert_eq!(ids(import::batches(&db, &t.admin, 10).await.unwrap()), vec![wide, b3, b1]);
+    assert_eq!(ids(import::batches(&db, &t.sec, 10).await.unwrap()), vec![b1]);
+    // Another branch's batch cannot be undone by the secretary: not even there.
+    assert!(matches!(import::undo(&db, &t.sec, b3).await, Err(StoreError::NotFound)));
+    assert!(matches!(import::undo(&db, &t.sec, wide).await, Err(StoreError::NotFound)));
+    // Their own one can.
+    import::undo(&db, &t.sec, b1).await.unwrap();
+    // An auditor (no editing right) is refused the list outright.
+    auth_user(&db, "auditor_b", redcell_domain::Role::Auditor, "ST").await;
+    let (auditor, _) = sign_in(&db, "auditor_b").await;
+    assert!(matches!(import::batches(&db, &auditor, 10).await, Err(StoreError::Forbidden)));
+}
+
+async fn auth_user(db: &Db, username: &str, role: redcell_domain::Role, org: &str) {
+    redcell_store::auth::add_user(db, username, username, PASSWORD, role, org).await.unwrap();
 }

@@ -499,11 +499,12 @@ pub(crate) async fn write_batch(
 ) -> Result<i64, StoreError> {
     let created = serde_json::to_string(&undo.created).map_err(|e| StoreError::Internal(e.to_string()))?;
     let changed = serde_json::to_string(&undo.changed).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let org_id = batch_org(tx, p.tenant_id, undo).await?;
     let id = tx
         .int(
-            "INSERT INTO import_batches (tenant_id, user_id, at, kind, file_name, rows_total, created_count, changed_count, unchanged_count, created_json, changed_json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            args![p.tenant_id, p.user_id, at, up.kind.code(), up.file_name, counts.rows as i64, counts.new as i64,
+            "INSERT INTO import_batches (tenant_id, org_id, user_id, at, kind, file_name, rows_total, created_count, changed_count, unchanged_count, created_json, changed_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            args![p.tenant_id, org_id, p.user_id, at, up.kind.code(), up.file_name, counts.rows as i64, counts.new as i64,
                 counts.changed as i64, counts.unchanged as i64, created, changed],
         )
         .await?;
@@ -518,6 +519,69 @@ pub(crate) async fn write_batch(
     );
     audit::record(tx, p.tenant_id, Some(p.user_id), "import", "import_batch", Some(id), &detail).await?;
     Ok(id)
+}
+
+/// The organisation a batch belongs to: the lowest one whose subtree holds
+/// every row it created or changed (before and after the change), so that
+/// whoever sees the batch may see all of it. The tenant's root when the
+/// batch touched nothing.
+async fn batch_org(tx: &mut Tx, tenant_id: i64, undo: &Undo) -> Result<i64, StoreError> {
+    let mut orgs: HashSet<i64> = HashSet::new();
+    let mut touched: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (table, ids) in &undo.created {
+        touched.entry(table.as_str()).or_default().extend(ids);
+    }
+    for (table, rows) in &undo.changed {
+        touched.entry(table.as_str()).or_default().extend(rows.iter().map(|(id, _)| *id));
+        orgs.extend(rows.iter().filter_map(|(_, prior)| prior.get("org_id").and_then(serde_json::Value::as_i64)));
+    }
+    for (table, ids) in &touched {
+        if !UNDO_ORDER.contains(table) {
+            return Err(StoreError::Internal(format!("unknown table in batch: {table}")));
+        }
+        // A new organisation belongs to its parent's batch: the parent is
+        // where it was added.
+        let org_col = if *table == "orgs" { "COALESCE(parent_id, id)" } else { "org_id" };
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(i64,)> = tx
+                .all(
+                    &format!(
+                        "SELECT DISTINCT {org_col} FROM {table} WHERE tenant_id = $1 AND id IN ({})",
+                        id_list(chunk)
+                    ),
+                    args![tenant_id],
+                )
+                .await?;
+            orgs.extend(rows.into_iter().map(|(o,)| o));
+        }
+    }
+    if orgs.is_empty() {
+        return Ok(tenant_id);
+    }
+    let mut paths: Vec<Vec<i64>> = Vec::new();
+    let list: Vec<i64> = orgs.into_iter().collect();
+    for chunk in list.chunks(500) {
+        let rows: Vec<(String,)> = tx
+            .all(
+                &format!("SELECT path FROM orgs WHERE tenant_id = $1 AND id IN ({})", id_list(chunk)),
+                args![tenant_id],
+            )
+            .await?;
+        for (p,) in rows {
+            paths.push(p.split('/').filter_map(|x| x.parse().ok()).collect());
+        }
+    }
+    Ok(common_ancestor(&paths).unwrap_or(tenant_id))
+}
+
+/// The deepest organisation on every one of `paths` (each root first).
+fn common_ancestor(paths: &[Vec<i64>]) -> Option<i64> {
+    let first = paths.first()?;
+    let mut depth = first.len();
+    for p in &paths[1..] {
+        depth = depth.min(first.iter().zip(p).take_while(|(a, b)| a == b).count());
+    }
+    depth.checked_sub(1).map(|d| first[d])
 }
 
 /// `id IN (...)` for integer ids, written as literals (safe: integers).
@@ -550,16 +614,20 @@ impl Batch {
     }
 }
 
-/// The batches of the caller's tenant, newest first (for callers who may edit).
+/// The batches inside the caller's editing scope (a batch belongs to the
+/// lowest organisation holding all it touched), newest first.
 pub async fn batches(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Batch>, StoreError> {
-    if p.scope(Capability::EditRegistry).is_empty() {
-        return Err(StoreError::Forbidden);
-    }
+    let access = p.access(Capability::EditRegistry)?;
+    let mut a = Args::new();
+    let inside = access.rows("b", &mut a);
+    let lim = a.push(limit);
     db.all(
-        "SELECT b.id, b.user_id, u.username, b.at, b.kind, b.file_name, b.rows_total, b.created_count, b.changed_count, \
-         b.unchanged_count, b.undone_at FROM import_batches b LEFT JOIN users u ON u.id = b.user_id \
-         WHERE b.tenant_id = $1 ORDER BY b.id DESC LIMIT $2",
-        args![p.tenant_id, limit],
+        &format!(
+            "SELECT b.id, b.user_id, u.username, b.at, b.kind, b.file_name, b.rows_total, b.created_count, b.changed_count, \
+             b.unchanged_count, b.undone_at FROM import_batches b LEFT JOIN users u ON u.id = b.user_id \
+             WHERE {inside} ORDER BY b.id DESC LIMIT {lim}"
+        ),
+        a,
     )
     .await
 }
@@ -576,6 +644,8 @@ fn undo_refused(msg: &str) -> StoreError {
 /// import, or something created later depends on them; refused when the
 /// caller may not edit every organisation involved.
 pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreError> {
+    // A batch outside the caller's scope is not there for them.
+    p.access(Capability::EditRegistry)?.target(&mut db.conn(), redcell_domain::BatchId::new(batch_id)).await?;
     let editable = editable_orgs(db, p).await?;
     let mut tx = db.begin().await?;
     let row: Option<BatchRow> = tx
