@@ -230,6 +230,8 @@ pub const DUTY_QUORUM_WITHOUT_NUMBERS: &str = "未登记出席人数，不能认
 pub const DUTY_QUORUM_NOT_MET: &str = "到会正式党员未超过半数，未达到法定人数";
 pub const DUTY_VISIT_FUTURE: &str = "走访日期不能在未来";
 pub const DUTY_TARGET_OUTSIDE: &str = "走访对象不在您的范围内";
+/// A cadre without the right to record duties records their own visits only.
+pub const DUTY_OWN_VISITS_ONLY: &str = "只能登记本人的走访";
 pub const DUTY_RULE_NOT_FOUND: &str = "规则不存在";
 pub const DUTY_NOT_SENT: &str = "未发送：未配置通知渠道";
 // ---- duties, second part: page forms, visit → request, channel, account links

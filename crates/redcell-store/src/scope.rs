@@ -447,6 +447,25 @@ impl Access<'_> {
         }
     }
 
+    /// A person (cadre or member) named in `field` on a record of the
+    /// organisation at `record` (a visitor, an attendee, a participant): they
+    /// belong inside this scope, or to an organisation above the record's (a
+    /// street cadre at a branch's meeting). Anyone else — another community's
+    /// people — is refused naming the field, and never named back.
+    pub async fn participant<K: Owned>(
+        &self,
+        c: &mut impl Conn,
+        id: K,
+        record: &OrgPath,
+        field: &str,
+    ) -> Result<Owner, StoreError> {
+        match self.locate(c, id).await? {
+            Some(o) if self.covers(&o.path) || o.path.contains(record) => Ok(o),
+            Some(_) => Err(StoreError::Denied(FieldError::new(field, "scope", i18n::OUT_OF_SCOPE))),
+            None => Err(FieldError::new(field, "not_found", i18n::NOT_FOUND).into()),
+        }
+    }
+
     /// An optional id given in `field` (see [`Access::reference`]).
     pub async fn reference_opt<K: Owned>(
         &self,

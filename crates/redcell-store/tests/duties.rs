@@ -19,7 +19,8 @@ stories!(
     role_only_rules_and_compliance_from_creation,
     webhook_settings_test_and_delivery_log,
     accounts_link_to_cadres_and_members,
-    meeting_form_lists_every_member_quorum_counts
+    meeting_form_lists_every_member_quorum_counts,
+    records_only_by_recorders_naming_people_of_their_own,
 );
 
 fn sh_today() -> chrono::NaiveDate {
@@ -630,4 +631,98 @@ async fn meeting_form_lists_every_member_quorum_counts(db: Db) {
     let m = records::record_meeting(&db, &t.sec, &meeting, today).await.unwrap();
     assert_eq!(m.expected_count, roster.len() as i64, "the form lists the members the quorum counts");
     assert_eq!(m.voting_total, roster.iter().filter(|r| r.status == "full").count() as i64);
+}
+
+/// Hole 2 of issue 13: an auditor (and a cadre) could record visits, meetings
+/// and activities, and visitor, attendee and cadre ids of other communities
+/// were accepted and their names shown back. Recording needs the right to
+/// record duties (a cadre records their own visits only), and every person
+/// named belongs to the caller's scope or to an organisation above the record.
+async fn records_only_by_recorders_naming_people_of_their_own(db: Db) {
+    let t = tenant(&db).await;
+    let today = sh_today();
+    let iso = Some(today.format("%Y-%m-%d").to_string());
+    let visit = |visitor_kind: &str, visitor: i64| RawVisit {
+        visitor_kind: s(visitor_kind),
+        visitor_id: s(visitor),
+        target_kind: s("household"),
+        target_id: s(t.households[0].id.get()),
+        visited_on: iso.clone(),
+        purpose: s("routine"),
+        learned: None,
+    };
+    let meeting = |cadres: Vec<i64>| RawMeeting {
+        org_id: s(t.b1.id.get()),
+        kind: s("general_meeting"),
+        held_on: iso.clone(),
+        topic: s("学习"),
+        minutes: None,
+        attendance: vec![RawAttendee { member_id: t.members[0].id.get(), presence: "present".into(), reason: None }],
+        cadres,
+        quorum_claimed: None,
+    };
+    let activity = |members: Vec<i64>, cadres: Vec<i64>| RawActivity {
+        org_id: s(t.b1.id.get()),
+        kind: s("service"),
+        held_on: iso.clone(),
+        title: s("清理楼道"),
+        note: None,
+        members,
+        cadres,
+    };
+    let counts =
+        || async { (n(&db, "duty_visits").await, n(&db, "duty_meetings").await, n(&db, "duty_activities").await) };
+    let before = counts().await;
+
+    // An auditor reads; it records nothing.
+    redcell_store::auth::add_user(&db, "aud_st", "审计员", PASSWORD, redcell_domain::Role::Auditor, "ST")
+        .await
+        .unwrap();
+    let (auditor, _) = sign_in(&db, "aud_st").await;
+    let e = records::record_visit(&db, &auditor, &visit("cadre", t.cadres[0].id.get()), today).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden), "{e:?}");
+    let e = records::record_meeting(&db, &auditor, &meeting(vec![]), today).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden), "{e:?}");
+    let e = records::record_activity(&db, &auditor, &activity(vec![], vec![]), today).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden), "{e:?}");
+
+    // The secretary of B1 cannot name B2's grid worker or B3's member as the
+    // visitor, nor put them on a meeting or an activity; the refusal names
+    // the field and never the person.
+    let other_cadre = t.cadres[1].id.get();
+    let other_member = t.members[3].id.get();
+    for (kind, id) in [("cadre", other_cadre), ("member", other_member)] {
+        let e = records::record_visit(&db, &t.sec, &visit(kind, id), today).await.unwrap_err();
+        assert_eq!(field_of(&e), "visitor_id", "{kind} {id}: {e:?}");
+        assert!(matches!(e, StoreError::Denied(_)));
+        assert!(!format!("{e:?}").contains(&t.cadres[1].name), "{e:?}");
+    }
+    let e = records::record_meeting(&db, &t.sec, &meeting(vec![other_cadre]), today).await.unwrap_err();
+    assert_eq!(field_of(&e), "cadres", "{e:?}");
+    let e = records::record_activity(&db, &t.sec, &activity(vec![other_member], vec![]), today).await.unwrap_err();
+    assert_eq!(field_of(&e), "members", "{e:?}");
+    let e = records::record_activity(&db, &t.sec, &activity(vec![], vec![other_cadre]), today).await.unwrap_err();
+    assert_eq!(field_of(&e), "cadres", "{e:?}");
+    assert_eq!(counts().await, before, "refused records write nothing");
+
+    // People of B1, and the street's cadre (above B1), are fine.
+    let street_cadre = t.cadres[2].id.get();
+    records::record_visit(&db, &t.sec, &visit("cadre", t.cadres[0].id.get()), today).await.unwrap();
+    records::record_visit(&db, &t.sec, &visit("cadre", street_cadre), today).await.unwrap();
+    records::record_meeting(&db, &t.sec, &meeting(vec![street_cadre]), today).await.unwrap();
+    records::record_activity(&db, &t.sec, &activity(vec![t.members[0].id.get()], vec![t.cadres[0].id.get()]), today)
+        .await
+        .unwrap();
+
+    // A cadre account records its own visits, nobody else's, and no meetings.
+    redcell_store::auth::add_user(&db, "cadre_b1", "网格员甲", PASSWORD, redcell_domain::Role::Cadre, "B1")
+        .await
+        .unwrap();
+    let (cadre, _) = sign_in(&db, "cadre_b1").await;
+    duties::link_user(&db, &t.admin, cadre.user_id, Some(duties::Link::Cadre(t.cadres[0].id.get()))).await.unwrap();
+    records::record_visit(&db, &cadre, &visit("cadre", t.cadres[0].id.get()), today).await.unwrap();
+    let e = records::record_visit(&db, &cadre, &visit("cadre", street_cadre), today).await.unwrap_err();
+    assert_eq!(field_of(&e), "visitor_id", "{e:?}");
+    let e = records::record_meeting(&db, &cadre, &meeting(vec![]), today).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden), "{e:?}");
 }

@@ -15,7 +15,7 @@ use redcell_domain::CodeEnum;
 use redcell_domain::duties::{self as d, AbsenceReason, ActivityKind, MeetingKind, TargetKind, VisitPurpose};
 use redcell_domain::input::stringish;
 use redcell_domain::requests::RawRequest;
-use redcell_domain::{FieldError, Invalid, i18n};
+use redcell_domain::{CadreId, FieldError, Invalid, MemberId, OrgId, i18n};
 use serde::{Deserialize, Serialize};
 
 fn date(field: &str, v: &Option<String>) -> Result<NaiveDate, FieldError> {
@@ -117,6 +117,9 @@ struct CheckedVisit {
 
 /// Every check of a visit, before anything is written.
 async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -> Result<CheckedVisit, StoreError> {
+    if !p.holds(Capability::RecordDuties) && !p.holds(Capability::RecordOwnVisits) {
+        return Err(StoreError::Forbidden);
+    }
     let mut bad = Invalid::default();
     let on = bad.check(date("visited_on", &raw.visited_on));
     if on.is_some_and(|d| d > today) {
@@ -148,20 +151,30 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
         },
     };
     let vkind = vkind.to_string();
-    let vtable = if vkind == "cadre" { "cadres" } else { "members" };
-    let exists = db
-        .int(&format!("SELECT COUNT(*) FROM {vtable} WHERE tenant_id = $1 AND id = $2"), args![p.tenant_id, visitor])
-        .await?;
-    if exists == 0 {
-        return Err(FieldError::new("visitor_id", "not_found", i18n::DUTY_MISSING).into());
-    }
     let org_id = target_org(db, p.tenant_id, tkind, tid)
         .await?
         .ok_or_else(|| FieldError::new("target_id", "not_found", i18n::DUTY_TARGET_OUTSIDE))?;
-    // Anyone who may read the registry where the visit happened may record it.
-    OrgRef::in_scope(&mut db.conn(), &p.scope(Capability::ReadRegistry), org_id)
-        .await
-        .map_err(|_| StoreError::Denied(FieldError::new("target_id", "scope", i18n::DUTY_TARGET_OUTSIDE)))?;
+    let conn = &mut db.conn();
+    let outside = || StoreError::Denied(FieldError::new("target_id", "scope", i18n::DUTY_TARGET_OUTSIDE));
+    if p.holds(Capability::RecordDuties) {
+        // Staff who record duties: the visit happens inside their scope, by a
+        // visitor of theirs or from above (never another community's person).
+        let access = p.access(Capability::RecordDuties)?;
+        let place = OrgRef::in_scope(conn, &access.scope, org_id).await.map_err(|_| outside())?;
+        if vkind == "cadre" {
+            access.participant(conn, CadreId::new(visitor), &place.path, "visitor_id").await?;
+        } else {
+            access.participant(conn, MemberId::new(visitor), &place.path, "visitor_id").await?;
+        }
+    } else {
+        // A cadre records their own visits only, where they may read.
+        p.access(Capability::RecordOwnVisits)?;
+        let own = if vkind == "cadre" { super::cadre_of(db, p).await? } else { super::member_of(db, p).await? };
+        if own != Some(visitor) {
+            return Err(StoreError::Denied(FieldError::new("visitor_id", "own", i18n::DUTY_OWN_VISITS_ONLY)));
+        }
+        OrgRef::in_scope(conn, &p.scope(Capability::ReadRegistry), org_id).await.map_err(|_| outside())?;
+    }
     Ok(CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned })
 }
 
@@ -404,6 +417,7 @@ pub async fn record_meeting_with_photos(
     photos: &[Upload],
     today: NaiveDate,
 ) -> Result<Meeting, StoreError> {
+    let access = p.access(Capability::RecordDuties)?;
     let mut bad = Invalid::default();
     let mut types = Vec::new();
     if photos.len() > MAX_PHOTOS {
@@ -456,7 +470,7 @@ pub async fn record_meeting_with_photos(
     bad.clone().into_result()?;
     let (org_id, kind, on, topic, minutes) =
         (org_id.unwrap(), kind.unwrap(), on.unwrap(), topic.flatten().unwrap_or_default(), minutes.flatten());
-    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
+    let org = access.org(&mut db.conn(), OrgId::new(org_id)).await?;
     let members = members_under(db, &org).await?;
     for (i, (m, _, _)) in lines.iter().enumerate() {
         if !members.iter().any(|(id, _)| id == m) {
@@ -464,10 +478,7 @@ pub async fn record_meeting_with_photos(
         }
     }
     for c in &raw.cadres {
-        let n = db.int("SELECT COUNT(*) FROM cadres WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, *c]).await?;
-        if n == 0 {
-            return Err(FieldError::new("cadres", "not_found", i18n::DUTY_ATTENDEE_OUTSIDE).into());
-        }
+        access.participant(&mut db.conn(), CadreId::new(*c), &org.path, "cadres").await?;
     }
     let full = |id: i64| members.iter().any(|(m, s)| *m == id && s == "full");
     let present: Vec<i64> = lines.iter().filter(|l| l.1 == "present").map(|l| l.0).collect();
@@ -623,6 +634,7 @@ pub async fn record_activity(
     raw: &RawActivity,
     today: NaiveDate,
 ) -> Result<Activity, StoreError> {
+    let access = p.access(Capability::RecordDuties)?;
     let mut bad = Invalid::default();
     let org_id = bad.check(int("org_id", &raw.org_id));
     let kind = bad.check(ActivityKind::parse("kind", raw.kind.as_deref().unwrap_or("")));
@@ -635,19 +647,12 @@ pub async fn record_activity(
     bad.clone().into_result()?;
     let (org_id, kind, on, title, note) =
         (org_id.unwrap(), kind.unwrap(), on.unwrap(), title.flatten().unwrap_or_default(), note.flatten());
-    let org = OrgRef::for_cap(&mut db.conn(), p, org_id, Capability::ReadRegistry).await?;
-    let scope = p.scope(Capability::ReadRegistry);
+    let org = access.org(&mut db.conn(), OrgId::new(org_id)).await?;
     for m in &raw.members {
-        let mut a = args![*m];
-        let c = scope.rows("m", &mut a);
-        if db.int(&format!("SELECT COUNT(*) FROM members m WHERE m.id = $1 AND {c}"), a).await? == 0 {
-            return Err(FieldError::new("members", "outside", i18n::DUTY_ATTENDEE_OUTSIDE).into());
-        }
+        access.participant(&mut db.conn(), MemberId::new(*m), &org.path, "members").await?;
     }
     for c in &raw.cadres {
-        if db.int("SELECT COUNT(*) FROM cadres WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, *c]).await? == 0 {
-            return Err(FieldError::new("cadres", "outside", i18n::DUTY_ATTENDEE_OUTSIDE).into());
-        }
+        access.participant(&mut db.conn(), CadreId::new(*c), &org.path, "cadres").await?;
     }
     let mut tx = db.begin().await?;
     let (id,): (i64,) = tx
