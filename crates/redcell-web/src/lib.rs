@@ -4,12 +4,16 @@
 //! Handlers parse input, call a capability service in `redcell-store` and
 //! render the result. They hold no SQL and no rules.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod coverage;
+pub mod duties;
 pub mod error;
 pub mod export;
 pub mod form;
 pub mod guide;
+pub mod imports;
 pub mod kit;
 pub mod ops;
 pub mod pages;
@@ -46,8 +50,16 @@ pub fn today() -> chrono::NaiveDate {
 
 /// The capabilities, each mounting its own surface (routes, pages, nav
 /// entry). Adding a capability adds one line here.
-pub const CAPABILITIES: &[fn(&mut kit::Surface)] =
-    &[pages::mount_session, registry::mount, guide::mount, requests::mount, pages::mount_legacy];
+pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
+    pages::mount_session,
+    registry::mount,
+    coverage::mount,
+    duties::mount,
+    requests::mount,
+    guide::mount,
+    imports::mount,
+    accounts::mount,
+];
 
 /// Every capability's surface, mounted.
 pub fn surface() -> kit::Surface {

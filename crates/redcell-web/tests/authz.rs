@@ -107,6 +107,24 @@ enum Kind {
     WishAction,
     /// An export list's code (not scoped: every caller names the same lists).
     ExportList,
+    Contact,
+    Exemption,
+    Plan,
+    Post,
+    Meeting,
+    Activity,
+    /// An import batch (it belongs to the organisation holding all it touched).
+    Batch,
+    /// An account, found by a grant inside the side.
+    User,
+    /// A duty rule's code (rules are the tenant's, not an organisation's).
+    RuleCode,
+    /// A roster kind (templates are the same for everyone).
+    Roster,
+    /// An import job: the uploader's own; a made-up one is "not found".
+    ImportJob,
+    /// A session id: the account's own; a made-up one is "not found".
+    Session,
 }
 
 impl Kind {
@@ -122,6 +140,10 @@ impl Kind {
                 | Kind::Open311Rest
                 | Kind::RevisitToken
                 | Kind::WishAction
+                | Kind::RuleCode
+                | Kind::Roster
+                | Kind::ImportJob
+                | Kind::Session
         )
     }
 
@@ -151,6 +173,19 @@ impl Kind {
             ("files", "id") => Kind::File,
             ("guide", "id") => Kind::Guide,
             ("export", "list") => Kind::ExportList,
+            ("contacts", "id") => Kind::Contact,
+            ("exemptions", "id") => Kind::Exemption,
+            ("plans", "id") => Kind::Plan,
+            ("posts", "id") => Kind::Post,
+            ("meetings", "id") => Kind::Meeting,
+            ("activities", "id") => Kind::Activity,
+            ("quotas", "org_id") => Kind::Org,
+            ("batches", "id") => Kind::Batch,
+            ("users", "id") | ("sessions", "id") => Kind::User,
+            (_, "sid") => Kind::Session,
+            ("rules", "code") => Kind::RuleCode,
+            ("templates", "kind") => Kind::Roster,
+            ("jobs", "id") => Kind::ImportJob,
             _ => return None,
         })
     }
@@ -171,7 +206,19 @@ impl Kind {
             Kind::Request => k("requests", "org_id", "x.id", ""),
             Kind::RequestCode => k("requests", "org_id", "x.code", ""),
             Kind::Open311Request => k("requests", "org_id", "x.code || '.json'", ""),
+            Kind::Contact => k("contacts", "org_id", "x.id", ""),
+            Kind::Exemption => k("exemptions", "org_id", "x.id", ""),
+            Kind::Plan => k("plan_proposals", "org_id", "x.id", ""),
+            Kind::Post => k("demo_posts", "org_id", "x.id", ""),
+            Kind::Meeting => k("duty_meetings", "org_id", "x.id", ""),
+            Kind::Activity => k("duty_activities", "org_id", "x.id", ""),
+            Kind::Batch => k("import_batches", "org_id", "x.id", ""),
             Kind::File
+            | Kind::User
+            | Kind::RuleCode
+            | Kind::Roster
+            | Kind::ImportJob
+            | Kind::Session
             | Kind::ExportList
             | Kind::Open311Service
             | Kind::Open311Rest
@@ -236,6 +283,29 @@ async fn special(db: &Db, kind: Kind, tenant: i64, path: &OrgPath) -> Option<Str
             row.map(|(v,)| v)
         }
         Kind::ExportList => Some("households".into()),
+        Kind::Roster => Some("households".into()),
+        Kind::ImportJob => Some("987654".into()),
+        Kind::Session => Some("0000000000000000".into()),
+        Kind::RuleCode => {
+            let row: Option<(String,)> = db
+                .opt("SELECT code FROM duty_rules WHERE tenant_id = $1 ORDER BY id LIMIT 1", args![tenant])
+                .await
+                .expect("rule lookup");
+            Some(row.map(|(c,)| c).unwrap_or_else(|| "no-such-rule".into()))
+        }
+        Kind::User => {
+            // The first account granted inside the side that is not one of
+            // the test's callers (those keep their sessions to the end).
+            let row: Option<(Option<String>,)> = db
+                .opt(
+                    "SELECT CAST(MIN(g.user_id) AS TEXT) FROM grants g JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id \
+                     JOIN users u ON u.id = g.user_id WHERE g.tenant_id = $1 AND o.path LIKE $2 AND u.username NOT LIKE 'az-%'",
+                    args![tenant, path.like_pattern()],
+                )
+                .await
+                .expect("user lookup");
+            row.and_then(|(v,)| v)
+        }
         Kind::Open311Rest => Some("unknown.json".into()),
         Kind::RevisitToken => Some("0123456789abcdef".into()),
         Kind::WishAction => Some("claim".into()),
@@ -438,6 +508,40 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/guide") => json!({
             "org_id": id(Kind::Org), "name": format!("授权测试事项{n}"), "class": "immediate", "place": "测试窗口"
         }),
+        ("POST", "/api/v1/auth/login") => json!({"username": "az-nobody", "password": "wrong-password"}),
+        ("POST", "/api/v1/contacts") => {
+            json!({"level": "member_household", "from_id": id(Kind::Member), "to_id": id(Kind::Household)})
+        }
+        ("POST", "/api/v1/contacts/{id}/end") | ("POST", "/api/v1/posts/{id}/end") => json!({"reason": "授权测试"}),
+        ("PUT", "/api/v1/quotas/{org_id}") => json!({"member_household_min": 1, "member_household_max": 10}),
+        ("POST", "/api/v1/quotas/{org_id}/preset") => json!({"preset": "urban"}),
+        ("POST", "/api/v1/exemptions") => json!({"member_id": id(Kind::Member), "reason": "old_frail"}),
+        ("POST", "/api/v1/exemptions/{id}/decide") => json!({"step": "branch", "decision": "approve"}),
+        ("POST", "/api/v1/plans") => json!({"org_id": id(Kind::Org)}),
+        ("POST", "/api/v1/plans/{id}/apply") | ("POST", "/api/v1/plans/{id}/discard") => json!({"reason": "授权测试"}),
+        ("POST", "/api/v1/posts") => {
+            json!({"name": format!("授权测试岗{n}"), "member_id": id(Kind::Member), "grid_id": id(Kind::Grid)})
+        }
+        ("PUT", "/api/v1/members/{id}/party-role") => json!({"party_role": null}),
+        ("POST", "/api/v1/duties/visits") => json!({
+            "target_kind": "household", "target_id": id(Kind::Household),
+            "visited_on": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(), "purpose": "routine"
+        }),
+        ("POST", "/api/v1/duties/meetings") => json!({
+            "org_id": id(Kind::Org), "kind": "general_meeting", "topic": "授权测试会议",
+            "held_on": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+        }),
+        ("POST", "/api/v1/duties/activities") => json!({
+            "org_id": id(Kind::Org), "kind": "service", "title": "授权测试活动",
+            "held_on": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+        }),
+        ("POST", "/api/v1/duties/rules/import") => json!({"toml": ""}),
+        ("PUT", "/api/v1/duties/channel") => json!({"webhook_url": null}),
+        ("POST", "/api/v1/duties/channel/test") => Value::Null,
+        ("PUT", "/api/v1/users/{id}/duty-link") => json!({"cadre_id": null, "member_id": null}),
+        ("POST", "/api/v1/users") => json!({
+            "username": format!("az-made-{n}"), "password": "Authz-Made-2026", "role": "member", "org_id": id(Kind::Org)
+        }),
         ("PUT", "/api/v1/guide/{id}") => json!({
             "org_id": id(Kind::Org), "name": format!("授权测试事项改{n}"), "class": "promised", "place": "测试窗口"
         }),
@@ -449,6 +553,20 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
 /// password: called last, each once, after every other check.
 fn ends_session(route: &RouteInfo) -> bool {
     matches!(route.path.as_str(), "/logout" | "/api/v1/auth/logout" | "/account/password" | "/api/v1/auth/password")
+}
+
+/// Writes to the caller's own tenant's settings: they name no object, so
+/// there is no side to be outside of (the gate and the service decide).
+fn tenant_wide(route: &RouteInfo) -> bool {
+    matches!(
+        route.path.as_str(),
+        "/api/v1/duties/rules/import"
+            | "/api/v1/duties/channel"
+            | "/api/v1/duties/channel/test"
+            | "/duties/rules/import"
+            | "/admin/duties/channel"
+            | "/admin/duties/channel/test"
+    )
 }
 
 /// Is this a write that destroys its object (run after the other writes)?
@@ -543,7 +661,7 @@ async fn every_route_for_every_role(t: &TestApp) {
     for route in order.into_iter().filter(|r| !ends_session(r)) {
         for c in &callers {
             // Objects in the path; for a write without one, the body names them.
-            let sides: Vec<Option<Side>> = if has_params(route) || route.is_write() {
+            let sides: Vec<Option<Side>> = if has_params(route) || (route.is_write() && !tenant_wide(route)) {
                 SIDES.iter().map(|s| Some(*s)).collect()
             } else {
                 vec![None]
@@ -624,6 +742,9 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("community");
+    redcell_store::auth::add_user(db, "other-sec", "另一书记", PASSWORD, Role::Secretary, "AZ-OC")
+        .await
+        .expect("secretary of the other tenant");
     let branch = redcell_store::registry::orgs::create(
         db,
         &p,
@@ -795,6 +916,11 @@ async fn seed_extras(t: &TestApp, places: &Places) {
                 ..Default::default()
             };
             redcell_store::guide::create(db, &p, entry.validate().expect("guide")).await.expect("guide entry");
+            // An account of the side, for the account routes to act on.
+            let (code,): (String,) = db.one("SELECT code FROM orgs WHERE id = $1", args![org]).await.expect("code");
+            redcell_store::auth::add_user(db, &format!("staff-{org}"), "授权测试员", PASSWORD, Role::Secretary, &code)
+                .await
+                .expect("account of side");
             let (hh,): (i64,) = db
                 .one(
                     "SELECT h.id FROM households h JOIN orgs o ON o.tenant_id = h.tenant_id AND o.id = h.org_id \
@@ -812,8 +938,76 @@ async fn seed_extras(t: &TestApp, places: &Places) {
             )
             .await
             .expect("file");
+            seed_coverage_and_duties(db, &p, st, path).await;
         }
     }
+}
+
+/// The first `column` of `table` (alias `x`, owned by `x.org_id`) inside `path`.
+async fn first_in(db: &Db, table: &str, column: &str, tenant: i64, path: &OrgPath) -> i64 {
+    let sql = format!(
+        "SELECT x.{column} FROM {table} x JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
+         WHERE x.tenant_id = $1 AND o.path LIKE $2 ORDER BY x.id LIMIT 1"
+    );
+    let (v,): (i64,) =
+        db.one(&sql, args![tenant, path.like_pattern()]).await.unwrap_or_else(|e| panic!("{table}: {e:?}"));
+    v
+}
+
+/// Coverage and duties rows on a side: a contact, an exemption, a proposed
+/// plan, a post, a meeting, an activity and an import batch.
+async fn seed_coverage_and_duties(db: &Db, p: &redcell_store::Principal, tenant: i64, path: &OrgPath) {
+    use redcell_domain::coverage::{RawContact, RawExemption, RawPost};
+    use redcell_store::coverage::{contacts, exemptions, plan, posts};
+    use redcell_store::duties::records;
+    let today = redcell_domain::calendar::shanghai_today();
+    let iso = Some(today.format("%Y-%m-%d").to_string());
+    let member = first_in(db, "members", "id", tenant, path).await;
+    let household = first_in(db, "households", "id", tenant, path).await;
+    let grid = first_in(db, "grids", "id", tenant, path).await;
+    let branch = first_in(db, "members", "org_id", tenant, path).await;
+    let contact = RawContact {
+        level: Some("member_household".into()),
+        from_id: Some(member.to_string()),
+        to_id: Some(household.to_string()),
+        reason: Some("授权测试".into()),
+        ..Default::default()
+    };
+    // The demo may already hold this pair: either way one contact exists.
+    let _ = contacts::start(db, p, contact.validate(today).expect("contact")).await;
+    let ex = RawExemption { member_id: Some(member.to_string()), reason: Some("old_frail".into()), note: None };
+    let _ = exemptions::request(db, p, ex.validate().expect("exemption")).await;
+    plan::propose(db, p, branch, 1).await.expect("plan");
+    let post = RawPost {
+        name: Some(format!("授权测试岗{tenant}{}", path.as_str().len())),
+        member_id: Some(member.to_string()),
+        grid_id: Some(grid.to_string()),
+        ..Default::default()
+    };
+    posts::create(db, p, post.validate(today).expect("post")).await.expect("post");
+    let meeting = records::RawMeeting {
+        org_id: Some(branch.to_string()),
+        kind: Some("general_meeting".into()),
+        held_on: iso.clone(),
+        topic: Some("授权测试会议".into()),
+        ..Default::default()
+    };
+    records::record_meeting(db, p, &meeting, today).await.expect("meeting");
+    let activity = records::RawActivity {
+        org_id: Some(branch.to_string()),
+        kind: Some("service".into()),
+        held_on: iso,
+        title: Some("授权测试活动".into()),
+        ..Default::default()
+    };
+    records::record_activity(db, p, &activity, today).await.expect("activity");
+    db.exec(
+        "INSERT INTO import_batches (tenant_id, org_id, user_id, at, kind, file_name, rows_total, created_count, \
+         changed_count, unchanged_count, created_json, changed_json) VALUES ($1, $2, $3, $4, 'households', 'az.csv', 0, 0, 0, 0, '{}', '{}')",
+        args![tenant, branch, p.user_id, chrono::Utc::now()],
+    )
+    .await
+    .expect("batch");
 }
 
 async fn sign_in(t: &TestApp, username: &str, role: Role, org_code: &str) -> Caller {

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use redcell_store::scope::Principal;
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -110,10 +109,10 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new()
-        .routes(routes!(login))
-        .routes(routes!(logout))
-        .routes(routes!(me))
-        .routes(routes!(change_password))
+/// Signing in and out over the API, and the caller's own account.
+pub fn mount(s: &mut crate::kit::Surface) {
+    s.api(crate::kit::gates::PUBLIC, routes!(login))
+        .api(crate::kit::gates::SIGNED_IN, routes!(logout))
+        .api(crate::kit::gates::SIGNED_IN, routes!(me))
+        .api(crate::kit::gates::SIGNED_IN, routes!(change_password));
 }

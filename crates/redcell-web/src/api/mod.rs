@@ -1,15 +1,10 @@
 //! The JSON API under `/api/v1`, documented by OpenAPI at `/api/v1/openapi.json`.
 
-pub mod admin;
 pub mod auth;
-pub mod coverage;
 pub mod document;
-pub mod duties;
 
-use crate::Shared;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,24 +47,4 @@ pub fn doc() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().merge(auth::router()).merge(admin::router()).merge(coverage::router()).merge(duties::router())
-}
-
 pub use crate::kit::{JsonBody, Q};
-
-/// Record a refused write (an id outside the caller's scope, a forbidden
-/// reference) in the audit trail; other errors are not refusals.
-pub async fn audit_refusal<T>(
-    db: &redcell_store::Db,
-    p: &redcell_store::Principal,
-    r: &Result<T, redcell_store::StoreError>,
-    what: &str,
-) {
-    use redcell_store::StoreError::{Denied, Forbidden, NotFound};
-    if let Err(Forbidden | Denied(_) | NotFound) = r
-        && let Err(e) = redcell_store::accounts::refused(db, p, "forbidden", what).await
-    {
-        tracing::warn!("auditing a refusal: {e}");
-    }
-}

@@ -92,14 +92,6 @@ impl Surface {
         Surface { api: OpenApiRouter::with_openapi(crate::api::doc()), ..Surface::default() }
     }
 
-    /// Routers not yet mounted route by route (their routes are not listed).
-    pub fn legacy(&mut self, pages: Router<Shared>, uploads: Router<Shared>, api: OpenApiRouter<Shared>) -> &mut Self {
-        self.pages = std::mem::take(&mut self.pages).merge(pages);
-        self.uploads = std::mem::take(&mut self.uploads).merge(uploads);
-        self.api = std::mem::take(&mut self.api).merge(api);
-        self
-    }
-
     /// API operations written with `#[utoipa::path]`, passed as `routes!(a, b)`
     /// (all behind the same gate).
     pub fn api(&mut self, access: Access, (schemas, paths, mr): UtoipaMethodRouter<Shared>) -> &mut Self {

@@ -1,17 +1,11 @@
 //! Server-rendered pages (zh-CN). Forms post back with a CSRF token; errors are
 //! shown beside the fields.
 
-mod admin;
-pub(crate) mod coverage;
-mod duties;
-mod import;
-
 use crate::Shared;
 use crate::auth::{LOGIN_CSRF_COOKIE, PageUser, SESSION_COOKIE, cookie, safe_next, same_token, set_cookie};
 use crate::form::FormData;
 use crate::kit::{CsrfForm, Surface, gates};
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
@@ -268,31 +262,10 @@ async fn logout(State(s): State<Shared>, parts: Parts, _form: CsrfForm) -> Respo
 
 /// Signing in and out.
 pub fn mount_session(s: &mut Surface) {
+    crate::api::auth::mount(s);
     s.get("/login", gates::PUBLIC, login_form).post("/login", gates::PUBLIC, login_submit).post(
         "/logout",
         gates::SIGNED_IN,
         logout,
     );
-}
-
-/// The pages and API routes not yet mounted by their capability.
-pub fn mount_legacy(s: &mut Surface) {
-    s.legacy(router(), upload_router(), crate::api::router());
-    // The lists of capabilities not yet mounted by themselves.
-    s.exports(redcell_store::accounts::exports())
-        .exports(redcell_store::audit::exports())
-        .exports(redcell_store::coverage::exports());
-    s.nav(20, "/import", "花名册导入", gates::EDIT)
-        .nav(40, "/duties/my", "我的职责", gates::SIGNED_IN)
-        .nav(80, "/admin/users", "账号管理", gates::USERS)
-        .nav(90, "/audit", "审计日志", gates::AUDIT);
-}
-
-pub fn router() -> Router<Shared> {
-    Router::new().merge(admin::router()).merge(coverage::router()).merge(duties::router()).merge(import::router())
-}
-
-/// The routes that take uploads, with their own body limit (see [`crate::app`]).
-pub fn upload_router() -> Router<Shared> {
-    admin::upload_router().merge(import::upload_router())
 }

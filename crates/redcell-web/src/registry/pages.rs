@@ -186,7 +186,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<GridId>) -> P
     let units =
         units::list(db, p, &units::UnitFilter { grid_id: Some(id), ..Default::default() }, Page::first(100)).await?;
     let can_edit = can_edit(db, p, grid.org_id).await;
-    let coverage = crate::pages::coverage::grid_rate(db, p, id.get()).await;
+    let coverage = crate::coverage::pages::grid_rate(db, p, id.get()).await;
     let exports = if may(db, p, grid.org_id, Capability::Export).await {
         let g = || vec![("grid_id", id.to_string())];
         vec![
@@ -198,7 +198,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<GridId>) -> P
     } else {
         vec![]
     };
-    let posts = crate::pages::coverage::grid_posts(db, p, id.get()).await;
+    let posts = crate::coverage::pages::grid_posts(db, p, id.get()).await;
     Ok(render(&GridPage {
         nav: Nav::of(&u),
         crumbs,
@@ -372,8 +372,8 @@ async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<MemberId>) 
     let mut crumbs = org_crumbs(db, p, m.org_id).await?;
     crumbs.push((format!("/members/{id}"), m.name.clone()));
     let can_edit = can_edit(db, p, m.org_id).await;
-    let duties = crate::pages::coverage::member_duties(db, p, id.get()).await;
-    let (roles, csrf) = (crate::pages::coverage::party_roles(), u.csrf.clone());
+    let duties = crate::coverage::pages::member_duties(db, p, id.get()).await;
+    let (roles, csrf) = (crate::coverage::pages::party_roles(), u.csrf.clone());
     Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf }))
 }
 

@@ -2,10 +2,11 @@
 //! (JSON and xlsx), the tenant's rules (list, change, TOML export/import),
 //! records (visits, meetings, activities) and the reminder inbox.
 
-use super::{JsonBody, Q};
 use crate::Shared;
+use crate::api::{JsonBody, Q};
 use crate::auth::ApiUser;
 use crate::error::{ApiResult, ErrorBody, bad_json};
+use crate::kit::{Surface, gates};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -19,7 +20,6 @@ use redcell_store::duties::records::{
 use redcell_store::duties::rules::{self, StoredRule};
 use redcell_store::duties::{self, Compliance, DutyLine};
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 fn body<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> ApiResult<T> {
@@ -159,7 +159,6 @@ pub async fn post_visit(
         None => records::record_visit(&s.db, &p, &raw, crate::today()).await,
         Some(req) => records::record_visit_raising(&s.db, &p, &raw, req, crate::today()).await.map(|(v, _)| v),
     };
-    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/duties/visits").await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -175,7 +174,6 @@ pub async fn post_meeting(
 ) -> ApiResult<(StatusCode, Json<Meeting>)> {
     let raw: RawMeeting = body(b)?;
     let r = records::record_meeting(&s.db, &p, &raw, crate::today()).await;
-    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/duties/meetings").await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -190,7 +188,6 @@ pub async fn post_activity(
 ) -> ApiResult<(StatusCode, Json<Activity>)> {
     let raw: RawActivity = body(b)?;
     let r = records::record_activity(&s.db, &p, &raw, crate::today()).await;
-    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/duties/activities").await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -321,23 +318,29 @@ pub async fn put_link(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new()
-        .routes(routes!(my))
-        .routes(routes!(compliance))
-        .routes(routes!(compliance_xlsx))
-        .routes(routes!(list_rules))
-        .routes(routes!(patch_rule))
-        .routes(routes!(export_rules))
-        .routes(routes!(import_rules))
-        .routes(routes!(post_visit))
-        .routes(routes!(post_meeting))
-        .routes(routes!(post_activity))
-        .routes(routes!(list_notices))
-        .routes(routes!(list_records))
-        .routes(routes!(get_meeting))
-        .routes(routes!(get_activity))
-        .routes(routes!(get_channel, put_channel))
-        .routes(routes!(test_channel))
-        .routes(routes!(put_link))
+/// The duties API. Recording needs the right to record duties (a cadre's own
+/// visits: `RecordOwnVisits`); rules and the tenant's reminder channel need
+/// the right to edit (the channel at the tenant's root).
+pub fn mount(s: &mut Surface) {
+    const VISIT: crate::kit::Access = crate::kit::Access::Any(&[
+        redcell_domain::Capability::RecordDuties,
+        redcell_domain::Capability::RecordOwnVisits,
+    ]);
+    s.api(gates::SIGNED_IN, routes!(my))
+        .api(gates::READ, routes!(compliance))
+        .api(gates::READ, routes!(compliance_xlsx))
+        .api(gates::READ, routes!(list_rules))
+        .api(gates::EDIT, routes!(patch_rule))
+        .api(gates::READ, routes!(export_rules))
+        .api(gates::EDIT, routes!(import_rules))
+        .api(VISIT, routes!(post_visit))
+        .api(gates::RECORD, routes!(post_meeting))
+        .api(gates::RECORD, routes!(post_activity))
+        .api(gates::SIGNED_IN, routes!(list_notices))
+        .api(gates::READ, routes!(list_records))
+        .api(gates::READ, routes!(get_meeting))
+        .api(gates::READ, routes!(get_activity))
+        .api(gates::SETTINGS, routes!(get_channel, put_channel))
+        .api(gates::SETTINGS, routes!(test_channel))
+        .api(gates::USERS, routes!(put_link));
 }

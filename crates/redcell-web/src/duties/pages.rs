@@ -2,16 +2,15 @@
 //! an organisation's compliance (table, silent branches, SVG trend, xlsx),
 //! the rules (edit one, import/export TOML) and the reminder inbox.
 
-use super::{CheckedForm, Nav, PageResult, render, render_status};
 use crate::Shared;
 use crate::auth::PageUser;
+use crate::kit::{Surface, gates};
+use crate::pages::{CheckedForm, Nav, PageResult, render, render_status};
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 use chrono::NaiveDate;
 use redcell_domain::FieldError;
 use redcell_domain::duties::{ActivityKind, MeetingKind, RawRule, VisitPurpose};
@@ -43,7 +42,7 @@ impl Errs {
     }
 }
 
-fn form_errors(e: StoreError) -> Result<(StatusCode, Errs), super::PageError> {
+fn form_errors(e: StoreError) -> Result<(StatusCode, Errs), crate::pages::PageError> {
     match e {
         StoreError::Invalid(inv) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Errs(inv.0))),
         StoreError::Denied(f) => Ok((StatusCode::FORBIDDEN, Errs(vec![f]))),
@@ -278,7 +277,7 @@ async fn org_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> 
 }
 
 async fn org_xlsx(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
-    Ok(crate::api::duties::compliance_workbook(&s.db, &u.p, id).await?)
+    Ok(super::api::compliance_workbook(&s.db, &u.p, id).await?)
 }
 
 #[derive(Template)]
@@ -523,7 +522,7 @@ async fn meeting_new(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) 
     show_meeting_form(&s, &u, id, values, Errs::default(), StatusCode::OK).await
 }
 
-fn unreadable_upload(e: &axum::extract::multipart::MultipartError) -> super::PageError {
+fn unreadable_upload(e: &axum::extract::multipart::MultipartError) -> crate::pages::PageError {
     tracing::info!("meeting photos not readable: {e}");
     let f = FieldError::new("photos", "unreadable", i18n::DUTY_PHOTO_UNREADABLE);
     StoreError::Invalid(f.into()).into()
@@ -553,7 +552,7 @@ async fn meeting_create(u: PageUser, State(s): State<Shared>, Path(id): Path<i64
     let get = |k: &str| values.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     if !get("_csrf").is_some_and(|t| crate::auth::same_token(&t, &u.csrf)) {
         let _ = redcell_store::accounts::refused(&s.db, &u.p, "csrf_failed", "duty meeting").await;
-        return Err(super::PageError::csrf());
+        return Err(crate::pages::PageError::csrf());
     }
     let mut order = Vec::new();
     let mut attendance = Vec::new();
@@ -865,29 +864,33 @@ async fn link_save(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, bo
     }
 }
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/duties/my", get(my_page))
-        .route("/duties/my/visit", post(my_visit))
-        .route("/orgs/{id}/duties", get(org_page))
-        .route("/orgs/{id}/duties.xlsx", get(org_xlsx))
-        .route("/duties/rules", get(rules_page))
-        .route("/duties/rules.toml", get(rules_toml))
-        .route("/duties/rules/import", post(rules_import))
-        .route("/duties/rules/{code}", get(rule_page).post(rule_save))
-        .route("/duties/inbox", get(inbox_page))
-        .route("/orgs/{id}/duties/meetings/new", get(meeting_new))
-        .route(
-            "/orgs/{id}/duties/meetings",
-            post(meeting_create).layer(axum::extract::DefaultBodyLimit::max(
-                records::MAX_PHOTOS * redcell_store::files::MAX_BYTES + 256 * 1024,
-            )),
-        )
-        .route("/orgs/{id}/duties/activities/new", get(activity_new))
-        .route("/orgs/{id}/duties/activities", post(activity_create))
-        .route("/duties/meetings/{id}", get(meeting_page))
-        .route("/duties/activities/{id}", get(activity_page))
-        .route("/admin/duties/channel", get(channel_page).post(channel_save))
-        .route("/admin/duties/channel/test", post(channel_test))
-        .route("/admin/users/{id}/duty-link", get(link_page).post(link_save))
+/// The duties pages (see [`super::api::mount`] for the gates' reasons).
+pub fn mount(s: &mut Surface) {
+    const VISIT: crate::kit::Access = crate::kit::Access::Any(&[
+        redcell_domain::Capability::RecordDuties,
+        redcell_domain::Capability::RecordOwnVisits,
+    ]);
+    let photos = records::MAX_PHOTOS * redcell_store::files::MAX_BYTES + 256 * 1024;
+    s.get("/duties/my", gates::SIGNED_IN, my_page)
+        .post("/duties/my/visit", VISIT, my_visit)
+        .get("/orgs/{id}/duties", gates::READ, org_page)
+        .get("/orgs/{id}/duties.xlsx", gates::READ, org_xlsx)
+        .get("/duties/rules", gates::READ, rules_page)
+        .get("/duties/rules.toml", gates::READ, rules_toml)
+        .post("/duties/rules/import", gates::EDIT, rules_import)
+        .get("/duties/rules/{code}", gates::READ, rule_page)
+        .post("/duties/rules/{code}", gates::EDIT, rule_save)
+        .get("/duties/inbox", gates::SIGNED_IN, inbox_page)
+        .get("/orgs/{id}/duties/meetings/new", gates::RECORD, meeting_new)
+        .upload("/orgs/{id}/duties/meetings", gates::RECORD, photos, meeting_create)
+        .get("/orgs/{id}/duties/activities/new", gates::RECORD, activity_new)
+        .post("/orgs/{id}/duties/activities", gates::RECORD, activity_create)
+        .get("/duties/meetings/{id}", gates::READ, meeting_page)
+        .get("/duties/activities/{id}", gates::READ, activity_page)
+        .get("/admin/duties/channel", gates::SETTINGS, channel_page)
+        .post("/admin/duties/channel", gates::SETTINGS, channel_save)
+        .post("/admin/duties/channel/test", gates::SETTINGS, channel_test)
+        .get("/admin/users/{id}/duty-link", gates::USERS, link_page)
+        .post("/admin/users/{id}/duty-link", gates::USERS, link_save);
+    s.nav(40, "/duties/my", "我的职责", gates::SIGNED_IN);
 }

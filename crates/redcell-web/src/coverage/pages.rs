@@ -2,18 +2,17 @@
 //! report with its charts, the rosters (and their xlsx), contacts, quotas,
 //! exemptions and proposed plans.
 
-use super::{CheckedForm, Nav, PageError, PageResult, Pager, render, render_status};
 use crate::Shared;
 use crate::auth::{PageUser, url_encode};
 use crate::export::ExportLink;
+use crate::kit::{Surface, gates};
+use crate::pages::{CheckedForm, Nav, PageError, PageResult, Pager, render, render_status};
 use crate::registry::pages::{Crumbs, org_crumbs};
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 use chrono::NaiveDate;
 use redcell_domain::FieldError;
 use redcell_domain::coverage::{
@@ -254,7 +253,7 @@ async fn rosters_xlsx(
     Query(q): Query<DateQuery>,
 ) -> PageResult {
     let date = redcell_domain::text::parse_date("date", q.date.as_deref().unwrap_or(""))?;
-    Ok(crate::api::coverage::roster_workbook(&s.db, &u.p, id, date).await?)
+    Ok(super::api::roster_workbook(&s.db, &u.p, id, date).await?)
 }
 
 // ---- contacts
@@ -390,7 +389,6 @@ async fn start_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>
         Ok(n) => contacts::start(&s.db, &u.p, n).await,
         Err(e) => Err(e),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/contacts")).await;
     match result {
         Ok(c) => Ok(Redirect::to(&format!("/orgs/{id}/contacts?level={}", c.level.0.code())).into_response()),
         Err(e) => {
@@ -412,7 +410,6 @@ async fn end_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, 
         Ok(e) => contacts::end(&s.db, &u.p, id, e).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /contacts/{id}/end")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e) => {
@@ -563,7 +560,6 @@ async fn quota_write(u: PageUser, s: Shared, id: i64, body: Bytes, what: &'stati
             Err(inv) => Err(StoreError::Invalid(inv)),
         },
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/quotas")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{id}/quotas?saved=1")).into_response()),
         Err(e) => {
@@ -682,7 +678,6 @@ async fn request_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<
         Ok(n) => exemptions::request(&s.db, &u.p, n).await,
         Err(e) => Err(e),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/exemptions")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{id}/exemptions")).into_response()),
         Err(e) => {
@@ -703,7 +698,6 @@ async fn decide_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<i
         Ok(d) => exemptions::decide(&s.db, &u.p, id, d).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /exemptions/{id}/decide")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e) => {
@@ -785,7 +779,6 @@ async fn propose(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body
         Ok(pen) => plan::propose(&s.db, &u.p, id, pen).await,
         Err(e) => Err(e.into()),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/plans")).await;
     match result {
         Ok(pr) => Ok(Redirect::to(&format!("/plans/{}", pr.id)).into_response()),
         Err(e) => {
@@ -840,8 +833,6 @@ async fn decide_plan(u: PageUser, s: Shared, id: i64, body: Bytes, apply: bool) 
     let reason = f.get("reason").unwrap_or("");
     let result =
         if apply { plan::apply(&s.db, &u.p, id, reason).await } else { plan::discard(&s.db, &u.p, id, reason).await };
-    let what = if apply { "apply" } else { "discard" };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /plans/{id}/{what}")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/plans/{id}")).into_response()),
         Err(e) => {
@@ -958,7 +949,6 @@ async fn create_post(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, 
         Ok(n) => posts::create(&s.db, &u.p, n).await,
         Err(e) => Err(e),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /orgs/{id}/posts")).await;
     match result {
         Ok(post) => Ok(Redirect::to(&format!("/posts/{}", post.id)).into_response()),
         Err(e) => {
@@ -1000,7 +990,6 @@ async fn end_post(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, bod
         Ok(e) => posts::end(&s.db, &u.p, id, e).await,
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /posts/{id}/end")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e) => {
@@ -1020,7 +1009,6 @@ async fn set_party_role(u: PageUser, State(s): State<Shared>, Path(id): Path<i64
         Ok(role) => posts::set_party_role(&s.db, &u.p, id, role).await,
         Err(e) => Err(e.into()),
     };
-    crate::api::audit_refusal(&s.db, &u.p, &result, &format!("POST /members/{id}/party-role")).await;
     match result {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e) => {
@@ -1034,9 +1022,9 @@ async fn set_party_role(u: PageUser, State(s): State<Shared>, Path(id): Path<i64
 async fn pick_json(
     u: PageUser,
     State(s): State<Shared>,
-    Query(q): Query<crate::api::coverage::PickQuery>,
+    Query(q): Query<super::api::PickQuery>,
 ) -> axum::response::Response {
-    match crate::api::coverage::pick_for(&s.db, &u.p, &q).await {
+    match super::api::pick_for(&s.db, &u.p, &q).await {
         Ok(items) => axum::Json(items).into_response(),
         Err(StoreError::Invalid(_)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(Vec::<Candidate>::new())).into_response()
@@ -1061,24 +1049,30 @@ pub fn party_roles() -> Vec<(&'static str, &'static str)> {
     PartyRole::ALL.iter().map(|r| (r.code(), r.label())).collect()
 }
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/orgs/{id}/coverage", get(coverage_page))
-        .route("/orgs/{id}/rosters.xlsx", get(rosters_xlsx))
-        .route("/orgs/{id}/contacts", get(contacts_page).post(start_contact))
-        .route("/contacts/{id}/end", post(end_contact))
-        .route("/orgs/{id}/quotas", get(quotas_page).post(save_quota))
-        .route("/orgs/{id}/quotas/preset", post(preset_quota))
-        .route("/orgs/{id}/quotas/clear", post(clear_quota))
-        .route("/orgs/{id}/exemptions", get(exemptions_page).post(request_exemption))
-        .route("/exemptions/{id}/decide", post(decide_exemption))
-        .route("/orgs/{id}/plans", get(plans_page).post(propose))
-        .route("/plans/{id}", get(plan_page))
-        .route("/plans/{id}/apply", post(apply_plan))
-        .route("/plans/{id}/discard", post(discard_plan))
-        .route("/orgs/{id}/posts", get(posts_page).post(create_post))
-        .route("/posts/{id}", get(post_page))
-        .route("/posts/{id}/end", post(end_post))
-        .route("/members/{id}/party-role", post(set_party_role))
-        .route("/pick", get(pick_json))
+/// The coverage pages: reading needs the registry, every change the right to
+/// edit it, the roster workbook the right to export.
+pub fn mount(s: &mut Surface) {
+    s.get("/orgs/{id}/coverage", gates::READ, coverage_page)
+        .get("/orgs/{id}/rosters.xlsx", gates::EXPORT, rosters_xlsx)
+        .get("/orgs/{id}/contacts", gates::READ, contacts_page)
+        .post("/orgs/{id}/contacts", gates::EDIT, start_contact)
+        .post("/contacts/{id}/end", gates::EDIT, end_contact)
+        .get("/orgs/{id}/quotas", gates::READ, quotas_page)
+        .post("/orgs/{id}/quotas", gates::EDIT, save_quota)
+        .post("/orgs/{id}/quotas/preset", gates::EDIT, preset_quota)
+        .post("/orgs/{id}/quotas/clear", gates::EDIT, clear_quota)
+        .get("/orgs/{id}/exemptions", gates::READ, exemptions_page)
+        .post("/orgs/{id}/exemptions", gates::EDIT, request_exemption)
+        .post("/exemptions/{id}/decide", gates::EDIT, decide_exemption)
+        .get("/orgs/{id}/plans", gates::READ, plans_page)
+        .post("/orgs/{id}/plans", gates::EDIT, propose)
+        .get("/plans/{id}", gates::READ, plan_page)
+        .post("/plans/{id}/apply", gates::EDIT, apply_plan)
+        .post("/plans/{id}/discard", gates::EDIT, discard_plan)
+        .get("/orgs/{id}/posts", gates::READ, posts_page)
+        .post("/orgs/{id}/posts", gates::EDIT, create_post)
+        .get("/posts/{id}", gates::READ, post_page)
+        .post("/posts/{id}/end", gates::EDIT, end_post)
+        .post("/members/{id}/party-role", gates::EDIT, set_party_role)
+        .get("/pick", gates::READ, pick_json);
 }

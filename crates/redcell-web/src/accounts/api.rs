@@ -1,9 +1,10 @@
 //! Accounts, the audit trail and revealing personal data over the API.
 
-use super::{JsonBody, Q};
 use crate::Shared;
+use crate::api::{JsonBody, Q};
 use crate::auth::ApiUser;
 use crate::error::{ApiResult, ErrorBody, bad_json};
+use crate::kit::{Surface, gates};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,7 +12,6 @@ use redcell_store::accounts::{self, Account, AccountDetail, NewAccount};
 use redcell_store::audit::{self, AuditFilter, Entry};
 use redcell_store::registry::{Page, Paged};
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Search the audit trail (auditors only).
@@ -112,9 +112,10 @@ pub async fn update_user(
     Ok(Json(accounts::get(&s.db, &p, id).await?))
 }
 
-pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new()
-        .routes(routes!(audit_log))
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user))
+/// Accounts (managers of users) and the audit trail (auditors).
+pub fn mount(s: &mut Surface) {
+    s.api(gates::AUDIT, routes!(audit_log))
+        .api(gates::USERS, routes!(list_users, create_user))
+        // One's own account too (its sessions): the service decides.
+        .api(gates::SIGNED_IN, routes!(get_user, update_user));
 }

@@ -3,16 +3,15 @@
 //! imports run as background jobs (see `redcell_store::import::jobs`): the job
 //! page shows progress and survives a reload.
 
-use super::{CheckedForm, Nav, PageError, PageResult, render};
 use crate::Shared;
 use crate::auth::PageUser;
+use crate::kit::{Surface, gates};
+use crate::pages::{CheckedForm, Nav, PageError, PageResult, render};
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 use redcell_domain::rosters::{ImportKind, importable};
 use redcell_domain::{CodeEnum, FieldError};
 use redcell_store::StoreError;
@@ -189,22 +188,17 @@ async fn undo(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: B
     Ok(Redirect::to("/import?undone=1").into_response())
 }
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/import", get(import_page))
-        .route("/import/templates/{kind}", get(template))
-        .route("/import/jobs/{id}", get(job_page))
-        .route("/import/jobs/{id}/status", get(job_status))
-        .route("/import/jobs/{id}/errors.xlsx", get(error_sheet))
-        .route("/import/jobs/{id}/commit", post(commit))
-        .route("/import/jobs/{id}/discard", post(discard))
-        .route("/import/batches/{id}/undo", post(undo))
-}
-
-/// The upload route, with the roster size limit.
-pub fn upload_router() -> Router<Shared> {
-    let limit = import::MAX_BYTES + 64 * 1024;
-    Router::new()
-        .route("/import/upload", post(upload).layer(axum::extract::DefaultBodyLimit::max(limit)))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+/// Roster import: everything needs the right to edit the registry; what a
+/// file may touch is checked row by row against the caller's scope.
+pub fn mount(s: &mut Surface) {
+    s.get("/import", gates::EDIT, import_page)
+        .get("/import/templates/{kind}", gates::EDIT, template)
+        .get("/import/jobs/{id}", gates::EDIT, job_page)
+        .get("/import/jobs/{id}/status", gates::EDIT, job_status)
+        .get("/import/jobs/{id}/errors.xlsx", gates::EDIT, error_sheet)
+        .post("/import/jobs/{id}/commit", gates::EDIT, commit)
+        .post("/import/jobs/{id}/discard", gates::EDIT, discard)
+        .post("/import/batches/{id}/undo", gates::EDIT, undo)
+        .upload("/import/upload", gates::EDIT, import::MAX_BYTES + 64 * 1024, upload);
+    s.nav(20, "/import", "花名册导入", gates::EDIT);
 }

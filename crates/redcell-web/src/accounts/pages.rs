@@ -1,21 +1,20 @@
 //! Accounts, the audit trail, revealing personal data, and files: the pages of
 //! access control and privacy.
 
-use super::{CheckedForm, Nav, PageResult, Pager, render, render_status};
 use crate::Shared;
 use crate::auth::{PageUser, url_encode};
+use crate::kit::{Surface, gates};
+use crate::pages::{CheckedForm, Nav, PageResult, Pager, render, render_status};
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use redcell_domain::{Capability, Role, i18n};
 use redcell_store::accounts::{self, AccountDetail, NewAccount};
 use redcell_store::audit::{self, AuditFilter};
 use redcell_store::registry::{Page, Paged};
-use redcell_store::{Db, Principal, StoreError, files};
+use redcell_store::{Db, Principal, StoreError};
 use serde::Deserialize;
 
 /// Roles the caller may grant somewhere.
@@ -373,28 +372,24 @@ async fn audit_export(u: PageUser, State(s): State<Shared>, Query(f): Query<Audi
     Ok(crate::export::download(&s.db, &u.p, &redcell_store::audit::AuditList, &query).await?)
 }
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/admin/users", get(users).post(create_user))
-        .route("/admin/users/{id}", get(user))
-        .route("/admin/users/{id}/disable", post(disable_user))
-        .route("/admin/users/{id}/enable", post(enable_user))
-        .route("/admin/users/{id}/unlock", post(unlock_user))
-        .route("/admin/users/{id}/password", post(reset_user_password))
-        .route("/admin/users/{id}/grants", post(add_grant))
-        .route("/admin/users/{id}/grants/remove", post(remove_grant))
-        .route("/admin/users/{id}/sessions/{sid}/revoke", post(revoke_session))
-        .route("/account", get(account))
-        .route("/account/password", get(account).post(change_password))
-        .route("/account/sessions/{id}/{sid}/revoke", post(revoke_own_session))
-        .route("/audit", get(audit_page))
-        .route("/audit/export.csv", get(audit_export))
-}
-
-/// The upload form, with a body limit of its own (files up to
-/// [`files::MAX_BYTES`]): merged after the application-wide limit of 2 MB,
-/// which would otherwise refuse every upload above that.
-pub fn upload_router() -> Router<Shared> {
-    let limit = files::MAX_BYTES + 64 * 1024;
-    Router::new().layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+/// Account management (managers of users), one's own account (anyone signed
+/// in) and the audit trail (auditors over the whole tenant).
+pub fn mount(s: &mut Surface) {
+    s.get("/admin/users", gates::USERS, users)
+        .post("/admin/users", gates::USERS, create_user)
+        .get("/admin/users/{id}", gates::USERS, user)
+        .post("/admin/users/{id}/disable", gates::USERS, disable_user)
+        .post("/admin/users/{id}/enable", gates::USERS, enable_user)
+        .post("/admin/users/{id}/unlock", gates::USERS, unlock_user)
+        .post("/admin/users/{id}/password", gates::USERS, reset_user_password)
+        .post("/admin/users/{id}/grants", gates::USERS, add_grant)
+        .post("/admin/users/{id}/grants/remove", gates::USERS, remove_grant)
+        .post("/admin/users/{id}/sessions/{sid}/revoke", gates::USERS, revoke_session)
+        .get("/account", gates::SIGNED_IN, account)
+        .get("/account/password", gates::SIGNED_IN, account)
+        .post("/account/password", gates::SIGNED_IN, change_password)
+        .post("/account/sessions/{id}/{sid}/revoke", gates::SIGNED_IN, revoke_own_session)
+        .get("/audit", gates::AUDIT, audit_page)
+        .get("/audit/export.csv", gates::AUDIT, audit_export);
+    s.nav(80, "/admin/users", "账号管理", gates::USERS).nav(90, "/audit", "审计日志", gates::AUDIT);
 }

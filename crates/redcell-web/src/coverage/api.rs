@@ -2,10 +2,11 @@
 //! the contact rosters (JSON and xlsx), contacts, quota rules, exemptions and
 //! proposed plans.
 
-use super::{JsonBody, Q};
 use crate::Shared;
+use crate::api::{JsonBody, Q};
 use crate::auth::ApiUser;
 use crate::error::{ApiResult, ErrorBody, bad_json};
+use crate::kit::{Surface, gates};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -25,7 +26,6 @@ use redcell_store::coverage::report::{self, Report};
 use redcell_store::coverage::rosters;
 use redcell_store::registry::{Page, Paged};
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 fn body<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> ApiResult<T> {
@@ -124,7 +124,6 @@ pub async fn start_contact(
 ) -> ApiResult<(StatusCode, Json<Contact>)> {
     let raw: RawContact = body(b)?;
     let r = contacts::start(&s.db, &p, raw.validate(redcell_store::coverage::today())?).await;
-    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/contacts").await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -151,7 +150,6 @@ pub async fn end_contact(
 ) -> ApiResult<Json<Contact>> {
     let raw: RawEndContact = body(b)?;
     let r = contacts::end(&s.db, &p, id, raw.validate(redcell_store::coverage::today())?).await;
-    super::audit_refusal(&s.db, &p, &r, &format!("POST /api/v1/contacts/{id}/end")).await;
     Ok(Json(r?))
 }
 
@@ -237,7 +235,6 @@ pub async fn request_exemption(
 ) -> ApiResult<(StatusCode, Json<Exemption>)> {
     let raw: RawExemption = body(b)?;
     let r = exemptions::request(&s.db, &p, raw.validate()?).await;
-    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/exemptions").await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -265,7 +262,6 @@ pub async fn decide_exemption(
 ) -> ApiResult<Json<Exemption>> {
     let raw: RawDecision = body(b)?;
     let r = exemptions::decide(&s.db, &p, id, raw.validate(redcell_store::coverage::today())?).await;
-    super::audit_refusal(&s.db, &p, &r, &format!("POST /api/v1/exemptions/{id}/decide")).await;
     Ok(Json(r?))
 }
 
@@ -306,7 +302,6 @@ pub async fn propose_plan(
     };
     let penalty = parse_move_penalty(&r.move_penalty.map(|x| x.to_string()).unwrap_or_default())?;
     let res = plan::propose(&s.db, &p, org_id, penalty).await;
-    super::audit_refusal(&s.db, &p, &res, "POST /api/v1/plans").await;
     Ok((StatusCode::CREATED, Json(res?)))
 }
 
@@ -361,7 +356,6 @@ pub async fn apply_plan(
 ) -> ApiResult<Json<Proposal>> {
     let r: ReasonRequest = body(b)?;
     let res = plan::apply(&s.db, &p, id, &r.reason).await;
-    super::audit_refusal(&s.db, &p, &res, &format!("POST /api/v1/plans/{id}/apply")).await;
     Ok(Json(res?))
 }
 
@@ -378,30 +372,39 @@ pub async fn discard_plan(
 ) -> ApiResult<Json<Proposal>> {
     let r: ReasonRequest = body(b)?;
     let res = plan::discard(&s.db, &p, id, &r.reason).await;
-    super::audit_refusal(&s.db, &p, &res, &format!("POST /api/v1/plans/{id}/discard")).await;
     Ok(Json(res?))
 }
 
-pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new()
-        .routes(routes!(coverage))
-        .routes(routes!(rosters_xlsx))
-        .routes(routes!(list_contacts, start_contact))
-        .routes(routes!(get_contact))
-        .routes(routes!(end_contact))
-        .routes(routes!(get_quota))
-        .routes(routes!(put_quota, clear_quota))
-        .routes(routes!(preset_quota))
-        .routes(routes!(list_exemptions, request_exemption))
-        .routes(routes!(get_exemption))
-        .routes(routes!(decide_exemption))
-        .routes(routes!(list_plans, propose_plan))
-        .routes(routes!(get_plan))
-        .routes(routes!(plan_changes))
-        .routes(routes!(plan_members))
-        .routes(routes!(apply_plan))
-        .routes(routes!(discard_plan))
-        .merge(router2())
+/// The coverage API: reads need the registry, changes the right to edit it,
+/// the roster workbook the right to export.
+pub fn mount(s: &mut Surface) {
+    s.api(gates::READ, routes!(coverage))
+        .api(gates::EXPORT, routes!(rosters_xlsx))
+        .api(gates::READ, routes!(list_contacts))
+        .api(gates::EDIT, routes!(start_contact))
+        .api(gates::READ, routes!(get_contact))
+        .api(gates::EDIT, routes!(end_contact))
+        .api(gates::READ, routes!(get_quota))
+        .api(gates::EDIT, routes!(put_quota, clear_quota))
+        .api(gates::EDIT, routes!(preset_quota))
+        .api(gates::READ, routes!(list_exemptions))
+        .api(gates::EDIT, routes!(request_exemption))
+        .api(gates::READ, routes!(get_exemption))
+        .api(gates::EDIT, routes!(decide_exemption))
+        .api(gates::READ, routes!(list_plans))
+        .api(gates::EDIT, routes!(propose_plan))
+        .api(gates::READ, routes!(get_plan))
+        .api(gates::READ, routes!(plan_changes))
+        .api(gates::READ, routes!(plan_members))
+        .api(gates::EDIT, routes!(apply_plan))
+        .api(gates::EDIT, routes!(discard_plan))
+        .api(gates::READ, routes!(list_posts))
+        .api(gates::EDIT, routes!(create_post))
+        .api(gates::READ, routes!(get_post))
+        .api(gates::EDIT, routes!(end_post))
+        .api(gates::READ, routes!(member_duties))
+        .api(gates::EDIT, routes!(set_party_role))
+        .api(gates::READ, routes!(pick_api));
 }
 
 // ---- demonstration posts, party roles, pickers
@@ -441,7 +444,6 @@ pub async fn create_post(
 ) -> ApiResult<(StatusCode, Json<Post>)> {
     let raw: RawPost = body(b)?;
     let r = posts::create(&s.db, &p, raw.validate(redcell_store::coverage::today())?).await;
-    super::audit_refusal(&s.db, &p, &r, "POST /api/v1/posts").await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -464,7 +466,6 @@ pub async fn end_post(
 ) -> ApiResult<Json<Post>> {
     let raw: RawEndContact = body(b)?;
     let r = posts::end(&s.db, &p, id, raw.validate(redcell_store::coverage::today())?).await;
-    super::audit_refusal(&s.db, &p, &r, &format!("POST /api/v1/posts/{id}/end")).await;
     Ok(Json(r?))
 }
 
@@ -501,7 +502,6 @@ pub async fn set_party_role(
     let r: RoleRequest = body(b)?;
     let role = parse_party_role(r.party_role.as_deref().unwrap_or(""))?;
     let res = posts::set_party_role(&s.db, &p, id, role).await;
-    super::audit_refusal(&s.db, &p, &res, &format!("PUT /api/v1/members/{id}/party-role")).await;
     Ok(Json(res?))
 }
 
@@ -547,14 +547,4 @@ pub async fn pick_for(
         ))
     })?;
     pick::search(db, p, kind, &q.q, q.org_id).await
-}
-
-pub fn router2() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new()
-        .routes(routes!(list_posts, create_post))
-        .routes(routes!(get_post))
-        .routes(routes!(end_post))
-        .routes(routes!(member_duties))
-        .routes(routes!(set_party_role))
-        .routes(routes!(pick_api))
 }
