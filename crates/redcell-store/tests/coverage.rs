@@ -7,7 +7,7 @@ use redcell_domain::coverage::{
     ContactLevel, QuotaPreset, RawContact, RawDecision, RawEndContact, RawExemption, RawQuota,
 };
 use redcell_store::coverage::contacts::{self, RosterFilter};
-use redcell_store::coverage::{exemptions, plan, quotas, report, rosters};
+use redcell_store::coverage::{exemptions, plan, quotas, report, workbook};
 use redcell_store::registry::Page;
 use redcell_store::{Db, Principal, StoreError, args, auth};
 use redcell_testkit::store::*;
@@ -534,7 +534,7 @@ async fn plan_scope_and_rosters_export(db: Db) {
 
     // Rosters on a date: masked phones, audited as an export.
     let exports = db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'export'", args![]).await.unwrap();
-    let (org, sheets) = rosters::rosters(&db, a, t.root.id.get(), today()).await.unwrap();
+    let (org, sheets) = workbook::contact_sheets(&db, a, t.root.id.get(), today()).await.unwrap();
     assert_eq!(org.id, t.root.id.get());
     assert_eq!(sheets.len(), 4);
     assert_eq!(sheets[0].rows.len(), 2);
@@ -544,14 +544,15 @@ async fn plan_scope_and_rosters_export(db: Db) {
     }
     assert_eq!(db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'export'", args![]).await.unwrap(), exports + 1);
     // Last year's roster is empty.
-    let (_, old) = rosters::rosters(&db, a, t.root.id.get(), today() - chrono::Duration::days(365)).await.unwrap();
+    let (_, old) =
+        workbook::contact_sheets(&db, a, t.root.id.get(), today() - chrono::Duration::days(365)).await.unwrap();
     assert!(old.iter().all(|s| s.rows.is_empty()));
     // A grid worker may read but not export; the secretary exports B1 only.
     auth::add_user(&db, "wg_b1", "网格员", PASSWORD, Role::GridWorker, "B1").await.unwrap();
     let (wg, _) = sign_in(&db, "wg_b1").await;
-    assert!(matches!(rosters::rosters(&db, &wg, t.b1.id.get(), today()).await, Err(StoreError::Forbidden)));
-    assert!(matches!(rosters::rosters(&db, sec, t.root.id.get(), today()).await, Err(StoreError::NotFound)));
-    let (_, b1) = rosters::rosters(&db, sec, t.b1.id.get(), today()).await.unwrap();
+    assert!(matches!(workbook::contact_sheets(&db, &wg, t.b1.id.get(), today()).await, Err(StoreError::Forbidden)));
+    assert!(matches!(workbook::contact_sheets(&db, sec, t.root.id.get(), today()).await, Err(StoreError::NotFound)));
+    let (_, b1) = workbook::contact_sheets(&db, sec, t.b1.id.get(), today()).await.unwrap();
     assert_eq!(b1[0].rows.len(), 2);
 }
 

@@ -14,8 +14,8 @@ pub mod plan;
 pub mod posts;
 pub mod quotas;
 pub mod report;
-pub mod rosters;
 pub mod seed;
+pub mod workbook;
 
 pub use seed::seed_demo_contacts;
 

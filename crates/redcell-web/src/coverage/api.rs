@@ -23,7 +23,7 @@ use redcell_store::coverage::plan::{self, Change, MemberDelta, Proposal};
 use redcell_store::coverage::posts::{self, MemberDuties, Post, PostFilter};
 use redcell_store::coverage::quotas::{self, Effective};
 use redcell_store::coverage::report::{self, Report};
-use redcell_store::coverage::rosters;
+use redcell_store::coverage::workbook;
 use redcell_store::registry::{Page, Paged};
 use serde::Deserialize;
 use utoipa_axum::routes;
@@ -72,7 +72,7 @@ pub async fn roster_workbook(
     date: Option<NaiveDate>,
 ) -> Result<Response, redcell_store::StoreError> {
     let date = date.unwrap_or_else(redcell_store::coverage::today);
-    let (org, sheets) = rosters::rosters(db, p, org_id, date).await?;
+    let (org, sheets) = workbook::contact_sheets(db, p, org_id, date).await?;
     let docs: Vec<redcell_docs::xlsx::Sheet<'_>> = sheets
         .iter()
         .map(|s| redcell_docs::xlsx::Sheet { name: s.name, headers: &s.headers, rows: &s.rows, numbered: true })

@@ -2,7 +2,7 @@
 //! holders, the leader-branch and households-per-中心户 quotas, the picker's
 //! search, and the per-person contact counts kept with every contact event.
 //! Each story runs on SQLite and (with `REDCELL_TEST_PG`) on PostgreSQL:
-//! `cargo test -p redcell-store --test coverage2`.
+//! `cargo test -p redcell-store --test posts_and_picker`.
 
 use redcell_domain::coverage::{
     ContactLevel, ExtraQuota, PartyRole, QuotaPreset, RawContact, RawEndContact, RawPost, RawQuota,

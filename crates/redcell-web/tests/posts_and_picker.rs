@@ -1,7 +1,7 @@
 //! Coverage, second part, through the API and the pages: demonstration posts,
 //! party roles, the picker (its JSON search and the no-JavaScript fallback),
 //! on SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
-//! `cargo test -p redcell-web --test coverage2`.
+//! `cargo test -p redcell-web --test posts_and_picker`.
 
 use redcell_testkit::app::id_of as id;
 use redcell_testkit::app::*;

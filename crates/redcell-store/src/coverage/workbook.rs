@@ -1,5 +1,5 @@
-//! The contact rosters (包挂联系花名册) of an organisation on a date, as the
-//! sheets of a workbook: members → households, 中心户 → members and key
+//! The contact workbook (包挂联系花名册 — "rosters" in this code base means the
+//! roster files people import) of an organisation on a date: members → households, 中心户 → members and key
 //! residents, cadres → branches and members, and the committee levels.
 //! Phones are masked. Exporting needs `Capability::Export` and is audited.
 
@@ -22,7 +22,7 @@ pub struct RosterSheet {
 }
 
 /// The rosters in force on `date` in an organisation's subtree.
-pub async fn rosters(
+pub async fn contact_sheets(
     db: &Db,
     p: &Principal,
     org_id: i64,

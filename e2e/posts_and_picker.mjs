@@ -1,6 +1,6 @@
 // Headless-Chromium test of the coverage additions: demonstration posts are
 // listed, and the picker script finds a member by name and fills in the id.
-// Usage: BASE_URL=http://127.0.0.1:8080 RC_USER=admin RC_PASSWORD=... node coverage2.mjs
+// Usage: BASE_URL=http://127.0.0.1:8080 RC_USER=admin RC_PASSWORD=... node posts_and_picker.mjs
 import { chromium } from 'playwright-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
