@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod pages;
+pub mod posts;
 
 use crate::kit::Surface;
 

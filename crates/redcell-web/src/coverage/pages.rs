@@ -16,14 +16,13 @@ use axum::response::{IntoResponse, Redirect};
 use chrono::NaiveDate;
 use redcell_domain::FieldError;
 use redcell_domain::coverage::{
-    ContactLevel, ExemptionReason, ExtraQuota, Party, PartyRole, QuotaPreset, RawContact, RawDecision, RawEndContact,
-    RawExemption, RawPost, RawQuota, parse_move_penalty, parse_party_role,
+    ContactLevel, ExemptionReason, ExtraQuota, Party, QuotaPreset, RawContact, RawDecision, RawEndContact,
+    RawExemption, RawQuota, parse_move_penalty,
 };
 use redcell_store::coverage::contacts::{self, Contact, RosterFilter};
 use redcell_store::coverage::exemptions::{self, Exemption, ExemptionFilter};
 use redcell_store::coverage::pick::{self, Candidate, PickKind};
 use redcell_store::coverage::plan::{self, Change, MemberDelta, Proposal};
-use redcell_store::coverage::posts::{self, MemberDuties, Post, PostFilter};
 use redcell_store::coverage::quotas::{self, Effective, OwnRule};
 use redcell_store::coverage::report::{self, Report};
 use redcell_store::coverage::{OrgRef, today};
@@ -49,7 +48,7 @@ impl Errs {
 }
 
 /// The Chinese name of a form field, for summaries.
-fn label_of(field: &str) -> String {
+pub(super) fn label_of(field: &str) -> String {
     let l = match field {
         "level" => "联系层级",
         "from_id" => "联系人编号",
@@ -98,7 +97,7 @@ fn label_of(field: &str) -> String {
 
 /// A failed write as field errors to show again, with its status; other errors
 /// become an error page.
-fn form_errors(e: StoreError) -> Result<(StatusCode, Errs), PageError> {
+pub(super) fn form_errors(e: StoreError) -> Result<(StatusCode, Errs), PageError> {
     match e {
         StoreError::Invalid(inv) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Errs(inv.0))),
         StoreError::Denied(f) => Ok((StatusCode::FORBIDDEN, Errs(vec![f]))),
@@ -109,7 +108,12 @@ fn form_errors(e: StoreError) -> Result<(StatusCode, Errs), PageError> {
     }
 }
 
-async fn crumbs_to(db: &Db, p: &Principal, org: &OrgRef, last: Option<(String, String)>) -> Result<Crumbs, StoreError> {
+pub(super) async fn crumbs_to(
+    db: &Db,
+    p: &Principal,
+    org: &OrgRef,
+    last: Option<(String, String)>,
+) -> Result<Crumbs, StoreError> {
     let mut c = org_crumbs(db, p, redcell_domain::OrgId::new(org.id)).await?;
     c.extend(last);
     Ok(c)
@@ -122,11 +126,11 @@ pub struct Choice {
 }
 
 /// Candidates for a field, for the template.
-fn choices_for<'a>(choices: &'a [Choice], field: &str) -> Option<&'a Choice> {
+pub(super) fn choices_for<'a>(choices: &'a [Choice], field: &str) -> Option<&'a Choice> {
     choices.iter().find(|c| c.field == field)
 }
 
-fn pick_kind(p: Party) -> PickKind {
+pub(super) fn pick_kind(p: Party) -> PickKind {
     match p {
         Party::Member => PickKind::Member,
         Party::Cadre => PickKind::Cadre,
@@ -141,7 +145,7 @@ fn pick_kind(p: Party) -> PickKind {
 /// for inside `org_id`. One match replaces the text by its id; none or several
 /// become a field error with the candidates to choose from.
 #[allow(clippy::too_many_arguments)]
-async fn pick_field(
+pub(super) async fn pick_field(
     db: &Db,
     p: &Principal,
     f: &crate::form::FormData,
@@ -171,7 +175,7 @@ async fn pick_field(
 
 /// Validation after picking: the picker's errors first, then those of the
 /// other fields; `Ok` only when both are clean.
-fn after_pick<T>(picked: Vec<FieldError>, v: Result<T, redcell_domain::Invalid>) -> Result<T, StoreError> {
+pub(super) fn after_pick<T>(picked: Vec<FieldError>, v: Result<T, redcell_domain::Invalid>) -> Result<T, StoreError> {
     match v {
         Ok(n) if picked.is_empty() => Ok(n),
         Ok(_) => Err(StoreError::Invalid(redcell_domain::Invalid(picked))),
@@ -188,7 +192,7 @@ fn after_pick<T>(picked: Vec<FieldError>, v: Result<T, redcell_domain::Invalid>)
 }
 
 /// `{level: [from kind, to kind]}` for the picker script.
-fn level_kinds() -> String {
+pub(super) fn level_kinds() -> String {
     let m: serde_json::Map<String, serde_json::Value> = ContactLevel::ALL
         .iter()
         .map(|l| (l.code().to_string(), serde_json::json!([l.from().code(), l.to().code()])))
@@ -196,13 +200,13 @@ fn level_kinds() -> String {
     serde_json::Value::Object(m).to_string()
 }
 
-fn may(p: &Principal, org: &OrgRef, cap: Capability) -> bool {
+pub(super) fn may(p: &Principal, org: &OrgRef, cap: Capability) -> bool {
     p.scope(cap).contains(&org.path)
 }
 
 /// The download of an organisation's list with the page's filters, for who
 /// may export that organisation's subtree.
-fn export_link<E: redcell_store::export::Exportable>(
+pub(super) fn export_link<E: redcell_store::export::Exportable>(
     p: &Principal,
     org: &OrgRef,
     filters: &[(&str, String)],
@@ -215,7 +219,7 @@ fn export_link<E: redcell_store::export::Exportable>(
     vec![crate::export::link::<E>(E::LABEL, &all)]
 }
 
-fn levels() -> Vec<(&'static str, &'static str)> {
+pub(super) fn levels() -> Vec<(&'static str, &'static str)> {
     ContactLevel::ALL.iter().map(|l| (l.code(), l.label())).collect()
 }
 
@@ -223,7 +227,7 @@ fn levels() -> Vec<(&'static str, &'static str)> {
 
 #[derive(Template)]
 #[template(path = "coverage.html")]
-struct CoveragePage {
+pub(super) struct CoveragePage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     r: Report,
@@ -232,7 +236,7 @@ struct CoveragePage {
     can_edit: bool,
 }
 
-async fn coverage_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+pub(super) async fn coverage_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
     let (db, p) = (&s.db, &u.p);
     let r = report::report(db, p, id).await?;
     let crumbs = crumbs_to(db, p, &r.org, Some((format!("/orgs/{id}/coverage"), "覆盖情况".into()))).await?;
@@ -242,11 +246,11 @@ async fn coverage_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>
 }
 
 #[derive(Deserialize)]
-struct DateQuery {
+pub(super) struct DateQuery {
     date: Option<String>,
 }
 
-async fn rosters_xlsx(
+pub(super) async fn rosters_xlsx(
     u: PageUser,
     State(s): State<Shared>,
     Path(id): Path<i64>,
@@ -259,7 +263,7 @@ async fn rosters_xlsx(
 // ---- contacts
 
 #[derive(Deserialize, Default)]
-struct ContactsQuery {
+pub(super) struct ContactsQuery {
     level: Option<String>,
     date: Option<String>,
     history: Option<String>,
@@ -268,7 +272,7 @@ struct ContactsQuery {
 
 #[derive(Template)]
 #[template(path = "contacts.html")]
-struct ContactsPage {
+pub(super) struct ContactsPage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     org: OrgRef,
@@ -303,7 +307,7 @@ impl ContactsPage {
     }
 }
 
-async fn show_contacts(
+pub(super) async fn show_contacts(
     db: &Db,
     u: &PageUser,
     id: i64,
@@ -363,7 +367,7 @@ async fn show_contacts(
     Ok(render_status(status, &page))
 }
 
-async fn contacts_page(
+pub(super) async fn contacts_page(
     u: PageUser,
     State(s): State<Shared>,
     Path(id): Path<i64>,
@@ -372,7 +376,12 @@ async fn contacts_page(
     show_contacts(&s.db, &u, id, q, RawContact::default(), (Errs::default(), vec![]), StatusCode::OK).await
 }
 
-async fn start_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn start_contact(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> PageResult {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -399,7 +408,7 @@ async fn start_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>
     }
 }
 
-async fn end_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn end_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -421,14 +430,14 @@ async fn end_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, 
 
 #[derive(Template)]
 #[template(path = "message.html")]
-struct MessagePage {
+pub(super) struct MessagePage {
     nav: Option<Nav>,
     title: String,
     message: String,
     back: String,
 }
 
-fn message_page(u: &PageUser, status: StatusCode, title: &str, message: &str, back: &str) -> PageResult {
+pub(super) fn message_page(u: &PageUser, status: StatusCode, title: &str, message: &str, back: &str) -> PageResult {
     Ok(render_status(
         status,
         &MessagePage { nav: Nav::of(u), title: title.into(), message: message.into(), back: back.into() },
@@ -449,7 +458,7 @@ pub struct QuotaRow {
 
 #[derive(Template)]
 #[template(path = "quotas.html")]
-struct QuotasPage {
+pub(super) struct QuotasPage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     e: Effective,
@@ -463,7 +472,7 @@ struct QuotasPage {
     can_edit: bool,
 }
 
-async fn show_quotas(
+pub(super) async fn show_quotas(
     db: &Db,
     u: &PageUser,
     id: i64,
@@ -525,11 +534,11 @@ async fn show_quotas(
 }
 
 #[derive(Deserialize)]
-struct SavedQuery {
+pub(super) struct SavedQuery {
     saved: Option<String>,
 }
 
-async fn quotas_page(
+pub(super) async fn quotas_page(
     u: PageUser,
     State(s): State<Shared>,
     Path(id): Path<i64>,
@@ -538,7 +547,7 @@ async fn quotas_page(
     show_quotas(&s.db, &u, id, None, Errs::default(), StatusCode::OK, q.saved.is_some()).await
 }
 
-async fn quota_write(u: PageUser, s: Shared, id: i64, body: Bytes, what: &'static str) -> PageResult {
+pub(super) async fn quota_write(u: PageUser, s: Shared, id: i64, body: Bytes, what: &'static str) -> PageResult {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -570,29 +579,29 @@ async fn quota_write(u: PageUser, s: Shared, id: i64, body: Bytes, what: &'stati
     }
 }
 
-async fn save_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn save_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
     quota_write(u, s, id, body, "custom").await
 }
 
-async fn preset_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn preset_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
     quota_write(u, s, id, body, "preset").await
 }
 
-async fn clear_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn clear_quota(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
     quota_write(u, s, id, body, "clear").await
 }
 
 // ---- exemptions
 
 #[derive(Deserialize, Default)]
-struct ExemptionsQuery {
+pub(super) struct ExemptionsQuery {
     status: Option<String>,
     page: Option<u32>,
 }
 
 #[derive(Template)]
 #[template(path = "exemptions.html")]
-struct ExemptionsPage {
+pub(super) struct ExemptionsPage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     org: OrgRef,
@@ -617,7 +626,7 @@ impl ExemptionsPage {
     }
 }
 
-async fn show_exemptions(
+pub(super) async fn show_exemptions(
     db: &Db,
     u: &PageUser,
     id: i64,
@@ -656,7 +665,7 @@ async fn show_exemptions(
     Ok(render_status(status, &page))
 }
 
-async fn exemptions_page(
+pub(super) async fn exemptions_page(
     u: PageUser,
     State(s): State<Shared>,
     Path(id): Path<i64>,
@@ -665,7 +674,12 @@ async fn exemptions_page(
     show_exemptions(&s.db, &u, id, q, RawExemption::default(), (Errs::default(), vec![]), StatusCode::OK).await
 }
 
-async fn request_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn request_exemption(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> PageResult {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -687,7 +701,12 @@ async fn request_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<
     }
 }
 
-async fn decide_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn decide_exemption(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> PageResult {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -710,13 +729,13 @@ async fn decide_exemption(u: PageUser, State(s): State<Shared>, Path(id): Path<i
 // ---- plans
 
 #[derive(Deserialize, Default)]
-struct PlansQuery {
+pub(super) struct PlansQuery {
     page: Option<u32>,
 }
 
 #[derive(Template)]
 #[template(path = "plans.html")]
-struct PlansPage {
+pub(super) struct PlansPage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     org: OrgRef,
@@ -729,7 +748,7 @@ struct PlansPage {
     exports: Vec<ExportLink>,
 }
 
-async fn show_plans(
+pub(super) async fn show_plans(
     db: &Db,
     u: &PageUser,
     id: i64,
@@ -759,7 +778,7 @@ async fn show_plans(
     Ok(render_status(status, &page))
 }
 
-async fn plans_page(
+pub(super) async fn plans_page(
     u: PageUser,
     State(s): State<Shared>,
     Path(id): Path<i64>,
@@ -769,7 +788,7 @@ async fn plans_page(
     show_plans(&s.db, &u, id, q.page, penalty, Errs::default(), StatusCode::OK).await
 }
 
-async fn propose(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn propose(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -790,7 +809,7 @@ async fn propose(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body
 
 #[derive(Template)]
 #[template(path = "plan.html")]
-struct PlanPage {
+pub(super) struct PlanPage {
     nav: Option<Nav>,
     crumbs: Crumbs,
     pr: Proposal,
@@ -802,7 +821,14 @@ struct PlanPage {
     can_edit: bool,
 }
 
-async fn show_plan(db: &Db, u: &PageUser, id: i64, page: Option<u32>, errs: Errs, status: StatusCode) -> PageResult {
+pub(super) async fn show_plan(
+    db: &Db,
+    u: &PageUser,
+    id: i64,
+    page: Option<u32>,
+    errs: Errs,
+    status: StatusCode,
+) -> PageResult {
     let p = &u.p;
     let pr = plan::get(db, p, id).await?;
     let org = OrgRef::for_cap(&mut db.conn(), p, pr.org_id, Capability::ReadRegistry).await?;
@@ -816,7 +842,7 @@ async fn show_plan(db: &Db, u: &PageUser, id: i64, page: Option<u32>, errs: Errs
     Ok(render_status(status, &page))
 }
 
-async fn plan_page(
+pub(super) async fn plan_page(
     u: PageUser,
     State(s): State<Shared>,
     Path(id): Path<i64>,
@@ -825,7 +851,7 @@ async fn plan_page(
     show_plan(&s.db, &u, id, q.page, Errs::default(), StatusCode::OK).await
 }
 
-async fn decide_plan(u: PageUser, s: Shared, id: i64, body: Bytes, apply: bool) -> PageResult {
+pub(super) async fn decide_plan(u: PageUser, s: Shared, id: i64, body: Bytes, apply: bool) -> PageResult {
     let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -842,211 +868,17 @@ async fn decide_plan(u: PageUser, s: Shared, id: i64, body: Bytes, apply: bool) 
     }
 }
 
-async fn apply_plan(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn apply_plan(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
     decide_plan(u, s, id, body, true).await
 }
 
-async fn discard_plan(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn discard_plan(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
     decide_plan(u, s, id, body, false).await
 }
 
 /// Households with a member in one grid, for the grid page (`None` when not readable).
 pub async fn grid_rate(db: &Db, p: &Principal, grid_id: i64) -> Option<report::Rate> {
     report::grid_coverage(db, p, grid_id).await.ok()
-}
-
-// ---- demonstration posts, party roles, the picker
-
-#[derive(Deserialize, Default)]
-struct PostsQuery {
-    all: Option<String>,
-    page: Option<u32>,
-}
-
-#[derive(Template)]
-#[template(path = "posts.html")]
-struct PostsPage {
-    nav: Option<Nav>,
-    crumbs: Crumbs,
-    org: OrgRef,
-    list: Paged<Post>,
-    pager: Pager,
-    all: bool,
-    form: RawPost,
-    errs: Errs,
-    choices: Vec<Choice>,
-    csrf: String,
-    can_edit: bool,
-    exports: Vec<ExportLink>,
-}
-
-impl PostsPage {
-    fn v(x: &Option<String>) -> &str {
-        x.as_deref().unwrap_or("")
-    }
-    fn choices(&self, field: &str) -> Option<&Choice> {
-        choices_for(&self.choices, field)
-    }
-}
-
-async fn show_posts(
-    db: &Db,
-    u: &PageUser,
-    id: i64,
-    q: PostsQuery,
-    form: RawPost,
-    (errs, choices): (Errs, Vec<Choice>),
-    status: StatusCode,
-) -> PageResult {
-    let p = &u.p;
-    let all = q.all.as_deref() == Some("1");
-    let f = PostFilter { org_id: Some(id), all: Some(all), ..Default::default() };
-    let list = posts::list(db, p, &f, Page { page: q.page, per_page: Some(50) }).await?;
-    let org = OrgRef::for_cap(&mut db.conn(), p, id, Capability::ReadRegistry).await?;
-    let crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{id}/posts"), "党员示范岗".into()))).await?;
-    let pager = Pager::of(&list, format!("/orgs/{id}/posts?{}", if all { "all=1&" } else { "" }));
-    let exports = export_link::<redcell_store::coverage::posts::PostList>(
-        p,
-        &org,
-        &[("all", if all { "true".to_string() } else { String::new() })],
-    );
-    let page = PostsPage {
-        nav: Nav::of(u),
-        crumbs,
-        can_edit: may(p, &org, Capability::EditRegistry),
-        org,
-        list,
-        pager,
-        all,
-        form,
-        errs,
-        choices,
-        csrf: u.csrf.clone(),
-        exports,
-    };
-    Ok(render_status(status, &page))
-}
-
-async fn posts_page(
-    u: PageUser,
-    State(s): State<Shared>,
-    Path(id): Path<i64>,
-    Query(q): Query<PostsQuery>,
-) -> PageResult {
-    show_posts(&s.db, &u, id, q, RawPost::default(), (Errs::default(), vec![]), StatusCode::OK).await
-}
-
-async fn create_post(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
-    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    let mut raw: RawPost = f.to_raw(&[]);
-    let (mut picked, mut choices) = (vec![], vec![]);
-    pick_field(&s.db, &u.p, &f, "member_id", PickKind::Member, id, &mut raw.member_id, &mut picked, &mut choices)
-        .await?;
-    let result = match after_pick(picked, raw.validate(today())) {
-        Ok(n) => posts::create(&s.db, &u.p, n).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(post) => Ok(Redirect::to(&format!("/posts/{}", post.id)).into_response()),
-        Err(e) => {
-            let (status, errs) = form_errors(e)?;
-            show_posts(&s.db, &u, id, PostsQuery::default(), raw, (errs, choices), status).await
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "post.html")]
-struct PostPage {
-    nav: Option<Nav>,
-    crumbs: Crumbs,
-    post: Post,
-    csrf: String,
-    can_edit: bool,
-    today: NaiveDate,
-}
-
-async fn post_page(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
-    let (db, p) = (&s.db, &u.p);
-    let post = posts::get(db, p, id).await?;
-    let org = OrgRef::for_cap(&mut db.conn(), p, post.org_id, Capability::ReadRegistry).await?;
-    let mut crumbs = crumbs_to(db, p, &org, Some((format!("/orgs/{}/posts", org.id), "党员示范岗".into()))).await?;
-    crumbs.push((format!("/posts/{id}"), post.name.clone()));
-    let can_edit = may(p, &org, Capability::EditRegistry);
-    Ok(render(&PostPage { nav: Nav::of(&u), crumbs, post, csrf: u.csrf.clone(), can_edit, today: today() }))
-}
-
-async fn end_post(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
-    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    let raw: RawEndContact = f.to_raw(&[]);
-    let back = format!("/posts/{id}");
-    let result = match raw.validate(today()) {
-        Ok(e) => posts::end(&s.db, &u.p, id, e).await,
-        Err(inv) => Err(StoreError::Invalid(inv)),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(e) => {
-            let (status, errs) = form_errors(e)?;
-            message_page(&u, status, "未能撤销示范岗", &errs.summary(), &back)
-        }
-    }
-}
-
-async fn set_party_role(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, body: Bytes) -> PageResult {
-    let CheckedForm(f) = match CheckedForm::check(&u, &s.db, &body).await {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    let back = format!("/members/{id}");
-    let result = match parse_party_role(f.get("party_role").unwrap_or("")) {
-        Ok(role) => posts::set_party_role(&s.db, &u.p, id, role).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(e) => {
-            let (status, errs) = form_errors(e)?;
-            message_page(&u, status, "未能设置党内职务", &errs.summary(), &back)
-        }
-    }
-}
-
-/// The picker's search for the pages' script (session, same scope as the API).
-async fn pick_json(
-    u: PageUser,
-    State(s): State<Shared>,
-    Query(q): Query<super::api::PickQuery>,
-) -> axum::response::Response {
-    match super::api::pick_for(&s.db, &u.p, &q).await {
-        Ok(items) => axum::Json(items).into_response(),
-        Err(StoreError::Invalid(_)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(Vec::<Candidate>::new())).into_response()
-        }
-        Err(_) => (StatusCode::NOT_FOUND, axum::Json(Vec::<Candidate>::new())).into_response(),
-    }
-}
-
-/// Posts in a grid (for the grid page).
-pub async fn grid_posts(db: &Db, p: &Principal, grid_id: i64) -> Vec<Post> {
-    let f = PostFilter { grid_id: Some(grid_id), ..Default::default() };
-    posts::list(db, p, &f, Page::first(100)).await.map(|x| x.items).unwrap_or_default()
-}
-
-/// A member's party role and posts (for the member page).
-pub async fn member_duties(db: &Db, p: &Principal, member_id: i64) -> Option<MemberDuties> {
-    posts::member_duties(db, p, member_id).await.ok()
-}
-
-/// The party roles for the member page's form.
-pub fn party_roles() -> Vec<(&'static str, &'static str)> {
-    PartyRole::ALL.iter().map(|r| (r.code(), r.label())).collect()
 }
 
 /// The coverage pages: reading needs the registry, every change the right to
@@ -1069,10 +901,10 @@ pub fn mount(s: &mut Surface) {
         .get("/plans/{id}", gates::READ, plan_page)
         .post("/plans/{id}/apply", gates::EDIT, apply_plan)
         .post("/plans/{id}/discard", gates::EDIT, discard_plan)
-        .get("/orgs/{id}/posts", gates::READ, posts_page)
-        .post("/orgs/{id}/posts", gates::EDIT, create_post)
-        .get("/posts/{id}", gates::READ, post_page)
-        .post("/posts/{id}/end", gates::EDIT, end_post)
-        .post("/members/{id}/party-role", gates::EDIT, set_party_role)
-        .get("/pick", gates::READ, pick_json);
+        .get("/orgs/{id}/posts", gates::READ, super::posts::posts_page)
+        .post("/orgs/{id}/posts", gates::EDIT, super::posts::create_post)
+        .get("/posts/{id}", gates::READ, super::posts::post_page)
+        .post("/posts/{id}/end", gates::EDIT, super::posts::end_post)
+        .post("/members/{id}/party-role", gates::EDIT, super::posts::set_party_role)
+        .get("/pick", gates::READ, super::posts::pick_json);
 }

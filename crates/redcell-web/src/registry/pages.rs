@@ -198,7 +198,7 @@ async fn grid(u: PageUser, State(s): State<Shared>, Path(id): Path<GridId>) -> P
     } else {
         vec![]
     };
-    let posts = crate::coverage::pages::grid_posts(db, p, id.get()).await;
+    let posts = crate::coverage::posts::grid_posts(db, p, id.get()).await;
     Ok(render(&GridPage {
         nav: Nav::of(&u),
         crumbs,
@@ -372,8 +372,8 @@ async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<MemberId>) 
     let mut crumbs = org_crumbs(db, p, m.org_id).await?;
     crumbs.push((format!("/members/{id}"), m.name.clone()));
     let can_edit = can_edit(db, p, m.org_id).await;
-    let duties = crate::coverage::pages::member_duties(db, p, id.get()).await;
-    let (roles, csrf) = (crate::coverage::pages::party_roles(), u.csrf.clone());
+    let duties = crate::coverage::posts::member_duties(db, p, id.get()).await;
+    let (roles, csrf) = (crate::coverage::posts::party_roles(), u.csrf.clone());
     Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf }))
 }
 
