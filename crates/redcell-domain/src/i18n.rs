@@ -231,6 +231,12 @@ pub const DUTY_QUORUM_NOT_MET: &str = "到会正式党员未超过半数，未�
 pub const DUTY_VISIT_FUTURE: &str = "走访日期不能在未来";
 pub const DUTY_TARGET_OUTSIDE: &str = "走访对象不在您的范围内";
 /// A cadre without the right to record duties records their own visits only.
+/// An Idempotency-Key header that is empty, too long or not plain text.
+pub const IDEMPOTENCY_KEY_INVALID: &str = "Idempotency-Key 须为 1–200 个可见字符";
+/// The key was used for a different request.
+pub const IDEMPOTENCY_MISMATCH: &str = "这个 Idempotency-Key 已用于另一个不同的请求";
+/// The first request with this key has not been answered yet.
+pub const IDEMPOTENCY_IN_FLIGHT: &str = "带同一 Idempotency-Key 的请求正在处理，请稍后再试";
 pub const DUTY_OWN_VISITS_ONLY: &str = "只能登记本人的走访";
 pub const DUTY_RULE_NOT_FOUND: &str = "规则不存在";
 pub const DUTY_NOT_SENT: &str = "未发送：未配置通知渠道";

@@ -188,13 +188,23 @@ async fn copy_into(db: &Db, url: &str, out: &Path) -> Result<Manifest, StoreErro
             let mut conn = pool.acquire().await?;
             sqlx::query(&format!("VACUUM INTO '{target}'")).execute(&mut *conn).await?;
             drop(conn);
-            let copy = Db::connect(&format!("sqlite://{}", out.display())).await?;
-            let counts = row_counts(&copy).await;
-            let v = schema_version(&copy).await;
-            // Closed cleanly, the copy is one self-contained file again (its
-            // write-ahead log checkpointed and removed): checksummed below.
-            copy.close().await;
-            (counts?, v?)
+            // Read the copy read-only on a connection of its own: nothing
+            // (no journal mode, no statistics) may change it after the copy.
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(out).read_only(true);
+            let mut copy = sqlx::ConnectOptions::connect(&opts).await?;
+            let names: Vec<(String,)> = sqlx::query_as(SQLITE_TABLES).fetch_all(&mut copy).await?;
+            let mut counts = BTreeMap::new();
+            for (t,) in names {
+                let (n,): (i64,) =
+                    sqlx::query_as(&format!("SELECT COUNT(*) FROM \"{t}\"")).fetch_one(&mut copy).await?;
+                counts.insert(t, n);
+            }
+            let (v,): (i64,) =
+                sqlx::query_as("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&mut copy)
+                    .await?;
+            sqlx::Connection::close(copy).await?;
+            (counts, v)
         }
         Db::Postgres(pool) => {
             let pg_dump = pg_tool("pg_dump")?;

@@ -55,6 +55,11 @@ fn body(status: StatusCode, code: &str, message: &str, field: Option<&FieldError
     (status, Json(ErrorBody { error: detail })).into_response()
 }
 
+/// An error answer in the API's shape with a code and message of one's own.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    body(status, code, message, None, &[])
+}
+
 pub fn invalid_response(inv: &Invalid) -> Response {
     let first = inv.first();
     let msg = first.map(|f| format!("{}：{}", f.field, f.message)).unwrap_or_default();

@@ -126,7 +126,7 @@ pub fn app(state: Shared) -> Router {
     let openapi = Arc::new(parts.openapi);
     Router::new()
         .route("/api/v1/openapi.json", get(move || { let o = openapi.clone(); async move { axum::Json(o.as_ref().clone()) } }))
-        .merge(parts.api)
+        .merge(parts.api.layer(axum::middleware::from_fn(kit::idempotency::idempotent)))
         .merge(parts.pages)
         // Bodies up to 2 MB; the upload routes, merged after this layer, have their own limit.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
@@ -225,6 +225,9 @@ pub async fn serve(
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            if let Err(e) = redcell_store::idempotency::purge(db).await {
+                tracing::warn!("purging idempotency keys: {e}");
+            }
             let r = redcell_store::auth::purge_expired_sessions(db).await;
             ops.job_ran(ops::Job::SessionPurge, r.is_ok());
             if let Err(e) = r {

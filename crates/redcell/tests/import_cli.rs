@@ -92,9 +92,9 @@ fn import_list_and_undo_batches() {
     let (ok, list, _) = run(&db, &["import", "batches", "--limit", "1"]);
     assert!(ok && list.lines().count() == 2 && !list.contains(&format!("#{grid_batch}\t")), "{list}");
 
-    // Out of the organisation's subtree: refused, nothing changed.
+    // Out of the organisation's subtree: not there for it, nothing changed.
     let (ok, _, err) = run(&db, &["import", "undo", &grid_batch, "--org", "DEMO-SQ02"]);
-    assert!(!ok && err.contains("撤销未执行") && err.contains("范围"), "{err}");
+    assert!(!ok && err.contains("撤销未执行") && err.contains("该批次不存在"), "{err}");
     let (ok, _, err) = run(&db, &["import", "undo", "999999"]);
     assert!(!ok && err.contains("该批次不存在"), "{err}");
     // The grid batch cannot go while the households batch stands on it.

@@ -16,6 +16,7 @@ pub mod exports;
 pub mod extract;
 pub mod forms;
 pub mod gate;
+pub mod idempotency;
 pub mod surface;
 
 pub use extract::{ApiJson, BodyRejection, CsrfForm, CsrfMultipart, JsonBody, Q, Upload};
