@@ -77,6 +77,16 @@ code_enum!(
     }
 );
 
+impl RequestSource {
+    /// May the request's own text (its description and the notes written on
+    /// it) appear in the anonymous public list? Only what residents wrote and
+    /// sent themselves: a request staff registered (at a visit, on the phone)
+    /// often tells of a family's situation the family never meant to publish.
+    pub fn text_is_public(self) -> bool {
+        matches!(self, RequestSource::Resident | RequestSource::Open311)
+    }
+}
+
 code_enum!(
     /// In what capacity someone acts on a request: the back office of the
     /// routed organisation (or above), the assigned handler, an in-service
@@ -171,6 +181,9 @@ pub struct Ctx {
     pub outcome: Option<FixOutcome>,
     /// The request already has a handler (nobody else may claim it).
     pub has_current_handler: bool,
+    /// The caller is the request's handler (who may not record the phone
+    /// revisit of their own work).
+    pub caller_is_handler: bool,
 }
 
 /// Why a transition is refused.
@@ -194,6 +207,10 @@ pub enum TransitionError {
     OutcomeRequired,
     #[error("the request already has a handler")]
     AlreadyClaimed,
+    #[error("a resident-visible result is required to resolve")]
+    ResultRequired,
+    #[error("the handler may not record the revisit of their own work")]
+    OwnRevisit,
 }
 
 impl TransitionError {
@@ -215,6 +232,8 @@ impl TransitionError {
                 FieldError::new("duplicate_of", "required", i18n::REQ_DUPLICATE_OF_REQUIRED)
             }
             TransitionError::HandlerRequired => FieldError::new("handler", "required", i18n::REQ_HANDLER_REQUIRED),
+            TransitionError::ResultRequired => FieldError::new("note", "required", i18n::REQ_RESULT_REQUIRED),
+            TransitionError::OwnRevisit => FieldError::new("action", "own_revisit", i18n::REQ_OWN_REVISIT),
             TransitionError::MaterialsAlreadyRequested => FieldError::new("action", "once", i18n::REQ_MATERIALS_ONCE),
             TransitionError::MaterialsListRequired => {
                 FieldError::new("note", "required", i18n::REQ_MATERIALS_LIST_REQUIRED)
@@ -293,6 +312,10 @@ pub fn transition(
         A::MarkDuplicate if !ctx.has_duplicate_of => return Err(TransitionError::DuplicateOfRequired),
         A::Assign if !ctx.has_handler => return Err(TransitionError::HandlerRequired),
         A::Claim if ctx.has_current_handler => return Err(TransitionError::AlreadyClaimed),
+        A::Resolve if !ctx.has_note => return Err(TransitionError::ResultRequired),
+        // Someone other than the handler asks the resident (a resident
+        // answering their own link is never the handler).
+        A::Revisit if role != ActorRole::Resident && ctx.caller_is_handler => return Err(TransitionError::OwnRevisit),
         A::RequestMaterials if ctx.materials_requested_before => {
             return Err(TransitionError::MaterialsAlreadyRequested);
         }
@@ -305,7 +328,7 @@ pub fn transition(
 /// The actions `role` may take from `state` (ignoring missing input such as
 /// a reason, which the form asks for).
 pub fn allowed_actions(state: RequestState, role: ActorRole, materials_requested_before: bool) -> Vec<Action> {
-    allowed_actions_on(state, role, materials_requested_before, false)
+    allowed_actions_on(state, role, materials_requested_before, false, false)
 }
 
 /// [`allowed_actions`] for a request that may already have a handler (then
@@ -315,6 +338,7 @@ pub fn allowed_actions_on(
     role: ActorRole,
     materials_requested_before: bool,
     has_current_handler: bool,
+    caller_is_handler: bool,
 ) -> Vec<Action> {
     let full = Ctx {
         has_note: true,
@@ -323,6 +347,7 @@ pub fn allowed_actions_on(
         materials_requested_before,
         outcome: Some(FixOutcome::Fixed),
         has_current_handler,
+        caller_is_handler,
     };
     Action::ALL.iter().copied().filter(|a| transition(state, *a, role, &full).is_ok()).collect()
 }
@@ -659,8 +684,18 @@ mod tests {
         let taken = Ctx { has_current_handler: true, ..c };
         assert_eq!(transition(S::Accepted, A::Claim, R::Member, &taken), Err(TransitionError::AlreadyClaimed));
         assert_eq!(transition(S::Reopened, A::Claim, R::Member, &c), Ok(S::Assigned));
-        assert!(!allowed_actions_on(S::Reopened, R::Member, false, true).contains(&A::Claim));
-        assert_eq!(allowed_actions_on(S::Reopened, R::Member, false, false), vec![A::Claim]);
+        assert!(!allowed_actions_on(S::Reopened, R::Member, false, true, false).contains(&A::Claim));
+        assert_eq!(allowed_actions_on(S::Reopened, R::Member, false, false, false), vec![A::Claim]);
+        // Resolving needs a result the resident can read.
+        let silent = Ctx { has_note: false, ..c };
+        assert_eq!(transition(S::InProgress, A::Resolve, R::Handler, &silent), Err(TransitionError::ResultRequired));
+        // The handler does not record the phone revisit of their own work;
+        // a colleague does, and the resident's own answer is always taken.
+        let own = Ctx { outcome: Some(FixOutcome::Fixed), caller_is_handler: true, ..c };
+        assert_eq!(transition(S::Resolved, A::Revisit, R::Staff, &own), Err(TransitionError::OwnRevisit));
+        assert_eq!(transition(S::Resolved, A::Revisit, R::Resident, &own), Ok(S::Revisited));
+        assert!(!allowed_actions_on(S::Resolved, R::Staff, false, true, true).contains(&A::Revisit));
+        assert!(allowed_actions_on(S::Resolved, R::Staff, false, true, false).contains(&A::Revisit));
     }
 
     #[test]
@@ -789,7 +824,7 @@ mod tests {
             let mut resolved_since_open = false;
             let mut materials_sent = false;
             for (action, role, note, outcome) in steps {
-                let ctx = Ctx { has_note: note, has_duplicate_of: note, has_handler: true, materials_requested_before: materials_sent, outcome, has_current_handler: false };
+                let ctx = Ctx { has_note: note, has_duplicate_of: note, has_handler: true, materials_requested_before: materials_sent, outcome, has_current_handler: false, caller_is_handler: false };
                 match transition(state, action, role, &ctx) {
                     Ok(next) => {
                         prop_assert!(allowed_actions(state, role, materials_sent).contains(&action));

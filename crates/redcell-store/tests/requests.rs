@@ -38,7 +38,30 @@ stories!(
     staff_registration_checks_every_id,
     unknown_codes_are_refused_not_defaulted,
     wishes_are_claimed_by_members_only,
+    guessing_follow_codes_is_refused,
 );
+
+/// Follow codes are not a sequence to walk, and an address that tries too
+/// many unknown codes is refused every lookup for a while; a resident
+/// mistyping their own code a few times is not.
+async fn guessing_follow_codes_is_refused(db: Db) {
+    let t = setup(&db).await;
+    let a = in_b1(&db, &t, "楼道灯不亮").await;
+    let b = in_b1(&db, &t, "单元门坏了").await;
+    assert_ne!(a.code[..6], b.code[..6], "codes are not sequential");
+    let ip = Some("203.0.113.9");
+    for _ in 0..3 {
+        assert!(matches!(requests::public_lookup(&db, "ZZZZ2222", ip).await, Err(StoreError::NotFound)));
+    }
+    assert_eq!(requests::public_lookup(&db, &a.code, ip).await.unwrap().1.code, a.code);
+    for _ in 3..requests::LOOKUP_MISSES_PER_WINDOW {
+        assert!(matches!(requests::public_lookup(&db, "ZZZZ2222", ip).await, Err(StoreError::NotFound)));
+    }
+    let e = requests::public_lookup(&db, &a.code, ip).await.unwrap_err();
+    assert!(matches!(e, StoreError::RateLimited(s) if s == requests::LOOKUP_WINDOW_MINUTES * 60), "{e:?}");
+    // Another address is not held back.
+    assert_eq!(requests::public_lookup(&db, &b.code, Some("198.51.100.7")).await.unwrap().1.code, b.code);
+}
 
 async fn setup(db: &Db) -> Tenant {
     let t = tenant(db).await;
@@ -176,8 +199,13 @@ async fn supplement_stops_and_resumes_the_clock(db: Db) {
     let (_, public) = requests::public_view(&db, &sub.code).await.unwrap();
     assert!(public.notes.iter().any(|n| n.note.as_deref().is_some_and(|x| x.contains("户口簿"))));
 
+    // Resolving needs a result the resident can read: refused without one, nothing written.
+    let e = requests::act(&db, &t.sec, sub.id, Action::Resolve, ActInput::default()).await.unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(ref i) if i.for_field("note").is_some_and(|m| m.contains("办理结果"))));
+    assert_eq!(requests::get(&db, &t.sec, sub.id).await.unwrap().state(), RequestState::InProgress);
     // An expired revisit link changes nothing; a phone revisit "not fixed" reopens with the reason.
-    requests::act(&db, &t.sec, sub.id, Action::Resolve, ActInput::default()).await.unwrap();
+    let done = ActInput { note: s("已提交补贴申请"), ..ActInput::default() };
+    requests::act(&db, &t.sec, sub.id, Action::Resolve, done).await.unwrap();
     let token = requests::revisit_link(&db, &t.sec, sub.id).await.unwrap();
     db.exec(
         "UPDATE revisit_links SET expires_at = $1 WHERE request_id = $2",
@@ -195,7 +223,13 @@ async fn supplement_stops_and_resumes_the_clock(db: Db) {
         acting_for: s("申请人本人（电话）"),
         ..ActInput::default()
     };
-    let r = requests::act(&db, &t.sec, sub.id, Action::Revisit, phone).await.unwrap();
+    // The handler does not record the phone revisit of their own work; a colleague does.
+    let r = requests::get(&db, &t.sec, sub.id).await.unwrap();
+    assert!(!requests::actions_for(&t.sec, &r).contains(&Action::Revisit), "not offered to the handler");
+    let e = requests::act(&db, &t.sec, sub.id, Action::Revisit, phone.clone()).await.unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(ref i) if i.for_field("action").is_some_and(|m| m.contains("承办人"))));
+    assert_eq!(requests::get(&db, &t.sec, sub.id).await.unwrap().state(), RequestState::Resolved);
+    let r = requests::act(&db, &t.admin, sub.id, Action::Revisit, phone).await.unwrap();
     assert_eq!(r.state(), RequestState::Reopened);
     assert_eq!(r.revisit_comment.as_deref(), Some("补贴仍未到账"));
     let h = requests::history_of(&db, &t.sec, sub.id).await.unwrap();

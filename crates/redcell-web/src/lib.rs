@@ -96,6 +96,31 @@ fn static_file(content_type: &'static str, max_age: u32, body: &'static str) -> 
     })
 }
 
+/// The scheme and host residents reach this server at, for links they are
+/// sent (`REDCELL_PUBLIC_URL` when set, else the address the caller used).
+pub fn public_origin(headers: &axum::http::HeaderMap, s: &AppState) -> String {
+    if let Ok(u) = std::env::var("REDCELL_PUBLIC_URL")
+        && !u.trim().is_empty()
+    {
+        return u.trim().trim_end_matches('/').to_string();
+    }
+    let forwarded = |name: &str| {
+        s.trust_forwarded
+            .then(|| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim()))
+            .flatten()
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let host = forwarded("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+        .unwrap_or_else(|| "localhost".into());
+    let scheme = forwarded("x-forwarded-proto")
+        .filter(|p| p == "https" || p == "http")
+        .unwrap_or_else(|| if s.secure_cookies { "https".into() } else { "http".into() });
+    format!("{scheme}://{host}")
+}
+
 /// The whole application.
 pub fn app(state: Shared) -> Router {
     let mut surface = surface();
@@ -131,12 +156,17 @@ pub fn app(state: Shared) -> Router {
         // Bodies up to 2 MB; the upload routes, merged after this layer, have their own limit.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .merge(parts.uploads)
+        .fallback(pages::not_found)
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(axum::middleware::from_fn(kit::gate::audit_refusals))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(axum::Extension(state))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Pages and answers carry personal data: nothing is kept by a browser
+        // or a proxy (Back after logout shows nothing), except what sets its
+        // own policy (the static files).
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
         .layer(header_layer(

@@ -120,7 +120,11 @@ async fn open311_client_posts_and_reads(t: &TestApp) {
     assert_eq!(r["state"], "submitted");
     assert_eq!(r["service_code"], "facility");
     assert!(r["expected_datetime"].as_str().is_some());
-    assert_eq!(r["lat"].as_f64(), Some(30.2741));
+    // Location no finer than a building: coordinates to about 100 m, no free address (it may name a room).
+    assert_eq!(r["lat"].as_f64(), Some(30.274));
+    assert!(r["address"].is_null() && !one.body.contains("三号楼北侧"), "{r}");
+    // The resident's own words are theirs to publish.
+    assert_eq!(r["description"], "路灯不亮，晚上很黑");
     assert!(r["notes"].as_array().is_some_and(|n| !n.is_empty()));
     assert!(r["notes"][0]["datetime"].as_str().is_some_and(|d| d.ends_with("+08:00")), "{r}");
     assert!(!one.body.contains("13912345678"));
@@ -259,8 +263,13 @@ async fn resident_and_back_office_pages(t: &TestApp) {
     send(act("supply_materials", vec![])).await.expect(303);
     let done = send(act("resolve", vec![("note", "已办理完毕".into())])).await;
     done.expect(200);
-    let link = done.body.split("id=\"revisit-link\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let full = done.body.split("id=\"revisit-link\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    // A full address (here the test client's host), a QR code of it and a message ready to send.
+    let link = full.strip_prefix("http://localhost").expect("a full URL").to_string();
     assert!(link.starts_with("/r/revisit/"));
+    assert!(done.body.contains("<svg") && done.body.contains("id=\"revisit-message\""));
+    let message = done.body.split("id=\"revisit-message\"").nth(1).unwrap();
+    assert!(message.contains(&full) && message.contains(&code), "the message carries the link and the code");
 
     // The resident answers through the link; the request closes; the link is spent.
     let rv = t.send(Method::GET, &link, &[], vec![]).await;
@@ -453,13 +462,17 @@ async fn api_requests_resource(t: &TestApp) {
     t.post(&path, &w.sec1, json!({"action": "request_materials", "note": "请补充户口簿复印件"})).await.expect(200);
     t.post(&path, &w.sec1, json!({"action": "request_materials", "note": "还有照片"})).await.field_error(422, "action");
     t.post(&path, &w.sec1, act("supply_materials")).await.expect(200);
+    let e = t.post(&path, &w.sec1, act("resolve")).await.field_error(422, "note");
+    assert!(e["message"].as_str().unwrap().contains("办理结果"));
     t.post(&path, &w.sec1, json!({"action": "resolve", "note": "已发放"})).await.expect(200);
-    t.post(&path, &w.sec1, json!({"action": "revisit", "outcome": "maybe", "satisfaction": "satisfied"}))
+    t.post(&path, &w.admin, json!({"action": "revisit", "outcome": "maybe", "satisfaction": "satisfied"}))
         .await
         .field_error(422, "outcome");
-    let rv = t
-        .post(&path, &w.sec1, json!({"action": "revisit", "outcome": "fixed", "satisfaction": "satisfied", "acting_for": "王东风（电话回访）"}))
-        .await;
+    // The handler does not record the phone revisit of their own work.
+    let phone = json!({"action": "revisit", "outcome": "fixed", "satisfaction": "satisfied", "acting_for": "王东风（电话回访）"});
+    let e = t.post(&path, &w.sec1, phone.clone()).await.field_error(422, "action");
+    assert!(e["message"].as_str().unwrap().contains("承办人"));
+    let rv = t.post(&path, &w.admin, phone).await;
     rv.expect(200);
     assert_eq!(rv.json()["state"], "revisited");
     t.post(&format!("/api/v1/requests/{other_id}/actions"), &w.sec1, act("accept")).await.error(404);
@@ -498,8 +511,11 @@ async fn members_claim_open_requests(t: &TestApp) {
     let (m1, m1_id) = member_account(t, &w, "member1").await;
     let (m2, _) = member_account(t, &w, "member2").await;
     let mk = |grid: i64, text: &str| json!({"category": "environment", "description": text, "grid_id": grid});
-    let own =
-        t.post("/api/v1/requests", &w.admin, mk(w.b[0].grid, "楼道堆放杂物")).await.json()["id"].as_i64().unwrap();
+    t.secret("13955556666");
+    let mut with_contact = mk(w.b[0].grid, "楼道堆放杂物");
+    with_contact["contact_name"] = json!("李阿姨");
+    with_contact["contact_phone"] = json!("13955556666");
+    let own = t.post("/api/v1/requests", &w.admin, with_contact).await.json()["id"].as_i64().unwrap();
     let far = t.post("/api/v1/requests", &w.admin, mk(w.b[1].grid, "西湖苑杂物")).await.json()["id"].as_i64().unwrap();
     let fresh = t.post("/api/v1/requests", &w.admin, mk(w.b[0].grid, "未受理的")).await.json()["id"].as_i64().unwrap();
     for id in [own, far] {
@@ -529,8 +545,31 @@ async fn members_claim_open_requests(t: &TestApp) {
     assert_eq!(mine["tasks"][0]["id"].as_i64(), Some(own));
     assert_eq!(mine["tasks"][0]["handler_user_id"].as_i64(), Some(m1_id));
     assert!(mine["claimable"].as_array().unwrap().is_empty());
-    // A second member: no longer open for claiming.
+    // A second member: no longer open for claiming, and not theirs to call.
     t.post(&format!("/api/v1/requests/{own}/actions"), &m2, json!({"action": "claim"})).await.error(404);
+    t.post(&format!("/api/v1/requests/{own}/contact"), &m2, json!({})).await.error(404);
+    // The claimer reveals the family's phone to call them (audited); the page offers a tel: link.
+    let d = t.page(&format!("/requests/{own}"), &m1).await;
+    assert!(
+        d.body.contains("139****6666") && d.body.contains("id=\"reveal-contact\"") && !d.body.contains("13955556666")
+    );
+    let csrf = csrf_of(&d.body);
+    let shown = t.session_form(&format!("/requests/{own}/contact"), &m1, &[("_csrf", &csrf)]).await;
+    shown.expect(200);
+    assert!(shown.body.contains("href=\"tel:13955556666\""), "{}", shown.body);
+    assert_eq!(shown.header("cache-control").as_deref(), Some("no-store"));
+    let c = t.post(&format!("/api/v1/requests/{own}/contact"), &m1, json!({})).await;
+    c.expect(200);
+    assert_eq!((c.json()["name"].as_str(), c.json()["phone"].as_str()), (Some("李阿姨"), Some("13955556666")));
+    let reveals = t
+        .db
+        .int(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'reveal' AND entity = 'request' AND entity_id = $1 AND user_id = $2",
+            redcell_store::args![own, m1_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reveals, 2);
     // Staff trying to claim a request someone handles: refused by the state machine.
     let e = t.post(&format!("/api/v1/requests/{own}/actions"), &w.admin, json!({"action": "claim"})).await;
     e.field_error(422, "action");
@@ -720,6 +759,15 @@ async fn staff_registers_on_a_residents_behalf(t: &TestApp) {
         )
         .await;
     r.expect(422);
+    // The anonymous Open311 list names the building, never the room, and
+    // keeps what staff wrote about the family to itself.
+    let list = t.send(Method::GET, &format!("/open311/v2/requests.json?jurisdiction_id={}", w.root), &[], vec![]).await;
+    list.expect(200);
+    assert!(!list.body.contains("独居老人每周代购药品") && !list.body.contains("申请补贴"), "{}", list.body);
+    assert!(!list.body.contains("301") && !list.body.contains("王东风"), "{}", list.body);
+    assert!(list.body.contains(redcell_domain::i18n::REQ_TEXT_NOT_PUBLIC));
+    let entry = list.json().as_array().unwrap().iter().find(|r| r["address_id"] == w.b[0].building).cloned().unwrap();
+    assert!(entry["address"].as_str().is_some_and(|a| a.ends_with(building.as_str())), "{entry}");
     // Without the CSRF token: refused.
     t.session_form("/requests/new", &w.sec1, &pairs[1..]).await.expect(403);
     let n = t.db.int("SELECT COUNT(*) FROM requests", redcell_store::Args::new()).await.unwrap();

@@ -36,7 +36,8 @@ pub fn actions_for(p: &Principal, r: &Request) -> Vec<Action> {
     let mut out: Vec<Action> = Vec::new();
     for role in roles_of(p, r) {
         let handled = r.handler_user_id.is_some();
-        for a in redcell_domain::requests::allowed_actions_on(r.state(), role, r.materials_requested, handled) {
+        let mine = handled && r.handler_user_id == uid(p);
+        for a in redcell_domain::requests::allowed_actions_on(r.state(), role, r.materials_requested, handled, mine) {
             if !out.contains(&a) {
                 out.push(a);
             }
@@ -90,6 +91,7 @@ pub async fn act(
         materials_requested_before: r.materials_requested,
         outcome: input.outcome,
         has_current_handler: r.handler_user_id.is_some(),
+        caller_is_handler: r.handler_user_id.is_some() && r.handler_user_id == uid(p),
     };
     let mut result: Result<(RequestState, ActorRole), TransitionError> =
         Err(TransitionError::NotAllowed { from: r.state(), action });

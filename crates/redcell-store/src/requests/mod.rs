@@ -44,7 +44,8 @@ pub use act::{ActInput, BulkOutcome, act, actions_for, bulk};
 pub use categories::{Category, CategoryView, categories, category_by_code, create_category, default_tenant};
 pub use parts::{Chase, Part, add_part, chase, chases, parts, set_part_status};
 pub use public::{
-    PublicBuilding, PublicFilter, PublicNote, PublicView, public_buildings, public_grids, public_list, public_view,
+    LOOKUP_MISSES_PER_WINDOW, LOOKUP_WINDOW_MINUTES, PublicBuilding, PublicFilter, PublicNote, PublicView,
+    public_buildings, public_grids, public_list, public_lookup, public_place, public_view,
 };
 pub use queue::{
     Filter, HistoryRow, RequestList, bulk_handlers, claimable, get, handlers_for, history_of, list, my_tasks,
@@ -130,7 +131,12 @@ pub struct RequestView {
     pub source: Code<RequestSource>,
     pub description: String,
     pub grid_id: Option<GridId>,
+    /// The grid's name (for "where" in words).
+    pub grid_name: Option<String>,
     pub building_id: Option<BuildingId>,
+    /// The building's name, when the request names one.
+    pub building_name: Option<String>,
+    /// The building and room of a household, or the address typed.
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
@@ -157,6 +163,8 @@ pub struct RequestView {
     #[schema(value_type = String)]
     pub card: Code<Card>,
     pub escalated_org_id: Option<OrgId>,
+    /// The organisation it was escalated to, by name.
+    pub escalated_org_name: Option<String>,
     pub duplicate_of: Option<RequestId>,
     pub refusal_reason: Option<String>,
     #[schema(value_type = Option<String>)]
@@ -208,6 +216,17 @@ fn masked_phone<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok,
 }
 
 impl RequestView {
+    /// Where it is, in words: the household's building and room or the
+    /// address typed (else the building), and the grid.
+    pub fn place(&self) -> String {
+        let spot = self.address.clone().or_else(|| self.building_name.clone());
+        match (spot, &self.grid_name) {
+            (Some(s), Some(g)) => format!("{s}（{g}）"),
+            (Some(s), None) => s,
+            (None, Some(g)) => g.clone(),
+            (None, None) => "未填写".into(),
+        }
+    }
     pub fn state(&self) -> RequestState {
         self.state.0
     }
@@ -244,15 +263,18 @@ impl RequestView {
 
 /// The `SELECT ... FROM` of a request row (with its category, organisation and handler).
 pub(crate) const SELECT: &str = "SELECT r.id, r.tenant_id, o.path AS org_path, r.code, r.kind, r.category_id, \
-    c.code AS category_code, c.name AS category_name, r.class, r.source, r.description, r.grid_id, r.building_id, \
-    r.address, r.lat, r.lon, r.contact_name, r.contact_phone, r.photo_file_id, r.wish_photo_file_id, r.org_id, \
+    c.code AS category_code, c.name AS category_name, r.class, r.source, r.description, r.grid_id, \
+    rg.name AS grid_name, r.building_id, rb.name AS building_name, r.address, r.lat, r.lon, r.contact_name, r.contact_phone, r.photo_file_id, r.wish_photo_file_id, r.org_id, \
     o.name AS org_name, r.handler_user_id, u.display_name AS handler_name, r.state, r.received_on, r.promised_date, \
-    r.due_date, r.paused_on, r.days_left, r.materials_requested, r.card, r.escalated_org_id, r.duplicate_of, \
+    r.due_date, r.paused_on, r.days_left, r.materials_requested, r.card, r.escalated_org_id, eo.name AS escalated_org_name, r.duplicate_of, \
     r.refusal_reason, r.fix_outcome, r.satisfaction, r.revisit_comment, r.wish_stage, r.wish_round, r.wish_claimed_by, \
     r.wish_claimed_on, r.wish_contacted_on, r.submitted_at, r.resolved_at, r.closed_at, r.updated_at \
     FROM requests r JOIN request_categories c ON c.tenant_id = r.tenant_id AND c.id = r.category_id \
     JOIN orgs o ON o.tenant_id = r.tenant_id AND o.id = r.org_id \
-    LEFT JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.handler_user_id";
+    LEFT JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.handler_user_id \
+    LEFT JOIN grids rg ON rg.tenant_id = r.tenant_id AND rg.id = r.grid_id \
+    LEFT JOIN buildings rb ON rb.tenant_id = r.tenant_id AND rb.id = r.building_id \
+    LEFT JOIN orgs eo ON eo.tenant_id = r.tenant_id AND eo.id = r.escalated_org_id";
 
 /// A request of the tenant, wherever it is (inside a checked call only).
 pub(crate) async fn get_in(c: &mut impl Conn, tenant_id: i64, id: RequestId) -> Result<Request, StoreError> {
@@ -334,4 +356,34 @@ pub(crate) fn open_clause() -> String {
     let open: Vec<String> =
         RequestState::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.code())).collect();
     format!("r.state IN ({})", open.join(", "))
+}
+
+/// The contact of a request in the clear, for the person who will call them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RevealedContact {
+    pub request_id: RequestId,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The rule of [`reveal_contact`] (the page offers the call button by it).
+pub fn may_reveal_contact(p: &Principal, r: &Request) -> bool {
+    roles_of(p, r).contains(&ActorRole::Handler)
+        || (p.holds_at(Capability::RevealPersonal, r.path()) && p.holds_at(Capability::HandleRequests, r.path()))
+}
+
+/// Reveal the contact's phone of a request to someone who works on it: its
+/// handler (a member who claimed a micro-wish included) while they still
+/// hold the capacity they took it in, or staff who handle requests and may
+/// see personal data over its organisation. Audited; a refusal too.
+pub async fn reveal_contact(db: &crate::Db, p: &Principal, id: RequestId) -> Result<RevealedContact, StoreError> {
+    let r = get(db, p, id).await?;
+    let actor = crate::audit::Actor::of(p);
+    if !may_reveal_contact(p, &r) {
+        crate::audit::access(db, r.tenant_id, actor, "reveal_denied", "request", Some(id.get()), "诉求联系人电话")
+            .await?;
+        return Err(StoreError::Forbidden);
+    }
+    crate::audit::access(db, r.tenant_id, actor, "reveal", "request", Some(id.get()), "诉求联系人电话").await?;
+    Ok(RevealedContact { request_id: id, name: r.contact_name.clone(), phone: r.contact_phone.clone() })
 }

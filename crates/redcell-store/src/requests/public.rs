@@ -116,6 +116,57 @@ pub async fn public_buildings(db: &Db, tenant_id: i64) -> Result<Vec<PublicBuild
     .await
 }
 
+/// Where a request is, for anyone to read: its community and building in
+/// words, never finer (no unit, no room, not the free address a resident or
+/// staff typed, which may name a room). `None` when it names no building.
+pub async fn public_place(db: &Db, r: &Request) -> Result<Option<String>, StoreError> {
+    let Some(b) = r.building_id else { return Ok(None) };
+    let community = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
+        .iter()
+        .map(|k| format!("'{}'", k.code()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row: Option<(String, String)> = db
+        .opt(
+            &format!(
+                "SELECT COALESCE(c.name, o.name), b.name FROM buildings b \
+                 JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id \
+                 JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id \
+                 LEFT JOIN orgs c ON c.kind IN ({community}) AND {} \
+                 WHERE b.tenant_id = $1 AND b.id = $2 ORDER BY c.path DESC LIMIT 1",
+                scope::org_is_above("c", "o")
+            ),
+            args![r.tenant_id, b],
+        )
+        .await?;
+    Ok(row.map(|(community, building)| format!("{community} {building}")))
+}
+
+/// Unknown follow codes an address may try in [`LOOKUP_WINDOW_MINUTES`]
+/// before every lookup from it is refused for the window: a resident who
+/// mistypes their code a few times is not stopped, guessing codes is.
+pub const LOOKUP_MISSES_PER_WINDOW: i64 = 20;
+pub const LOOKUP_WINDOW_MINUTES: i64 = 10;
+
+/// [`public_view`] for an anonymous caller at `ip`: refused while the
+/// address has tried too many unknown codes; an unknown code counts.
+pub async fn public_lookup(db: &Db, code: &str, ip: Option<&str>) -> Result<(Request, PublicView), StoreError> {
+    let Some(ip) = ip else { return public_view(db, code).await };
+    let since = Utc::now() - chrono::Duration::minutes(LOOKUP_WINDOW_MINUTES);
+    let misses =
+        db.int("SELECT COUNT(*) FROM request_lookup_misses WHERE ip = $1 AND at > $2", args![ip, since]).await?;
+    if misses >= LOOKUP_MISSES_PER_WINDOW {
+        return Err(StoreError::RateLimited(LOOKUP_WINDOW_MINUTES * 60));
+    }
+    match public_view(db, code).await {
+        Err(StoreError::NotFound) => {
+            db.exec("INSERT INTO request_lookup_misses (ip, at) VALUES ($1, $2)", args![ip, Utc::now()]).await?;
+            Err(StoreError::NotFound)
+        }
+        other => other,
+    }
+}
+
 /// Filters of the public Open311 list.
 #[derive(Debug, Clone, Default)]
 pub struct PublicFilter {

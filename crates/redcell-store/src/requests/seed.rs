@@ -79,6 +79,18 @@ impl Lcg {
     }
 }
 
+/// A follow code for a demo request: random like a real one (never a
+/// sequence a visitor could walk through), reproducible per seed, unique.
+fn demo_code(rng: &mut Lcg, taken: &mut std::collections::HashSet<String>) -> String {
+    loop {
+        let bytes: Vec<u8> = (0..8).map(|_| rng.below(256) as u8).collect();
+        let code = redcell_domain::requests::follow_code(&bytes);
+        if taken.insert(code.clone()) {
+            return code;
+        }
+    }
+}
+
 /// The path each demo request has walked, by its final state.
 const PLANS: &[&[(Action, RequestState)]] = {
     use RequestState as S;
@@ -170,6 +182,7 @@ pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> 
     let today = shanghai_date(now);
     use RequestState as S;
     let count = 60 + rng.below(20);
+    let mut codes = std::collections::HashSet::new();
     let mut tx = db.begin().await?;
     let mut first_id: Option<RequestId> = None;
     for i in 0..count {
@@ -221,7 +234,7 @@ pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> 
             Some(staff)
         };
         let record = RequestRecord {
-            code: format!("DEMO{:04}", i + 1),
+            code: demo_code(&mut rng, &mut codes),
             kind,
             category_id: cat.id,
             class,
@@ -267,7 +280,7 @@ pub async fn demo(db: &Db, tenant_id: i64, seed: u64) -> Result<(), StoreError> 
             }
             let (role, note): (ActorRole, Option<&str>) = match action {
                 Action::Refuse => (ActorRole::Staff, Some("不属于社区职责范围，已告知居民向相关部门反映")),
-                Action::MarkDuplicate => (ActorRole::Staff, Some("与 DEMO0001 为同一事项")),
+                Action::MarkDuplicate => (ActorRole::Staff, Some("与此前登记的诉求为同一事项")),
                 Action::RequestMaterials => (ActorRole::Handler, Some("请补充：户口簿复印件、银行卡复印件")),
                 Action::Resolve => (ActorRole::Handler, Some("已现场处理完毕")),
                 Action::Revisit if *to == S::Reopened => (ActorRole::Resident, Some("问题仍未解决")),

@@ -234,6 +234,21 @@ pub async fn submit_in(
         if n.address.is_none() {
             n.address = Some(hh.label());
         }
+        // Nobody is asked to type what the registry knows: without a contact
+        // given, the household's first registered resident with a phone.
+        if n.contact_name.is_none() && n.contact_phone.is_none() {
+            let who: Option<(String, String)> = tx
+                .opt(
+                    "SELECT name, phone FROM residents WHERE tenant_id = $1 AND household_id = $2 \
+                     AND phone IS NOT NULL AND phone <> '' ORDER BY id LIMIT 1",
+                    args![tenant_id, h],
+                )
+                .await?;
+            if let Some((name, phone)) = who {
+                n.contact_name = Some(name);
+                n.contact_phone = redcell_domain::phone::Phone::parse(&phone).ok();
+            }
+        }
     }
     let (org_id, grid_id) = route(tx, tenant_id, &cat, &n, access.as_ref()).await?;
     if let Some(access) = &access

@@ -98,6 +98,15 @@ pub fn error_page(e: StoreError) -> Response {
     r
 }
 
+/// The page answering an address no route serves (404), in the layout.
+/// Under `/api/` the JSON error layer turns it into the API's error shape.
+pub async fn not_found() -> Response {
+    render_status(
+        StatusCode::NOT_FOUND,
+        &ErrorPage { nav: None, title: i18n::NOT_FOUND_TITLE.into(), message: i18n::PAGE_NOT_FOUND.into() },
+    )
+}
+
 /// The page answering a form whose CSRF token did not match (403).
 pub fn csrf_page(c: Option<&crate::kit::Caller>) -> Response {
     render_status(

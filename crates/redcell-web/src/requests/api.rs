@@ -218,8 +218,25 @@ pub async fn mine(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Jso
     Ok(Json(MyTasks { tasks, claimable }))
 }
 
+/// The contact's phone in the clear, for the handler (a member who claimed a
+/// micro-wish included) or staff who may see personal data over the
+/// request. Audited, refusals too.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/contact", tag = "requests", operation_id = "reveal_request_contact",
+    params(("id" = RequestId, Path)),
+    responses((status = 200, body = requests::RevealedContact), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn contact(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<RequestId>,
+) -> ApiResult<Json<requests::RevealedContact>> {
+    Ok(Json(requests::reveal_contact(&s.db, &p, id).await?))
+}
+
 pub fn mount(s: &mut Surface) {
     s.api(gates::READ, routes!(list))
+        .api(gate::ACT, routes!(contact))
         .api(gates::HANDLE, routes!(create))
         .api(gate::ACT, routes!(mine))
         .api(gate::SEE, routes!(get))

@@ -9,6 +9,7 @@ use crate::kit::{CsrfForm, Surface};
 use crate::pages::{Nav, PageResult, render_status};
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use redcell_domain::ids::*;
 use redcell_domain::requests::{Action, FixOutcome, PartStatus, RequestState, Satisfaction};
@@ -29,12 +30,16 @@ struct DetailPage {
     parts: Vec<Part>,
     chases: Vec<Chase>,
     shown: Shown,
-    link: Option<String>,
+    link: Option<RevisitShare>,
+    /// The contact's phone, revealed on request (audited).
+    contact: Option<requests::RevealedContact>,
     calendar_warning: bool,
     overdue: bool,
     outcomes: Vec<(&'static str, &'static str)>,
     satisfactions: Vec<(&'static str, &'static str)>,
     staff: bool,
+    /// The caller may reveal and call the contact's phone.
+    can_call: bool,
 }
 
 impl DetailPage {
@@ -55,13 +60,48 @@ impl DetailPage {
     }
 }
 
+/// A revisit link ready to hand to the resident: the full address, a QR code
+/// to show on the phone, and a message to paste into a chat.
+pub struct RevisitShare {
+    pub url: String,
+    /// An inline SVG (drawn here, nothing fetched).
+    pub qr_svg: String,
+    pub message: String,
+}
+
+impl RevisitShare {
+    fn new(headers: &HeaderMap, s: &Shared, code: &str, token: &str) -> RevisitShare {
+        let url = format!("{}/r/revisit/{token}", crate::public_origin(headers, s));
+        let qr_svg = qrcode::QrCode::new(url.as_bytes())
+            .map(|q| {
+                q.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build().replacen(
+                    "<?xml version=\"1.0\" standalone=\"yes\"?>",
+                    "",
+                    1,
+                )
+            })
+            .unwrap_or_default();
+        let message = i18n::REQ_REVISIT_MESSAGE.replace("{code}", code).replace("{url}", &url);
+        RevisitShare { url, qr_svg, message }
+    }
+}
+
+/// What the detail page shows besides the request: a fresh revisit link or
+/// a revealed contact.
+#[derive(Default)]
+struct Extra {
+    link: Option<RevisitShare>,
+    contact: Option<requests::RevealedContact>,
+}
+
 async fn detail_page(
     s: &Shared,
     u: &PageUser,
     id: RequestId,
     shown: Shown,
-    link: Option<String>,
+    extra: Extra,
 ) -> Result<Response, StoreError> {
+    let Extra { link, contact } = extra;
     let r = requests::get(&s.db, &u.p, id).await?;
     let history = requests::history_of(&s.db, &u.p, id).await?;
     let actions = requests::actions_for(&u.p, &r);
@@ -72,6 +112,7 @@ async fn detail_page(
     let cal = cal_store::load(&s.db, r.tenant_id).await?;
     let calendar_warning = !cal_store::uncovered_years(&cal, r.received_on, r.due_date).is_empty();
     let staff = u.p.holds_at(Capability::HandleRequests, r.path()) || r.handler_user_id == Some(u.p.user());
+    let can_call = r.contact_phone.is_some() && requests::may_reveal_contact(&u.p, &r);
     let status = shown.status;
     Ok(render_status(
         status,
@@ -87,16 +128,32 @@ async fn detail_page(
             chases,
             shown,
             link,
+            contact,
             calendar_warning,
             outcomes: FixOutcome::ALL.iter().map(|o| (o.code(), o.label())).collect(),
             satisfactions: Satisfaction::ALL.iter().map(|o| (o.code(), o.label())).collect(),
             staff,
+            can_call,
         },
     ))
 }
 
 async fn detail(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>) -> PageResult {
-    Ok(detail_page(&s, &u, id, Shown::none(), None).await?)
+    Ok(detail_page(&s, &u, id, Shown::none(), Extra::default()).await?)
+}
+
+/// Show the contact's phone to someone about to call them (audited).
+async fn reveal_contact(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, _f: CsrfForm) -> PageResult {
+    let contact = requests::reveal_contact(&s.db, &u.p, id).await?;
+    Ok(detail_page(&s, &u, id, Shown::none(), Extra { contact: Some(contact), ..Extra::default() }).await?)
+}
+
+/// The page with a fresh revisit link for the resident.
+async fn with_link(s: &Shared, u: &PageUser, headers: &HeaderMap, id: RequestId) -> Result<Response, StoreError> {
+    let token = requests::revisit_link(&s.db, &u.p, id).await?;
+    let code = requests::get(&s.db, &u.p, id).await?.code.clone();
+    let link = RevisitShare::new(headers, s, &code, &token);
+    detail_page(s, u, id, Shown::none(), Extra { link: Some(link), ..Extra::default() }).await
 }
 
 /// An optional coded field of the form: empty is none, an unknown code is named.
@@ -141,25 +198,36 @@ fn act_input(f: &FormData) -> Result<(Action, ActInput), Invalid> {
     Ok((action, input))
 }
 
-async fn act(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, CsrfForm(f): CsrfForm) -> PageResult {
+async fn act(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<RequestId>,
+    headers: HeaderMap,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
     let (action, input) = match act_input(&f) {
         Ok(x) => x,
-        Err(Invalid(v)) => return Ok(detail_page(&s, &u, id, Shown::invalid(v), None).await?),
+        Err(Invalid(v)) => return Ok(detail_page(&s, &u, id, Shown::invalid(v), Extra::default()).await?),
     };
     match requests::act(&s.db, &u.p, id, action, input).await {
         Ok(r) if action == Action::Resolve && r.state() == RequestState::Resolved => {
-            let token = requests::revisit_link(&s.db, &u.p, id).await?;
-            Ok(detail_page(&s, &u, id, Shown::none(), Some(format!("/r/revisit/{token}"))).await?)
+            Ok(with_link(&s, &u, &headers, id).await?)
         }
         Ok(_) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
-        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, None).await?),
+        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, Extra::default()).await?),
     }
 }
 
-async fn new_link(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, _f: CsrfForm) -> PageResult {
-    match requests::revisit_link(&s.db, &u.p, id).await {
-        Ok(token) => Ok(detail_page(&s, &u, id, Shown::none(), Some(format!("/r/revisit/{token}"))).await?),
-        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, None).await?),
+async fn new_link(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<RequestId>,
+    headers: HeaderMap,
+    _f: CsrfForm,
+) -> PageResult {
+    match with_link(&s, &u, &headers, id).await {
+        Ok(r) => Ok(r),
+        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, Extra::default()).await?),
     }
 }
 
@@ -183,14 +251,14 @@ async fn add_part(
     };
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
-        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, None).await?),
+        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, Extra::default()).await?),
     }
 }
 
 async fn chase(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, CsrfForm(f): CsrfForm) -> PageResult {
     match requests::chase(&s.db, &u.p, id, f.get("contact").unwrap_or(""), f.get("note")).await {
         Ok(()) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
-        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, None).await?),
+        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, Extra::default()).await?),
     }
 }
 
@@ -198,6 +266,7 @@ pub fn mount(s: &mut Surface) {
     s.get("/requests/{id}", gate::SEE, detail)
         .post("/requests/{id}/act", gate::ACT, act)
         .post("/requests/{id}/revisit-link", gate::ACT, new_link)
+        .post("/requests/{id}/contact", gate::ACT, reveal_contact)
         .post("/requests/{id}/part", gate::ACT, add_part)
         .post("/requests/{id}/chase", gate::ACT, chase);
 }

@@ -133,7 +133,9 @@ fn store_error(fmt: Fmt, e: StoreError) -> Response {
             let msg: Vec<String> = inv.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
             error_in(fmt, StatusCode::BAD_REQUEST, msg.join("; "))
         }
-        StoreError::RateLimited(_) => error_in(fmt, StatusCode::TOO_MANY_REQUESTS, "too many submissions, retry later"),
+        StoreError::RateLimited(_) => {
+            error_in(fmt, StatusCode::TOO_MANY_REQUESTS, "too many requests from this address, retry later")
+        }
         StoreError::Denied(f) => error_in(fmt, StatusCode::FORBIDDEN, format!("{}: {}", f.field, f.message)),
         StoreError::Forbidden => error_in(fmt, StatusCode::FORBIDDEN, "forbidden"),
         e => {
@@ -233,32 +235,49 @@ fn shanghai(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset")).to_rfc3339()
 }
 
+/// One request as the anonymous public sees it: the place no finer than its
+/// building, and its own text only when the resident wrote and sent it
+/// (see [`redcell_domain::requests::RequestSource::text_is_public`]).
 async fn request_json(s: &Shared, r: &Request) -> Value {
+    let text_public = r.source.0.text_is_public();
     let notes: Vec<Note> = match requests::public_view(&s.db, &r.code).await {
         Ok((_, v)) => v
             .notes
             .into_iter()
-            .map(|n| Note { datetime: shanghai(n.at_utc), action: n.what, state: n.state, note: n.note })
+            .map(|n| Note {
+                datetime: shanghai(n.at_utc),
+                action: n.what,
+                state: n.state,
+                note: n.note.filter(|_| text_public),
+            })
             .collect(),
         Err(_) => vec![],
+    };
+    let place = requests::public_place(&s.db, r).await.unwrap_or(None);
+    // About 100 m: a building, not a door.
+    let coarse = |x: Option<f64>| x.map(|v| (v * 1000.0).round() / 1000.0);
+    let (description, status_notes) = if text_public {
+        (r.description.clone(), r.refusal_reason.clone().or_else(|| notes.last().and_then(|n| n.note.clone())))
+    } else {
+        (format!("{}（{}）", r.category_name, redcell_domain::i18n::REQ_TEXT_NOT_PUBLIC), None)
     };
     json!({
         "service_request_id": r.code,
         "status": r.state().open311_status(),
-        "status_notes": r.refusal_reason.clone().or_else(|| notes.last().and_then(|n| n.note.clone())),
+        "status_notes": status_notes,
         "service_name": r.category_name,
         "service_code": r.category_code,
-        "description": r.description,
+        "description": description,
         "agency_responsible": r.org_name,
         "service_notice": format!("{} · {}", r.kind_label(), r.class_label()),
         "requested_datetime": shanghai(r.submitted_at),
         "updated_datetime": shanghai(r.updated_at),
         "expected_datetime": if r.paused_on.is_some() { Value::Null } else { Value::String(end_of(r.due_date)) },
-        "address": r.address,
+        "address": place,
         "address_id": r.building_id,
         "zipcode": Value::Null,
-        "lat": r.lat,
-        "long": r.lon,
+        "lat": coarse(r.lat),
+        "long": coarse(r.lon),
         "media_url": Value::Null,
         "state": r.state.code(),
         "state_label": r.state_label(),
@@ -346,9 +365,10 @@ async fn list(s: Shared, q: ListQuery, fmt: Fmt) -> Response {
     }
 }
 
-async fn one(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+async fn one(State(s): State<Shared>, Path(id): Path<String>, parts: axum::http::request::Parts) -> Response {
     let Some((code, fmt)) = split_fmt(&id) else { return error(StatusCode::NOT_FOUND, "expected .json or .xml") };
-    match requests::public_view(&s.db, code).await {
+    let client = crate::auth::client(&parts, s.trust_forwarded);
+    match requests::public_lookup(&s.db, code, client.ip.as_deref()).await {
         Ok((r, _)) => {
             answer(fmt, StatusCode::OK, "service_requests", "request", &Value::Array(vec![request_json(&s, &r).await]))
         }

@@ -193,8 +193,14 @@ struct FollowQuery {
     code: Option<String>,
 }
 
-async fn follow(State(s): State<Shared>, Path(code): Path<String>, Query(q): Query<FollowQuery>) -> PageResult {
-    let (_, v) = requests::public_view(&s.db, &code).await?;
+async fn follow(
+    State(s): State<Shared>,
+    Path(code): Path<String>,
+    Query(q): Query<FollowQuery>,
+    parts: Parts,
+) -> PageResult {
+    let client = crate::auth::client(&parts, s.trust_forwarded);
+    let (_, v) = requests::public_lookup(&s.db, &code, client.ip.as_deref()).await?;
     Ok(render(&FollowPage { nav: None, v, new: q.new.is_some() }))
 }
 
