@@ -99,8 +99,11 @@ try {
   check('in progress', (await sp.textContent('#state')).includes('办理中'));
   await act(id, '#act-resolve', ['#resolve-note', '已更换门禁电机']);
   check('resolved', (await sp.textContent('#state')).includes('已办结'));
-  const link = await sp.getAttribute('#revisit-link', 'href');
-  check('a one-time revisit link is issued', !!link && link.startsWith('/r/revisit/'), String(link));
+  const full = await sp.getAttribute('#revisit-link', 'href');
+  check('a one-time revisit link is issued as a full address', !!full && /^https?:\/\/[^/]+\/r\/revisit\//.test(full), String(full));
+  check('with a QR code and a message ready to send',
+    (await sp.locator('#revisit-share svg').count()) === 1 && (await sp.inputValue('#revisit-message')).includes(full));
+  const link = new URL(full).pathname;
   await sp.screenshot({ path: out + 'r3-resolved.png', fullPage: true });
 
   // The resident answers through the link; the request closes.

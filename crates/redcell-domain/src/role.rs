@@ -77,7 +77,8 @@ impl Role {
     /// The one role × capability table. Separation of duties: the system
     /// administrator cannot read (or change) the audit trail, the auditor can
     /// read it and change nothing; a stationed cadre reads and records their
-    /// own visits; members claim micro-wishes; residents hold no capability.
+    /// own visits; members claim micro-wishes and record their own visits to
+    /// the households they look after; residents hold no capability.
     pub fn can(self, cap: Capability) -> bool {
         use Capability::*;
         match self {
@@ -93,7 +94,7 @@ impl Role {
                 matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | HandleRequests | RecordDuties)
             }
             Role::Cadre => matches!(cap, ReadRegistry | RevealPersonal | RecordOwnVisits),
-            Role::Member => matches!(cap, ClaimRequests),
+            Role::Member => matches!(cap, ClaimRequests | RecordOwnVisits),
             Role::Resident => false,
         }
     }

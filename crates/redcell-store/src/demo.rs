@@ -189,7 +189,50 @@ fn account_plan(with_admin: bool) -> Vec<(String, Role, String)> {
     v.push(("sq01".to_string(), Role::OrgAdmin, format!("{STREET_CODE}-SQ01")));
     v.push(("zb0101".to_string(), Role::Secretary, format!("{STREET_CODE}-SQ01-ZB01")));
     v.push(("wg0101".to_string(), Role::GridWorker, format!("{STREET_CODE}-SQ01-ZB01")));
+    // A party member and a 中心户 of the same branch (linked to their member
+    // records by [`link_member_accounts`] once the contacts exist).
+    v.push(("dy0101".to_string(), Role::Member, format!("{STREET_CODE}-SQ01-ZB01")));
+    v.push(("zxh0101".to_string(), Role::Member, format!("{STREET_CODE}-SQ01-ZB01")));
     v
+}
+
+/// Link the demo's member accounts to members of their branch: `dy0101` to
+/// the member (not a 中心户) who looks after the most households, `zxh0101`
+/// to the 中心户 who looks after the most members. Run after the demo
+/// contacts are seeded; an account without a fitting member stays unlinked.
+pub async fn link_member_accounts(db: &Db, tenant: i64) -> Result<(), StoreError> {
+    use redcell_domain::coverage::ContactLevel;
+    for (username, level, central) in
+        [("dy0101", ContactLevel::MemberHousehold, false), ("zxh0101", ContactLevel::CentralMember, true)]
+    {
+        let user: Option<(i64, String)> = db
+            .opt(
+                "SELECT u.id, o.path FROM users u JOIN grants g ON g.user_id = u.id JOIN orgs o ON o.id = g.org_id \
+                 WHERE u.username = $1 AND g.tenant_id = $2",
+                args![username, tenant],
+            )
+            .await?;
+        let Some((uid, path)) = user else { continue };
+        let member: Option<(i64, i64)> = db
+            .opt(
+                "SELECT m.id, COUNT(*) AS n FROM members m JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
+                 JOIN contacts c ON c.tenant_id = m.tenant_id AND c.from_kind = 'member' AND c.from_id = m.id \
+                 AND c.level = $1 AND c.until IS NULL \
+                 WHERE m.tenant_id = $2 AND o.path LIKE $3 AND m.central_household = $4 \
+                 GROUP BY m.id ORDER BY n DESC, m.id LIMIT 1",
+                args![level.code(), tenant, format!("{path}%"), central],
+            )
+            .await?;
+        if let Some((mid, _)) = member {
+            db.exec(
+                "INSERT INTO duty_member_accounts (tenant_id, user_id, member_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                args![tenant, uid, mid],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// 16 random characters with at least one letter and one digit.

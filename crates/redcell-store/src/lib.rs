@@ -18,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod files;
 pub mod guide;
+pub mod home;
 pub mod idempotency;
 pub mod import;
 pub mod registry;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod form;
 pub mod guide;
+pub mod home;
 pub mod imports;
 pub mod kit;
 pub mod ops;
@@ -59,6 +60,7 @@ pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
     guide::mount,
     imports::mount,
     accounts::mount,
+    home::mount,
 ];
 
 /// Every capability's surface, mounted.

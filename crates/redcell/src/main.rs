@@ -587,6 +587,7 @@ async fn demo(database: Option<String>, a: DemoArgs) -> Result<()> {
     let cov = redcell_store::coverage::seed_demo_contacts(&db, summary.tenant_id)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    redcell_store::demo::link_member_accounts(&db, summary.tenant_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let pct = |n: i64, d: i64| if d > 0 { n as f64 * 100.0 / d as f64 } else { 0.0 };
     println!(
         "  联系全覆盖：住户有党员联系 {}/{}（{:.1}%），党员有干部联系 {}/{}（{:.1}%），社区有包社领导 {}/{}；中心户联系 {} 条，免除联系任务 {} 人",

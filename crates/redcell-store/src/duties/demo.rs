@@ -368,7 +368,8 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
         }
     }
 
-    // The grid worker account of the first branch is the stationed cadre there.
+    // The grid worker account of the first branch is the grid worker there
+    // (their own duties: the must-visit households).
     let user: Option<(i64, String)> = tx
         .opt(
             "SELECT u.id, o.path FROM users u JOIN grants g ON g.user_id = u.id JOIN orgs o ON o.id = g.org_id \
@@ -379,7 +380,7 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
     if let Some((uid, upath)) = user {
         let sc = cadres
             .iter()
-            .filter(|c| c.1 == "stationed_cadre")
+            .filter(|c| c.1 == "grid_worker")
             .find(|c| stations.iter().any(|s| s.0 == c.0 && path_of(s.1).starts_with(upath.as_str())));
         if let Some((cid, _, _)) = sc {
             tx.exec(

@@ -113,6 +113,8 @@ struct CheckedVisit {
     on: NaiveDate,
     purpose: VisitPurpose,
     learned: Option<String>,
+    /// Set when a member visited a household they look after.
+    looked_after: Option<crate::requests::LookedAfter>,
 }
 
 /// Every check of a visit, before anything is written.
@@ -156,6 +158,7 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
         .ok_or_else(|| FieldError::new("target_id", "not_found", i18n::DUTY_TARGET_OUTSIDE))?;
     let conn = &mut db.conn();
     let outside = || StoreError::Denied(FieldError::new("target_id", "scope", i18n::DUTY_TARGET_OUTSIDE));
+    let mut looked_after = None;
     if p.holds(Capability::RecordDuties) {
         // Staff who record duties: the visit happens inside their scope, by a
         // visitor of theirs or from above (never another community's person).
@@ -173,9 +176,17 @@ async fn check_visit(db: &Db, p: &Principal, raw: &RawVisit, today: NaiveDate) -
         if own != Some(visitor) {
             return Err(StoreError::Denied(FieldError::new("visitor_id", "own", i18n::DUTY_OWN_VISITS_ONLY)));
         }
-        OrgRef::in_scope(conn, &p.scope(Capability::ReadRegistry), org_id).await.map_err(|_| outside())?;
+        // A member visits the households they look after; a cadre, what they may read.
+        let theirs = vkind == "member"
+            && tkind == TargetKind::Household
+            && crate::home::looks_after(conn, p.tenant_id, visitor, tid).await?;
+        if theirs {
+            looked_after = Some(crate::requests::LookedAfter(redcell_domain::HouseholdId::new(tid)));
+        } else {
+            OrgRef::in_scope(conn, &p.scope(Capability::ReadRegistry), org_id).await.map_err(|_| outside())?;
+        }
     }
-    Ok(CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned })
+    Ok(CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned, looked_after })
 }
 
 async fn insert_visit(
@@ -184,7 +195,7 @@ async fn insert_visit(
     v: CheckedVisit,
     request_id: Option<i64>,
 ) -> Result<Visit, StoreError> {
-    let CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned } = v;
+    let CheckedVisit { org_id, vkind, visitor, tkind, tid, on, purpose, learned, .. } = v;
     let (id,): (i64,) = tx
         .one(
             "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, \
@@ -270,8 +281,15 @@ pub async fn record_visit_raising(
     let n = req.validate()?;
     let cal = crate::calendar::load(db, p.tenant_id).await?;
     let mut tx = db.begin().await?;
-    let sub = crate::requests::submit_in(&mut tx, &cal, p.tenant_id, n, crate::requests::Source::Staff, Some(p), None)
-        .await?;
+    // Staff register it in their scope; a member passes on what a household
+    // they look after asked (the visit check above proved which).
+    let by = match v.looked_after {
+        _ if p.holds(Capability::HandleRequests) => crate::requests::Submitter::Staff(p),
+        Some(h) => crate::requests::Submitter::Relayed(p, h),
+        None => return Err(StoreError::Forbidden),
+    };
+    let sub =
+        crate::requests::submit_in(&mut tx, &cal, p.tenant_id, n, crate::requests::Source::Staff, by, None).await?;
     let visit = insert_visit(&mut tx, p, v, Some(sub.id.get())).await?;
     tx.commit().await?;
     Ok((visit, sub))

@@ -53,8 +53,8 @@ pub use queue::{
 pub use revisit::{REVISIT_LINK_DAYS, revisit_by_link, revisit_link, revisit_target};
 pub use stats::{Stats, stats};
 pub use submit::{
-    Photo, SUBMIT_WINDOW_MINUTES, SUBMITS_PER_WINDOW, Source, Submitted, check_photo, find_households, insert_file,
-    rate_limit, resolve_household, submit, submit_in,
+    LookedAfter, Photo, SUBMIT_WINDOW_MINUTES, SUBMITS_PER_WINDOW, Source, Submitted, Submitter, check_photo,
+    find_households, insert_file, rate_limit, resolve_household, submit, submit_in,
 };
 
 use crate::args;

@@ -174,31 +174,61 @@ pub async fn submit(
 ) -> Result<Submitted, StoreError> {
     let cal = calendar::load(db, tenant_id).await?;
     let mut tx = db.begin().await?;
+    let by = match by {
+        Some(p) => Submitter::Staff(p),
+        None => Submitter::Resident,
+    };
     let sub = submit_in(&mut tx, &cal, tenant_id, n, source, by, photo).await?;
     tx.commit().await?;
     Ok(sub)
+}
+
+/// Proof that the caller's member looks after a household, made only by the
+/// store's visit check: nothing outside the store can make one.
+#[derive(Debug, Clone, Copy)]
+pub struct LookedAfter(pub(crate) HouseholdId);
+
+/// Who registers a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Submitter<'a> {
+    /// A resident on the public page or an Open311 client: no account.
+    Resident,
+    /// Staff holding `HandleRequests`: every id they name is checked in that scope.
+    Staff(&'a Principal),
+    /// A member passing on what a household they look after asked at a visit.
+    Relayed(&'a Principal, LookedAfter),
+}
+
+impl<'a> Submitter<'a> {
+    fn principal(self) -> Option<&'a Principal> {
+        match self {
+            Submitter::Resident => None,
+            Submitter::Staff(p) | Submitter::Relayed(p, _) => Some(p),
+        }
+    }
 }
 
 /// [`submit`] inside the caller's transaction (e.g. a visit that raises a
 /// request writes both or neither). `cal` is the tenant's holiday calendar
 /// ([`calendar::load`]). Nothing is committed here.
 ///
-/// Staff (`by`) need `HandleRequests`: the household, grid and building they
-/// name must lie inside that scope (each refusal names its field), and so
-/// must the organisation the request is routed to. Only staff name a
-/// household.
+/// Staff need `HandleRequests`: the household, grid and building they name
+/// must lie inside that scope (each refusal names its field), and so must
+/// the organisation the request is routed to. Staff name any household of
+/// theirs; a member relaying a wish, only the household they visited.
 pub async fn submit_in(
     tx: &mut Tx,
     cal: &HolidayCalendar,
     tenant_id: i64,
     n: NewRequest,
     source: Source,
-    by: Option<&Principal>,
+    submitter: Submitter<'_>,
     photo: Option<Photo<'_>>,
 ) -> Result<Submitted, StoreError> {
-    let access = match by {
-        Some(p) => Some(p.access(Capability::HandleRequests)?),
-        None => None,
+    let by = submitter.principal();
+    let access = match submitter {
+        Submitter::Staff(p) => Some(p.access(Capability::HandleRequests)?),
+        Submitter::Resident | Submitter::Relayed(..) => None,
     };
     let cat = by_code_in(tx, tenant_id, &n.category).await?;
     if let Some(k) = n.kind
@@ -224,12 +254,26 @@ pub async fn submit_in(
     let due = due_date(cal, rule, today, working_days, n.promised_date)?;
     let wish = cat.kind.0 == RequestKind::Wish;
     let mut n = n;
-    if let Some(h) = n.household_id {
-        let (Some(p), Some(access)) = (by, &access) else {
+    let household = match (submitter, n.household_id) {
+        (Submitter::Staff(p), Some(h)) => {
+            if let Some(access) = &access {
+                access.reference(tx, h, "household_id").await?;
+            }
+            Some(crate::registry::households::get_in(tx, p, h).await?)
+        }
+        (Submitter::Relayed(_, LookedAfter(h)), given) => {
+            if given.is_some_and(|g| g != h) {
+                return Err(FieldError::new("household_id", "staff", i18n::REQ_HOUSEHOLD_STAFF_ONLY).into());
+            }
+            Some(crate::registry::households::get_of_tenant(tx, tenant_id, h).await?)
+        }
+        (Submitter::Resident, Some(_)) => {
             return Err(FieldError::new("household_id", "staff", i18n::REQ_HOUSEHOLD_STAFF_ONLY).into());
-        };
-        access.reference(tx, h, "household_id").await?;
-        let hh = crate::registry::households::get_in(tx, p, h).await?;
+        }
+        (_, None) => None,
+    };
+    if let Some(hh) = household {
+        let h = hh.id;
         n.building_id = Some(hh.building_id);
         if n.address.is_none() {
             n.address = Some(hh.label());
@@ -300,7 +344,11 @@ pub async fn submit_in(
         tx.exec("UPDATE requests SET photo_file_id = $1 WHERE tenant_id = $2 AND id = $3", args![fid, tenant_id, id])
             .await?;
     }
-    let role = if by.is_some() { ActorRole::Staff } else { ActorRole::Resident };
+    let role = match submitter {
+        Submitter::Resident => ActorRole::Resident,
+        Submitter::Staff(_) => ActorRole::Staff,
+        Submitter::Relayed(..) => ActorRole::Member,
+    };
     let acting_for = if by.is_some() { n.acting_for.as_deref().or(n.contact_name.as_deref()) } else { None };
     history(
         tx,

@@ -248,6 +248,12 @@ async fn get_wish(db: &Db, p: &Principal, id: RequestId) -> Result<Request, Stor
     Ok(r)
 }
 
+/// May the caller verify and publish this wish now (the page offers it by this)?
+pub fn may_verify(p: &Principal, r: &Request) -> bool {
+    r.wish_stage.is_some_and(|s| s.0 == WishStage::Unverified)
+        && roles_of(p, r).iter().any(|x| matches!(x, ActorRole::Staff | ActorRole::Member))
+}
+
 /// A member (or staff) checks the wish with the family and publishes it.
 pub async fn verify(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
     let r = get_wish(db, p, id).await?;

@@ -60,7 +60,10 @@ pub async fn may(db: &Db, p: &Principal, org_id: OrgId, cap: Capability) -> bool
 
 async fn home(u: PageUser) -> impl IntoResponse {
     if u.p.scope(Capability::ReadRegistry).is_empty() {
-        // Roles without the registry (members, residents) start at their account.
+        // Members start at today's work; roles without any (residents) at their account.
+        if u.p.holds(Capability::RecordOwnVisits) || u.p.holds(Capability::ClaimRequests) {
+            return Redirect::to("/my");
+        }
         return Redirect::to("/account");
     }
     match u.p.home_orgs().as_slice() {

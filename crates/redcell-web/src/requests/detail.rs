@@ -40,6 +40,8 @@ struct DetailPage {
     staff: bool,
     /// The caller may reveal and call the contact's phone.
     can_call: bool,
+    /// A micro-wish the caller may verify with the family and publish.
+    can_verify: bool,
 }
 
 impl DetailPage {
@@ -113,6 +115,7 @@ async fn detail_page(
     let calendar_warning = !cal_store::uncovered_years(&cal, r.received_on, r.due_date).is_empty();
     let staff = u.p.holds_at(Capability::HandleRequests, r.path()) || r.handler_user_id == Some(u.p.user());
     let can_call = r.contact_phone.is_some() && requests::may_reveal_contact(&u.p, &r);
+    let can_verify = requests::wishes::may_verify(&u.p, &r);
     let status = shown.status;
     Ok(render_status(
         status,
@@ -134,6 +137,7 @@ async fn detail_page(
             satisfactions: Satisfaction::ALL.iter().map(|o| (o.code(), o.label())).collect(),
             staff,
             can_call,
+            can_verify,
         },
     ))
 }

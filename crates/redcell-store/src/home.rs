@@ -1,0 +1,281 @@
+//! Today's work of a party member (我联系的住户): the member record the
+//! account stands for, the households they look after with who lives there
+//! (masked), when anyone last called and when they did, the members and key
+//! residents a 中心户 looks after, and revealing the phone of a household
+//! they look after (audited). Everything starts from the member linked to the
+//! account ([`crate::duties::member_of`]): nobody names a member id here, so
+//! nobody can ask for another member's households.
+
+use crate::args;
+use crate::audit::{self, Actor};
+use crate::db::{Conn, Db};
+use crate::error::StoreError;
+use crate::scope::{self, Principal};
+use chrono::NaiveDate;
+use redcell_domain::coverage::ContactLevel;
+use redcell_domain::registry::HouseholdTags;
+use redcell_domain::{CodeEnum, OrgKind};
+
+use serde::Serialize;
+
+/// The member an account stands for, as they see themselves.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub member_id: i64,
+    pub name: String,
+    pub org_id: i64,
+    pub org_name: String,
+    pub central_household: bool,
+    /// Where they live, in words (community, building and room).
+    pub home: Option<String>,
+    pub joined_on: Option<NaiveDate>,
+    pub work_unit: Option<String>,
+    pub skills: Option<String>,
+}
+
+/// A household the member looks after.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MyHousehold {
+    pub household_id: i64,
+    /// Community, building, unit and room.
+    pub label: String,
+    pub grid_name: String,
+    /// `member_household` or `central_key_resident`.
+    pub level: String,
+    #[schema(value_type = Vec<String>)]
+    pub tags: HouseholdTags,
+    /// Who lives there, masked (王**).
+    pub residents: Vec<String>,
+    /// Someone in the household has a phone on record.
+    pub has_phone: bool,
+    /// The last visit by anyone.
+    pub last_visit: Option<NaiveDate>,
+    /// The caller's own last visit.
+    pub my_last_visit: Option<NaiveDate>,
+}
+
+impl MyHousehold {
+    pub fn level_label(&self) -> &'static str {
+        match ContactLevel::from_code(&self.level) {
+            Some(ContactLevel::CentralKeyResident) => "重点群众",
+            _ => "联系户",
+        }
+    }
+    pub fn tag_labels(&self) -> Vec<&'static str> {
+        self.tags.labels()
+    }
+}
+
+/// A member a 中心户 looks after.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MyMember {
+    pub member_id: i64,
+    /// Masked.
+    pub name: String,
+    pub org_name: String,
+}
+
+/// The member's page: who they are and whom they look after.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MemberHome {
+    pub me: Me,
+    pub households: Vec<MyHousehold>,
+    pub members: Vec<MyMember>,
+}
+
+/// A name masked as on every list: the first character, then asterisks.
+pub fn mask_name(n: &str) -> String {
+    crate::requests::wishes::mask_name(n)
+}
+
+/// A community's short name for an address: "幸福社区党委" reads "幸福社区".
+pub fn community_short(name: &str) -> &str {
+    ["党委", "党总支", "党支部", "居委会", "村委会"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
+}
+
+/// A place in words: the community, then the building and room.
+pub fn place_label(community: Option<&str>, room: &str) -> String {
+    match community {
+        Some(c) => format!("{} {room}", community_short(c)),
+        None => room.to_string(),
+    }
+}
+
+/// The SQL naming a household row `h` (with `b` its building) with its
+/// community: `<community> <building><unit>单元<room>`.
+fn community_join(org: &str) -> String {
+    let kinds = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
+        .iter()
+        .map(|k| format!("'{}'", k.code()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("LEFT JOIN orgs cm ON cm.kind IN ({kinds}) AND {}", scope::org_is_above("cm", org))
+}
+
+/// The member's home, or `None` when the account stands for no member.
+pub async fn member_home(db: &Db, p: &Principal) -> Result<Option<MemberHome>, StoreError> {
+    let Some(member) = crate::duties::member_of(db, p).await? else { return Ok(None) };
+    let t = p.tenant_id;
+    type MeRow = (
+        i64,
+        String,
+        i64,
+        String,
+        bool,
+        Option<NaiveDate>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<MeRow> = db
+        .opt(
+            &format!(
+                "SELECT m.id, r.name, m.org_id, o.name, m.central_household, m.joined_on, m.work_unit, m.skills, \
+                 cm.name, CASE WHEN h.id IS NULL THEN NULL ELSE b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room END \
+                 FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
+                 LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
+                 LEFT JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
+                 LEFT JOIN orgs ho ON ho.tenant_id = h.tenant_id AND ho.id = h.org_id {} \
+                 WHERE m.tenant_id = $1 AND m.id = $2 ORDER BY cm.path DESC LIMIT 1",
+                community_join("ho")
+            ),
+            args![t, member],
+        )
+        .await?;
+    let Some((member_id, name, org_id, org_name, central, joined_on, work_unit, skills, community, home)) = row else {
+        return Ok(None);
+    };
+    let home = home.map(|h| place_label(community.as_deref(), &h));
+    let me = Me { member_id, name, org_id, org_name, central_household: central, home, joined_on, work_unit, skills };
+    let households = households_of(&mut db.conn(), t, member).await?;
+    let members: Vec<(i64, String, String)> = db
+        .all(
+            "SELECT m.id, r.name, o.name FROM contacts c \
+             JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.to_id \
+             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
+             WHERE c.tenant_id = $1 AND c.level = $2 AND c.from_kind = 'member' AND c.from_id = $3 \
+             AND c.until IS NULL ORDER BY m.id LIMIT 200",
+            args![t, ContactLevel::CentralMember.code(), member],
+        )
+        .await?;
+    let members = members
+        .into_iter()
+        .map(|(member_id, name, org_name)| MyMember { member_id, name: mask_name(&name), org_name })
+        .collect();
+    Ok(Some(MemberHome { me, households, members }))
+}
+
+/// The levels whose households a member looks after.
+fn household_levels() -> String {
+    [ContactLevel::MemberHousehold, ContactLevel::CentralKeyResident]
+        .iter()
+        .map(|l| format!("'{}'", l.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn households_of(c: &mut impl Conn, t: i64, member: i64) -> Result<Vec<MyHousehold>, StoreError> {
+    type Row = (i64, Option<String>, String, String, String, i64, Option<NaiveDate>, Option<NaiveDate>);
+    let rows: Vec<Row> = c
+        .all(
+            &format!(
+                "SELECT h.id, cm.name, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room, \
+                 g.name, c.level, h.tags, lv.last_visited, \
+                 (SELECT MAX(v.visited_on) FROM duty_visits v WHERE v.tenant_id = h.tenant_id AND v.target_kind = 'household' \
+                  AND v.target_id = h.id AND v.visitor_kind = 'member' AND v.visitor_id = $3) \
+                 FROM contacts c JOIN households h ON h.tenant_id = c.tenant_id AND h.id = c.to_id \
+                 JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
+                 JOIN grids g ON g.tenant_id = h.tenant_id AND g.id = h.grid_id \
+                 JOIN orgs ho ON ho.tenant_id = h.tenant_id AND ho.id = h.org_id {} \
+                 LEFT JOIN duty_last_visits lv ON lv.tenant_id = h.tenant_id AND lv.household_id = h.id \
+                 WHERE c.tenant_id = $1 AND c.from_kind = 'member' AND c.from_id = $2 AND c.to_kind = 'household' \
+                 AND c.level IN ({}) AND c.until IS NULL \
+                 ORDER BY b.name, h.unit_no, h.room, h.id, cm.path DESC LIMIT 400",
+                community_join("ho"),
+                household_levels()
+            ),
+            args![t, member, member],
+        )
+        .await?;
+    let mut out: Vec<MyHousehold> = Vec::new();
+    for (id, community, room, grid_name, level, tags, last, mine) in rows {
+        let label = place_label(community.as_deref(), &room);
+        // Nested communities give one row each: the deepest (first) wins.
+        if out.last().is_some_and(|h| h.household_id == id) {
+            continue;
+        }
+        let people: Vec<(String, Option<String>)> = c
+            .all(
+                "SELECT name, phone FROM residents WHERE tenant_id = $1 AND household_id = $2 ORDER BY id LIMIT 20",
+                args![t, id],
+            )
+            .await?;
+        out.push(MyHousehold {
+            household_id: id,
+            label,
+            grid_name,
+            level,
+            tags: HouseholdTags::from_bits(tags),
+            has_phone: people.iter().any(|(_, ph)| ph.as_deref().is_some_and(|x| !x.is_empty())),
+            residents: people.iter().map(|(n, _)| mask_name(n)).collect(),
+            last_visit: last,
+            my_last_visit: mine,
+        });
+    }
+    Ok(out)
+}
+
+/// Does the member look after this household now (an active contact of
+/// theirs)? The rule behind a member's own visits and calls.
+pub async fn looks_after(c: &mut impl Conn, t: i64, member: i64, household: i64) -> Result<bool, StoreError> {
+    let n = c
+        .int(
+            &format!(
+                "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND from_kind = 'member' AND from_id = $2 \
+                 AND to_kind = 'household' AND to_id = $3 AND level IN ({}) AND until IS NULL",
+                household_levels()
+            ),
+            args![t, member, household],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// A resident of a household with the phone in the clear.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HouseholdPhone {
+    pub name: String,
+    pub phone: String,
+}
+
+/// The phones of a household the caller's member looks after, to call them.
+/// Anyone else's household is "not found" (and the attempt is on the trail).
+/// Audited.
+pub async fn reveal_household_phones(
+    db: &Db,
+    p: &Principal,
+    household: i64,
+) -> Result<Vec<HouseholdPhone>, StoreError> {
+    let actor = Actor::of(p);
+    let member = crate::duties::member_of(db, p).await?;
+    let mine = match member {
+        Some(m) => looks_after(&mut db.conn(), p.tenant_id, m, household).await?,
+        None => false,
+    };
+    if !mine {
+        audit::access(db, p.tenant_id, actor, "reveal_denied", "household", Some(household), "联系户电话").await?;
+        return Err(StoreError::NotFound);
+    }
+    let rows: Vec<(String, String)> = db
+        .all(
+            "SELECT name, phone FROM residents WHERE tenant_id = $1 AND household_id = $2 \
+             AND phone IS NOT NULL AND phone <> '' ORDER BY id LIMIT 20",
+            args![p.tenant_id, household],
+        )
+        .await?;
+    audit::access(db, p.tenant_id, actor, "reveal", "household", Some(household), "联系户电话").await?;
+    Ok(rows.into_iter().map(|(name, phone)| HouseholdPhone { name, phone }).collect())
+}
