@@ -1,6 +1,7 @@
-// Headless-Chromium test of the duty calendar on a phone: a cadre opens
-// "my duties" on Tuesday morning, records a grid visit with the quick form and
-// sees the grid-day duty turn from due to done; raises a request from a visit;
+// Headless-Chromium test of the duty calendar on a phone: a grid worker opens
+// "my duties", sees their own must-visit duty (not the stationed cadre's grid
+// day), records key-household visits with the quick form and sees them count;
+// raises a request from a visit;
 // records a meeting (errors beside the fields, computed quorum, a photo) and
 // an activity from the organisation's duty page.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_CADRE=wg0101 RC_PASSWORD=... node duties.mjs
@@ -36,9 +37,13 @@ const problems = [];
 page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
 page.on('pageerror', e => problems.push(String(e)));
 
+const OWN = '网格员必访：困难、失业、孤寡、留守、特殊人群每季度';
 const GRID_DAY = '驻格干部每周二网格日';
-const statusOf = async () =>
-  page.locator('li.duty', { has: page.locator(`b:text-is("${GRID_DAY}")`) }).getAttribute('data-status');
+const line = () => page.locator('li.duty', { has: page.locator(`b:text-is("${OWN}")`) });
+const progress = async () => {
+  const m = ((await line().textContent()) || '').match(/已完成 (\d+)\/(\d+)/);
+  return m ? Number(m[1]) : -1;
+};
 
 try {
   await page.goto(base + '/duties/my');
@@ -50,22 +55,31 @@ try {
   check('my duties opened', page.url().includes('/duties/my'), page.url());
   await page.screenshot({ path: out + 'duties-1-my.png', fullPage: true });
 
-  const before = await statusOf();
-  check('the grid-day duty is listed and not yet done', before && before !== 'done', String(before));
+  // A grid worker sees their own duty (the must-visit households), not the stationed cadre's.
+  check('the grid worker\'s own must-visit duty is listed', (await line().count()) === 1);
+  check('the stationed cadre\'s grid day is not theirs',
+    (await page.locator('li.duty', { has: page.locator(`b:text-is("${GRID_DAY}")`) }).count()) === 0);
   const noScroll = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
   check('the page fits the phone width', noScroll);
 
   const options = await page.locator('#visit-place option').count();
-  check('the quick form offers the cadre\'s grid and key households', options > 0, String(options));
+  check('the quick form offers the grid and its key households', options > 1, String(options));
   const first = await page.locator('#visit-place option').first().getAttribute('value');
   check('the first place is a grid', (first || '').startsWith('grid:'), String(first));
-  await page.selectOption('#visit-place', first);
-  await page.selectOption('select[name=purpose]', 'routine');
-  await page.fill('textarea[name=learned]', '网格日走访：楼道消防通道畅通，一户反映路灯不亮');
-  await Promise.all([page.waitForNavigation(), page.click('#quick-visit button[type=submit]')]);
+  // Visit key households until one not yet visited this quarter counts.
+  const before = await progress();
+  let counted = false;
+  const values = await page.locator('#visit-place option').evaluateAll(os => os.map(o => o.value));
+  for (const v of values.filter(v => v.startsWith('household:')).slice(0, 12)) {
+    await page.selectOption('#visit-place', v);
+    await page.selectOption('select[name=purpose]', 'routine');
+    await page.fill('textarea[name=learned]', '必访：了解家中近况，老人身体尚可');
+    await Promise.all([page.waitForNavigation(), page.click('#quick-visit button[type=submit]')]);
+    if ((await page.locator('#visit-saved').count()) !== 1) break;
+    if (await progress() > before) { counted = true; break; }
+  }
   check('the visit is saved', (await page.locator('#visit-saved').count()) === 1, page.url());
-  const after = await statusOf();
-  check('the grid-day duty turned to done', after === 'done', String(after));
+  check('a must-visit household visited counts toward the grid worker\'s own duty', counted && before >= 0, `${before} -> ${await progress()}`);
   await page.screenshot({ path: out + 'duties-2-done.png', fullPage: true });
 
   // A visit dated tomorrow is refused with a clear message, and nothing changes.
@@ -91,6 +105,9 @@ try {
   await Promise.all([page.waitForNavigation(), page.locator('a.org-duties').first().click()]);
   check('the organisation duty page opened', /\/orgs\/\d+\/duties$/.test(page.url()), page.url());
   await Promise.all([page.waitForNavigation(), page.click('#new-meeting')]);
+  const assumed = await page.locator('#attendance select').evaluateAll(ss => ss.filter(s => s.value === 'present').length);
+  check('presence is marked, not assumed (nobody starts present)', assumed === 0, String(assumed));
+  await Promise.all([page.waitForNavigation(), page.click('#all-present')]);
   await page.selectOption('#meeting-kind', 'general_meeting');
   await page.fill('#meeting-topic', '支部党员大会：学习传达全会精神');
   await page.fill('#meeting-date', tomorrow);

@@ -14,6 +14,7 @@ pub const DUPLICATE_NAME: &str = "该名称已被使用";
 pub const CSRF_PAGE_TITLE: &str = "请求被拒绝";
 pub const FORBIDDEN_TITLE: &str = "没有权限";
 pub const HOME_NAV: &str = "我的工作";
+pub const DIARY_NAV: &str = "民情日记";
 pub const HOME_VISIT_SAVED: &str = "走访已记录，谢谢！";
 pub const HOME_VISIT_SAVED_WITH_REQUEST: &str = "走访已记录，同时登记了心愿/诉求，编号 {code}，工作人员核实后会安排。";
 pub const NOT_FOUND_TITLE: &str = "页面不存在";
@@ -30,6 +31,7 @@ pub const ID_CHECKSUM: &str = "身份证号校验位不正确（GB 11643）";
 pub const PHONE_INVALID: &str = "不是有效的大陆手机号或固定电话（如 13812345678 或 0571-87654321）";
 
 pub const DATE_INVALID: &str = "日期格式应为 YYYY-MM-DD";
+pub const DATE_RANGE_INVALID: &str = "结束日期不能早于开始日期";
 pub const BIRTH_FUTURE: &str = "出生日期不能晚于今天";
 pub const BIRTH_TOO_OLD: &str = "出生日期不合理（早于1900年）";
 pub const BIRTH_MISMATCH: &str = "出生日期与身份证号不一致";
@@ -267,6 +269,7 @@ pub const DUTY_PRESENT: &str = "出席";
 pub const DUTY_ABSENT: &str = "缺席";
 pub const DUTY_EXCUSED: &str = "请假";
 /// How a member is marked on the meeting attendance form (value, label).
+pub const DUTY_NOBODY_PRESENT: &str = "出席人数为 0：没有人出席的会议不能记为已召开，请如实标记出席情况";
 pub const DUTY_PRESENCE_OPTIONS: &[(&str, &str)] = &[
     ("", "不列入应到"),
     ("present", DUTY_PRESENT),

@@ -225,7 +225,24 @@ async fn story(t: TestDb) {
 
     // Accounts: admin on the street, the scoped ones lower down, all able to log in.
     let names: Vec<&str> = s.accounts.iter().map(|a| a.username.as_str()).collect();
-    assert_eq!(names, ["admin", "sq01", "zb0101", "wg0101"]);
+    assert_eq!(names, ["admin", "sq01", "zb0101", "wg0101", "dy0101", "zxh0101"]);
+    assert_eq!((s.accounts[4].role, s.accounts[5].role), (Role::Member, Role::Member));
+    // With the contacts seeded, the member accounts stand for members of
+    // their branch who look after households (dy0101) and members (zxh0101).
+    redcell_store::coverage::seed_demo_contacts(db, s.tenant_id).await.unwrap();
+    demo::link_member_accounts(db, s.tenant_id).await.unwrap();
+    for (user, central) in [("dy0101", false), ("zxh0101", true)] {
+        let session = auth::login(db, user, "Demo2024pass").await.unwrap();
+        let (m, _) = auth::principal(db, &session.token).await.unwrap();
+        let home = redcell_store::home::member_home(db, &m).await.unwrap().expect("linked to a member");
+        assert_eq!(home.me.central_household, central, "{user}");
+        assert!(home.me.org_name.contains("第一"), "{user}: {}", home.me.org_name);
+        if central {
+            assert!(!home.members.is_empty(), "a 中心户 looks after members");
+        } else {
+            assert!(!home.households.is_empty(), "a member looks after households");
+        }
+    }
     assert_eq!(s.accounts[0].role, Role::Admin);
     assert_eq!(s.accounts[1].org_code, "DEMO-SQ01");
     assert_eq!(s.accounts[2].org_code, "DEMO-SQ01-ZB01");
@@ -258,7 +275,7 @@ async fn story(t: TestDb) {
         ("households", s2.households),
         ("members", s2.members),
         ("cadres", s2.cadres),
-        ("grants", 3),
+        ("grants", 5),
         ("sessions", 0),
     ] {
         let n = db.int(&format!("SELECT COUNT(*) FROM {table}"), Args::new()).await.unwrap();
@@ -266,15 +283,15 @@ async fn story(t: TestDb) {
     }
     // The audit trail is append-only: the replaced district's rows stay, the new one has its own.
     let demo_rows = db.int("SELECT COUNT(*) FROM audit_log WHERE action = 'demo'", Args::new()).await.unwrap();
-    assert_eq!(demo_rows, 2);
+    assert_eq!(demo_rows, 3, "two districts and the first one's contacts");
     let new_rows = db
         .int("SELECT COUNT(*) FROM audit_log WHERE action = 'demo' AND tenant_id = $1", args![s2.tenant_id])
         .await
         .unwrap();
     assert_eq!(new_rows, 1);
-    // No admin password: only the three scoped accounts, each with its own strong password.
+    // No admin password: only the scoped accounts, each with its own strong password.
     let names: Vec<&str> = s2.accounts.iter().map(|a| a.username.as_str()).collect();
-    assert_eq!(names, ["sq01", "zb0101", "wg0101"]);
+    assert_eq!(names, ["sq01", "zb0101", "wg0101", "dy0101", "zxh0101"]);
     for a in &s2.accounts {
         assert_eq!(a.password.len(), 16);
         assert!(redcell_domain::role::password_acceptable(&a.password));
@@ -282,7 +299,7 @@ async fn story(t: TestDb) {
     assert_ne!(s2.accounts[0].password, s2.accounts[1].password);
     auth::login(db, "sq01", &s2.accounts[0].password).await.unwrap();
     let users = db.int("SELECT COUNT(*) FROM users", Args::new()).await.unwrap();
-    assert_eq!(users, 3, "the old admin went with the old district");
+    assert_eq!(users, 5, "the old admin went with the old district");
 
     // New rows after the demo get fresh ids (identity sequences moved on PostgreSQL).
     let root: i64 = s2.tenant_id;

@@ -185,7 +185,13 @@ async fn role_capability_table(t: &TestApp) {
             assert_eq!(page.body.contains(&format!("/residents/{target}/edit")), edit, "{who}: edit link shown");
         }
         let home = t.page("/", tok).await;
-        assert_redirect(&home, &if read { format!("/orgs/{}", b1.branch) } else { "/account".to_string() });
+        let own_work = role.can(RecordOwnVisits) || role.can(ClaimRequests);
+        let landing = match (read, own_work) {
+            (true, _) => format!("/orgs/{}", b1.branch),
+            (false, true) => "/my".to_string(),
+            (false, false) => "/account".to_string(),
+        };
+        assert_redirect(&home, &landing);
         let acct = t.page("/account", tok).await;
         acct.expect(200);
         assert_eq!(acct.body.contains("href=\"/orgs\""), read, "{who}: registry link");

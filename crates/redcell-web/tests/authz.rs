@@ -499,6 +499,7 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/units") => json!({"grid_id": id(Kind::Grid), "kind": "shop", "name": "授权测试商铺"}),
         ("POST", "/api/v1/residents/{id}/reveal") => json!({"reason": "授权测试"}),
         ("POST", "/api/v1/requests/{id}/contact") => json!({}),
+        ("POST", "/api/v1/me/households/{id}/phones") => json!({}),
         ("POST", "/api/v1/requests") => json!({
             "category": objects.get_or_zero(Kind::Open311Service, side).trim_end_matches(".json"),
             "description": format!("授权测试诉求{n}"),
@@ -1090,7 +1091,10 @@ async fn check(
             }
         }
     }
-    let reveal = route.path.ends_with("/reveal") || route.path.ends_with("/contact");
+    let reveal = route.path.ends_with("/reveal")
+        || route.path.ends_with("/contact")
+        || route.path.ends_with("/phones")
+        || route.path.ends_with("/call");
     if (!reveal || must_refuse)
         && let Some(clear) = clear_personal_data(&resp.body)
     {
@@ -1217,6 +1221,9 @@ fn form_page(route: &RouteInfo, uri: &str, objects: &Objects, side: Side) -> Str
     }
     if p.ends_with("/reveal") || p.ends_with("/files") || p.ends_with("/contact") {
         return uri.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_default();
+    }
+    if p.starts_with("/my/") {
+        return "/my".to_string();
     }
     uri.to_string()
 }

@@ -184,12 +184,26 @@ async fn pages_meetings_activities_channel_and_links(t: &TestApp) {
     let new = t.page(&format!("/orgs/{}/duties/meetings/new", b.branch), &w.sec1).await;
     new.expect(200);
     let action = format!("/orgs/{}/duties/meetings", b.branch);
-    let mut values = form_values(&new.body, &action);
+    let values = form_values(&new.body, &action);
+    // Presence is marked, not assumed: members are expected and start absent.
     assert_eq!(
         field(&values, &format!("att_{}", b.member)),
-        Some("present"),
-        "members are expected, present by default"
+        Some("absent"),
+        "members are expected, not assumed present"
     );
+    assert!(new.body.contains("id=\"all-present\""));
+    // Attendance taken and nobody there: not a meeting held.
+    let mut nobody = values.clone();
+    set_field(&mut nobody, "kind", "committee");
+    set_field(&mut nobody, "topic", "研究近期工作");
+    set_field(&mut nobody, "held_on", &today());
+    let r = post_multipart(t, &action, &w.sec1, &nobody, &[]).await;
+    r.expect(422);
+    assert!(r.body.contains(i18n::DUTY_NOBODY_PRESENT), "{}", r.body);
+    // One tap marks everyone present.
+    let all = t.page(&format!("/orgs/{}/duties/meetings/new?all=present", b.branch), &w.sec1).await;
+    let mut values = form_values(&all.body, &action);
+    assert_eq!(field(&values, &format!("att_{}", b.member)), Some("present"));
     set_field(&mut values, "kind", "general_meeting");
     set_field(&mut values, "topic", "学习传达全会精神");
     set_field(&mut values, "held_on", &tomorrow());

@@ -258,14 +258,25 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                         continue;
                     }
                     let id = held(tx, t, "duty_meetings", *oid, code, on, title).await?;
-                    if *code == "general_meeting" || *code == "theme_day" {
+                    let minutes = format!("{title}：传达学习上级精神，通报近期工作，研究下一步安排并明确分工。");
+                    tx.exec(
+                        "UPDATE duty_meetings SET minutes = $1 WHERE tenant_id = $2 AND id = $3",
+                        args![minutes, t, id],
+                    )
+                    .await?;
+                    // Attendance is taken at branch and party-group meetings
+                    // (presence marked per member, somebody always there);
+                    // street and community meetings are of cadres.
+                    if cell {
                         let mut full = 0;
                         let mut present = 0;
-                        for (mid, morg, status, _) in
-                            members.iter().filter(|m| path_of(m.1).starts_with(opath.as_str()))
-                        {
-                            let _ = morg;
-                            let here = rng.unit() < 0.8;
+                        let mut expected = 0;
+                        let mut here_count = 0;
+                        let people: Vec<_> =
+                            members.iter().filter(|m| path_of(m.1).starts_with(opath.as_str())).collect();
+                        for (i, (mid, _, status, _)) in people.iter().enumerate() {
+                            // The last member comes when nobody else did: a meeting is people meeting.
+                            let here = rng.unit() < 0.8 || (i + 1 == people.len() && here_count == 0);
                             let (presence, reason) = if here {
                                 ("present", None)
                             } else if rng.unit() < 0.5 {
@@ -274,15 +285,24 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                                 ("absent", None)
                             };
                             person(tx, t, "meeting", id, "member", *mid, presence, reason).await?;
+                            expected += 1;
+                            here_count += i64::from(here);
                             if status == "full" {
                                 full += 1;
                                 present += i64::from(here);
                             }
                         }
+                        // -1: no quorum rule for this kind (NULL), else whether it was met.
+                        let quorum: i64 = if *code == "general_meeting" || *code == "theme_day" {
+                            i64::from(present * 2 > full)
+                        } else {
+                            -1
+                        };
                         tx.exec(
-                            "UPDATE duty_meetings SET voting_total = $1, voting_present = $2, present_count = $2, \
-                             expected_count = $1, quorum_met = $3 WHERE tenant_id = $4 AND id = $5",
-                            args![full, present, present * 2 > full, t, id],
+                            "UPDATE duty_meetings SET voting_total = $1, voting_present = $2, present_count = $3, \
+                             expected_count = $4, quorum_met = CASE WHEN $5 < 0 THEN NULL ELSE $5 = 1 END \
+                             WHERE tenant_id = $6 AND id = $7",
+                            args![full, present, here_count, expected, quorum, t, id],
                         )
                         .await?;
                     }

@@ -5,6 +5,7 @@
 //! outbound webhook that is off until configured, and the demo history.
 
 pub mod demo;
+pub mod diary;
 pub mod notices;
 pub mod records;
 pub mod rules;
@@ -227,7 +228,9 @@ impl World {
         let meetings: Vec<HeldRow> = db
             .all(
                 &format!(
-                    "SELECT x.id, x.org_id, x.kind, x.held_on FROM duty_meetings x WHERE x.held_on >= $1 AND {under}"
+                    // A meeting whose attendance was taken with nobody present was not held.
+                    "SELECT x.id, x.org_id, x.kind, x.held_on FROM duty_meetings x WHERE x.held_on >= $1 AND {under} \
+                     AND (x.present_count > 0 OR x.expected_count = 0)"
                 ),
                 a,
             )

@@ -522,6 +522,10 @@ pub async fn record_meeting_with_photos(
             Some(true) => {}
         }
     }
+    // Attendance taken and nobody there: the meeting did not take place.
+    if !lines.is_empty() && present.is_empty() && on <= today {
+        return Err(FieldError::new("attendance", "nobody", i18n::DUTY_NOBODY_PRESENT).into());
+    }
     let mut tx = db.begin().await?;
     let (id,): (i64,) = tx
         .one(

@@ -13,12 +13,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use redcell_domain::duties::RawRule;
 use redcell_domain::requests::RawRequest;
+use redcell_store::duties::diary::{self, DiaryVisit, VisitFilter};
 use redcell_store::duties::notices::{self, Delivery, Notice};
 use redcell_store::duties::records::{
     self, Activity, Held, HeldDetail, Meeting, RawActivity, RawMeeting, RawVisit, Visit,
 };
 use redcell_store::duties::rules::{self, StoredRule};
 use redcell_store::duties::{self, Compliance, DutyLine};
+use redcell_store::registry::{Page, Paged};
 use serde::Deserialize;
 use utoipa_axum::routes;
 
@@ -160,6 +162,35 @@ pub async fn post_visit(
         Some(req) => records::record_visit_raising(&s.db, &p, &raw, req, crate::today()).await.map(|(v, _)| v),
     };
     Ok((StatusCode::CREATED, Json(r?)))
+}
+
+/// The visit diary (民情日记): visits in an organisation's subtree (default
+/// the caller's own) by visitor, household, grid and date range, newest first.
+#[utoipa::path(get, path = "/api/v1/duties/visits", tag = "duties", operation_id = "list_visits",
+    params(VisitFilter, Page),
+    responses((status = 200, body = Paged<DiaryVisit>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_visits(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(f): Q<VisitFilter>,
+    Q(page): Q<Page>,
+) -> ApiResult<Json<Paged<DiaryVisit>>> {
+    Ok(Json(diary::visits(&s.db, &p, &f, page).await?))
+}
+
+/// The meetings of an organisation's subtree (default the caller's own), newest first.
+#[utoipa::path(get, path = "/api/v1/duties/meetings", tag = "duties", operation_id = "list_meetings", params(OrgQuery),
+    responses((status = 200, body = Vec<Held>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_meetings(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<OrgQuery>,
+) -> ApiResult<Json<Vec<Held>>> {
+    Ok(Json(diary::meetings(&s.db, &p, q.org_id).await?))
 }
 
 /// Record a meeting with its attendance; the quorum of a general meeting is
@@ -322,10 +353,13 @@ pub async fn put_link(
 /// visits: `RecordOwnVisits`); rules and the tenant's reminder channel need
 /// the right to edit (the channel at the tenant's root).
 pub fn mount(s: &mut Surface) {
-    const VISIT: crate::kit::Access = crate::kit::Access::Any(&[
+    const VISIT_OR_READ: crate::kit::Access = crate::kit::Access::Any(&[
         redcell_domain::Capability::RecordDuties,
         redcell_domain::Capability::RecordOwnVisits,
+        redcell_domain::Capability::ReadRegistry,
     ]);
+    const MEETING_OR_READ: crate::kit::Access =
+        crate::kit::Access::Any(&[redcell_domain::Capability::RecordDuties, redcell_domain::Capability::ReadRegistry]);
     s.api(gates::SIGNED_IN, routes!(my))
         .api(gates::READ, routes!(compliance))
         .api(gates::READ, routes!(compliance_xlsx))
@@ -333,8 +367,9 @@ pub fn mount(s: &mut Surface) {
         .api(gates::EDIT, routes!(patch_rule))
         .api(gates::READ, routes!(export_rules))
         .api(gates::EDIT, routes!(import_rules))
-        .api(VISIT, routes!(post_visit))
-        .api(gates::RECORD, routes!(post_meeting))
+        // One path, two methods: the services check reading and recording.
+        .api(VISIT_OR_READ, routes!(list_visits, post_visit))
+        .api(MEETING_OR_READ, routes!(list_meetings, post_meeting))
         .api(gates::RECORD, routes!(post_activity))
         .api(gates::SIGNED_IN, routes!(list_notices))
         .api(gates::READ, routes!(list_records))

@@ -3,6 +3,7 @@
 //! activities, the reminder channel.
 
 pub mod api;
+pub mod diary;
 pub mod pages;
 
 use crate::kit::Surface;
@@ -11,4 +12,5 @@ use crate::kit::Surface;
 pub fn mount(s: &mut Surface) {
     api::mount(s);
     pages::mount(s);
+    diary::mount(s);
 }

@@ -514,10 +514,24 @@ async fn show_meeting_form(
     Ok(render_status(status, &page))
 }
 
-async fn meeting_new(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
+#[derive(Deserialize)]
+struct MeetingNewQuery {
+    /// `present`: the secretary asked to mark everyone present in one tap.
+    all: Option<String>,
+}
+
+/// The meeting form: presence is marked, not assumed. Everyone starts as
+/// absent; one tap ("全部出席") marks everyone present for a full meeting.
+async fn meeting_new(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<MeetingNewQuery>,
+) -> PageResult {
     let mut values = vec![("held_on".to_string(), crate::today().to_string())];
+    let mark = if q.all.as_deref() == Some("present") { "present" } else { "absent" };
     for m in records::roster(&s.db, &u.p, id).await? {
-        values.push((format!("att_{}", m.id), "present".into()));
+        values.push((format!("att_{}", m.id), mark.into()));
     }
     show_meeting_form(&s, &u, id, values, Errs::default(), StatusCode::OK).await
 }
