@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Contact {
     pub id: i64,
+    /// Never shown (the tenant is the caller's own).
+    #[serde(skip)]
     pub tenant_id: i64,
     #[schema(value_type = String)]
     pub level: Code<ContactLevel>,
@@ -50,6 +52,11 @@ pub struct Contact {
     pub created_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub proposal_id: Option<i64>,
+    /// The caller cannot open the responsible person's page (a street cadre
+    /// seen from a branch): they are named without a link.
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub from_hidden: bool,
 }
 
 impl Contact {
@@ -65,7 +72,11 @@ impl Contact {
             _ => format!("/orgs/{}", self.to_id),
         }
     }
+    /// Link to the person responsible; empty when the caller cannot open it.
     pub fn from_href(&self) -> String {
+        if self.from_hidden {
+            return String::new();
+        }
         match self.from_kind.as_str() {
             "cadre" => format!("/cadres/{}", self.from_id),
             _ => format!("/members/{}", self.from_id),
@@ -151,7 +162,28 @@ pub(crate) async fn roster_where(
 /// The contacts in force on a date (or the whole history) in an organisation's subtree.
 pub async fn roster(db: &Db, p: &Principal, f: &RosterFilter, page: Page) -> Result<Paged<Contact>, StoreError> {
     let (w, a) = roster_where(db, p, f, Capability::ReadRegistry).await?;
-    paged(db, SELECT, &format!("{FROM} WHERE {w}"), ROSTER_ORDER, a, page).await
+    let mut list: Paged<Contact> = paged(db, SELECT, &format!("{FROM} WHERE {w}"), ROSTER_ORDER, a, page).await?;
+    let read = p.scope(Capability::ReadRegistry);
+    let mut readable: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
+    for c in list.items.iter_mut().filter(|c| c.from_kind == "cadre") {
+        let ok = match readable.get(&c.from_id) {
+            Some(ok) => *ok,
+            None => {
+                let path: Option<(String,)> = db
+                    .opt(
+                        "SELECT o.path FROM cadres x JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
+                         WHERE x.tenant_id = $1 AND x.id = $2",
+                        args![p.tenant_id, c.from_id],
+                    )
+                    .await?;
+                let ok = path.is_some_and(|(x,)| redcell_domain::OrgPath::parse(&x).is_ok_and(|x| read.contains(&x)));
+                readable.insert(c.from_id, ok);
+                ok
+            }
+        };
+        c.from_hidden = !ok;
+    }
+    Ok(list)
 }
 
 pub(crate) const ROSTER_ORDER: &str = "c.level, from_name, c.from_id, c.since, c.id";

@@ -112,6 +112,8 @@ struct MyPage {
     raised: Option<String>,
     /// The organisations the account holds a role on (their duty pages).
     orgs: Vec<(i64, String)>,
+    /// The caller reads the registry (the rules and the organisations' duty pages).
+    reader: bool,
 }
 
 impl MyPage {
@@ -163,6 +165,7 @@ async fn show_my(s: &Shared, u: &PageUser, vf: VisitForm, errs: Errs, q: SavedQu
         kinds,
         raised: q.request.filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
         orgs: u.p.grants.iter().map(|g| (g.org_id, g.org_name.clone())).collect(),
+        reader: gates::READ.admits(&u.p),
     };
     Ok(render_status(status, &page))
 }
@@ -289,6 +292,8 @@ struct RulesPage {
     errs: Errs,
     toml: String,
     imported: Option<usize>,
+    /// The caller edits the tenant's settings (the import form, the channel).
+    settings: bool,
 }
 
 async fn show_rules(
@@ -307,7 +312,18 @@ async fn show_rules(
             (r, rh, what)
         })
         .collect();
-    Ok(render_status(status, &RulesPage { nav: Nav::of(u), rules, csrf: u.csrf.clone(), errs, toml, imported }))
+    Ok(render_status(
+        status,
+        &RulesPage {
+            nav: Nav::of(u),
+            rules,
+            csrf: u.csrf.clone(),
+            errs,
+            toml,
+            imported,
+            settings: gates::SETTINGS.admits(&u.p),
+        },
+    ))
 }
 
 async fn rules_page(u: PageUser, State(s): State<Shared>) -> PageResult {

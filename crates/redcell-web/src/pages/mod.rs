@@ -72,6 +72,11 @@ struct ErrorPage {
     message: String,
 }
 
+/// A stored instant in China time (UTC+8, no daylight saving), for pages.
+pub fn cn(t: &chrono::DateTime<chrono::Utc>, fmt: &str) -> String {
+    (*t + chrono::Duration::hours(8)).format(fmt).to_string()
+}
+
 /// A store error as a page.
 pub fn error_page(e: StoreError) -> Response {
     let (status, title, message) = match &e {

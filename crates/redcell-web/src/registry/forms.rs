@@ -137,6 +137,10 @@ pub trait Resource: Send + Sync + 'static {
     fn delete(db: &Db, p: &Principal, id: Self::Id) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Where to go after a delete.
     fn after_delete(raw: &Self::Raw) -> String;
+    /// The page that shows the row (after a save, and the form's cancel).
+    fn shown_at(id: Self::Id, _raw: &Self::Raw) -> String {
+        format!("/{}/{id}", Self::PATH)
+    }
 }
 
 fn blank_sensitive<R: Resource>(raw: &R::Raw) -> R::Raw {
@@ -172,12 +176,12 @@ impl FormMeta {
             title: format!("新增{}", R::NOUN), action: format!("/{}/new", R::PATH), cancel, delete_action: None
         }
     }
-    fn edit_of<R: Resource>(id: R::Id) -> FormMeta {
+    fn edit_of<R: Resource>(id: R::Id, raw: &R::Raw) -> FormMeta {
         let p = R::PATH;
         FormMeta {
             title: format!("编辑{}", R::NOUN),
             action: format!("/{p}/{id}/edit"),
-            cancel: format!("/{p}/{id}"),
+            cancel: R::shown_at(id, raw),
             delete_action: Some(format!("/{p}/{id}/delete")),
         }
     }
@@ -281,7 +285,7 @@ async fn create<R: Resource>(
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
     match result {
-        Ok(id) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
+        Ok(id) => Ok(Redirect::to(&R::shown_at(id, &raw)).into_response()),
         Err(e) => write_failed::<R>(&s.db, &u, &raw, e, FormMeta::new_of::<R>(cancel), None).await,
     }
 }
@@ -297,7 +301,7 @@ async fn edit_form<R: Resource>(
         return Err(StoreError::Forbidden.into());
     }
     let raw = blank_sensitive::<R>(&stored);
-    Ok(show::<R>(&s.db, &u, &raw, None, FormMeta::edit_of::<R>(id), Some(&stored)).await?)
+    Ok(show::<R>(&s.db, &u, &raw, None, FormMeta::edit_of::<R>(id, &stored), Some(&stored)).await?)
 }
 
 async fn update<R: Resource>(
@@ -314,14 +318,14 @@ async fn update<R: Resource>(
         Err(inv) => Err(StoreError::Invalid(inv)),
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/{}/{id}", R::PATH)).into_response()),
+        Ok(()) => Ok(Redirect::to(&R::shown_at(id, &raw)).into_response()),
         Err(e) => {
             write_failed::<R>(
                 &s.db,
                 &u,
                 &blank_sensitive::<R>(&submitted),
                 e,
-                FormMeta::edit_of::<R>(id),
+                FormMeta::edit_of::<R>(id, &stored),
                 Some(&stored),
             )
             .await
@@ -766,6 +770,10 @@ impl Resource for UnitForm {
         reg::units::delete(db, p, id).await
     }
     fn after_delete(r: &RawUnit) -> String {
+        parent_url("grids", &r.grid_id)
+    }
+    /// Units are shown on their grid's page (they have none of their own).
+    fn shown_at(_id: UnitId, r: &RawUnit) -> String {
         parent_url("grids", &r.grid_id)
     }
 }

@@ -5,7 +5,7 @@
 use super::{flash_to, gate};
 use crate::Shared;
 use crate::auth::PageUser;
-use crate::kit::{CsrfForm, CsrfMultipart, Surface};
+use crate::kit::{CsrfForm, CsrfMultipart, Surface, gates};
 use crate::pages::{Nav, PageResult, render};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -25,6 +25,8 @@ struct WishesPage {
     flash: Option<String>,
     /// The caller may claim wishes (an in-service member).
     may_claim: bool,
+    /// The caller reads the request queue (the link back to it).
+    reader: bool,
 }
 
 #[derive(Deserialize)]
@@ -35,7 +37,8 @@ struct FlashQuery {
 async fn wish_board(u: PageUser, State(s): State<Shared>, Query(q): Query<FlashQuery>) -> PageResult {
     let cards = wishes::board(&s.db, &u.p).await?;
     let may_claim = u.p.holds(Capability::ClaimRequests);
-    Ok(render(&WishesPage { nav: Nav::of(&u), csrf: u.csrf.clone(), cards, flash: q.flash, may_claim }))
+    let reader = gates::READ.admits(&u.p);
+    Ok(render(&WishesPage { nav: Nav::of(&u), csrf: u.csrf.clone(), cards, flash: q.flash, may_claim, reader }))
 }
 
 /// Back to the board with what happened; a refusal is audited.
