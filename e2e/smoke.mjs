@@ -38,7 +38,11 @@ page.on('pageerror', e => problems.push(String(e)));
 
 try {
   await page.goto(base + '/');
-  check('unauthenticated visit lands on the login page', page.url().includes('/login'), page.url());
+  check('without an account, / is the residents\' page with a staff login link',
+    (await page.locator('#find-building').count()) === 1 && (await page.locator('a[href="/login"]').count()) > 0);
+  await page.goto(base + '/orgs');
+  check('unauthenticated visit to a staff page lands on the login page', page.url().includes('/login'), page.url());
+  await page.goto(base + '/login');
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 /// The member an account stands for, as they see themselves.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Me {
+pub struct MyRecord {
     pub member_id: i64,
     pub name: String,
     pub org_id: i64,
@@ -78,7 +78,7 @@ pub struct MyMember {
 /// The member's page: who they are and whom they look after.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberHome {
-    pub me: Me,
+    pub me: MyRecord,
     pub households: Vec<MyHousehold>,
     pub members: Vec<MyMember>,
 }
@@ -148,7 +148,8 @@ pub async fn member_home(db: &Db, p: &Principal) -> Result<Option<MemberHome>, S
         return Ok(None);
     };
     let home = home.map(|h| place_label(community.as_deref(), &h));
-    let me = Me { member_id, name, org_id, org_name, central_household: central, home, joined_on, work_unit, skills };
+    let me =
+        MyRecord { member_id, name, org_id, org_name, central_household: central, home, joined_on, work_unit, skills };
     let households = households_of(&mut db.conn(), t, member).await?;
     let members: Vec<(i64, String, String)> = db
         .all(
@@ -278,4 +279,106 @@ pub async fn reveal_household_phones(
         .await?;
     audit::access(db, p.tenant_id, actor, "reveal", "household", Some(household), "联系户电话").await?;
     Ok(rows.into_iter().map(|(name, phone)| HouseholdPhone { name, phone }).collect())
+}
+
+/// Someone who serves a building, as residents may see them: a member's
+/// name masked, a cadre's role.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Server {
+    pub name: String,
+    /// 党员, 党员中心户, 驻格干部, 网格员 …
+    pub role: String,
+}
+
+/// Who serves a building, for the anonymous public page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BuildingServers {
+    pub building_id: i64,
+    pub building: String,
+    pub address: String,
+    pub community: Option<String>,
+    pub grid: String,
+    /// The organisation (branch) the grid belongs to.
+    pub branch: String,
+    /// Members looking after households of the building, and 中心户 living there.
+    pub members: Vec<Server>,
+    /// Cadres stationed with the grid's organisation.
+    pub staff: Vec<Server>,
+}
+
+/// Who serves a building of `tenant`: its grid and branch, the members who
+/// look after its households (names masked), the 中心户 living there, and
+/// the cadres stationed with its branch. Nothing about who lives there.
+pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingServers, StoreError> {
+    let row: Option<(i64, String, String, String, i64, String, Option<String>)> = db
+        .opt(
+            &format!(
+                "SELECT b.id, b.name, b.address, g.name, g.org_id, go.name, cm.name FROM buildings b \
+                 JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id \
+                 JOIN orgs go ON go.tenant_id = g.tenant_id AND go.id = g.org_id {} \
+                 WHERE b.tenant_id = $1 AND b.id = $2 ORDER BY cm.path DESC LIMIT 1",
+                community_join("go")
+            ),
+            args![tenant, building],
+        )
+        .await?;
+    let (building_id, name, address, grid, grid_org, branch, community) = row.ok_or(StoreError::NotFound)?;
+    let people: Vec<(i64, String, bool, String)> = db
+        .all(
+            &format!(
+                "SELECT DISTINCT m.id, r.name, m.central_household, c.level FROM contacts c \
+                 JOIN households h ON h.tenant_id = c.tenant_id AND h.id = c.to_id \
+                 JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.from_id \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 WHERE c.tenant_id = $1 AND h.building_id = $2 AND c.from_kind = 'member' AND c.to_kind = 'household' \
+                 AND c.level IN ({}) AND c.until IS NULL \
+                 UNION SELECT m.id, r.name, m.central_household, 'lives_here' FROM members m \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
+                 WHERE m.tenant_id = $1 AND h.building_id = $2 AND m.central_household = TRUE \
+                 ORDER BY 1 LIMIT 60",
+                household_levels()
+            ),
+            args![tenant, building],
+        )
+        .await?;
+    let mut members: Vec<(i64, Server)> = Vec::new();
+    for (id, n, central, _) in people {
+        if members.iter().any(|(m, _)| *m == id) {
+            continue;
+        }
+        let role = if central { "党员中心户" } else { "联系党员" };
+        members.push((id, Server { name: mask_name(&n), role: role.into() }));
+    }
+    let staff: Vec<(String, String)> = db
+        .all(
+            "SELECT DISTINCT x.name, x.kind FROM cadre_stations s JOIN cadres x ON x.tenant_id = s.tenant_id AND x.id = s.cadre_id \
+             WHERE s.tenant_id = $1 AND s.org_id = $2 ORDER BY x.kind, x.name LIMIT 20",
+            args![tenant, grid_org],
+        )
+        .await?;
+    let staff = staff
+        .into_iter()
+        .map(|(n, k)| Server {
+            name: n,
+            role: redcell_domain::CadreKind::from_code(&k).map(|k| k.label()).unwrap_or("工作人员").into(),
+        })
+        .collect();
+    Ok(BuildingServers {
+        building_id,
+        building: name,
+        address,
+        community: community.map(|c| community_short(&c).to_string()),
+        grid,
+        branch,
+        members: members.into_iter().map(|(_, s)| s).collect(),
+        staff,
+    })
+}
+
+/// The first tenant there is (the public pages of a fresh install).
+pub async fn first_tenant(db: &Db) -> Result<i64, StoreError> {
+    let t: Option<(i64,)> =
+        db.opt("SELECT tenant_id FROM orgs ORDER BY tenant_id LIMIT 1", crate::db::Args::new()).await?;
+    t.map(|(t,)| t).ok_or(StoreError::NotFound)
 }

@@ -5,7 +5,12 @@ use axum::http::Method;
 use redcell_testkit::app::*;
 use serde_json::json;
 
-stories!(member_lands_on_their_households, visit_diary_lists_in_scope, unknown_pages_and_caching);
+stories!(
+    member_lands_on_their_households,
+    visit_diary_lists_in_scope,
+    unknown_pages_and_caching,
+    residents_find_who_serves_their_building
+);
 
 /// A member account on branch 1, linked to its member, looking after the
 /// branch's household.
@@ -142,4 +147,38 @@ async fn unknown_pages_and_caching(t: &TestApp) {
     assert_eq!(t.get("/api/v1/residents", &w.sec1).await.header("cache-control").as_deref(), Some("no-store"));
     let css = t.send(Method::GET, "/static/app.css", &[], vec![]).await;
     assert!(css.header("cache-control").is_some_and(|c| c.starts_with("public")));
+}
+
+async fn residents_find_who_serves_their_building(t: &TestApp) {
+    let w = world(t).await;
+    let mut tx = t.db.begin().await.unwrap();
+    redcell_store::requests::seed::default_categories(&mut tx, w.root).await.unwrap();
+    tx.commit().await.unwrap();
+    for p in w.b.iter().flat_map(|b| b.phones.iter()) {
+        t.secret(p);
+    }
+    let (m, _) = member(t, &w).await;
+    let b = &w.b[0];
+    // Without an account: the buildings, searchable, and the ways to ask for help.
+    let front = t.send(Method::GET, "/", &[], vec![]).await;
+    front.expect(200);
+    assert!(front.body.contains(&format!("href=\"/b/{}\"", b.building)) && front.body.contains("href=\"/r/new\""));
+    let found = t.send(Method::GET, &format!("/?{}", qs(&[("q", &b.building_name)])), &[], vec![]).await;
+    assert!(found.body.contains(&format!("href=\"/b/{}\"", b.building)));
+    assert!(!found.body.contains(&format!("href=\"/b/{}\"", w.b[1].building)), "the search narrows the list");
+    // Who serves the building: grid, branch, the stationed staff, the member (masked); nobody's phone.
+    let page = t.send(Method::GET, &format!("/b/{}", b.building), &[], vec![]).await;
+    page.expect(200);
+    assert!(page.body.contains(&b.grid_name) && page.body.contains(&b.branch_name), "{}", page.body);
+    let member_name = &b.resident_names[0];
+    assert!(!page.body.contains(member_name.as_str()), "members are masked");
+    let masked: String = member_name.chars().take(1).chain(member_name.chars().skip(1).map(|_| '*')).collect();
+    assert!(page.body.contains(&masked), "{}", page.body);
+    assert!(page.body.contains(&format!("/r/new?building={}", b.building)));
+    let form = t.send(Method::GET, &format!("/r/new?building={}", b.building), &[], vec![]).await;
+    assert!(form.body.contains(&format!("value=\"{}\" selected", b.building)), "the building is chosen already");
+    t.send(Method::GET, "/b/999999", &[], vec![]).await.expect(404);
+    // Signed in, `/` is the account's own start.
+    assert_eq!(t.page("/", &m).await.location(), "/my");
+    assert!(t.page("/", &w.sec1).await.location().starts_with("/orgs"));
 }

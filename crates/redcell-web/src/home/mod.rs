@@ -3,6 +3,9 @@
 //! duties, micro-wishes open to claim, their requests and claims, and their
 //! own record. The services decide everything from the member linked to the
 //! account; a signed-in account without a member link sees how to get one.
+//! [`public`]: the face residents without an account see at `/`.
+
+pub mod public;
 
 use crate::Shared;
 use crate::auth::{ApiUser, PageUser};
@@ -215,6 +218,7 @@ pub async fn api_phones(
 pub const OWN_WORK: Access = Access::Any(&[Capability::RecordOwnVisits, Capability::ClaimRequests]);
 
 pub fn mount(s: &mut Surface) {
+    public::mount(s);
     s.api(OWN_WORK, routes!(api_home)).api(OWN_WORK, routes!(api_phones));
     s.get("/my", OWN_WORK, my_page).post("/my/visit", OWN_WORK, visit).post("/my/households/{id}/call", OWN_WORK, call);
     s.nav(5, "/my", i18n::HOME_NAV, OWN_WORK);

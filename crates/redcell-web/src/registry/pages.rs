@@ -58,7 +58,8 @@ pub async fn may(db: &Db, p: &Principal, org_id: OrgId, cap: Capability) -> bool
     }
 }
 
-async fn home(u: PageUser) -> impl IntoResponse {
+/// Where a signed-in account starts (`/` shows residents the public face).
+pub fn landing(u: &PageUser) -> Redirect {
     if u.p.scope(Capability::ReadRegistry).is_empty() {
         // Members start at today's work; roles without any (residents) at their account.
         if u.p.holds(Capability::RecordOwnVisits) || u.p.holds(Capability::ClaimRequests) {
@@ -567,8 +568,7 @@ async fn download(u: PageUser, State(s): State<Shared>, Path(id): Path<FileId>) 
 /// The registry's pages: from the street down to a household in a few
 /// clicks, people search, revealing personal data, household files.
 pub fn mount(s: &mut Surface) {
-    s.get("/", gates::SIGNED_IN, home)
-        .get("/orgs", gates::READ, tree)
+    s.get("/orgs", gates::READ, tree)
         .get("/orgs/{id}", gates::READ, org)
         .get("/grids/{id}", gates::READ, grid)
         .get("/buildings/{id}", gates::READ, building)

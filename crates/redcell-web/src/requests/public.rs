@@ -66,6 +66,8 @@ impl NewPage {
 #[derive(Deserialize)]
 struct TenantQuery {
     t: Option<i64>,
+    /// A building to start from (the resident came from "who serves my building").
+    building: Option<i64>,
 }
 
 async fn tenant_of(s: &Shared, t: Option<i64>) -> Result<i64, StoreError> {
@@ -99,7 +101,8 @@ async fn new_page(
 async fn submit_form(State(s): State<Shared>, Query(q): Query<TenantQuery>) -> PageResult {
     let tenant = tenant_of(&s, q.t).await?;
     let csrf = redcell_store::auth::random_token()?;
-    Ok(new_page(&s, tenant, csrf, RawRequest::default(), Shown::none()).await?)
+    let form = RawRequest { building_id: q.building.map(|b| b.to_string()), ..RawRequest::default() };
+    Ok(new_page(&s, tenant, csrf, form, Shown::none()).await?)
 }
 
 /// The public submission's multipart form: its text fields and the photo,
