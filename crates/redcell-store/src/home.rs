@@ -310,7 +310,8 @@ pub struct BuildingServers {
 /// look after its households (names masked), the 中心户 living there, and
 /// the cadres stationed with its branch. Nothing about who lives there.
 pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingServers, StoreError> {
-    let row: Option<(i64, String, String, String, i64, String, Option<String>)> = db
+    type Row = (i64, String, String, String, i64, String, Option<String>);
+    let row: Option<Row> = db
         .opt(
             &format!(
                 "SELECT b.id, b.name, b.address, g.name, g.org_id, go.name, cm.name FROM buildings b \
