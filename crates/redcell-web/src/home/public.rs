@@ -66,9 +66,11 @@ async fn front(State(s): State<Shared>, Query(q): Query<HomeQuery>, parts: Parts
     let total = all.len();
     let mut groups: Vec<(String, Vec<PublicBuilding>)> = Vec::new();
     for b in all {
-        if !needle.is_empty()
-            && !(b.name.contains(&needle) || b.address.contains(&needle) || b.community.contains(&needle))
-        {
+        let hit = needle.is_empty()
+            || b.name.contains(&needle)
+            || b.address.contains(&needle)
+            || b.community.contains(&needle);
+        if !hit {
             continue;
         }
         let community = home::community_short(&b.community).to_string();
