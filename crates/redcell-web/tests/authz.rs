@@ -164,7 +164,7 @@ impl Kind {
             (_, "what") if path.starts_with("/wishes/") => Kind::WishAction,
             ("orgs", "id") => Kind::Org,
             ("grids", "id") => Kind::Grid,
-            ("buildings", "id") => Kind::Building,
+            ("buildings", "id") | ("b", "id") => Kind::Building,
             ("households", "id") => Kind::Household,
             ("residents", "id") => Kind::Resident,
             ("members", "id") => Kind::Member,
