@@ -307,6 +307,19 @@ async fn demo_history_is_realistic(db: Db) {
     let done: usize = c.rules.iter().map(|r| r.done).sum();
     assert!(overdue > 0 && done > overdue, "realistic: mostly done, some overdue ({done} done, {overdue} overdue)");
     assert!(!c.silent.is_empty(), "some branches have gone silent");
+    // A community's page judges the street's cadres stationed in it (it counted none).
+    let (community,): (i64,) = db
+        .one(
+            "SELECT id FROM orgs WHERE tenant_id = $1 AND kind = 'community_committee' ORDER BY id LIMIT 1",
+            args![s.tenant_id],
+        )
+        .await
+        .unwrap();
+    let cc = duties::compliance(&db, &admin, community, today).await.unwrap();
+    let grid_day = cc.rules.iter().find(|r| r.rule_code == "grid_day").expect("the grid-day rule");
+    assert!(grid_day.subjects > 0, "stationed cadres are judged on the community's page");
+    let street_day = c.rules.iter().find(|r| r.rule_code == "grid_day").unwrap();
+    assert!(grid_day.subjects <= street_day.subjects);
     let rates: Vec<f64> = c.trend.iter().filter_map(|m| m.rate).collect();
     assert!(
         rates.iter().all(|r| (0.0..=100.0).contains(r)) && rates.iter().any(|r| *r > 50.0 && *r < 100.0),

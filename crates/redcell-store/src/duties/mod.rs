@@ -161,10 +161,26 @@ impl World {
     pub(crate) async fn load(db: &Db, root: OrgRef, since: NaiveDate) -> Result<World, StoreError> {
         let t = root.tenant_id;
         let tree = Tree::load(db, t).await?;
+        // The cadres of the subtree, and the stationed cadres and grid workers
+        // serving in it from above (a street's stationed cadres are judged on a
+        // community's page too; leadership is judged where it sits).
         let mut a = args![];
         let under = root.under("x", &mut a);
+        let stationed = root.orgs_under("so", &mut a);
+        let serving = [CadreKind::StationedCadre, CadreKind::GridWorker]
+            .iter()
+            .map(|k| format!("'{}'", k.code()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let cadres: Vec<CadreRow> = db
-            .all(&format!("SELECT x.id, x.name, x.org_id, x.kind FROM cadres x WHERE {under} ORDER BY x.id"), a)
+            .all(
+                &format!(
+                    "SELECT x.id, x.name, x.org_id, x.kind FROM cadres x WHERE {under} \
+                     OR (x.kind IN ({serving}) AND x.id IN (SELECT s.cadre_id FROM cadre_stations s \
+                     JOIN orgs so ON so.tenant_id = s.tenant_id AND so.id = s.org_id WHERE {stationed})) ORDER BY x.id"
+                ),
+                a,
+            )
             .await?;
         let st: Vec<(i64, i64)> =
             db.all("SELECT cadre_id, org_id FROM cadre_stations WHERE tenant_id = $1", args![t]).await?;
