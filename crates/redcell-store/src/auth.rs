@@ -276,22 +276,27 @@ pub struct Session {
 pub async fn session(db: &Db, token: &str) -> Result<Session, StoreError> {
     let now = Utc::now();
     let hash = token_hash(token);
-    let row: Option<(i64, i64, String, String, String, bool)> = db
+    type Row = (i64, i64, String, String, String, bool, Option<DateTime<Utc>>);
+    let row: Option<Row> = db
         .opt(
-            "SELECT u.id, u.tenant_id, u.username, u.display_name, s.csrf, u.must_change_password FROM sessions s \
-             JOIN users u ON u.id = s.user_id \
+            "SELECT u.id, u.tenant_id, u.username, u.display_name, s.csrf, u.must_change_password, s.last_seen \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE \
              AND (s.last_seen IS NULL OR s.last_seen > $3)",
             args![hash.clone(), now, now - Duration::minutes(SESSION_IDLE_MINUTES)],
         )
         .await?;
-    let (user_id, tenant_id, username, display_name, csrf, must_change_password) =
+    let (user_id, tenant_id, username, display_name, csrf, must_change_password, last_seen) =
         row.ok_or(StoreError::Unauthorized)?;
-    db.exec(
-        "UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND (last_seen IS NULL OR last_seen < $3)",
-        args![now, hash, now - Duration::minutes(1)],
-    )
-    .await?;
+    // Written only when a minute has passed: an UPDATE that matches nothing
+    // still takes SQLite's write lock, so the check is made here, not in SQL.
+    if last_seen.is_none_or(|l| l < now - Duration::minutes(1)) {
+        db.exec(
+            "UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND (last_seen IS NULL OR last_seen < $3)",
+            args![now, hash, now - Duration::minutes(1)],
+        )
+        .await?;
+    }
     let grants: Vec<(i64, String, String, Code<Role>)> = db
         .all(
             "SELECT o.id, o.name, o.path, g.role FROM grants g \

@@ -18,6 +18,7 @@ use redcell_testkit::store::*;
 use serde_json::Value;
 
 stories!(
+    session_use_is_written_once_a_minute,
     role_capabilities,
     reveal_needs_the_capability,
     audit_rows_snapshot_changes,
@@ -584,4 +585,25 @@ async fn files_are_sniffed_and_scoped(db: Db) {
         .expect("rows");
     assert_eq!(rows, vec![(Some(t.sec.user_id), Some(id)), (Some(auditor.user_id), Some(rid))]);
     assert_eq!(audit_count(&db, "upload").await, 2);
+}
+
+/// Using a session marks it at most once a minute: a request within the
+/// minute writes nothing (on SQLite even an UPDATE matching no row takes the
+/// write lock, so it is not issued at all).
+async fn session_use_is_written_once_a_minute(db: Db) {
+    let t = tenant(&db).await;
+    let _ = t;
+    let s = auth::login(&db, "sec_b1", PASSWORD).await.unwrap();
+    let seen = |db: Db| async move {
+        let (l,): (Option<DateTime<Utc>>,) =
+            db.one("SELECT last_seen FROM sessions ORDER BY created_at DESC LIMIT 1", Args::new()).await.unwrap();
+        l.expect("marked at login")
+    };
+    let first = seen(db.clone()).await;
+    auth::session(&db, &s.token).await.unwrap();
+    assert_eq!(seen(db.clone()).await, first, "used within the minute: not written");
+    let earlier = Utc::now() - Duration::minutes(2);
+    db.exec("UPDATE sessions SET last_seen = $1", args![earlier]).await.unwrap();
+    auth::session(&db, &s.token).await.unwrap();
+    assert!(seen(db.clone()).await > earlier + Duration::minutes(1), "used after a minute: marked again");
 }
