@@ -23,8 +23,12 @@ fn assert_redirect(r: &Resp, to: &str) {
 async fn login_flow(t: &TestApp) {
     let w = world(t).await;
 
-    // Without a session every page sends the visitor to the login page, keeping the destination.
-    assert_redirect(&t.send(Method::GET, "/", &[], Vec::new()).await, "/login?next=/");
+    // Without a session `/` is the residents' page (with the way to the staff login); every staff
+    // page sends the visitor to the login page, keeping the destination.
+    let front = t.send(Method::GET, "/", &[], Vec::new()).await;
+    front.expect(200);
+    assert!(front.body.contains("href=\"/login\""));
+    assert_redirect(&t.send(Method::GET, "/orgs", &[], Vec::new()).await, "/login?next=/orgs");
     assert_redirect(
         &t.send(Method::GET, &format!("/members?org_id={}", w.root), &[], Vec::new()).await,
         &format!("/login?next=/members%3Forg_id%3D{}", w.root),

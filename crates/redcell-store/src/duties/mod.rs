@@ -261,11 +261,20 @@ impl World {
                 a,
             )
             .await?;
+        // Only the attendance of the records loaded above (the whole tenant's
+        // was read for every page, one row per person per meeting).
+        let mut a = args![t, from];
+        let m_under = root.under("x", &mut a);
+        let a_under = root.under("y", &mut a);
         let people: Vec<PersonRow> = db
             .all(
-                "SELECT record_kind, record_id, person_kind, person_id FROM duty_people \
-                 WHERE tenant_id = $1 AND presence = 'present'",
-                args![t],
+                &format!(
+                    "SELECT p.record_kind, p.record_id, p.person_kind, p.person_id FROM duty_people p \
+                     WHERE p.tenant_id = $1 AND p.presence = 'present' AND ( \
+                     (p.record_kind = 'meeting' AND p.record_id IN (SELECT x.id FROM duty_meetings x WHERE x.held_on >= $2 AND {m_under})) \
+                     OR (p.record_kind = 'activity' AND p.record_id IN (SELECT y.id FROM duty_activities y WHERE y.held_on >= $2 AND {a_under})))"
+                ),
+                a,
             )
             .await?;
         let cal = crate::calendar::load(db, t).await?;
@@ -648,6 +657,26 @@ pub async fn cadre_of(db: &Db, p: &Principal) -> Result<Option<i64>, StoreError>
     Ok(r.map(|(c,)| c))
 }
 
+/// The community (居委会/村 level organisation) a member's organisation lies in.
+async fn member_community(db: &Db, tenant: i64, member: i64) -> Result<Option<i64>, StoreError> {
+    let kinds = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
+        .iter()
+        .map(|k| format!("'{}'", k.code()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let r: Option<(i64,)> = db
+        .opt(
+            &format!(
+                "SELECT cm.id FROM members m JOIN orgs mo ON mo.tenant_id = m.tenant_id AND mo.id = m.org_id \
+                 JOIN orgs cm ON cm.tenant_id = mo.tenant_id AND cm.kind IN ({kinds}) AND mo.path LIKE cm.path || '%' \
+                 WHERE m.tenant_id = $1 AND m.id = $2 ORDER BY cm.path DESC LIMIT 1"
+            ),
+            args![tenant, member],
+        )
+        .await?;
+    Ok(r.map(|(c,)| c))
+}
+
 /// The party member a login account stands for, if linked.
 pub async fn member_of(db: &Db, p: &Principal) -> Result<Option<i64>, StoreError> {
     let r: Option<(i64,)> = db
@@ -802,10 +831,14 @@ pub async fn my_duties(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<D
         None => member_of(db, p).await?.map(|m| ("member", m)),
     };
     if let Some((kind, pid)) = person {
-        // The account is linked to this cadre on purpose: their own duties are
-        // evaluated over the whole tenant (their stations may lie anywhere).
-        let root =
-            OrgRef::in_scope(&mut db.conn(), &crate::scope::Scope::whole_tenant(p.tenant_id), p.tenant_id).await?;
+        // The account is linked to this person on purpose. A cadre's own
+        // duties are evaluated over the whole tenant (their stations may lie
+        // anywhere); a member's within their community, where their
+        // organisational life and service happen (a whole district's records
+        // took seconds to load for one member's page).
+        let whole = crate::scope::Scope::whole_tenant(p.tenant_id);
+        let community = if kind == "member" { member_community(db, p.tenant_id, pid).await? } else { None };
+        let root = OrgRef::in_scope(&mut db.conn(), &whole, community.unwrap_or(p.tenant_id)).await?;
         let world = World::load(db, root, from).await?;
         for r in world.rules.iter().filter(|r| r.enabled) {
             for s in world.subjects(r).into_iter().filter(|s| s.kind == kind && s.id == pid) {

@@ -139,7 +139,7 @@ pub async fn public_place(db: &Db, r: &Request) -> Result<Option<String>, StoreE
             args![r.tenant_id, b],
         )
         .await?;
-    Ok(row.map(|(community, building)| format!("{community} {building}")))
+    Ok(row.map(|(community, building)| crate::home::place_label(Some(&community), &building)))
 }
 
 /// Unknown follow codes an address may try in [`LOOKUP_WINDOW_MINUTES`]
