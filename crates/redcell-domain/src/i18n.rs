@@ -15,6 +15,7 @@ pub const CSRF_PAGE_TITLE: &str = "请求被拒绝";
 pub const FORBIDDEN_TITLE: &str = "没有权限";
 pub const HOME_NAV: &str = "我的工作";
 pub const DIARY_NAV: &str = "民情日记";
+pub const GRID_TODAY_NAV: &str = "今日网格";
 pub const HOME_VISIT_SAVED: &str = "走访已记录，谢谢！";
 pub const HOME_VISIT_SAVED_WITH_REQUEST: &str = "走访已记录，同时登记了心愿/诉求，编号 {code}，工作人员核实后会安排。";
 pub const NOT_FOUND_TITLE: &str = "页面不存在";

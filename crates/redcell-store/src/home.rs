@@ -383,3 +383,101 @@ pub async fn first_tenant(db: &Db) -> Result<i64, StoreError> {
         db.opt("SELECT tenant_id FROM orgs ORDER BY tenant_id LIMIT 1", crate::db::Args::new()).await?;
     t.map(|(t,)| t).ok_or(StoreError::NotFound)
 }
+
+/// A household named for a worker's list, with why it is there.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HouseholdLine {
+    pub household_id: i64,
+    pub label: String,
+    pub grid_name: String,
+    #[schema(value_type = Vec<String>)]
+    pub tags: HouseholdTags,
+    pub last_visit: Option<NaiveDate>,
+}
+
+impl HouseholdLine {
+    pub fn tag_labels(&self) -> Vec<&'static str> {
+        self.tags.labels()
+    }
+}
+
+/// A list and how many there are in all.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Counted<T> {
+    pub total: i64,
+    pub items: Vec<T>,
+}
+
+/// A grid worker's day in the caller's area: key households (困难、孤寡、留守…)
+/// not visited since `since` (the start of the quarter), and households no
+/// member looks after. Inside the caller's read scope; at most `limit` each.
+pub async fn grid_today(
+    db: &Db,
+    p: &Principal,
+    since: NaiveDate,
+    limit: i64,
+) -> Result<(Counted<HouseholdLine>, Counted<HouseholdLine>), StoreError> {
+    let access = p.access(crate::scope::Capability::ReadRegistry)?;
+    let key = crate::duties::key_household_mask();
+    type Row = (i64, Option<String>, String, String, i64, Option<NaiveDate>);
+    let lines = |rows: Vec<Row>| {
+        let mut out: Vec<HouseholdLine> = Vec::new();
+        for (id, community, room, grid_name, tags, last) in rows {
+            if out.last().is_some_and(|h| h.household_id == id) {
+                continue;
+            }
+            out.push(HouseholdLine {
+                household_id: id,
+                label: place_label(community.as_deref(), &room),
+                grid_name,
+                tags: HouseholdTags::from_bits(tags),
+                last_visit: last,
+            });
+        }
+        out
+    };
+    let select = format!(
+        "SELECT h.id, cm.name, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room, g.name, h.tags, lv.last_visited \
+         FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
+         JOIN grids g ON g.tenant_id = h.tenant_id AND g.id = h.grid_id \
+         JOIN orgs ho ON ho.tenant_id = h.tenant_id AND ho.id = h.org_id {} \
+         LEFT JOIN duty_last_visits lv ON lv.tenant_id = h.tenant_id AND lv.household_id = h.id",
+        community_join("ho")
+    );
+    // Key households not visited this quarter, the longest waiting first.
+    let mut a = crate::db::Args::new();
+    let scope = access.scope.rows("h", &mut a);
+    let k = a.push(key);
+    let s = a.push(since);
+    let due_where = format!(
+        "(h.tags & {k}) <> 0 AND {scope} AND NOT EXISTS (SELECT 1 FROM duty_last_visits v \
+         WHERE v.tenant_id = h.tenant_id AND v.household_id = h.id AND v.last_visited >= {s})"
+    );
+    let due_total = db.int(&format!("SELECT COUNT(*) FROM households h WHERE {due_where}"), a.clone()).await?;
+    let lim = a.push(limit);
+    let due = db
+        .all(
+            &format!(
+                "{select} WHERE {due_where} ORDER BY COALESCE(lv.last_visited, '1900-01-01'), h.id, cm.path DESC LIMIT {lim}"
+            ),
+            a,
+        )
+        .await?;
+    // Households no member looks after.
+    let mut a = crate::db::Args::new();
+    let scope = access.scope.rows("h", &mut a);
+    let lvl = a.push(ContactLevel::MemberHousehold.code());
+    let alone_where = format!(
+        "{scope} AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = h.tenant_id AND c.level = {lvl} \
+         AND c.to_kind = 'household' AND c.to_id = h.id AND c.until IS NULL)"
+    );
+    let alone_total = db.int(&format!("SELECT COUNT(*) FROM households h WHERE {alone_where}"), a.clone()).await?;
+    let lim = a.push(limit);
+    let alone = db
+        .all(
+            &format!("{select} WHERE {alone_where} ORDER BY b.name, h.unit_no, h.room, h.id, cm.path DESC LIMIT {lim}"),
+            a,
+        )
+        .await?;
+    Ok((Counted { total: due_total, items: lines(due) }, Counted { total: alone_total, items: lines(alone) }))
+}

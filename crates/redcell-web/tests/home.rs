@@ -9,7 +9,8 @@ stories!(
     member_lands_on_their_households,
     visit_diary_lists_in_scope,
     unknown_pages_and_caching,
-    residents_find_who_serves_their_building
+    residents_find_who_serves_their_building,
+    grid_worker_sees_the_day_in_their_area
 );
 
 /// A member account on branch 1, linked to its member, looking after the
@@ -181,4 +182,21 @@ async fn residents_find_who_serves_their_building(t: &TestApp) {
     // Signed in, `/` is the account's own start.
     assert_eq!(t.page("/", &m).await.location(), "/my");
     assert!(t.page("/", &w.sec1).await.location().starts_with("/orgs"));
+}
+
+async fn grid_worker_sees_the_day_in_their_area(t: &TestApp) {
+    let w = world(t).await;
+    let b = &w.b[0];
+    // Branch 1's household has no member yet: listed for branch 1, not for anyone outside it.
+    let page = t.page("/grid/today", &w.sec1).await;
+    page.expect(200);
+    assert!(page.body.contains("id=\"no-member\"") && page.body.contains(&format!("/households/{}", b.household)));
+    assert!(!page.body.contains(&format!("/households/{}", w.b[1].household)), "another branch's household");
+    // Once a member looks after it, it leaves that list.
+    let (m, _) = member(t, &w).await;
+    let page = t.page("/grid/today", &w.sec1).await;
+    let alone = page.body.split("id=\"no-member\"").nth(1).unwrap();
+    assert!(!alone.contains(&format!("/households/{}", b.household)), "{alone}");
+    // Members have no such page.
+    t.page("/grid/today", &m).await.expect(403);
 }

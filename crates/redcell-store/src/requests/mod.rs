@@ -49,6 +49,7 @@ pub use public::{
 };
 pub use queue::{
     Filter, HistoryRow, RequestList, bulk_handlers, claimable, get, handlers_for, history_of, list, my_tasks,
+    open_by_deadline,
 };
 pub use revisit::{REVISIT_LINK_DAYS, revisit_by_link, revisit_link, revisit_target};
 pub use stats::{Stats, stats};

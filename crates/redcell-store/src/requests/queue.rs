@@ -286,3 +286,13 @@ impl Exportable for RequestList {
         ]
     }
 }
+
+/// Open requests inside the caller's read scope, the nearest deadline first
+/// (a grid worker's day).
+pub async fn open_by_deadline(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Request>, StoreError> {
+    let access = p.access(Capability::ReadRegistry)?;
+    let mut a = args![];
+    let read = access.scope.rows("r", &mut a);
+    let lim = a.push(limit);
+    db.all(&format!("{SELECT} WHERE {read} AND {} ORDER BY r.due_date, r.id LIMIT {lim}", open_clause()), a).await
+}
