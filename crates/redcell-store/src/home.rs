@@ -10,11 +10,12 @@ use crate::args;
 use crate::audit::{self, Actor};
 use crate::db::{Conn, Db};
 use crate::error::StoreError;
+use crate::registry::households::ROOM_SQL as ROOM;
 use crate::scope::{self, Principal};
 use chrono::NaiveDate;
+use redcell_domain::CodeEnum;
 use redcell_domain::coverage::ContactLevel;
 use redcell_domain::registry::HouseholdTags;
-use redcell_domain::{CodeEnum, OrgKind};
 
 use serde::Serialize;
 
@@ -101,17 +102,6 @@ pub fn place_label(community: Option<&str>, room: &str) -> String {
     }
 }
 
-/// The SQL naming a household row `h` (with `b` its building) with its
-/// community: `<community> <building><unit>单元<room>`.
-fn community_join(org: &str) -> String {
-    let kinds = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
-        .iter()
-        .map(|k| format!("'{}'", k.code()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!("LEFT JOIN orgs cm ON cm.kind IN ({kinds}) AND {}", scope::org_is_above("cm", org))
-}
-
 /// The member's home, or `None` when the account stands for no member.
 pub async fn member_home(db: &Db, p: &Principal) -> Result<Option<MemberHome>, StoreError> {
     let Some(member) = crate::duties::member_of(db, p).await? else { return Ok(None) };
@@ -132,14 +122,15 @@ pub async fn member_home(db: &Db, p: &Principal) -> Result<Option<MemberHome>, S
         .opt(
             &format!(
                 "SELECT m.id, r.name, m.org_id, o.name, m.central_household, m.joined_on, m.work_unit, m.skills, \
-                 cm.name, CASE WHEN h.id IS NULL THEN NULL ELSE b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room END \
+                 cm.name, CASE WHEN h.id IS NULL THEN NULL ELSE {room} END \
                  FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
                  JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
                  LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
                  LEFT JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
                  LEFT JOIN orgs ho ON ho.tenant_id = h.tenant_id AND ho.id = h.org_id {} \
                  WHERE m.tenant_id = $1 AND m.id = $2 ORDER BY cm.path DESC LIMIT 1",
-                community_join("ho")
+                scope::community_join("ho"),
+                room = ROOM
             ),
             args![t, member],
         )
@@ -183,7 +174,7 @@ async fn households_of(c: &mut impl Conn, t: i64, member: i64) -> Result<Vec<MyH
     let rows: Vec<Row> = c
         .all(
             &format!(
-                "SELECT h.id, cm.name, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room, \
+                "SELECT h.id, cm.name, {room}, \
                  g.name, c.level, h.tags, lv.last_visited, \
                  (SELECT MAX(v.visited_on) FROM duty_visits v WHERE v.tenant_id = h.tenant_id AND v.target_kind = 'household' \
                   AND v.target_id = h.id AND v.visitor_kind = 'member' AND v.visitor_id = $3) \
@@ -195,12 +186,29 @@ async fn households_of(c: &mut impl Conn, t: i64, member: i64) -> Result<Vec<MyH
                  WHERE c.tenant_id = $1 AND c.from_kind = 'member' AND c.from_id = $2 AND c.to_kind = 'household' \
                  AND c.level IN ({}) AND c.until IS NULL \
                  ORDER BY b.name, h.unit_no, h.room, h.id, cm.path DESC LIMIT 400",
-                community_join("ho"),
-                household_levels()
+                scope::community_join("ho"),
+                household_levels(), room = ROOM
             ),
             args![t, member, member],
         )
         .await?;
+    // Who lives in them, in one query (not one per household).
+    let people: Vec<(i64, String, Option<String>)> = c
+        .all(
+            &format!(
+                "SELECT r.household_id, r.name, r.phone FROM residents r JOIN contacts c ON c.tenant_id = r.tenant_id \
+                 AND c.to_id = r.household_id WHERE c.tenant_id = $1 AND c.from_kind = 'member' AND c.from_id = $2 \
+                 AND c.to_kind = 'household' AND c.level IN ({}) AND c.until IS NULL ORDER BY r.household_id, r.id",
+                household_levels()
+            ),
+            args![t, member],
+        )
+        .await?;
+    let mut by_household: std::collections::HashMap<i64, Vec<(String, Option<String>)>> =
+        std::collections::HashMap::new();
+    for (h, name, phone) in people {
+        by_household.entry(h).or_default().push((name, phone));
+    }
     let mut out: Vec<MyHousehold> = Vec::new();
     for (id, community, room, grid_name, level, tags, last, mine) in rows {
         let label = place_label(community.as_deref(), &room);
@@ -208,12 +216,8 @@ async fn households_of(c: &mut impl Conn, t: i64, member: i64) -> Result<Vec<MyH
         if out.last().is_some_and(|h| h.household_id == id) {
             continue;
         }
-        let people: Vec<(String, Option<String>)> = c
-            .all(
-                "SELECT name, phone FROM residents WHERE tenant_id = $1 AND household_id = $2 ORDER BY id LIMIT 20",
-                args![t, id],
-            )
-            .await?;
+        let people: &[(String, Option<String>)] = by_household.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let people = &people[..people.len().min(20)];
         out.push(MyHousehold {
             household_id: id,
             label,
@@ -318,7 +322,7 @@ pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingS
                  JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id \
                  JOIN orgs go ON go.tenant_id = g.tenant_id AND go.id = g.org_id {} \
                  WHERE b.tenant_id = $1 AND b.id = $2 ORDER BY cm.path DESC LIMIT 1",
-                community_join("go")
+                scope::community_join("go")
             ),
             args![tenant, building],
         )
@@ -437,12 +441,13 @@ pub async fn grid_today(
         out
     };
     let select = format!(
-        "SELECT h.id, cm.name, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room, g.name, h.tags, lv.last_visited \
+        "SELECT h.id, cm.name, {room}, g.name, h.tags, lv.last_visited \
          FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
          JOIN grids g ON g.tenant_id = h.tenant_id AND g.id = h.grid_id \
          JOIN orgs ho ON ho.tenant_id = h.tenant_id AND ho.id = h.org_id {} \
          LEFT JOIN duty_last_visits lv ON lv.tenant_id = h.tenant_id AND lv.household_id = h.id",
-        community_join("ho")
+        scope::community_join("ho"),
+        room = ROOM
     );
     // Key households not visited this quarter, the longest waiting first.
     let mut a = crate::db::Args::new();

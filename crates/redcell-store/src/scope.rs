@@ -187,6 +187,34 @@ pub fn org_under_id(alias: &str, tenant_id: i64, org: impl Into<crate::db::Arg>,
     )
 }
 
+/// Can `p` open the page of cadre `id` (the cadre's organisation lies in
+/// their read scope)? A street cadre seen from a branch cannot: lists name
+/// such a person without a link.
+pub(crate) async fn cadre_readable(db: &crate::Db, p: &Principal, id: i64) -> Result<bool, StoreError> {
+    let path: Option<(String,)> = db
+        .opt(
+            "SELECT o.path FROM cadres x JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
+             WHERE x.tenant_id = $1 AND x.id = $2",
+            crate::args![p.tenant_id, id],
+        )
+        .await?;
+    let read = p.scope(Capability::ReadRegistry);
+    Ok(path.is_some_and(|(x,)| OrgPath::parse(&x).is_ok_and(|x| read.contains(&x))))
+}
+
+/// SQL joining `orgs cm`: the community-level organisations (居委会/村) above
+/// or at the organisation row `org`, deepest last in `cm.path` order (a
+/// `LEFT JOIN`: an organisation outside any community gets NULLs). The one
+/// place that says which organisations are communities, for labels in words.
+pub fn community_join(org: &str) -> String {
+    let kinds = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
+        .iter()
+        .map(|k| format!("'{}'", k.code()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("LEFT JOIN orgs cm ON cm.kind IN ({kinds}) AND {}", org_is_above("cm", org))
+}
+
 /// SQL condition: the row `alias` (with `tenant_id`, `org_id`) belongs to
 /// the subtree of organisation `org` (an id, looked up in the same tenant).
 pub fn rows_under_id(alias: &str, tenant_id: i64, org: impl Into<crate::db::Arg>, args: &mut Args) -> String {

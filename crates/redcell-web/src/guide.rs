@@ -79,10 +79,7 @@ struct TenantQuery {
 
 /// The public guide of a tenant: what to bring, how long, where to go.
 async fn public_page(State(s): State<Shared>, Query(q): Query<TenantQuery>) -> PageResult {
-    let tenant = match q.t {
-        Some(t) => t,
-        None => redcell_store::requests::default_tenant(&s.db).await?,
-    };
+    let tenant = redcell_store::requests::tenant_or_default(&s.db, q.t).await?;
     let entries = guide::public(&s.db, tenant, &GuideFilter::default()).await?.into_iter().map(|e| e.view).collect();
     Ok(render(&GuidePage {
         nav: None,

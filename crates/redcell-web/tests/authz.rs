@@ -1091,10 +1091,7 @@ async fn check(
             }
         }
     }
-    let reveal = route.path.ends_with("/reveal")
-        || route.path.ends_with("/contact")
-        || route.path.ends_with("/phones")
-        || route.path.ends_with("/call");
+    let reveal = reveals_personal_data(&route.path);
     if (!reveal || must_refuse)
         && let Some(clear) = clear_personal_data(&resp.body)
     {

@@ -163,20 +163,12 @@ pub(crate) async fn roster_where(
 pub async fn roster(db: &Db, p: &Principal, f: &RosterFilter, page: Page) -> Result<Paged<Contact>, StoreError> {
     let (w, a) = roster_where(db, p, f, Capability::ReadRegistry).await?;
     let mut list: Paged<Contact> = paged(db, SELECT, &format!("{FROM} WHERE {w}"), ROSTER_ORDER, a, page).await?;
-    let read = p.scope(Capability::ReadRegistry);
     let mut readable: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
     for c in list.items.iter_mut().filter(|c| c.from_kind == "cadre") {
         let ok = match readable.get(&c.from_id) {
             Some(ok) => *ok,
             None => {
-                let path: Option<(String,)> = db
-                    .opt(
-                        "SELECT o.path FROM cadres x JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
-                         WHERE x.tenant_id = $1 AND x.id = $2",
-                        args![p.tenant_id, c.from_id],
-                    )
-                    .await?;
-                let ok = path.is_some_and(|(x,)| redcell_domain::OrgPath::parse(&x).is_ok_and(|x| read.contains(&x)));
+                let ok = crate::scope::cadre_readable(db, p, c.from_id).await?;
                 readable.insert(c.from_id, ok);
                 ok
             }

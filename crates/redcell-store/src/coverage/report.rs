@@ -198,17 +198,9 @@ pub async fn report(db: &Db, p: &Principal, org_id: i64) -> Result<Report, Store
     let mut r = report_of(db, &org).await?;
     // A person outside the caller's read scope (a street cadre judged on a
     // branch) is named without a link to a page they cannot open.
-    let read = p.scope(Capability::ReadRegistry);
     for item in r.gaps.iter_mut().flat_map(|g| g.items.iter_mut()) {
         let Some(id) = item.href.strip_prefix("/cadres/").and_then(|x| x.parse::<i64>().ok()) else { continue };
-        let path: Option<(String,)> = db
-            .opt(
-                "SELECT o.path FROM cadres c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id \
-                 WHERE c.tenant_id = $1 AND c.id = $2",
-                args![org.tenant_id, id],
-            )
-            .await?;
-        if !path.is_some_and(|(x,)| redcell_domain::OrgPath::parse(&x).is_ok_and(|x| read.contains(&x))) {
+        if !crate::scope::cadre_readable(db, p, id).await? {
             item.href = String::new();
         }
     }

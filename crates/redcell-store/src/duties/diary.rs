@@ -9,7 +9,7 @@ use crate::registry::{Page, Paged, paged};
 use crate::scope::{Capability, OrgRef, Principal};
 use chrono::NaiveDate;
 use redcell_domain::duties::{TargetKind, VisitPurpose};
-use redcell_domain::{CodeEnum, FieldError, OrgKind, i18n};
+use redcell_domain::{CodeEnum, FieldError, i18n};
 use serde::{Deserialize, Serialize};
 
 /// Which visits to list. Every field is optional; the organisation defaults
@@ -60,14 +60,6 @@ impl DiaryVisit {
     }
 }
 
-fn community_kinds() -> String {
-    [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
-        .iter()
-        .map(|k| format!("'{}'", k.code()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The `SELECT` of a diary row over `duty_visits v JOIN orgs o`.
 fn select() -> String {
     format!(
@@ -77,18 +69,18 @@ fn select() -> String {
                WHERE m.tenant_id = v.tenant_id AND m.id = v.visitor_id) END, '') AS visitor_name, \
          v.target_kind, v.target_id, \
          COALESCE(CASE v.target_kind \
-           WHEN 'household' THEN (SELECT COALESCE((SELECT cm.name FROM orgs cm WHERE cm.tenant_id = ho.tenant_id AND cm.kind IN ({kinds}) \
-                AND ho.path LIKE cm.path || '%' ORDER BY cm.path DESC LIMIT 1) || ' ', '') \
-                || b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room \
+           WHEN 'household' THEN (SELECT COALESCE(cm.name || ' ', '') || {room} \
                 FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
-                JOIN orgs ho ON ho.tenant_id = h.tenant_id AND ho.id = h.org_id WHERE h.tenant_id = v.tenant_id AND h.id = v.target_id) \
+                JOIN orgs ho ON ho.tenant_id = h.tenant_id AND ho.id = h.org_id {community} \
+                WHERE h.tenant_id = v.tenant_id AND h.id = v.target_id ORDER BY cm.path DESC LIMIT 1) \
            WHEN 'building' THEN (SELECT b.name FROM buildings b WHERE b.tenant_id = v.tenant_id AND b.id = v.target_id) \
            WHEN 'grid' THEN (SELECT g.name FROM grids g WHERE g.tenant_id = v.tenant_id AND g.id = v.target_id) \
            WHEN 'member' THEN (SELECT r.name FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
                 WHERE m.tenant_id = v.tenant_id AND m.id = v.target_id) \
            ELSE (SELECT t.name FROM orgs t WHERE t.tenant_id = v.tenant_id AND t.id = v.target_id) END, '') AS target, \
          v.purpose, v.learned, v.request_id",
-        kinds = community_kinds()
+        community = crate::scope::community_join("ho"),
+        room = crate::registry::households::ROOM_SQL
     )
 }
 

@@ -659,22 +659,17 @@ pub async fn cadre_of(db: &Db, p: &Principal) -> Result<Option<i64>, StoreError>
 
 /// The community (居委会/村 level organisation) a member's organisation lies in.
 async fn member_community(db: &Db, tenant: i64, member: i64) -> Result<Option<i64>, StoreError> {
-    let kinds = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
-        .iter()
-        .map(|k| format!("'{}'", k.code()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let r: Option<(i64,)> = db
+    let r: Option<(Option<i64>,)> = db
         .opt(
             &format!(
-                "SELECT cm.id FROM members m JOIN orgs mo ON mo.tenant_id = m.tenant_id AND mo.id = m.org_id \
-                 JOIN orgs cm ON cm.tenant_id = mo.tenant_id AND cm.kind IN ({kinds}) AND mo.path LIKE cm.path || '%' \
-                 WHERE m.tenant_id = $1 AND m.id = $2 ORDER BY cm.path DESC LIMIT 1"
+                "SELECT cm.id FROM members m JOIN orgs mo ON mo.tenant_id = m.tenant_id AND mo.id = m.org_id {} \
+                 WHERE m.tenant_id = $1 AND m.id = $2 ORDER BY cm.path DESC LIMIT 1",
+                crate::scope::community_join("mo")
             ),
             args![tenant, member],
         )
         .await?;
-    Ok(r.map(|(c,)| c))
+    Ok(r.and_then(|(c,)| c))
 }
 
 /// The party member a login account stands for, if linked.

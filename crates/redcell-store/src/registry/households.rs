@@ -115,6 +115,10 @@ pub(crate) async fn get_in(c: &mut impl Conn, p: &Principal, id: HouseholdId) ->
     c.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND {cond}"), a).await
 }
 
+/// A household in words (`3幢2单元301`, as [`HouseholdView::label`]) in SQL
+/// over a household row `h` and its building `b`.
+pub(crate) const ROOM_SQL: &str = "b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room";
+
 /// A household of the tenant whatever the caller's scope: only for a
 /// caller whose right to it was proved another way (a member's own contact).
 pub(crate) async fn get_of_tenant(c: &mut impl Conn, tenant_id: i64, id: HouseholdId) -> Result<Household, StoreError> {

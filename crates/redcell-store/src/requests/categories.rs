@@ -76,6 +76,14 @@ pub(crate) async fn by_code_in(c: &mut impl Conn, tenant_id: i64, code: &str) ->
     .ok_or_else(|| FieldError::new("category", "unknown", i18n::REQ_CATEGORY_UNKNOWN).into())
 }
 
+/// The tenant a public page names (`?t=`), else [`default_tenant`].
+pub async fn tenant_or_default(db: &Db, t: Option<i64>) -> Result<i64, StoreError> {
+    match t {
+        Some(t) => Ok(t),
+        None => default_tenant(db).await,
+    }
+}
+
 /// The tenant that takes public submissions when the page names none: the
 /// first one with categories.
 pub async fn default_tenant(db: &Db) -> Result<i64, StoreError> {

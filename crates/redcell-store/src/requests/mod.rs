@@ -41,7 +41,9 @@ pub mod submit;
 pub mod wishes;
 
 pub use act::{ActInput, BulkOutcome, act, actions_for, bulk};
-pub use categories::{Category, CategoryView, categories, category_by_code, create_category, default_tenant};
+pub use categories::{
+    Category, CategoryView, categories, category_by_code, create_category, default_tenant, tenant_or_default,
+};
 pub use parts::{Chase, Part, add_part, chase, chases, parts, set_part_status};
 pub use public::{
     LOOKUP_MISSES_PER_WINDOW, LOOKUP_WINDOW_MINUTES, PublicBuilding, PublicFilter, PublicNote, PublicView,

@@ -9,7 +9,6 @@ use crate::db::Db;
 use crate::error::StoreError;
 use crate::scope;
 use chrono::{DateTime, NaiveDate, Utc};
-use redcell_domain::OrgKind;
 use redcell_domain::ids::*;
 use serde::Serialize;
 
@@ -97,19 +96,13 @@ pub struct PublicBuilding {
 
 /// The buildings of a tenant for the public page, ordered community → grid → building.
 pub async fn public_buildings(db: &Db, tenant_id: i64) -> Result<Vec<PublicBuilding>, StoreError> {
-    let community = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
-        .iter()
-        .map(|k| format!("'{}'", k.code()))
-        .collect::<Vec<_>>()
-        .join(", ");
     db.all(
         &format!(
-            "SELECT b.id, COALESCE(c.name, o.name) AS community, g.name AS grid, b.name, b.address FROM buildings b \
+            "SELECT b.id, COALESCE(cm.name, o.name) AS community, g.name AS grid, b.name, b.address FROM buildings b \
              JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id \
-             JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id \
-             LEFT JOIN orgs c ON c.kind IN ({community}) AND {} \
-             WHERE b.tenant_id = $1 ORDER BY COALESCE(c.path, o.path), g.code, b.name, b.id LIMIT 3000",
-            scope::org_is_above("c", "o")
+             JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id {} \
+             WHERE b.tenant_id = $1 ORDER BY COALESCE(cm.path, o.path), g.code, b.name, b.id LIMIT 3000",
+            scope::community_join("o")
         ),
         args![tenant_id],
     )
@@ -121,20 +114,14 @@ pub async fn public_buildings(db: &Db, tenant_id: i64) -> Result<Vec<PublicBuild
 /// staff typed, which may name a room). `None` when it names no building.
 pub async fn public_place(db: &Db, r: &Request) -> Result<Option<String>, StoreError> {
     let Some(b) = r.building_id else { return Ok(None) };
-    let community = [OrgKind::CommunityCommittee, OrgKind::VillageGeneralBranch]
-        .iter()
-        .map(|k| format!("'{}'", k.code()))
-        .collect::<Vec<_>>()
-        .join(", ");
     let row: Option<(String, String)> = db
         .opt(
             &format!(
-                "SELECT COALESCE(c.name, o.name), b.name FROM buildings b \
+                "SELECT COALESCE(cm.name, o.name), b.name FROM buildings b \
                  JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id \
-                 JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id \
-                 LEFT JOIN orgs c ON c.kind IN ({community}) AND {} \
-                 WHERE b.tenant_id = $1 AND b.id = $2 ORDER BY c.path DESC LIMIT 1",
-                scope::org_is_above("c", "o")
+                 JOIN orgs o ON o.tenant_id = g.tenant_id AND o.id = g.org_id {} \
+                 WHERE b.tenant_id = $1 AND b.id = $2 ORDER BY cm.path DESC LIMIT 1",
+                scope::community_join("o")
             ),
             args![r.tenant_id, b],
         )

@@ -35,12 +35,9 @@ struct HomeQuery {
 /// The tenant a resident's page is about: the one named, else the one
 /// with request categories, else the first there is.
 async fn tenant_of(s: &Shared, t: Option<i64>) -> Result<i64, redcell_store::StoreError> {
-    match t {
-        Some(t) => Ok(t),
-        None => match requests::default_tenant(&s.db).await {
-            Err(redcell_store::StoreError::NotFound) => home::first_tenant(&s.db).await,
-            other => other,
-        },
+    match requests::tenant_or_default(&s.db, t).await {
+        Err(redcell_store::StoreError::NotFound) => home::first_tenant(&s.db).await,
+        other => other,
     }
 }
 

@@ -71,10 +71,7 @@ struct TenantQuery {
 }
 
 async fn tenant_of(s: &Shared, t: Option<i64>) -> Result<i64, StoreError> {
-    match t {
-        Some(t) => Ok(t),
-        None => requests::default_tenant(&s.db).await,
-    }
+    requests::tenant_or_default(&s.db, t).await
 }
 
 async fn new_page(
