@@ -185,7 +185,7 @@ async fn copy_into(db: &Db, url: &str, out: &Path) -> Result<Manifest, StoreErro
             // VACUUM INTO reads one snapshot and writes it as a new file; the
             // counts and the schema version are read from the copy itself.
             let target = out.to_str().ok_or_else(|| internal("path", "not UTF-8"))?.replace('\'', "''");
-            let mut conn = pool.acquire().await?;
+            let mut conn = pool.read.acquire().await?;
             sqlx::query(&format!("VACUUM INTO '{target}'")).execute(&mut *conn).await?;
             drop(conn);
             // Read the copy read-only on a connection of its own: nothing

@@ -31,7 +31,7 @@ async fn sqlite_writes_succeed_again_after_the_disk_was_full() {
         .journal_mode(SqliteJournalMode::Wal)
         .pragma("max_page_count", "400");
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
-    let db = Db::Sqlite(pool.clone());
+    let db = Db::Sqlite(redcell_store::db::Lite::one(pool.clone()));
     db.exec("CREATE TABLE filler (n BIGINT NOT NULL, data TEXT NOT NULL)", Args::new()).await.unwrap();
 
     // Fill it up: every write eventually fails as "full", several in a row.

@@ -121,3 +121,35 @@ impl TestDb {
         }
     }
 }
+
+/// An empty PostgreSQL database on the `REDCELL_TEST_PG` server for a test
+/// that runs the binary (which migrates it itself), dropped when this goes
+/// out of scope. For tests outside a runtime.
+pub struct PgDatabase {
+    pub url: String,
+    _guard: PgGuard,
+}
+
+impl PgDatabase {
+    /// `None` (printing "skipped: `what` on PostgreSQL") when
+    /// `REDCELL_TEST_PG` is not set.
+    pub fn create(what: &str) -> Option<PgDatabase> {
+        let Some(base) = pg_base() else {
+            println!("skipped: {what} on PostgreSQL ({PG_ENV} is not set)");
+            return None;
+        };
+        let name = unique_name();
+        let (b, n) = (base.clone(), name.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let admin = pg_admin(&b).await.unwrap_or_else(|e| panic!("connect to {PG_ENV}={b}: {e}"));
+                admin.exec(&format!("CREATE DATABASE \"{n}\""), Args::new()).await.expect("create test database");
+                admin.close().await;
+            })
+        })
+        .join()
+        .expect("create the database");
+        Some(PgDatabase { url: format!("{base}/{name}"), _guard: PgGuard { base, name, dropped: false } })
+    }
+}

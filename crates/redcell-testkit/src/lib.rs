@@ -28,7 +28,7 @@ pub mod store;
 #[cfg(feature = "app")]
 pub mod app;
 
-pub use db::{PG_ENV, TestDb, pg_base};
+pub use db::{PG_ENV, PgDatabase, TestDb, pg_base};
 pub use multipart::Multipart;
 
 use chrono::NaiveDate;
