@@ -5,8 +5,11 @@
 // claims it, reveals the family's phone (audited) and completes it; the
 // secretary sends the revisit link and the resident answers with their own
 // choice (nothing pre-selected). Every page on the way fits a 360 px screen.
+// Then where staff start: the secretary and the street on their organisation
+// at a glance (drilled down street → community → branch → grid), the grid
+// worker on today's grid.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_PASSWORD=... node member.mjs
-//   (demo accounts dy0101, zxh0101 and zb0101 share RC_PASSWORD)
+//   (demo accounts dy0101, zxh0101, zb0101, wg0101 and admin share RC_PASSWORD)
 import { chromium } from 'playwright-core';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +63,8 @@ const member = await session();
 const central = await session();
 const staff = await session();
 const resident = await session();
+const street = await session();
+const grid = await session();
 try {
   // 1. A party member lands on the households they look after.
   const mp = member.page;
@@ -103,6 +108,9 @@ try {
   // 2. The secretary verifies the wish with the family and publishes it.
   const sp = staff.page;
   await login(sp, 'zb0101');
+  check('the secretary lands on the branch at a glance', /\/orgs\/\d+\/glance$/.test(sp.url()), sp.url());
+  check('the glance draws its pictures on the server', (await sp.locator('svg.ring').count()) === 2);
+  await fits(sp, 'the branch at a glance');
   await sp.goto(`${base}/requests?q=${code}`);
   await submitIn(sp, `a:text-is("${code}")`);
   const requestUrl = sp.url();
@@ -159,13 +167,39 @@ try {
   // Unknown pages are answered in Chinese inside the layout.
   await rp.goto(base + '/no-such-page');
   check('an unknown address gets a Chinese 404 page', (await rp.textContent('h1')).includes('页面不存在'));
+  // 5. The street starts at a glance and drills down to a grid.
+  const ap = street.page;
+  await login(ap, 'admin');
+  check('the street lands on its glance', /\/orgs\/\d+\/glance$/.test(ap.url()), ap.url());
+  const legend = await ap.locator('ul.legend a').allTextContents();
+  check('open requests are shown by card', legend.length === 4 && legend.some(t => t.includes('红牌')), legend.join(','));
+  await fits(ap, 'the street at a glance');
+  await ap.screenshot({ path: out + 'glance-1-street.png', fullPage: true });
+  const streetUrl = ap.url();
+  await submitIn(ap, 'li.part a.part-name');
+  check('a community opens from the street', /\/orgs\/\d+\/glance$/.test(ap.url()) && ap.url() !== streetUrl, ap.url());
+  await fits(ap, 'a community at a glance');
+  await submitIn(ap, 'li.part a.part-name');
+  check('a branch opens from its community', /\/orgs\/\d+\/glance$/.test(ap.url()), ap.url());
+  check('a branch lists its grids', (await ap.textContent('#parts')).includes('各网格'));
+  await ap.screenshot({ path: out + 'glance-2-branch.png', fullPage: true });
+  await submitIn(ap, 'li.part a.part-name');
+  check('a grid opens from its branch', /\/grids\/\d+$/.test(ap.url()), ap.url());
+  await ap.goto(streetUrl);
+  await submitIn(ap, 'ul.legend a:has-text("红牌")');
+  check('the red piece lists the red-carded requests', ap.url().includes('card=red') && (await ap.locator('tbody tr').count()) > 0, ap.url());
+  await fits(ap, 'the red-carded requests');
+  const gp = grid.page;
+  await login(gp, 'wg0101');
+  check('the grid worker lands on today\'s grid', gp.url().endsWith('/grid/today'), gp.url());
+
   check('no console errors or CSP violations',
     problems.filter(p => !/status of 4(04|22)/.test(p)).length === 0, problems.join(' | '));
 } catch (e) {
   failed++;
   console.log(`FAIL exception ${e.stack || e}`);
 } finally {
-  for (const s of [member, central, staff, resident]) await s.ctx.close();
+  for (const s of [member, central, staff, resident, street, grid]) await s.ctx.close();
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -254,6 +254,8 @@ raw_struct!(
         }
         optional {
             phone: String,
+            /// The work phone the cadre agreed to publish (public pages, boards).
+            public_phone: String,
             title: String,
             /// The member record of a cadre who is a party member.
             member_id: i64,
@@ -549,6 +551,8 @@ pub struct NewCadre {
     pub kind: CadreKind,
     pub name: String,
     pub phone: Option<Phone>,
+    /// Published with the cadre's consent; `None`: nothing published.
+    pub public_phone: Option<Phone>,
     pub title: Option<String>,
     pub member_id: Option<MemberId>,
     /// Organisations the cadre is stationed in (may be empty).
@@ -562,6 +566,7 @@ impl RawCadre {
         let kind = e.check(CadreKind::parse("kind", s(&self.kind)));
         let name = e.check(name("name", &self.name));
         let phone = e.check(opt_phone("phone", &self.phone)).flatten();
+        let public_phone = e.check(opt_phone("public_phone", &self.public_phone)).flatten();
         let title = e.check(opt_text("title", &self.title, 40)).flatten();
         let member_id = e.check(id_ref("member_id", &self.member_id, false)).flatten();
         let mut stations: Vec<i64> = self.stations.clone().unwrap_or_default();
@@ -577,6 +582,7 @@ impl RawCadre {
             kind: kind.unwrap_or(CadreKind::GridWorker),
             name: name.unwrap_or_default(),
             phone,
+            public_phone,
             title,
             member_id,
             stations,

@@ -1810,6 +1810,9 @@ async fn write_plan(tx: &mut Tx, plan: &Plan, now: DateTime<Utc>) -> Result<(), 
             kind: c.kind,
             name: c.name.clone(),
             phone: Some(c.phone.clone()),
+            // Grid staff agreed to publish their work phone for residents.
+            public_phone: matches!(c.kind, CadreKind::GridWorker | CadreKind::StationedCadre)
+                .then(|| work_phone(&c.phone, c.id)),
             title: Some(c.title.clone()),
             member_id: None,
         })
@@ -1819,6 +1822,15 @@ async fn write_plan(tx: &mut Tx, plan: &Plan, now: DateTime<Utc>) -> Result<(), 
         plan.stations.iter().map(|(c, o)| (CadreId::new(*c), OrgId::new(*o))).collect();
     cadres::insert_stations(tx, t, &stations).await?;
     Ok(())
+}
+
+/// A work phone for a demo cadre, other than their own: the same first seven
+/// digits (a valid mobile prefix), the last four from the cadre's id.
+fn work_phone(own: &str, id: i64) -> String {
+    let head: String = own.chars().take(7).collect();
+    let tail = format!("{:04}", (id * 7919 + 1234) % 10000);
+    let phone = format!("{head}{tail}");
+    if phone == own { format!("{head}{:04}", (id * 7919 + 1235) % 10000) } else { phone }
 }
 
 async fn write_chunk(tx: &mut Tx, tenant: i64, now: DateTime<Utc>, c: &Chunk) -> Result<(), StoreError> {

@@ -6,6 +6,8 @@
 //! account ([`crate::duties::member_of`]): nobody names a member id here, so
 //! nobody can ask for another member's households.
 
+pub mod glance;
+
 use crate::args;
 use crate::audit::{self, Actor};
 use crate::db::{Conn, Db};
@@ -292,6 +294,8 @@ pub struct Server {
     pub name: String,
     /// 党员, 党员中心户, 驻格干部, 网格员 …
     pub role: String,
+    /// The work phone they agreed to publish (grid staff only).
+    pub phone: Option<String>,
 }
 
 /// Who serves a building, for the anonymous public page.
@@ -353,20 +357,21 @@ pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingS
             continue;
         }
         let role = if central { "党员中心户" } else { "联系党员" };
-        members.push((id, Server { name: mask_name(&n), role: role.into() }));
+        members.push((id, Server { name: mask_name(&n), role: role.into(), phone: None }));
     }
-    let staff: Vec<(String, String)> = db
+    let staff: Vec<(String, String, Option<String>)> = db
         .all(
-            "SELECT DISTINCT x.name, x.kind FROM cadre_stations s JOIN cadres x ON x.tenant_id = s.tenant_id AND x.id = s.cadre_id \
+            "SELECT DISTINCT x.name, x.kind, x.public_phone FROM cadre_stations s JOIN cadres x ON x.tenant_id = s.tenant_id AND x.id = s.cadre_id \
              WHERE s.tenant_id = $1 AND s.org_id = $2 ORDER BY x.kind, x.name LIMIT 20",
             args![tenant, grid_org],
         )
         .await?;
     let staff = staff
         .into_iter()
-        .map(|(n, k)| Server {
+        .map(|(n, k, phone)| Server {
             name: n,
             role: redcell_domain::CadreKind::from_code(&k).map(|k| k.label()).unwrap_or("工作人员").into(),
+            phone,
         })
         .collect();
     Ok(BuildingServers {

@@ -215,6 +215,18 @@ pub fn community_join(org: &str) -> String {
     format!("LEFT JOIN orgs cm ON cm.kind IN ({kinds}) AND {}", org_is_above("cm", org))
 }
 
+/// SQL: the short name of the community (社区/村; "党委" and "党总支" left
+/// off) that the row `alias` (with `tenant_id`, `org_id`) belongs to, or NULL
+/// outside any community. A scalar subquery, for naming places in words: "1幢
+/// 1单元101" alone names a room in every community of a street.
+pub fn community_of(alias: &str) -> String {
+    format!(
+        "(SELECT REPLACE(REPLACE(cm.name, '党委', ''), '党总支', '') FROM orgs co {} \
+         WHERE co.tenant_id = {alias}.tenant_id AND co.id = {alias}.org_id ORDER BY cm.path DESC LIMIT 1)",
+        community_join("co")
+    )
+}
+
 /// SQL condition: the row `alias` (with `tenant_id`, `org_id`) belongs to
 /// the subtree of organisation `org` (an id, looked up in the same tenant).
 pub fn rows_under_id(alias: &str, tenant_id: i64, org: impl Into<crate::db::Arg>, args: &mut Args) -> String {

@@ -12,7 +12,7 @@ use redcell_store::duties::{self, records};
 use redcell_store::{Db, Principal, StoreError, args, auth, home, requests};
 use redcell_testkit::store::*;
 
-stories!(member_sees_and_serves_their_own_households);
+stories!(member_sees_and_serves_their_own_households, the_glance_adds_up_and_drills_down_to_grids);
 
 async fn member_account(db: &Db, t: &Tenant, username: &str, member: usize, org_code: &str) -> Principal {
     auth::add_user(db, username, username, PASSWORD, Role::Member, org_code).await.unwrap();
@@ -147,4 +147,89 @@ async fn member_sees_and_serves_their_own_households(db: Db) {
     let r = requests::get(&db, &t.sec, sub.id).await.unwrap();
     assert!(!requests::wishes::may_verify(&t.sec, &r));
     assert_eq!(r.wish_stage.map(|s| s.code()), Some("published"));
+}
+
+/// The organisation at a glance: the street's figures are the sum of its
+/// communities', a branch's parts are its grids, every branch without a
+/// meeting or a visit is silent until one is recorded, the card filter of the
+/// queue finds what the picture counts, and a secretary cannot look above
+/// their own branch.
+async fn the_glance_adds_up_and_drills_down_to_grids(db: Db) {
+    use redcell_store::home::glance;
+    let t = tenant(&db).await;
+    let mut tx = db.begin().await.unwrap();
+    requests::seed::default_categories(&mut tx, t.root.id.get()).await.unwrap();
+    tx.commit().await.unwrap();
+    let today = redcell_store::coverage::today();
+    let raw = RawContact {
+        level: s(ContactLevel::MemberHousehold.code()),
+        from_id: s(t.members[0].id),
+        to_id: s(t.households[0].id),
+        since: s(today - Duration::days(30)),
+        reason: s("就近联系"),
+        to_kind: None,
+    };
+    contacts::start(&db, &t.admin, raw.validate(today).unwrap()).await.unwrap();
+    for (grid, text) in [(t.grids[0].id, "路灯不亮"), (t.grids[0].id, "楼道堆物"), (t.grids[2].id, "井盖松动")]
+    {
+        let n = RawRequest {
+            category: s("facility"),
+            description: s(text),
+            grid_id: s(grid),
+            contact_phone: s("13912345678"),
+            ..RawRequest::default()
+        };
+        requests::submit(&db, t.root.id.get(), n.validate().unwrap(), requests::Source::Resident, None, None)
+            .await
+            .unwrap();
+    }
+    // One of them has been red-carded.
+    db.exec("UPDATE requests SET card = 'red' WHERE description = $1", args!["井盖松动"]).await.unwrap();
+
+    let g = glance::glance(&db, &t.admin, t.root.id).await.unwrap();
+    assert_eq!((g.whole.households, g.whole.covered), (4, 1));
+    assert_eq!((g.whole.open, g.whole.red), (3, 1));
+    assert_eq!(g.whole.coverage_percent(), Some(25));
+    let names: Vec<&str> = g.parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, vec![t.c1.name.as_str(), t.c2.name.as_str()], "the communities, in order");
+    let sum = g.parts.iter().fold((0, 0, 0, 0), |a, p| {
+        (a.0 + p.figures.households, a.1 + p.figures.covered, a.2 + p.figures.open, a.3 + p.figures.red)
+    });
+    assert_eq!(sum, (g.whole.households, g.whole.covered, g.whole.open, g.whole.red), "the parts add up");
+    assert!(g.parts.iter().all(|p| p.href == format!("/orgs/{}/glance", p.id)));
+    assert_eq!(g.branches, 3);
+    assert_eq!(g.silent.len(), 3, "no meeting and no visit anywhere yet");
+
+    // A branch: its parts are its grids (the party group is not a part).
+    let b1 = glance::glance(&db, &t.admin, t.b1.id).await.unwrap();
+    assert!(b1.parts.iter().all(|p| p.is_grid()), "{:?}", b1.parts);
+    assert_eq!(b1.parts.len(), 1);
+    assert_eq!((b1.parts[0].figures.households, b1.parts[0].figures.open), (2, 2));
+    assert_eq!(b1.parts[0].href, format!("/grids/{}", t.grids[0].id));
+
+    // A visit in B1 ends its silence.
+    let v = records::RawVisit {
+        visitor_kind: s("member"),
+        visitor_id: s(t.members[0].id),
+        target_kind: s("household"),
+        target_id: s(t.households[0].id),
+        visited_on: s(today),
+        learned: s("一切安好"),
+        ..records::RawVisit::default()
+    };
+    records::record_visit(&db, &t.sec, &v, today).await.unwrap();
+    let g = glance::glance(&db, &t.admin, t.root.id).await.unwrap();
+    assert_eq!(g.silent.len(), 2);
+    assert!(g.silent.iter().all(|b| b.id != t.b1.id.get()));
+    assert_eq!((g.whole.visits, g.whole.last_visit), (1, Some(today)));
+
+    // The queue's card filter lists what the picture counts.
+    let f = requests::Filter { card: s("red"), org_id: Some(t.root.id), ..requests::Filter::default() };
+    let red = requests::list(&db, &t.admin, &f, redcell_store::registry::Page::first(10)).await.unwrap();
+    assert_eq!(red.total, 1);
+
+    // A branch secretary sees their branch, not the street.
+    assert!(glance::glance(&db, &t.sec, t.b1.id).await.is_ok());
+    let e = glance::glance(&db, &t.sec, t.root.id).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound | StoreError::Forbidden), "{e:?}");
 }

@@ -717,6 +717,7 @@ async fn unknown_codes_are_refused_not_defaulted(db: Db) {
     for (f, field) in [
         (Filter { state: s("nope"), ..Filter::default() }, "state"),
         (Filter { kind: s("nope"), ..Filter::default() }, "kind"),
+        (Filter { card: s("nope"), ..Filter::default() }, "card"),
     ] {
         let e = requests::list(&db, &t.sec, &f, Page::first(10)).await.unwrap_err();
         assert!(matches!(e, StoreError::Invalid(ref i) if i.for_field(field).is_some()), "{e:?}");

@@ -191,6 +191,7 @@ pub fn raw_cadre(org_id: impl Display, kind: &str, name: &str, stations: Vec<Org
         kind: s(kind),
         name: s(name),
         phone: s("13900000001"),
+        public_phone: None,
         title: None,
         member_id: None,
         stations: Some(stations.into_iter().map(i64::from).collect()),

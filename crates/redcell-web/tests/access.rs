@@ -187,7 +187,9 @@ async fn role_capability_table(t: &TestApp) {
         let home = t.page("/", tok).await;
         let own_work = role.can(RecordOwnVisits) || role.can(ClaimRequests);
         let landing = match (read, own_work) {
-            (true, _) => format!("/orgs/{}", b1.branch),
+            // A grid worker starts at the day of their grid, other staff at a glance.
+            (true, _) if role == Role::GridWorker => "/grid/today".to_string(),
+            (true, _) => format!("/orgs/{}/glance", b1.branch),
             (false, true) => "/my".to_string(),
             (false, false) => "/account".to_string(),
         };
@@ -695,7 +697,7 @@ async fn first_login_must_change_password(t: &TestApp) {
     r.expect(200);
     assert!(r.body.contains("密码已修改"), "{}", r.body);
     assert!(!r.body.contains("请先修改密码"));
-    assert_redirect(&t.page("/", &session).await, &format!("/orgs/{}", b1.branch));
+    assert_redirect(&t.page("/", &session).await, &format!("/orgs/{}/glance", b1.branch));
     t.page(&format!("/residents/{}", b1.residents[0]), &session).await.expect(200);
     let detail = t.get(&format!("/api/v1/users/{u2}"), &w.admin).await.json();
     assert_eq!(detail["account"]["must_change_password"], false);

@@ -433,8 +433,34 @@ impl Fingerprint {
 /// Does the answer carry a clear ID number or mobile number? Runs of digits
 /// standing alone (not inside a token of letters and digits) that parse as
 /// a valid ID number (check digit) or a mobile number.
+/// A clear ID number or mobile number in an answer, other than a work phone
+/// its owner agreed to publish (a cadre's `public_phone`: in JSON under that
+/// key, on pages in `class="public-phone"` or the form field of that name;
+/// the same number elsewhere in the answer, e.g. a `tel:` link, is that phone).
 fn clear_personal_data(body: &str) -> Option<String> {
+    let published = |start: usize| {
+        let before = &body[..start];
+        let tag = before.rfind('<').map(|i| &before[i..]).unwrap_or("");
+        before.ends_with("\"public_phone\":\"")
+            || before.ends_with("class=\"public-phone\">")
+            || (!tag.contains('>') && tag.contains("name=\"public_phone\""))
+    };
+    let mut public = Vec::new();
+    let mut i = 0;
     let b = body.as_bytes();
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if published(start) {
+                public.push(&body[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
     let mut i = 0;
     while i < b.len() {
         if b[i].is_ascii_digit() {
@@ -449,7 +475,11 @@ fn clear_personal_data(body: &str) -> Option<String> {
                 if run.len() == 18 && redcell_domain::IdNumber::parse(run).is_ok() {
                     return Some(run.to_string());
                 }
-                if run.len() == 11 && run.starts_with('1') && redcell_domain::Phone::parse(run).is_ok() {
+                if run.len() == 11
+                    && run.starts_with('1')
+                    && redcell_domain::Phone::parse(run).is_ok()
+                    && !public.contains(&run)
+                {
                     return Some(run.to_string());
                 }
             }

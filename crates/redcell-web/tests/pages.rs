@@ -100,7 +100,7 @@ async fn login_flow(t: &TestApp) {
     assert_eq!(r.set_cookie("rc_login_csrf").as_deref(), Some(""), "the login CSRF cookie is cleared");
 
     let home = t.page("/", &session).await;
-    assert_redirect(&home, &format!("/orgs/{}", w.root));
+    assert_redirect(&home, &format!("/orgs/{}/glance", w.root));
     let tree = t.page("/orgs", &session).await;
     tree.expect(200);
     assert!(tree.body.contains(&w.b[0].community_name) && tree.body.contains(&w.b[1].community_name));
@@ -115,7 +115,7 @@ async fn login_flow(t: &TestApp) {
         .await;
     assert_redirect(&r, "/");
     let sec_session = r.set_cookie("rc_session").expect("sec1 session");
-    assert_redirect(&t.page("/", &sec_session).await, &format!("/orgs/{}", w.b[0].branch));
+    assert_redirect(&t.page("/", &sec_session).await, &format!("/orgs/{}/glance", w.b[0].branch));
 
     // Logging out needs the session's CSRF token and ends the session.
     let csrf = csrf_of(&tree.body);
@@ -375,7 +375,7 @@ async fn secretary_sees_only_own_branch(t: &TestApp) {
     let (b1, b2) = (&w.b[0], &w.b[1]);
     let s = w.sec1.as_str();
 
-    assert_redirect(&t.page("/", s).await, &format!("/orgs/{}", b1.branch));
+    assert_redirect(&t.page("/", s).await, &format!("/orgs/{}/glance", b1.branch));
     let tree = t.page("/orgs", s).await;
     assert_shows(&tree, &[&b1.branch_name]);
     assert!(
@@ -386,8 +386,15 @@ async fn secretary_sees_only_own_branch(t: &TestApp) {
     assert_shows(&t.page(&format!("/orgs/{}", b1.branch), s).await, &[&b1.grid_name, &b1.cadre_name]);
     assert_shows(&t.page(&format!("/residents/{}", b1.residents[0]), s).await, &[&b1.resident_names[0]]);
 
+    // Their branch at a glance: pictures drawn on the server, the grid as its part.
+    let glance = t.page(&format!("/orgs/{}/glance", b1.branch), s).await;
+    assert_shows(&glance, &[&b1.branch_name, &b1.grid_name, "svg class=\"ring", "住户有党员联系"]);
+    assert!(!glance.body.contains(B2_MARK), "{}", glance.body);
+
     let mut hidden = vec![
         format!("/orgs/{}", w.root),
+        format!("/orgs/{}/glance", w.root),
+        format!("/orgs/{}/glance", b2.branch),
         format!("/orgs/{}", b1.community),
         format!("/members?org_id={}", b2.branch),
         format!("/members?org_id={}", b2.community),

@@ -87,11 +87,17 @@ impl Contact {
     }
 }
 
-pub(crate) const SELECT: &str = "SELECT c.id, c.tenant_id, c.level, c.from_kind, c.from_id, COALESCE(fr.name, fc.name, '') AS from_name, \
+/// The columns of a contact (a household named with its community).
+pub(crate) fn select() -> String {
+    format!(
+        "SELECT c.id, c.tenant_id, c.level, c.from_kind, c.from_id, COALESCE(fr.name, fc.name, '') AS from_name, \
     COALESCE(fr.phone, fc.phone) AS from_phone, COALESCE(fmo.name, fc.title) AS from_org, c.to_kind, c.to_id, \
-    COALESCE(tb.name || CAST(th.unit_no AS TEXT) || '单元' || th.room, tr.name, tor.name, tp.name, '') AS to_name, \
+    COALESCE({household}, tr.name, tor.name, tp.name, '') AS to_name, \
     COALESCE(tb.address, tmo.name, tpg.name) AS to_detail, c.org_id, c.since, c.until, c.reason, c.end_reason, \
-    cu.display_name AS created_by_name, eu.display_name AS ended_by_name, c.created_at, c.ended_at, c.proposal_id";
+    cu.display_name AS created_by_name, eu.display_name AS ended_by_name, c.created_at, c.ended_at, c.proposal_id",
+        household = crate::registry::households::place_sql("th", "tb")
+    )
+}
 
 pub(crate) const FROM: &str = "contacts c \
     LEFT JOIN members fm ON c.from_kind = 'member' AND fm.tenant_id = c.tenant_id AND fm.id = c.from_id \
@@ -162,7 +168,7 @@ pub(crate) async fn roster_where(
 /// The contacts in force on a date (or the whole history) in an organisation's subtree.
 pub async fn roster(db: &Db, p: &Principal, f: &RosterFilter, page: Page) -> Result<Paged<Contact>, StoreError> {
     let (w, a) = roster_where(db, p, f, Capability::ReadRegistry).await?;
-    let mut list: Paged<Contact> = paged(db, SELECT, &format!("{FROM} WHERE {w}"), ROSTER_ORDER, a, page).await?;
+    let mut list: Paged<Contact> = paged(db, &select(), &format!("{FROM} WHERE {w}"), ROSTER_ORDER, a, page).await?;
     let mut readable: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
     for c in list.items.iter_mut().filter(|c| c.from_kind == "cadre") {
         let ok = match readable.get(&c.from_id) {
@@ -183,7 +189,7 @@ pub(crate) const ROSTER_ORDER: &str = "c.level, from_name, c.from_id, c.since, c
 pub async fn get(db: &Db, p: &Principal, id: i64) -> Result<Contact, StoreError> {
     let mut a = args![id];
     let c = p.scope(Capability::ReadRegistry).rows("c", &mut a);
-    db.one(&format!("{SELECT} FROM {FROM} WHERE c.id = $1 AND {c}"), a).await
+    db.one(&format!("{} FROM {FROM} WHERE c.id = $1 AND {c}", select()), a).await
 }
 
 /// What the checks need to know about a member.
@@ -537,7 +543,7 @@ impl Exportable for ContactList {
     }
     async fn query(db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
         let (w, a) = roster_where(db, q, f, Capability::ReadRegistry).await?;
-        Ok(Some((format!("{SELECT} FROM {FROM} WHERE {w} ORDER BY {ROSTER_ORDER}"), a)))
+        Ok(Some((format!("{} FROM {FROM} WHERE {w} ORDER BY {ROSTER_ORDER}", select()), a)))
     }
     fn cells(c: &Contact, m: Mask) -> Vec<String> {
         vec![

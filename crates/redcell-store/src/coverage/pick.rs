@@ -63,7 +63,8 @@ pub async fn search(
     let org = OrgRef::for_cap(&mut db.conn(), p, super::org_or_home(p, org_id)?, Capability::ReadRegistry).await?;
     let scope = p.scope(Capability::ReadRegistry);
     let mut a = Args::new();
-    let (alias, from, label, detail, order) = match kind {
+    let household = crate::registry::households::place_sql("h", "b");
+    let (alias, from, label, detail, order): (&str, &str, &str, &str, &str) = match kind {
         PickKind::Member => (
             "m",
             "members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
@@ -76,7 +77,7 @@ pub async fn search(
         PickKind::Household => (
             "h",
             "households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id",
-            "b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room",
+            household.as_str(),
             "b.address",
             "b.name, h.unit_no, h.room, h.id",
         ),

@@ -554,9 +554,12 @@ pub async fn changes(db: &Db, p: &Principal, id: i64, page: Page) -> Result<Page
     let pr = get(db, p, id).await?;
     paged(
         db,
-        "SELECT r.household_id, COALESCE(b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room, '') AS household, \
-         COALESCE(g.name, '') AS grid_name, r.old_member_id, orr.name AS old_member, r.new_member_id, nr.name AS new_member, \
-         r.old_distance, r.new_distance",
+        &format!(
+            "SELECT r.household_id, COALESCE({}, '') AS household, \
+             COALESCE(g.name, '') AS grid_name, r.old_member_id, orr.name AS old_member, r.new_member_id, nr.name AS new_member, \
+             r.old_distance, r.new_distance",
+            crate::registry::households::place_sql("h", "b")
+        ),
         "plan_proposal_rows r LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
          LEFT JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
          LEFT JOIN grids g ON g.tenant_id = h.tenant_id AND g.id = h.grid_id \

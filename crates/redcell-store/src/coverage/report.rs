@@ -212,6 +212,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
     let t = org.tenant_id;
     let date = today();
     let tree = Tree::load(db, t).await?;
+    let household = crate::registry::households::place_sql("h", "b");
     let sub: Vec<&super::OrgRef> = tree.subtree(&org.path).collect();
     let mut gaps = Vec::new();
     let mut rates = Vec::new();
@@ -250,7 +251,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
             rows.extend(
                 db.all::<Named>(
                     &format!(
-                        "SELECT h.id, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room AS name, b.address AS detail, h.tags \
+                        "SELECT h.id, {household} AS name, b.address AS detail, h.tags \
                          FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
                          WHERE {u} AND {tag_cond} AND NOT {MH_ACTIVE} ORDER BY h.id LIMIT {lim}"
                     ),
@@ -366,7 +367,7 @@ pub(crate) async fn report_of(db: &Db, org: &OrgRef) -> Result<Report, StoreErro
         let rows: Vec<Named> = db
             .all(
                 &format!(
-                    "SELECT h.id, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room AS name, b.address AS detail, h.tags \
+                    "SELECT h.id, {household} AS name, b.address AS detail, h.tags \
                      FROM households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
                      WHERE {u}{key_cond} AND NOT {} ORDER BY h.id LIMIT {lim}",
                     active_to(ContactLevel::CentralKeyResident, "h")

@@ -4,7 +4,7 @@
 //! Phones are masked. Exporting needs `Capability::Export` and is audited.
 
 use super::OrgRef;
-use super::contacts::{Contact, FROM, RosterFilter, SELECT, roster_where};
+use super::contacts::{Contact, FROM, RosterFilter, roster_where, select};
 use crate::audit;
 use crate::db::Db;
 use crate::error::StoreError;
@@ -33,7 +33,10 @@ pub async fn contact_sheets(
     let (w, a) = roster_where(db, p, &f, Capability::Export).await?;
     let all: Vec<Contact> = db
         .all(
-            &format!("{SELECT} FROM {FROM} WHERE {w} ORDER BY c.level, from_org, from_name, c.from_id, to_name, c.id"),
+            &format!(
+                "{} FROM {FROM} WHERE {w} ORDER BY c.level, from_org, from_name, c.from_id, to_name, c.id",
+                select()
+            ),
             a,
         )
         .await?;

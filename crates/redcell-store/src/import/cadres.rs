@@ -54,6 +54,7 @@ fn parse(r: &InRow) -> Result<Parsed, Vec<RowError>> {
         kind: Some(normalise_text(&r.text(K, "kind"))),
         name: Some(normalise_text(&r.text(K, "name"))),
         phone: r.opt(K, "phone"),
+        public_phone: None,
         title: r.opt(K, "title"),
         member_id: None,
         stations: None,
@@ -276,6 +277,7 @@ pub(super) async fn run(
             kind: c.kind,
             name: c.name.clone(),
             phone: c.phone.as_ref().map(|x| x.as_str().to_string()),
+            public_phone: None,
             title: c.title.clone(),
             member_id: c.member_id,
         })

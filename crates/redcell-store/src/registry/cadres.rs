@@ -26,6 +26,8 @@ pub struct CadreView {
     pub name: String,
     #[schema(value_type = Option<String>)]
     pub phone: Option<PhoneNo>,
+    /// The work phone the cadre agreed to publish (shown on public pages).
+    pub public_phone: Option<String>,
     pub title: Option<String>,
     pub member_id: Option<MemberId>,
     /// Names of the organisations the cadre is stationed in, joined by `、`.
@@ -54,7 +56,7 @@ impl std::ops::Deref for Cadre {
 pub(crate) fn select(p: &Principal) -> String {
     let visible = p.scope(Capability::ReadRegistry).orgs_literal("so2");
     format!(
-        "SELECT c.id, c.tenant_id, c.org_id, o.name AS org_name, c.kind, c.name, c.phone, c.title, c.member_id, \
+        "SELECT c.id, c.tenant_id, c.org_id, o.name AS org_name, c.kind, c.name, c.phone, c.public_phone, c.title, c.member_id, \
          (SELECT string_agg(so2.name, '、' ORDER BY so2.path) FROM cadre_stations cs JOIN orgs so2 ON so2.tenant_id = cs.tenant_id AND so2.id = cs.org_id \
            WHERE cs.tenant_id = c.tenant_id AND cs.cadre_id = c.id AND {visible}) AS stations, c.created_at, c.updated_at"
     )
@@ -129,6 +131,7 @@ pub(crate) struct CadreRecord {
     pub kind: CadreKind,
     pub name: String,
     pub phone: Option<String>,
+    pub public_phone: Option<String>,
     pub title: Option<String>,
     pub member_id: Option<MemberId>,
 }
@@ -142,8 +145,8 @@ pub(crate) async fn insert(
 ) -> Result<(), StoreError> {
     let statements = bulk_statements(
         tx.backend(),
-        "INSERT INTO cadres (id, tenant_id, org_id, kind, name, phone, title, member_id, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,$2,$2)",
+        "INSERT INTO cadres (id, tenant_id, org_id, kind, name, phone, public_phone, title, member_id, created_at, updated_at) VALUES ",
+        "(?,$1,?,?,?,?,?,?,?,$2,$2)",
         &[Arg::I64(tenant), Arg::Ts(at)],
         rows,
         BATCH_ROWS,
@@ -154,6 +157,7 @@ pub(crate) async fn insert(
                 Arg::from(c.kind.code()),
                 Arg::Text(c.name.clone()),
                 Arg::OptText(c.phone.clone()),
+                Arg::OptText(c.public_phone.clone()),
                 Arg::OptText(c.title.clone()),
                 Arg::from(c.member_id),
             ])
@@ -232,6 +236,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewCadre) -> Result<Cadre, StoreE
         kind: n.kind,
         name: n.name.clone(),
         phone: n.phone.as_ref().map(|x| x.as_str().to_string()),
+        public_phone: n.public_phone.as_ref().map(|x| x.as_str().to_string()),
         title: n.title.clone(),
         member_id: n.member_id,
     };
@@ -262,8 +267,20 @@ pub async fn update(db: &Db, p: &Principal, id: CadreId, n: NewCadre) -> Result<
         tx.one("SELECT member_id FROM cadres WHERE tenant_id = $1 AND id = $2", args![me.tenant_id, id]).await?;
     check_member(&mut tx, p, &n, current).await?;
     tx.exec(
-        "UPDATE cadres SET org_id = $1, kind = $2, name = $3, phone = $4, title = $5, member_id = $6, updated_at = $7 WHERE tenant_id = $8 AND id = $9",
-        args![n.org_id, n.kind.code(), n.name.clone(), n.phone.as_ref().map(|x| x.as_str().to_string()), n.title.clone(), n.member_id, Utc::now(), me.tenant_id, id],
+        "UPDATE cadres SET org_id = $1, kind = $2, name = $3, phone = $4, title = $5, member_id = $6, updated_at = $7, \
+         public_phone = $8 WHERE tenant_id = $9 AND id = $10",
+        args![
+            n.org_id,
+            n.kind.code(),
+            n.name.clone(),
+            n.phone.as_ref().map(|x| x.as_str().to_string()),
+            n.title.clone(),
+            n.member_id,
+            Utc::now(),
+            n.public_phone.as_ref().map(|x| x.as_str().to_string()),
+            me.tenant_id,
+            id
+        ],
     )
     .await?;
     write_stations(&mut tx, &access, me.tenant_id, id, &n).await?;

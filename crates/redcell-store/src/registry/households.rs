@@ -22,6 +22,8 @@ pub struct HouseholdView {
     pub building_id: BuildingId,
     pub building_name: String,
     pub address: String,
+    /// The community it lies in (short name), if any.
+    pub community: Option<String>,
     pub grid_id: GridId,
     pub org_id: OrgId,
     pub unit_no: i32,
@@ -54,15 +56,33 @@ impl HouseholdView {
     pub fn tag_set(&self) -> HouseholdTags {
         HouseholdTags::from_bits(self.tags)
     }
-    /// e.g. `3幢2单元301`
+    /// e.g. `幸福社区 3幢2单元301`: with its community, since the building
+    /// and room alone repeat in every community of a street.
     pub fn label(&self) -> String {
-        format!("{}{}单元{}", self.building_name, self.unit_no, self.room)
+        let room = format!("{}{}单元{}", self.building_name, self.unit_no, self.room);
+        crate::home::place_label(self.community.as_deref(), &room)
     }
 }
 
-pub(crate) const SELECT: &str = "SELECT h.id, h.tenant_id, h.building_id, b.name AS building_name, b.address, h.grid_id, h.org_id, h.unit_no, h.room, \
-    h.tags, h.note, (SELECT COUNT(*) FROM residents r WHERE r.tenant_id = h.tenant_id AND r.household_id = h.id) AS residents, \
-    h.created_at, h.updated_at";
+/// The columns of a household.
+pub(crate) fn select() -> String {
+    format!(
+        "SELECT h.id, h.tenant_id, h.building_id, b.name AS building_name, b.address, {} AS community, h.grid_id, h.org_id, \
+         h.unit_no, h.room, h.tags, h.note, \
+         (SELECT COUNT(*) FROM residents r WHERE r.tenant_id = h.tenant_id AND r.household_id = h.id) AS residents, \
+         h.created_at, h.updated_at",
+        crate::scope::community_of("h")
+    )
+}
+
+/// A household in words with its community (`幸福社区 3幢2单元301`) in SQL
+/// over a household row `h` and its building `b`.
+pub(crate) fn place_sql(h: &str, b: &str) -> String {
+    format!(
+        "COALESCE({} || ' ', '') || {b}.name || CAST({h}.unit_no AS TEXT) || '单元' || {h}.room",
+        crate::scope::community_of(h)
+    )
+}
 pub(crate) const FROM: &str = "households h JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id";
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -78,7 +98,7 @@ pub struct HouseholdFilter {
 
 pub async fn list(db: &Db, p: &Principal, f: &HouseholdFilter, page: Page) -> Result<Paged<Household>, StoreError> {
     let (from_where, a) = filtered(p, f)?;
-    paged(db, SELECT, &from_where, ORDER, a, page).await
+    paged(db, &select(), &from_where, ORDER, a, page).await
 }
 
 /// The order of the list.
@@ -112,7 +132,7 @@ pub async fn get(db: &Db, p: &Principal, id: HouseholdId) -> Result<Household, S
 pub(crate) async fn get_in(c: &mut impl Conn, p: &Principal, id: HouseholdId) -> Result<Household, StoreError> {
     let mut a = args![id];
     let cond = p.scope(Capability::ReadRegistry).rows("h", &mut a);
-    c.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND {cond}"), a).await
+    c.one(&format!("{} FROM {FROM} WHERE h.id = $1 AND {cond}", select()), a).await
 }
 
 /// A household in words (`3幢2单元301`, as [`HouseholdView::label`]) in SQL
@@ -122,7 +142,7 @@ pub(crate) const ROOM_SQL: &str = "b.name || CAST(h.unit_no AS TEXT) || '单元'
 /// A household of the tenant whatever the caller's scope: only for a
 /// caller whose right to it was proved another way (a member's own contact).
 pub(crate) async fn get_of_tenant(c: &mut impl Conn, tenant_id: i64, id: HouseholdId) -> Result<Household, StoreError> {
-    c.one(&format!("{SELECT} FROM {FROM} WHERE h.id = $1 AND h.tenant_id = $2"), args![id, tenant_id]).await
+    c.one(&format!("{} FROM {FROM} WHERE h.id = $1 AND h.tenant_id = $2", select()), args![id, tenant_id]).await
 }
 
 /// A household row as written: the one write path of the table, used by the
@@ -307,6 +327,7 @@ impl Exportable for HouseholdList {
     fn columns(m: Mask) -> Vec<Column> {
         let _ = m;
         vec![
+            Column::text("社区"),
             Column::text("楼栋"),
             Column::number("单元"),
             Column::ident("房号"),
@@ -317,11 +338,12 @@ impl Exportable for HouseholdList {
         ]
     }
     async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
-        Ok(crate::export::sql(filtered(q, f)?, SELECT, ORDER))
+        Ok(crate::export::sql(filtered(q, f)?, &select(), ORDER))
     }
     fn cells(h: &Self::Row, m: Mask) -> Vec<String> {
         let _ = m;
         vec![
+            opt(&h.community),
             h.building_name.clone(),
             h.unit_no.to_string(),
             h.room.clone(),

@@ -61,10 +61,16 @@ impl ResidentView {
     }
 }
 
-pub(crate) const SELECT: &str = "SELECT r.id, r.tenant_id, r.household_id, \
-    CASE WHEN h.id IS NULL THEN NULL ELSE b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room END AS household_label, \
-    r.org_id, r.name, r.gender, r.birth_date, r.id_number, r.phone, r.note, \
-    (SELECT m.id FROM members m WHERE m.tenant_id = r.tenant_id AND m.resident_id = r.id) AS member_id, r.created_at, r.updated_at";
+/// The columns of a resident (their household named with its community).
+pub(crate) fn select() -> String {
+    format!(
+        "SELECT r.id, r.tenant_id, r.household_id, \
+         CASE WHEN h.id IS NULL THEN NULL ELSE {} END AS household_label, \
+         r.org_id, r.name, r.gender, r.birth_date, r.id_number, r.phone, r.note, \
+    (SELECT m.id FROM members m WHERE m.tenant_id = r.tenant_id AND m.resident_id = r.id) AS member_id, r.created_at, r.updated_at",
+        super::households::place_sql("h", "b")
+    )
+}
 pub(crate) const FROM: &str = "residents r LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
     LEFT JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id";
 
@@ -95,7 +101,7 @@ pub(crate) fn search_cond(q: &str, a: &mut Args) -> String {
 
 pub async fn list(db: &Db, p: &Principal, f: &ResidentFilter, page: Page) -> Result<Paged<Resident>, StoreError> {
     let (from_where, a) = filtered(p, f)?;
-    paged(db, SELECT, &from_where, ORDER, a, page).await
+    paged(db, &select(), &from_where, ORDER, a, page).await
 }
 
 /// The order of the list.
@@ -120,7 +126,7 @@ pub(crate) fn filtered(p: &Principal, f: &ResidentFilter) -> Result<(String, Arg
 pub async fn get(db: &Db, p: &Principal, id: ResidentId) -> Result<Resident, StoreError> {
     let mut a = args![id];
     let c = p.scope(Capability::ReadRegistry).rows("r", &mut a);
-    db.one(&format!("{SELECT} FROM {FROM} WHERE r.id = $1 AND {c}"), a).await
+    db.one(&format!("{} FROM {FROM} WHERE r.id = $1 AND {c}", select()), a).await
 }
 
 /// A resident row as written: the one write path of the table (the service,
@@ -335,7 +341,7 @@ impl Exportable for ResidentList {
     async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
         // By organisation, then id: the order the index on (tenant_id, org_id)
         // yields, so SQLite streams the rows instead of sorting them all in memory.
-        Ok(crate::export::sql(filtered(q, f)?, SELECT, "r.org_id, r.id"))
+        Ok(crate::export::sql(filtered(q, f)?, &select(), "r.org_id, r.id"))
     }
     fn cells(r: &Self::Row, m: Mask) -> Vec<String> {
         person_cells(r, m)

@@ -1,7 +1,7 @@
 //! One search box over people: residents and members by name, phone or ID
 //! number, always inside the caller's scope, always masked.
 
-use super::residents::{FROM, Resident, SELECT, search_cond};
+use super::residents::{FROM, Resident, search_cond, select};
 use super::{Page, Paged, paged};
 use crate::db::{Args, Db};
 use crate::error::StoreError;
@@ -16,7 +16,7 @@ pub async fn people(db: &Db, p: &Principal, q: &str, page: Page) -> Result<Paged
         return Ok(Paged { items: vec![], total: 0, page: 1, per_page: page.size() });
     }
     let (from_where, a) = filtered(p, q);
-    paged(db, SELECT, &from_where, ORDER, a, page).await
+    paged(db, &select(), &from_where, ORDER, a, page).await
 }
 
 /// The search box as a filter (of the export of search results).
@@ -54,7 +54,7 @@ impl Exportable for SearchList {
         if text.trim().is_empty() {
             return Ok(None);
         }
-        Ok(crate::export::sql(filtered(q, text), SELECT, ORDER))
+        Ok(crate::export::sql(filtered(q, text), &select(), ORDER))
     }
     fn cells(r: &Self::Row, m: Mask) -> Vec<String> {
         super::residents::person_cells(r, m)

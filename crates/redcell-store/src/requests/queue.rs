@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use redcell_domain::calendar::shanghai_date;
 use redcell_domain::export::{Column, ColumnKind};
 use redcell_domain::ids::*;
-use redcell_domain::requests::{Action, ActorRole, RequestKind, RequestState};
+use redcell_domain::requests::{Action, ActorRole, Card, RequestKind, RequestState};
 use redcell_domain::{CodeEnum, FieldError, Role, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,8 @@ pub struct Filter {
     pub state: Option<String>,
     /// Any non-empty value: only open requests past their due date.
     pub overdue: Option<String>,
+    /// Only open requests with this card (warning, yellow, red).
+    pub card: Option<String>,
     /// Only requests routed inside this organisation's subtree.
     pub org_id: Option<OrgId>,
     /// Follow code or text in the description.
@@ -74,6 +76,10 @@ pub(crate) fn filtered(access: &Access<'_>, f: &Filter) -> Result<(String, Args)
             open_clause(),
             a.push(shanghai_date(Utc::now()))
         ));
+    }
+    if let Some(c) = given(&f.card) {
+        let c = Card::parse("card", c).map_err(|_| FieldError::new("card", "enum", i18n::REQ_FILTER_CARD))?;
+        w.push(format!("{} AND r.card = {}", open_clause(), a.push(c.code())));
     }
     if let Some(o) = f.org_id {
         w.push(scope::rows_under_id("r", access.tenant_id(), o, &mut a));

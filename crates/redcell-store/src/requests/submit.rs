@@ -431,9 +431,10 @@ pub async fn find_households(db: &Db, p: &Principal, q: &str) -> Result<Vec<Cand
     // A name starting with the text: the contains-pattern without its leading `%`.
     let like = a.push(crate::registry::like(q)[1..].to_string());
     let lim = a.push(pick::PICK_LIMIT);
+    let household = crate::registry::households::place_sql("h", "b");
     db.all(
         &format!(
-            "SELECT h.id, b.name || CAST(h.unit_no AS TEXT) || '单元' || h.room AS label, r.name AS detail \
+            "SELECT h.id, {household} AS label, r.name AS detail \
              FROM residents r JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id \
              JOIN buildings b ON b.tenant_id = h.tenant_id AND b.id = h.building_id \
              WHERE {c} AND r.name LIKE {like} ESCAPE '\\' ORDER BY r.name, h.id LIMIT {lim}"

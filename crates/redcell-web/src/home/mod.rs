@@ -5,6 +5,7 @@
 //! account; a signed-in account without a member link sees how to get one.
 //! [`public`]: the face residents without an account see at `/`.
 
+pub mod glance;
 pub mod grid;
 pub mod public;
 
@@ -221,6 +222,7 @@ pub const OWN_WORK: Access = Access::Any(&[Capability::RecordOwnVisits, Capabili
 pub fn mount(s: &mut Surface) {
     public::mount(s);
     grid::mount(s);
+    glance::mount(s);
     s.api(OWN_WORK, routes!(api_home)).api(OWN_WORK, routes!(api_phones));
     s.get("/my", OWN_WORK, my_page).post("/my/visit", OWN_WORK, visit).post("/my/households/{id}/call", OWN_WORK, call);
     s.nav(5, "/my", i18n::HOME_NAV, OWN_WORK);

@@ -709,6 +709,8 @@ impl Resource for CadreForm {
             Field::new("name", "姓名", "text", &r.name).required(),
             Field::new("title", "职务", "text", &r.title),
             Field::new("phone", "联系电话", "tel", &r.phone),
+            Field::new("public_phone", "公开的工作电话", "tel", &r.public_phone)
+                .hint("本人同意后填写：会显示在居民页面和网格公示牌上；不填则不公开"),
             st,
         ])
     }

@@ -10,8 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use redcell_domain::i18n;
 use redcell_domain::ids::*;
+use redcell_domain::{Role, i18n};
 use redcell_store::files;
 use redcell_store::registry::{
     Page, Paged, buildings, cadres, grids, households, members, orgs, residents, search, units,
@@ -67,8 +67,14 @@ pub fn landing(u: &PageUser) -> Redirect {
         }
         return Redirect::to("/account");
     }
+    // A grid worker (and nothing more) starts at the day of their grid.
+    let above_grid = [Role::Admin, Role::OrgAdmin, Role::Secretary, Role::Auditor];
+    if u.p.has_role(Role::GridWorker) && !above_grid.iter().any(|r| u.p.has_role(*r)) {
+        return Redirect::to("/grid/today");
+    }
+    // Secretaries, communities and the street: their organisation at a glance.
     match u.p.home_orgs().as_slice() {
-        [one] => Redirect::to(&format!("/orgs/{one}")),
+        [one] => Redirect::to(&format!("/orgs/{one}/glance")),
         _ => Redirect::to("/orgs"),
     }
 }

@@ -140,6 +140,7 @@ pub fn cadre(r: &Cadre, stations: &[(OrgId, String)]) -> RawCadre {
         kind: o(r.kind.code()),
         name: o(&r.name),
         phone: r.phone.as_ref().map(|p| p.reveal().to_string()),
+        public_phone: r.public_phone.clone(),
         title: r.title.clone(),
         member_id: oo(r.member_id),
         stations: Some(stations.iter().map(|s| s.0.get()).collect()),

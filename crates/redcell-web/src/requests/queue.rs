@@ -9,7 +9,7 @@ use crate::pages::{Nav, PageResult, Pager, render};
 use askama::Template;
 use axum::extract::{Query, State};
 use redcell_domain::ids::*;
-use redcell_domain::requests::{Action, RequestState};
+use redcell_domain::requests::{Action, Card, RequestState};
 use redcell_domain::{Capability, FieldError, i18n};
 use redcell_store::registry::{Page, Paged};
 use redcell_store::requests::{self, ActInput, Filter, Request, Stats};
@@ -43,6 +43,7 @@ struct QueuePage {
     f: QueueQuery,
     kinds: Vec<(&'static str, &'static str)>,
     states: Vec<(&'static str, &'static str)>,
+    cards: Vec<(&'static str, &'static str)>,
     handlers: Vec<(UserId, String)>,
     today: chrono::NaiveDate,
     bulk: bool,
@@ -66,6 +67,7 @@ struct QueueQuery {
     kind: Option<String>,
     state: Option<String>,
     overdue: Option<String>,
+    card: Option<String>,
     org_id: Option<String>,
     q: Option<String>,
     page: Option<u32>,
@@ -83,6 +85,7 @@ impl QueueQuery {
             kind: self.kind.clone(),
             state: self.state.clone(),
             overdue: self.overdue.clone(),
+            card: self.card.clone(),
             org_id,
             q: self.q.clone(),
         })
@@ -94,10 +97,11 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
     let list = requests::list(&s.db, &u.p, &f, Page { page: q.page, per_page: Some(50) }).await?;
     let v = QueuePage::v;
     let base = format!(
-        "/requests?kind={}&state={}&overdue={}&org_id={}&q={}&",
+        "/requests?kind={}&state={}&overdue={}&card={}&org_id={}&q={}&",
         crate::auth::url_encode(v(&q.kind)),
         crate::auth::url_encode(v(&q.state)),
         crate::auth::url_encode(v(&q.overdue)),
+        crate::auth::url_encode(v(&q.card)),
         crate::auth::url_encode(v(&q.org_id)),
         crate::auth::url_encode(v(&q.q))
     );
@@ -108,6 +112,7 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
             ("kind", v(&q.kind).to_string()),
             ("state", v(&q.state).to_string()),
             ("overdue", v(&q.overdue).to_string()),
+            ("card", v(&q.card).to_string()),
             ("org_id", v(&q.org_id).to_string()),
             ("q", v(&q.q).to_string()),
         ];
@@ -128,6 +133,7 @@ async fn queue(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>
         f: q,
         kinds: kinds(),
         states,
+        cards: Card::ALL.iter().filter(|c| **c != Card::None).map(|c| (c.code(), c.label())).collect(),
         handlers,
         today: crate::today(),
         claimable: vec![],
@@ -151,6 +157,7 @@ async fn mine(u: PageUser, State(s): State<Shared>, Query(q): Query<QueueQuery>)
         f: QueueQuery::default(),
         kinds: vec![],
         states: vec![],
+        cards: vec![],
         handlers: vec![],
         today: crate::today(),
         bulk: false,
