@@ -10,6 +10,7 @@ use crate::db::{Db, Tx};
 use crate::error::StoreError;
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 use redcell_domain::calendar::{HolidayCalendar, shanghai_today};
+use std::collections::{HashMap, HashSet};
 
 /// A small deterministic generator (xorshift), seeded from the demo seed.
 struct Rng(u64);
@@ -135,8 +136,31 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
     let mut reach: Vec<(i64, i64)> = keyh.iter().chain(central.iter()).copied().collect();
     reach.sort();
     reach.dedup();
-    let path_of = |id: i64| orgs.iter().find(|o| o.0 == id).map(|o| o.2.clone()).unwrap_or_default();
-    let under = |area: &str, org: i64| !area.is_empty() && path_of(org).starts_with(area);
+    // Rows are found by organisation, never by comparing every row with every
+    // organisation (that kept a 1,000,000-household demo busy for hours).
+    let path_by_id: HashMap<i64, &str> = orgs.iter().map(|o| (o.0, o.2.as_str())).collect();
+    let path_of = |id: i64| path_by_id.get(&id).map(|p| p.to_string()).unwrap_or_default();
+    let under = |area: &str, org: i64| !area.is_empty() && path_by_id.get(&org).is_some_and(|p| p.starts_with(area));
+    let orgs_under = |area: &str| -> Vec<i64> {
+        orgs.iter().filter(|o| !area.is_empty() && o.2.starts_with(area)).map(|o| o.0).collect()
+    };
+    let by_org = |orgs_of: &mut dyn Iterator<Item = i64>| -> HashMap<i64, Vec<usize>> {
+        let mut m: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (i, o) in orgs_of.enumerate() {
+            m.entry(o).or_default().push(i);
+        }
+        m
+    };
+    // Positions (in row order) of the rows whose organisation lies under `area`.
+    let within = |idx: &HashMap<i64, Vec<usize>>, area: &str| -> Vec<usize> {
+        let mut v: Vec<usize> = orgs_under(area).iter().filter_map(|o| idx.get(o)).flatten().copied().collect();
+        v.sort_unstable();
+        v
+    };
+    let reach_idx = by_org(&mut reach.iter().map(|h| h.1));
+    let keyh_idx = by_org(&mut keyh.iter().map(|h| h.1));
+    let members_idx = by_org(&mut members.iter().map(|m| m.1));
+    let stationed: HashSet<i64> = cadres.iter().filter(|c| c.1 == "stationed_cadre").map(|c| c.0).collect();
 
     let mut tx = db.begin().await?;
     // Cadres: weekly / Tuesday visits and key households, reliability per cadre.
@@ -164,18 +188,20 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                         }
                     }
                 }
+                let mine: Vec<&(i64, i64)> = within(&reach_idx, &area).into_iter().map(|i| &reach[i]).collect();
+                let first_member = within(&members_idx, &area).first().map(|i| &members[*i]);
                 for (ws, we) in windows(from, today, 6) {
                     let last = we.min(today - Duration::days(7));
                     if last < ws {
                         continue;
                     }
-                    for (hid, horg) in reach.iter().filter(|h| under(&area, h.1)) {
+                    for (hid, horg) in mine.iter().copied() {
                         if reliable > 0.95 || rng.unit() < reliable {
                             let on = day_in(&mut rng, ws, last);
                             visit(&mut tx, t, *horg, "cadre", *cid, "household", *hid, on, "must_visit").await?;
                         }
                     }
-                    if let Some((mid, morg, _, _)) = members.iter().find(|m| under(&area, m.1))
+                    if let Some((mid, morg, _, _)) = first_member
                         && rng.unit() < reliable + 0.1
                     {
                         let on = day_in(&mut rng, ws, last);
@@ -185,12 +211,13 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
             }
             "grid_worker" => {
                 let Some(area) = st.first().map(|o| path_of(*o)) else { continue };
+                let mine: Vec<&(i64, i64)> = within(&keyh_idx, &area).into_iter().map(|i| &keyh[i]).collect();
                 for (ws, we) in windows(from, today, 3) {
                     let last = we.min(today - Duration::days(1));
                     if last < ws {
                         continue;
                     }
-                    for (hid, horg) in keyh.iter().filter(|h| under(&area, h.1)) {
+                    for (hid, horg) in mine.iter().copied() {
                         if reliable > 0.8 || rng.unit() < reliable {
                             let on = day_in(&mut rng, ws, last);
                             visit(&mut tx, t, *horg, "cadre", *cid, "household", *hid, on, "must_visit").await?;
@@ -199,7 +226,7 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                 }
                 // Holiday visits (三必访) within a few days of each holiday.
                 for h in redcell_domain::duties::holiday_starts(cal, from, today - Duration::days(4)) {
-                    if let Some((hid, horg)) = keyh.iter().find(|k| under(&area, k.1))
+                    if let Some((hid, horg)) = mine.first().copied()
                         && rng.unit() < reliable
                     {
                         let on = h + Duration::days(rng.below(4) as i64);
@@ -247,6 +274,9 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
         let silent = cell && cells % 4 == 2;
         let stop = if silent { today - Duration::days(45 + (k as i64 % 30)) } else { today };
         let reliable = if k % 5 == 1 { 0.6 } else { 0.93 };
+        // The members whose attendance a cell's meetings take.
+        let people: Vec<&(i64, i64, String, bool)> =
+            if cell { within(&members_idx, opath).into_iter().map(|i| &members[i]).collect() } else { vec![] };
         let meet = async |tx: &mut Tx, rng: &mut Rng, kinds: &[(&str, &str, u32)]| -> Result<(), StoreError> {
             for (mi, m) in months.iter().enumerate() {
                 for (code, title, every) in kinds {
@@ -272,8 +302,6 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                         let mut present = 0;
                         let mut expected = 0;
                         let mut here_count = 0;
-                        let people: Vec<_> =
-                            members.iter().filter(|m| path_of(m.1).starts_with(opath.as_str())).collect();
                         for (i, (mid, _, status, _)) in people.iter().enumerate() {
                             // The last member comes when nobody else did: a meeting is people meeting.
                             let here = rng.unit() < 0.8 || (i + 1 == people.len() && here_count == 0);
@@ -337,10 +365,7 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
                 .await?;
                 // Each half-year: an organisational-life meeting and publicity and
                 // service, with the branch's stationed cadre taking part.
-                let cadre = stations
-                    .iter()
-                    .find(|s| s.1 == *oid && cadres.iter().any(|c| c.0 == s.0 && c.1 == "stationed_cadre"))
-                    .map(|s| s.0);
+                let cadre = stations.iter().find(|s| s.1 == *oid && stationed.contains(&s.0)).map(|s| s.0);
                 for (ws, we) in windows(from, today, 6) {
                     let last = we.min(stop).min(today - Duration::days(5));
                     if last < ws {
@@ -370,7 +395,7 @@ pub async fn seed(db: &Db, t: i64, seed: u64) -> Result<(), StoreError> {
     for c in &communities {
         let cpath = path_of(*c);
         let ins: Vec<i64> =
-            members.iter().filter(|m| m.3 && path_of(m.1).starts_with(cpath.as_str())).map(|m| m.0).collect();
+            within(&members_idx, &cpath).into_iter().map(|i| &members[i]).filter(|m| m.3).map(|m| m.0).collect();
         if ins.is_empty() {
             continue;
         }

@@ -155,6 +155,86 @@ pub(crate) struct World {
     created: HashMap<(&'static str, i64), NaiveDate>,
     pub cal: HolidayCalendar,
     pub rules: Vec<Rule>,
+    idx: Index,
+}
+
+/// Where each row above is, by what a subject's inputs are looked up by, so
+/// that one subject's records are found without scanning every row (the
+/// street's page judged thousands of subjects, each scanning every visit,
+/// household and attendance row: 54 s at 100,000 households). Positions are
+/// kept in row order, so the records come out in the order they were read.
+#[derive(Default)]
+struct Index {
+    visits_by_org: HashMap<i64, Vec<usize>>,
+    visits_by_visitor: HashMap<(String, i64), Vec<usize>>,
+    meetings_by_org: HashMap<i64, Vec<usize>>,
+    activities_by_org: HashMap<i64, Vec<usize>>,
+    meeting_at: HashMap<i64, usize>,
+    activity_at: HashMap<i64, usize>,
+    /// (record kind, person kind, person id) → the records they were present at.
+    attended: HashMap<(String, String, i64), Vec<i64>>,
+    households_by_org: HashMap<i64, Vec<usize>>,
+    members_by_org: HashMap<i64, Vec<usize>>,
+    /// Organisation → its children (for the organisations of an area).
+    children: HashMap<i64, Vec<i64>>,
+}
+
+impl Index {
+    fn build(w: &World) -> Index {
+        let mut x = Index::default();
+        for (i, v) in w.visits.iter().enumerate() {
+            x.visits_by_org.entry(v.org_id).or_default().push(i);
+            x.visits_by_visitor.entry((v.visitor_kind.clone(), v.visitor_id)).or_default().push(i);
+        }
+        for (i, m) in w.meetings.iter().enumerate() {
+            x.meetings_by_org.entry(m.org_id).or_default().push(i);
+            x.meeting_at.insert(m.id, i);
+        }
+        for (i, m) in w.activities.iter().enumerate() {
+            x.activities_by_org.entry(m.org_id).or_default().push(i);
+            x.activity_at.insert(m.id, i);
+        }
+        for p in &w.people {
+            x.attended
+                .entry((p.record_kind.clone(), p.person_kind.clone(), p.person_id))
+                .or_default()
+                .push(p.record_id);
+        }
+        for (i, h) in w.households.iter().enumerate() {
+            x.households_by_org.entry(h.org_id).or_default().push(i);
+        }
+        for (i, m) in w.members.iter().enumerate() {
+            x.members_by_org.entry(m.org_id).or_default().push(i);
+        }
+        for o in &w.tree.orgs {
+            if let Some(parent) = o.parent_id {
+                x.children.entry(parent).or_default().push(o.id);
+            }
+        }
+        x
+    }
+
+    /// The organisations inside any of `area`'s subtrees, each once.
+    fn orgs_of(&self, area: &[i64]) -> Vec<i64> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<i64> = area.to_vec();
+        let mut out = Vec::new();
+        while let Some(o) = stack.pop() {
+            if seen.insert(o) {
+                out.push(o);
+                stack.extend(self.children.get(&o).into_iter().flatten().copied());
+            }
+        }
+        out
+    }
+
+    /// The positions listed under any of `keys` in `by`, in row order, each once.
+    fn rows(by: &HashMap<i64, Vec<usize>>, keys: &[i64]) -> Vec<usize> {
+        let mut out: Vec<usize> = keys.iter().filter_map(|k| by.get(k)).flatten().copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 impl World {
@@ -326,15 +406,14 @@ impl World {
             created,
             cal,
             rules,
-        })
+            idx: Index::default(),
+        }
+        .indexed())
     }
 
-    fn path(&self, org_id: i64) -> Option<&OrgPath> {
-        self.tree.get(org_id).map(|o| &o.path)
-    }
-
-    fn inside(&self, area: &[OrgPath], org_id: i64) -> bool {
-        self.path(org_id).is_some_and(|p| area.iter().any(|a| a.contains(p)))
+    fn indexed(mut self) -> World {
+        self.idx = Index::build(&self);
+        self
     }
 
     fn org_name(&self, id: i64) -> String {
@@ -423,22 +502,28 @@ impl World {
         rule.since.map_or(created, |r| r.max(created))
     }
 
-    /// The area a subject answers for: an org's subtree, a cadre's stations
-    /// (or home org), a member's org.
-    fn area(&self, s: &SubjectRef) -> Vec<OrgPath> {
+    /// The area a subject answers for: the organisations of an org's
+    /// subtree, of a cadre's stations (or home org), of a member's org.
+    fn area(&self, s: &SubjectRef) -> Vec<i64> {
         let ids = match s.kind.as_str() {
             "cadre" => self.stations.get(&s.id).cloned().filter(|v| !v.is_empty()).unwrap_or(vec![s.org_id]),
             _ => vec![s.org_id],
         };
-        ids.iter().filter_map(|i| self.path(*i).cloned()).collect()
+        // Only organisations of the tree (as the paths were before).
+        let ids: Vec<i64> = ids.into_iter().filter(|i| self.tree.get(*i).is_some()).collect();
+        self.idx.orgs_of(&ids)
     }
 
-    fn attended(&self, record_kind: &str, person_kind: &str, person_id: i64) -> Vec<i64> {
-        self.people
-            .iter()
-            .filter(|p| p.record_kind == record_kind && p.person_kind == person_kind && p.person_id == person_id)
-            .map(|p| p.record_id)
-            .collect()
+    /// The records (meetings or activities) of `kind` a person was present
+    /// at, as positions in `rows` order.
+    fn attended(&self, record_kind: &str, person_kind: &str, person_id: i64) -> Vec<usize> {
+        let at = if record_kind == "meeting" { &self.idx.meeting_at } else { &self.idx.activity_at };
+        let key = (record_kind.to_string(), person_kind.to_string(), person_id);
+        let mut out: Vec<usize> =
+            self.idx.attended.get(&key).into_iter().flatten().filter_map(|id| at.get(id)).copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The records and subject data of one subject.
@@ -452,25 +537,34 @@ impl World {
             target: TargetKind::from_code_str(&v.target_kind).map(|kind| Target { kind, id: v.target_id }),
         };
         let held = |kind: RecordKind, h: &HeldRow| Record { date: h.held_on, kind, sub: h.kind.clone(), target: None };
+        let x = &self.idx;
         match s.kind.as_str() {
             "org" => {
-                recs.extend(self.visits.iter().filter(|v| self.inside(&area, v.org_id)).map(visit));
-                recs.extend(self.meetings.iter().filter(|m| m.org_id == s.id).map(|h| held(RecordKind::Meeting, h)));
-                recs.extend(self.activities.iter().filter(|m| m.org_id == s.id).map(|h| held(RecordKind::Activity, h)));
+                recs.extend(Index::rows(&x.visits_by_org, &area).into_iter().map(|i| visit(&self.visits[i])));
+                let own = [s.id];
+                recs.extend(
+                    Index::rows(&x.meetings_by_org, &own)
+                        .into_iter()
+                        .map(|i| held(RecordKind::Meeting, &self.meetings[i])),
+                );
+                recs.extend(
+                    Index::rows(&x.activities_by_org, &own)
+                        .into_iter()
+                        .map(|i| held(RecordKind::Activity, &self.activities[i])),
+                );
             }
             kind => {
-                recs.extend(self.visits.iter().filter(|v| v.visitor_kind == kind && v.visitor_id == s.id).map(visit));
+                let mine = x.visits_by_visitor.get(&(kind.to_string(), s.id));
+                recs.extend(mine.into_iter().flatten().map(|i| visit(&self.visits[*i])));
                 let ms = self.attended("meeting", kind, s.id);
-                recs.extend(self.meetings.iter().filter(|m| ms.contains(&m.id)).map(|h| held(RecordKind::Meeting, h)));
+                recs.extend(ms.into_iter().map(|i| held(RecordKind::Meeting, &self.meetings[i])));
                 let acts = self.attended("activity", kind, s.id);
-                recs.extend(
-                    self.activities.iter().filter(|m| acts.contains(&m.id)).map(|h| held(RecordKind::Activity, h)),
-                );
+                recs.extend(acts.into_iter().map(|i| held(RecordKind::Activity, &self.activities[i])));
             }
         }
         let mut subject = Subject::default();
         let key = key_household_mask();
-        for h in self.households.iter().filter(|h| self.inside(&area, h.org_id)) {
+        for h in Index::rows(&x.households_by_org, &area).into_iter().map(|i| &self.households[i]) {
             let t = Target { kind: TargetKind::Household, id: h.id };
             if h.tags & key != 0 {
                 subject.sets.push((SetKind::KeyHouseholds, t));
@@ -479,7 +573,7 @@ impl World {
                 subject.events.push(Event { kind: EventKind::NewHousehold, date: h.created_on, target: Some(t) });
             }
         }
-        for m in self.members.iter().filter(|m| self.inside(&area, m.org_id)) {
+        for m in Index::rows(&x.members_by_org, &area).into_iter().map(|i| &self.members[i]) {
             subject.sets.push((SetKind::Members, Target { kind: TargetKind::Member, id: m.id }));
             if m.central_household
                 && let Some(h) = self.member_household.get(&m.id)
@@ -636,12 +730,13 @@ pub async fn compliance(db: &Db, p: &Principal, org_id: i64, today: NaiveDate) -
         .collect();
     // Trend: per calendar month of the window, share of periods due then that were done.
     let mut trend = Vec::new();
+    // Every period once (cloned for each month before).
+    let ps: Vec<d::Period> = lines.iter().flat_map(|l| l.evaluation.periods.iter().cloned()).collect();
     let mut m =
         NaiveDate::from_ymd_opt(chrono::Datelike::year(&from), chrono::Datelike::month(&from), 1).unwrap_or(from);
     while m <= today {
         let next = m.checked_add_months(chrono::Months::new(1)).unwrap_or(today);
         let end = (next - Duration::days(1)).min(today);
-        let ps: Vec<d::Period> = lines.iter().flat_map(|l| l.evaluation.periods.iter().cloned()).collect();
         let rate = d::compliance_rate(&ps, m.max(from), end).map(|r| (r * 1000.0).round() / 10.0);
         trend.push(MonthRate { month: format!("{}", m.format("%Y-%m")), rate });
         m = next;
