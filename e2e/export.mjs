@@ -48,7 +48,10 @@ try {
   check('logged in', !page.url().includes('/login'), page.url());
 
   // The street's member list: every member, masked.
-  if (!/\/orgs\/\d+$/.test(page.url())) {
+  // Staff land on their organisation at a glance; its page is one step away.
+  if (/\/orgs\/\d+\/glance$/.test(page.url())) {
+    await page.goto(page.url().replace(/\/glance$/, ''));
+  } else if (!/\/orgs\/\d+$/.test(page.url())) {
     await Promise.all([page.waitForNavigation(), page.click('.tree a >> nth=0')]);
   }
   const org = page.url().split('/').pop();

@@ -33,7 +33,8 @@ try {
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-  if (!/\/orgs\/\d+$/.test(page.url())) { await page.click('.tree a >> nth=0'); }
+  if (/\/orgs\/\d+\/glance$/.test(page.url())) { await page.goto(page.url().replace(/\/glance$/, '')); }
+  else if (!/\/orgs\/\d+$/.test(page.url())) { await page.click('.tree a >> nth=0'); }
   const rootId = page.url().match(/\/orgs\/(\d+)/)[1];
 
   // The coverage report links to the posts, which name the posts without a group leader.

@@ -49,7 +49,10 @@ try {
   check('login leaves the login page', !page.url().includes('/login'), page.url());
   await page.screenshot({ path: out + '1-home.png', fullPage: true });
 
-  if (!/\/orgs\/\d+$/.test(page.url())) {
+  if (/\/orgs\/\d+\/glance$/.test(page.url())) {
+    check('the street lands on its organisation at a glance', (await page.locator('svg.ring').count()) === 2, page.url());
+    await Promise.all([page.waitForNavigation(), page.click('a:text-is("组织详情")')]);
+  } else if (!/\/orgs\/\d+$/.test(page.url())) {
     await page.click('.tree a >> nth=0');
   }
   check('street page shows counts', (await page.textContent('.stats')).includes('住户'));
