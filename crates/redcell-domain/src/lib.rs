@@ -5,6 +5,7 @@
 //! from the [`i18n`] catalogue).
 
 pub mod calendar;
+pub mod care;
 pub mod coverage;
 pub mod duties;
 pub mod error;

@@ -164,6 +164,21 @@ pub async fn generate(
     crate::requests::seed::demo(db, tenant, opts.seed).await?;
 
     crate::duties::demo::seed(db, tenant, opts.seed).await?;
+    // A year of the care fund: applied and paid by the community's account,
+    // approved by the street's (or, without it, the branch secretary's).
+    let user = async |name: &str| -> Result<Option<i64>, StoreError> {
+        let r: Option<(i64,)> = db.opt("SELECT id FROM users WHERE username = $1", args![name.to_string()]).await?;
+        Ok(r.map(|(id,)| id))
+    };
+    let decider = match user("admin").await? {
+        Some(a) => Some(a),
+        None => user("zb0101").await?,
+    };
+    if let (Some(by), Some(decider)) = (user("sq01").await?, decider) {
+        let mut tx = db.begin().await?;
+        crate::care::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
+        tx.commit().await?;
+    }
     Ok(DemoSummary {
         tenant_id: tenant,
         street_code: STREET_CODE.to_string(),

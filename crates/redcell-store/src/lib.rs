@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod calendar;
+pub mod care;
 pub mod coverage;
 pub mod db;
 pub mod demo;

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod care;
 pub mod coverage;
 pub mod duties;
 pub mod error;
@@ -61,6 +62,7 @@ pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
     imports::mount,
     accounts::mount,
     home::mount,
+    care::mount,
 ];
 
 /// Every capability's surface, mounted.

@@ -125,6 +125,9 @@ enum Kind {
     ImportJob,
     /// A session id: the account's own; a made-up one is "not found".
     Session,
+    CareFund,
+    CareEntry,
+    CareApplication,
 }
 
 impl Kind {
@@ -186,6 +189,9 @@ impl Kind {
             ("rules", "code") => Kind::RuleCode,
             ("templates", "kind") => Kind::Roster,
             ("jobs", "id") => Kind::ImportJob,
+            ("care", "id") | ("funds", "id") => Kind::CareFund,
+            ("entries", "id") => Kind::CareEntry,
+            ("applications", "id") => Kind::CareApplication,
             _ => return None,
         })
     }
@@ -213,6 +219,9 @@ impl Kind {
             Kind::Meeting => k("duty_meetings", "org_id", "x.id", ""),
             Kind::Activity => k("duty_activities", "org_id", "x.id", ""),
             Kind::Batch => k("import_batches", "org_id", "x.id", ""),
+            Kind::CareFund => k("care_funds", "org_id", "x.id", ""),
+            Kind::CareEntry => k("care_entries", "org_id", "x.id", ""),
+            Kind::CareApplication => k("care_applications", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -537,6 +546,20 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
             "contact_name": "授权测试",
         }),
         ("POST", "/api/v1/requests/{id}/actions") => json!({"action": "accept"}),
+        ("POST", "/api/v1/care/funds") => json!({"org_id": id(Kind::Org), "name": format!("授权测试基金{n}")}),
+        ("POST", "/api/v1/care/funds/{id}/income") => {
+            json!({"source": "donation", "amount": "10", "memo": "授权测试"})
+        }
+        ("POST", "/api/v1/care/funds/{id}/applications") => {
+            json!({"person_name": "授权测试", "purpose": "illness", "amount": "10", "reason": "授权测试"})
+        }
+        ("POST", "/api/v1/care/funds/{id}/checks") => json!({"statement": "10"}),
+        ("POST", "/api/v1/care/funds/{id}/close") => json!({"year": "2020"}),
+        ("POST", "/api/v1/care/applications/{id}/decision") => {
+            json!({"decision": "reject", "reason": "授权测试"})
+        }
+        ("POST", "/api/v1/care/applications/{id}/payment") => json!({}),
+        ("POST", "/api/v1/care/entries/{id}/reversal") => json!({"reason": "授权测试"}),
         ("POST", "/api/v1/guide") => json!({
             "org_id": id(Kind::Org), "name": format!("授权测试事项{n}"), "class": "immediate", "place": "测试窗口"
         }),
@@ -917,6 +940,33 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("request");
+    // A care fund with an entry and an application.
+    use redcell_store::care;
+    let fund = care::create_fund(
+        db,
+        &p,
+        &care::RawFund {
+            org_id: Some(sub.id.to_string()), name: Some("另一关爱基金".into()), ..Default::default()
+        },
+    )
+    .await
+    .expect("fund");
+    let fund = redcell_domain::care::FundId::new(fund.id);
+    let income = care::RawIncome {
+        source: Some("donation".into()),
+        amount: Some("500".into()),
+        memo: Some("募捐".into()),
+        ..Default::default()
+    };
+    care::record_income(db, &p, fund, &income).await.expect("income");
+    let app = care::RawApplication {
+        person_name: Some("另一居民".into()),
+        purpose: Some("illness".into()),
+        amount: Some("100".into()),
+        reason: Some("住院".into()),
+        ..Default::default()
+    };
+    care::apply(db, &p, fund, &app).await.expect("application");
     let path = OrgPath::parse(&sub.path).expect("path");
     (id.get(), path)
 }
