@@ -48,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut n = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let rows: Vec<(i64, String)> = db
-                    .all("SELECT id, description FROM requests ORDER BY created_at DESC, id DESC LIMIT 50", args![])
+                    .all("SELECT id, description FROM requests ORDER BY id DESC LIMIT 50", args![])
                     .await
                     .expect("read");
                 std::hint::black_box(rows);
