@@ -7,7 +7,7 @@ use crate::error::{FieldError, Invalid};
 use crate::i18n;
 use crate::input::stringish;
 use crate::registry::{HouseholdTag, HouseholdTags};
-use crate::text::{Text, parse_date};
+use crate::text::{Text, past_date};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -349,18 +349,6 @@ fn id_field(field: &str, v: &Option<String>) -> Result<i64, FieldError> {
         return Err(FieldError::new(field, "required", i18n::REQUIRED));
     }
     t.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| FieldError::new(field, "number", i18n::NUMBER_INVALID))
-}
-
-/// A date that may be left empty (then `today`), not later than `today`.
-fn past_date(field: &str, v: &Option<String>, today: NaiveDate) -> Result<NaiveDate, FieldError> {
-    let d = parse_date(field, s(v))?.unwrap_or(today);
-    if d > today {
-        return Err(FieldError::new(field, "future", i18n::DATE_FUTURE));
-    }
-    if d < NaiveDate::from_ymd_opt(1949, 10, 1).unwrap_or(d) {
-        return Err(FieldError::new(field, "range", i18n::DATE_TOO_OLD));
-    }
-    Ok(d)
 }
 
 /// A contact to start, as typed in a form or sent to the API.

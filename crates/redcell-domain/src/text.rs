@@ -77,6 +77,19 @@ pub fn parse_date(field: &str, raw: &str) -> Result<Option<chrono::NaiveDate>, F
         .map_err(|_| FieldError::new(field, "date", i18n::DATE_INVALID))
 }
 
+/// A date that may be left empty (then `today`), not later than `today` nor
+/// before 1949-10-01.
+pub fn past_date(field: &str, v: &Option<String>, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, FieldError> {
+    let d = parse_date(field, v.as_deref().unwrap_or(""))?.unwrap_or(today);
+    if d > today {
+        return Err(FieldError::new(field, "future", i18n::DATE_FUTURE));
+    }
+    if d < chrono::NaiveDate::from_ymd_opt(1949, 10, 1).unwrap_or(d) {
+        return Err(FieldError::new(field, "range", i18n::DATE_TOO_OLD));
+    }
+    Ok(d)
+}
+
 /// Neutralise text that a spreadsheet would run as a formula (a cell starting
 /// with `=`, `+`, `-`, `@`, tab or carriage return) by prefixing an apostrophe.
 /// Every export applies it.

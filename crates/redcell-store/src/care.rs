@@ -10,7 +10,7 @@
 
 use crate::args;
 use crate::audit;
-use crate::db::{Db, Tx};
+use crate::db::{Conn, Db, Tx};
 use crate::error::StoreError;
 use crate::scope::{OrgRef, Owned, Principal};
 use chrono::{NaiveDate, Utc};
@@ -203,20 +203,7 @@ fn text(e: &mut Invalid, field: &str, v: &Option<String>, max: usize) -> String 
 }
 
 fn date(e: &mut Invalid, field: &str, v: &Option<String>, today: NaiveDate) -> NaiveDate {
-    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => today,
-        Some(s) => match redcell_domain::text::parse_date(field, s) {
-            Ok(Some(d)) if d > today => {
-                e.push(FieldError::new(field, "future", "日期不能晚于今天"));
-                today
-            }
-            Ok(d) => d.unwrap_or(today),
-            Err(x) => {
-                e.push(x);
-                today
-            }
-        },
-    }
+    e.check(redcell_domain::text::past_date(field, v, today)).unwrap_or(today)
 }
 
 fn money(e: &mut Invalid, field: &str, v: &Option<String>) -> Option<Money> {
@@ -294,13 +281,13 @@ pub async fn create_fund(db: &Db, p: &Principal, raw: &RawFund) -> Result<Fund, 
 
 /// A fund the caller reads.
 pub async fn fund(db: &Db, p: &Principal, id: FundId) -> Result<Fund, StoreError> {
-    let access = p.access(Capability::ReadRegistry)?;
-    let owner = access.target(&mut db.conn(), id).await?;
-    db.one(
-        &format!("SELECT {FUND_COLS} FROM {FUND_FROM} WHERE f.tenant_id = $1 AND f.id = $2"),
-        args![owner.tenant_id, id.get()],
-    )
-    .await
+    let owner = p.access(Capability::ReadRegistry)?.target(&mut db.conn(), id).await?;
+    fund_row(&mut db.conn(), owner.tenant_id, id).await
+}
+
+async fn fund_row(c: &mut impl Conn, tenant: i64, id: FundId) -> Result<Fund, StoreError> {
+    c.one(&format!("SELECT {FUND_COLS} FROM {FUND_FROM} WHERE f.tenant_id = $1 AND f.id = $2"), args![tenant, id.get()])
+        .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -314,7 +301,7 @@ struct EntryRow {
 }
 
 /// The ledger of a fund, read from its entries and lines.
-async fn ledger(c: &mut Tx, tenant: i64, fund: i64) -> Result<(Ledger, Vec<EntryRow>), StoreError> {
+async fn ledger(c: &mut impl Conn, tenant: i64, fund: i64) -> Result<(Ledger, Vec<EntryRow>), StoreError> {
     let rows: Vec<EntryRow> = c
         .all(
             "SELECT id, kind, entry_date, memo, receipt, reverses_id FROM care_entries \
@@ -419,13 +406,8 @@ async fn write_entry(
 
 /// A fund the caller may record in, inside `tx`.
 async fn fund_for(tx: &mut Tx, p: &Principal, id: FundId) -> Result<Fund, StoreError> {
-    let access = p.access(CAP)?;
-    let owner = access.target(tx, id).await?;
-    tx.one(
-        &format!("SELECT {FUND_COLS} FROM {FUND_FROM} WHERE f.tenant_id = $1 AND f.id = $2"),
-        args![owner.tenant_id, id.get()],
-    )
-    .await
+    let owner = p.access(CAP)?.target(tx, id).await?;
+    fund_row(tx, owner.tenant_id, id).await
 }
 
 pub async fn record_income(db: &Db, p: &Principal, id: FundId, raw: &RawIncome) -> Result<i64, StoreError> {
@@ -519,15 +501,15 @@ pub async fn application(
 ) -> Result<(Application, Vec<Decision>, Fund), StoreError> {
     let access = p.access(Capability::ReadRegistry)?;
     let owner = access.target(&mut db.conn(), id).await?;
-    let a: Application = db
-        .one(
-            &format!("SELECT {APP_COLS} FROM {APP_FROM} WHERE a.tenant_id = $1 AND a.id = $2"),
-            args![owner.tenant_id, id.get()],
-        )
-        .await?;
+    let a = app_row(&mut db.conn(), owner.tenant_id, id).await?;
     let d = decisions(db, owner.tenant_id, a.id).await?;
     let f = fund(db, p, FundId::new(a.fund_id)).await?;
     Ok((a, d, f))
+}
+
+async fn app_row(c: &mut impl Conn, tenant: i64, id: ApplicationId) -> Result<Application, StoreError> {
+    c.one(&format!("SELECT {APP_COLS} FROM {APP_FROM} WHERE a.tenant_id = $1 AND a.id = $2"), args![tenant, id.get()])
+        .await
 }
 
 async fn decisions(db: &Db, tenant: i64, app: i64) -> Result<Vec<Decision>, StoreError> {
@@ -572,12 +554,7 @@ pub async fn decide(db: &Db, p: &Principal, id: ApplicationId, raw: &RawDecision
     let mut tx = db.begin().await?;
     // Seeing the application is enough to be told why one may not decide it.
     let owner = p.access(Capability::ReadRegistry)?.target(&mut tx, id).await?;
-    let a: Application = tx
-        .one(
-            &format!("SELECT {APP_COLS} FROM {APP_FROM} WHERE a.tenant_id = $1 AND a.id = $2"),
-            args![owner.tenant_id, id.get()],
-        )
-        .await?;
+    let a = app_row(&mut tx, owner.tenant_id, id).await?;
     if a.state != APPLIED {
         return Err(FieldError::new("decision", "state", format!("申请{}，不能再审批", a.state_label())).into());
     }
@@ -664,12 +641,7 @@ pub async fn pay(db: &Db, p: &Principal, id: ApplicationId, raw: &RawDated) -> R
     e.into_result()?;
     let mut tx = db.begin().await?;
     let owner = p.access(CAP)?.target(&mut tx, id).await?;
-    let a: Application = tx
-        .one(
-            &format!("SELECT {APP_COLS} FROM {APP_FROM} WHERE a.tenant_id = $1 AND a.id = $2"),
-            args![owner.tenant_id, id.get()],
-        )
-        .await?;
+    let a = app_row(&mut tx, owner.tenant_id, id).await?;
     if a.state != APPROVED {
         return Err(FieldError::new("date", "state", format!("申请{}，不能支付", a.state_label())).into());
     }
@@ -776,9 +748,7 @@ pub async fn close_year(db: &Db, p: &Principal, id: FundId, raw: &RawDated) -> R
 /// A fund with its balances, entries (newest first), applications and checks.
 pub async fn view(db: &Db, p: &Principal, id: FundId) -> Result<FundView, StoreError> {
     let f = fund(db, p, id).await?;
-    let mut tx = db.begin().await?;
-    let (l, rows) = ledger(&mut tx, f.tenant_id, f.id).await?;
-    tx.commit().await?;
+    let (l, rows) = ledger(&mut db.conn(), f.tenant_id, f.id).await?;
     let year = chrono::Datelike::year(&crate::coverage::today());
     let this_year: Vec<&Entry> = l.entries().iter().filter(|e| chrono::Datelike::year(&e.date) == year).collect();
     let sum = |pred: &dyn Fn(&Account) -> bool| -> i64 {
