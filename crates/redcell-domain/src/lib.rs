@@ -22,6 +22,7 @@ pub mod requests;
 pub mod role;
 pub mod rosters;
 pub mod text;
+pub mod volunteer;
 
 #[cfg(feature = "openapi")]
 #[doc(hidden)]

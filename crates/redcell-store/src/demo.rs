@@ -164,8 +164,10 @@ pub async fn generate(
     crate::requests::seed::demo(db, tenant, opts.seed).await?;
 
     crate::duties::demo::seed(db, tenant, opts.seed).await?;
-    // A year of the care fund: applied and paid by the community's account,
-    // approved by the street's (or, without it, the branch secretary's).
+    // A year of the care fund (applied and paid by the community's account,
+    // approved by the street's or, without it, the branch secretary's) and of
+    // volunteering (posts published by the community's account, hours
+    // confirmed by the same decider).
     let user = async |name: &str| -> Result<Option<i64>, StoreError> {
         let r: Option<(i64,)> = db.opt("SELECT id FROM users WHERE username = $1", args![name.to_string()]).await?;
         Ok(r.map(|(id,)| id))
@@ -177,6 +179,7 @@ pub async fn generate(
     if let (Some(by), Some(decider)) = (user("sq01").await?, decider) {
         let mut tx = db.begin().await?;
         crate::care::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
+        crate::volunteer::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
         tx.commit().await?;
     }
     Ok(DemoSummary {

@@ -26,6 +26,7 @@ pub mod registry;
 pub mod requests;
 pub mod scope;
 pub mod types;
+pub mod volunteer;
 
 pub use db::{Arg, Args, Backend, Db, Tx};
 pub use error::StoreError;

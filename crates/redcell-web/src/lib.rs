@@ -21,6 +21,7 @@ pub mod ops;
 pub mod pages;
 pub mod registry;
 pub mod requests;
+pub mod volunteer;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -63,6 +64,7 @@ pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
     accounts::mount,
     home::mount,
     care::mount,
+    volunteer::mount,
 ];
 
 /// Every capability's surface, mounted.

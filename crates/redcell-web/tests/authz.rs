@@ -128,6 +128,9 @@ enum Kind {
     CareFund,
     CareEntry,
     CareApplication,
+    ServicePost,
+    ServiceClaim,
+    ServiceHours,
 }
 
 impl Kind {
@@ -179,6 +182,11 @@ impl Kind {
             ("contacts", "id") => Kind::Contact,
             ("exemptions", "id") => Kind::Exemption,
             ("plans", "id") => Kind::Plan,
+            ("posts", "id") if path.starts_with("/service/") || path.starts_with("/api/v1/service/") => {
+                Kind::ServicePost
+            }
+            ("claims", "id") => Kind::ServiceClaim,
+            ("hours", "id") => Kind::ServiceHours,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
             ("activities", "id") => Kind::Activity,
@@ -222,6 +230,9 @@ impl Kind {
             Kind::CareFund => k("care_funds", "org_id", "x.id", ""),
             Kind::CareEntry => k("care_entries", "org_id", "x.id", ""),
             Kind::CareApplication => k("care_applications", "org_id", "x.id", ""),
+            Kind::ServicePost => k("service_posts", "org_id", "x.id", ""),
+            Kind::ServiceClaim => k("service_claims", "org_id", "x.id", ""),
+            Kind::ServiceHours => k("service_hours", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -560,6 +571,20 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         }
         ("POST", "/api/v1/care/applications/{id}/payment") => json!({}),
         ("POST", "/api/v1/care/entries/{id}/reversal") => json!({"reason": "授权测试"}),
+        ("POST", "/api/v1/service/posts") => json!({
+            "org_id": id(Kind::Org), "title": format!("授权测试岗{n}"), "duty": "授权测试", "place": "测试", "schedule": "每周"
+        }),
+        ("PUT", "/api/v1/service/posts/{id}") => {
+            json!({"title": format!("授权测试岗{n}"), "duty": "授权测试", "place": "测试", "schedule": "每周", "headcount": 50})
+        }
+        ("POST", "/api/v1/service/posts/{id}/close")
+        | ("POST", "/api/v1/service/posts/{id}/claim")
+        | ("POST", "/api/v1/service/claims/{id}/renewal")
+        | ("POST", "/api/v1/service/claims/{id}/leave") => json!({}),
+        ("POST", "/api/v1/service/hours") => {
+            json!({"post_id": id(Kind::ServicePost), "start": "00:00", "end": "00:30"})
+        }
+        ("POST", "/api/v1/service/hours/{id}/decision") => json!({"decision": "reject", "note": "授权测试"}),
         ("POST", "/api/v1/guide") => json!({
             "org_id": id(Kind::Org), "name": format!("授权测试事项{n}"), "class": "immediate", "place": "测试窗口"
         }),
@@ -967,6 +992,40 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
         ..Default::default()
     };
     care::apply(db, &p, fund, &app).await.expect("application");
+    // A service post with a claim and logged hours (rows as a member would leave them).
+    use redcell_store::volunteer;
+    let post = volunteer::create_post(
+        db,
+        &p,
+        &volunteer::RawPost {
+            org_id: Some(sub.id.to_string()),
+            title: Some("另一服务岗".into()),
+            duty: Some("巡查".into()),
+            place: Some("另一社区".into()),
+            schedule: Some("每周六".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("post");
+    let (member,): (i64,) = db
+        .one("SELECT id FROM members WHERE tenant_id = $1 ORDER BY id LIMIT 1", args![id.get()])
+        .await
+        .expect("member");
+    let today = chrono::Utc::now().date_naive();
+    db.exec(
+        "INSERT INTO service_claims (tenant_id, org_id, post_id, member_id, claimed_on, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![id.get(), sub.id.get(), post.id, member, today, chrono::Utc::now()],
+    )
+    .await
+    .expect("claim");
+    db.exec(
+        "INSERT INTO service_hours (tenant_id, org_id, member_id, post_id, work_date, start_min, end_min, minutes, note, state, \
+         logged_by, created_at) VALUES ($1, $2, $3, $4, $5, 540, 600, 60, '', 'pending', $6, $7)",
+        args![id.get(), sub.id.get(), member, post.id, today, p.user_id, chrono::Utc::now()],
+    )
+    .await
+    .expect("hours");
     let path = OrgPath::parse(&sub.path).expect("path");
     (id.get(), path)
 }

@@ -1,0 +1,175 @@
+//! Volunteering on SQLite and (with `REDCELL_TEST_PG`) PostgreSQL: a post
+//! published, claimed under a generated agreement, changed and re-signed;
+//! hours logged, refused when they collide or come from the future, confirmed
+//! only by someone else with the right over the post; totals counting
+//! confirmed hours only; refusals that write nothing.
+//! `cargo test -p redcell-store --test volunteer`.
+
+use chrono::Datelike;
+use redcell_domain::Role;
+use redcell_domain::volunteer::{ClaimId, HoursId, ServicePostId};
+use redcell_store::volunteer::{self as vol, RawConfirm, RawHours, RawPost};
+use redcell_store::{Db, Principal, args, auth, duties};
+use redcell_testkit::store::*;
+
+stories!(a_post_is_claimed_served_and_counted, refusals_write_nothing);
+
+async fn account(db: &Db, name: &str, role: Role, code: &str) -> Principal {
+    auth::add_user(db, name, name, PASSWORD, role, code).await.unwrap();
+    sign_in(db, name).await.0
+}
+
+async fn member_account(db: &Db, t: &Tenant, name: &str, role: Role, member: usize, code: &str) -> Principal {
+    let p = account(db, name, role, code).await;
+    duties::link_user(db, &t.admin, p.user_id, Some(duties::Link::Member(t.members[member].id.get()))).await.unwrap();
+    p
+}
+
+fn post(org: i64, headcount: &str) -> RawPost {
+    RawPost {
+        org_id: s(org),
+        title: s("楼道环境监督岗"),
+        duty: s("每周巡查楼道堆物，发现隐患报告网格员"),
+        place: s("1幢"),
+        schedule: s("每周六上午"),
+        headcount: s(headcount),
+        skills: None,
+    }
+}
+
+fn hours(post: i64, date: chrono::NaiveDate, start: &str, end: &str) -> RawHours {
+    RawHours {
+        post_id: s(post), request_id: None, date: s(date), start: s(start), end: s(end), note: s("清理楼道")
+    }
+}
+
+fn confirm() -> RawConfirm {
+    RawConfirm { decision: s("confirm"), note: None }
+}
+
+async fn count(db: &Db, table: &str) -> i64 {
+    db.int(&format!("SELECT COUNT(*) FROM {table}"), args![]).await.unwrap()
+}
+
+async fn a_post_is_claimed_served_and_counted(db: Db) {
+    let t = tenant(&db).await;
+    let today = redcell_store::coverage::today();
+    let community = account(&db, "c1.admin", Role::OrgAdmin, &t.c1.code).await;
+    // A branch secretary does not publish for the community.
+    assert_refused(vol::create_post(&db, &t.sec, &post(t.c1.id.get(), "1")).await);
+    let p = vol::create_post(&db, &community, &post(t.c1.id.get(), "1")).await.unwrap();
+    assert_eq!((p.version, p.taken, p.headcount), (1, 0, 1));
+    let id = ServicePostId::new(p.id);
+
+    // A member of a branch under the community sees it and claims it.
+    let m0 = member_account(&db, &t, "member.0", Role::Member, 0, &t.b1.code).await;
+    let mine = vol::mine(&db, &m0).await.unwrap();
+    assert!(mine.open.iter().any(|x| x.id == p.id), "the community's post is near a member of its branch");
+    let claim = vol::claim(&db, &m0, id).await.unwrap();
+    assert_eq!(claim.version, 1);
+    assert!(
+        claim.agreement.contains("张一")
+            && claim.agreement.contains("楼道环境监督岗")
+            && claim.agreement.contains("第 1 版")
+    );
+    assert_invalid(vol::claim(&db, &m0, id).await, "post_id");
+    // Full: another member of the branch is told so; a member of another community never sees it.
+    let m1 = member_account(&db, &t, "member.1", Role::Member, 1, &t.b1.code).await;
+    let e = assert_invalid(vol::claim(&db, &m1, id).await, "post_id");
+    assert!(format!("{e:?}").contains("full"), "{e:?}");
+    let m3 = member_account(&db, &t, "member.3", Role::Member, 3, &t.b3.code).await;
+    assert!(vol::mine(&db, &m3).await.unwrap().open.is_empty());
+    assert_refused(vol::claim(&db, &m3, id).await);
+
+    // Hours: today is fine; the future, before the claim, or a collision are refused.
+    let h = vol::log_hours(&db, &m0, &hours(p.id, today, "09:00", "11:00")).await.unwrap();
+    assert_eq!((h.minutes, h.state.as_str()), (120, "pending"));
+    assert_invalid(
+        vol::log_hours(&db, &m0, &hours(p.id, today + chrono::Duration::days(1), "09:00", "10:00")).await,
+        "date",
+    );
+    assert_invalid(
+        vol::log_hours(&db, &m0, &hours(p.id, today - chrono::Duration::days(1), "09:00", "10:00")).await,
+        "date",
+    );
+    assert_invalid(vol::log_hours(&db, &m0, &hours(p.id, today, "10:30", "12:00")).await, "start");
+    let later = vol::log_hours(&db, &m0, &hours(p.id, today, "11:00", "12:00")).await.unwrap();
+    // Someone else's post, or a request they did not handle, is not theirs to log.
+    assert_invalid(vol::log_hours(&db, &m1, &hours(p.id, today, "09:00", "10:00")).await, "post_id");
+    let req = RawHours { post_id: None, request_id: s(999_999), ..hours(0, today, "13:00", "14:00") };
+    assert_invalid(vol::log_hours(&db, &m0, &req).await, "request_id");
+
+    // Confirming: never by the member (no right) nor by staff who are that member; not out of scope.
+    assert_refused(vol::decide(&db, &m0, HoursId::new(h.id), &confirm()).await);
+    let own = member_account(&db, &t, "c1.self", Role::OrgAdmin, 0, &t.c1.code).await;
+    assert_invalid(vol::decide(&db, &own, HoursId::new(h.id), &confirm()).await, "decision");
+    assert_refused(vol::decide(&db, &t.sec, HoursId::new(h.id), &confirm()).await);
+    let rejected = RawConfirm { decision: s("reject"), note: None };
+    assert_invalid(vol::decide(&db, &community, HoursId::new(later.id), &rejected).await, "note");
+    let done = vol::decide(&db, &community, HoursId::new(h.id), &confirm()).await.unwrap();
+    assert_eq!(done.state, "confirmed");
+    assert_invalid(vol::decide(&db, &community, HoursId::new(h.id), &confirm()).await, "decision");
+    let rejected = RawConfirm { decision: s("reject"), note: s("当天岗位无人值守") };
+    vol::decide(&db, &community, HoursId::new(later.id), &rejected).await.unwrap();
+
+    // Only confirmed hours count, for the member and for the organisation.
+    let mine = vol::mine(&db, &m0).await.unwrap();
+    assert_eq!((mine.confirmed_minutes, mine.pending_minutes), (120, 0));
+    let year = today.year();
+    let org = vol::org_service(&db, &t.admin, t.root.id, year).await.unwrap();
+    assert_eq!((org.total_minutes, org.members.len(), org.pending.len()), (120, 1, 0));
+    assert_eq!(org.members[0].name, "张一");
+    // A rejected span frees its time.
+    vol::log_hours(&db, &m0, &hours(p.id, today, "11:00", "11:30")).await.unwrap();
+
+    // A change of terms is a new version: the member signs it; a headcount below those holding it is refused.
+    assert_invalid(vol::update_post(&db, &community, id, &post(t.c1.id.get(), "0")).await, "headcount");
+    let changed = RawPost { schedule: s("每周六、周日上午"), ..post(t.c1.id.get(), "2") };
+    assert_eq!(vol::update_post(&db, &community, id, &changed).await.unwrap().version, 2);
+    let mine = vol::mine(&db, &m0).await.unwrap();
+    assert!(mine.holding[0].outdated());
+    let renewed = vol::renew(&db, &m0, ClaimId::new(claim.id)).await.unwrap();
+    assert!(renewed.version == 2 && renewed.agreement.contains("周日"));
+    assert_invalid(vol::renew(&db, &m0, ClaimId::new(claim.id)).await, "claim_id");
+    let versions = db.int("SELECT COUNT(*) FROM service_agreements", args![]).await.unwrap();
+    assert_eq!(versions, 2, "every version signed is kept");
+
+    // The public page names who serves, with the agreement.
+    let public = vol::public_post(&db, p.id).await.unwrap();
+    assert_eq!(public.claims.len(), 1);
+    assert!(public.claims[0].agreement.contains("第 2 版"));
+
+    // Closing ends the claim; no more hours against it.
+    vol::close_post(&db, &community, id).await.unwrap();
+    assert!(vol::mine(&db, &m0).await.unwrap().holding.is_empty());
+    assert!(vol::public_post(&db, p.id).await.unwrap().claims.is_empty());
+    assert_invalid(vol::log_hours(&db, &m0, &hours(p.id, today, "15:00", "16:00")).await, "post_id");
+    assert_invalid(vol::claim(&db, &m1, id).await, "post_id");
+}
+
+async fn refusals_write_nothing(db: Db) {
+    let t = tenant(&db).await;
+    let today = redcell_store::coverage::today();
+    let p = vol::create_post(&db, &t.admin, &post(t.b1.id.get(), "2")).await.unwrap();
+    let m0 = member_account(&db, &t, "member.0", Role::Member, 0, &t.b1.code).await;
+    vol::claim(&db, &m0, ServicePostId::new(p.id)).await.unwrap();
+    let before =
+        (count(&db, "service_posts").await, count(&db, "service_hours").await, count(&db, "service_claims").await);
+
+    let bad = RawPost { title: s(" "), headcount: s("300"), ..post(t.b1.id.get(), "1") };
+    let e = vol::create_post(&db, &t.admin, &bad).await.unwrap_err();
+    assert_eq!(fields(&e), vec!["title", "headcount"]);
+    let e = vol::log_hours(&db, &m0, &hours(p.id, today, "9点", "08:00")).await.unwrap_err();
+    assert_eq!(fields(&e), vec!["start"]);
+    let e = vol::log_hours(&db, &m0, &hours(p.id, today, "09:00", "09:05")).await.unwrap_err();
+    assert_eq!(fields(&e), vec!["end"]);
+    let both = RawHours { request_id: s(1), ..hours(p.id, today, "09:00", "10:00") };
+    assert_invalid(vol::log_hours(&db, &m0, &both).await, "post_id");
+    // A staff account that is no member has nothing of its own to serve.
+    assert_refused(vol::mine(&db, &t.sec).await);
+    assert_refused(vol::claim(&db, &t.sec, ServicePostId::new(p.id)).await);
+
+    let after =
+        (count(&db, "service_posts").await, count(&db, "service_hours").await, count(&db, "service_claims").await);
+    assert_eq!(before, after);
+}

@@ -1,0 +1,134 @@
+// Headless-Chromium story of volunteering on a phone (390×844): the
+// community publishes a service post; a party member finds it near them,
+// claims it (signing the generated agreement), logs hours (a mistake is named
+// beside its field); the community confirms them; the member's yearly total
+// grows by exactly those hours; a resident without an account sees who holds
+// the post and the agreement. Every page fits a 360 px screen.
+// Usage: BASE_URL=http://127.0.0.1:8080 RC_PASSWORD=... node volunteer.mjs
+//   (demo accounts sq01 and dy0101 share RC_PASSWORD)
+import { chromium } from 'playwright-core';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.env.BASE_URL || 'http://127.0.0.1:8080';
+const password = process.env.RC_PASSWORD;
+if (!password) { console.error('RC_PASSWORD is required'); process.exit(2); }
+const out = new URL('./out/', import.meta.url).pathname;
+mkdirSync(out, { recursive: true });
+
+let passed = 0, failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) { passed++; console.log(`ok   ${name}`); }
+  else { failed++; console.log(`FAIL ${name} ${detail}`); }
+}
+const problems = [];
+async function session() {
+  const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'rc-chrome-')), {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', e => problems.push(String(e)));
+  return { ctx, page };
+}
+async function login(page, user) {
+  await page.goto(base + '/login');
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+}
+async function fits(page, name) {
+  await page.setViewportSize({ width: 360, height: 800 });
+  const ok = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  await page.setViewportSize({ width: 390, height: 844 });
+  check(`${name} fits a 360 px phone`, ok, page.url());
+}
+const submitIn = async (page, selector) => Promise.all([page.waitForNavigation(), page.click(selector)]);
+const hours = t => Number((t || '').replace(/[^\d.]/g, ''));
+
+const community = await session();
+const member = await session();
+const resident = await session();
+try {
+  const title = `助老陪护岗${Date.now() % 100000}`;
+  const cp = community.page;
+  await login(cp, 'sq01');
+  await cp.goto(base + '/service');
+  check('the community lands on its volunteering page', /\/orgs\/\d+\/service/.test(cp.url()), cp.url());
+  check('a year of confirmed hours is there', hours(await cp.textContent('#year-total')) > 0);
+  await fits(cp, 'the community\'s volunteering page');
+  await cp.click('summary:has-text("发布服务岗位")');
+  await cp.fill('form[action$="/service/posts"] input[name=title]', title);
+  await cp.fill('form[action$="/service/posts"] textarea[name=duty]', '陪同独居老人就医、代购生活用品');
+  await cp.fill('form[action$="/service/posts"] input[name=place]', '幸福社区');
+  await cp.fill('form[action$="/service/posts"] input[name=schedule]', '每周三上午');
+  await submitIn(cp, '#post-create');
+  check('the post is published', (await cp.textContent('#service-flash')).includes('发布'));
+  const postUrl = cp.url().split('?')[0];
+  const postId = postUrl.split('/').pop();
+
+  // The member finds it near them and claims it.
+  const mp = member.page;
+  await login(mp, 'dy0101');
+  await mp.goto(base + '/service');
+  check('a member lands on their own volunteering', mp.url().includes('/service/mine'), mp.url());
+  const totalBefore = hours(await mp.textContent('#my-total'));
+  const open = mp.locator('#open-posts li', { hasText: title });
+  check('the new post is offered to the member', (await open.count()) === 1);
+  await Promise.all([mp.waitForNavigation(), open.locator('button').click()]);
+  check('the claim signs the agreement', (await mp.textContent('#service-flash')).includes('协议'));
+  const held = mp.locator('#holding li', { hasText: title });
+  check('the post is among the member\'s posts', (await held.count()) === 1);
+  await held.locator('summary:has-text("我签的协议")').click();
+  const agreement = await held.locator('pre.agreement').textContent();
+  const name = (agreement.match(/领岗党员：(\S+)/) || [])[1] || '';
+  check('the agreement names the member and the post', name.length > 1 && agreement.includes(title), agreement.slice(0, 120));
+
+  // A mistake is named beside its field; nothing is logged.
+  await mp.selectOption('select[name=target]', `post:${postId}`);
+  await mp.fill('#log-form input[name=start]', '07:30');
+  await mp.fill('#log-form input[name=end]', '06:00');
+  await submitIn(mp, '#log-submit');
+  check('an end before the start is named', (await mp.textContent('main')).includes('结束时间应晚于开始时间'));
+  await mp.selectOption('select[name=target]', `post:${postId}`);
+  await mp.fill('#log-form input[name=start]', '06:00');
+  await mp.fill('#log-form input[name=end]', '07:30');
+  await mp.fill('#log-form input[name=note]', '陪同王奶奶到社区医院复查');
+  await submitIn(mp, '#log-submit');
+  check('hours are logged and wait for confirmation', (await mp.textContent('#service-flash')).includes('等待确认'));
+  check('they do not count yet', hours(await mp.textContent('#my-total')) === totalBefore);
+  await fits(mp, 'the member\'s volunteering page');
+  await mp.screenshot({ path: out + 'volunteer-1-member.png', fullPage: true });
+
+  // The community confirms them.
+  await cp.goto(base + '/service');
+  const pending = cp.locator('#pending-list li', { hasText: title });
+  check('the hours wait on the community\'s page', (await pending.count()) === 1);
+  await Promise.all([cp.waitForNavigation(), pending.locator('button:has-text("确认")').first().click()]);
+  check('the community confirms them', (await cp.textContent('#service-flash')).includes('已确认'));
+  await cp.screenshot({ path: out + 'volunteer-2-community.png', fullPage: true });
+
+  // The member's yearly total grows by exactly 1.5 hours.
+  await mp.goto(base + '/service/mine');
+  const totalAfter = hours(await mp.textContent('#my-total'));
+  check('the yearly total counts the confirmed hours', Math.abs(totalAfter - totalBefore - 1.5) < 0.051, `${totalBefore} → ${totalAfter}`);
+
+  // The public page, without an account.
+  const rp = resident.page;
+  await rp.goto(`${base}/service/posts/${postId}/public`);
+  const pub = await rp.textContent('#public-claims');
+  check('the public page shows who holds the post', pub.includes(name), pub.slice(0, 200));
+  await fits(rp, 'the post\'s public page');
+  await rp.screenshot({ path: out + 'volunteer-3-public.png', fullPage: true });
+  check('no console errors', problems.filter(p => !/status of 4(03|04|22)/.test(p)).length === 0, [...new Set(problems)].join(' | ').slice(0, 500));
+} catch (e) {
+  failed++;
+  console.log(`FAIL exception ${e.stack || e}`);
+} finally {
+  for (const s of [community, member, resident]) await s.ctx.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
