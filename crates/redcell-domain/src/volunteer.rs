@@ -14,6 +14,7 @@ crate::id_types!(
     ServicePostId: "a service post",
     ClaimId: "a member's claim of a service post",
     HoursId: "a span of service hours",
+    ReportId: "an in-service member's report to their residence community",
 );
 
 crate::code_enum!(

@@ -15,12 +15,15 @@ use crate::args;
 use crate::audit;
 use crate::db::{Args, Conn, Db, Tx};
 use crate::error::StoreError;
+use crate::export::{Exportable, Mask};
 use crate::scope::{self, OrgRef, Owned, Principal};
 use chrono::{Datelike, NaiveDate, Utc};
+use redcell_domain::export::Column;
+use redcell_domain::text::Text;
 use redcell_domain::volunteer::{
-    self as v, ClaimId, HoursId, HoursState, Logged, PostInput, PostTerms, ServicePostId, Span,
+    self as v, ClaimId, HoursId, HoursState, Logged, PostInput, PostTerms, ReportId, ServicePostId, Span,
 };
-use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, OrgId};
+use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, MemberId, OrgId, Phone};
 use serde::{Deserialize, Serialize};
 
 impl Owned for ServicePostId {
@@ -888,9 +891,369 @@ pub async fn post_hours(db: &Db, p: &Principal, id: ServicePostId) -> Result<Vec
     .await
 }
 
+// ---- in-service members' reports (在职党员报到)
+
+impl Owned for ReportId {
+    const TABLE: &'static str = "inservice_reports";
+}
+
+/// A member employed elsewhere who reported to the community where they live.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Report {
+    pub id: i64,
+    /// The organisation that received the report (the residence community).
+    pub org_id: i64,
+    pub org_name: String,
+    pub member_id: i64,
+    pub member_name: String,
+    /// The member's own organisation in the registry.
+    pub member_org: String,
+    pub employer: String,
+    /// The employer's party organisation (receives the feedback card).
+    pub employer_org: String,
+    pub employer_phone: Option<String>,
+    pub reported_on: NaiveDate,
+    pub handled_by_name: String,
+    pub returned_on: Option<NaiveDate>,
+    pub return_reason: Option<String>,
+}
+
+impl Report {
+    pub fn state_label(&self) -> &'static str {
+        if self.returned_on.is_some() { "已回转" } else { "在册" }
+    }
+}
+
+/// A report as typed (form or API).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawReport {
+    /// The organisation receiving the report (a community or under it).
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub org_id: Option<String>,
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub member_id: Option<String>,
+    pub employer: Option<String>,
+    pub employer_org: Option<String>,
+    pub employer_phone: Option<String>,
+    /// `YYYY-MM-DD` (default: today).
+    pub reported_on: Option<String>,
+}
+
+/// Returning a report when the member moves away.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawReturn {
+    /// `YYYY-MM-DD` (default: today), not before the report.
+    pub returned_on: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The quarterly feedback card for the employer's party organisation: what
+/// the member did in the community in a quarter, from confirmed records only.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Card {
+    pub report: Report,
+    pub year: i32,
+    pub quarter: u32,
+    pub from: NaiveDate,
+    /// The last day of the quarter.
+    pub to: NaiveDate,
+    /// Posts the member held at some time in the quarter.
+    pub posts: Vec<String>,
+    /// Confirmed hours in the quarter.
+    pub hours: Vec<Hours>,
+    pub minutes: i64,
+}
+
+impl Card {
+    pub fn length(&self) -> String {
+        v::hours_label(self.minutes)
+    }
+}
+
+const REPORT_SELECT: &str = "SELECT x.id, x.org_id, o.name AS org_name, x.member_id, r.name AS member_name, \
+    mo.name AS member_org, x.employer, x.employer_org, x.employer_phone, x.reported_on, \
+    COALESCE(u.display_name, '') AS handled_by_name, x.returned_on, x.return_reason";
+const REPORT_FROM: &str = "inservice_reports x \
+    JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
+    JOIN members m ON m.tenant_id = x.tenant_id AND m.id = x.member_id \
+    JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+    JOIN orgs mo ON mo.tenant_id = m.tenant_id AND mo.id = m.org_id \
+    LEFT JOIN users u ON u.id = x.handled_by";
+const REPORT_ORDER: &str = "x.returned_on IS NOT NULL, o.path, r.name, x.id";
+
+async fn report_row(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Report, StoreError> {
+    c.one(&format!("{REPORT_SELECT} FROM {REPORT_FROM} WHERE x.tenant_id = $1 AND x.id = $2"), args![tenant, id]).await
+}
+
+/// The register of an organisation's subtree: open reports first, by name.
+pub async fn reports(db: &Db, p: &Principal, org_id: OrgId) -> Result<Vec<Report>, StoreError> {
+    let access = p.access(Capability::ReadRegistry)?;
+    let org = access.org(&mut db.conn(), org_id).await?;
+    let mut a = args![];
+    let u = org.under("x", &mut a);
+    db.all(&format!("{REPORT_SELECT} FROM {REPORT_FROM} WHERE {u} ORDER BY {REPORT_ORDER}"), a).await
+}
+
+/// A report the caller reads.
+pub async fn report(db: &Db, p: &Principal, id: ReportId) -> Result<Report, StoreError> {
+    let owner = p.access(Capability::ReadRegistry)?.target(&mut db.conn(), id).await?;
+    report_row(&mut db.conn(), owner.tenant_id, id.get()).await
+}
+
+/// Record a member's report to the community: one open report per member.
+pub async fn record_report(db: &Db, p: &Principal, raw: &RawReport) -> Result<Report, StoreError> {
+    let access = p.access(CAP)?;
+    let today = today();
+    let mut e = Invalid::default();
+    let org_id = e.check(redcell_domain::input::id_ref::<OrgId>("org_id", &raw.org_id, true)).flatten();
+    let member = e.check(redcell_domain::input::id_ref::<MemberId>("member_id", &raw.member_id, true)).flatten();
+    let employer = e.check(Text::required("employer", raw.employer.as_deref().unwrap_or(""), 80));
+    let employer_org = e.check(Text::required("employer_org", raw.employer_org.as_deref().unwrap_or(""), 80));
+    let phone = match raw.employer_phone.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+        None => None,
+        Some(x) => e.check(Phone::parse(x).map_err(|f| f.on("employer_phone"))).map(|ph| ph.as_str().to_string()),
+    };
+    let on = e.check(redcell_domain::text::past_date("reported_on", &raw.reported_on, today));
+    e.into_result()?;
+    let (Some(org_id), Some(member), Some(employer), Some(employer_org), Some(on)) =
+        (org_id, member, employer, employer_org, on)
+    else {
+        return Err(StoreError::Internal("report input".into()));
+    };
+    let mut tx = db.begin().await?;
+    let org = access.org_ref(&mut tx, org_id, "org_id").await?;
+    access.reference(&mut tx, member, "member_id").await?;
+    tx.exec(
+        "UPDATE members SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2",
+        args![org.tenant_id, member.get()],
+    )
+    .await?;
+    let open: Option<(String,)> = tx
+        .opt(
+            "SELECT o.name FROM inservice_reports x JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
+             WHERE x.tenant_id = $1 AND x.member_id = $2 AND x.returned_on IS NULL",
+            args![org.tenant_id, member.get()],
+        )
+        .await?;
+    if let Some((at,)) = open {
+        return Err(FieldError::new("member_id", "duplicate", format!("这名党员已在{at}报到，回转后才能再报到")).into());
+    }
+    let id = tx
+        .int(
+            "INSERT INTO inservice_reports (tenant_id, org_id, member_id, employer, employer_org, employer_phone, reported_on, \
+             handled_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            args![
+                org.tenant_id,
+                org.id,
+                member.get(),
+                employer.into_string(),
+                employer_org.into_string(),
+                phone,
+                on,
+                p.user_id,
+                Utc::now()
+            ],
+        )
+        .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Create,
+        "inservice_report",
+        "inservice_reports",
+        org.tenant_id,
+        id,
+        None,
+    )
+    .await?;
+    let r = report_row(&mut tx, org.tenant_id, id).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// Return a report (the member moved away): the history stays.
+pub async fn return_report(db: &Db, p: &Principal, id: ReportId, raw: &RawReturn) -> Result<Report, StoreError> {
+    let access = p.access(CAP)?;
+    let mut e = Invalid::default();
+    let on = e.check(redcell_domain::text::past_date("returned_on", &raw.returned_on, today()));
+    let reason = e.check(Text::required("reason", raw.reason.as_deref().unwrap_or(""), 100));
+    e.into_result()?;
+    let (Some(on), Some(reason)) = (on, reason) else { return Err(StoreError::Internal("return input".into())) };
+    let mut tx = db.begin().await?;
+    let owner = access.target(&mut tx, id).await?;
+    let before = report_row(&mut tx, owner.tenant_id, id.get()).await?;
+    if before.returned_on.is_some() {
+        return Err(FieldError::new("returned_on", "returned", "已回转").into());
+    }
+    if on < before.reported_on {
+        return Err(FieldError::new(
+            "returned_on",
+            "order",
+            format!("回转日期不能早于报到日期 {}", before.reported_on),
+        )
+        .into());
+    }
+    let snap = audit::snapshot(&mut tx, "inservice_reports", owner.tenant_id, id.get()).await?;
+    tx.exec(
+        "UPDATE inservice_reports SET returned_on = $1, return_reason = $2 WHERE tenant_id = $3 AND id = $4",
+        args![on, reason.into_string(), owner.tenant_id, id.get()],
+    )
+    .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "inservice_report",
+        "inservice_reports",
+        owner.tenant_id,
+        id.get(),
+        snap,
+    )
+    .await?;
+    let r = report_row(&mut tx, owner.tenant_id, id.get()).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// The first and the last day of a quarter (1–4).
+pub fn quarter_bounds(year: i32, quarter: u32) -> Option<(NaiveDate, NaiveDate)> {
+    if !(1..=4).contains(&quarter) {
+        return None;
+    }
+    let from = NaiveDate::from_ymd_opt(year, (quarter - 1) * 3 + 1, 1)?;
+    let next = if quarter == 4 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+    } else {
+        NaiveDate::from_ymd_opt(year, quarter * 3 + 1, 1)?
+    };
+    Some((from, next.pred_opt()?))
+}
+
+/// The quarter a day is in.
+pub fn quarter_of(d: NaiveDate) -> (i32, u32) {
+    (d.year(), (d.month() - 1) / 3 + 1)
+}
+
+/// The feedback card of a report for a quarter.
+pub async fn card(db: &Db, p: &Principal, id: ReportId, year: i32, quarter: u32) -> Result<Card, StoreError> {
+    let report = report(db, p, id).await?;
+    let (from, to) =
+        quarter_bounds(year, quarter).ok_or_else(|| FieldError::new("quarter", "range", "季度应为 1 到 4"))?;
+    let t = p.tenant_id;
+    let c = db.conn();
+    let hours: Vec<Hours> = c
+        .all(
+            &format!(
+                "{HOURS_SELECT} WHERE h.tenant_id = $1 AND h.member_id = $2 AND h.state = $3 AND h.work_date >= $4 \
+                 AND h.work_date <= $5 ORDER BY h.work_date, h.start_min"
+            ),
+            args![t, report.member_id, HoursState::Confirmed.code(), from, to],
+        )
+        .await?;
+    let posts: Vec<(String,)> = c
+        .all(
+            "SELECT DISTINCT sp.title FROM service_claims c JOIN service_posts sp ON sp.tenant_id = c.tenant_id AND sp.id = c.post_id \
+             WHERE c.tenant_id = $1 AND c.member_id = $2 AND c.claimed_on <= $3 AND (c.ended_on IS NULL OR c.ended_on >= $4) \
+             ORDER BY sp.title",
+            args![t, report.member_id, to, from],
+        )
+        .await?;
+    let minutes = hours.iter().map(|h| h.minutes).sum();
+    Ok(Card { report, year, quarter, from, to, posts: posts.into_iter().map(|(x,)| x).collect(), hours, minutes })
+}
+
+/// Filters of the register's export.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportFilter {
+    /// Reports received by this organisation and its subtree.
+    pub org_id: Option<OrgId>,
+    /// The quarter whose confirmed hours are counted, e.g. `2026-4` (default: this quarter).
+    pub quarter: Option<String>,
+}
+
+/// A register row with the quarter's confirmed minutes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportRow {
+    #[sqlx(flatten)]
+    pub report: Report,
+    pub minutes: i64,
+}
+
+/// The register with each member's confirmed hours in a quarter: the
+/// quarterly feedback to the employers' party organisations, as a file.
+pub struct ReportList;
+
+fn parse_quarter(raw: Option<&str>) -> Result<(NaiveDate, NaiveDate), StoreError> {
+    let (y, q) = match raw.map(str::trim).filter(|x| !x.is_empty()) {
+        None => quarter_of(today()),
+        Some(s) => s
+            .split_once('-')
+            .and_then(|(y, q)| Some((y.parse::<i32>().ok()?, q.parse::<u32>().ok()?)))
+            .ok_or_else(|| FieldError::new("quarter", "format", "季度应写成 年-季度，如 2026-4"))?,
+    };
+    Ok(quarter_bounds(y, q).ok_or_else(|| FieldError::new("quarter", "range", "季度应为 1 到 4"))?)
+}
+
+impl Exportable for ReportList {
+    const CODE: &'static str = "inservice";
+    const LABEL: &'static str = "在职党员报到名册";
+    const TAG: &'static str = "service";
+    type Filter = ReportFilter;
+    type Row = ReportRow;
+    fn columns(_m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("姓名"),
+            Column::text("所在党组织"),
+            Column::text("工作单位"),
+            Column::text("单位党组织"),
+            Column::text("单位联系电话"),
+            Column::text("报到组织"),
+            Column::text("报到日期"),
+            Column::text("状态"),
+            Column::number("本季度确认服务时长（分钟）"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        let (from, to) = parse_quarter(f.quarter.as_deref())?;
+        let mut a = Args::new();
+        let conf = a.push(HoursState::Confirmed.code());
+        let (f1, t1) = (a.push(from), a.push(to));
+        let mut w = vec![q.scope(Capability::ReadRegistry).rows("x", &mut a)];
+        if let Some(o) = f.org_id {
+            w.push(scope::rows_under_id("x", q.tenant_id, o, &mut a));
+        }
+        let select = format!(
+            "{REPORT_SELECT}, (SELECT CAST(COALESCE(SUM(h.minutes), 0) AS BIGINT) FROM service_hours h WHERE h.tenant_id = x.tenant_id \
+             AND h.member_id = x.member_id AND h.state = {conf} AND h.work_date >= {f1} AND h.work_date <= {t1}) AS minutes"
+        );
+        Ok(crate::export::sql((format!("{REPORT_FROM} WHERE {}", w.join(" AND ")), a), &select, REPORT_ORDER))
+    }
+    fn cells(row: &ReportRow, _m: Mask) -> Vec<String> {
+        let r = &row.report;
+        vec![
+            r.member_name.clone(),
+            r.member_org.clone(),
+            r.employer.clone(),
+            r.employer_org.clone(),
+            r.employer_phone.clone().unwrap_or_default(),
+            r.org_name.clone(),
+            r.reported_on.to_string(),
+            r.state_label().to_string(),
+            row.minutes.to_string(),
+        ]
+    }
+}
+
+/// Volunteering's exportable lists.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![&ReportList]
+}
+
 // ---- the demo district
 
-/// A year of volunteering in every community: three posts published by the
+/// A year of volunteering in every community: two members working elsewhere
+/// who reported to it (在职党员报到), three posts published by the
 /// community (one with places left), members of the community holding them
 /// under signed agreements, and their hours every other week — confirmed by
 /// `decider` except the last fortnight's, which wait.
@@ -938,6 +1301,19 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, decider: i64, today: N
                 args![tenant, *org],
             )
             .await?;
+        // Two of them work elsewhere and reported to the community.
+        let employers = [
+            ("区人民医院", "区人民医院党委", "0571-86001234"),
+            ("市自来水有限公司", "市自来水有限公司党总支", "0571-87005678"),
+        ];
+        for ((mid, _), (employer, party, phone)) in members.iter().zip(employers) {
+            tx.exec(
+                "INSERT INTO inservice_reports (tenant_id, org_id, member_id, employer, employer_org, employer_phone, reported_on, \
+                 handled_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                args![tenant, *org, *mid, employer, party, phone, start, by, Utc::now()],
+            )
+            .await?;
+        }
         let mut next = members.iter();
         for (pi, (title, duty, place, schedule, headcount, skills)) in posts.iter().enumerate() {
             let terms = PostTerms {

@@ -7,12 +7,12 @@
 
 use chrono::Datelike;
 use redcell_domain::Role;
-use redcell_domain::volunteer::{ClaimId, HoursId, ServicePostId};
-use redcell_store::volunteer::{self as vol, RawConfirm, RawHours, RawPost};
+use redcell_domain::volunteer::{ClaimId, HoursId, ReportId, ServicePostId};
+use redcell_store::volunteer::{self as vol, RawConfirm, RawHours, RawPost, RawReport, RawReturn};
 use redcell_store::{Db, Principal, args, auth, duties};
 use redcell_testkit::store::*;
 
-stories!(a_post_is_claimed_served_and_counted, refusals_write_nothing);
+stories!(a_post_is_claimed_served_and_counted, refusals_write_nothing, an_in_service_member_reports_and_is_fed_back);
 
 async fn account(db: &Db, name: &str, role: Role, code: &str) -> Principal {
     auth::add_user(db, name, name, PASSWORD, role, code).await.unwrap();
@@ -172,4 +172,69 @@ async fn refusals_write_nothing(db: Db) {
     let after =
         (count(&db, "service_posts").await, count(&db, "service_hours").await, count(&db, "service_claims").await);
     assert_eq!(before, after);
+}
+
+fn report(t: &Tenant, org: i64, member: usize) -> RawReport {
+    RawReport {
+        org_id: s(org),
+        member_id: s(t.members[member].id),
+        employer: s("区人民医院"),
+        employer_org: s("区人民医院党委"),
+        employer_phone: s("0571-86001234"),
+        reported_on: None,
+    }
+}
+
+async fn an_in_service_member_reports_and_is_fed_back(db: Db) {
+    let t = tenant(&db).await;
+    let today = redcell_store::coverage::today();
+    let community = account(&db, "c1.admin", Role::OrgAdmin, &t.c1.code).await;
+    let before = count(&db, "inservice_reports").await;
+    // Refused, naming the field: another community's member, a branch secretary
+    // recording for the community, a bad phone, a future date, no employer.
+    assert_refused(vol::record_report(&db, &community, &report(&t, t.c1.id.get(), 3)).await);
+    assert_refused(vol::record_report(&db, &t.sec, &report(&t, t.c1.id.get(), 0)).await);
+    let bad = RawReport {
+        employer: None,
+        employer_phone: s("12345"),
+        reported_on: s(today + chrono::Duration::days(3)),
+        ..report(&t, t.c1.id.get(), 0)
+    };
+    let e = vol::record_report(&db, &community, &bad).await.unwrap_err();
+    assert_eq!(fields(&e), vec!["employer", "employer_phone", "reported_on"]);
+    assert_eq!(count(&db, "inservice_reports").await, before, "nothing written");
+
+    let r = vol::record_report(&db, &community, &report(&t, t.c1.id.get(), 0)).await.unwrap();
+    assert_eq!((r.member_name.as_str(), r.state_label(), r.reported_on), ("张一", "在册", today));
+    assert_invalid(vol::record_report(&db, &community, &report(&t, t.c1.id.get(), 0)).await, "member_id");
+    assert_eq!(vol::reports(&db, &community, t.c1.id).await.unwrap().len(), 1);
+    assert!(vol::reports(&db, &t.admin, t.c2.id).await.unwrap().is_empty());
+
+    // The quarter's card counts confirmed hours and the posts held, nothing else.
+    let p = vol::create_post(&db, &community, &post(t.c1.id.get(), "1")).await.unwrap();
+    let m0 = member_account(&db, &t, "member.0", Role::Member, 0, &t.b1.code).await;
+    vol::claim(&db, &m0, ServicePostId::new(p.id)).await.unwrap();
+    let h = vol::log_hours(&db, &m0, &hours(p.id, today, "09:00", "10:30")).await.unwrap();
+    vol::log_hours(&db, &m0, &hours(p.id, today, "14:00", "15:00")).await.unwrap();
+    vol::decide(&db, &community, HoursId::new(h.id), &confirm()).await.unwrap();
+    let (y, q) = vol::quarter_of(today);
+    let card = vol::card(&db, &community, ReportId::new(r.id), y, q).await.unwrap();
+    assert_eq!((card.minutes, card.hours.len(), card.posts.clone()), (90, 1, vec!["楼道环境监督岗".to_string()]));
+    let (py, pq) = if q == 1 { (y - 1, 4) } else { (y, q - 1) };
+    let earlier = vol::card(&db, &community, ReportId::new(r.id), py, pq).await.unwrap();
+    assert!(earlier.minutes == 0 && earlier.posts.is_empty());
+    assert_invalid(vol::card(&db, &community, ReportId::new(r.id), y, 5).await, "quarter");
+    assert_refused(vol::card(&db, &t.sec, ReportId::new(r.id), y, q).await);
+
+    // Returned when they move: a reason, not before the report; once.
+    let id = ReportId::new(r.id);
+    assert_invalid(vol::return_report(&db, &community, id, &RawReturn::default()).await, "reason");
+    let early = RawReturn { returned_on: s(today - chrono::Duration::days(1)), reason: s("搬离") };
+    assert_invalid(vol::return_report(&db, &community, id, &early).await, "returned_on");
+    let back = RawReturn { returned_on: None, reason: s("搬至外区居住") };
+    assert_eq!(vol::return_report(&db, &community, id, &back).await.unwrap().state_label(), "已回转");
+    assert_invalid(vol::return_report(&db, &community, id, &back).await, "returned_on");
+    // The history stays, and the member may report again.
+    vol::record_report(&db, &community, &report(&t, t.c1.id.get(), 0)).await.unwrap();
+    assert_eq!(vol::reports(&db, &community, t.c1.id).await.unwrap().len(), 2);
 }

@@ -7,7 +7,9 @@
 use crate::Shared;
 use crate::api::Q;
 use crate::auth::{ApiUser, PageUser};
+use crate::coverage::pages::{Choice, choices_for, pick_field};
 use crate::error::{ApiResult, ErrorBody};
+use crate::export::ExportLink;
 use crate::form::FormData;
 use crate::kit::{Access, ApiJson, CsrfForm, Errors, Surface, gates};
 use crate::pages::{Nav, PageResult, render, render_status};
@@ -19,10 +21,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chrono::Datelike;
-use redcell_domain::volunteer::{ClaimId, HoursId, ServicePostId, hours_label};
+use redcell_domain::volunteer::{ClaimId, HoursId, ReportId, ServicePostId, hours_label};
 use redcell_domain::{Capability, OrgId};
+use redcell_store::coverage::pick::PickKind;
 use redcell_store::volunteer::{
-    self as vol, Claim, Hours, MyService, OrgService, Post, PostView, RawConfirm, RawHours, RawPost,
+    self as vol, Card, Claim, Hours, MyService, OrgService, Post, PostView, RawConfirm, RawHours, RawPost, RawReport,
+    RawReturn, Report, ReportList,
 };
 use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
@@ -343,6 +347,180 @@ async fn log_hours(u: PageUser, State(s): State<Shared>, CsrfForm(f): CsrfForm) 
     after(&s, &u, f, r, "已登记，等待确认后计入").await
 }
 
+// ---- in-service members' reports
+
+#[derive(Deserialize, Default)]
+struct CardQuery {
+    year: Option<i32>,
+    quarter: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "inservice.html")]
+struct RegisterPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org_id: i64,
+    reports: Vec<Report>,
+    can_edit: bool,
+    csrf: String,
+    flash: Option<String>,
+    form: RawReport,
+    errs: Errors,
+    choices: Vec<Choice>,
+    /// The report whose return failed.
+    failed: Option<i64>,
+    exports: Vec<ExportLink>,
+    year: i32,
+    quarter: u32,
+}
+
+impl RegisterPage {
+    fn v(x: &Option<String>) -> &str {
+        v(x)
+    }
+    fn choices(&self, field: &str) -> Option<&Choice> {
+        choices_for(&self.choices, field)
+    }
+    fn failed_on(&self, id: &i64) -> bool {
+        self.failed == Some(*id)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn register_view(
+    s: &Shared,
+    u: &PageUser,
+    org: OrgId,
+    flash: Option<String>,
+    form: RawReport,
+    errs: Errors,
+    choices: Vec<Choice>,
+    failed: Option<i64>,
+) -> PageResult {
+    let reports = vol::reports(&s.db, &u.p, org).await?;
+    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
+    crumbs.push((format!("/orgs/{org}/inservice"), "在职党员报到".into()));
+    let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    let (year, quarter) = vol::quarter_of(crate::today());
+    let exports = if crate::export::may_export_at(&u.p, &o.org_path()) {
+        let q = format!("{year}-{quarter}");
+        vec![crate::export::link::<ReportList>("在职党员报到名册", &[("org_id", org.to_string()), ("quarter", q)])]
+    } else {
+        vec![]
+    };
+    Ok(render_status(
+        status(&errs),
+        &RegisterPage {
+            nav: Nav::of(u),
+            crumbs,
+            org_id: org.get(),
+            reports,
+            can_edit: u.p.holds_at(Capability::EditRegistry, &o.org_path()),
+            csrf: u.csrf.clone(),
+            flash,
+            form,
+            errs,
+            choices,
+            failed,
+            exports,
+            year,
+            quarter,
+        },
+    ))
+}
+
+async fn register_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(org): Path<OrgId>,
+    Query(q): Query<PageQuery>,
+) -> PageResult {
+    register_view(&s, &u, org, q.flash, RawReport::default(), Errors::none(), vec![], None).await
+}
+
+async fn record_report(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(org): Path<OrgId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let mut raw: RawReport = f.to_raw(&[]);
+    raw.org_id = Some(org.to_string());
+    let mut picked = Vec::new();
+    let mut choices = Vec::new();
+    pick_field(
+        &s.db,
+        &u.p,
+        &f,
+        "member_id",
+        PickKind::Member,
+        org.get(),
+        &mut raw.member_id,
+        &mut picked,
+        &mut choices,
+    )
+    .await?;
+    let r = if picked.is_empty() {
+        vol::record_report(&s.db, &u.p, &raw).await
+    } else {
+        Err(redcell_store::StoreError::Invalid(redcell_domain::Invalid(picked)))
+    };
+    match r {
+        Ok(x) => Ok(flash_to(&format!("/orgs/{org}/inservice"), &format!("{} 已报到", x.member_name), false)),
+        Err(e) => register_view(&s, &u, org, None, raw, Errors::of(e)?, choices, None).await,
+    }
+}
+
+async fn return_report(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<ReportId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let raw: RawReturn = f.to_raw(&[]);
+    let org = f.get("org").and_then(|x| x.parse::<i64>().ok());
+    match vol::return_report(&s.db, &u.p, id, &raw).await {
+        Ok(x) => Ok(flash_to(
+            &format!("/orgs/{}/inservice", org.unwrap_or(x.org_id)),
+            &format!("{} 已回转", x.member_name),
+            false,
+        )),
+        Err(e) => {
+            let errs = Errors::of(e)?;
+            let org = org.ok_or(redcell_store::StoreError::NotFound)?;
+            register_view(&s, &u, OrgId::new(org), None, RawReport::default(), errs, vec![], Some(id.get())).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "inservice_card.html")]
+struct CardPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    c: Card,
+    prev: (i32, u32),
+    next: (i32, u32),
+}
+
+async fn card_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<ReportId>,
+    Query(q): Query<CardQuery>,
+) -> PageResult {
+    let (y0, q0) = vol::quarter_of(crate::today());
+    let (year, quarter) = (q.year.unwrap_or(y0), q.quarter.unwrap_or(q0));
+    let c = vol::card(&s.db, &u.p, id, year, quarter).await?;
+    let org = OrgId::new(c.report.org_id);
+    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
+    crumbs.push((format!("/orgs/{org}/inservice"), "在职党员报到".into()));
+    let prev = if quarter == 1 { (year - 1, 4) } else { (year, quarter - 1) };
+    let next = if quarter == 4 { (year + 1, 1) } else { (year, quarter + 1) };
+    Ok(render(&CardPage { nav: Nav::of(&u), crumbs, c, prev, next }))
+}
+
 // ---- API
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -506,6 +684,68 @@ pub async fn api_mine(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult
     Ok(Json(vol::mine(&s.db, &p).await?))
 }
 
+/// The in-service members' register of an organisation's subtree, open reports first.
+#[utoipa::path(get, path = "/api/v1/service/reports", tag = "service", operation_id = "service_reports", params(PostsQuery),
+    responses((status = 200, body = Vec<Report>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_reports(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<PostsQuery>,
+) -> ApiResult<Json<Vec<Report>>> {
+    let org = redcell_store::coverage::org_or_home(&p, q.org_id)?;
+    Ok(Json(vol::reports(&s.db, &p, OrgId::new(org)).await?))
+}
+
+/// Record an in-service member's report to their residence community (one open report per member).
+#[utoipa::path(post, path = "/api/v1/service/reports", tag = "service", operation_id = "service_record_report", request_body = RawReport,
+    responses((status = 201, body = Report), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_record_report(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    ApiJson(raw): ApiJson<RawReport>,
+) -> ApiResult<(StatusCode, Json<Report>)> {
+    Ok((StatusCode::CREATED, Json(vol::record_report(&s.db, &p, &raw).await?)))
+}
+
+/// Return a report when the member moves away (the history stays).
+#[utoipa::path(post, path = "/api/v1/service/reports/{id}/return", tag = "service", operation_id = "service_return_report",
+    params(("id" = i64, Path)), request_body = RawReturn,
+    responses((status = 200, body = Report), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_return_report(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<ReportId>,
+    ApiJson(raw): ApiJson<RawReturn>,
+) -> ApiResult<Json<Report>> {
+    Ok(Json(vol::return_report(&s.db, &p, id, &raw).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuarterQuery {
+    /// Default: this year.
+    pub year: Option<i32>,
+    /// 1–4; default: this quarter.
+    pub quarter: Option<u32>,
+}
+
+/// The quarterly feedback card of a report: posts held and confirmed hours in the quarter.
+#[utoipa::path(get, path = "/api/v1/service/reports/{id}/card", tag = "service", operation_id = "service_report_card",
+    params(("id" = i64, Path), QuarterQuery),
+    responses((status = 200, body = Card), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn api_card(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<ReportId>,
+    Q(q): Q<QuarterQuery>,
+) -> ApiResult<Json<Card>> {
+    let (y0, q0) = vol::quarter_of(crate::today());
+    Ok(Json(vol::card(&s.db, &p, id, q.year.unwrap_or(y0), q.quarter.unwrap_or(q0)).await?))
+}
+
 pub fn mount(s: &mut Surface) {
     s.get("/service", ENTRY, entry)
         .get("/orgs/{id}/service", gates::READ, org_page)
@@ -519,7 +759,11 @@ pub fn mount(s: &mut Surface) {
         .post("/service/posts/{id}/claim", SERVE, claim)
         .post("/service/claims/{id}/renew", SERVE, renew)
         .post("/service/claims/{id}/leave", SERVE, leave)
-        .post("/service/hours", SERVE, log_hours);
+        .post("/service/hours", SERVE, log_hours)
+        .get("/orgs/{id}/inservice", gates::READ, register_page)
+        .post("/orgs/{id}/inservice", gates::EDIT, record_report)
+        .post("/inservice/{id}/return", gates::EDIT, return_report)
+        .get("/inservice/{id}/card", gates::READ, card_page);
     s.api(gates::READ, routes!(api_posts))
         .api(gates::EDIT, routes!(api_create_post))
         .api(gates::READ, routes!(api_post))
@@ -531,6 +775,11 @@ pub fn mount(s: &mut Surface) {
         .api(SERVE, routes!(api_log_hours))
         .api(gates::EDIT, routes!(api_decide))
         .api(gates::READ, routes!(api_org))
-        .api(SERVE, routes!(api_mine));
+        .api(SERVE, routes!(api_mine))
+        .api(gates::READ, routes!(api_reports))
+        .api(gates::EDIT, routes!(api_record_report))
+        .api(gates::EDIT, routes!(api_return_report))
+        .api(gates::READ, routes!(api_card));
+    s.exports(vol::exports());
     s.nav(46, "/service", "志愿服务", ENTRY);
 }

@@ -87,3 +87,6 @@ document.addEventListener('submit', function (e) {
   }
   setTimeout(tick, 700);
 })();
+
+// A button that prints the page (feedback cards and other printable pages).
+document.querySelectorAll('[data-print]').forEach(b => b.addEventListener('click', () => window.print()));

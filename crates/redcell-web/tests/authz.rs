@@ -131,6 +131,7 @@ enum Kind {
     ServicePost,
     ServiceClaim,
     ServiceHours,
+    InserviceReport,
 }
 
 impl Kind {
@@ -187,6 +188,8 @@ impl Kind {
             }
             ("claims", "id") => Kind::ServiceClaim,
             ("hours", "id") => Kind::ServiceHours,
+            ("inservice", "id") => Kind::InserviceReport,
+            ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
             ("activities", "id") => Kind::Activity,
@@ -233,6 +236,7 @@ impl Kind {
             Kind::ServicePost => k("service_posts", "org_id", "x.id", ""),
             Kind::ServiceClaim => k("service_claims", "org_id", "x.id", ""),
             Kind::ServiceHours => k("service_hours", "org_id", "x.id", ""),
+            Kind::InserviceReport => k("inservice_reports", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -585,6 +589,10 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
             json!({"post_id": id(Kind::ServicePost), "start": "00:00", "end": "00:30"})
         }
         ("POST", "/api/v1/service/hours/{id}/decision") => json!({"decision": "reject", "note": "授权测试"}),
+        ("POST", "/api/v1/service/reports") => json!({
+            "org_id": id(Kind::Org), "member_id": id(Kind::Member), "employer": "授权测试", "employer_org": "授权测试"
+        }),
+        ("POST", "/api/v1/service/reports/{id}/return") => json!({"reason": "授权测试"}),
         ("POST", "/api/v1/guide") => json!({
             "org_id": id(Kind::Org), "name": format!("授权测试事项{n}"), "class": "immediate", "place": "测试窗口"
         }),
@@ -1026,6 +1034,19 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("hours");
+    volunteer::record_report(
+        db,
+        &p,
+        &volunteer::RawReport {
+            org_id: Some(sub.id.to_string()),
+            member_id: Some(member.to_string()),
+            employer: Some("另一单位".into()),
+            employer_org: Some("另一单位党委".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("report");
     let path = OrgPath::parse(&sub.path).expect("path");
     (id.get(), path)
 }

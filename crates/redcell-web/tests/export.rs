@@ -19,6 +19,7 @@ stories!(
     large_exports_stream_every_row,
     requests_register_exports,
     coverage_lists_export,
+    inservice_register_exports,
 );
 
 /// The rows of the first sheet as text (numbers and dates rendered), header first.
@@ -804,4 +805,29 @@ async fn coverage_lists_export(t: &TestApp) {
         assert!(unescape(&p.body).contains(&href), "{path} links to {href}");
         t.page(&href, &w.sec1).await.expect(200);
     }
+}
+
+/// The in-service members' register with the quarter's confirmed hours: the
+/// file the community sends to the employers' party organisations.
+async fn inservice_register_exports(t: &TestApp) {
+    let w = world(t).await;
+    let body = json!({
+        "org_id": w.b[0].community, "member_id": w.b[0].member, "employer": "区人民医院",
+        "employer_org": "区人民医院党委", "employer_phone": "0571-86001234"
+    });
+    t.post("/api/v1/service/reports", &w.admin, body.clone()).await.expect(201);
+    t.post("/api/v1/service/reports", &w.admin, body).await.expect(422);
+    let r = t.get(&format!("/api/v1/inservice/export?org_id={}", w.root), &w.admin).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "姓名"), vec![w.b[0].resident_names[0].clone()]);
+    assert_eq!(column(&rows, "工作单位"), vec!["区人民医院".to_string()]);
+    assert_eq!(column(&rows, "状态"), vec!["在册".to_string()]);
+    assert_eq!(column(&rows, "本季度确认服务时长（分钟）"), vec!["0".to_string()]);
+    let r = t.get(&format!("/api/v1/inservice/export?org_id={}", w.b[1].community), &w.admin).await;
+    assert_eq!(xlsx_rows(&r.bytes).len(), 1, "none in the other community");
+    // A bad quarter is named.
+    let r = t.get("/api/v1/inservice/export?quarter=2026-5", &w.admin).await;
+    r.expect(422);
+    assert!(r.body.contains("quarter"), "{}", r.body);
 }

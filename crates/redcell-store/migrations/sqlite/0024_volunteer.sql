@@ -68,3 +68,25 @@ CREATE TABLE service_hours (
 );
 CREATE INDEX service_hours_member ON service_hours (tenant_id, member_id, work_date);
 CREATE INDEX service_hours_org ON service_hours (tenant_id, org_id, state);
+
+-- In-service members' reports (在职党员报到): a member employed elsewhere
+-- reports to the community where they live; returned (with the reason) when
+-- they move away. The community's register is the open reports.
+CREATE TABLE inservice_reports (
+    id             INTEGER PRIMARY KEY,
+    tenant_id      BIGINT NOT NULL,
+    -- The residence community (or the organisation under it) receiving the report.
+    org_id         BIGINT NOT NULL,
+    member_id      BIGINT NOT NULL,
+    employer       TEXT NOT NULL,
+    -- The employer's party organisation, which receives the feedback card.
+    employer_org   TEXT NOT NULL,
+    employer_phone TEXT,
+    reported_on    DATE NOT NULL,
+    handled_by     BIGINT NOT NULL,
+    returned_on    DATE,
+    return_reason  TEXT,
+    created_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX inservice_reports_org ON inservice_reports (tenant_id, org_id);
+CREATE INDEX inservice_reports_member ON inservice_reports (tenant_id, member_id);

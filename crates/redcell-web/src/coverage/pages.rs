@@ -126,7 +126,7 @@ pub struct Choice {
 }
 
 /// Candidates for a field, for the template.
-pub(super) fn choices_for<'a>(choices: &'a [Choice], field: &str) -> Option<&'a Choice> {
+pub(crate) fn choices_for<'a>(choices: &'a [Choice], field: &str) -> Option<&'a Choice> {
     choices.iter().find(|c| c.field == field)
 }
 
@@ -145,7 +145,7 @@ pub(super) fn pick_kind(p: Party) -> PickKind {
 /// for inside `org_id`. One match replaces the text by its id; none or several
 /// become a field error with the candidates to choose from.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn pick_field(
+pub(crate) async fn pick_field(
     db: &Db,
     p: &Principal,
     f: &crate::form::FormData,
