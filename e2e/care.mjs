@@ -1,5 +1,6 @@
 // Headless-Chromium story of the care fund on a phone (390×844): the
-// community records income and an application for a member in hardship; the
+// community records income, opens a hardship case for a member of the
+// 生活困难党员 class, records help and applies from the case; the
 // street approves it (whoever applied cannot); the community pays it; a
 // resident without an account sees it on the publication with the family
 // name only and no reason. Every page fits a 360 px screen.
@@ -81,15 +82,30 @@ try {
   check('a bad amount is named', (await cp.textContent('form[action$="/income"]')).includes('最多两位小数'));
   check('nothing was booked', Math.abs(yuan(await cp.textContent('#balance')) - after) < 0.001);
 
-  // An application for a member in hardship.
-  await cp.goto(fundUrl);
-  await cp.click('summary:has-text("登记帮扶申请")');
-  await cp.fill('form[action$="/applications"] input[name=person_name]', '李桂兰');
-  await cp.selectOption('form[action$="/applications"] select[name=purpose]', 'illness');
-  await cp.fill('form[action$="/applications"] input[name=amount]', '800');
-  await cp.fill('form[action$="/applications"] textarea[name=reason]', '老伴住院手术，自付部分较多');
-  await submitIn(cp, '#apply-submit');
-  const appUrl = cp.url();
+  // A member in hardship: the community opens their case from the list of
+  // hardship members without one, records help, and applies from the case.
+  await cp.goto(base + '/care/mine');
+  await submitIn(cp, '#hardship-link');
+  check('hardship members without a case are offered', (await cp.locator('#uncovered li').count()) > 0);
+  await fits(cp, 'the hardship cases');
+  const first = cp.locator('#uncovered li').first();
+  await first.locator('summary:has-text("建档")').click();
+  await first.locator('textarea[name=situation]').fill('老伴住院手术，自付部分较多，家中无其他收入');
+  await Promise.all([cp.waitForNavigation(), first.locator('button:has-text("建档")').click()]);
+  check('the case opens', /\/hardship\/\d+/.test(cp.url()), cp.url());
+  const subject = (await cp.textContent('#subject')).trim();
+  const caseUrl = cp.url().split('?')[0];
+  await cp.click('summary:has-text("记录帮扶")');
+  await cp.selectOption('form[action$="/help"] select[name=kind]', 'goods');
+  await cp.fill('form[action$="/help"] input[name=what]', '送米面油一套');
+  await submitIn(cp, '#help-submit');
+  check('help is recorded on the case', (await cp.textContent('#help')).includes('送米面油一套'));
+  await cp.click('summary:has-text("申请关爱基金资助")');
+  check('the situation is not typed twice', (await cp.inputValue('form[action$="/apply"] textarea[name=reason]')).includes('老伴住院'));
+  await cp.selectOption('form[action$="/apply"] select[name=purpose]', 'illness');
+  await cp.fill('form[action$="/apply"] input[name=amount]', '800');
+  await submitIn(cp, '#case-apply');
+  const appUrl = cp.url().split('?')[0];
   check('the application opens', /\/care\/applications\/\d+$/.test(appUrl), appUrl);
   await fits(cp, 'the application');
   await cp.fill('input[name=reason]', '同意');
@@ -117,11 +133,35 @@ try {
   await fits(cp, 'the fund');
   await cp.screenshot({ path: out + 'care-2-fund.png', fullPage: true });
 
+  // Collective birthdays: this month's members by organisation; the
+  // activity form opens with them already ticked; the event is listed after.
+  await cp.goto(caseUrl);
+  await cp.goto(base + '/care/mine');
+  await submitIn(cp, '#hardship-link');
+  await submitIn(cp, '#birthdays-link');
+  await fits(cp, 'the birthdays of the month');
+  const groups = cp.locator('#birthdays > li');
+  check('members with a birthday this month are listed', (await groups.count()) > 0);
+  const ticked = await groups.first().locator('ul li').count();
+  const birthdaysUrl = cp.url();
+  await Promise.all([cp.waitForNavigation(), groups.first().locator('a:has-text("记录集体生日")').click()]);
+  check('the activity form has the kind chosen', (await cp.inputValue('select[name=kind]')) === 'birthday');
+  check('the members are already ticked', (await cp.locator('input[name=m]:checked').count()) === ticked, String(ticked));
+  await Promise.all([cp.waitForNavigation(), cp.click('button:has-text("保存活动记录")')]);
+  check('the collective birthday is recorded', (await cp.locator('#held-saved').count()) === 1, cp.url());
+  await cp.goto(birthdaysUrl);
+  check('the birthdays page lists the event', (await cp.locator('#birthday-events li').count()) > 0);
+
   // The publication, without an account.
   const rp = resident.page;
   await rp.goto(fundUrl + '/public');
   const pub = await rp.textContent('#published');
-  check('the publication names the family only', pub.includes('李某') && !pub.includes('李桂兰'), pub);
+  check('the publication names the family only', pub.includes(subject[0] + '某') && !pub.includes(subject), `${subject}: ${pub}`);
+  // The case shows the payment.
+  await cp.goto(caseUrl);
+  check('the case shows the paid application', (await cp.textContent('#case-applications')).includes('已支付'));
+  await fits(cp, 'the hardship case');
+  await cp.screenshot({ path: out + 'care-4-case.png', fullPage: true });
   check('the publication keeps the reason to itself', !pub.includes('住院'));
   await fits(rp, 'the publication');
   await rp.screenshot({ path: out + 'care-3-public.png', fullPage: true });

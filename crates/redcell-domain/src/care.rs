@@ -13,6 +13,18 @@ crate::id_types!(
     FundId: "a care fund",
     EntryId: "an entry of a care fund's ledger",
     ApplicationId: "an application for a payment from a care fund",
+    CaseId: "a hardship case (困难帮扶档案)",
+);
+
+code_enum!(
+    /// Help given on a hardship case besides the fund's payments.
+    HelpKind {
+        Goods = "goods": "物资帮扶",
+        Care = "care": "生活照料",
+        Visit = "visit": "走访慰问",
+        Job = "job": "就业帮扶",
+        Other = "other": "其他",
+    }
 );
 
 code_enum!(

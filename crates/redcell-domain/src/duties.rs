@@ -58,6 +58,8 @@ code_enum!(
         Routine = "routine": "日常走访",
         Holiday = "holiday": "节日走访",
         NewArrival = "new_arrival": "新迁入走访",
+        HomeStudy = "home_study": "送教上门",
+        Hardship = "hardship": "困难帮扶走访",
     }
 );
 
@@ -104,6 +106,7 @@ code_enum!(
         Service = "service": "志愿服务",
         Publicity = "publicity": "主题宣传",
         Study = "study": "学习活动",
+        Birthday = "birthday": "集体生日",
     }
 );
 

@@ -15,8 +15,8 @@ use crate::error::StoreError;
 use crate::scope::{OrgRef, Owned, Principal};
 use chrono::{NaiveDate, Utc};
 use redcell_domain::care::{
-    self as c, Account, ApplicationId, Entry, EntryId, EntryKind, FundId, IncomeSource, Ledger, Line, Money, Posting,
-    Purpose,
+    self as c, Account, ApplicationId, CaseId, Entry, EntryId, EntryKind, FundId, IncomeSource, Ledger, Line, Money,
+    Posting, Purpose,
 };
 use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, MemberId, OrgId};
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,8 @@ pub struct Application {
     pub paid_on: Option<NaiveDate>,
     pub applied_by: i64,
     pub applied_by_name: String,
+    /// The hardship case it was made from.
+    pub case_id: Option<i64>,
 }
 
 impl Application {
@@ -164,6 +166,9 @@ pub struct RawIncome {
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawApplication {
+    /// The hardship case the application is made from (its member is then the one helped).
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub case_id: Option<String>,
     /// The member helped (or leave empty and name the person).
     pub member_id: Option<String>,
     pub person_name: Option<String>,
@@ -223,8 +228,9 @@ fn int_in(e: &mut Invalid, field: &str, v: &Option<String>, lo: i64, hi: i64, de
     }
 }
 
-const FUND_COLS: &str = "f.id, f.tenant_id, f.org_id, o.name AS org_name, f.name, f.approval_levels, f.publish_days";
-const FUND_FROM: &str = "care_funds f JOIN orgs o ON o.tenant_id = f.tenant_id AND o.id = f.org_id";
+pub(crate) const FUND_COLS: &str =
+    "f.id, f.tenant_id, f.org_id, o.name AS org_name, f.name, f.approval_levels, f.publish_days";
+pub(crate) const FUND_FROM: &str = "care_funds f JOIN orgs o ON o.tenant_id = f.tenant_id AND o.id = f.org_id";
 
 /// The funds of an organisation's subtree the caller reads.
 pub async fn funds(db: &Db, p: &Principal, org_id: OrgId) -> Result<Vec<Fund>, StoreError> {
@@ -440,16 +446,34 @@ pub async fn apply(db: &Db, p: &Principal, id: FundId, raw: &RawApplication) -> 
             }
         },
     };
+    let case = e.check(redcell_domain::input::id_ref::<CaseId>("case_id", &raw.case_id, false)).flatten();
     let purpose = e.check(Purpose::parse("purpose", raw.purpose.as_deref().unwrap_or("")));
     let amount = money(&mut e, "amount", &raw.amount);
     let reason = text(&mut e, "reason", &raw.reason, 500);
     let named = raw.person_name.as_deref().map(str::trim).unwrap_or("").to_string();
+    let mut tx = db.begin().await?;
+    // From a case: its member is the one helped, and it must still be open.
+    let member = match case {
+        Some(c) => {
+            let owner = p.access(CAP)?.reference(&mut tx, c, "case_id").await?;
+            let row: (Option<i64>, Option<NaiveDate>) = tx
+                .one(
+                    "SELECT member_id, closed_on FROM hardship_cases WHERE tenant_id = $1 AND id = $2",
+                    args![owner.tenant_id, c.get()],
+                )
+                .await?;
+            if row.1.is_some() {
+                e.push(FieldError::new("case_id", "closed", "帮扶档案已结案"));
+            }
+            row.0.map(MemberId::new).or(member)
+        }
+        None => member,
+    };
     if member.is_none() && named.is_empty() {
         e.push(FieldError::new("person_name", "required", "请选择党员或填写受助人姓名"));
     }
     e.into_result()?;
     let (Some(purpose), Some(amount)) = (purpose, amount) else { unreachable!("checked above") };
-    let mut tx = db.begin().await?;
     let f = fund_for(&mut tx, p, id).await?;
     let name = match member {
         Some(m) => {
@@ -468,7 +492,7 @@ pub async fn apply(db: &Db, p: &Principal, id: FundId, raw: &RawApplication) -> 
     let app = tx
         .int(
             "INSERT INTO care_applications (tenant_id, fund_id, org_id, member_id, person_name, purpose, amount, reason, state, \
-             applied_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             applied_by, created_at, case_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             args![
                 f.tenant_id,
                 f.id,
@@ -480,7 +504,8 @@ pub async fn apply(db: &Db, p: &Principal, id: FundId, raw: &RawApplication) -> 
                 reason,
                 APPLIED,
                 p.user_id,
-                Utc::now()
+                Utc::now(),
+                case.map(|c| c.get())
             ],
         )
         .await?;
@@ -490,8 +515,21 @@ pub async fn apply(db: &Db, p: &Principal, id: FundId, raw: &RawApplication) -> 
 }
 
 const APP_COLS: &str = "a.id, a.fund_id, a.member_id, a.person_name, a.purpose, a.amount, a.reason, a.state, a.approved_amount, \
-    a.paid_entry_id, a.paid_on, a.applied_by, COALESCE(u.display_name, '') AS applied_by_name";
+    a.paid_entry_id, a.paid_on, a.applied_by, COALESCE(u.display_name, '') AS applied_by_name, a.case_id";
 const APP_FROM: &str = "care_applications a LEFT JOIN users u ON u.id = a.applied_by";
+
+/// The applications made from a hardship case, newest first.
+pub(crate) async fn applications_of_case(
+    c: &mut impl Conn,
+    tenant: i64,
+    case: i64,
+) -> Result<Vec<Application>, StoreError> {
+    c.all(
+        &format!("SELECT {APP_COLS} FROM {APP_FROM} WHERE a.tenant_id = $1 AND a.case_id = $2 ORDER BY a.id DESC"),
+        args![tenant, case],
+    )
+    .await
+}
 
 /// An application the caller reads, with its decisions.
 pub async fn application(

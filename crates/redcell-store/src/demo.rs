@@ -179,6 +179,7 @@ pub async fn generate(
     if let (Some(by), Some(decider)) = (user("sq01").await?, decider) {
         let mut tx = db.begin().await?;
         crate::care::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
+        crate::hardship::seed_demo(&mut tx, tenant, by, crate::coverage::today()).await?;
         crate::volunteer::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
         tx.commit().await?;
     }

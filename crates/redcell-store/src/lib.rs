@@ -19,6 +19,7 @@ pub mod error;
 pub mod export;
 pub mod files;
 pub mod guide;
+pub mod hardship;
 pub mod home;
 pub mod idempotency;
 pub mod import;

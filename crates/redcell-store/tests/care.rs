@@ -9,7 +9,11 @@ use redcell_store::care::{self, RawApplication, RawDated, RawDecision, RawFund, 
 use redcell_store::{Db, Principal, StoreError, args, auth};
 use redcell_testkit::store::*;
 
-stories!(a_payment_goes_from_application_to_publication, refusals_write_nothing);
+stories!(
+    a_payment_goes_from_application_to_publication,
+    refusals_write_nothing,
+    a_hardship_case_gathers_help_and_payments
+);
 
 async fn account(db: &Db, name: &str, role: Role, code: &str) -> Principal {
     auth::add_user(db, name, name, PASSWORD, role, code).await.unwrap();
@@ -65,6 +69,7 @@ async fn a_payment_goes_from_application_to_publication(db: Db) {
     assert_eq!(care::view(&db, &t.admin, fund).await.unwrap().bank, 100_000);
 
     let raw = RawApplication {
+        case_id: None,
         member_id: s(t.members[0].id),
         person_name: None,
         purpose: s("illness"),
@@ -171,4 +176,95 @@ async fn refusals_write_nothing(db: Db) {
         (count(&db, "care_entries").await, count(&db, "care_lines").await, count(&db, "care_applications").await);
     assert_eq!((after.0, after.1), (before.0, before.1), "no entry written by a refusal");
     assert_eq!(after.2, before.2 + 1, "only the valid application");
+}
+
+async fn a_hardship_case_gathers_help_and_payments(db: Db) {
+    use redcell_domain::care::CaseId;
+    use redcell_store::hardship::{self as hs, RawCase, RawHelp, RawReview};
+    let w = world(&db).await;
+    let t = &w.t;
+    let today = redcell_store::coverage::today();
+    // A member of the 生活困难党员 class without a case is offered.
+    db.exec("UPDATE members SET category = 'hardship' WHERE id = $1", args![t.members[0].id.get()]).await.unwrap();
+    let list = hs::cases(&db, &t.admin, t.root.id).await.unwrap();
+    assert_eq!(list.uncovered.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), vec!["张一"]);
+
+    let raw = |member: usize| RawCase {
+        member_id: s(t.members[member].id),
+        household_id: None,
+        situation: s("老伴长期住院，家中无其他收入"),
+        review_on: None,
+    };
+    let before = count(&db, "hardship_cases").await;
+    // Refused, naming the field: out of scope, neither or both subjects, a review date in the past.
+    let e = hs::open(&db, &t.sec, &raw(3)).await.unwrap_err();
+    assert_eq!(field(&e), "member_id", "another community's member is not found");
+    let e = hs::open(&db, &t.sec, &RawCase { member_id: None, ..raw(0) }).await.unwrap_err();
+    assert_eq!(field(&e), "member_id");
+    let both = RawCase { household_id: s(t.households[0].id), ..raw(0) };
+    assert_eq!(field(&hs::open(&db, &t.sec, &both).await.unwrap_err()), "member_id");
+    let past = RawCase { review_on: s(today - chrono::Duration::days(1)), ..raw(0) };
+    assert_eq!(field(&hs::open(&db, &t.sec, &past).await.unwrap_err()), "review_on");
+    assert_eq!(count(&db, "hardship_cases").await, before);
+
+    // The branch secretary opens it; a second open case is refused.
+    let c = hs::open(&db, &t.sec, &raw(0)).await.unwrap();
+    assert_eq!((c.subject.as_str(), c.review_on), ("张一", today + chrono::Duration::days(91)));
+    assert_eq!(field(&hs::open(&db, &t.sec, &raw(0)).await.unwrap_err()), "member_id");
+    assert!(hs::cases(&db, &t.admin, t.root.id).await.unwrap().uncovered.is_empty());
+    let id = CaseId::new(c.id);
+    // A household case too.
+    let hc = hs::open(&db, &t.sec, &RawCase { member_id: None, household_id: s(t.households[0].id), ..raw(0) })
+        .await
+        .unwrap();
+    assert!(hc.subject.contains(&t.buildings[0].name), "{}", hc.subject);
+
+    // Help given.
+    let help = |kind: &str, on: chrono::NaiveDate| RawHelp { given_on: s(on), kind: s(kind), what: s("送米面油") };
+    assert_eq!(field(&hs::add_help(&db, &t.sec, id, &help("cash", today)).await.unwrap_err()), "kind");
+    let e = hs::add_help(&db, &t.sec, id, &help("goods", today + chrono::Duration::days(1))).await.unwrap_err();
+    assert_eq!(field(&e), "given_on");
+    hs::add_help(&db, &t.sec, id, &help("goods", today)).await.unwrap();
+
+    // A payment applied for from the case: the case's member is the one helped.
+    let from_case = RawApplication {
+        case_id: s(c.id),
+        member_id: None,
+        person_name: None,
+        purpose: s("illness"),
+        amount: s("600"),
+        reason: s("住院自付部分"),
+    };
+    let app = care::apply(&db, &t.admin, w.fund, &from_case).await.unwrap();
+    let (a, _, _) = care::application(&db, &t.admin, ApplicationId::new(app)).await.unwrap();
+    assert_eq!((a.member_id, a.case_id, a.person_name.as_str()), (Some(t.members[0].id.get()), Some(c.id), "张一"));
+    let v = hs::case(&db, &t.admin, id).await.unwrap();
+    assert_eq!((v.help.len(), v.applications.len(), v.funds.len()), (1, 1, 1));
+    // The branch secretary sees the case but no fund of the community to apply to.
+    assert!(hs::case(&db, &t.sec, id).await.unwrap().funds.is_empty());
+
+    // Review moves the date; closing keeps the history and stops new help and payments.
+    let next = today + chrono::Duration::days(30);
+    assert_eq!(
+        hs::review(&db, &t.sec, id, &RawReview { review_on: s(next), reason: None }).await.unwrap().review_on,
+        next
+    );
+    assert_eq!(field(&hs::close(&db, &t.sec, id, &RawReview::default()).await.unwrap_err()), "reason");
+    let closed =
+        hs::close(&db, &t.sec, id, &RawReview { review_on: None, reason: s("已就业，收入稳定") }).await.unwrap();
+    assert!(!closed.is_open());
+    assert_eq!(field(&hs::add_help(&db, &t.sec, id, &help("goods", today)).await.unwrap_err()), "case_id");
+    assert_eq!(field(&care::apply(&db, &t.admin, w.fund, &from_case).await.unwrap_err()), "case_id");
+    let v = hs::case(&db, &t.admin, id).await.unwrap();
+    assert_eq!((v.help.len(), v.applications.len()), (1, 1), "the history stays");
+    // Collective birthdays: 张一 was born on 15 March.
+    let year = chrono::Datelike::year(&today);
+    let march = hs::birthdays(&db, &t.admin, t.root.id, year, 3).await.unwrap();
+    let names: Vec<&str> = march.groups.iter().flat_map(|g| g.members.iter().map(|m| m.name.as_str())).collect();
+    assert_eq!(names, vec!["张一"]);
+    assert_eq!(march.groups[0].members[0].age(&year), year - 1960);
+    assert!(hs::birthdays(&db, &t.sec, t.root.id, year, 3).await.is_err(), "outside the secretary's scope");
+    assert!(hs::birthdays(&db, &t.admin, t.root.id, year, 13).await.is_err());
+    // Now the member is offered again for a new case.
+    assert_eq!(hs::cases(&db, &t.admin, t.root.id).await.unwrap().uncovered.len(), 1);
 }

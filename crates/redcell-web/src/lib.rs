@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod form;
 pub mod guide;
+pub mod hardship;
 pub mod home;
 pub mod imports;
 pub mod kit;
@@ -64,6 +65,7 @@ pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
     accounts::mount,
     home::mount,
     care::mount,
+    hardship::mount,
     volunteer::mount,
 ];
 

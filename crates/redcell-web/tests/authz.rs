@@ -132,6 +132,7 @@ enum Kind {
     ServiceClaim,
     ServiceHours,
     InserviceReport,
+    HardshipCase,
 }
 
 impl Kind {
@@ -189,6 +190,7 @@ impl Kind {
             ("claims", "id") => Kind::ServiceClaim,
             ("hours", "id") => Kind::ServiceHours,
             ("inservice", "id") => Kind::InserviceReport,
+            ("hardship", "id") | ("cases", "id") => Kind::HardshipCase,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -237,6 +239,7 @@ impl Kind {
             Kind::ServiceClaim => k("service_claims", "org_id", "x.id", ""),
             Kind::ServiceHours => k("service_hours", "org_id", "x.id", ""),
             Kind::InserviceReport => k("inservice_reports", "org_id", "x.id", ""),
+            Kind::HardshipCase => k("hardship_cases", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -593,6 +596,10 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
             "org_id": id(Kind::Org), "member_id": id(Kind::Member), "employer": "授权测试", "employer_org": "授权测试"
         }),
         ("POST", "/api/v1/service/reports/{id}/return") => json!({"reason": "授权测试"}),
+        ("POST", "/api/v1/care/cases") => json!({"member_id": id(Kind::Member), "situation": "授权测试"}),
+        ("POST", "/api/v1/care/cases/{id}/help") => json!({"kind": "goods", "what": "授权测试"}),
+        ("POST", "/api/v1/care/cases/{id}/review") => json!({}),
+        ("POST", "/api/v1/care/cases/{id}/close") => json!({"reason": "授权测试"}),
         ("POST", "/api/v1/guide") => json!({
             "org_id": id(Kind::Org), "name": format!("授权测试事项{n}"), "class": "immediate", "place": "测试窗口"
         }),
@@ -1047,6 +1054,17 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("report");
+    redcell_store::hardship::open(
+        db,
+        &p,
+        &redcell_store::hardship::RawCase {
+            member_id: Some(member.to_string()),
+            situation: Some("生活困难".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("case");
     let path = OrgPath::parse(&sub.path).expect("path");
     (id.get(), path)
 }

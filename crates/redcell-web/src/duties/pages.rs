@@ -664,8 +664,23 @@ async fn show_activity_form(
     Ok(render_status(status, &page))
 }
 
-async fn activity_new(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
-    let form = RawActivity { held_on: Some(crate::today().to_string()), ..RawActivity::default() };
+/// The form, optionally filled from the query (`kind`, `title`, `m` per
+/// member): e.g. the birthday list's "record the collective birthday".
+async fn activity_new(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> PageResult {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
+    let form = RawActivity {
+        held_on: Some(crate::today().to_string()),
+        kind: get("kind").filter(|k| ActivityKind::parse("kind", k).is_ok()),
+        title: get("title"),
+        members: pairs.iter().filter(|(k, _)| k == "m").filter_map(|(_, v)| v.parse().ok()).collect(),
+        ..RawActivity::default()
+    };
     show_activity_form(&s, &u, id, form, Errs::default(), StatusCode::OK).await
 }
 
