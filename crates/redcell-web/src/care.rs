@@ -29,7 +29,12 @@ pub fn money(fen: &i64) -> String {
     yuan(*fen)
 }
 
-fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Vec<(String, String)> {
+/// Choices of a select: (code, label) of each value.
+pub(crate) fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(String, String)> {
     all.iter().map(|x| (code(*x).to_string(), label(*x).to_string())).collect()
 }
 
@@ -65,7 +70,7 @@ async fn funds_view(s: &Shared, u: &PageUser, org: OrgId, form: RawFund, errs: E
     let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
     crumbs.push((format!("/orgs/{org}/care"), "关爱基金".into()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
-    let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = errs.status();
     Ok(render_status(
         status,
         &FundsPage {
@@ -180,7 +185,7 @@ async fn fund_view(
     crumbs.push((format!("/care/{id}"), v.fund.name.clone()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, OrgId::new(v.fund.org_id)).await?;
     let today = crate::today();
-    let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = errs.status();
     Ok(render_status(
         status,
         &FundPage {
@@ -293,7 +298,7 @@ async fn application_view(
     let mut crumbs = org_crumbs(&s.db, &u.p, OrgId::new(fund.org_id)).await?;
     crumbs.push((format!("/care/{}", fund.id), fund.name.clone()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, OrgId::new(fund.org_id)).await?;
-    let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = errs.status();
     Ok(render_status(
         status,
         &ApplicationPage {

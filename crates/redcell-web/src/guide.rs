@@ -103,7 +103,7 @@ async fn staff_view(s: &Shared, u: &PageUser, org: OrgId, form: RawGuideEntry, e
     let o = redcell_store::registry::orgs::get(db, p, org).await?;
     let list =
         guide::list(db, p, &GuideFilter { org_id: Some(org), ..Default::default() }, Page::first(Page::MAX)).await?;
-    let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = errs.status();
     let mut crumbs = org_crumbs(db, p, org).await?;
     crumbs.push((format!("/orgs/{org}/guide"), "办事指南".into()));
     Ok(render_status(
@@ -157,7 +157,7 @@ async fn edit_view(s: &Shared, u: &PageUser, id: GuideEntryId, form: RawGuideEnt
     let e = guide::get(&s.db, &u.p, id).await?;
     let mut crumbs = org_crumbs(&s.db, &u.p, e.org_id).await?;
     crumbs.push((format!("/orgs/{}/guide", e.org_id), "办事指南".into()));
-    let status = if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = errs.status();
     Ok(render_status(
         status,
         &GuidePage {

@@ -6,6 +6,7 @@
 use crate::Shared;
 use crate::api::Q;
 use crate::auth::{ApiUser, PageUser};
+use crate::care::options;
 use crate::coverage::pages::{Choice, choices_for, pick_field};
 use crate::error::{ApiResult, ErrorBody};
 use crate::form::FormData;
@@ -30,14 +31,6 @@ use utoipa_axum::routes;
 #[derive(Deserialize, Default)]
 struct PageQuery {
     flash: Option<String>,
-}
-
-fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Vec<(String, String)> {
-    all.iter().map(|x| (code(*x).to_string(), label(*x).to_string())).collect()
-}
-
-fn status(errs: &Errors) -> StatusCode {
-    if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }
 }
 
 // ---- an organisation's cases
@@ -82,7 +75,7 @@ async fn cases_view(
     crumbs.push((format!("/orgs/{org}/hardship"), "困难帮扶档案".into()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     Ok(render_status(
-        status(&errs),
+        errs.status(),
         &CasesPage {
             nav: Nav::of(u),
             crumbs,
@@ -212,7 +205,7 @@ async fn case_view(
     crumbs.push((format!("/hardship/{id}"), v.case.subject.clone()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     Ok(render_status(
-        status(&errs),
+        errs.status(),
         &CasePage {
             nav: Nav::of(u),
             crumbs,

@@ -46,10 +46,6 @@ fn v(x: &Option<String>) -> &str {
     x.as_deref().unwrap_or("")
 }
 
-fn status(errs: &Errors) -> StatusCode {
-    if errs.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }
-}
-
 // ---- an organisation's service
 
 #[derive(Template)]
@@ -99,7 +95,7 @@ async fn org_view(
     crumbs.push((format!("/orgs/{org}/service"), "志愿服务".into()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     Ok(render_status(
-        status(&errs),
+        errs.status(),
         &OrgPage {
             nav: Nav::of(u),
             crumbs,
@@ -209,7 +205,7 @@ async fn post_view(
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     let form = form.unwrap_or_else(|| RawPost::of(&pv.post));
     Ok(render_status(
-        status(&errs),
+        errs.status(),
         &PostPage {
             nav: Nav::of(u),
             crumbs,
@@ -293,7 +289,7 @@ impl MinePage {
 
 async fn mine_view(s: &Shared, u: &PageUser, flash: Option<String>, values: FormData, errs: Errors) -> PageResult {
     let my = vol::mine(&s.db, &u.p).await?;
-    Ok(render_status(status(&errs), &MinePage { nav: Nav::of(u), csrf: u.csrf.clone(), flash, my, errs, values }))
+    Ok(render_status(errs.status(), &MinePage { nav: Nav::of(u), csrf: u.csrf.clone(), flash, my, errs, values }))
 }
 
 async fn mine_page(u: PageUser, State(s): State<Shared>, Query(q): Query<PageQuery>) -> PageResult {
@@ -410,7 +406,7 @@ async fn register_view(
         vec![]
     };
     Ok(render_status(
-        status(&errs),
+        errs.status(),
         &RegisterPage {
             nav: Nav::of(u),
             crumbs,

@@ -31,6 +31,11 @@ impl Errors {
         self.0.is_empty()
     }
 
+    /// The status of the page that shows them: 422 when there are any.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY }
+    }
+
     /// The line above the form: how many things to correct.
     pub fn summary(&self) -> String {
         SUMMARY.replace("{n}", &self.0.len().to_string())
