@@ -314,3 +314,13 @@ mod tests {
         }
     }
 }
+
+/// The years a report, a card or a list may ask about: 1949 to 2200 (a
+/// year outside them is a mistake, and would overflow date arithmetic).
+pub fn check_year(field: &str, year: i32) -> Result<i32, crate::error::FieldError> {
+    if (1949..=2200).contains(&year) {
+        Ok(year)
+    } else {
+        Err(crate::error::FieldError::new(field, "range", "年份应在 1949 到 2200 之间"))
+    }
+}

@@ -453,6 +453,7 @@ pub struct Birthdays {
 pub async fn birthdays(db: &Db, p: &Principal, org_id: OrgId, year: i32, month: u32) -> Result<Birthdays, StoreError> {
     let access = p.access(Capability::ReadRegistry)?;
     let org = access.org(&mut db.conn(), org_id).await?;
+    let year = redcell_domain::calendar::check_year("year", year)?;
     let from =
         NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| FieldError::new("month", "range", "月份应为 1 到 12"))?;
     let to =

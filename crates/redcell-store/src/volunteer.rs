@@ -833,6 +833,7 @@ pub async fn decide(db: &Db, p: &Principal, id: HoursId, raw: &RawConfirm) -> Re
 /// hours waiting for confirmation, in the caller's read scope.
 pub async fn org_service(db: &Db, p: &Principal, org_id: OrgId, year: i32) -> Result<OrgService, StoreError> {
     let access = p.access(Capability::ReadRegistry)?;
+    let year = redcell_domain::calendar::check_year("year", year)?;
     let mut c = db.conn();
     let org: OrgRef = access.org(&mut c, org_id).await?;
     let (from, to) = year_bounds(year);
@@ -1122,7 +1123,7 @@ pub fn quarter_bounds(year: i32, quarter: u32) -> Option<(NaiveDate, NaiveDate)>
     }
     let from = NaiveDate::from_ymd_opt(year, (quarter - 1) * 3 + 1, 1)?;
     let next = if quarter == 4 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?
     } else {
         NaiveDate::from_ymd_opt(year, quarter * 3 + 1, 1)?
     };
@@ -1137,6 +1138,7 @@ pub fn quarter_of(d: NaiveDate) -> (i32, u32) {
 /// The feedback card of a report for a quarter.
 pub async fn card(db: &Db, p: &Principal, id: ReportId, year: i32, quarter: u32) -> Result<Card, StoreError> {
     let report = report(db, p, id).await?;
+    let year = redcell_domain::calendar::check_year("year", year)?;
     let (from, to) =
         quarter_bounds(year, quarter).ok_or_else(|| FieldError::new("quarter", "range", "季度应为 1 到 4"))?;
     let t = p.tenant_id;
@@ -1192,6 +1194,7 @@ fn parse_quarter(raw: Option<&str>) -> Result<(NaiveDate, NaiveDate), StoreError
             .and_then(|(y, q)| Some((y.parse::<i32>().ok()?, q.parse::<u32>().ok()?)))
             .ok_or_else(|| FieldError::new("quarter", "format", "季度应写成 年-季度，如 2026-4"))?,
     };
+    let y = redcell_domain::calendar::check_year("quarter", y)?;
     Ok(quarter_bounds(y, q).ok_or_else(|| FieldError::new("quarter", "range", "季度应为 1 到 4"))?)
 }
 

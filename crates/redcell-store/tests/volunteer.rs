@@ -224,6 +224,8 @@ async fn an_in_service_member_reports_and_is_fed_back(db: Db) {
     let earlier = vol::card(&db, &community, ReportId::new(r.id), py, pq).await.unwrap();
     assert!(earlier.minutes == 0 && earlier.posts.is_empty());
     assert_invalid(vol::card(&db, &community, ReportId::new(r.id), y, 5).await, "quarter");
+    assert_invalid(vol::card(&db, &community, ReportId::new(r.id), i32::MAX, 4).await, "year");
+    assert_invalid(vol::org_service(&db, &community, t.c1.id, i32::MIN).await, "year");
     assert_refused(vol::card(&db, &t.sec, ReportId::new(r.id), y, q).await);
 
     // Returned when they move: a reason, not before the report; once.
