@@ -118,6 +118,34 @@ try {
   const totalAfter = hours(await mp.textContent('#my-total'));
   check('the yearly total counts the confirmed hours', Math.abs(totalAfter - totalBefore - 1.5) < 0.051, `${totalBefore} → ${totalAfter}`);
 
+  // Skills matched: the member records their skills; the community's new
+  // post wanting them suggests the member, who is invited and accepts.
+  await mp.goto(base + '/service/mine');
+  await mp.click('details:has(#skills-form) > summary');
+  await mp.fill('#skills-form input[name=skills]', '手语、法律咨询');
+  await mp.fill('#skills-form input[name=free_time]', '周末上午');
+  await submitIn(mp, '#skills-submit');
+  check('the member keeps their own skills', (await mp.textContent('#service-flash')).includes('已保存'));
+  const signTitle = `手语服务岗${Date.now() % 100000}`;
+  await cp.goto(base + '/service');
+  await cp.click('summary:has-text("发布服务岗位")');
+  await cp.fill('form[action$="/service/posts"] input[name=title]', signTitle);
+  await cp.fill('form[action$="/service/posts"] textarea[name=duty]', '为听障居民办事做手语翻译');
+  await cp.fill('form[action$="/service/posts"] input[name=place]', '社区党群服务中心');
+  await cp.fill('form[action$="/service/posts"] input[name=schedule]', '预约');
+  await cp.fill('form[action$="/service/posts"] input[name=skills]', '手语');
+  await submitIn(cp, '#post-create');
+  const suggested = cp.locator('#suggested li', { hasText: name });
+  check('the post suggests the member whose skills fit', (await suggested.count()) === 1);
+  await Promise.all([cp.waitForNavigation(), suggested.locator('button:has-text("邀请")').click()]);
+  check('the member is invited', (await cp.textContent('#service-flash')).includes('已邀请'));
+  await fits(cp, 'the post page with suggestions');
+  await mp.goto(base + '/service/mine');
+  const invitation = mp.locator('#invitations li', { hasText: signTitle });
+  check('the member sees the invitation', (await invitation.count()) === 1);
+  await Promise.all([mp.waitForNavigation(), invitation.locator('button:has-text("接受")').click()]);
+  check('accepting claims the post', (await mp.locator('#holding li', { hasText: signTitle }).count()) === 1);
+
   // The member works elsewhere: the community records their report (by
   // name, choosing among namesakes if there are any) and prints the quarter's
   // feedback card for the employer's party organisation.

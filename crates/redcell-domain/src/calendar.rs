@@ -233,6 +233,16 @@ pub fn shanghai_today() -> NaiveDate {
     shanghai_date(Utc::now())
 }
 
+/// The years a report, a card or a list may ask about: 1949 to 2200 (a
+/// year outside them is a mistake, and would overflow date arithmetic).
+pub fn check_year(field: &str, year: i32) -> Result<i32, crate::error::FieldError> {
+    if (1949..=2200).contains(&year) {
+        Ok(year)
+    } else {
+        Err(crate::error::FieldError::new(field, "range", "年份应在 1949 到 2200 之间"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,15 +322,5 @@ mod tests {
                 prop_assert!((0..(due - s).num_days()).all(|k| !c.is_working_day(s + Duration::days(k))));
             }
         }
-    }
-}
-
-/// The years a report, a card or a list may ask about: 1949 to 2200 (a
-/// year outside them is a mistake, and would overflow date arithmetic).
-pub fn check_year(field: &str, year: i32) -> Result<i32, crate::error::FieldError> {
-    if (1949..=2200).contains(&year) {
-        Ok(year)
-    } else {
-        Err(crate::error::FieldError::new(field, "range", "年份应在 1949 到 2200 之间"))
     }
 }

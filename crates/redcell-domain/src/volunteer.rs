@@ -15,6 +15,16 @@ crate::id_types!(
     ClaimId: "a member's claim of a service post",
     HoursId: "a span of service hours",
     ReportId: "an in-service member's report to their residence community",
+    InvitationId: "an invitation of a member to a service post",
+);
+
+crate::code_enum!(
+    /// Where an invitation to a post stands.
+    InvitationState {
+        Pending = "pending": "待回复",
+        Accepted = "accepted": "已接受",
+        Declined = "declined": "已婉拒",
+    }
 );
 
 crate::code_enum!(
@@ -209,6 +219,29 @@ pub fn year_totals(year: i32, logged: &[Logged]) -> Vec<(i64, i64)> {
     out
 }
 
+/// The words of a skills text: split at punctuation and spaces, trimmed,
+/// empty ones dropped ("法律、调解; 文艺" → 法律, 调解, 文艺).
+pub fn skill_words(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || "、，,；;/／|。.".contains(c))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// How well a member's skills and interests fit what a post wants: the
+/// number of wanted words one of theirs contains or is contained in ("法律"
+/// fits "法律咨询"). 0 when nothing fits or nothing is wanted. The one rule
+/// for suggesting members; a relevance for the list offered to staff, never
+/// a score shown of the member.
+pub fn fit(wanted: &str, skills: &str, interests: &str) -> usize {
+    let theirs: Vec<String> = skill_words(skills).into_iter().chain(skill_words(interests)).collect();
+    skill_words(wanted)
+        .iter()
+        .filter(|w| theirs.iter().any(|t| t.contains(w.as_str()) || w.contains(t.as_str())))
+        .count()
+}
+
 /// Minutes as hours in words: `2.5 小时`.
 pub fn hours_label(minutes: i64) -> String {
     let h = minutes / 60;
@@ -275,6 +308,16 @@ mod tests {
         assert!(text.contains("2026年6月1日"));
     }
 
+    #[test]
+    fn fitting_skills() {
+        assert_eq!(skill_words("法律、调解; 文艺 /  "), vec!["法律", "调解", "文艺"]);
+        assert_eq!(fit("法律、调解", "法律咨询", "下棋"), 1);
+        assert_eq!(fit("法律、调解", "调解，法律", ""), 2);
+        assert_eq!(fit("文艺", "", "文艺演出"), 1);
+        assert_eq!(fit("", "法律", "文艺"), 0);
+        assert_eq!(fit("电工", "法律", ""), 0);
+    }
+
     fn logged() -> impl Strategy<Value = Logged> {
         (1i64..5, 0i64..500, 15i64..600, 0usize..3).prop_map(|(member, day, minutes, st)| Logged {
             member,
@@ -296,6 +339,13 @@ mod tests {
                 prop_assert_eq!(want, got);
             }
             prop_assert!(totals.iter().all(|(_, t)| *t > 0));
+        }
+
+        /// A fit never exceeds the words wanted, and everyone fits what they have.
+        #[test]
+        fn fit_bounded(wanted in "[法律调解文艺电工、 ]{0,12}", skills in "[法律调解文艺电工、 ]{0,12}") {
+            prop_assert!(fit(&wanted, &skills, "") <= skill_words(&wanted).len());
+            prop_assert_eq!(fit(&skills, &skills, ""), skill_words(&skills).len());
         }
 
         /// Overlap is symmetric and a span always overlaps itself.

@@ -21,7 +21,8 @@ use chrono::{Datelike, NaiveDate, Utc};
 use redcell_domain::export::Column;
 use redcell_domain::text::Text;
 use redcell_domain::volunteer::{
-    self as v, ClaimId, HoursId, HoursState, Logged, PostInput, PostTerms, ReportId, ServicePostId, Span,
+    self as v, ClaimId, HoursId, HoursState, InvitationId, InvitationState, Logged, PostInput, PostTerms, ReportId,
+    ServicePostId, Span,
 };
 use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, MemberId, OrgId, Phone};
 use serde::{Deserialize, Serialize};
@@ -211,6 +212,12 @@ pub struct MyService {
     pub requests: Vec<Handled>,
     /// The member's hours, newest first (the last two years).
     pub hours: Vec<Hours>,
+    /// Invitations waiting for the member's answer.
+    pub invitations: Vec<Invitation>,
+    /// The member's own ledger of skills, interests and free time.
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    pub free_time: Option<String>,
 }
 
 /// Form and API input for a post.
@@ -557,7 +564,31 @@ pub async fn mine(db: &Db, p: &Principal) -> Result<MyService, StoreError> {
     let confirmed_minutes = v::year_totals(year, &logged).first().map(|x| x.1).unwrap_or(0);
     let pending_minutes =
         hours.iter().filter(|h| h.is_pending() && h.work_date.year() == year).map(|h| h.minutes).sum();
-    Ok(MyService { member_id: member, year, confirmed_minutes, pending_minutes, holding, open, requests, hours })
+    let invitations: Vec<Invitation> = c
+        .all(
+            &format!(
+                "{INVITATION_SELECT} WHERE i.tenant_id = $1 AND i.member_id = $2 AND i.state = $3 ORDER BY i.id DESC"
+            ),
+            args![t, member, InvitationState::Pending.code()],
+        )
+        .await?;
+    let (skills, interests, free_time): (Option<String>, Option<String>, Option<String>) = c
+        .one("SELECT skills, interests, free_time FROM members WHERE tenant_id = $1 AND id = $2", args![t, member])
+        .await?;
+    Ok(MyService {
+        member_id: member,
+        year,
+        confirmed_minutes,
+        pending_minutes,
+        holding,
+        open,
+        requests,
+        hours,
+        invitations,
+        skills,
+        interests,
+        free_time,
+    })
 }
 
 fn logged(h: &Hours) -> Option<Logged> {
@@ -568,13 +599,20 @@ fn logged(h: &Hours) -> Option<Logged> {
 pub async fn claim(db: &Db, p: &Principal, id: ServicePostId) -> Result<Claim, StoreError> {
     let member = me(db, p).await?;
     let mut tx = db.begin().await?;
+    let claim = claim_in(&mut tx, p, member, id).await?;
+    tx.commit().await?;
+    Ok(claim)
+}
+
+/// Claim a post for `member` inside `tx` (a claim, or an accepted invitation).
+async fn claim_in(tx: &mut Tx, p: &Principal, member: i64, id: ServicePostId) -> Result<Claim, StoreError> {
     // One claim at a time per post: the headcount read here is the one kept.
     tx.exec(
         "UPDATE service_posts SET version = version WHERE tenant_id = $1 AND id = $2",
         args![p.tenant_id, id.get()],
     )
     .await?;
-    let post = near_post(&mut tx, p, id.get(), "post_id").await?;
+    let post = near_post(tx, p, id.get(), "post_id").await?;
     if !post.is_open() {
         return Err(FieldError::new("post_id", "closed", "岗位已撤销").into());
     }
@@ -598,12 +636,9 @@ pub async fn claim(db: &Db, p: &Principal, id: ServicePostId) -> Result<Claim, S
             args![p.tenant_id, post.org_id, post.id, member, today, Utc::now()],
         )
         .await?;
-    sign(&mut tx, p, &post, id, member, today).await?;
-    audit::record(&mut tx, p.tenant_id, Some(p.user_id), "service_claim", "service_claim", Some(id), &post.title)
-        .await?;
-    let claim = claim_row(&mut tx, p.tenant_id, id).await?;
-    tx.commit().await?;
-    Ok(claim)
+    sign(tx, p, &post, id, member, today).await?;
+    audit::record(tx, p.tenant_id, Some(p.user_id), "service_claim", "service_claim", Some(id), &post.title).await?;
+    claim_row(tx, p.tenant_id, id).await
 }
 
 async fn claim_row(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Claim, StoreError> {
@@ -890,6 +925,229 @@ pub async fn post_hours(db: &Db, p: &Principal, id: ServicePostId) -> Result<Vec
         args![owner.tenant_id, id.get()],
     )
     .await
+}
+
+// ---- skills matched to posts, invitations
+
+impl Owned for InvitationId {
+    const TABLE: &'static str = "service_invitations";
+}
+
+/// A member suggested for a post by their skills and interests.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Suggested {
+    pub member_id: i64,
+    pub name: String,
+    pub org_name: String,
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    pub free_time: Option<String>,
+    /// Invited already, waiting for the answer.
+    pub invited: bool,
+}
+
+/// An invitation of a member to a post.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Invitation {
+    pub id: i64,
+    pub post_id: i64,
+    pub post_title: String,
+    pub org_name: String,
+    pub member_id: i64,
+    pub member_name: String,
+    /// `pending`, `accepted` or `declined`.
+    pub state: String,
+    pub invited_by_name: String,
+}
+
+impl Invitation {
+    pub fn state_label(&self) -> &'static str {
+        InvitationState::from_code(&self.state).map(|s| s.label()).unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawInvite {
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub member_id: Option<String>,
+}
+
+/// The member's own skills, interests and free time (they edit them).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawSkills {
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    pub free_time: Option<String>,
+}
+
+const INVITATION_SELECT: &str = "SELECT i.id, i.post_id, sp.title AS post_title, o.name AS org_name, i.member_id, \
+    r.name AS member_name, i.state, COALESCE(u.display_name, '') AS invited_by_name FROM service_invitations i \
+    JOIN service_posts sp ON sp.tenant_id = i.tenant_id AND sp.id = i.post_id \
+    JOIN orgs o ON o.tenant_id = sp.tenant_id AND o.id = sp.org_id \
+    JOIN members m ON m.tenant_id = i.tenant_id AND m.id = i.member_id \
+    JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+    LEFT JOIN users u ON u.id = i.invited_by";
+
+/// Members of the post's organisation (and below) whose skills or interests
+/// fit what the post wants, best fit first (then by name), who do not hold
+/// it: for staff who may edit the post, to invite.
+pub async fn suggestions(db: &Db, p: &Principal, id: ServicePostId) -> Result<Vec<Suggested>, StoreError> {
+    let owner = p.access(CAP)?.target(&mut db.conn(), id).await?;
+    let t = owner.tenant_id;
+    let post = post_row(&mut db.conn(), t, id.get()).await?;
+    if post.skills.trim().is_empty() || !post.is_open() {
+        return Ok(vec![]);
+    }
+    type Row = (i64, String, String, Option<String>, Option<String>, Option<String>, bool);
+    let mut a = args![t, id.get(), InvitationState::Pending.code()];
+    let under = scope::rows_under_id("m", t, post.org_id, &mut a);
+    let rows: Vec<Row> = db
+        .all(
+            &format!(
+                "SELECT m.id, r.name, mo.name, m.skills, m.interests, m.free_time, \
+                 EXISTS (SELECT 1 FROM service_invitations i WHERE i.tenant_id = m.tenant_id AND i.member_id = m.id \
+                 AND i.post_id = $2 AND i.state = $3) FROM members m \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 JOIN orgs mo ON mo.tenant_id = m.tenant_id AND mo.id = m.org_id \
+                 WHERE m.tenant_id = $1 AND {under} AND (COALESCE(m.skills, '') <> '' OR COALESCE(m.interests, '') <> '') \
+                 AND NOT EXISTS (SELECT 1 FROM service_claims c WHERE c.tenant_id = m.tenant_id AND c.member_id = m.id \
+                 AND c.post_id = $2 AND c.ended_on IS NULL) ORDER BY r.name, m.id LIMIT 5000"
+            ),
+            a,
+        )
+        .await?;
+    let mut fits: Vec<(usize, Suggested)> = rows
+        .into_iter()
+        .filter_map(|(member_id, name, org_name, skills, interests, free_time, invited)| {
+            let f = v::fit(&post.skills, skills.as_deref().unwrap_or(""), interests.as_deref().unwrap_or(""));
+            (f > 0).then_some((f, Suggested { member_id, name, org_name, skills, interests, free_time, invited }))
+        })
+        .collect();
+    fits.sort_by_key(|f| std::cmp::Reverse(f.0));
+    Ok(fits.into_iter().take(10).map(|(_, s)| s).collect())
+}
+
+/// Invite a member in scope to an open post with places left (once while
+/// the invitation waits).
+pub async fn invite(db: &Db, p: &Principal, id: ServicePostId, raw: &RawInvite) -> Result<Invitation, StoreError> {
+    let access = p.access(CAP)?;
+    let member = redcell_domain::input::id_ref::<MemberId>("member_id", &raw.member_id, true)?
+        .ok_or_else(|| FieldError::new("member_id", "required", redcell_domain::i18n::REQUIRED))?;
+    let mut tx = db.begin().await?;
+    let owner = access.target(&mut tx, id).await?;
+    access.reference(&mut tx, member, "member_id").await?;
+    let post = post_row(&mut tx, owner.tenant_id, id.get()).await?;
+    if !post.is_open() || post.is_full() {
+        return Err(FieldError::new("member_id", "full", "岗位已撤销或人数已满").into());
+    }
+    let (held, waiting): (i64, i64) = tx
+        .one(
+            "SELECT (SELECT COUNT(*) FROM service_claims WHERE tenant_id = $1 AND post_id = $2 AND member_id = $3 AND ended_on IS NULL), \
+             (SELECT COUNT(*) FROM service_invitations WHERE tenant_id = $1 AND post_id = $2 AND member_id = $3 AND state = $4)",
+            args![owner.tenant_id, post.id, member.get(), InvitationState::Pending.code()],
+        )
+        .await?;
+    if held > 0 {
+        return Err(FieldError::new("member_id", "duplicate", "这名党员已在这个岗位").into());
+    }
+    if waiting > 0 {
+        return Err(FieldError::new("member_id", "duplicate", "已邀请，等待回复").into());
+    }
+    let iid = tx
+        .int(
+            "INSERT INTO service_invitations (tenant_id, org_id, post_id, member_id, state, invited_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            args![
+                owner.tenant_id,
+                post.org_id,
+                post.id,
+                member.get(),
+                InvitationState::Pending.code(),
+                p.user_id,
+                Utc::now()
+            ],
+        )
+        .await?;
+    audit::record(
+        &mut tx,
+        owner.tenant_id,
+        Some(p.user_id),
+        "service_invite",
+        "service_invitation",
+        Some(iid),
+        &post.title,
+    )
+    .await?;
+    let inv: Invitation = tx
+        .one(&format!("{INVITATION_SELECT} WHERE i.tenant_id = $1 AND i.id = $2"), args![owner.tenant_id, iid])
+        .await?;
+    tx.commit().await?;
+    Ok(inv)
+}
+
+/// The member's answer to an invitation: accepting claims the post (signing
+/// its agreement) in the same transaction; declining just records it.
+pub async fn answer(db: &Db, p: &Principal, id: InvitationId, accept: bool) -> Result<Invitation, StoreError> {
+    let member = me(db, p).await?;
+    let mut tx = db.begin().await?;
+    let found: Option<Invitation> = tx
+        .opt(
+            &format!("{INVITATION_SELECT} WHERE i.tenant_id = $1 AND i.id = $2 AND i.member_id = $3"),
+            args![p.tenant_id, id.get(), member],
+        )
+        .await?;
+    let inv = found.ok_or(StoreError::NotFound)?;
+    if inv.state != InvitationState::Pending.code() {
+        return Err(FieldError::new("invitation_id", "answered", "已回复过这个邀请").into());
+    }
+    if accept {
+        claim_in(&mut tx, p, member, ServicePostId::new(inv.post_id)).await?;
+    }
+    let state = if accept { InvitationState::Accepted } else { InvitationState::Declined };
+    tx.exec(
+        "UPDATE service_invitations SET state = $1, answered_at = $2 WHERE tenant_id = $3 AND id = $4",
+        args![state.code(), Utc::now(), p.tenant_id, inv.id],
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        p.tenant_id,
+        Some(p.user_id),
+        "service_invite_answer",
+        "service_invitation",
+        Some(inv.id),
+        state.code(),
+    )
+    .await?;
+    let inv: Invitation = tx
+        .one(&format!("{INVITATION_SELECT} WHERE i.tenant_id = $1 AND i.id = $2"), args![p.tenant_id, inv.id])
+        .await?;
+    tx.commit().await?;
+    Ok(inv)
+}
+
+/// The member edits their own skills, interests and free time.
+pub async fn update_skills(db: &Db, p: &Principal, raw: &RawSkills) -> Result<(), StoreError> {
+    let member = me(db, p).await?;
+    let mut e = Invalid::default();
+    let skills = e.check(Text::parse("skills", raw.skills.as_deref().unwrap_or(""), 100));
+    let interests = e.check(Text::parse("interests", raw.interests.as_deref().unwrap_or(""), 100));
+    let free = e.check(Text::parse("free_time", raw.free_time.as_deref().unwrap_or(""), 100));
+    e.into_result()?;
+    let (Some(skills), Some(interests), Some(free)) = (skills, interests, free) else {
+        return Err(StoreError::Internal("skills".into()));
+    };
+    let mut tx = db.begin().await?;
+    let snap = audit::snapshot(&mut tx, "members", p.tenant_id, member).await?;
+    tx.exec(
+        "UPDATE members SET skills = $1, interests = $2, free_time = $3, updated_at = $4 WHERE tenant_id = $5 AND id = $6",
+        args![skills.into_option(), interests.into_option(), free.into_option(), Utc::now(), p.tenant_id, member],
+    )
+    .await?;
+    audit::change(&mut tx, audit::Actor::of(p), audit::Change::Update, "member", "members", p.tenant_id, member, snap)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 // ---- in-service members' reports (在职党员报到)
@@ -1300,7 +1558,7 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, decider: i64, today: N
                 "SELECT m.id, r.name FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
                  JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
                  WHERE m.tenant_id = $1 AND o.path LIKE (SELECT path FROM orgs WHERE tenant_id = $1 AND id = $2) || '%' \
-                 AND m.central_household = FALSE ORDER BY m.id DESC LIMIT 7",
+                 AND m.central_household = FALSE ORDER BY m.id DESC LIMIT 8",
                 args![tenant, *org],
             )
             .await?;
@@ -1318,6 +1576,7 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, decider: i64, today: N
             .await?;
         }
         let mut next = members.iter();
+        let mut last_post = 0;
         for (pi, (title, duty, place, schedule, headcount, skills)) in posts.iter().enumerate() {
             let terms = PostTerms {
                 title: title.to_string(),
@@ -1335,6 +1594,7 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, decider: i64, today: N
                     args![tenant, *org, terms.title.clone(), terms.duty.clone(), terms.place.clone(), terms.schedule.clone(), terms.headcount, terms.skills.clone(), by, created],
                 )
                 .await?;
+            last_post = post;
             // The last post keeps places for members who come later.
             let holders = if pi == posts.len() - 1 { 2 } else { *headcount as usize };
             for (k, (mid, name)) in next.by_ref().take(holders).enumerate() {
@@ -1383,6 +1643,16 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, decider: i64, today: N
                     n += 1;
                 }
             }
+        }
+        // One more member (or, in a small community, the first, who holds
+        // another post) is invited to the post with places left.
+        if let Some((mid, _)) = next.next().or(members.first()) {
+            tx.exec(
+                "INSERT INTO service_invitations (tenant_id, org_id, post_id, member_id, state, invited_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                args![tenant, *org, last_post, *mid, InvitationState::Pending.code(), by, Utc::now()],
+            )
+            .await?;
         }
     }
     Ok(())

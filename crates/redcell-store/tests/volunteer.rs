@@ -7,12 +7,19 @@
 
 use chrono::Datelike;
 use redcell_domain::Role;
-use redcell_domain::volunteer::{ClaimId, HoursId, ReportId, ServicePostId};
-use redcell_store::volunteer::{self as vol, RawConfirm, RawHours, RawPost, RawReport, RawReturn};
+use redcell_domain::volunteer::{ClaimId, HoursId, InvitationId, ReportId, ServicePostId};
+use redcell_store::volunteer::{
+    self as vol, RawConfirm, RawHours, RawInvite, RawPost, RawReport, RawReturn, RawSkills,
+};
 use redcell_store::{Db, Principal, args, auth, duties};
 use redcell_testkit::store::*;
 
-stories!(a_post_is_claimed_served_and_counted, refusals_write_nothing, an_in_service_member_reports_and_is_fed_back);
+stories!(
+    a_post_is_claimed_served_and_counted,
+    refusals_write_nothing,
+    an_in_service_member_reports_and_is_fed_back,
+    skills_suggest_members_who_answer_invitations
+);
 
 async fn account(db: &Db, name: &str, role: Role, code: &str) -> Principal {
     auth::add_user(db, name, name, PASSWORD, role, code).await.unwrap();
@@ -239,4 +246,53 @@ async fn an_in_service_member_reports_and_is_fed_back(db: Db) {
     // The history stays, and the member may report again.
     vol::record_report(&db, &community, &report(&t, t.c1.id.get(), 0)).await.unwrap();
     assert_eq!(vol::reports(&db, &community, t.c1.id).await.unwrap().len(), 2);
+}
+
+async fn skills_suggest_members_who_answer_invitations(db: Db) {
+    let t = tenant(&db).await;
+    let community = account(&db, "c1.admin", Role::OrgAdmin, &t.c1.code).await;
+    let raw = RawPost { skills: s("法律、调解"), ..post(t.c1.id.get(), "2") };
+    let p = vol::create_post(&db, &community, &raw).await.unwrap();
+    let id = ServicePostId::new(p.id);
+    let m0 = member_account(&db, &t, "member.0", Role::Member, 0, &t.b1.code).await;
+    let m1 = member_account(&db, &t, "member.1", Role::Member, 1, &t.b1.code).await;
+
+    // The member keeps their own ledger of skills; too long is named.
+    let long = RawSkills { skills: s("法".repeat(101)), ..RawSkills::default() };
+    assert_invalid(vol::update_skills(&db, &m0, &long).await, "skills");
+    let mine = RawSkills { skills: s("法律咨询、电工"), interests: s("下棋"), free_time: s("周末上午") };
+    vol::update_skills(&db, &m0, &mine).await.unwrap();
+    assert_eq!(vol::mine(&db, &m0).await.unwrap().free_time.as_deref(), Some("周末上午"));
+    assert_refused(vol::update_skills(&db, &t.sec, &mine).await);
+
+    // Suggested by fit, to staff who may edit the post only.
+    let names = |v: Vec<vol::Suggested>| v.into_iter().map(|x| (x.name, x.invited)).collect::<Vec<_>>();
+    assert_eq!(names(vol::suggestions(&db, &community, id).await.unwrap()), vec![("张一".to_string(), false)]);
+    assert_refused(vol::suggestions(&db, &t.sec, id).await);
+    assert_refused(vol::suggestions(&db, &m0, id).await);
+
+    // Invited once; out of scope refused.
+    let inv = |m: usize| RawInvite { member_id: s(t.members[m].id) };
+    let i0 = vol::invite(&db, &community, id, &inv(0)).await.unwrap();
+    assert_eq!(i0.state, "pending");
+    assert_invalid(vol::invite(&db, &community, id, &inv(0)).await, "member_id");
+    assert_refused(vol::invite(&db, &community, id, &inv(3)).await);
+    assert_eq!(names(vol::suggestions(&db, &community, id).await.unwrap()), vec![("张一".to_string(), true)]);
+    assert_eq!(vol::mine(&db, &m0).await.unwrap().invitations.len(), 1);
+
+    // Only the member invited answers; accepting claims the post with its agreement.
+    assert_refused(vol::answer(&db, &m1, InvitationId::new(i0.id), true).await);
+    let a = vol::answer(&db, &m0, InvitationId::new(i0.id), true).await.unwrap();
+    assert_eq!(a.state, "accepted");
+    let mine = vol::mine(&db, &m0).await.unwrap();
+    assert!(mine.invitations.is_empty());
+    assert_eq!(mine.holding.len(), 1);
+    assert!(mine.holding[0].claim.agreement.contains("张一"));
+    assert_invalid(vol::answer(&db, &m0, InvitationId::new(i0.id), false).await, "invitation_id");
+    assert!(vol::suggestions(&db, &community, id).await.unwrap().is_empty(), "holders are not suggested");
+
+    // Declining records the answer and claims nothing.
+    let i1 = vol::invite(&db, &community, id, &inv(1)).await.unwrap();
+    assert_eq!(vol::answer(&db, &m1, InvitationId::new(i1.id), false).await.unwrap().state, "declined");
+    assert!(vol::mine(&db, &m1).await.unwrap().holding.is_empty());
 }

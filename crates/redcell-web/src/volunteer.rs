@@ -21,12 +21,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chrono::Datelike;
-use redcell_domain::volunteer::{ClaimId, HoursId, ReportId, ServicePostId, hours_label};
+use redcell_domain::volunteer::{ClaimId, HoursId, InvitationId, ReportId, ServicePostId, hours_label};
 use redcell_domain::{Capability, OrgId};
 use redcell_store::coverage::pick::PickKind;
 use redcell_store::volunteer::{
-    self as vol, Card, Claim, Hours, MyService, OrgService, Post, PostView, RawConfirm, RawHours, RawPost, RawReport,
-    RawReturn, Report, ReportList,
+    self as vol, Card, Claim, Hours, Invitation, MyService, OrgService, Post, PostView, RawConfirm, RawHours,
+    RawInvite, RawPost, RawReport, RawReturn, RawSkills, Report, ReportList, Suggested,
 };
 use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
@@ -175,6 +175,7 @@ struct PostPage {
     crumbs: Crumbs,
     v: PostView,
     hours: Vec<Hours>,
+    suggested: Vec<Suggested>,
     can_edit: bool,
     csrf: String,
     flash: Option<String>,
@@ -204,6 +205,8 @@ async fn post_view(
     crumbs.push((format!("/service/posts/{id}"), pv.post.title.clone()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     let form = form.unwrap_or_else(|| RawPost::of(&pv.post));
+    let can_edit = u.p.holds_at(Capability::EditRegistry, &o.org_path());
+    let suggested = if can_edit { vol::suggestions(&s.db, &u.p, id).await? } else { vec![] };
     Ok(render_status(
         errs.status(),
         &PostPage {
@@ -211,7 +214,8 @@ async fn post_view(
             crumbs,
             v: pv,
             hours,
-            can_edit: u.p.holds_at(Capability::EditRegistry, &o.org_path()),
+            suggested,
+            can_edit,
             csrf: u.csrf.clone(),
             flash,
             form,
@@ -263,6 +267,19 @@ struct PublicPage {
 
 async fn public_page(State(s): State<Shared>, Path(id): Path<i64>) -> PageResult {
     Ok(render(&PublicPage { nav: None, v: vol::public_post(&s.db, id).await? }))
+}
+
+async fn invite(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<ServicePostId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let raw: RawInvite = f.to_raw(&[]);
+    match vol::invite(&s.db, &u.p, id, &raw).await {
+        Ok(i) => Ok(flash_to(&format!("/service/posts/{id}"), &format!("已邀请 {}，等待回复", i.member_name), false)),
+        Err(e) => post_view(&s, &u, id, None, None, Errors::of(e)?).await,
+    }
 }
 
 // ---- the member's own
@@ -327,6 +344,32 @@ async fn renew(u: PageUser, State(s): State<Shared>, Path(id): Path<ClaimId>, Cs
 async fn leave(u: PageUser, State(s): State<Shared>, Path(id): Path<ClaimId>, CsrfForm(f): CsrfForm) -> PageResult {
     let r = vol::leave(&s.db, &u.p, id).await;
     after(&s, &u, f, r, "已离岗，服务记录保留").await
+}
+
+async fn accept(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<InvitationId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let r = vol::answer(&s.db, &u.p, id, true).await;
+    after(&s, &u, f, r, "已接受邀请并领岗，协议已签订").await
+}
+
+async fn decline(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<InvitationId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let r = vol::answer(&s.db, &u.p, id, false).await;
+    after(&s, &u, f, r, "已婉拒").await
+}
+
+async fn skills(u: PageUser, State(s): State<Shared>, CsrfForm(f): CsrfForm) -> PageResult {
+    let raw: RawSkills = f.to_raw(&[]);
+    let r = vol::update_skills(&s.db, &u.p, &raw).await;
+    after(&s, &u, f, r, "特长和空闲时间已保存").await
 }
 
 async fn log_hours(u: PageUser, State(s): State<Shared>, CsrfForm(f): CsrfForm) -> PageResult {
@@ -742,6 +785,67 @@ pub async fn api_card(
     Ok(Json(vol::card(&s.db, &p, id, q.year.unwrap_or(y0), q.quarter.unwrap_or(q0)).await?))
 }
 
+/// Members whose skills or interests fit the post (best fit first), to invite.
+#[utoipa::path(get, path = "/api/v1/service/posts/{id}/suggestions", tag = "service", operation_id = "service_suggestions",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Suggested>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_suggestions(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<ServicePostId>,
+) -> ApiResult<Json<Vec<Suggested>>> {
+    Ok(Json(vol::suggestions(&s.db, &p, id).await?))
+}
+
+/// Invite a member to a post.
+#[utoipa::path(post, path = "/api/v1/service/posts/{id}/invitations", tag = "service", operation_id = "service_invite",
+    params(("id" = i64, Path)), request_body = RawInvite,
+    responses((status = 201, body = Invitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_invite(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<ServicePostId>,
+    ApiJson(raw): ApiJson<RawInvite>,
+) -> ApiResult<(StatusCode, Json<Invitation>)> {
+    Ok((StatusCode::CREATED, Json(vol::invite(&s.db, &p, id, &raw).await?)))
+}
+
+/// The member's answer to an invitation.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Answer {
+    /// `true` accepts (and claims the post), `false` declines.
+    pub accept: bool,
+}
+
+/// Answer an invitation: accepting claims the post under its agreement.
+#[utoipa::path(post, path = "/api/v1/service/invitations/{id}/answer", tag = "service", operation_id = "service_answer",
+    params(("id" = i64, Path)), request_body = Answer,
+    responses((status = 200, body = Invitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_answer(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<InvitationId>,
+    ApiJson(a): ApiJson<Answer>,
+) -> ApiResult<Json<Invitation>> {
+    Ok(Json(vol::answer(&s.db, &p, id, a.accept).await?))
+}
+
+/// The caller's own skills, interests and free time.
+#[utoipa::path(put, path = "/api/v1/me/skills", tag = "service", operation_id = "service_update_skills", request_body = RawSkills,
+    responses((status = 200, body = Done), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_skills(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    ApiJson(raw): ApiJson<RawSkills>,
+) -> ApiResult<Json<Done>> {
+    vol::update_skills(&s.db, &p, &raw).await?;
+    Ok(Json(Done { ok: true }))
+}
+
 pub fn mount(s: &mut Surface) {
     s.get("/service", ENTRY, entry)
         .get("/orgs/{id}/service", gates::READ, org_page)
@@ -756,6 +860,10 @@ pub fn mount(s: &mut Surface) {
         .post("/service/claims/{id}/renew", SERVE, renew)
         .post("/service/claims/{id}/leave", SERVE, leave)
         .post("/service/hours", SERVE, log_hours)
+        .post("/service/posts/{id}/invite", gates::EDIT, invite)
+        .post("/service/invitations/{id}/accept", SERVE, accept)
+        .post("/service/invitations/{id}/decline", SERVE, decline)
+        .post("/service/mine/skills", SERVE, skills)
         .get("/orgs/{id}/inservice", gates::READ, register_page)
         .post("/orgs/{id}/inservice", gates::EDIT, record_report)
         .post("/inservice/{id}/return", gates::EDIT, return_report)
@@ -775,7 +883,11 @@ pub fn mount(s: &mut Surface) {
         .api(gates::READ, routes!(api_reports))
         .api(gates::EDIT, routes!(api_record_report))
         .api(gates::EDIT, routes!(api_return_report))
-        .api(gates::READ, routes!(api_card));
+        .api(gates::READ, routes!(api_card))
+        .api(gates::EDIT, routes!(api_suggestions))
+        .api(gates::EDIT, routes!(api_invite))
+        .api(SERVE, routes!(api_answer))
+        .api(SERVE, routes!(api_skills));
     s.exports(vol::exports());
     s.nav(46, "/service", "志愿服务", ENTRY);
 }

@@ -133,6 +133,7 @@ enum Kind {
     ServiceHours,
     InserviceReport,
     HardshipCase,
+    ServiceInvitation,
 }
 
 impl Kind {
@@ -191,6 +192,7 @@ impl Kind {
             ("hours", "id") => Kind::ServiceHours,
             ("inservice", "id") => Kind::InserviceReport,
             ("hardship", "id") | ("cases", "id") => Kind::HardshipCase,
+            ("invitations", "id") => Kind::ServiceInvitation,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -240,6 +242,7 @@ impl Kind {
             Kind::ServiceHours => k("service_hours", "org_id", "x.id", ""),
             Kind::InserviceReport => k("inservice_reports", "org_id", "x.id", ""),
             Kind::HardshipCase => k("hardship_cases", "org_id", "x.id", ""),
+            Kind::ServiceInvitation => k("service_invitations", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -596,6 +599,9 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
             "org_id": id(Kind::Org), "member_id": id(Kind::Member), "employer": "授权测试", "employer_org": "授权测试"
         }),
         ("POST", "/api/v1/service/reports/{id}/return") => json!({"reason": "授权测试"}),
+        ("POST", "/api/v1/service/posts/{id}/invitations") => json!({"member_id": id(Kind::Member)}),
+        ("POST", "/api/v1/service/invitations/{id}/answer") => json!({"accept": false}),
+        ("PUT", "/api/v1/me/skills") => json!({"skills": "授权测试"}),
         ("POST", "/api/v1/care/cases") => json!({"member_id": id(Kind::Member), "situation": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/help") => json!({"kind": "goods", "what": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/review") => json!({}),
@@ -1041,6 +1047,13 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("hours");
+    db.exec(
+        "INSERT INTO service_invitations (tenant_id, org_id, post_id, member_id, state, invited_by, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
+        args![id.get(), sub.id.get(), post.id, member, p.user_id, chrono::Utc::now()],
+    )
+    .await
+    .expect("invitation");
     volunteer::record_report(
         db,
         &p,
