@@ -128,9 +128,12 @@ try {
   await page.goto(householdUrl);
   check('after logout the household is not reachable', page.url().includes('/login'), page.url());
   if (auditor) {
+    // Start from a settled login page (the redirect after logout may still
+    // be loading on a busy machine), and wait until the login has landed.
+    await page.goto(`${base}/login`, { waitUntil: 'load' });
     await page.fill('input[name=username]', auditor);
     await page.fill('input[name=password]', auditorPassword);
-    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(u => !u.pathname.startsWith('/login'), { timeout: 60000 }), page.click('button[type=submit]')]);
     await page.goto(`${base}/audit?action=reveal&entity=resident&entity_id=${residentId}`);
     const log = await page.textContent('main');
     check('the auditor sees the reveal in the audit log', log.includes('查看完整信息') && log.includes(`#${residentId}`) && log.includes(user), log.slice(0, 200));
