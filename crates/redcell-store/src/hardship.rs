@@ -91,6 +91,8 @@ pub struct CaseView {
     pub help: Vec<Help>,
     pub visits: Vec<CaseVisit>,
     pub applications: Vec<Application>,
+    /// The applications whose page the caller may open (their fund is in the caller's read scope).
+    pub readable: Vec<i64>,
     /// Funds the caller may apply to for this case (the case's organisation's or above).
     pub funds: Vec<Fund>,
 }
@@ -209,6 +211,20 @@ pub async fn case(db: &Db, p: &Principal, id: CaseId) -> Result<CaseView, StoreE
         )
         .await?;
     let applications = care::applications_of_case(&mut c, t, id.get()).await?;
+    let paths: Vec<(i64, String)> = c
+        .all(
+            "SELECT a.id, o.path FROM care_applications a JOIN care_funds f ON f.tenant_id = a.tenant_id AND f.id = a.fund_id \
+             JOIN orgs o ON o.tenant_id = f.tenant_id AND o.id = f.org_id WHERE a.tenant_id = $1 AND a.case_id = $2",
+            args![t, id.get()],
+        )
+        .await?;
+    let readable = paths
+        .into_iter()
+        .filter(|(_, path)| {
+            redcell_domain::OrgPath::parse(path).is_ok_and(|x| p.holds_at(Capability::ReadRegistry, &x))
+        })
+        .map(|(a, _)| a)
+        .collect();
     let funds = if p.holds_at(CAP, &owner.path) || p.holds(CAP) {
         let mut a = args![];
         let above = scope::orgs_above_path("o", t, &owner.path, &mut a);
@@ -225,7 +241,7 @@ pub async fn case(db: &Db, p: &Principal, id: CaseId) -> Result<CaseView, StoreE
     } else {
         vec![]
     };
-    Ok(CaseView { case, help, visits, applications, funds })
+    Ok(CaseView { case, help, visits, applications, readable, funds })
 }
 
 /// Open a case on a member or a household in scope (one open case each).

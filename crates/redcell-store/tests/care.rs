@@ -241,7 +241,10 @@ async fn a_hardship_case_gathers_help_and_payments(db: Db) {
     let v = hs::case(&db, &t.admin, id).await.unwrap();
     assert_eq!((v.help.len(), v.applications.len(), v.funds.len()), (1, 1, 1));
     // The branch secretary sees the case but no fund of the community to apply to.
-    assert!(hs::case(&db, &t.sec, id).await.unwrap().funds.is_empty());
+    // nor may they open the application (the community's fund is outside their scope).
+    let theirs = hs::case(&db, &t.sec, id).await.unwrap();
+    assert!(theirs.funds.is_empty() && theirs.readable.is_empty() && theirs.applications.len() == 1);
+    assert_eq!(hs::case(&db, &t.admin, id).await.unwrap().readable, vec![app]);
 
     // Review moves the date; closing keeps the history and stops new help and payments.
     let next = today + chrono::Duration::days(30);
