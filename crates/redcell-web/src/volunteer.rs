@@ -705,7 +705,7 @@ pub async fn api_decide(
 /// An organisation's service in a year: confirmed hours per member (by
 /// organisation and name, never ranked) and the hours waiting.
 #[utoipa::path(get, path = "/api/v1/service/orgs/{id}", tag = "service", operation_id = "service_org", params(("id" = i64, Path), YearQuery),
-    responses((status = 200, body = OrgService), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = OrgService), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn api_org(
     ApiUser(p): ApiUser,
     State(s): State<Shared>,
