@@ -523,17 +523,29 @@ pub async fn mine(db: &Db, p: &Principal) -> Result<MyService, StoreError> {
     let member = me(db, p).await?;
     let t = p.tenant_id;
     let year = today().year();
-    let mut c = db.conn();
+    let c = db.conn();
     let claims: Vec<Claim> = c
         .all(
             &format!("{CLAIM_SELECT} WHERE c.tenant_id = $1 AND c.member_id = $2 AND c.ended_on IS NULL ORDER BY c.claimed_on"),
             args![t, member],
         )
         .await?;
-    let mut holding = Vec::with_capacity(claims.len());
-    for claim in claims {
-        holding.push(Holding { post: post_row(&mut c, t, claim.post_id).await?, claim });
-    }
+    // The posts held, in one query, paired with their claims in memory.
+    let held: Vec<Post> = c
+        .all(
+            &format!(
+                "SELECT {POST_COLS} FROM {POST_FROM} WHERE sp.tenant_id = $1 AND sp.id IN (SELECT post_id FROM service_claims \
+                 WHERE tenant_id = $1 AND member_id = $2 AND ended_on IS NULL)"
+            ),
+            args![t, member],
+        )
+        .await?;
+    let holding: Vec<Holding> = claims
+        .into_iter()
+        .filter_map(|claim| {
+            held.iter().find(|x| x.id == claim.post_id).map(|post| Holding { post: post.clone(), claim })
+        })
+        .collect();
     let mut a = args![t, member];
     let near = near(p, &mut a);
     let open: Vec<Post> = c
