@@ -180,6 +180,7 @@ pub struct RawApplication {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = RawCareDecision)]
 pub struct RawDecision {
     /// `approve` or `reject`.
     pub decision: Option<String>,

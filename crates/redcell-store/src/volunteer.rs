@@ -42,6 +42,7 @@ impl Owned for HoursId {
 const CAP: Capability = Capability::EditRegistry;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = ServicePost)]
 pub struct Post {
     pub id: i64,
     pub org_id: i64,
@@ -222,6 +223,7 @@ pub struct MyService {
 
 /// Form and API input for a post.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = RawServicePost)]
 pub struct RawPost {
     /// The organisation publishing the post (on creation only).
     #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
@@ -1170,6 +1172,7 @@ impl Owned for ReportId {
 
 /// A member employed elsewhere who reported to the community where they live.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = InserviceReport)]
 pub struct Report {
     pub id: i64,
     /// The organisation that received the report (the residence community).

@@ -221,3 +221,74 @@ async fn documented_errors_answer_the_error_shape(t: &TestApp) {
     }
     assert!(locked, "failed logins never locked the account");
 }
+
+/// The name each `ToSchema` type takes in the document's components, with the
+/// file that declares it. utoipa names a component after its Rust type (or
+/// `#[schema(as = …)]`), and two types of one name silently overwrite each
+/// other: the document then promises one type's fields for another's
+/// responses. This reads the sources so such a clash fails here, not in a
+/// client.
+fn schema_names() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let crates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&crates).expect("crates").flatten() {
+        let src = entry.path().join("src");
+        if src.is_dir() {
+            walk(&src, &mut files);
+        }
+    }
+    let mut names = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("source");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            if !(t.starts_with("#[") && t.contains("ToSchema")) {
+                continue;
+            }
+            let mut alias = None;
+            for next in lines.iter().skip(i + 1).take(12) {
+                let n = next.trim_start();
+                if let Some(rest) = n.strip_prefix("#[schema(as = ") {
+                    let path = rest.split(')').next().unwrap_or_default();
+                    alias = path.rsplit("::").next().map(str::to_string);
+                }
+                let item = ["pub struct ", "pub enum ", "struct ", "enum "].iter().find_map(|k| n.strip_prefix(k));
+                if let Some(rest) = item {
+                    let ident: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    names.push((alias.unwrap_or(ident), file.display().to_string()));
+                    break;
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn component_names_are_unique() {
+    let names = schema_names();
+    assert!(names.len() > 100, "the scan found the schema types ({})", names.len());
+    let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
+    let mut clashes = Vec::new();
+    for (name, file) in &names {
+        if let Some(first) = seen.insert(name, file) {
+            clashes.push(format!("{name}: {first} and {file}"));
+        }
+    }
+    assert!(
+        clashes.is_empty(),
+        "two schema types share a component name (give one `#[schema(as = …)]`):\n{}",
+        clashes.join("\n")
+    );
+}

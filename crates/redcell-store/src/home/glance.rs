@@ -71,6 +71,7 @@ impl Figures {
 
 /// One part below the organisation: a child organisation or one of its grids.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = GlancePart)]
 pub struct Part {
     pub id: i64,
     pub name: String,
