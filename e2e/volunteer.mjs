@@ -5,7 +5,9 @@
 // grows by exactly those hours; a resident without an account sees who holds
 // the post and the agreement; the member, who works elsewhere, is recorded
 // as reporting to the community and the quarter's feedback card for their
-// employer counts those hours. Every page fits a 360 px screen.
+// employer counts those hours; a service team is set up, the member joins
+// and serves in it, the year's evaluation is drafted from the confirmed
+// record and reviewed. Every page fits a 360 px screen.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_PASSWORD=... node volunteer.mjs
 //   (demo accounts sq01 and dy0101 share RC_PASSWORD)
 import { chromium } from 'playwright-core';
@@ -170,11 +172,76 @@ try {
   await fits(cp, 'the in-service register');
   const report = cp.locator('#reports li', { hasText: '区税务局' }).first();
   await Promise.all([cp.waitForNavigation(), report.locator('a:has-text("反馈卡")').click()]);
+  // The card counts the quarter's confirmed hours: the 1.5 hours just
+  // confirmed are among them (the demo's team hours may add to the total).
   const total = await cp.textContent('#card-total');
-  check('the feedback card counts the confirmed hours', total.includes('1.5 小时'), total);
+  const card = await cp.textContent('#card');
+  check('the feedback card counts the confirmed hours', hours(total.split('（')[0]) >= 1.5 && card.includes('06:00–07:30') && card.includes('陪同王奶奶'), total);
   check('the feedback card names the post', (await cp.textContent('#card')).includes(title));
   await fits(cp, 'the feedback card');
   await cp.screenshot({ path: out + 'volunteer-4-card.png', fullPage: true });
+
+  // A service team: the community sets one up; the member finds it near
+  // them, joins and logs a morning for it; the community confirms; the
+  // year's evaluation is drafted from the confirmed record and reviewed; the
+  // member sees it. A resident sees the team and who serves in it.
+  const teamName = `垃圾分类督导队${Date.now() % 100000}`;
+  await cp.goto(base + '/service');
+  await submitIn(cp, '#teams-link');
+  check('the teams page lists the demo teams', (await cp.locator('#team-list li').count()) >= 1);
+  await fits(cp, 'the teams page');
+  await cp.click('summary:has-text("成立服务队")');
+  await submitIn(cp, '#team-create');
+  check('a team without a name is named beside the field', (await cp.textContent('main')).includes('队名'));
+  await cp.fill('#team-form input[name=name]', teamName);
+  await cp.fill('#team-form textarea[name=items]', '垃圾分类宣传；桶边督导');
+  await cp.fill('#team-form input[name=schedule]', '每天早上 7:00–8:00，各小区投放点');
+  await submitIn(cp, '#team-create');
+  check('the team is set up', ((await cp.textContent('#team-flash').catch(() => '')) || '').includes('成立'));
+  const teamUrl = cp.url().split('?')[0];
+  const teamId = teamUrl.split('/').pop();
+  await fits(cp, 'the team page');
+  await mp.goto(base + '/service/mine');
+  await mp.click('#open-teams > summary');
+  const offered = mp.locator('#open-teams li', { hasText: teamName });
+  check('the team is offered to the member', (await offered.count()) === 1);
+  await Promise.all([mp.waitForNavigation(), offered.locator('button:has-text("加入")').click()]);
+  check('the member joins the team', (await mp.locator('#my-teams li', { hasText: teamName }).count()) === 1);
+  await mp.selectOption('select[name=target]', `team:${teamId}`);
+  await mp.fill('#log-form input[name=start]', '05:00');
+  await mp.fill('#log-form input[name=end]', '06:00');
+  await submitIn(mp, '#log-submit');
+  check('hours for the team wait for confirmation', (await mp.textContent('#service-flash')).includes('等待确认'));
+  await cp.goto(base + '/service');
+  const teamPending = cp.locator('#pending-list li', { hasText: teamName });
+  check('the team\'s hours wait on the community\'s page', (await teamPending.count()) === 1);
+  await Promise.all([cp.waitForNavigation(), teamPending.locator('button:has-text("确认")').first().click()]);
+  await cp.goto(teamUrl);
+  check('the team counts the confirmed hour', (await cp.textContent('#team-total')).includes('1 小时'));
+  check('the team lists the member', (await cp.textContent('#team-member-list')).includes(name));
+  await cp.screenshot({ path: out + 'volunteer-5-team.png', fullPage: true });
+  await cp.goto(base + '/service');
+  await submitIn(cp, '#evaluations-link');
+  await submitIn(cp, '#draft-submit');
+  check('the year\'s evaluations are drafted', (await cp.textContent('#evaluations-flash')).includes('起草'));
+  const evaluation = cp.locator('#evaluation-list li', { hasText: teamName }).first();
+  check('the member\'s draft names the team and the hours', (await evaluation.textContent()).includes(name));
+  await evaluation.locator('summary:has-text("评议")').click();
+  await evaluation.locator('input[name=grade][value=excellent]').check();
+  await evaluation.locator('textarea[name=comment]').fill('坚持早起督导，居民认可');
+  await Promise.all([cp.waitForNavigation(), evaluation.locator('button:has-text("提交评议")').click()]);
+  check('the evaluation is reviewed', (await cp.textContent('#evaluations-flash')).includes('优秀'));
+  await fits(cp, 'the evaluations page');
+  await cp.screenshot({ path: out + 'volunteer-6-evaluations.png', fullPage: true });
+  await mp.goto(base + '/service/mine');
+  const mine = (await mp.textContent('#my-evaluations').catch(() => '')) || '';
+  check('the member sees their reviewed evaluation', mine.includes('优秀') && mine.includes('居民认可'), mine.slice(0, 200));
+  await fits(mp, 'the member\'s page with teams and evaluation');
+  await mp.screenshot({ path: out + 'volunteer-7-member-teams.png', fullPage: true });
+  await resident.page.goto(`${base}/service/teams/${teamId}/public`);
+  const teamPublic = await resident.page.textContent('#public-members');
+  check('the team\'s public page shows who serves', teamPublic.includes(name), teamPublic.slice(0, 200));
+  await fits(resident.page, 'the team\'s public page');
 
   // The public page, without an account.
   const rp = resident.page;

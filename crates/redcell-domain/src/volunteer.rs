@@ -16,7 +16,99 @@ crate::id_types!(
     HoursId: "a span of service hours",
     ReportId: "an in-service member's report to their residence community",
     InvitationId: "an invitation of a member to a service post",
+    TeamId: "a service team (服务队)",
+    EvaluationId: "a member's yearly service evaluation",
 );
+
+crate::code_enum!(
+    /// The grade the branch gives when it reviews a member's year of service.
+    Grade {
+        Excellent = "excellent": "优秀",
+        Good = "good": "良好",
+        Pass = "pass": "合格",
+        Improve = "improve": "需改进",
+    }
+);
+
+crate::code_enum!(
+    /// A yearly evaluation: drafted from confirmed hours, then reviewed.
+    EvaluationState {
+        Draft = "draft": "待评议",
+        Reviewed = "reviewed": "已评议",
+    }
+);
+
+/// A service team's public terms: its name, what it does, when, its rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamTerms {
+    pub name: String,
+    pub items: String,
+    pub schedule: String,
+    pub rules: String,
+}
+
+/// A team's fields as typed (form or API), named as the form names them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TeamInput<'a> {
+    pub name: &'a str,
+    pub items: &'a str,
+    pub schedule: &'a str,
+    pub rules: &'a str,
+}
+
+impl TeamInput<'_> {
+    pub fn validate(&self) -> Result<TeamTerms, Invalid> {
+        let mut e = Invalid::default();
+        let name = e.check(Text::required("name", self.name, 40));
+        let items = e.check(Text::required("items", self.items, 500));
+        let schedule = e.check(Text::required("schedule", self.schedule, 100));
+        let rules = e.check(Text::parse("rules", self.rules, 1000));
+        match (name, items, schedule, rules) {
+            (Some(name), Some(items), Some(schedule), Some(rules)) if e.is_empty() => Ok(TeamTerms {
+                name: name.into_string(),
+                items: items.into_string(),
+                schedule: schedule.into_string(),
+                rules: rules.into_string(),
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// What a member did in a year, as the records show it: the ground of the
+/// drafted evaluation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct YearRecord {
+    /// Confirmed minutes and the number of confirmed spans.
+    pub minutes: i64,
+    pub spans: i64,
+    /// Posts held during the year and teams served in, by name.
+    pub posts: Vec<String>,
+    pub teams: Vec<String>,
+    /// Requests (wishes and errands) the member served, by count.
+    pub requests: i64,
+}
+
+/// The evaluation's draft text, from the confirmed record only: what the
+/// member did, never a score. The branch writes its own comment and grade.
+pub fn evaluation_draft(year: i32, member: &str, r: &YearRecord) -> String {
+    let mut parts = Vec::new();
+    if !r.posts.is_empty() {
+        parts.push(format!("领岗：{}", r.posts.join("、")));
+    }
+    if !r.teams.is_empty() {
+        parts.push(format!("参加：{}", r.teams.join("、")));
+    }
+    if r.requests > 0 {
+        parts.push(format!("承办群众诉求和微心愿 {} 件", r.requests));
+    }
+    if r.spans == 0 {
+        parts.push("没有经确认的服务时长".to_string());
+    } else {
+        parts.push(format!("经确认的服务 {} 次，共 {}", r.spans, hours_label(r.minutes)));
+    }
+    format!("{year} 年，{member}　{}。", parts.join("；"))
+}
 
 crate::code_enum!(
     /// Where an invitation to a post stands.
@@ -288,6 +380,28 @@ mod tests {
         assert_eq!(hours_label(150), "2.5 小时");
         assert_eq!(hours_label(120), "2 小时");
         assert_eq!(Span::clock(570), "09:30");
+    }
+
+    #[test]
+    fn teams_and_drafts() {
+        let bad = TeamInput { name: "", items: "调解邻里纠纷", schedule: "每周二下午", rules: "" }.validate();
+        assert_eq!(bad.unwrap_err().first().unwrap().field, "name");
+        let ok =
+            TeamInput { name: "矛盾调解队", items: "调解邻里纠纷", schedule: "每周二下午", rules: "" }
+                .validate()
+                .unwrap();
+        assert_eq!(ok.name, "矛盾调解队");
+        let r = YearRecord {
+            minutes: 390,
+            spans: 3,
+            posts: vec!["楼道环境监督岗".into()],
+            teams: vec!["矛盾调解队".into()],
+            requests: 2,
+        };
+        let text = evaluation_draft(2026, "王小明", &r);
+        assert!(text.contains("楼道环境监督岗") && text.contains("矛盾调解队"), "{text}");
+        assert!(text.contains("3 次") && text.contains("6.5 小时"), "{text}");
+        assert!(evaluation_draft(2026, "李红", &YearRecord::default()).contains("没有经确认的服务时长"));
     }
 
     #[test]

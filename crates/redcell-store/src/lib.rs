@@ -26,6 +26,7 @@ pub mod import;
 pub mod registry;
 pub mod requests;
 pub mod scope;
+pub mod teams;
 pub mod types;
 pub mod volunteer;
 

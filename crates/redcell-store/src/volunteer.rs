@@ -22,7 +22,7 @@ use redcell_domain::export::Column;
 use redcell_domain::text::Text;
 use redcell_domain::volunteer::{
     self as v, ClaimId, HoursId, HoursState, InvitationId, InvitationState, Logged, PostInput, PostTerms, ReportId,
-    ServicePostId, Span,
+    ServicePostId, Span, TeamId,
 };
 use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, MemberId, OrgId, Phone};
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,10 @@ pub struct Hours {
     pub post_title: Option<String>,
     pub request_id: Option<i64>,
     pub request_code: Option<String>,
+    pub team_id: Option<i64>,
+    pub team_name: Option<String>,
+    pub activity_id: Option<i64>,
+    pub activity_title: Option<String>,
     pub work_date: NaiveDate,
     /// Minutes after midnight.
     pub start_min: i64,
@@ -125,6 +129,9 @@ pub struct Hours {
     pub state: String,
     pub decided_by_name: Option<String>,
     pub decision_note: Option<String>,
+    /// Who confirmed or rejected: `staff` (the organisation) or `resident`
+    /// (the resident served, through their revisit link).
+    pub decided_via: Option<String>,
 }
 
 impl Hours {
@@ -139,9 +146,18 @@ impl Hours {
     }
     /// What the service was for, in words.
     pub fn what(&self) -> String {
-        match (&self.post_title, &self.request_code) {
-            (Some(t), _) => t.clone(),
-            (None, Some(c)) => format!("诉求 {c}"),
+        match (&self.post_title, &self.request_code, &self.team_name) {
+            (Some(t), _, _) => t.clone(),
+            (None, Some(c), _) => format!("诉求 {c}"),
+            (None, None, Some(t)) => t.clone(),
+            _ => self.activity_title.as_ref().map(|t| format!("活动：{t}")).unwrap_or_default(),
+        }
+    }
+    /// Who decided, in words (the resident served, or the staff member).
+    pub fn decided_by(&self) -> String {
+        match (self.decided_via.as_deref(), &self.decided_by_name) {
+            (Some("resident"), _) => "服务对象（居民）".into(),
+            (_, Some(n)) => n.clone(),
             _ => String::new(),
         }
     }
@@ -156,6 +172,14 @@ pub struct Handled {
     pub id: i64,
     /// The follow code.
     pub code: String,
+}
+
+/// An activity the member was present at (hours may be logged for it).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Attended {
+    pub id: i64,
+    pub title: String,
+    pub held_on: NaiveDate,
 }
 
 /// A post a member holds and their claim of it.
@@ -211,10 +235,17 @@ pub struct MyService {
     pub open: Vec<Post>,
     /// Requests the member handled that hours may be logged against.
     pub requests: Vec<Handled>,
+    /// Activities of the last 60 days the member was present at.
+    pub activities: Vec<Attended>,
     /// The member's hours, newest first (the last two years).
     pub hours: Vec<Hours>,
     /// Invitations waiting for the member's answer.
     pub invitations: Vec<Invitation>,
+    /// Service teams the member serves in, and open teams near them.
+    pub teams: Vec<crate::teams::Team>,
+    pub open_teams: Vec<crate::teams::Team>,
+    /// The member's reviewed yearly evaluations, newest first.
+    pub evaluations: Vec<crate::teams::Evaluation>,
     /// The member's own ledger of skills, interests and free time.
     pub skills: Option<String>,
     pub interests: Option<String>,
@@ -278,6 +309,12 @@ pub struct RawHours {
     pub post_id: Option<String>,
     #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
     pub request_id: Option<String>,
+    /// A service team the member belongs to (one of post, request, team, activity).
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub team_id: Option<String>,
+    /// An activity the member was present at (the date is the activity's).
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub activity_id: Option<String>,
     /// `YYYY-MM-DD`, not in the future (default: today).
     pub date: Option<String>,
     /// `HH:MM`.
@@ -308,17 +345,20 @@ const CLAIM_SELECT: &str = "SELECT c.id, c.post_id, c.member_id, r.name AS membe
     JOIN service_agreements a ON a.tenant_id = c.tenant_id AND a.claim_id = c.id AND a.version = \
     (SELECT MAX(a2.version) FROM service_agreements a2 WHERE a2.tenant_id = c.tenant_id AND a2.claim_id = c.id)";
 
-const HOURS_SELECT: &str = "SELECT h.id, h.member_id, r.name AS member_name, h.org_id, o.name AS org_name, h.post_id, \
+pub(crate) const HOURS_SELECT: &str = "SELECT h.id, h.member_id, r.name AS member_name, h.org_id, o.name AS org_name, h.post_id, \
     sp.title AS post_title, h.request_id, rq.code AS request_code, h.work_date, h.start_min, h.end_min, h.minutes, \
-    h.note, h.state, u.display_name AS decided_by_name, h.decision_note FROM service_hours h \
+    h.note, h.state, u.display_name AS decided_by_name, h.decision_note, h.team_id, st.name AS team_name, \
+    h.decided_via, h.activity_id, da.title AS activity_title FROM service_hours h \
     JOIN members m ON m.tenant_id = h.tenant_id AND m.id = h.member_id \
     JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
     JOIN orgs o ON o.tenant_id = h.tenant_id AND o.id = h.org_id \
     LEFT JOIN service_posts sp ON sp.tenant_id = h.tenant_id AND sp.id = h.post_id \
     LEFT JOIN requests rq ON rq.tenant_id = h.tenant_id AND rq.id = h.request_id \
+    LEFT JOIN service_teams st ON st.tenant_id = h.tenant_id AND st.id = h.team_id \
+    LEFT JOIN duty_activities da ON da.tenant_id = h.tenant_id AND da.id = h.activity_id \
     LEFT JOIN users u ON u.id = h.decided_by";
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     crate::coverage::today()
 }
 
@@ -335,7 +375,7 @@ async fn claims_of(c: &mut impl Conn, tenant: i64, post: i64) -> Result<Vec<Clai
     .await
 }
 
-async fn hours_row(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Hours, StoreError> {
+pub(crate) async fn hours_row(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Hours, StoreError> {
     c.one(&format!("{HOURS_SELECT} WHERE h.tenant_id = $1 AND h.id = $2"), args![tenant, id]).await
 }
 
@@ -494,14 +534,14 @@ pub async fn public_post(db: &Db, id: i64) -> Result<PostView, StoreError> {
 // ---- members
 
 /// The member linked to the caller's account, who must be able to claim.
-async fn me(db: &Db, p: &Principal) -> Result<i64, StoreError> {
+pub(crate) async fn me(db: &Db, p: &Principal) -> Result<i64, StoreError> {
     p.access(Capability::ClaimRequests)?;
     crate::duties::member_of(db, p).await?.ok_or(StoreError::Forbidden)
 }
 
 /// SQL condition: the organisation row `o` is where the member may serve —
 /// inside or above an organisation where they may claim requests.
-fn near(p: &Principal, a: &mut Args) -> String {
+pub(crate) fn near(p: &Principal, a: &mut Args) -> String {
     let scope = p.scope(Capability::ClaimRequests);
     let mut parts = vec![scope.orgs("o", a)];
     for path in &scope.paths {
@@ -525,7 +565,7 @@ pub async fn mine(db: &Db, p: &Principal) -> Result<MyService, StoreError> {
     let member = me(db, p).await?;
     let t = p.tenant_id;
     let year = today().year();
-    let c = db.conn();
+    let mut c = db.conn();
     let claims: Vec<Claim> = c
         .all(
             &format!("{CLAIM_SELECT} WHERE c.tenant_id = $1 AND c.member_id = $2 AND c.ended_on IS NULL ORDER BY c.claimed_on"),
@@ -589,6 +629,18 @@ pub async fn mine(db: &Db, p: &Principal) -> Result<MyService, StoreError> {
     let (skills, interests, free_time): (Option<String>, Option<String>, Option<String>) = c
         .one("SELECT skills, interests, free_time FROM members WHERE tenant_id = $1 AND id = $2", args![t, member])
         .await?;
+    let activities: Vec<Attended> = c
+        .all(
+            "SELECT a.id, a.title, a.held_on FROM duty_activities a JOIN duty_people dp ON dp.tenant_id = a.tenant_id \
+             AND dp.record_kind = 'activity' AND dp.record_id = a.id AND dp.person_kind = 'member' AND dp.person_id = $2 \
+             AND dp.presence = 'present' WHERE a.tenant_id = $1 AND a.held_on >= $3 AND a.held_on <= $4 \
+             ORDER BY a.held_on DESC, a.id DESC LIMIT 20",
+            args![t, member, today() - chrono::Duration::days(60), today()],
+        )
+        .await?;
+    let teams = crate::teams::member_teams(&mut c, t, member).await?;
+    let open_teams = crate::teams::open_teams(&mut c, p, member).await?;
+    let evaluations = crate::teams::member_evaluations(&mut c, t, member).await?;
     Ok(MyService {
         member_id: member,
         year,
@@ -597,8 +649,12 @@ pub async fn mine(db: &Db, p: &Principal) -> Result<MyService, StoreError> {
         holding,
         open,
         requests,
+        activities,
         hours,
         invitations,
+        teams,
+        open_teams,
+        evaluations,
         skills,
         interests,
         free_time,
@@ -736,17 +792,24 @@ pub async fn log_hours(db: &Db, p: &Principal, raw: &RawHours) -> Result<Hours, 
     let request = e
         .check(redcell_domain::input::id_ref::<redcell_domain::RequestId>("request_id", &raw.request_id, false))
         .flatten();
+    let team = e.check(redcell_domain::input::id_ref::<TeamId>("team_id", &raw.team_id, false)).flatten();
+    let activity = e
+        .check(redcell_domain::input::id_ref::<redcell_domain::ActivityId>("activity_id", &raw.activity_id, false))
+        .flatten();
     let note = e.check(redcell_domain::text::Text::parse("note", raw.note.as_deref().unwrap_or(""), 200));
-    if e.is_empty() && post.is_some() == request.is_some() {
-        e.push(FieldError::new("post_id", "required", "请选择服务的岗位或诉求（二选一）"));
+    let targets =
+        [post.is_some(), request.is_some(), team.is_some(), activity.is_some()].iter().filter(|x| **x).count();
+    if e.is_empty() && targets != 1 {
+        e.push(FieldError::new("post_id", "required", "请选择服务的岗位、诉求、服务队或活动（选一项）"));
     }
     e.into_result()?;
     let mut tx = db.begin().await?;
     // One writer per member at a time: the overlap check sees every span.
     tx.exec("UPDATE members SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, member])
         .await?;
-    let (org_id, earliest) = match (post, request) {
-        (Some(post), _) => {
+    let mut activity_day = None;
+    let (org_id, earliest) = match (post, request, team) {
+        (Some(post), _, _) => {
             let claimed: Option<(i64, NaiveDate)> = tx
                 .opt(
                     "SELECT org_id, claimed_on FROM service_claims WHERE tenant_id = $1 AND post_id = $2 AND member_id = $3 \
@@ -758,7 +821,7 @@ pub async fn log_hours(db: &Db, p: &Principal, raw: &RawHours) -> Result<Hours, 
                 claimed.ok_or_else(|| FieldError::new("post_id", "not_held", "您不在这个岗位，不能登记"))?;
             (org, Some(on))
         }
-        (None, Some(req)) => {
+        (None, Some(req), _) => {
             let mut a = args![p.tenant_id, req.get(), p.user_id];
             let claim = p.scope(Capability::ClaimRequests).rows("r", &mut a);
             let handle = p.scope(Capability::HandleRequests).rows("r", &mut a);
@@ -774,9 +837,46 @@ pub async fn log_hours(db: &Db, p: &Principal, raw: &RawHours) -> Result<Hours, 
             let (org,) = found.ok_or_else(|| FieldError::new("request_id", "not_handled", "只能登记您承办的诉求"))?;
             (org, None)
         }
-        (None, None) => return Err(StoreError::Internal("hours target".into())),
+        (None, None, Some(team)) => {
+            let joined: Option<(i64, NaiveDate)> = tx
+                .opt(
+                    "SELECT tm.org_id, tm.joined_on FROM service_team_members tm JOIN service_teams t \
+                     ON t.tenant_id = tm.tenant_id AND t.id = tm.team_id WHERE tm.tenant_id = $1 AND tm.team_id = $2 \
+                     AND tm.member_id = $3 AND tm.left_on IS NULL AND t.closed_on IS NULL",
+                    args![p.tenant_id, team.get(), member],
+                )
+                .await?;
+            let (org, on) =
+                joined.ok_or_else(|| FieldError::new("team_id", "not_member", "您不在这个服务队，不能登记"))?;
+            (org, Some(on))
+        }
+        (None, None, None) => match activity {
+            Some(activity) => {
+                let at: Option<(i64, NaiveDate)> = tx
+                    .opt(
+                        "SELECT a.org_id, a.held_on FROM duty_activities a JOIN duty_people dp ON dp.tenant_id = a.tenant_id \
+                         AND dp.record_kind = 'activity' AND dp.record_id = a.id AND dp.person_kind = 'member' \
+                         AND dp.person_id = $3 AND dp.presence = 'present' WHERE a.tenant_id = $1 AND a.id = $2",
+                        args![p.tenant_id, activity.get(), member],
+                    )
+                    .await?;
+                let (org, on) =
+                    at.ok_or_else(|| FieldError::new("activity_id", "not_present", "只能登记您到场参加的活动"))?;
+                activity_day = Some(on);
+                (org, Some(on))
+            }
+            None => return Err(StoreError::Internal("hours target".into())),
+        },
     };
-    let span = Span::parse(&raw.date, &raw.start, &raw.end, today(), earliest)?;
+    // An activity's hours are on its day: an empty date means that day, another is named.
+    let date = match (activity_day, raw.date.as_deref().map(str::trim).filter(|d| !d.is_empty())) {
+        (Some(day), None) => Some(day.to_string()),
+        (Some(day), Some(d)) if d != day.to_string() => {
+            return Err(FieldError::new("date", "activity_day", format!("活动在 {day} 举行，请登记当天的时长")).into());
+        }
+        _ => raw.date.clone(),
+    };
+    let span = Span::parse(&date, &raw.start, &raw.end, today(), earliest)?;
     let same_day: Vec<(i64, i64)> = tx
         .all(
             "SELECT start_min, end_min FROM service_hours WHERE tenant_id = $1 AND member_id = $2 AND work_date = $3 \
@@ -796,15 +896,17 @@ pub async fn log_hours(db: &Db, p: &Principal, raw: &RawHours) -> Result<Hours, 
     }
     let id = tx
         .int(
-            "INSERT INTO service_hours (tenant_id, org_id, member_id, post_id, request_id, work_date, start_min, end_min, \
-             minutes, note, state, logged_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             RETURNING id",
+            "INSERT INTO service_hours (tenant_id, org_id, member_id, post_id, request_id, team_id, activity_id, work_date, \
+             start_min, end_min, minutes, note, state, logged_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15) RETURNING id",
             args![
                 p.tenant_id,
                 org_id,
                 member,
                 post.map(|x| x.get()),
                 request.map(|x| x.get()),
+                team.map(|x| x.get()),
+                activity.map(|x| x.get()),
                 span.date,
                 span.start,
                 span.end,
@@ -847,8 +949,8 @@ pub async fn decide(db: &Db, p: &Principal, id: HoursId, raw: &RawConfirm) -> Re
     let state = if confirm { HoursState::Confirmed } else { HoursState::Rejected };
     let n = tx
         .exec(
-            "UPDATE service_hours SET state = $1, decided_by = $2, decided_at = $3, decision_note = $4 \
-             WHERE tenant_id = $5 AND id = $6 AND state = $7",
+            "UPDATE service_hours SET state = $1, decided_by = $2, decided_at = $3, decision_note = $4, \
+             decided_via = 'staff' WHERE tenant_id = $5 AND id = $6 AND state = $7",
             args![
                 state.code(),
                 p.user_id,
@@ -876,6 +978,42 @@ pub async fn decide(db: &Db, p: &Principal, id: HoursId, raw: &RawConfirm) -> Re
     let h = hours_row(&mut tx, owner.tenant_id, id.get()).await?;
     tx.commit().await?;
     Ok(h)
+}
+
+/// Pending hours logged against a request (what the resident served may
+/// confirm through their revisit link).
+pub(crate) async fn pending_for_request(
+    c: &mut impl Conn,
+    tenant: i64,
+    request: i64,
+) -> Result<Vec<Hours>, StoreError> {
+    c.all(
+        &format!(
+            "{HOURS_SELECT} WHERE h.tenant_id = $1 AND h.request_id = $2 AND h.state = $3 ORDER BY h.work_date, h.id"
+        ),
+        args![tenant, request, HoursState::Pending.code()],
+    )
+    .await
+}
+
+/// The resident served confirms hours logged against their request, inside
+/// the revisit's transaction: every id must be pending hours of that very
+/// request, or nothing is written.
+pub(crate) async fn confirm_by_resident(tx: &mut Tx, tenant: i64, request: i64, ids: &[i64]) -> Result<(), StoreError> {
+    let pending = pending_for_request(tx, tenant, request).await?;
+    for id in ids {
+        if !pending.iter().any(|h| h.id == *id) {
+            return Err(FieldError::new("hours", "not_yours", "只能确认为您这件诉求服务的时长").into());
+        }
+        tx.exec(
+            "UPDATE service_hours SET state = $1, decided_at = $2, decided_via = 'resident', \
+             decision_note = '服务对象回访确认' WHERE tenant_id = $3 AND id = $4 AND state = $5",
+            args![HoursState::Confirmed.code(), Utc::now(), tenant, *id, HoursState::Pending.code()],
+        )
+        .await?;
+        audit::record(tx, tenant, None, "service_hours_decide", "service_hours", Some(*id), "resident").await?;
+    }
+    Ok(())
 }
 
 /// An organisation's service in a year: confirmed hours per member and the
@@ -923,7 +1061,7 @@ pub async fn org_service(db: &Db, p: &Principal, org_id: OrgId, year: i32) -> Re
     Ok(OrgService { year, total_minutes, members, pending })
 }
 
-fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
+pub(crate) fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
     let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap_or(NaiveDate::MAX);
     (from, to)

@@ -125,11 +125,13 @@ async fn request_walks_from_submission_to_close(db: Db) {
     let token = requests::revisit_link(&db, &t.sec, sub.id).await.unwrap();
     let view = requests::revisit_target(&db, &token).await.unwrap();
     assert_eq!(view.code, sub.code);
-    let end =
-        requests::revisit_by_link(&db, &token, FixOutcome::Fixed, Satisfaction::Satisfied, Some("谢谢")).await.unwrap();
+    let end = requests::revisit_by_link(&db, &token, FixOutcome::Fixed, Satisfaction::Satisfied, Some("谢谢"), &[])
+        .await
+        .unwrap();
     assert_eq!(end, RequestState::Closed);
     // The link works once.
-    let again = requests::revisit_by_link(&db, &token, FixOutcome::NotFixed, Satisfaction::Dissatisfied, None).await;
+    let again =
+        requests::revisit_by_link(&db, &token, FixOutcome::NotFixed, Satisfaction::Dissatisfied, None, &[]).await;
     assert!(
         matches!(again, Err(StoreError::Invalid(ref i)) if i.for_field("token").is_some_and(|m| m.contains("已使用")))
     );
@@ -213,7 +215,9 @@ async fn supplement_stops_and_resumes_the_clock(db: Db) {
     )
     .await
     .unwrap();
-    let e = requests::revisit_by_link(&db, &token, FixOutcome::Fixed, Satisfaction::Satisfied, None).await.unwrap_err();
+    let e = requests::revisit_by_link(&db, &token, FixOutcome::Fixed, Satisfaction::Satisfied, None, &[])
+        .await
+        .unwrap_err();
     assert!(matches!(e, StoreError::Invalid(ref i) if i.for_field("token").is_some_and(|m| m.contains("过期"))));
     assert_eq!(requests::get(&db, &t.sec, sub.id).await.unwrap().state(), RequestState::Resolved);
     let phone = ActInput {

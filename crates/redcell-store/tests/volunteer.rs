@@ -46,7 +46,14 @@ fn post(org: i64, headcount: &str) -> RawPost {
 
 fn hours(post: i64, date: chrono::NaiveDate, start: &str, end: &str) -> RawHours {
     RawHours {
-        post_id: s(post), request_id: None, date: s(date), start: s(start), end: s(end), note: s("清理楼道")
+        post_id: s(post),
+        request_id: None,
+        team_id: None,
+        activity_id: None,
+        date: s(date),
+        start: s(start),
+        end: s(end),
+        note: s("清理楼道"),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod ops;
 pub mod pages;
 pub mod registry;
 pub mod requests;
+pub mod teams;
 pub mod volunteer;
 
 use axum::Router;
@@ -67,6 +68,7 @@ pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
     care::mount,
     hardship::mount,
     volunteer::mount,
+    teams::mount,
 ];
 
 /// Every capability's surface, mounted.

@@ -313,7 +313,7 @@ async fn mine_page(u: PageUser, State(s): State<Shared>, Query(q): Query<PageQue
     mine_view(&s, &u, q.flash, FormData(vec![]), Errors::none()).await
 }
 
-async fn after<T>(
+pub(crate) async fn after<T>(
     s: &Shared,
     u: &PageUser,
     values: FormData,
@@ -374,11 +374,13 @@ async fn skills(u: PageUser, State(s): State<Shared>, CsrfForm(f): CsrfForm) -> 
 
 async fn log_hours(u: PageUser, State(s): State<Shared>, CsrfForm(f): CsrfForm) -> PageResult {
     let mut raw: RawHours = f.to_raw(&[]);
-    // One select names both kinds of target: `post:12` or `request:34`.
+    // One select names every kind of target: `post:12`, `team:5`, `request:34` or `activity:7`.
     if let Some((kind, id)) = f.get("target").and_then(|t| t.split_once(':')) {
         match kind {
             "post" => raw.post_id = Some(id.to_string()),
             "request" => raw.request_id = Some(id.to_string()),
+            "team" => raw.team_id = Some(id.to_string()),
+            "activity" => raw.activity_id = Some(id.to_string()),
             _ => {}
         }
     }

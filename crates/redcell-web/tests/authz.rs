@@ -134,6 +134,8 @@ enum Kind {
     InserviceReport,
     HardshipCase,
     ServiceInvitation,
+    ServiceTeam,
+    ServiceEvaluation,
 }
 
 impl Kind {
@@ -193,6 +195,8 @@ impl Kind {
             ("inservice", "id") => Kind::InserviceReport,
             ("hardship", "id") | ("cases", "id") => Kind::HardshipCase,
             ("invitations", "id") => Kind::ServiceInvitation,
+            ("teams", "id") => Kind::ServiceTeam,
+            ("evaluations", "id") => Kind::ServiceEvaluation,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -243,6 +247,8 @@ impl Kind {
             Kind::InserviceReport => k("inservice_reports", "org_id", "x.id", ""),
             Kind::HardshipCase => k("hardship_cases", "org_id", "x.id", ""),
             Kind::ServiceInvitation => k("service_invitations", "org_id", "x.id", ""),
+            Kind::ServiceTeam => k("service_teams", "org_id", "x.id", ""),
+            Kind::ServiceEvaluation => k("service_evaluations", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -602,6 +608,20 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/service/posts/{id}/invitations") => json!({"member_id": id(Kind::Member)}),
         ("POST", "/api/v1/service/invitations/{id}/answer") => json!({"accept": false}),
         ("PUT", "/api/v1/me/skills") => json!({"skills": "授权测试"}),
+        ("POST", "/api/v1/service/teams") => json!({
+            "org_id": id(Kind::Org), "name": format!("授权测试队{n}"), "items": "授权测试", "schedule": "每周"
+        }),
+        ("PUT", "/api/v1/service/teams/{id}") => {
+            json!({"name": format!("授权测试队{n}"), "items": "授权测试", "schedule": "每周"})
+        }
+        ("POST", "/api/v1/service/teams/{id}/close")
+        | ("POST", "/api/v1/service/teams/{id}/join")
+        | ("POST", "/api/v1/service/teams/{id}/leave") => json!({}),
+        ("POST", "/api/v1/service/teams/{id}/members") | ("POST", "/api/v1/service/teams/{id}/members/removal") => {
+            json!({"member_id": id(Kind::Member)})
+        }
+        ("POST", "/api/v1/service/evaluations/drafts") => json!({"org_id": id(Kind::Org)}),
+        ("POST", "/api/v1/service/evaluations/{id}/review") => json!({"grade": "pass", "comment": "授权测试"}),
         ("POST", "/api/v1/care/cases") => json!({"member_id": id(Kind::Member), "situation": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/help") => json!({"kind": "goods", "what": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/review") => json!({}),
@@ -1054,6 +1074,33 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("invitation");
+    let team = redcell_store::teams::create_team(
+        db,
+        &p,
+        &redcell_store::teams::RawTeam {
+            org_id: Some(sub.id.to_string()),
+            name: Some("另一服务队".into()),
+            items: Some("调解".into()),
+            schedule: Some("每周二".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("team");
+    db.exec(
+        "INSERT INTO service_team_members (tenant_id, org_id, team_id, member_id, joined_on, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        args![id.get(), sub.id.get(), team.id, member, today, chrono::Utc::now()],
+    )
+    .await
+    .expect("team member");
+    db.exec(
+        "INSERT INTO service_evaluations (tenant_id, org_id, member_id, year, minutes, spans, draft, state, drafted_by, \
+         drafted_at) VALUES ($1, $2, $3, $4, 60, 1, '另一评价', 'draft', $5, $6)",
+        args![id.get(), sub.id.get(), member, i64::from(chrono::Datelike::year(&today)), p.user_id, chrono::Utc::now()],
+    )
+    .await
+    .expect("evaluation");
     volunteer::record_report(
         db,
         &p,

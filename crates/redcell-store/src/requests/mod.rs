@@ -53,7 +53,7 @@ pub use queue::{
     Filter, HistoryRow, RequestList, bulk_handlers, claimable, get, handlers_for, history_of, list, my_tasks,
     open_by_deadline,
 };
-pub use revisit::{REVISIT_LINK_DAYS, revisit_by_link, revisit_link, revisit_target};
+pub use revisit::{REVISIT_LINK_DAYS, revisit_by_link, revisit_hours, revisit_link, revisit_target};
 pub use stats::{Stats, stats};
 pub use submit::{
     LookedAfter, Photo, SUBMIT_WINDOW_MINUTES, SUBMITS_PER_WINDOW, Source, Submitted, Submitter, check_photo,

@@ -85,15 +85,26 @@ pub async fn revisit_target(db: &Db, token: &str) -> Result<PublicView, StoreErr
     Ok(public_view(db, &code).await?.1)
 }
 
+/// The service hours members logged against the request a link is for that
+/// wait for confirmation: the resident served may confirm them with their
+/// answer.
+pub async fn revisit_hours(db: &Db, token: &str) -> Result<Vec<crate::volunteer::Hours>, StoreError> {
+    let l = link(db, token).await?;
+    crate::volunteer::pending_for_request(&mut db.conn(), l.tenant_id, l.request_id.get()).await
+}
+
 /// The resident answers through the link: fixed closes the request, partly
 /// leaves it revisited for the back office, not fixed reopens it with the
-/// comment as the reason. The link is spent in the same transaction.
+/// comment as the reason; the service hours ticked in `confirm` (pending
+/// hours logged against this request) are confirmed by the resident served.
+/// The link is spent in the same transaction.
 pub async fn revisit_by_link(
     db: &Db,
     token: &str,
     outcome: FixOutcome,
     satisfaction: Satisfaction,
     comment: Option<&str>,
+    confirm: &[i64],
 ) -> Result<RequestState, StoreError> {
     let l = link(db, token).await?;
     let cal = calendar::load(db, l.tenant_id).await?;
@@ -137,6 +148,7 @@ pub async fn revisit_by_link(
             Step { action: Action::Close, to: end, role: ActorRole::System, input: &none, note: None, dup_id: None };
         apply(&mut tx, &cal, &resident, &r2, step).await?;
     }
+    crate::volunteer::confirm_by_resident(&mut tx, r.tenant_id, r.id.get(), confirm).await?;
     tx.commit().await?;
     Ok(end)
 }

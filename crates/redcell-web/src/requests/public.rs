@@ -225,6 +225,8 @@ struct RevisitPage {
     done: Option<String>,
     outcomes: Vec<(&'static str, &'static str)>,
     satisfactions: Vec<(&'static str, &'static str)>,
+    /// Service hours logged for this request, waiting for confirmation.
+    hours: Vec<redcell_store::volunteer::Hours>,
 }
 
 fn revisit_page(
@@ -241,6 +243,7 @@ fn revisit_page(
         v,
         error,
         done,
+        hours: vec![],
         outcomes: FixOutcome::ALL.iter().map(|o| (o.code(), o.label())).collect(),
         satisfactions: Satisfaction::ALL.iter().map(|o| (o.code(), o.label())).collect(),
     }
@@ -249,7 +252,10 @@ fn revisit_page(
 async fn revisit_form(State(s): State<Shared>, Path(token): Path<String>) -> PageResult {
     let csrf = redcell_store::auth::random_token()?;
     let page = match requests::revisit_target(&s.db, &token).await {
-        Ok(v) => revisit_page(csrf.clone(), token, Some(v), None, None),
+        Ok(v) => {
+            let hours = requests::revisit_hours(&s.db, &token).await?;
+            RevisitPage { hours, ..revisit_page(csrf.clone(), token, Some(v), None, None) }
+        }
         Err(StoreError::Invalid(i)) => {
             let msg = i.first().map(|e| e.message.clone()).unwrap_or_default();
             let mut r = render_status(StatusCode::GONE, &revisit_page(csrf, token, None, Some(msg), None));
@@ -277,14 +283,17 @@ async fn revisit_post(State(s): State<Shared>, Path(token): Path<String>, parts:
         (Ok(o), Ok(s2)) => (o, s2),
         _ => {
             let v = requests::revisit_target(&s.db, &token).await.ok();
+            let hours = requests::revisit_hours(&s.db, &token).await.unwrap_or_default();
             let msg = i18n::REQ_REVISIT_ANSWER_REQUIRED.to_string();
             return Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &revisit_page(expected, token, v, Some(msg), None),
+                &RevisitPage { hours, ..revisit_page(expected, token, v, Some(msg), None) },
             ));
         }
     };
-    match requests::revisit_by_link(&s.db, &token, outcome, sat, f.get("comment")).await {
+    // Ticked hours; a value that is not a number names no hours of this request.
+    let confirm: Vec<i64> = f.all("hours").iter().map(|x| x.trim().parse().unwrap_or(0)).collect();
+    match requests::revisit_by_link(&s.db, &token, outcome, sat, f.get("comment"), &confirm).await {
         Ok(state) => {
             let msg = match state {
                 RequestState::Closed => "感谢您的评价，该诉求已办结关闭。".to_string(),
