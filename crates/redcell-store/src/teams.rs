@@ -17,7 +17,7 @@ use crate::audit;
 use crate::db::{Conn, Db, Tx};
 use crate::error::StoreError;
 use crate::scope::{OrgRef, Owned, Principal};
-use crate::volunteer::{HOURS_SELECT, Hours, MemberTotal, me, near, today, year_bounds};
+use crate::volunteer::{Closing, HOURS_SELECT, Hours, MemberTotal, me, near, today, year_bounds};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use redcell_domain::text::Text;
 use redcell_domain::volunteer::{
@@ -263,21 +263,10 @@ pub async fn close_team(db: &Db, p: &Principal, id: TeamId) -> Result<Team, Stor
     let access = p.access(CAP)?;
     let mut tx = db.begin().await?;
     let owner = access.target(&mut tx, id).await?;
-    let today = today();
-    let n = tx
-        .exec(
-            "UPDATE service_teams SET closed_on = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND closed_on IS NULL",
-            args![today, Utc::now(), owner.tenant_id, id.get()],
-        )
-        .await?;
-    if n == 0 {
+    let closing = Closing { table: "service_teams", holders: "service_team_members", key: "team_id", end: "left_on" };
+    if !closing.close(&mut tx, owner.tenant_id, id.get()).await? {
         return Err(FieldError::new("team_id", "closed", "服务队已撤销").into());
     }
-    tx.exec(
-        "UPDATE service_team_members SET left_on = $1 WHERE tenant_id = $2 AND team_id = $3 AND left_on IS NULL",
-        args![today, owner.tenant_id, id.get()],
-    )
-    .await?;
     audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "service_team_close", "service_team", Some(id.get()), "")
         .await?;
     let t = team_row(&mut tx, owner.tenant_id, id.get()).await?;
@@ -549,37 +538,29 @@ async fn records(c: &mut impl Conn, org: &OrgRef, year: i32) -> Result<BTreeMap<
         r.spans = spans;
         r.requests = requests;
     }
-    let mut a = args![from, to];
-    let u = org.under("m", &mut a);
-    let posts: Vec<(i64, String)> = c
-        .all(
-            &format!(
-                "SELECT DISTINCT c.member_id, sp.title FROM service_claims c \
-                 JOIN service_posts sp ON sp.tenant_id = c.tenant_id AND sp.id = c.post_id \
-                 JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
-                 WHERE c.claimed_on < $2 AND (c.ended_on IS NULL OR c.ended_on >= $1) AND {u} ORDER BY c.member_id, sp.title"
-            ),
-            a,
-        )
-        .await?;
-    for (member, title) in posts {
-        out.entry(member).or_default().posts.push(title);
-    }
-    let mut a = args![from, to];
-    let u = org.under("m", &mut a);
-    let teams: Vec<(i64, String)> = c
-        .all(
-            &format!(
-                "SELECT DISTINCT tm.member_id, t.name FROM service_team_members tm \
-                 JOIN service_teams t ON t.tenant_id = tm.tenant_id AND t.id = tm.team_id \
-                 JOIN members m ON m.tenant_id = tm.tenant_id AND m.id = tm.member_id \
-                 WHERE tm.joined_on < $2 AND (tm.left_on IS NULL OR tm.left_on >= $1) AND {u} ORDER BY tm.member_id, t.name"
-            ),
-            a,
-        )
-        .await?;
-    for (member, name) in teams {
-        out.entry(member).or_default().teams.push(name);
+    let held = [
+        // (holding table, its record table, the record's key and name, start and end columns)
+        ("service_claims", "service_posts", "post_id", "title", "claimed_on", "ended_on"),
+        ("service_team_members", "service_teams", "team_id", "name", "joined_on", "left_on"),
+    ];
+    for (i, (holders, table, key, name, start, end)) in held.into_iter().enumerate() {
+        let mut a = args![from, to];
+        let u = org.under("m", &mut a);
+        let rows: Vec<(i64, String)> = c
+            .all(
+                &format!(
+                    "SELECT DISTINCT h.member_id, x.{name} FROM {holders} h \
+                     JOIN {table} x ON x.tenant_id = h.tenant_id AND x.id = h.{key} \
+                     JOIN members m ON m.tenant_id = h.tenant_id AND m.id = h.member_id \
+                     WHERE h.{start} < $2 AND (h.{end} IS NULL OR h.{end} >= $1) AND {u} ORDER BY h.member_id, x.{name}"
+                ),
+                a,
+            )
+            .await?;
+        for (member, what) in rows {
+            let r = out.entry(member).or_default();
+            if i == 0 { r.posts.push(what) } else { r.teams.push(what) }
+        }
     }
     Ok(out)
 }

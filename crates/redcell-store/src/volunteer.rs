@@ -491,27 +491,57 @@ pub async fn update_post(db: &Db, p: &Principal, id: ServicePostId, raw: &RawPos
     Ok(post)
 }
 
+/// Closing a record that people hold (a post and its claims, a team and its
+/// members): the record's `closed_on` becomes today and every open holding
+/// ends today; the history stays.
+pub(crate) struct Closing {
+    pub table: &'static str,
+    pub holders: &'static str,
+    /// The holders' column naming the record, and the one ending a holding.
+    pub key: &'static str,
+    pub end: &'static str,
+}
+
+impl Closing {
+    /// Inside `tx`; false (nothing written) when it was closed already.
+    pub async fn close(&self, tx: &mut Tx, tenant: i64, id: i64) -> Result<bool, StoreError> {
+        let today = today();
+        let n = tx
+            .exec(
+                &format!(
+                    "UPDATE {} SET closed_on = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND closed_on IS NULL",
+                    self.table
+                ),
+                args![today, Utc::now(), tenant, id],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        tx.exec(
+            &format!(
+                "UPDATE {holders} SET {end} = $1 WHERE tenant_id = $2 AND {key} = $3 AND {end} IS NULL",
+                holders = self.holders,
+                end = self.end,
+                key = self.key
+            ),
+            args![today, tenant, id],
+        )
+        .await?;
+        Ok(true)
+    }
+}
+
 /// Close a post: it takes no more claims and everyone holding it leaves it
 /// today; hours already logged stay.
 pub async fn close_post(db: &Db, p: &Principal, id: ServicePostId) -> Result<Post, StoreError> {
     let access = p.access(CAP)?;
     let mut tx = db.begin().await?;
     let owner = access.target(&mut tx, id).await?;
-    let today = today();
-    let n = tx
-        .exec(
-            "UPDATE service_posts SET closed_on = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND closed_on IS NULL",
-            args![today, Utc::now(), owner.tenant_id, id.get()],
-        )
-        .await?;
-    if n == 0 {
+    let closing = Closing { table: "service_posts", holders: "service_claims", key: "post_id", end: "ended_on" };
+    if !closing.close(&mut tx, owner.tenant_id, id.get()).await? {
         return Err(FieldError::new("post_id", "closed", "岗位已撤销").into());
     }
-    tx.exec(
-        "UPDATE service_claims SET ended_on = $1 WHERE tenant_id = $2 AND post_id = $3 AND ended_on IS NULL",
-        args![today, owner.tenant_id, id.get()],
-    )
-    .await?;
     audit::record(&mut tx, owner.tenant_id, Some(p.user_id), "service_post_close", "service_post", Some(id.get()), "")
         .await?;
     let post = post_row(&mut tx, owner.tenant_id, id.get()).await?;
