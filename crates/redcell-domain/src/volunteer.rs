@@ -18,6 +18,7 @@ crate::id_types!(
     InvitationId: "an invitation of a member to a service post",
     TeamId: "a service team (服务队)",
     EvaluationId: "a member's yearly service evaluation",
+    WishInvitationId: "an invitation of a member to a published micro-wish",
 );
 
 crate::code_enum!(

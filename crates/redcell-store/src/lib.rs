@@ -23,6 +23,7 @@ pub mod hardship;
 pub mod home;
 pub mod idempotency;
 pub mod import;
+pub mod matching;
 pub mod registry;
 pub mod requests;
 pub mod scope;

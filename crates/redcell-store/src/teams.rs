@@ -858,6 +858,34 @@ async fn seed_community(
             }
         }
     }
+    // A wish of the community with a member invited to take it: waiting for
+    // the answer on a published wish, declined on one taken since.
+    let wish: Option<(i64, i64, String)> = tx
+        .opt(
+            "SELECT r.id, r.org_id, r.wish_stage FROM requests r JOIN orgs o ON o.tenant_id = r.tenant_id \
+             AND o.id = r.org_id WHERE r.tenant_id = $1 AND r.wish_stage IS NOT NULL AND r.wish_stage <> 'unverified' \
+             AND o.path LIKE $2 ORDER BY CASE WHEN r.wish_stage = 'published' THEN 0 ELSE 1 END, r.id LIMIT 1",
+            args![tenant, format!("{}%", path.0)],
+        )
+        .await?;
+    if let (Some((wish, wish_org, stage)), Some((member, _))) = (wish, members.last()) {
+        let open = stage == "published";
+        tx.exec(
+            "INSERT INTO wish_invitations (tenant_id, org_id, request_id, member_id, state, invited_by, answered_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                tenant,
+                wish_org,
+                wish,
+                *member,
+                if open { "pending" } else { "declined" },
+                by,
+                (!open).then_some(now),
+                now
+            ],
+        )
+        .await?;
+    }
     // The year's evaluations drafted from that record.
     let Some(org) = OrgRef::of_tenant(tx, tenant, community).await? else { return Ok(()) };
     let year = today.year();

@@ -241,6 +241,8 @@ pub struct MyService {
     pub hours: Vec<Hours>,
     /// Invitations waiting for the member's answer.
     pub invitations: Vec<Invitation>,
+    /// Invitations to published micro-wishes waiting for the answer.
+    pub wish_invitations: Vec<crate::matching::WishInvitation>,
     /// Service teams the member serves in, and open teams near them.
     pub teams: Vec<crate::teams::Team>,
     pub open_teams: Vec<crate::teams::Team>,
@@ -668,6 +670,7 @@ pub async fn mine(db: &Db, p: &Principal) -> Result<MyService, StoreError> {
             args![t, member, today() - chrono::Duration::days(60), today()],
         )
         .await?;
+    let wish_invitations = crate::matching::pending_for(&mut c, t, member).await?;
     let teams = crate::teams::member_teams(&mut c, t, member).await?;
     let open_teams = crate::teams::open_teams(&mut c, p, member).await?;
     let evaluations = crate::teams::member_evaluations(&mut c, t, member).await?;
@@ -682,6 +685,7 @@ pub async fn mine(db: &Db, p: &Principal) -> Result<MyService, StoreError> {
         activities,
         hours,
         invitations,
+        wish_invitations,
         teams,
         open_teams,
         evaluations,

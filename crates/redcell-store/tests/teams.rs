@@ -4,7 +4,8 @@
 //! hours for a request confirmed by the resident served through the revisit
 //! link (and nothing written when the ids are not theirs); the year's
 //! evaluations drafted from the confirmed record only and reviewed once, never
-//! by the member; hours for an activity only by those present, on its day.
+//! by the member; hours for an activity only by those present, on its day;
+//! a published wish suggesting members whose skills fit, invited and answering.
 //! `cargo test -p redcell-store --test teams`.
 
 use chrono::Datelike;
@@ -17,7 +18,12 @@ use redcell_store::volunteer::{self as vol, RawConfirm, RawHours};
 use redcell_store::{Db, Principal, args, auth, duties};
 use redcell_testkit::store::*;
 
-stories!(a_team_serves_and_its_year_is_evaluated, the_resident_served_confirms_hours, hours_for_an_activity_attended);
+stories!(
+    a_team_serves_and_its_year_is_evaluated,
+    the_resident_served_confirms_hours,
+    hours_for_an_activity_attended,
+    a_published_wish_suggests_members_who_answer
+);
 
 async fn account(db: &Db, name: &str, role: Role, code: &str) -> Principal {
     auth::add_user(db, name, name, PASSWORD, role, code).await.unwrap();
@@ -242,4 +248,55 @@ async fn hours_for_an_activity_attended(db: Db) {
     assert_eq!((h.work_date, h.what(), h.org_id), (day, "活动：为独居老人送菜".to_string(), t.b1.id.get()));
     vol::decide(&db, &t.sec, HoursId::new(h.id), &RawConfirm { decision: s("confirm"), note: None }).await.unwrap();
     assert_eq!(vol::mine(&db, &m0).await.unwrap().confirmed_minutes, 120);
+}
+
+async fn a_published_wish_suggests_members_who_answer(db: Db) {
+    use redcell_domain::volunteer::WishInvitationId;
+    use redcell_store::matching;
+    use redcell_store::volunteer::{RawInvite, RawSkills};
+    let t = tenant(&db).await;
+    let mut tx = db.begin().await.unwrap();
+    requests::seed::default_categories(&mut tx, t.root.id.get()).await.unwrap();
+    tx.commit().await.unwrap();
+    let raw = RawRequest {
+        category: s("wish"),
+        description: s("想请人教孙子书法"),
+        grid_id: s(t.grids[0].id),
+        contact_name: s("王秀英"),
+        contact_phone: s("13912345678"),
+        ..RawRequest::default()
+    };
+    let sub =
+        requests::submit(&db, t.root.id.get(), raw.validate().unwrap(), Source::Resident, None, None).await.unwrap();
+    // Members of the community with accounts: one whose skills fit, one who does not (member 1 lives in G1).
+    let m0 = member_account(&db, &t, "member.0", Role::Member, 0, &t.b1.code).await;
+    let m1 = member_account(&db, &t, "member.1", Role::Member, 1, &t.b1.code).await;
+    let skills = RawSkills { skills: s("书法、绘画"), interests: None, free_time: s("周末") };
+    vol::update_skills(&db, &m0, &skills).await.unwrap();
+    // Before it is published there is nothing to suggest or invite.
+    assert!(matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap().is_empty());
+    let invite0 = RawInvite { member_id: s(t.members[0].id) };
+    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &invite0).await, "member_id");
+    requests::wishes::verify(&db, &t.sec, sub.id).await.unwrap();
+    let suggested = matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap();
+    assert_eq!(suggested.first().map(|x| x.member_id), Some(t.members[0].id.get()), "{suggested:?}");
+    // A member only reads nothing of it; another community's member cannot be invited.
+    assert_refused(matching::wish_suggestions(&db, &m1, sub.id).await);
+    let far = RawInvite { member_id: s(t.members[3].id) };
+    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &far).await, "member_id");
+    let inv = matching::invite_to_wish(&db, &t.sec, sub.id, &invite0).await.unwrap();
+    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &invite0).await, "member_id");
+    assert!(matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap()[0].invited);
+    // The member sees it and accepts: the wish is theirs. Another member cannot answer it.
+    let mine = vol::mine(&db, &m0).await.unwrap();
+    assert_eq!(mine.wish_invitations.iter().map(|x| x.id).collect::<Vec<_>>(), vec![inv.id]);
+    let id = WishInvitationId::new(inv.id);
+    assert!(matches!(matching::answer_wish(&db, &m1, id, true).await, Err(redcell_store::StoreError::NotFound)));
+    let done = matching::answer_wish(&db, &m0, id, true).await.unwrap();
+    assert_eq!(done.state_label(), "已接受");
+    let r = requests::get(&db, &t.sec, sub.id).await.unwrap();
+    assert_eq!(r.wish_claimed_by, Some(m0.user()));
+    assert!(vol::mine(&db, &m0).await.unwrap().wish_invitations.is_empty());
+    // Claimed: nothing more to suggest.
+    assert!(matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap().is_empty());
 }

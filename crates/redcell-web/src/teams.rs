@@ -20,17 +20,22 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::Datelike;
-use redcell_domain::volunteer::{EvaluationId, Grade, TeamId, hours_label};
+use redcell_domain::RequestId;
+use redcell_domain::volunteer::{EvaluationId, Grade, TeamId, WishInvitationId, hours_label};
 use redcell_domain::{Capability, OrgId};
 use redcell_store::coverage::pick::PickKind;
+use redcell_store::matching::{WishInvitation, WishSuggested};
 use redcell_store::teams::{
     self as tm, Evaluation, EvaluationList, RawDraft, RawReview, RawTeam, RawTeamMember, Team, TeamMember, TeamView,
 };
+use redcell_store::volunteer::RawInvite;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
 
-/// Members serving: joining and leaving teams.
+/// Members serving: joining and leaving teams, answering wish invitations.
 const SERVE: Access = Access::Any(&[Capability::ClaimRequests]);
+/// Staff handling requests: suggesting and inviting members to a wish.
+const HANDLE: Access = Access::Any(&[Capability::HandleRequests]);
 
 #[derive(Deserialize, Default)]
 struct PageQuery {
@@ -286,6 +291,26 @@ async fn public_page(State(s): State<Shared>, Path(id): Path<i64>) -> PageResult
 async fn join(u: PageUser, State(s): State<Shared>, Path(id): Path<TeamId>, CsrfForm(f): CsrfForm) -> PageResult {
     let r = tm::join(&s.db, &u.p, id).await;
     crate::volunteer::after(&s, &u, f, r, "已加入服务队").await
+}
+
+async fn accept_wish(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<WishInvitationId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let r = redcell_store::matching::answer_wish(&s.db, &u.p, id, true).await;
+    crate::volunteer::after(&s, &u, f, r, "已认领微心愿，请尽快联系家庭").await
+}
+
+async fn decline_wish(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<WishInvitationId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let r = redcell_store::matching::answer_wish(&s.db, &u.p, id, false).await;
+    crate::volunteer::after(&s, &u, f, r, "已婉拒").await
 }
 
 async fn leave(u: PageUser, State(s): State<Shared>, Path(id): Path<TeamId>, CsrfForm(f): CsrfForm) -> PageResult {
@@ -588,6 +613,54 @@ pub async fn api_review(
     Ok(Json(tm::review(&s.db, &p, id, &raw).await?))
 }
 
+/// Members who could take a published wish (best fit first), to invite.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/suggestions", tag = "service", operation_id = "wish_suggestions",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<WishSuggested>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_wish_suggestions(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<RequestId>,
+) -> ApiResult<Json<Vec<WishSuggested>>> {
+    Ok(Json(redcell_store::matching::wish_suggestions(&s.db, &p, id).await?))
+}
+
+/// Invite a suggested member to take a published wish.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/invitations", tag = "service", operation_id = "wish_invite",
+    params(("id" = i64, Path)), request_body = RawInvite,
+    responses((status = 201, body = WishInvitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_wish_invite(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<RequestId>,
+    ApiJson(raw): ApiJson<RawInvite>,
+) -> ApiResult<(StatusCode, Json<WishInvitation>)> {
+    Ok((StatusCode::CREATED, Json(redcell_store::matching::invite_to_wish(&s.db, &p, id, &raw).await?)))
+}
+
+/// The member's answer to a wish invitation.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct WishAnswer {
+    /// `true` accepts (and claims the wish), `false` declines.
+    pub accept: bool,
+}
+
+/// Answer a wish invitation: accepting claims the wish as the caller.
+#[utoipa::path(post, path = "/api/v1/service/wish-invitations/{id}/answer", tag = "service", operation_id = "wish_answer",
+    params(("id" = i64, Path)), request_body = WishAnswer,
+    responses((status = 200, body = WishInvitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_wish_answer(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<WishInvitationId>,
+    ApiJson(a): ApiJson<WishAnswer>,
+) -> ApiResult<Json<WishInvitation>> {
+    Ok(Json(redcell_store::matching::answer_wish(&s.db, &p, id, a.accept).await?))
+}
+
 pub fn mount(s: &mut Surface) {
     s.get("/orgs/{id}/service/teams", gates::READ, teams_page)
         .post("/orgs/{id}/service/teams", gates::EDIT, create_team)
@@ -601,7 +674,9 @@ pub fn mount(s: &mut Surface) {
         .post("/service/teams/{id}/leave", SERVE, leave)
         .get("/orgs/{id}/service/evaluations", gates::READ, evaluations_page)
         .post("/orgs/{id}/service/evaluations", gates::EDIT, draft)
-        .post("/service/evaluations/{id}/review", gates::EDIT, review);
+        .post("/service/evaluations/{id}/review", gates::EDIT, review)
+        .post("/service/wish-invitations/{id}/accept", SERVE, accept_wish)
+        .post("/service/wish-invitations/{id}/decline", SERVE, decline_wish);
     s.api(gates::READ, routes!(api_teams))
         .api(gates::EDIT, routes!(api_create_team))
         .api(gates::READ, routes!(api_team))
@@ -613,5 +688,8 @@ pub fn mount(s: &mut Surface) {
         .api(SERVE, routes!(api_leave))
         .api(gates::READ, routes!(api_evaluations))
         .api(gates::EDIT, routes!(api_draft))
-        .api(gates::EDIT, routes!(api_review));
+        .api(gates::EDIT, routes!(api_review))
+        .api(HANDLE, routes!(api_wish_suggestions))
+        .api(HANDLE, routes!(api_wish_invite))
+        .api(SERVE, routes!(api_wish_answer));
 }

@@ -136,6 +136,7 @@ enum Kind {
     ServiceInvitation,
     ServiceTeam,
     ServiceEvaluation,
+    WishInvitation,
 }
 
 impl Kind {
@@ -197,6 +198,7 @@ impl Kind {
             ("invitations", "id") => Kind::ServiceInvitation,
             ("teams", "id") => Kind::ServiceTeam,
             ("evaluations", "id") => Kind::ServiceEvaluation,
+            ("wish-invitations", "id") => Kind::WishInvitation,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -249,6 +251,7 @@ impl Kind {
             Kind::ServiceInvitation => k("service_invitations", "org_id", "x.id", ""),
             Kind::ServiceTeam => k("service_teams", "org_id", "x.id", ""),
             Kind::ServiceEvaluation => k("service_evaluations", "org_id", "x.id", ""),
+            Kind::WishInvitation => k("wish_invitations", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -622,6 +625,8 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         }
         ("POST", "/api/v1/service/evaluations/drafts") => json!({"org_id": id(Kind::Org)}),
         ("POST", "/api/v1/service/evaluations/{id}/review") => json!({"grade": "pass", "comment": "授权测试"}),
+        ("POST", "/api/v1/requests/{id}/invitations") => json!({"member_id": id(Kind::Member)}),
+        ("POST", "/api/v1/service/wish-invitations/{id}/answer") => json!({"accept": false}),
         ("POST", "/api/v1/care/cases") => json!({"member_id": id(Kind::Member), "situation": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/help") => json!({"kind": "goods", "what": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/review") => json!({}),
@@ -1101,6 +1106,17 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("evaluation");
+    let (request,): (i64,) = db
+        .one("SELECT id FROM requests WHERE tenant_id = $1 ORDER BY id LIMIT 1", args![id.get()])
+        .await
+        .expect("a request of the other tenant");
+    db.exec(
+        "INSERT INTO wish_invitations (tenant_id, org_id, request_id, member_id, state, invited_by, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
+        args![id.get(), sub.id.get(), request, member, p.user_id, chrono::Utc::now()],
+    )
+    .await
+    .expect("wish invitation");
     volunteer::record_report(
         db,
         &p,

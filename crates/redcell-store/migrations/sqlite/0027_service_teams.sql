@@ -60,3 +60,19 @@ CREATE TABLE service_evaluations (
 );
 CREATE UNIQUE INDEX service_evaluations_member_year ON service_evaluations (tenant_id, member_id, year);
 CREATE INDEX service_evaluations_org ON service_evaluations (tenant_id, org_id, year);
+
+-- Members invited to a published micro-wish (suggested by their skills and
+-- interests and where they live); accepting claims the wish as the member.
+CREATE TABLE wish_invitations (
+    id            INTEGER PRIMARY KEY,
+    tenant_id     BIGINT NOT NULL,
+    org_id        BIGINT NOT NULL,
+    request_id    BIGINT NOT NULL,
+    member_id     BIGINT NOT NULL,
+    state         TEXT NOT NULL,
+    invited_by    BIGINT NOT NULL,
+    answered_at   TIMESTAMPTZ,
+    created_at    TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX wish_invitations_member ON wish_invitations (tenant_id, member_id, state);
+CREATE INDEX wish_invitations_request ON wish_invitations (tenant_id, request_id);

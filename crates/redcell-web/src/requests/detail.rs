@@ -42,6 +42,8 @@ struct DetailPage {
     can_call: bool,
     /// A micro-wish the caller may verify with the family and publish.
     can_verify: bool,
+    /// Members who could take this published wish (for its staff).
+    suggested: Vec<redcell_store::matching::WishSuggested>,
 }
 
 impl DetailPage {
@@ -116,6 +118,11 @@ async fn detail_page(
     let staff = u.p.holds_at(Capability::HandleRequests, r.path()) || r.handler_user_id == Some(u.p.user());
     let can_call = r.contact_phone.is_some() && requests::may_reveal_contact(&u.p, &r);
     let can_verify = requests::wishes::may_verify(&u.p, &r);
+    let suggested = if u.p.holds_at(Capability::HandleRequests, r.path()) {
+        redcell_store::matching::wish_suggestions(&s.db, &u.p, id).await?
+    } else {
+        vec![]
+    };
     let status = shown.status;
     Ok(render_status(
         status,
@@ -138,6 +145,7 @@ async fn detail_page(
             staff,
             can_call,
             can_verify,
+            suggested,
         },
     ))
 }
@@ -266,8 +274,18 @@ async fn chase(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, 
     }
 }
 
+/// Invite a suggested member to take the published wish.
+async fn invite(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, CsrfForm(f): CsrfForm) -> PageResult {
+    let raw: redcell_store::volunteer::RawInvite = f.to_raw(&[]);
+    match redcell_store::matching::invite_to_wish(&s.db, &u.p, id, &raw).await {
+        Ok(_) => Ok(Redirect::to(&format!("/requests/{id}#suggested")).into_response()),
+        Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, Extra::default()).await?),
+    }
+}
+
 pub fn mount(s: &mut Surface) {
     s.get("/requests/{id}", gate::SEE, detail)
+        .post("/requests/{id}/invite", gate::ACT, invite)
         .post("/requests/{id}/act", gate::ACT, act)
         .post("/requests/{id}/revisit-link", gate::ACT, new_link)
         .post("/requests/{id}/contact", gate::ACT, reveal_contact)
