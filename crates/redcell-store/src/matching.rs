@@ -3,8 +3,8 @@
 //! interests fit its words ([`redcell_domain::volunteer::fit`]), or they live
 //! in the wish's grid — best fit first, to the staff handling it. Staff
 //! invite; the member accepts (which claims the wish as them, through the
-//! wish's own rules) or declines. Only members with an account can be
-//! invited: they answer on their own service page.
+//! wish's own rules) or declines. Only members whose account may claim the
+//! wish can be invited: they answer on their own service page.
 
 use crate::args;
 use crate::audit;
@@ -16,7 +16,7 @@ use crate::volunteer::{RawInvite, me};
 use chrono::Utc;
 use redcell_domain::requests::WishStage;
 use redcell_domain::volunteer::{InvitationState, WishInvitationId, fit};
-use redcell_domain::{Capability, CodeEnum, FieldError, RequestId};
+use redcell_domain::{Capability, CodeEnum, FieldError, RequestId, Role};
 use serde::Serialize;
 
 impl Owned for WishInvitationId {
@@ -94,18 +94,30 @@ type Row = (i64, String, String, Option<String>, Option<String>, Option<String>,
 
 async fn candidates(db: &Db, r: &Request) -> Result<Vec<WishSuggested>, StoreError> {
     // The members under the wish's community (or under its own organisation
-    // when it lies in none), linked to an account.
+    // when it lies in none), linked to an account that may claim this wish
+    // (a grant with ClaimRequests at the wish's organisation or above).
+    let claimers = Role::ALL
+        .iter()
+        .filter(|r| r.can(Capability::ClaimRequests))
+        .map(|r| format!("'{}'", r.code()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let rows: Vec<Row> = db
         .all(
-            "SELECT m.id, rs.name, o.name, m.skills, m.interests, m.free_time, h.grid_id, \
+            &format!(
+                "SELECT m.id, rs.name, o.name, m.skills, m.interests, m.free_time, h.grid_id, \
                  (SELECT COUNT(*) FROM wish_invitations i WHERE i.tenant_id = m.tenant_id AND i.member_id = m.id \
                  AND i.request_id = $2 AND i.state = 'pending') \
                  FROM members m JOIN residents rs ON rs.tenant_id = m.tenant_id AND rs.id = m.resident_id \
                  LEFT JOIN households h ON h.tenant_id = rs.tenant_id AND h.id = rs.household_id \
                  JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
-                 WHERE m.tenant_id = $1 AND m.id IN (SELECT member_id FROM duty_member_accounts WHERE tenant_id = $1) \
-                 AND o.path LIKE $3 ORDER BY o.path, rs.name, m.id",
-            args![r.tenant_id, r.id.get(), format!("{}%", community_path(db, r).await?)],
+                 WHERE m.tenant_id = $1 AND o.path LIKE $3 AND m.id IN (SELECT a.member_id FROM duty_member_accounts a \
+                 JOIN grants g ON g.tenant_id = a.tenant_id AND g.user_id = a.user_id \
+                 JOIN orgs go ON go.tenant_id = g.tenant_id AND go.id = g.org_id \
+                 WHERE a.tenant_id = $1 AND g.role IN ({claimers}) AND $4 LIKE go.path || '%') \
+                 ORDER BY o.path, rs.name, m.id"
+            ),
+            args![r.tenant_id, r.id.get(), format!("{}%", community_path(db, r).await?), r.path().as_str().to_string()],
         )
         .await?;
     let words = format!("{} {}", r.category_name, r.description);

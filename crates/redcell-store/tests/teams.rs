@@ -280,6 +280,14 @@ async fn a_published_wish_suggests_members_who_answer(db: Db) {
     requests::wishes::verify(&db, &t.sec, sub.id).await.unwrap();
     let suggested = matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap();
     assert_eq!(suggested.first().map(|x| x.member_id), Some(t.members[0].id.get()), "{suggested:?}");
+    // A member of another branch, whose account cannot claim this wish, is not suggested even
+    // when their skills fit, nor can be invited.
+    let m2 = member_account(&db, &t, "member.2", Role::Member, 2, &t.b2.code).await;
+    vol::update_skills(&db, &m2, &skills).await.unwrap();
+    let suggested = matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap();
+    assert!(!suggested.iter().any(|x| x.member_id == t.members[2].id.get()), "{suggested:?}");
+    let other_branch = RawInvite { member_id: s(t.members[2].id) };
+    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &other_branch).await, "member_id");
     // A member only reads nothing of it; another community's member cannot be invited.
     assert_refused(matching::wish_suggestions(&db, &m1, sub.id).await);
     let far = RawInvite { member_id: s(t.members[3].id) };
