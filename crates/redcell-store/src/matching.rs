@@ -75,8 +75,10 @@ async fn handled_wish(db: &Db, p: &Principal, id: RequestId) -> Result<Request, 
     Ok(r)
 }
 
+/// Published on the board and still to be handled (a refused or closed
+/// request suggests no one).
 fn is_published(r: &Request) -> bool {
-    r.wish_stage.as_ref().is_some_and(|s| s.0 == WishStage::Published)
+    r.wish_stage.as_ref().is_some_and(|s| s.0 == WishStage::Published) && r.state().is_open()
 }
 
 /// Members of the wish's community with an account who could take it: their
