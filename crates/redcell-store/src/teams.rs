@@ -157,6 +157,13 @@ pub async fn teams(db: &Db, p: &Principal, org_id: OrgId) -> Result<Vec<Team>, S
         .await
 }
 
+/// A team's own row (no members or hours), for those who read it.
+pub async fn team_row_of(db: &Db, p: &Principal, id: TeamId) -> Result<Team, StoreError> {
+    let mut c = db.conn();
+    let owner = p.access(Capability::ReadRegistry)?.target(&mut c, id).await?;
+    team_row(&mut c, owner.tenant_id, id.get()).await
+}
+
 /// A team as staff see it.
 pub async fn team(db: &Db, p: &Principal, id: TeamId) -> Result<TeamView, StoreError> {
     let mut c = db.conn();

@@ -13,8 +13,9 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::form::FormData;
 use crate::kit::{Access, ApiJson, CsrfForm, Errors, Surface, gates};
 use crate::pages::{Nav, PageResult, render, render_status};
-use crate::registry::pages::{Crumbs, org_crumbs};
+use crate::registry::pages::Crumbs;
 use crate::requests::flash_to;
+use crate::volunteer::{Answer, Done, PageQuery, service_crumbs, v};
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -36,16 +37,6 @@ use utoipa_axum::routes;
 const SERVE: Access = Access::Any(&[Capability::ClaimRequests]);
 /// Staff handling requests: suggesting and inviting members to a wish.
 const HANDLE: Access = Access::Any(&[Capability::HandleRequests]);
-
-#[derive(Deserialize, Default)]
-struct PageQuery {
-    flash: Option<String>,
-    year: Option<i32>,
-}
-
-fn v(x: &Option<String>) -> &str {
-    x.as_deref().unwrap_or("")
-}
 
 async fn can_edit(s: &Shared, u: &PageUser, org: OrgId) -> Result<bool, crate::pages::PageError> {
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
@@ -72,12 +63,6 @@ impl TeamsPage {
     fn v(x: &Option<String>) -> &str {
         v(x)
     }
-}
-
-async fn service_crumbs(s: &Shared, u: &PageUser, org: OrgId) -> Result<Crumbs, crate::pages::PageError> {
-    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
-    crumbs.push((format!("/orgs/{org}/service"), "志愿服务".into()));
-    Ok(crumbs)
 }
 
 async fn teams_view(
@@ -248,7 +233,7 @@ async fn close_team(u: PageUser, State(s): State<Shared>, Path(id): Path<TeamId>
 
 async fn add_member(u: PageUser, State(s): State<Shared>, Path(id): Path<TeamId>, CsrfForm(f): CsrfForm) -> PageResult {
     let mut raw: RawTeamMember = f.to_raw(&[]);
-    let org = tm::team(&s.db, &u.p, id).await?.team.org_id;
+    let org = tm::team_row_of(&s.db, &u.p, id).await?.org_id;
     let mut picked = Vec::new();
     let mut choices = Vec::new();
     pick_field(&s.db, &u.p, &f, "member_id", PickKind::Member, org, &mut raw.member_id, &mut picked, &mut choices)
@@ -443,12 +428,6 @@ pub struct EvaluationsQuery {
     pub year: Option<i32>,
 }
 
-/// Nothing to return but success.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TeamDone {
-    pub ok: bool,
-}
-
 /// How many evaluations a draft run wrote.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Drafted {
@@ -533,16 +512,16 @@ pub async fn api_add_member(
 /// End a member's time in a team (the history stays).
 #[utoipa::path(post, path = "/api/v1/service/teams/{id}/members/removal", tag = "service", operation_id = "service_team_remove",
     params(("id" = i64, Path)), request_body = RawTeamMember,
-    responses((status = 200, body = TeamDone), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Done), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_remove_member(
     ApiUser(p): ApiUser,
     State(s): State<Shared>,
     Path(id): Path<TeamId>,
     ApiJson(raw): ApiJson<RawTeamMember>,
-) -> ApiResult<Json<TeamDone>> {
+) -> ApiResult<Json<Done>> {
     tm::remove_member(&s.db, &p, id, &raw).await?;
-    Ok(Json(TeamDone { ok: true }))
+    Ok(Json(Done { ok: true }))
 }
 
 /// Join an open team near the caller's member.
@@ -561,15 +540,11 @@ pub async fn api_join(
 /// Leave a team the caller's member serves in.
 #[utoipa::path(post, path = "/api/v1/service/teams/{id}/leave", tag = "service", operation_id = "service_team_leave",
     params(("id" = i64, Path)),
-    responses((status = 200, body = TeamDone), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Done), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn api_leave(
-    ApiUser(p): ApiUser,
-    State(s): State<Shared>,
-    Path(id): Path<TeamId>,
-) -> ApiResult<Json<TeamDone>> {
+pub async fn api_leave(ApiUser(p): ApiUser, State(s): State<Shared>, Path(id): Path<TeamId>) -> ApiResult<Json<Done>> {
     tm::leave(&s.db, &p, id).await?;
-    Ok(Json(TeamDone { ok: true }))
+    Ok(Json(Done { ok: true }))
 }
 
 /// The year's evaluations of the members of an organisation's subtree.
@@ -640,23 +615,16 @@ pub async fn api_wish_invite(
     Ok((StatusCode::CREATED, Json(redcell_store::matching::invite_to_wish(&s.db, &p, id, &raw).await?)))
 }
 
-/// The member's answer to a wish invitation.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct WishAnswer {
-    /// `true` accepts (and claims the wish), `false` declines.
-    pub accept: bool,
-}
-
 /// Answer a wish invitation: accepting claims the wish as the caller.
 #[utoipa::path(post, path = "/api/v1/service/wish-invitations/{id}/answer", tag = "service", operation_id = "wish_answer",
-    params(("id" = i64, Path)), request_body = WishAnswer,
+    params(("id" = i64, Path)), request_body = Answer,
     responses((status = 200, body = WishInvitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_wish_answer(
     ApiUser(p): ApiUser,
     State(s): State<Shared>,
     Path(id): Path<WishInvitationId>,
-    ApiJson(a): ApiJson<WishAnswer>,
+    ApiJson(a): ApiJson<Answer>,
 ) -> ApiResult<Json<WishInvitation>> {
     Ok(Json(redcell_store::matching::answer_wish(&s.db, &p, id, a.accept).await?))
 }

@@ -37,13 +37,20 @@ const SERVE: Access = Access::Any(&[Capability::ClaimRequests]);
 const ENTRY: Access = Access::Any(&[Capability::ReadRegistry, Capability::ClaimRequests]);
 
 #[derive(Deserialize, Default)]
-struct PageQuery {
-    flash: Option<String>,
-    year: Option<i32>,
+pub(crate) struct PageQuery {
+    pub flash: Option<String>,
+    pub year: Option<i32>,
 }
 
-fn v(x: &Option<String>) -> &str {
+pub(crate) fn v(x: &Option<String>) -> &str {
     x.as_deref().unwrap_or("")
+}
+
+/// An organisation's crumbs down to its volunteering page.
+pub(crate) async fn service_crumbs(s: &Shared, u: &PageUser, org: OrgId) -> Result<Crumbs, crate::pages::PageError> {
+    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
+    crumbs.push((format!("/orgs/{org}/service"), "志愿服务".into()));
+    Ok(crumbs)
 }
 
 // ---- an organisation's service
@@ -91,8 +98,7 @@ async fn org_view(
     let year = year.unwrap_or_else(|| crate::today().year());
     let posts = vol::posts(&s.db, &u.p, org).await?;
     let service = vol::org_service(&s.db, &u.p, org, year).await?;
-    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
-    crumbs.push((format!("/orgs/{org}/service"), "志愿服务".into()));
+    let crumbs = service_crumbs(s, u, org).await?;
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     Ok(render_status(
         errs.status(),
@@ -200,8 +206,7 @@ async fn post_view(
     let pv = vol::post(&s.db, &u.p, id).await?;
     let hours = vol::post_hours(&s.db, &u.p, id).await?;
     let org = OrgId::new(pv.post.org_id);
-    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
-    crumbs.push((format!("/orgs/{org}/service"), "志愿服务".into()));
+    let mut crumbs = service_crumbs(s, u, org).await?;
     crumbs.push((format!("/service/posts/{id}"), pv.post.title.clone()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     let form = form.unwrap_or_else(|| RawPost::of(&pv.post));
@@ -814,10 +819,10 @@ pub async fn api_invite(
     Ok((StatusCode::CREATED, Json(vol::invite(&s.db, &p, id, &raw).await?)))
 }
 
-/// The member's answer to an invitation.
+/// The member's answer to an invitation (to a post or a wish).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Answer {
-    /// `true` accepts (and claims the post), `false` declines.
+    /// `true` accepts (and claims the post or the wish), `false` declines.
     pub accept: bool,
 }
 
