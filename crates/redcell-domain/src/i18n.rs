@@ -194,6 +194,7 @@ pub const REQ_LINK_EXPIRED: &str = "该回访链接已过期";
 pub const REQ_LINK_INVALID: &str = "回访链接无效";
 pub const REQ_WISH_CLAIMED: &str = "该微心愿已被其他党员认领";
 pub const REQ_WISH_NOT_VERIFIED: &str = "该微心愿尚未核实，不能认领";
+pub const REQ_WISH_ENDED: &str = "这件诉求已结束，微心愿不能再办理";
 pub const REQ_WISH_ONLY: &str = "只有微心愿可以发布到心愿墙";
 pub const REQ_CALENDAR_NOT_COVERED: &str = "节假日日历未覆盖该年份，截止日期仅按周末计算，可能不准确";
 pub const REQ_ALREADY_CLAIMED: &str = "该诉求已有承办人，不能再认领";

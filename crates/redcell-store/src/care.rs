@@ -987,3 +987,102 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, decider: i64, today: N
     }
     Ok(())
 }
+
+// ---- export
+
+/// Filters of the journal's export.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JournalFilter {
+    /// One fund's entries (default: every fund the caller reads).
+    pub fund_id: Option<FundId>,
+    /// The year of the entry dates (default: every year).
+    pub year: Option<i32>,
+}
+
+/// One line of the journal as the query reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JournalLine {
+    pub fund_name: String,
+    pub entry_id: i64,
+    pub entry_date: NaiveDate,
+    pub kind: String,
+    pub memo: String,
+    pub receipt: Option<String>,
+    pub reverses_id: Option<i64>,
+    pub account: String,
+    pub amount: i64,
+}
+
+/// The funds' journal (记账凭证明细): every line of every entry, debit and
+/// credit in yuan, for the accountant and the auditor. Reversals appear as
+/// their own entries, as they were posted.
+pub struct JournalList;
+
+impl crate::export::Exportable for JournalList {
+    const CODE: &'static str = "care-journal";
+    const LABEL: &'static str = "关爱基金记账明细";
+    const TAG: &'static str = "care";
+    type Filter = JournalFilter;
+    type Row = JournalLine;
+    fn columns(_m: crate::export::Mask) -> Vec<redcell_domain::export::Column> {
+        use redcell_domain::export::Column;
+        vec![
+            Column::text("基金"),
+            Column::date("日期"),
+            Column::number("凭证号"),
+            Column::text("类型"),
+            Column::text("摘要"),
+            Column::text("收据号"),
+            Column::number("冲销凭证号"),
+            Column::text("科目"),
+            Column::number("借方（元）"),
+            Column::number("贷方（元）"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, crate::db::Args)>, StoreError> {
+        let mut a = crate::db::Args::new();
+        let mut w = vec![q.scope(Capability::ReadRegistry).rows("e", &mut a)];
+        if let Some(id) = f.fund_id {
+            w.push(format!("e.fund_id = {}", a.push(id.get())));
+        }
+        if let Some(y) = f.year {
+            let y = redcell_domain::calendar::check_year("year", y)?;
+            let (Some(from), Some(to)) = (NaiveDate::from_ymd_opt(y, 1, 1), NaiveDate::from_ymd_opt(y, 12, 31)) else {
+                return Ok(None);
+            };
+            w.push(format!("e.entry_date >= {} AND e.entry_date <= {}", a.push(from), a.push(to)));
+        }
+        Ok(Some((
+            format!(
+                "SELECT f.name AS fund_name, e.id AS entry_id, e.entry_date, e.kind, e.memo, e.receipt, e.reverses_id, \
+                 l.account, l.amount FROM care_entries e JOIN care_funds f ON f.tenant_id = e.tenant_id AND f.id = e.fund_id \
+                 JOIN care_lines l ON l.tenant_id = e.tenant_id AND l.entry_id = e.id WHERE {} \
+                 ORDER BY f.id, e.entry_date, e.id, l.amount DESC, l.account",
+                w.join(" AND ")
+            ),
+            a,
+        )))
+    }
+    fn cells(l: &JournalLine, _m: crate::export::Mask) -> Vec<String> {
+        let (debit, credit) =
+            if l.amount >= 0 { (c::yuan(l.amount), String::new()) } else { (String::new(), c::yuan(-l.amount)) };
+        vec![
+            l.fund_name.clone(),
+            l.entry_date.to_string(),
+            l.entry_id.to_string(),
+            EntryKind::from_code(&l.kind).map(|k| k.label()).unwrap_or("").to_string(),
+            l.memo.clone(),
+            l.receipt.clone().unwrap_or_default(),
+            l.reverses_id.map(|x| x.to_string()).unwrap_or_default(),
+            Account::parse(&l.account).map(|x| x.label()).unwrap_or_else(|| l.account.clone()),
+            debit,
+            credit,
+        ]
+    }
+}
+
+/// The care fund's and hardship support's exportable lists.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![&JournalList, &crate::hardship::CaseList]
+}

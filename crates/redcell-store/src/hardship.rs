@@ -579,3 +579,84 @@ pub async fn seed_demo(tx: &mut crate::db::Tx, tenant: i64, by: i64, today: Naiv
     }
     Ok(())
 }
+
+// ---- export
+
+/// Filters of the cases' export.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseFilter {
+    /// Cases of this organisation and its subtree.
+    pub org_id: Option<OrgId>,
+    /// `open` (default), `closed` or `all`.
+    pub state: Option<String>,
+}
+
+/// A case with the count of help given, as the export reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CaseRow {
+    #[sqlx(flatten)]
+    pub case: Case,
+    pub help_count: i64,
+}
+
+/// The hardship register (困难党员和家庭帮扶台账): who, the situation (in scope
+/// only), since when, the review date, how often helped, and how it ended.
+pub struct CaseList;
+
+impl crate::export::Exportable for CaseList {
+    const CODE: &'static str = "hardship-cases";
+    const LABEL: &'static str = "困难帮扶台账";
+    const TAG: &'static str = "care";
+    type Filter = CaseFilter;
+    type Row = CaseRow;
+    fn columns(_m: crate::export::Mask) -> Vec<redcell_domain::export::Column> {
+        use redcell_domain::export::Column;
+        vec![
+            Column::text("帮扶对象"),
+            Column::text("所属组织"),
+            Column::text("困难情况"),
+            Column::date("建档日期"),
+            Column::date("复核日期"),
+            Column::number("帮扶次数"),
+            Column::text("状态"),
+            Column::date("结案日期"),
+            Column::text("结案原因"),
+            Column::text("建档人"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, crate::db::Args)>, StoreError> {
+        let mut a = crate::db::Args::new();
+        let mut w = vec![q.scope(Capability::ReadRegistry).rows("c", &mut a)];
+        match f.state.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+            None | Some("open") => w.push("c.closed_on IS NULL".into()),
+            Some("closed") => w.push("c.closed_on IS NOT NULL".into()),
+            Some("all") => {}
+            Some(_) => return Err(FieldError::new("state", "unknown", "状态应为 open、closed 或 all").into()),
+        }
+        if let Some(o) = f.org_id {
+            w.push(scope::rows_under_id("c", q.tenant_id, o, &mut a));
+        }
+        let select = SELECT.replacen(
+            "SELECT ",
+            "SELECT (SELECT COUNT(*) FROM hardship_help hh WHERE hh.tenant_id = c.tenant_id AND hh.case_id = c.id) AS help_count, ",
+            1,
+        );
+        Ok(Some((format!("{select} WHERE {} ORDER BY o.path, c.opened_on, c.id", w.join(" AND ")), a)))
+    }
+    fn cells(r: &CaseRow, _m: crate::export::Mask) -> Vec<String> {
+        let c = &r.case;
+        vec![
+            c.subject.clone(),
+            c.org_name.clone(),
+            c.situation.clone(),
+            c.opened_on.to_string(),
+            c.review_on.to_string(),
+            r.help_count.to_string(),
+            if c.is_open() { "帮扶中" } else { "已结案" }.to_string(),
+            c.closed_on.map(|d| d.to_string()).unwrap_or_default(),
+            c.close_reason.clone().unwrap_or_default(),
+            c.opened_by_name.clone(),
+        ]
+    }
+}

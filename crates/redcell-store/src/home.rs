@@ -312,17 +312,47 @@ pub struct BuildingServers {
     pub members: Vec<Server>,
     /// Cadres stationed with the grid's organisation.
     pub staff: Vec<Server>,
+    /// Open service posts and teams of the grid's organisation and those
+    /// above it: what they do and when, how many serve, with a link to the
+    /// public page that shows the agreement or the team's rules.
+    pub services: Vec<NearService>,
+}
+
+/// A service post or team a resident may turn to (no names: the public
+/// page it links to shows who serves, masked).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NearService {
+    /// `post` or `team`.
+    pub kind: String,
+    pub id: i64,
+    pub name: String,
+    pub what: String,
+    pub schedule: String,
+    pub org_name: String,
+    /// Members holding the post or serving in the team now.
+    pub serving: i64,
+}
+
+impl NearService {
+    pub fn kind_label(&self) -> &'static str {
+        if self.kind == "team" { "服务队" } else { "服务岗位" }
+    }
+    /// Its public page.
+    pub fn href(&self) -> String {
+        let part = if self.kind == "team" { "teams" } else { "posts" };
+        format!("/service/{part}/{}/public", self.id)
+    }
 }
 
 /// Who serves a building of `tenant`: its grid and branch, the members who
 /// look after its households (names masked), the 中心户 living there, and
 /// the cadres stationed with its branch. Nothing about who lives there.
 pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingServers, StoreError> {
-    type Row = (i64, String, String, String, i64, String, Option<String>);
+    type Row = (i64, String, String, String, i64, String, Option<String>, String);
     let row: Option<Row> = db
         .opt(
             &format!(
-                "SELECT b.id, b.name, b.address, g.name, g.org_id, go.name, cm.name FROM buildings b \
+                "SELECT b.id, b.name, b.address, g.name, g.org_id, go.name, cm.name, go.path FROM buildings b \
                  JOIN grids g ON g.tenant_id = b.tenant_id AND g.id = b.grid_id \
                  JOIN orgs go ON go.tenant_id = g.tenant_id AND go.id = g.org_id {} \
                  WHERE b.tenant_id = $1 AND b.id = $2 ORDER BY cm.path DESC LIMIT 1",
@@ -331,7 +361,7 @@ pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingS
             args![tenant, building],
         )
         .await?;
-    let (building_id, name, address, grid, grid_org, branch, community) = row.ok_or(StoreError::NotFound)?;
+    let (building_id, name, address, grid, grid_org, branch, community, grid_path) = row.ok_or(StoreError::NotFound)?;
     let people: Vec<(i64, String, bool, String)> = db
         .all(
             &format!(
@@ -374,6 +404,34 @@ pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingS
             phone,
         })
         .collect();
+    // Posts and teams of the grid's organisation or one above it, nearest first.
+    type ServiceRow = (String, i64, String, String, String, String, i64, String);
+    let services: Vec<ServiceRow> = db
+        .all(
+            "SELECT 'post', sp.id, sp.title, sp.duty, sp.schedule, o.name, \
+             (SELECT COUNT(*) FROM service_claims c WHERE c.tenant_id = sp.tenant_id AND c.post_id = sp.id \
+             AND c.ended_on IS NULL), o.path FROM service_posts sp JOIN orgs o ON o.tenant_id = sp.tenant_id AND o.id = sp.org_id \
+             WHERE sp.tenant_id = $1 AND sp.closed_on IS NULL AND $2 LIKE o.path || '%' \
+             UNION ALL SELECT 'team', t.id, t.name, t.items, t.schedule, o.name, \
+             (SELECT COUNT(*) FROM service_team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id \
+             AND m.left_on IS NULL), o.path FROM service_teams t JOIN orgs o ON o.tenant_id = t.tenant_id AND o.id = t.org_id \
+             WHERE t.tenant_id = $1 AND t.closed_on IS NULL AND $2 LIKE o.path || '%' \
+             ORDER BY 8 DESC, 1, 2 LIMIT 20",
+            args![tenant, grid_path],
+        )
+        .await?;
+    let services = services
+        .into_iter()
+        .map(|(kind, id, name, what, schedule, org_name, serving, _)| NearService {
+            kind,
+            id,
+            name,
+            what,
+            schedule,
+            org_name,
+            serving,
+        })
+        .collect();
     Ok(BuildingServers {
         building_id,
         building: name,
@@ -383,6 +441,7 @@ pub async fn who_serves(db: &Db, tenant: i64, building: i64) -> Result<BuildingS
         branch,
         members: members.into_iter().map(|(_, s)| s).collect(),
         staff,
+        services,
     })
 }
 

@@ -1,10 +1,11 @@
-//! Members matched to published micro-wishes (微心愿): a wish suggests the
-//! members of its community who could take it — their own skills or
+//! Members matched to the requests they could take on: a published
+//! micro-wish (微心愿), or an accepted request nobody handles yet, suggests
+//! the members of its community who could take it — their own skills or
 //! interests fit its words ([`redcell_domain::volunteer::fit`]), or they live
-//! in the wish's grid — best fit first, to the staff handling it. Staff
-//! invite; the member accepts (which claims the wish as them, through the
-//! wish's own rules) or declines. Only members whose account may claim the
-//! wish can be invited: they answer on their own service page.
+//! in its grid — best fit first, to the staff handling it. Staff invite; the
+//! member accepts (which claims it as them, through the wish's or the
+//! request's own rules) or declines. Only members whose account may claim it
+//! can be invited: they answer on their own service page.
 
 use crate::args;
 use crate::audit;
@@ -14,7 +15,7 @@ use crate::requests::{self, Request};
 use crate::scope::{Owned, Principal};
 use crate::volunteer::{RawInvite, me};
 use chrono::Utc;
-use redcell_domain::requests::WishStage;
+use redcell_domain::requests::{Action, RequestKind, RequestState, WishStage};
 use redcell_domain::volunteer::{InvitationState, WishInvitationId, fit};
 use redcell_domain::{Capability, CodeEnum, FieldError, RequestId, Role};
 use serde::Serialize;
@@ -23,28 +24,30 @@ impl Owned for WishInvitationId {
     const TABLE: &'static str = "wish_invitations";
 }
 
-/// A member suggested for a wish.
+/// A member suggested for a wish or a request.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct WishSuggested {
+pub struct RequestSuggested {
     pub member_id: i64,
     pub name: String,
     pub org_name: String,
     pub skills: Option<String>,
     pub interests: Option<String>,
     pub free_time: Option<String>,
-    /// Lives in the wish's grid.
+    /// Lives in the request's grid.
     pub same_grid: bool,
     /// Invited already, waiting for the answer.
     pub invited: bool,
 }
 
-/// An invitation of a member to a wish, as the member sees it.
+/// An invitation of a member to a wish or a request, as the member sees it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct WishInvitation {
+pub struct RequestInvitation {
     pub id: i64,
     pub request_id: i64,
-    /// The wish's follow code.
+    /// The request's follow code.
     pub code: String,
+    /// `wish` for a micro-wish; otherwise the request's kind.
+    pub kind: String,
     pub description: String,
     pub member_id: i64,
     pub member_name: String,
@@ -53,21 +56,24 @@ pub struct WishInvitation {
     pub invited_by_name: String,
 }
 
-impl WishInvitation {
+impl RequestInvitation {
     pub fn state_label(&self) -> &'static str {
         InvitationState::from_code(&self.state).map(|s| s.label()).unwrap_or("")
     }
+    pub fn is_wish(&self) -> bool {
+        self.kind == RequestKind::Wish.code()
+    }
 }
 
-const SELECT: &str = "SELECT i.id, i.request_id, rq.code, rq.description, i.member_id, r.name AS member_name, i.state, \
+const SELECT: &str = "SELECT i.id, i.request_id, rq.code, rq.kind, rq.description, i.member_id, r.name AS member_name, i.state, \
     COALESCE(u.display_name, '') AS invited_by_name FROM wish_invitations i \
     JOIN requests rq ON rq.tenant_id = i.tenant_id AND rq.id = i.request_id \
     JOIN members m ON m.tenant_id = i.tenant_id AND m.id = i.member_id \
     JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
     LEFT JOIN users u ON u.id = i.invited_by";
 
-/// The wish, if the caller handles it (staff over its organisation).
-async fn handled_wish(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
+/// The request, if the caller handles it (staff over its organisation).
+async fn handled_request(db: &Db, p: &Principal, id: RequestId) -> Result<Request, StoreError> {
     let r = requests::get(db, p, id).await?;
     if !p.holds_at(Capability::HandleRequests, r.path()) {
         return Err(StoreError::Forbidden);
@@ -75,18 +81,24 @@ async fn handled_wish(db: &Db, p: &Principal, id: RequestId) -> Result<Request, 
     Ok(r)
 }
 
-/// Published on the board and still to be handled (a refused or closed
-/// request suggests no one).
-fn is_published(r: &Request) -> bool {
-    r.wish_stage.as_ref().is_some_and(|s| s.0 == WishStage::Published) && r.state().is_open()
+/// Open for a member to claim: a wish published on the board while its
+/// request is still to be handled; any other request accepted (or reopened)
+/// with nobody handling it — the same rule as a member's claim. A refused or
+/// closed request suggests no one.
+fn open_to_claim(r: &Request) -> bool {
+    if r.is_wish() {
+        r.wish_stage.as_ref().is_some_and(|s| s.0 == WishStage::Published) && r.state().is_open()
+    } else {
+        matches!(r.state(), RequestState::Accepted | RequestState::Reopened) && r.handler_user_id.is_none()
+    }
 }
 
-/// Members of the wish's community with an account who could take it: their
-/// skills or interests fit its words, or they live in its grid; best fit
-/// first. Empty unless the wish is published (open to claim).
-pub async fn wish_suggestions(db: &Db, p: &Principal, id: RequestId) -> Result<Vec<WishSuggested>, StoreError> {
-    let r = handled_wish(db, p, id).await?;
-    if !is_published(&r) {
+/// Members of the request's community with an account who could take it:
+/// their skills or interests fit its words, or they live in its grid; best
+/// fit first. Empty unless it is open to claim.
+pub async fn suggestions(db: &Db, p: &Principal, id: RequestId) -> Result<Vec<RequestSuggested>, StoreError> {
+    let r = handled_request(db, p, id).await?;
+    if !open_to_claim(&r) {
         return Ok(vec![]);
     }
     candidates(db, &r).await
@@ -94,10 +106,10 @@ pub async fn wish_suggestions(db: &Db, p: &Principal, id: RequestId) -> Result<V
 
 type Row = (i64, String, String, Option<String>, Option<String>, Option<String>, Option<i64>, i64);
 
-async fn candidates(db: &Db, r: &Request) -> Result<Vec<WishSuggested>, StoreError> {
-    // The members under the wish's community (or under its own organisation
-    // when it lies in none), linked to an account that may claim this wish
-    // (a grant with ClaimRequests at the wish's organisation or above).
+async fn candidates(db: &Db, r: &Request) -> Result<Vec<RequestSuggested>, StoreError> {
+    // The members under the request's community (or under its own
+    // organisation when it lies in none), linked to an account that may claim
+    // it (a grant with ClaimRequests at its organisation or above).
     let claimers = Role::ALL
         .iter()
         .filter(|r| r.can(Capability::ClaimRequests))
@@ -123,13 +135,13 @@ async fn candidates(db: &Db, r: &Request) -> Result<Vec<WishSuggested>, StoreErr
         )
         .await?;
     let words = format!("{} {}", r.category_name, r.description);
-    let mut out: Vec<(usize, WishSuggested)> = rows
+    let mut out: Vec<(usize, RequestSuggested)> = rows
         .into_iter()
         .filter_map(|(member_id, name, org_name, skills, interests, free_time, grid, invited)| {
             let score = fit(&words, skills.as_deref().unwrap_or(""), interests.as_deref().unwrap_or(""));
             let same_grid = grid.is_some() && grid == r.grid_id.map(|g| g.get());
             (score > 0 || same_grid).then(|| {
-                let s = WishSuggested {
+                let s = RequestSuggested {
                     member_id,
                     name,
                     org_name,
@@ -162,18 +174,19 @@ async fn community_path(db: &Db, r: &Request) -> Result<String, StoreError> {
     Ok(found.map(|(p,)| p).unwrap_or_else(|| r.path().as_str().to_string()))
 }
 
-/// Invite a suggested member to a published wish (once while pending).
-pub async fn invite_to_wish(
-    db: &Db,
-    p: &Principal,
-    id: RequestId,
-    raw: &RawInvite,
-) -> Result<WishInvitation, StoreError> {
-    let r = handled_wish(db, p, id).await?;
+/// Invite a suggested member to a published wish or an unclaimed request
+/// (once while pending).
+pub async fn invite(db: &Db, p: &Principal, id: RequestId, raw: &RawInvite) -> Result<RequestInvitation, StoreError> {
+    let r = handled_request(db, p, id).await?;
     let member = redcell_domain::input::id_ref::<redcell_domain::MemberId>("member_id", &raw.member_id, true)?
         .ok_or_else(|| FieldError::new("member_id", "required", "请选择党员"))?;
-    if !is_published(&r) {
-        return Err(FieldError::new("member_id", "not_open", "只能邀请认领已发布、还没人认领的微心愿").into());
+    if !open_to_claim(&r) {
+        let why = if r.is_wish() {
+            "只能邀请认领已发布、还没人认领的微心愿"
+        } else {
+            "只能邀请承办已受理、还没人承办的诉求"
+        };
+        return Err(FieldError::new("member_id", "not_open", why).into());
     }
     let found = candidates(db, &r).await?.into_iter().find(|c| c.member_id == member.get());
     let c = found.ok_or_else(|| FieldError::new("member_id", "not_suggested", "只能邀请本社区有账号的党员"))?;
@@ -202,16 +215,17 @@ pub async fn invite_to_wish(
     Ok(out)
 }
 
-/// The member answers: accepting claims the wish as them (refused, naming
-/// why, when someone else claimed it first); declining is kept.
-pub async fn answer_wish(
+/// The member answers: accepting claims the wish or the request as them
+/// (refused, naming why, when someone else claimed it first or it has
+/// ended); declining is kept.
+pub async fn answer(
     db: &Db,
     p: &Principal,
     id: WishInvitationId,
     accept: bool,
-) -> Result<WishInvitation, StoreError> {
+) -> Result<RequestInvitation, StoreError> {
     let member = me(db, p).await?;
-    let inv: Option<WishInvitation> = db
+    let inv: Option<RequestInvitation> = db
         .opt(
             &format!("{SELECT} WHERE i.tenant_id = $1 AND i.id = $2 AND i.member_id = $3 AND i.state = $4"),
             args![p.tenant_id, id.get(), member, InvitationState::Pending.code()],
@@ -219,7 +233,12 @@ pub async fn answer_wish(
         .await?;
     let inv = inv.ok_or(StoreError::NotFound)?;
     if accept {
-        requests::wishes::claim(db, p, RequestId::new(inv.request_id)).await?;
+        let id = RequestId::new(inv.request_id);
+        if inv.is_wish() {
+            requests::wishes::claim(db, p, id).await?;
+        } else {
+            requests::act(db, p, id, Action::Claim, requests::ActInput::default()).await?;
+        }
     }
     let state = if accept { InvitationState::Accepted } else { InvitationState::Declined };
     let mut tx = db.begin().await?;
@@ -235,12 +254,12 @@ pub async fn answer_wish(
     Ok(out)
 }
 
-/// The wish invitations waiting for a member's answer.
+/// The invitations waiting for a member's answer.
 pub(crate) async fn pending_for(
     c: &mut impl crate::db::Conn,
     tenant: i64,
     member: i64,
-) -> Result<Vec<WishInvitation>, StoreError> {
+) -> Result<Vec<RequestInvitation>, StoreError> {
     c.all(
         &format!("{SELECT} WHERE i.tenant_id = $1 AND i.member_id = $2 AND i.state = $3 ORDER BY i.id DESC"),
         args![tenant, member, InvitationState::Pending.code()],

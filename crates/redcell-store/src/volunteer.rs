@@ -241,8 +241,9 @@ pub struct MyService {
     pub hours: Vec<Hours>,
     /// Invitations waiting for the member's answer.
     pub invitations: Vec<Invitation>,
-    /// Invitations to published micro-wishes waiting for the answer.
-    pub wish_invitations: Vec<crate::matching::WishInvitation>,
+    /// Invitations to published micro-wishes and unclaimed requests waiting
+    /// for the answer (the field keeps its first name).
+    pub wish_invitations: Vec<crate::matching::RequestInvitation>,
     /// Service teams the member serves in, and open teams near them.
     pub teams: Vec<crate::teams::Team>,
     pub open_teams: Vec<crate::teams::Team>,
@@ -1693,9 +1694,82 @@ impl Exportable for ReportList {
     }
 }
 
+/// Filters of the hours ledger's export.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HoursFilter {
+    /// Hours of service done for this organisation and its subtree.
+    pub org_id: Option<OrgId>,
+    /// The year of the work dates (default: this year).
+    pub year: Option<i32>,
+    /// `confirmed` (default), `pending`, `rejected`, or `all`.
+    pub state: Option<String>,
+}
+
+/// The hours ledger (服务时长台账): every span of service logged in a year,
+/// with what it was for and who confirmed it; confirmed ones by default.
+pub struct HoursList;
+
+impl Exportable for HoursList {
+    const CODE: &'static str = "service-hours";
+    const LABEL: &'static str = "服务时长台账";
+    const TAG: &'static str = "service";
+    type Filter = HoursFilter;
+    type Row = Hours;
+    fn columns(_m: Mask) -> Vec<Column> {
+        vec![
+            Column::date("日期"),
+            Column::text("时间"),
+            Column::number("时长（分钟）"),
+            Column::text("党员"),
+            Column::text("服务组织"),
+            Column::text("服务内容"),
+            Column::text("说明"),
+            Column::text("状态"),
+            Column::text("确认人"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
+        let year = redcell_domain::calendar::check_year("year", f.year.unwrap_or_else(|| today().year()))?;
+        let state =
+            match f.state.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+                None => Some(HoursState::Confirmed),
+                Some("all") => None,
+                Some(x) => Some(HoursState::from_code(x).ok_or_else(|| {
+                    FieldError::new("state", "unknown", "状态应为 confirmed、pending、rejected 或 all")
+                })?),
+            };
+        let (from, to) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31));
+        let (Some(from), Some(to)) = (from, to) else { return Ok(None) };
+        let mut a = Args::new();
+        let mut w = vec![q.scope(Capability::ReadRegistry).rows("h", &mut a)];
+        w.push(format!("h.work_date >= {} AND h.work_date <= {}", a.push(from), a.push(to)));
+        if let Some(st) = state {
+            w.push(format!("h.state = {}", a.push(st.code())));
+        }
+        if let Some(o) = f.org_id {
+            w.push(scope::rows_under_id("h", q.tenant_id, o, &mut a));
+        }
+        Ok(Some((format!("{HOURS_SELECT} WHERE {} ORDER BY h.work_date, h.start_min, h.id", w.join(" AND ")), a)))
+    }
+    fn cells(h: &Hours, _m: Mask) -> Vec<String> {
+        vec![
+            h.work_date.to_string(),
+            h.time(),
+            h.minutes.to_string(),
+            h.member_name.clone(),
+            h.org_name.clone(),
+            h.what(),
+            h.note.clone(),
+            h.state_label().to_string(),
+            h.decided_by(),
+        ]
+    }
+}
+
 /// Volunteering's exportable lists.
 pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
-    vec![&ReportList]
+    vec![&ReportList, &HoursList]
 }
 
 // ---- the demo district

@@ -274,37 +274,70 @@ async fn a_published_wish_suggests_members_who_answer(db: Db) {
     let skills = RawSkills { skills: s("书法、绘画"), interests: None, free_time: s("周末") };
     vol::update_skills(&db, &m0, &skills).await.unwrap();
     // Before it is published there is nothing to suggest or invite.
-    assert!(matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap().is_empty());
+    assert!(matching::suggestions(&db, &t.sec, sub.id).await.unwrap().is_empty());
     let invite0 = RawInvite { member_id: s(t.members[0].id) };
-    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &invite0).await, "member_id");
+    assert_invalid(matching::invite(&db, &t.sec, sub.id, &invite0).await, "member_id");
     requests::wishes::verify(&db, &t.sec, sub.id).await.unwrap();
-    let suggested = matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap();
+    let suggested = matching::suggestions(&db, &t.sec, sub.id).await.unwrap();
     assert_eq!(suggested.first().map(|x| x.member_id), Some(t.members[0].id.get()), "{suggested:?}");
     // A member of another branch, whose account cannot claim this wish, is not suggested even
     // when their skills fit, nor can be invited.
     let m2 = member_account(&db, &t, "member.2", Role::Member, 2, &t.b2.code).await;
     vol::update_skills(&db, &m2, &skills).await.unwrap();
-    let suggested = matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap();
+    let suggested = matching::suggestions(&db, &t.sec, sub.id).await.unwrap();
     assert!(!suggested.iter().any(|x| x.member_id == t.members[2].id.get()), "{suggested:?}");
     let other_branch = RawInvite { member_id: s(t.members[2].id) };
-    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &other_branch).await, "member_id");
+    assert_invalid(matching::invite(&db, &t.sec, sub.id, &other_branch).await, "member_id");
     // A member only reads nothing of it; another community's member cannot be invited.
-    assert_refused(matching::wish_suggestions(&db, &m1, sub.id).await);
+    assert_refused(matching::suggestions(&db, &m1, sub.id).await);
     let far = RawInvite { member_id: s(t.members[3].id) };
-    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &far).await, "member_id");
-    let inv = matching::invite_to_wish(&db, &t.sec, sub.id, &invite0).await.unwrap();
-    assert_invalid(matching::invite_to_wish(&db, &t.sec, sub.id, &invite0).await, "member_id");
-    assert!(matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap()[0].invited);
+    assert_invalid(matching::invite(&db, &t.sec, sub.id, &far).await, "member_id");
+    let inv = matching::invite(&db, &t.sec, sub.id, &invite0).await.unwrap();
+    assert_invalid(matching::invite(&db, &t.sec, sub.id, &invite0).await, "member_id");
+    assert!(matching::suggestions(&db, &t.sec, sub.id).await.unwrap()[0].invited);
     // The member sees it and accepts: the wish is theirs. Another member cannot answer it.
     let mine = vol::mine(&db, &m0).await.unwrap();
     assert_eq!(mine.wish_invitations.iter().map(|x| x.id).collect::<Vec<_>>(), vec![inv.id]);
     let id = WishInvitationId::new(inv.id);
-    assert!(matches!(matching::answer_wish(&db, &m1, id, true).await, Err(redcell_store::StoreError::NotFound)));
-    let done = matching::answer_wish(&db, &m0, id, true).await.unwrap();
+    assert!(matches!(matching::answer(&db, &m1, id, true).await, Err(redcell_store::StoreError::NotFound)));
+    let done = matching::answer(&db, &m0, id, true).await.unwrap();
     assert_eq!(done.state_label(), "已接受");
     let r = requests::get(&db, &t.sec, sub.id).await.unwrap();
     assert_eq!(r.wish_claimed_by, Some(m0.user()));
     assert!(vol::mine(&db, &m0).await.unwrap().wish_invitations.is_empty());
     // Claimed: nothing more to suggest.
-    assert!(matching::wish_suggestions(&db, &t.sec, sub.id).await.unwrap().is_empty());
+    assert!(matching::suggestions(&db, &t.sec, sub.id).await.unwrap().is_empty());
+
+    // A published wish whose request is then refused leaves the board: nobody is suggested, and it
+    // can no longer be claimed.
+    let again = RawRequest { description: s("想要一台旧收音机"), ..raw.clone() };
+    let w2 =
+        requests::submit(&db, t.root.id.get(), again.validate().unwrap(), Source::Resident, None, None).await.unwrap();
+    requests::wishes::verify(&db, &t.sec, w2.id).await.unwrap();
+    assert!(requests::wishes::board(&db, &m0).await.unwrap().iter().any(|c| c.id == w2.id));
+    let refuse = requests::ActInput { note: s("家庭已自行解决"), ..Default::default() };
+    requests::act(&db, &t.sec, w2.id, Action::Refuse, refuse).await.unwrap();
+    assert!(matching::suggestions(&db, &t.sec, w2.id).await.unwrap().is_empty());
+    assert!(!requests::wishes::board(&db, &m0).await.unwrap().iter().any(|c| c.id == w2.id));
+    assert_invalid(requests::wishes::claim(&db, &m0, w2.id).await, "wish");
+
+    // An ordinary request, accepted and handled by nobody yet, suggests the members living in its
+    // grid; the member invited accepts and handles it (the request's own claim).
+    let errand =
+        RawRequest { category: s("elderly"), description: s("独居老人需要有人帮忙买菜"), ..raw.clone() };
+    let e =
+        requests::submit(&db, t.root.id.get(), errand.validate().unwrap(), Source::Resident, None, None).await.unwrap();
+    assert!(matching::suggestions(&db, &t.sec, e.id).await.unwrap().is_empty(), "not accepted yet");
+    requests::act(&db, &t.sec, e.id, Action::Accept, Default::default()).await.unwrap();
+    let suggested = matching::suggestions(&db, &t.sec, e.id).await.unwrap();
+    let near = suggested.iter().find(|x| x.member_id == t.members[1].id.get()).expect("lives in the grid");
+    assert!(near.same_grid, "{suggested:?}");
+    let inv = matching::invite(&db, &t.sec, e.id, &RawInvite { member_id: s(t.members[1].id) }).await.unwrap();
+    assert!(!inv.is_wish());
+    let pending = vol::mine(&db, &m1).await.unwrap().wish_invitations;
+    assert_eq!(pending.iter().map(|x| x.id).collect::<Vec<_>>(), vec![inv.id]);
+    matching::answer(&db, &m1, WishInvitationId::new(inv.id), true).await.unwrap();
+    let r = requests::get(&db, &t.sec, e.id).await.unwrap();
+    assert_eq!((r.handler_user_id, r.state()), (Some(m1.user()), redcell_domain::requests::RequestState::Assigned));
+    assert!(matching::suggestions(&db, &t.sec, e.id).await.unwrap().is_empty(), "handled now");
 }

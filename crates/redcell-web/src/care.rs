@@ -141,6 +141,7 @@ struct FundPage {
     sources: Vec<(String, String)>,
     purposes: Vec<(String, String)>,
     last_year: i32,
+    exports: Vec<crate::export::ExportLink>,
 }
 
 impl FundPage {
@@ -186,6 +187,11 @@ async fn fund_view(
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, OrgId::new(v.fund.org_id)).await?;
     let today = crate::today();
     let status = errs.status();
+    let exports = if crate::export::may_export_at(&u.p, &o.org_path()) {
+        vec![crate::export::link::<redcell_store::care::JournalList>("记账明细", &[("fund_id", id.to_string())])]
+    } else {
+        vec![]
+    };
     Ok(render_status(
         status,
         &FundPage {
@@ -201,6 +207,7 @@ async fn fund_view(
             sources: options(IncomeSource::ALL, IncomeSource::code, IncomeSource::label),
             purposes: options(Purpose::ALL, Purpose::code, Purpose::label),
             last_year: chrono::Datelike::year(&today) - 1,
+            exports,
         },
     ))
 }
@@ -573,5 +580,6 @@ pub fn mount(s: &mut Surface) {
         .api(gates::EDIT, routes!(api_decide))
         .api(gates::EDIT, routes!(api_pay))
         .api(gates::EDIT, routes!(api_reverse));
+    s.exports(redcell_store::care::exports());
     s.nav(45, "/care/mine", "关爱基金", gates::READ);
 }

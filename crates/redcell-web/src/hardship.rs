@@ -49,6 +49,7 @@ struct CasesPage {
     values: FormData,
     errs: Errors,
     choices: Vec<Choice>,
+    exports: Vec<crate::export::ExportLink>,
 }
 
 impl CasesPage {
@@ -74,6 +75,12 @@ async fn cases_view(
     let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
     crumbs.push((format!("/orgs/{org}/hardship"), "困难帮扶档案".into()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    let exports = if crate::export::may_export_at(&u.p, &o.org_path()) {
+        let f = [("org_id", org.to_string()), ("state", "all".to_string())];
+        vec![crate::export::link::<redcell_store::hardship::CaseList>("困难帮扶台账", &f)]
+    } else {
+        vec![]
+    };
     Ok(render_status(
         errs.status(),
         &CasesPage {
@@ -88,6 +95,7 @@ async fn cases_view(
             values,
             errs,
             choices,
+            exports,
         },
     ))
 }

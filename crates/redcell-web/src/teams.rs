@@ -25,7 +25,7 @@ use redcell_domain::RequestId;
 use redcell_domain::volunteer::{EvaluationId, Grade, TeamId, WishInvitationId, hours_label};
 use redcell_domain::{Capability, OrgId};
 use redcell_store::coverage::pick::PickKind;
-use redcell_store::matching::{WishInvitation, WishSuggested};
+use redcell_store::matching::{RequestInvitation, RequestSuggested};
 use redcell_store::teams::{
     self as tm, Evaluation, EvaluationList, RawDraft, RawReview, RawTeam, RawTeamMember, Team, TeamMember, TeamView,
 };
@@ -284,8 +284,13 @@ async fn accept_wish(
     Path(id): Path<WishInvitationId>,
     CsrfForm(f): CsrfForm,
 ) -> PageResult {
-    let r = redcell_store::matching::answer_wish(&s.db, &u.p, id, true).await;
-    crate::volunteer::after(&s, &u, f, r, "已认领微心愿，请尽快联系家庭").await
+    match redcell_store::matching::answer(&s.db, &u.p, id, true).await {
+        // A request: on to its page, where the member handles it.
+        Ok(inv) if !inv.is_wish() => {
+            Ok(flash_to(&format!("/requests/{}", inv.request_id), "已接受，这件诉求由您承办", false))
+        }
+        r => crate::volunteer::after(&s, &u, f, r, "已认领微心愿，请尽快联系家庭").await,
+    }
 }
 
 async fn decline_wish(
@@ -294,7 +299,7 @@ async fn decline_wish(
     Path(id): Path<WishInvitationId>,
     CsrfForm(f): CsrfForm,
 ) -> PageResult {
-    let r = redcell_store::matching::answer_wish(&s.db, &u.p, id, false).await;
+    let r = redcell_store::matching::answer(&s.db, &u.p, id, false).await;
     crate::volunteer::after(&s, &u, f, r, "已婉拒").await
 }
 
@@ -588,45 +593,45 @@ pub async fn api_review(
     Ok(Json(tm::review(&s.db, &p, id, &raw).await?))
 }
 
-/// Members who could take a published wish (best fit first), to invite.
+/// Members who could take a published wish or an unclaimed request (best fit first), to invite.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/suggestions", tag = "service", operation_id = "wish_suggestions",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<WishSuggested>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Vec<RequestSuggested>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_wish_suggestions(
     ApiUser(p): ApiUser,
     State(s): State<Shared>,
     Path(id): Path<RequestId>,
-) -> ApiResult<Json<Vec<WishSuggested>>> {
-    Ok(Json(redcell_store::matching::wish_suggestions(&s.db, &p, id).await?))
+) -> ApiResult<Json<Vec<RequestSuggested>>> {
+    Ok(Json(redcell_store::matching::suggestions(&s.db, &p, id).await?))
 }
 
-/// Invite a suggested member to take a published wish.
+/// Invite a suggested member to take a published wish or an unclaimed request.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/invitations", tag = "service", operation_id = "wish_invite",
     params(("id" = i64, Path)), request_body = RawInvite,
-    responses((status = 201, body = WishInvitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = RequestInvitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_wish_invite(
     ApiUser(p): ApiUser,
     State(s): State<Shared>,
     Path(id): Path<RequestId>,
     ApiJson(raw): ApiJson<RawInvite>,
-) -> ApiResult<(StatusCode, Json<WishInvitation>)> {
-    Ok((StatusCode::CREATED, Json(redcell_store::matching::invite_to_wish(&s.db, &p, id, &raw).await?)))
+) -> ApiResult<(StatusCode, Json<RequestInvitation>)> {
+    Ok((StatusCode::CREATED, Json(redcell_store::matching::invite(&s.db, &p, id, &raw).await?)))
 }
 
-/// Answer a wish invitation: accepting claims the wish as the caller.
+/// Answer an invitation: accepting claims the wish or the request as the caller.
 #[utoipa::path(post, path = "/api/v1/service/wish-invitations/{id}/answer", tag = "service", operation_id = "wish_answer",
     params(("id" = i64, Path)), request_body = Answer,
-    responses((status = 200, body = WishInvitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = RequestInvitation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_wish_answer(
     ApiUser(p): ApiUser,
     State(s): State<Shared>,
     Path(id): Path<WishInvitationId>,
     ApiJson(a): ApiJson<Answer>,
-) -> ApiResult<Json<WishInvitation>> {
-    Ok(Json(redcell_store::matching::answer_wish(&s.db, &p, id, a.accept).await?))
+) -> ApiResult<Json<RequestInvitation>> {
+    Ok(Json(redcell_store::matching::answer(&s.db, &p, id, a.accept).await?))
 }
 
 pub fn mount(s: &mut Surface) {

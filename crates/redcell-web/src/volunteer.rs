@@ -70,6 +70,7 @@ struct OrgPage {
     errs: Errors,
     /// The hours whose decision failed.
     failed: Option<i64>,
+    exports: Vec<crate::export::ExportLink>,
 }
 
 impl OrgPage {
@@ -100,6 +101,12 @@ async fn org_view(
     let service = vol::org_service(&s.db, &u.p, org, year).await?;
     let crumbs = service_crumbs(s, u, org).await?;
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    let exports = if crate::export::may_export_at(&u.p, &o.org_path()) {
+        let f = [("org_id", org.to_string()), ("year", year.to_string())];
+        vec![crate::export::link::<vol::HoursList>("服务时长台账", &f)]
+    } else {
+        vec![]
+    };
     Ok(render_status(
         errs.status(),
         &OrgPage {
@@ -114,6 +121,7 @@ async fn org_view(
             form,
             errs,
             failed,
+            exports,
         },
     ))
 }

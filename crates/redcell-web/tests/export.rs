@@ -20,6 +20,7 @@ stories!(
     requests_register_exports,
     coverage_lists_export,
     inservice_register_exports,
+    care_and_service_ledgers_export,
 );
 
 /// The rows of the first sheet as text (numbers and dates rendered), header first.
@@ -830,4 +831,64 @@ async fn inservice_register_exports(t: &TestApp) {
     let r = t.get("/api/v1/inservice/export?quarter=2026-5", &w.admin).await;
     r.expect(422);
     assert!(r.body.contains("quarter"), "{}", r.body);
+}
+
+/// The care fund's journal (each line of each entry, debit and credit), the
+/// hardship register and the service hours ledger: in scope, with the
+/// filters named when bad.
+async fn care_and_service_ledgers_export(t: &TestApp) {
+    let w = world(t).await;
+    let fund = t
+        .post("/api/v1/care/funds", &w.admin, json!({"org_id": w.b[0].community.to_string(), "name": "东风关爱基金"}))
+        .await;
+    fund.expect(201);
+    let fund = id_of(&fund.json());
+    let income = json!({"source": "donation", "amount": "1200.50", "memo": "七一捐款", "receipt": "SJ-001"});
+    t.post(&format!("/api/v1/care/funds/{fund}/income"), &w.admin, income).await.expect(201);
+    let r = t.get(&format!("/api/v1/care-journal/export?fund_id={fund}"), &w.admin).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "摘要"), vec!["七一捐款".to_string(), "七一捐款".to_string()], "one row per line");
+    assert_eq!(column(&rows, "借方（元）"), vec!["1200.5".to_string(), String::new()]);
+    assert_eq!(column(&rows, "贷方（元）"), vec![String::new(), "1200.5".to_string()]);
+    assert_eq!(column(&rows, "收据号")[0], "SJ-001");
+    // The branch secretary, below the fund's community, exports none of it.
+    let r = t.get(&format!("/api/v1/care-journal/export?fund_id={fund}&format=csv"), &w.sec1).await;
+    if r.status == 200 {
+        assert_eq!(r.body.lines().count(), 1, "only the header: {}", r.body);
+    }
+    t.get("/api/v1/care-journal/export?year=1800", &w.admin).await.expect(422);
+
+    let case = json!({"member_id": w.b[0].member, "situation": "因病住院，家庭收入减少"});
+    t.post("/api/v1/care/cases", &w.admin, case).await.expect(201);
+    let r = t.get(&format!("/api/v1/hardship-cases/export?org_id={}", w.root), &w.admin).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "困难情况"), vec!["因病住院，家庭收入减少".to_string()]);
+    assert_eq!(column(&rows, "状态"), vec!["帮扶中".to_string()]);
+    assert_eq!(column(&rows, "帮扶次数"), vec!["0".to_string()]);
+    let r = t.get(&format!("/api/v1/hardship-cases/export?org_id={}&state=closed", w.root), &w.admin).await;
+    assert_eq!(xlsx_rows(&r.bytes).len(), 1, "no closed case");
+    let r = t.get("/api/v1/hardship-cases/export?state=maybe", &w.admin).await;
+    r.expect(422);
+    assert!(r.body.contains("state"), "{}", r.body);
+
+    let r = t.get(&format!("/api/v1/service-hours/export?org_id={}", w.root), &w.admin).await;
+    r.expect(200);
+    assert_eq!(xlsx_rows(&r.bytes)[0][..3], ["日期".to_string(), "时间".to_string(), "时长（分钟）".to_string()]);
+    let r = t.get("/api/v1/service-hours/export?state=done", &w.admin).await;
+    r.expect(422);
+    assert!(r.body.contains("state"), "{}", r.body);
+
+    // The fund's, the register's and the service page offer their files.
+    let c1 = w.b[0].community;
+    for (path, link) in [
+        (format!("/care/{fund}"), format!("/export/care-journal?fund_id={fund}&")),
+        (format!("/orgs/{c1}/hardship"), format!("/export/hardship-cases?org_id={c1}&")),
+        (format!("/orgs/{c1}/service"), format!("/export/service-hours?org_id={c1}&")),
+    ] {
+        let p = t.page(&path, &w.admin).await;
+        p.expect(200);
+        assert!(unescape(&p.body).contains(&link), "{path} links to {link}");
+    }
 }

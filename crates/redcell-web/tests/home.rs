@@ -179,6 +179,21 @@ async fn residents_find_who_serves_their_building(t: &TestApp) {
     let form = t.send(Method::GET, &format!("/r/new?building={}", b.building), &[], vec![]).await;
     assert!(form.body.contains(&format!("value=\"{}\" selected", b.building)), "the building is chosen already");
     t.send(Method::GET, "/b/999999", &[], vec![]).await.expect(404);
+    // The service posts and teams of the building's branch and community are on its page, linking
+    // to their public pages; another community's are not.
+    assert!(page.body.contains("暂未设立"));
+    let post = json!({"org_id": b.community.to_string(), "title": "楼道安全巡查岗", "duty": "每周巡查楼道消防通道",
+        "place": "东风社区", "schedule": "每周六上午"});
+    let post = id_of(&t.post("/api/v1/service/posts", &w.admin, post).await.json());
+    let team = json!({"org_id": w.b[1].community.to_string(), "name": "西湖文艺队", "items": "排练演出",
+        "schedule": "每周三晚", "rules": "按时参加"});
+    let team = id_of(&t.post("/api/v1/service/teams", &w.admin, team).await.json());
+    let page = t.send(Method::GET, &format!("/b/{}", b.building), &[], vec![]).await;
+    assert!(page.body.contains("楼道安全巡查岗") && page.body.contains("每周六上午"), "{}", page.body);
+    assert!(page.body.contains(&format!("/service/posts/{post}/public")));
+    assert!(!page.body.contains(&format!("/service/teams/{team}/public")), "another community's team");
+    let other = t.send(Method::GET, &format!("/b/{}", w.b[1].building), &[], vec![]).await;
+    assert!(other.body.contains(&format!("/service/teams/{team}/public")) && !other.body.contains("楼道安全巡查岗"));
     // Signed in, `/` is the account's own start.
     assert_eq!(t.page("/", &m).await.location(), "/my");
     assert!(t.page("/", &w.sec1).await.location().starts_with("/orgs"));

@@ -219,6 +219,11 @@ fn masked_phone<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok,
 }
 
 impl RequestView {
+    /// A micro-wish (微心愿), which moves on the wish board.
+    pub fn is_wish(&self) -> bool {
+        self.kind.0 == RequestKind::Wish
+    }
+
     /// Where it is, in words: the household's building and room or the
     /// address typed (else the building), and the grid.
     pub fn place(&self) -> String {

@@ -87,9 +87,12 @@ pub async fn board(db: &Db, p: &Principal) -> Result<Vec<WishCard>, StoreError> 
                 "SELECT r.id, r.contact_name, r.description, r.wish_stage, r.wish_round, r.wish_claimed_by, \
                  r.wish_claimed_on, r.wish_contacted_on FROM requests r JOIN orgs o ON o.tenant_id = r.tenant_id AND o.id = r.org_id \
                  WHERE r.tenant_id = {t} AND r.kind = '{wish}' AND r.wish_stage IN ({shown}) AND ({read} OR {member}) \
+                 AND (r.wish_stage = '{done}' OR r.state IN ({open})) \
                  ORDER BY r.wish_round DESC, r.id DESC LIMIT 200",
                 wish = RequestKind::Wish.code(),
-                shown = shown.join(", ")
+                shown = shown.join(", "),
+                done = WishStage::Done.code(),
+                open = open_states()
             ),
             a,
         )
@@ -125,6 +128,16 @@ pub fn mask_name(n: &str) -> String {
     }
 }
 
+/// The request states in which a wish still moves on the board, as SQL.
+fn open_states() -> String {
+    RequestState::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.code())).collect::<Vec<_>>().join(", ")
+}
+
+/// The wish's request has ended (refused, a duplicate, resolved or closed).
+fn ended(r: &Request) -> StoreError {
+    FieldError::new("wish", "ended", format!("{}（{}）", i18n::REQ_WISH_ENDED, r.state().label())).into()
+}
+
 /// One move on the board.
 struct StageMove<'a> {
     from: &'a [WishStage],
@@ -137,6 +150,9 @@ struct StageMove<'a> {
 }
 
 async fn stage_update(db: &Db, p: &Principal, r: &Request, m: StageMove<'_>) -> Result<Request, StoreError> {
+    if !r.state().is_open() {
+        return Err(ended(r));
+    }
     let ct = match &m.photo {
         Some(ph) => Some(check_photo(ph.bytes)?),
         None => None,
@@ -151,18 +167,24 @@ async fn stage_update(db: &Db, p: &Principal, r: &Request, m: StageMove<'_>) -> 
     let t = a.push(r.tenant_id);
     let i = a.push(r.id);
     let froms: Vec<String> = m.from.iter().map(|s| format!("'{}'", s.code())).collect();
+    // Only while the request is still to be handled: a wish refused or closed
+    // meanwhile is not published, claimed or completed.
     let n = tx
         .exec(
             &format!(
-                "UPDATE requests SET {} WHERE tenant_id = {t} AND id = {i} AND wish_stage IN ({})",
+                "UPDATE requests SET {} WHERE tenant_id = {t} AND id = {i} AND wish_stage IN ({}) AND state IN ({})",
                 sets.join(", "),
-                froms.join(", ")
+                froms.join(", "),
+                open_states()
             ),
             a,
         )
         .await?;
     if n == 0 {
         let cur = get_in(&mut tx, r.tenant_id, r.id).await?;
+        if !cur.state().is_open() {
+            return Err(ended(&cur));
+        }
         let st = wish_of(&cur)?;
         return Err(match st {
             WishStage::Claimed | WishStage::Contacted | WishStage::Done if m.to == WishStage::Claimed => {
@@ -251,6 +273,7 @@ async fn get_wish(db: &Db, p: &Principal, id: RequestId) -> Result<Request, Stor
 /// May the caller verify and publish this wish now (the page offers it by this)?
 pub fn may_verify(p: &Principal, r: &Request) -> bool {
     r.wish_stage.is_some_and(|s| s.0 == WishStage::Unverified)
+        && r.state().is_open()
         && roles_of(p, r).iter().any(|x| matches!(x, ActorRole::Staff | ActorRole::Member))
 }
 

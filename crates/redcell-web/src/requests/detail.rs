@@ -43,7 +43,7 @@ struct DetailPage {
     /// A micro-wish the caller may verify with the family and publish.
     can_verify: bool,
     /// Members who could take this published wish (for its staff).
-    suggested: Vec<redcell_store::matching::WishSuggested>,
+    suggested: Vec<redcell_store::matching::RequestSuggested>,
 }
 
 impl DetailPage {
@@ -119,7 +119,7 @@ async fn detail_page(
     let can_call = r.contact_phone.is_some() && requests::may_reveal_contact(&u.p, &r);
     let can_verify = requests::wishes::may_verify(&u.p, &r);
     let suggested = if u.p.holds_at(Capability::HandleRequests, r.path()) {
-        redcell_store::matching::wish_suggestions(&s.db, &u.p, id).await?
+        redcell_store::matching::suggestions(&s.db, &u.p, id).await?
     } else {
         vec![]
     };
@@ -277,7 +277,7 @@ async fn chase(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, 
 /// Invite a suggested member to take the published wish.
 async fn invite(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>, CsrfForm(f): CsrfForm) -> PageResult {
     let raw: redcell_store::volunteer::RawInvite = f.to_raw(&[]);
-    match redcell_store::matching::invite_to_wish(&s.db, &u.p, id, &raw).await {
+    match redcell_store::matching::invite(&s.db, &u.p, id, &raw).await {
         Ok(_) => Ok(Redirect::to(&format!("/requests/{id}#suggested")).into_response()),
         Err(e) => Ok(detail_page(&s, &u, id, Shown::of(e)?, Extra::default()).await?),
     }
