@@ -15,6 +15,7 @@ crate::code_enum!(
         Members = "members": "党员",
         Cadres = "cadres": "干部",
         Contacts = "contacts": "联系关系",
+        Inservice = "inservice": "在职党员报到",
     }
 );
 
@@ -119,6 +120,23 @@ const CADRES: &[Column] = &[
     col("id_number", "党员身份证号", false, "干部是党员时填写，关联到已登记的党员；同一组织内按此识别同一人", "", ""),
 ];
 
+const INSERVICE: &[Column] = &[
+    col(
+        "id_number",
+        "党员身份证号",
+        true,
+        "必须是已登记的党员；同一党员已在本组织报到的，按本行更新单位信息",
+        "990101198001010014",
+        "990101198203150023",
+    ),
+    col("name", "姓名", false, "填写时须与登记的姓名一致", "张三", "李四"),
+    col("org_code", "报到组织编码", true, "居住地社区或其下的组织，必须已存在", "SQ-001", "SQ-001"),
+    col("employer", "工作单位", true, "", "区人民医院", "幸福路小学"),
+    col("employer_org", "单位党组织", true, "接收季度反馈卡的党组织", "区人民医院党委", "幸福路小学党支部"),
+    col("employer_phone", "单位联系电话", false, "11位手机号或带区号的固定电话", "0571-86001234", ""),
+    col("reported_on", "报到日期", false, "格式 2026-03-01；默认今天，不能晚于今天", "2026-03-01", ""),
+];
+
 const CONTACTS: &[Column] = &[
     col("level", "联系层级", true, "从下拉列表选择；其余各列按层级填写", "党员联系户", "街道干部联系党员"),
     col(
@@ -148,6 +166,7 @@ pub fn columns(kind: ImportKind) -> &'static [Column] {
         ImportKind::Members => MEMBERS,
         ImportKind::Cadres => CADRES,
         ImportKind::Contacts => CONTACTS,
+        ImportKind::Inservice => INSERVICE,
     }
 }
 
@@ -159,7 +178,8 @@ pub fn importable(kind: ImportKind) -> bool {
         | ImportKind::Households
         | ImportKind::Members
         | ImportKind::Cadres
-        | ImportKind::Contacts => true,
+        | ImportKind::Contacts
+        | ImportKind::Inservice => true,
     }
 }
 

@@ -1488,7 +1488,7 @@ pub async fn record_report(db: &Db, p: &Principal, raw: &RawReport) -> Result<Re
     let id = tx
         .int(
             "INSERT INTO inservice_reports (tenant_id, org_id, member_id, employer, employer_org, employer_phone, reported_on, \
-             handled_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             handled_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
             args![
                 org.tenant_id,
                 org.id,
@@ -1542,8 +1542,8 @@ pub async fn return_report(db: &Db, p: &Principal, id: ReportId, raw: &RawReturn
     }
     let snap = audit::snapshot(&mut tx, "inservice_reports", owner.tenant_id, id.get()).await?;
     tx.exec(
-        "UPDATE inservice_reports SET returned_on = $1, return_reason = $2 WHERE tenant_id = $3 AND id = $4",
-        args![on, reason.into_string(), owner.tenant_id, id.get()],
+        "UPDATE inservice_reports SET returned_on = $1, return_reason = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
+        args![on, reason.into_string(), Utc::now(), owner.tenant_id, id.get()],
     )
     .await?;
     audit::change(
@@ -1831,7 +1831,7 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, decider: i64, today: N
         for ((mid, _), (employer, party, phone)) in members.iter().zip(employers) {
             tx.exec(
                 "INSERT INTO inservice_reports (tenant_id, org_id, member_id, employer, employer_org, employer_phone, reported_on, \
-                 handled_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 handled_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
                 args![tenant, *org, *mid, employer, party, phone, start, by, Utc::now()],
             )
             .await?;

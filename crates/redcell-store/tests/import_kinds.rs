@@ -23,6 +23,7 @@ stories!(
     members_outside_read_scope_unknown,
     rows_changed_after_the_check_fail_the_batch,
     undo_needs_the_prior_organisations_in_scope,
+    inservice_reports_upsert_and_undo,
 );
 
 async fn run(db: &Db, p: &Principal, kind: ImportKind, bytes: &[u8], commit: bool) -> Report {
@@ -565,4 +566,72 @@ async fn undo_needs_the_prior_organisations_in_scope(db: Db) {
     assert_eq!(members::get(&db, &t.admin, t.members[2].id).await.unwrap().org_id, t.b1.id, "not moved back");
     import::undo(&db, &t.admin, batch).await.unwrap();
     assert_eq!(members::get(&db, &t.admin, t.members[2].id).await.unwrap().org_id, t.b2.id);
+}
+
+/// The in-service members' reports from an employer's list: every bad cell
+/// named, nothing written; then new reports, an update of an open one (a
+/// blank phone kept), a member reported elsewhere refused, and undo.
+async fn inservice_reports_upsert_and_undo(db: Db) {
+    let t = tenant(&db).await;
+    let head = "党员身份证号,姓名,报到组织编码,工作单位,单位党组织,单位联系电话,报到日期\n";
+    let (zhang, li, wang, zhao) = (&t.id_numbers[0], &t.id_numbers[1], &t.id_numbers[2], &t.id_numbers[3]);
+    let bad = format!(
+        "{head}{zhang},张一,C1,区人民医院,区人民医院党委,0571-86001234,2026-03-01\n\
+         {zhang},张一,NOPE,区人民医院,区人民医院党委,,\n\
+         {wang},王一,C1,区人民医院,区人民医院党委,,\n\
+         {zhang},,C1,区人民医院,区人民医院党委,,\n\
+         {li},李二,C1,区人民医院,区人民医院党委,,\n\
+         {zhao},赵二,C1,,区人民医院党委,123,2999-01-01\n"
+    );
+    let r = run(&db, &t.admin, ImportKind::Inservice, bad.as_bytes(), true).await;
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 3, "报到组织编码", "不存在"), "{:#?}", r.errors);
+    assert!(has_error(&r, 4, "党员身份证号", "不是已登记的党员"), "{:#?}", r.errors);
+    assert!(has_error(&r, 5, "党员身份证号", "第2行"), "{:#?}", r.errors);
+    assert!(has_error(&r, 6, "姓名", "不一致"), "{:#?}", r.errors);
+    assert!(has_error(&r, 7, "工作单位", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 7, "单位联系电话", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 7, "报到日期", ""), "{:#?}", r.errors);
+    assert_eq!(count(&db, "inservice_reports").await, 0, "nothing written");
+
+    let good = format!(
+        "{head}{zhang},张一,C1,区人民医院,区人民医院党委,0571-86001234,2026-03-01\n{li},,C1,幸福路小学,幸福路小学党支部,,\n"
+    );
+    let dry = run(&db, &t.admin, ImportKind::Inservice, good.as_bytes(), false).await;
+    assert!(dry.is_ok() && dry.batch_id.is_none(), "{:#?}", dry.errors);
+    let first = run(&db, &t.admin, ImportKind::Inservice, good.as_bytes(), true).await;
+    assert!(first.is_ok(), "{:#?}", first.errors);
+    assert_eq!((first.counts.new, first.counts.changed), (2, 0));
+    let reports = redcell_store::volunteer::reports(&db, &t.admin, t.c1.id).await.unwrap();
+    let zhang_report = reports.iter().find(|x| x.member_id == t.members[0].id.get()).expect("张一 reported");
+    assert_eq!(zhang_report.employer_phone.as_deref(), Some("0571-86001234"));
+    assert_eq!(zhang_report.reported_on.to_string(), "2026-03-01");
+
+    // The employer changes its name; the phone is left blank (kept); 李一 is as before. Another
+    // organisation for 张一 is refused, naming where the open report is.
+    let next =
+        format!("{head}{zhang},张一,C1,区第一人民医院,区第一人民医院党委,,\n{li},,C1,幸福路小学,幸福路小学党支部,,\n");
+    let second = run(&db, &t.admin, ImportKind::Inservice, next.as_bytes(), true).await;
+    assert!(second.is_ok(), "{:#?}", second.errors);
+    assert_eq!((second.counts.new, second.counts.changed, second.counts.unchanged), (0, 1, 1));
+    assert!(second.changes[0].fields.iter().any(|f| f.column == "工作单位" && f.after == "区第一人民医院"));
+    assert!(!second.changes[0].fields.iter().any(|f| f.column == "单位联系电话"), "a blank phone keeps it");
+    let moved = format!("{head}{zhang},张一,C2,区人民医院,区人民医院党委,,\n");
+    let r = run(&db, &t.admin, ImportKind::Inservice, moved.as_bytes(), false).await;
+    assert!(has_error(&r, 2, "报到组织编码", "回转后才能再报到"), "{:#?}", r.errors);
+
+    // A branch secretary: another branch's member is unknown, the community out of scope.
+    let sec =
+        format!("{head}{zhao},赵二,B1,区人民医院,区人民医院党委,,\n{zhang},张一,C1,区人民医院,区人民医院党委,,\n");
+    let r = run(&db, &t.sec, ImportKind::Inservice, sec.as_bytes(), false).await;
+    assert!(has_error(&r, 2, "党员身份证号", "不是已登记的党员"), "{:#?}", r.errors);
+    assert!(has_error(&r, 3, "报到组织编码", "范围"), "{:#?}", r.errors);
+
+    // Undo: the update first (the old employer back), then the reports themselves.
+    import::undo(&db, &t.admin, second.batch_id.unwrap()).await.unwrap();
+    let (employer,): (String,) =
+        db.one("SELECT employer FROM inservice_reports WHERE member_id = $1", args![t.members[0].id]).await.unwrap();
+    assert_eq!(employer, "区人民医院");
+    import::undo(&db, &t.admin, first.batch_id.unwrap()).await.unwrap();
+    assert_eq!(count(&db, "inservice_reports").await, 0);
 }

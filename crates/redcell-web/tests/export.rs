@@ -827,6 +827,11 @@ async fn inservice_register_exports(t: &TestApp) {
     assert_eq!(column(&rows, "本季度确认服务时长（分钟）"), vec!["0".to_string()]);
     let r = t.get(&format!("/api/v1/inservice/export?org_id={}", w.b[1].community), &w.admin).await;
     assert_eq!(xlsx_rows(&r.bytes).len(), 1, "none in the other community");
+    // The register offers the employers' lists as a roster import, the kind chosen already.
+    let page = t.page(&format!("/orgs/{}/inservice", w.b[0].community), &w.admin).await;
+    assert!(page.body.contains("/import?kind=inservice"), "{}", page.body);
+    let import = t.page("/import?kind=inservice", &w.admin).await;
+    assert!(import.body.contains("value=\"inservice\" selected"), "{}", import.body);
     // A bad quarter is named.
     let r = t.get("/api/v1/inservice/export?quarter=2026-5", &w.admin).await;
     r.expect(422);

@@ -50,6 +50,7 @@ mod cadres;
 mod contacts;
 mod grids;
 mod households;
+mod inservice;
 pub mod jobs;
 mod members;
 mod orgs;
@@ -406,6 +407,7 @@ pub async fn run(
         ImportKind::Contacts => contacts::run(db, p, &up, commit, &mut report, progress).await?,
         ImportKind::Grids => grids::run(db, p, &up, commit, &mut report, progress).await?,
         ImportKind::Orgs => orgs::run(db, p, &up, commit, &mut report, progress).await?,
+        ImportKind::Inservice => inservice::run(db, p, &up, commit, &mut report, progress).await?,
     }
     report.errors.sort_by_key(|e| e.row);
     report.counts.errors = report.errors.iter().map(|e| e.row).collect::<HashSet<_>>().len() as u64;
@@ -633,7 +635,8 @@ pub async fn batches(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Batch>, S
 }
 
 /// Tables in the order their created rows are removed (children first).
-const UNDO_ORDER: &[&str] = &["contacts", "cadres", "members", "residents", "households", "buildings", "grids", "orgs"];
+const UNDO_ORDER: &[&str] =
+    &["inservice_reports", "contacts", "cadres", "members", "residents", "households", "buildings", "grids", "orgs"];
 
 fn undo_refused(msg: &str) -> StoreError {
     StoreError::Invalid(FieldError::new("batch", "undo", msg).into())
@@ -734,6 +737,12 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
                 "SELECT COUNT(*) FROM duty_visits WHERE tenant_id = $1 AND ((visitor_kind = 'member' AND visitor_id IN ({ids})) OR (target_kind = 'member' AND target_id IN ({ids})))",
                 "SELECT COUNT(*) FROM duty_people WHERE tenant_id = $1 AND person_kind = 'member' AND person_id IN ({ids})",
                 "SELECT COUNT(*) FROM plan_proposal_rows WHERE tenant_id = $1 AND (old_member_id IN ({ids}) OR new_member_id IN ({ids}))",
+                // What the member did since: volunteering, reports, hardship support.
+                "SELECT COUNT(*) FROM inservice_reports WHERE tenant_id = $1 AND member_id IN ({ids})",
+                "SELECT COUNT(*) FROM service_claims WHERE tenant_id = $1 AND member_id IN ({ids})",
+                "SELECT COUNT(*) FROM service_hours WHERE tenant_id = $1 AND member_id IN ({ids})",
+                "SELECT COUNT(*) FROM service_team_members WHERE tenant_id = $1 AND member_id IN ({ids})",
+                "SELECT COUNT(*) FROM hardship_cases WHERE tenant_id = $1 AND member_id IN ({ids})",
             ],
         ),
         (
@@ -811,7 +820,7 @@ fn json_arg(col: &str, v: &serde_json::Value) -> crate::db::Arg {
     use crate::db::Arg;
     match v {
         serde_json::Value::Null => match col {
-            "birth_date" | "joined_on" => Arg::OptDate(None),
+            "birth_date" | "joined_on" | "reported_on" => Arg::OptDate(None),
             "household_id" | "parent_id" | "member_id" => Arg::OptI64(None),
             "lat" | "lon" => Arg::OptF64(None),
             _ => Arg::OptText(None),
@@ -823,7 +832,9 @@ fn json_arg(col: &str, v: &serde_json::Value) -> crate::db::Arg {
         },
         serde_json::Value::String(s) => match col {
             "updated_at" => s.parse::<DateTime<Utc>>().map(Arg::Ts).unwrap_or(Arg::Text(s.clone())),
-            "birth_date" | "joined_on" => s.parse::<NaiveDate>().map(Arg::Date).unwrap_or(Arg::Text(s.clone())),
+            "birth_date" | "joined_on" | "reported_on" => {
+                s.parse::<NaiveDate>().map(Arg::Date).unwrap_or(Arg::Text(s.clone()))
+            }
             _ => Arg::Text(s.clone()),
         },
         other => Arg::Text(other.to_string()),

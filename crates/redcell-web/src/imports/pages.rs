@@ -28,13 +28,25 @@ struct ImportPage {
     kinds: Vec<(&'static str, &'static str, bool)>,
     jobs: Vec<jobs::Job>,
     batches: Vec<Batch>,
+    /// The kind chosen already (`?kind=`, from a register page's link).
+    chosen: String,
 }
 
-async fn import_page(u: PageUser, State(s): State<Shared>) -> PageResult {
+#[derive(serde::Deserialize, Default)]
+struct ImportQuery {
+    kind: Option<String>,
+}
+
+async fn import_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<ImportQuery>,
+) -> PageResult {
     let batches = import::batches(&s.db, &u.p, 50).await?;
     let jobs = jobs::recent(&s.db, &u.p, 10).await?;
     let kinds = ImportKind::ALL.iter().map(|k| (k.code(), k.label(), importable(*k))).collect();
-    Ok(render(&ImportPage { nav: Nav::of(&u), csrf: u.csrf.clone(), kinds, jobs, batches }))
+    let chosen = q.kind.filter(|k| ImportKind::from_code(k).is_some()).unwrap_or_default();
+    Ok(render(&ImportPage { nav: Nav::of(&u), csrf: u.csrf.clone(), kinds, jobs, batches, chosen }))
 }
 
 async fn template(u: PageUser, Path(kind): Path<String>) -> PageResult {
