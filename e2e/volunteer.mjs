@@ -148,6 +148,35 @@ try {
   await Promise.all([mp.waitForNavigation(), invitation.locator('button:has-text("接受")').click()]);
   check('accepting claims the post', (await mp.locator('#holding li', { hasText: signTitle }).count()) === 1);
 
+  // An ordinary request, accepted and handled by nobody yet, suggests the
+  // member whose skills fit; invited, the member accepts and handles it.
+  const need = `听障老人去医院需要手语陪同${Date.now() % 100000}`;
+  await cp.goto(base + '/requests/new');
+  await cp.selectOption('#category', 'opinion');
+  await cp.fill('#description', need);
+  // A household of the member's branch's grid, typed as the picker's fallback does (by its number).
+  await cp.fill('#household_id', '1');
+  await cp.fill('#contact_name', '刘大爷');
+  await cp.fill('#contact_phone', '13955508888');
+  await submitIn(cp, '#register');
+  check('the community registers the request', (await cp.textContent('main')).includes(need), cp.url());
+  await submitIn(cp, '#act-accept');
+  const requestUrl = cp.url().split('?')[0].split('#')[0];
+  const toInvite = cp.locator('#suggested li', { hasText: name });
+  check('the accepted request suggests the member whose skills fit', (await toInvite.count()) === 1,
+    ((await cp.textContent('main')) || '').slice(0, 300));
+  await fits(cp, 'the request page with suggestions');
+  await cp.screenshot({ path: out + 'volunteer-8-request-suggestions.png', fullPage: true });
+  await Promise.all([cp.waitForNavigation(), toInvite.locator('button:has-text("邀请承办")').click()]);
+  check('the member is invited to handle it', (await cp.locator('#suggested li', { hasText: name }).textContent()).includes('已邀请'));
+  await mp.goto(base + '/service/mine');
+  const ask = mp.locator('#wish-invitations li', { hasText: need });
+  check('the member sees the request invitation', (await ask.count()) === 1);
+  await mp.screenshot({ path: out + 'volunteer-9-member-invited.png', fullPage: true });
+  await Promise.all([mp.waitForNavigation(), ask.locator('button:has-text("接受并承办")').click()]);
+  check('accepting makes the member its handler', mp.url().startsWith(requestUrl) && (await mp.textContent('main')).includes('由您承办'), mp.url());
+  await fits(mp, 'the request the member now handles');
+
   // The member works elsewhere: the community records their report (by
   // name, choosing among namesakes if there are any) and prints the quarter's
   // feedback card for the employer's party organisation.
@@ -243,8 +272,14 @@ try {
   check('the team\'s public page shows who serves', teamPublic.includes(name), teamPublic.slice(0, 200));
   await fits(resident.page, 'the team\'s public page');
 
-  // The public page, without an account.
+  // The public page, without an account; the building pages of the community list its posts and teams.
   const rp = resident.page;
+  await rp.goto(base + '/?q=' + encodeURIComponent('幸福社区'));
+  await Promise.all([rp.waitForNavigation(), rp.locator('a[href^="/b/"]').first().click()]);
+  const near = (await rp.textContent('#services')) || '';
+  check('a building of the community lists its posts and teams', near.includes(title) && near.includes(teamName), near.slice(0, 300));
+  await fits(rp, 'the building page with services');
+  await rp.screenshot({ path: out + 'volunteer-10-building.png', fullPage: true });
   await rp.goto(`${base}/service/posts/${postId}/public`);
   const pub = await rp.textContent('#public-claims');
   check('the public page shows who holds the post', pub.includes(name), pub.slice(0, 200));

@@ -9,7 +9,7 @@ use crate::auth::{ApiUser, PageUser};
 use crate::error::{ApiResult, ErrorBody};
 use crate::form::FormData;
 use crate::kit::{ApiJson, CsrfForm, Errors, Surface, gates};
-use crate::pages::{Nav, PageResult, render, render_status};
+use crate::pages::{FlashQuery, Nav, PageResult, render, render_status};
 use crate::registry::pages::{Crumbs, org_crumbs};
 use askama::Template;
 use axum::Json;
@@ -36,11 +36,6 @@ pub(crate) fn options<T: Copy>(
     label: fn(T) -> &'static str,
 ) -> Vec<(String, String)> {
     all.iter().map(|x| (code(*x).to_string(), label(*x).to_string())).collect()
-}
-
-#[derive(Deserialize, Default)]
-struct FlashQuery {
-    flash: Option<String>,
 }
 
 // ---- an organisation's funds

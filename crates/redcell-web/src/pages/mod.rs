@@ -50,6 +50,12 @@ impl Pager {
 }
 
 /// Render a template as HTML; a rendering failure is logged and shown as a 500 page.
+/// `?flash=` on a page a form redirected to: what was just done.
+#[derive(serde::Deserialize, Default)]
+pub struct FlashQuery {
+    pub flash: Option<String>,
+}
+
 pub fn render<T: Template>(t: &T) -> Response {
     render_status(StatusCode::OK, t)
 }

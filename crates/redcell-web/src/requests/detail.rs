@@ -42,8 +42,12 @@ struct DetailPage {
     can_call: bool,
     /// A micro-wish the caller may verify with the family and publish.
     can_verify: bool,
-    /// Members who could take this published wish (for its staff).
+    /// Members who could take this published wish or unclaimed request (for its staff).
     suggested: Vec<redcell_store::matching::RequestSuggested>,
+    /// What was just done (a member accepted the invitation to handle it).
+    flash: Option<String>,
+    /// The caller may open the whole queue (else the way back is their own tasks).
+    can_queue: bool,
 }
 
 impl DetailPage {
@@ -96,6 +100,7 @@ impl RevisitShare {
 struct Extra {
     link: Option<RevisitShare>,
     contact: Option<requests::RevealedContact>,
+    flash: Option<String>,
 }
 
 async fn detail_page(
@@ -105,7 +110,7 @@ async fn detail_page(
     shown: Shown,
     extra: Extra,
 ) -> Result<Response, StoreError> {
-    let Extra { link, contact } = extra;
+    let Extra { link, contact, flash } = extra;
     let r = requests::get(&s.db, &u.p, id).await?;
     let history = requests::history_of(&s.db, &u.p, id).await?;
     let actions = requests::actions_for(&u.p, &r);
@@ -146,12 +151,19 @@ async fn detail_page(
             can_call,
             can_verify,
             suggested,
+            flash,
+            can_queue: super::queue::Links::of(&u.p).queue,
         },
     ))
 }
 
-async fn detail(u: PageUser, State(s): State<Shared>, Path(id): Path<RequestId>) -> PageResult {
-    Ok(detail_page(&s, &u, id, Shown::none(), Extra::default()).await?)
+async fn detail(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<RequestId>,
+    axum::extract::Query(q): axum::extract::Query<crate::pages::FlashQuery>,
+) -> PageResult {
+    Ok(detail_page(&s, &u, id, Shown::none(), Extra { flash: q.flash, ..Extra::default() }).await?)
 }
 
 /// Show the contact's phone to someone about to call them (audited).

@@ -6,7 +6,7 @@ use super::{flash_to, gate};
 use crate::Shared;
 use crate::auth::PageUser;
 use crate::kit::{CsrfForm, CsrfMultipart, Surface, gates};
-use crate::pages::{Nav, PageResult, render};
+use crate::pages::{FlashQuery, Nav, PageResult, render};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -14,7 +14,6 @@ use redcell_domain::Capability;
 use redcell_domain::ids::*;
 use redcell_store::StoreError;
 use redcell_store::requests::{Photo, Request, wishes};
-use serde::Deserialize;
 
 #[derive(Template)]
 #[template(path = "wishes.html")]
@@ -27,11 +26,6 @@ struct WishesPage {
     may_claim: bool,
     /// The caller reads the request queue (the link back to it).
     reader: bool,
-}
-
-#[derive(Deserialize)]
-struct FlashQuery {
-    flash: Option<String>,
 }
 
 async fn wish_board(u: PageUser, State(s): State<Shared>, Query(q): Query<FlashQuery>) -> PageResult {
