@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod ident;
 pub mod ids;
 pub mod input;
+pub mod mobility;
 pub mod org;
 pub mod phone;
 pub mod registry;

@@ -24,6 +24,7 @@ pub mod home;
 pub mod idempotency;
 pub mod import;
 pub mod matching;
+pub mod mobility;
 pub mod registry;
 pub mod requests;
 pub mod scope;

@@ -18,6 +18,7 @@ pub mod hardship;
 pub mod home;
 pub mod imports;
 pub mod kit;
+pub mod mobility;
 pub mod ops;
 pub mod pages;
 pub mod registry;
@@ -69,6 +70,7 @@ pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
     hardship::mount,
     volunteer::mount,
     teams::mount,
+    mobility::mount,
 ];
 
 /// Every capability's surface, mounted.

@@ -137,6 +137,7 @@ enum Kind {
     ServiceTeam,
     ServiceEvaluation,
     WishInvitation,
+    MobilityCard,
 }
 
 impl Kind {
@@ -199,6 +200,7 @@ impl Kind {
             ("teams", "id") => Kind::ServiceTeam,
             ("evaluations", "id") => Kind::ServiceEvaluation,
             ("wish-invitations", "id") => Kind::WishInvitation,
+            ("cards", "id") => Kind::MobilityCard,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -252,6 +254,7 @@ impl Kind {
             Kind::ServiceTeam => k("service_teams", "org_id", "x.id", ""),
             Kind::ServiceEvaluation => k("service_evaluations", "org_id", "x.id", ""),
             Kind::WishInvitation => k("wish_invitations", "org_id", "x.id", ""),
+            Kind::MobilityCard => k("mobility_cards", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -628,6 +631,12 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/requests/{id}/invitations") => json!({"member_id": id(Kind::Member)}),
         ("POST", "/api/v1/service/wish-invitations/{id}/answer") => json!({"accept": false}),
         ("POST", "/api/v1/care/cases") => json!({"member_id": id(Kind::Member), "situation": "授权测试"}),
+        ("POST", "/api/v1/mobility/cards") => json!({
+            "direction": "out", "member_id": id(Kind::Member), "card_no": format!("AZ-{n}"), "place": "外地",
+            "reason": "务工", "channel": "电话"
+        }),
+        ("POST", "/api/v1/mobility/cards/{id}/contacts") => json!({"channel": "call"}),
+        ("POST", "/api/v1/mobility/cards/{id}/end") => json!({"reason": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/help") => json!({"kind": "goods", "what": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/review") => json!({}),
         ("POST", "/api/v1/care/cases/{id}/close") => json!({"reason": "授权测试"}),
@@ -1195,6 +1204,26 @@ async fn seed_extras(t: &TestApp, places: &Places) {
             .await
             .expect("file");
             seed_coverage_and_duties(db, &p, st, path).await;
+            // An outflow card of the side (on a member without one open).
+            let (member,): (i64,) = db
+                .one(
+                    "SELECT m.id FROM members m JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
+                     WHERE m.tenant_id = $1 AND o.path LIKE $2 AND NOT EXISTS (SELECT 1 FROM mobility_cards c \
+                     WHERE c.tenant_id = m.tenant_id AND c.member_id = m.id) ORDER BY m.id LIMIT 1",
+                    args![st, path.like_pattern()],
+                )
+                .await
+                .expect("member of side");
+            let card = redcell_store::mobility::RawCard {
+                direction: Some("out".into()),
+                member_id: Some(member.to_string()),
+                card_no: Some(format!("AZ-LC-{org}")),
+                place: Some("外地".into()),
+                reason: Some("务工".into()),
+                channel: Some("电话".into()),
+                ..Default::default()
+            };
+            redcell_store::mobility::record(db, &p, &card).await.expect("mobility card");
         }
     }
 }

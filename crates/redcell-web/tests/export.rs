@@ -885,6 +885,18 @@ async fn care_and_service_ledgers_export(t: &TestApp) {
     r.expect(422);
     assert!(r.body.contains("state"), "{}", r.body);
 
+    // The three rosters in one file: the member who left is on the mobile roster.
+    let card = json!({"direction": "out", "member_id": w.b[0].member, "card_no": "LC-X1", "place": "深圳",
+        "reason": "务工", "channel": "电话"});
+    t.post("/api/v1/mobility/cards", &w.admin, card).await.expect(201);
+    let r = t.get(&format!("/api/v1/mobility-rosters/export?org_id={}", w.b[0].community), &w.admin).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "名册"), vec!["流动党员".to_string()]);
+    assert_eq!(column(&rows, "流向"), vec!["深圳".to_string()]);
+    let page = t.page(&format!("/orgs/{}/mobility", w.b[0].community), &w.admin).await;
+    assert!(unescape(&page.body).contains("/export/mobility-rosters?org_id="), "{}", page.body);
+
     // The fund's, the register's and the service page offer their files.
     let c1 = w.b[0].community;
     for (path, link) in [

@@ -374,6 +374,9 @@ struct MemberPage {
     duties: Option<redcell_store::coverage::posts::MemberDuties>,
     roles: Vec<(&'static str, &'static str)>,
     csrf: String,
+    /// Where the member stands (自管, 流出 …) and their moves (outflow and inflow cards).
+    standing: redcell_domain::mobility::Standing,
+    moves: Vec<redcell_store::mobility::Card>,
 }
 
 async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<MemberId>) -> PageResult {
@@ -384,7 +387,9 @@ async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<MemberId>) 
     let can_edit = can_edit(db, p, m.org_id).await;
     let duties = crate::coverage::posts::member_duties(db, p, id.get()).await;
     let (roles, csrf) = (crate::coverage::posts::party_roles(), u.csrf.clone());
-    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf }))
+    let standing = redcell_store::mobility::standing_of(db, p.tenant_id, id).await?;
+    let moves = redcell_store::mobility::member_cards(db, p, id).await?;
+    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf, standing, moves }))
 }
 
 #[derive(Template)]

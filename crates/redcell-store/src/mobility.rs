@@ -1,0 +1,786 @@
+//! Mobile members (流动党员): outflow and inflow registration cards, the
+//! contact kept while a member is away, and the three rosters (自管, 在职,
+//! 流动) derived from them and the in-service reports by
+//! [`redcell_domain::mobility::standing`].
+//!
+//! An outflow card is kept by the member's own organisation. An inflow card is
+//! kept by the receiving organisation: for a member of its own (registered
+//! there, e.g. arriving from outside the deployment), or for another
+//! organisation's member who carries an outflow card of this deployment —
+//! named by that card's number and the member's ID number, which must be the
+//! same person. Both sides then see the pairing: the inflow card names the
+//! sending card, the outflow card names who received the member, and no
+//! other field crosses over.
+
+use crate::args;
+use crate::audit;
+use crate::db::{Conn, Db};
+use crate::error::StoreError;
+use crate::export::{Exportable, Mask};
+use crate::scope::{self, Owned, Principal};
+use chrono::{NaiveDate, Utc};
+use redcell_domain::export::Column;
+use redcell_domain::mobility::{self as mb, CardId, Channel, Direction, Facts, Roster, Standing};
+use redcell_domain::text::Text;
+use redcell_domain::{Capability, CodeEnum, FieldError, IdNumber, Invalid, MemberId, OrgId};
+use serde::{Deserialize, Serialize};
+
+impl Owned for CardId {
+    const TABLE: &'static str = "mobility_cards";
+}
+
+/// Recording cards and contacts needs the right to edit the organisation.
+const CAP: Capability = Capability::EditRegistry;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = MobilityCard)]
+pub struct Card {
+    pub id: i64,
+    /// The organisation keeping the card.
+    pub org_id: i64,
+    pub org_name: String,
+    pub member_id: i64,
+    pub member_name: String,
+    /// `out` or `in`.
+    pub direction: String,
+    pub card_no: String,
+    /// Where the member went (outflow) or came from (inflow).
+    pub place: String,
+    pub reason: String,
+    pub started_on: NaiveDate,
+    pub expected_until: Option<NaiveDate>,
+    pub channel: String,
+    pub other_org: Option<String>,
+    /// The outflow card an inflow card received.
+    pub paired_id: Option<i64>,
+    pub ended_on: Option<NaiveDate>,
+    pub end_reason: Option<String>,
+    pub recorded_by_name: String,
+}
+
+impl Card {
+    pub fn direction_label(&self) -> &'static str {
+        Direction::from_code(&self.direction).map(|d| d.label()).unwrap_or("")
+    }
+    pub fn is_open(&self) -> bool {
+        self.ended_on.is_none()
+    }
+    pub fn is_out(&self) -> bool {
+        self.direction == Direction::Out.code()
+    }
+}
+
+/// A contact kept with a member away.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct MobilityContact {
+    pub id: i64,
+    pub on_date: NaiveDate,
+    pub channel: String,
+    pub note: String,
+    pub recorded_by_name: String,
+}
+
+impl MobilityContact {
+    pub fn channel_label(&self) -> &'static str {
+        Channel::from_code(&self.channel).map(|c| c.label()).unwrap_or("")
+    }
+}
+
+/// The other side of a pairing, as much as crosses over: who, which card, since when.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct PairedSide {
+    pub org_name: String,
+    pub card_no: String,
+    pub started_on: NaiveDate,
+    pub ended_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CardView {
+    pub card: Card,
+    pub contacts: Vec<MobilityContact>,
+    /// An outflow card: the inflow card that received the member; an inflow
+    /// card: the outflow card it received.
+    pub paired: Option<PairedSide>,
+    /// Where the member stands now (`standing` code) and in words.
+    pub standing: String,
+    pub standing_label: String,
+}
+
+/// A member on a roster.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RosterLine {
+    pub member_id: i64,
+    pub name: String,
+    pub org_name: String,
+    /// `self`, `inservice`, `out`, `lost`, `in` or `returned`.
+    pub standing: String,
+    pub standing_label: String,
+    /// The open card (outflow or inflow) behind the standing.
+    pub card_id: Option<i64>,
+    pub place: Option<String>,
+    pub since: Option<NaiveDate>,
+    pub last_contact: Option<NaiveDate>,
+}
+
+/// The three rosters of an organisation's subtree: how many on each, and
+/// the lines of the one asked for.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Rosters {
+    pub org_id: i64,
+    /// `self`, `inservice` or `mobile`.
+    pub roster: String,
+    pub self_managed: usize,
+    pub inservice: usize,
+    pub mobile: usize,
+    /// Members away with no contact for six months (on the mobile roster).
+    pub lost: usize,
+    pub lines: Vec<RosterLine>,
+}
+
+/// A card as typed (form or API).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawCard {
+    /// `out` (the member leaves) or `in` (the member arrives).
+    pub direction: Option<String>,
+    /// Outflow, or inflow for a member of the receiving organisation.
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub member_id: Option<String>,
+    /// Inflow: the receiving organisation.
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub org_id: Option<String>,
+    /// Inflow of another organisation's member: their outflow card's number…
+    pub paired_card_no: Option<String>,
+    /// …and their ID number (must be that card's member).
+    pub id_number: Option<String>,
+    pub card_no: Option<String>,
+    pub place: Option<String>,
+    pub reason: Option<String>,
+    /// `YYYY-MM-DD` (default: today).
+    pub started_on: Option<String>,
+    pub expected_until: Option<String>,
+    pub channel: Option<String>,
+    pub other_org: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = RawMobilityContact)]
+pub struct RawContact {
+    /// `YYYY-MM-DD` (default: today).
+    pub on_date: Option<String>,
+    #[schema(value_type = Channel)]
+    pub channel: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawEnd {
+    /// `YYYY-MM-DD` (default: today), not before the card's start.
+    pub ended_on: Option<String>,
+    pub reason: Option<String>,
+}
+
+const SELECT: &str = "SELECT c.id, c.org_id, o.name AS org_name, c.member_id, r.name AS member_name, c.direction, \
+    c.card_no, c.place, c.reason, c.started_on, c.expected_until, c.channel, c.other_org, c.paired_id, c.ended_on, \
+    c.end_reason, COALESCE(u.display_name, '') AS recorded_by_name FROM mobility_cards c \
+    JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id \
+    JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
+    JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+    LEFT JOIN users u ON u.id = c.created_by";
+
+fn today() -> NaiveDate {
+    crate::coverage::today()
+}
+
+async fn card_row(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Card, StoreError> {
+    c.one(&format!("{SELECT} WHERE c.tenant_id = $1 AND c.id = $2"), args![tenant, id]).await
+}
+
+/// The facts of one member's records now.
+async fn facts(c: &mut impl Conn, tenant: i64, member: i64) -> Result<Facts, StoreError> {
+    let row: (Option<NaiveDate>, Option<NaiveDate>, i64, i64, Option<NaiveDate>) = c
+        .one(
+            "SELECT (SELECT oc.started_on FROM mobility_cards oc WHERE oc.tenant_id = $1 AND oc.member_id = $2 \
+             AND oc.direction = 'out' AND oc.ended_on IS NULL), \
+             (SELECT MAX(x.on_date) FROM mobility_contacts x JOIN mobility_cards oc ON oc.tenant_id = x.tenant_id \
+             AND oc.id = x.card_id WHERE x.tenant_id = $1 AND oc.member_id = $2 AND oc.direction = 'out' AND oc.ended_on IS NULL), \
+             (SELECT COUNT(*) FROM mobility_cards ic WHERE ic.tenant_id = $1 AND ic.member_id = $2 AND ic.direction = 'in' \
+             AND ic.ended_on IS NULL), \
+             (SELECT COUNT(*) FROM inservice_reports ir WHERE ir.tenant_id = $1 AND ir.member_id = $2 AND ir.returned_on IS NULL), \
+             (SELECT MAX(cc.ended_on) FROM mobility_cards cc WHERE cc.tenant_id = $1 AND cc.member_id = $2 AND cc.direction = 'out')",
+            args![tenant, member],
+        )
+        .await?;
+    Ok(Facts { open_out: row.0, last_contact: row.1, open_in: row.2 > 0, open_report: row.3 > 0, last_return: row.4 })
+}
+
+/// Where a member stands now.
+pub async fn standing_of(db: &Db, tenant: i64, member: MemberId) -> Result<Standing, StoreError> {
+    Ok(mb::standing(&facts(&mut db.conn(), tenant, member.get()).await?, today()))
+}
+
+/// A card the caller reads, with its contacts and the other side of its pairing.
+pub async fn card(db: &Db, p: &Principal, id: CardId) -> Result<CardView, StoreError> {
+    let owner = p.access(Capability::ReadRegistry)?.target(&mut db.conn(), id).await?;
+    let mut c = db.conn();
+    let card = card_row(&mut c, owner.tenant_id, id.get()).await?;
+    let contacts = c
+        .all(
+            "SELECT x.id, x.on_date, x.channel, x.note, COALESCE(u.display_name, '') AS recorded_by_name \
+             FROM mobility_contacts x LEFT JOIN users u ON u.id = x.recorded_by WHERE x.tenant_id = $1 AND x.card_id = $2 \
+             ORDER BY x.on_date DESC, x.id DESC",
+            args![owner.tenant_id, id.get()],
+        )
+        .await?;
+    const SIDE: &str = "SELECT o.name AS org_name, c.card_no, c.started_on, c.ended_on FROM mobility_cards c \
+        JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id";
+    let paired: Option<PairedSide> = match card.paired_id {
+        Some(out) => {
+            c.opt(&format!("{SIDE} WHERE c.tenant_id = $1 AND c.id = $2"), args![owner.tenant_id, out]).await?
+        }
+        None => {
+            c.opt(
+                &format!("{SIDE} WHERE c.tenant_id = $1 AND c.paired_id = $2 ORDER BY c.id DESC LIMIT 1"),
+                args![owner.tenant_id, id.get()],
+            )
+            .await?
+        }
+    };
+    let st = mb::standing(&facts(&mut c, owner.tenant_id, card.member_id).await?, today());
+    Ok(CardView { card, contacts, paired, standing: st.code().into(), standing_label: st.label().into() })
+}
+
+/// Record an outflow or an inflow card.
+pub async fn record(db: &Db, p: &Principal, raw: &RawCard) -> Result<Card, StoreError> {
+    let access = p.access(CAP)?;
+    let today = today();
+    let dir = Direction::parse("direction", raw.direction.as_deref().unwrap_or("").trim())?;
+    let mut e = Invalid::default();
+    let member = e.check(redcell_domain::input::id_ref::<MemberId>("member_id", &raw.member_id, false)).flatten();
+    let org = e.check(redcell_domain::input::id_ref::<OrgId>("org_id", &raw.org_id, false)).flatten();
+    let terms = match mb::card_terms(
+        raw.card_no.as_deref().unwrap_or(""),
+        raw.place.as_deref().unwrap_or(""),
+        raw.reason.as_deref().unwrap_or(""),
+        &raw.started_on,
+        &raw.expected_until,
+        raw.channel.as_deref().unwrap_or(""),
+        raw.other_org.as_deref().unwrap_or(""),
+        today,
+    ) {
+        Ok(t) => Some(t),
+        Err(x) => {
+            e.0.extend(x.0);
+            None
+        }
+    };
+    let paired_no = raw.paired_card_no.as_deref().map(str::trim).filter(|x| !x.is_empty()).map(str::to_uppercase);
+    match (dir, member, &paired_no) {
+        (Direction::Out, None, _) => e.push(FieldError::new("member_id", "required", "请选择流出的党员")),
+        (Direction::In, None, None) => {
+            e.push(FieldError::new("member_id", "required", "请选择本组织的党员，或填写其流出登记卡号和身份证号"))
+        }
+        (Direction::In, _, _) if org.is_none() => e.push(FieldError::new("org_id", "required", "请选择接收的组织")),
+        _ => {}
+    }
+    let id_number = match (&paired_no, member) {
+        (Some(_), None) => match IdNumber::parse(raw.id_number.as_deref().unwrap_or("")) {
+            Ok(x) => Some(x),
+            Err(x) => {
+                e.push(x.on("id_number"));
+                None
+            }
+        },
+        _ => None,
+    };
+    e.into_result()?;
+    let terms = terms.ok_or_else(|| StoreError::Internal("card terms".into()))?;
+    let mut tx = db.begin().await?;
+    // The member, the organisation keeping the card, and the outflow card received.
+    let (member_id, keeper, paired_id) = match dir {
+        Direction::Out => {
+            let m = member.ok_or_else(|| StoreError::Internal("member".into()))?;
+            let owner = access.reference(&mut tx, m, "member_id").await?;
+            (m.get(), owner.org_id, None)
+        }
+        Direction::In => {
+            let o = org.ok_or_else(|| StoreError::Internal("org".into()))?;
+            let keeper = access.org_ref(&mut tx, o, "org_id").await?;
+            match (member, paired_no.as_deref(), id_number) {
+                (Some(m), _, _) => {
+                    access.reference(&mut tx, m, "member_id").await?;
+                    (m.get(), keeper.id, None)
+                }
+                (None, Some(no), Some(idn)) => {
+                    let found: Option<(i64, i64, String, i64, Option<NaiveDate>)> = tx
+                        .opt(
+                            "SELECT c.id, c.member_id, r.id_number, c.org_id, c.ended_on FROM mobility_cards c \
+                             JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
+                             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                             WHERE c.tenant_id = $1 AND c.card_no = $2 AND c.direction = 'out'",
+                            args![p.tenant_id, no],
+                        )
+                        .await?;
+                    let (card, m, their_id, their_org, ended) = found.ok_or_else(|| {
+                        FieldError::new("paired_card_no", "not_found", "没有这张流出登记卡（请核对卡号）")
+                    })?;
+                    if their_id != idn.as_str() {
+                        return Err(FieldError::new("id_number", "mismatch", "与流出登记卡上的党员不是同一人").into());
+                    }
+                    if ended.is_some() {
+                        return Err(FieldError::new("paired_card_no", "ended", "这张流出登记卡已结束").into());
+                    }
+                    if their_org == keeper.id {
+                        return Err(FieldError::new("org_id", "same", "流出和流入不能是同一个组织").into());
+                    }
+                    (m, keeper.id, Some(card))
+                }
+                _ => return Err(StoreError::Internal("inflow input".into())),
+            }
+        }
+    };
+    // One writer per member: the open-card checks see every card.
+    tx.exec(
+        "UPDATE members SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2",
+        args![p.tenant_id, member_id],
+    )
+    .await?;
+    let open: Option<(String, String)> = tx
+        .opt(
+            "SELECT c.card_no, o.name FROM mobility_cards c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id \
+             WHERE c.tenant_id = $1 AND c.member_id = $2 AND c.direction = $3 AND c.ended_on IS NULL",
+            args![p.tenant_id, member_id, dir.code()],
+        )
+        .await?;
+    if let Some((no, at)) = open {
+        let field = if paired_id.is_some() { "paired_card_no" } else { "member_id" };
+        let why = format!("这名党员已有未结束的{}登记卡（{no}，{at}），结束后才能再登记", dir.label());
+        return Err(FieldError::new(field, "open", why).into());
+    }
+    if let Some(out) = paired_id {
+        let taken: Option<(String,)> = tx
+            .opt(
+                "SELECT o.name FROM mobility_cards c JOIN orgs o ON o.tenant_id = c.tenant_id AND o.id = c.org_id \
+                 WHERE c.tenant_id = $1 AND c.paired_id = $2 AND c.ended_on IS NULL",
+                args![p.tenant_id, out],
+            )
+            .await?;
+        if let Some((at,)) = taken {
+            return Err(FieldError::new("paired_card_no", "paired", format!("已由{at}接收")).into());
+        }
+    }
+    let dup = tx.int(
+        "SELECT COUNT(*) FROM mobility_cards WHERE tenant_id = $1 AND card_no = $2",
+        args![p.tenant_id, terms.card_no.clone()],
+    );
+    if dup.await? > 0 {
+        return Err(FieldError::new("card_no", "duplicate", "卡号已被使用").into());
+    }
+    let now = Utc::now();
+    let id = tx
+        .int(
+            "INSERT INTO mobility_cards (tenant_id, org_id, member_id, direction, card_no, place, reason, started_on, \
+             expected_until, channel, other_org, paired_id, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
+            args![
+                p.tenant_id,
+                keeper,
+                member_id,
+                dir.code(),
+                terms.card_no,
+                terms.place,
+                terms.reason,
+                terms.started_on,
+                terms.expected_until,
+                terms.channel,
+                terms.other_org,
+                paired_id,
+                p.user_id,
+                now
+            ],
+        )
+        .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Create,
+        "mobility_card",
+        "mobility_cards",
+        p.tenant_id,
+        id,
+        None,
+    )
+    .await?;
+    let out = card_row(&mut tx, p.tenant_id, id).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A card the caller may record on, still open.
+async fn open_card(tx: &mut crate::db::Tx, p: &Principal, id: CardId) -> Result<Card, StoreError> {
+    let owner = p.access(CAP)?.target(tx, id).await?;
+    let card = card_row(tx, owner.tenant_id, id.get()).await?;
+    if !card.is_open() {
+        return Err(FieldError::new("card", "ended", "这张登记卡已结束").into());
+    }
+    Ok(card)
+}
+
+/// Record a contact with the member while the card is open.
+pub async fn add_contact(db: &Db, p: &Principal, id: CardId, raw: &RawContact) -> Result<i64, StoreError> {
+    let mut e = Invalid::default();
+    let on = e.check(redcell_domain::text::past_date("on_date", &raw.on_date, today()));
+    let channel = e.check(Channel::parse("channel", raw.channel.as_deref().unwrap_or("").trim()));
+    let note = e.check(Text::parse("note", raw.note.as_deref().unwrap_or(""), 200));
+    e.into_result()?;
+    let (Some(on), Some(channel)) = (on, channel) else { return Err(StoreError::Internal("contact input".into())) };
+    let mut tx = db.begin().await?;
+    let card = open_card(&mut tx, p, id).await?;
+    if on < card.started_on {
+        return Err(FieldError::new("on_date", "order", format!("不能早于登记卡开始的 {}", card.started_on)).into());
+    }
+    let cid = tx
+        .int(
+            "INSERT INTO mobility_contacts (tenant_id, org_id, card_id, member_id, on_date, channel, note, recorded_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            args![
+                p.tenant_id,
+                card.org_id,
+                card.id,
+                card.member_id,
+                on,
+                channel.code(),
+                note.map(Text::into_string).unwrap_or_default(),
+                p.user_id,
+                Utc::now()
+            ],
+        )
+        .await?;
+    audit::record(&mut tx, p.tenant_id, Some(p.user_id), "mobility_contact", "mobility_card", Some(card.id), "")
+        .await?;
+    tx.commit().await?;
+    Ok(cid)
+}
+
+/// End a card: the member came back (outflow) or left again (inflow).
+pub async fn end(db: &Db, p: &Principal, id: CardId, raw: &RawEnd) -> Result<Card, StoreError> {
+    let mut e = Invalid::default();
+    let on = e.check(redcell_domain::text::past_date("ended_on", &raw.ended_on, today()));
+    let reason = e.check(Text::required("reason", raw.reason.as_deref().unwrap_or(""), 100));
+    e.into_result()?;
+    let (Some(on), Some(reason)) = (on, reason) else { return Err(StoreError::Internal("end input".into())) };
+    let mut tx = db.begin().await?;
+    let card = open_card(&mut tx, p, id).await?;
+    if on < card.started_on {
+        return Err(FieldError::new("ended_on", "order", format!("不能早于登记卡开始的 {}", card.started_on)).into());
+    }
+    let before = audit::snapshot(&mut tx, "mobility_cards", p.tenant_id, card.id).await?;
+    tx.exec(
+        "UPDATE mobility_cards SET ended_on = $1, end_reason = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
+        args![on, reason.into_string(), Utc::now(), p.tenant_id, card.id],
+    )
+    .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "mobility_card",
+        "mobility_cards",
+        p.tenant_id,
+        card.id,
+        before,
+    )
+    .await?;
+    let out = card_row(&mut tx, p.tenant_id, card.id).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A member's facts, one row per member (open outflow card joined; at most one is open).
+const FACTS_SELECT: &str = "SELECT m.id, r.name, o.name AS org_name, oc.id AS out_card, oc.started_on AS left_on, oc.place, \
+    (SELECT MAX(x.on_date) FROM mobility_contacts x WHERE x.tenant_id = oc.tenant_id AND x.card_id = oc.id) AS last_contact, \
+    (SELECT COUNT(*) FROM mobility_cards ic WHERE ic.tenant_id = m.tenant_id AND ic.member_id = m.id AND ic.direction = 'in' \
+    AND ic.ended_on IS NULL) AS open_in, \
+    (SELECT COUNT(*) FROM inservice_reports ir WHERE ir.tenant_id = m.tenant_id AND ir.member_id = m.id AND ir.returned_on IS NULL) AS open_report, \
+    (SELECT MAX(cc.ended_on) FROM mobility_cards cc WHERE cc.tenant_id = m.tenant_id AND cc.member_id = m.id AND cc.direction = 'out') AS last_return \
+    FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+    JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
+    LEFT JOIN mobility_cards oc ON oc.tenant_id = m.tenant_id AND oc.member_id = m.id AND oc.direction = 'out' AND oc.ended_on IS NULL";
+
+fn line(r: FactsRow, today: NaiveDate) -> RosterLine {
+    let f = Facts {
+        open_out: r.left_on,
+        last_contact: r.last_contact,
+        open_in: r.open_in > 0,
+        open_report: r.open_report > 0,
+        last_return: r.last_return,
+    };
+    let st = mb::standing(&f, today);
+    RosterLine {
+        member_id: r.id,
+        name: r.name,
+        org_name: r.org_name,
+        standing: st.code().into(),
+        standing_label: st.label().into(),
+        card_id: r.out_card,
+        place: r.place,
+        since: r.left_on,
+        last_contact: r.last_contact,
+    }
+}
+
+/// The three rosters of an organisation's subtree: its members by standing,
+/// and the members of other organisations it received (inflow cards it keeps).
+pub async fn rosters(db: &Db, p: &Principal, org_id: OrgId, roster: Option<&str>) -> Result<Rosters, StoreError> {
+    let which = match roster.map(str::trim).filter(|x| !x.is_empty()) {
+        None => Roster::Mobile,
+        Some(x) => Roster::parse("roster", x)?,
+    };
+    let access = p.access(Capability::ReadRegistry)?;
+    let org = access.org(&mut db.conn(), org_id).await?;
+    let today = today();
+    let mut a = args![];
+    let u = org.under("m", &mut a);
+    let rows: Vec<FactsRow> = db.all(&format!("{FACTS_SELECT} WHERE {u} ORDER BY o.path, r.name, m.id"), a).await?;
+    let mut lines: Vec<RosterLine> = rows.into_iter().map(|r| line(r, today)).collect();
+    // Received from elsewhere: the inflow cards this subtree keeps for members
+    // of other organisations, named with the organisation that received them
+    // (where they came from is the card's own `place`).
+    let mut a = args![];
+    let u = org.under("c", &mut a);
+    let mu = org.under("m", &mut a);
+    let received: Vec<(i64, String, String, i64, NaiveDate, String)> = db
+        .all(
+            &format!(
+                "SELECT m.id, r.name, co.name, c.id, c.started_on, c.place FROM mobility_cards c \
+                 JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 JOIN orgs co ON co.tenant_id = c.tenant_id AND co.id = c.org_id \
+                 WHERE {u} AND c.direction = 'in' AND c.ended_on IS NULL AND NOT ({mu}) ORDER BY r.name, c.id"
+            ),
+            a,
+        )
+        .await?;
+    for (member_id, name, org_name, card, since, place) in received {
+        lines.push(RosterLine {
+            member_id,
+            name,
+            org_name,
+            standing: Standing::FlowedIn.code().into(),
+            standing_label: Standing::FlowedIn.label().into(),
+            card_id: Some(card),
+            place: Some(place),
+            since: Some(since),
+            last_contact: None,
+        });
+    }
+    let on = |r: Roster| lines.iter().filter(|l| roster_of(l) == Some(r)).count();
+    let (self_managed, inservice, mobile) = (on(Roster::SelfManaged), on(Roster::Inservice), on(Roster::Mobile));
+    let lost = lines.iter().filter(|l| l.standing == Standing::LostContact.code()).count();
+    let lines = lines.into_iter().filter(|l| roster_of(l) == Some(which)).collect();
+    Ok(Rosters { org_id: org.id, roster: which.code().into(), self_managed, inservice, mobile, lost, lines })
+}
+
+fn roster_of(l: &RosterLine) -> Option<Roster> {
+    Standing::from_code(&l.standing).map(Standing::roster)
+}
+
+/// A member's cards, newest first (their history of moves), as far as the caller reads.
+pub async fn member_cards(db: &Db, p: &Principal, member: MemberId) -> Result<Vec<Card>, StoreError> {
+    let mut a = args![p.tenant_id, member.get()];
+    let read = p.scope(Capability::ReadRegistry).rows("c", &mut a);
+    db.all(
+        &format!(
+            "{SELECT} WHERE c.tenant_id = $1 AND c.member_id = $2 AND {read} ORDER BY c.started_on DESC, c.id DESC"
+        ),
+        a,
+    )
+    .await
+}
+
+// ---- export
+
+/// Filters of the rosters' export.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RosterFilter {
+    /// Members of this organisation and its subtree.
+    pub org_id: Option<OrgId>,
+}
+
+/// A member with the facts of their records, as the export reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FactsRow {
+    pub id: i64,
+    pub name: String,
+    pub org_name: String,
+    pub out_card: Option<i64>,
+    pub left_on: Option<NaiveDate>,
+    pub place: Option<String>,
+    pub last_contact: Option<NaiveDate>,
+    pub open_in: i64,
+    pub open_report: i64,
+    pub last_return: Option<NaiveDate>,
+}
+
+/// The three rosters in one file (三本名册): every member of the subtree with
+/// the roster they are on and where they stand.
+pub struct RosterList;
+
+impl Exportable for RosterList {
+    const CODE: &'static str = "mobility-rosters";
+    const LABEL: &'static str = "自管在职流动党员名册";
+    const TAG: &'static str = "mobility";
+    type Filter = RosterFilter;
+    type Row = FactsRow;
+    fn columns(_m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("姓名"),
+            Column::text("所在党组织"),
+            Column::text("名册"),
+            Column::text("状态"),
+            Column::text("流向"),
+            Column::date("流出日期"),
+            Column::date("最近联系"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, crate::db::Args)>, StoreError> {
+        let mut a = crate::db::Args::new();
+        let mut w = vec![q.scope(Capability::ReadRegistry).rows("m", &mut a)];
+        if let Some(o) = f.org_id {
+            w.push(scope::rows_under_id("m", q.tenant_id, o, &mut a));
+        }
+        Ok(Some((format!("{FACTS_SELECT} WHERE {} ORDER BY o.path, r.name, m.id", w.join(" AND ")), a)))
+    }
+    fn cells(r: &FactsRow, _m: Mask) -> Vec<String> {
+        let l = line(r.clone(), today());
+        let roster = roster_of(&l).map(|x| x.label()).unwrap_or("");
+        vec![
+            l.name,
+            l.org_name,
+            roster.to_string(),
+            l.standing_label,
+            l.place.unwrap_or_default(),
+            l.since.map(|d| d.to_string()).unwrap_or_default(),
+            l.last_contact.map(|d| d.to_string()).unwrap_or_default(),
+        ]
+    }
+}
+
+/// The mobile members' exportable lists.
+pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
+    vec![&RosterList]
+}
+
+// ---- the demo district
+
+/// Every community's members living away: the members registered as 流动党员
+/// (or, failing those, the first members) get outflow cards — one in touch
+/// (a contact every month), one silent for seven months (lost contact), one
+/// back home a month ago. The first community's member in touch is received
+/// by a branch of the second community (a paired inflow card).
+pub async fn seed_demo(tx: &mut crate::db::Tx, tenant: i64, by: i64, today: NaiveDate) -> Result<(), StoreError> {
+    let communities: Vec<(i64, String)> = tx
+        .all(
+            "SELECT id, path FROM orgs WHERE tenant_id = $1 AND kind IN ('community_committee', 'village_general_branch') \
+             ORDER BY id",
+            args![tenant],
+        )
+        .await?;
+    let now = Utc::now();
+    let days = chrono::Duration::days;
+    let places = [("广东省深圳市宝安区", "外出务工"), ("浙江省杭州市余杭区", "经商"), ("江苏省苏州市工业园区", "务工")];
+    let mut first_out: Option<(i64, String)> = None;
+    for (ci, (community, path)) in communities.iter().enumerate() {
+        let members: Vec<(i64, i64)> = tx
+            .all(
+                "SELECT m.id, m.org_id FROM members m JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
+                 WHERE m.tenant_id = $1 AND o.path LIKE $2 \
+                 AND NOT EXISTS (SELECT 1 FROM inservice_reports x WHERE x.tenant_id = m.tenant_id AND x.member_id = m.id) \
+                 AND NOT EXISTS (SELECT 1 FROM duty_member_accounts a WHERE a.tenant_id = m.tenant_id AND a.member_id = m.id) \
+                 ORDER BY m.category = 'mobile' DESC, m.id LIMIT 3",
+                args![tenant, format!("{path}%")],
+            )
+            .await?;
+        for (i, (member, org)) in members.into_iter().enumerate() {
+            let (place, reason) = places[i % places.len()];
+            let started = today - days([120, 300, 200][i]);
+            let ended = (i == 2).then(|| today - days(30));
+            let no = format!("LC{community}-{:02}", i + 1);
+            let id = tx
+                .int(
+                    "INSERT INTO mobility_cards (tenant_id, org_id, member_id, direction, card_no, place, reason, started_on, \
+                     expected_until, channel, other_org, ended_on, end_reason, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, 'out', $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12, $13, $13) RETURNING id",
+                    args![
+                        tenant,
+                        org,
+                        member,
+                        no.clone(),
+                        place,
+                        reason,
+                        started,
+                        Some(started + days(365)),
+                        "电话、支部流动党员微信群",
+                        ended,
+                        ended.map(|_| "返回本社区居住".to_string()),
+                        by,
+                        now
+                    ],
+                )
+                .await?;
+            // In touch: a call or a chat every month; silent: one call a week after leaving.
+            let contacts: Vec<NaiveDate> = match i {
+                0 => (0..4).map(|k| today - days(10 + 30 * k)).collect(),
+                1 => vec![started + days(7)],
+                _ => vec![started + days(20), started + days(90)],
+            };
+            for (k, on) in contacts.into_iter().enumerate() {
+                let channel = if k % 2 == 0 { Channel::Call } else { Channel::Group };
+                tx.exec(
+                    "INSERT INTO mobility_contacts (tenant_id, org_id, card_id, member_id, on_date, channel, note, recorded_by, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    args![tenant, org, id, member, on, channel.code(), "了解工作生活近况，提醒按时交纳党费", by, now],
+                )
+                .await?;
+            }
+            if ci == 0 && i == 0 {
+                first_out = Some((id, no));
+            }
+        }
+        if ci == 1
+            && let Some((out, no)) = &first_out
+        {
+            // The second community's first branch received the first community's member.
+            let received: Option<(i64, i64, NaiveDate)> = tx
+                .opt(
+                    "SELECT b.id, c.member_id, c.started_on FROM mobility_cards c, orgs b WHERE c.tenant_id = $1 AND c.id = $2 \
+                     AND b.tenant_id = $1 AND b.parent_id = $3 ORDER BY b.id LIMIT 1",
+                    args![tenant, *out, *community],
+                )
+                .await?;
+            if let Some((branch, member, started)) = received {
+                tx.exec(
+                    "INSERT INTO mobility_cards (tenant_id, org_id, member_id, direction, card_no, place, reason, started_on, \
+                     channel, other_org, paired_id, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, 'in', $4, $5, $6, $7, $8, NULL, $9, $10, $11, $11)",
+                    args![
+                        tenant,
+                        branch,
+                        member,
+                        no.replacen("LC", "LR", 1),
+                        "本街道另一社区",
+                        "来本社区务工",
+                        started + days(3),
+                        "电话",
+                        *out,
+                        by,
+                        now
+                    ],
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! Mobile members: a member flows out with a card, contact is kept, another
+//! branch receives them by the card's number and their ID number (the wrong
+//! person refused), the rosters follow, a long silence shows as lost
+//! contact, the member comes back. Bad input is named by field and writes
+//! nothing. Runs on SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
+//! `cargo test -p redcell-store --test mobility`.
+
+use redcell_domain::mobility::{CardId, Standing};
+use redcell_store::mobility::{self as mb, RawCard, RawContact, RawEnd};
+use redcell_store::{Db, args};
+use redcell_testkit::store::*;
+
+stories!(a_member_flows_out_is_received_and_comes_back, bad_cards_are_named);
+
+async fn count(db: &Db, table: &str) -> i64 {
+    db.int(&format!("SELECT COUNT(*) FROM {table}"), redcell_store::Args::new()).await.unwrap()
+}
+
+fn outflow(member: impl std::fmt::Display, no: &str) -> RawCard {
+    RawCard {
+        direction: s("out"),
+        member_id: s(member),
+        card_no: s(no),
+        place: s("广东省深圳市"),
+        reason: s("外出务工"),
+        started_on: s(today() - chrono::Duration::days(30)),
+        channel: s("微信群：幸福社区流动党员群"),
+        ..RawCard::default()
+    }
+}
+
+async fn a_member_flows_out_is_received_and_comes_back(db: Db) {
+    let t = tenant(&db).await;
+    let zhang = t.members[0].id; // B1, under C1
+    let before = mb::rosters(&db, &t.admin, t.c1.id, Some("mobile")).await.unwrap();
+    assert_eq!(before.mobile, 0);
+
+    // The branch records the outflow card; the member is on the mobile roster.
+    let out = mb::record(&db, &t.sec, &outflow(zhang, "lc-2026-001")).await.unwrap();
+    assert_eq!((out.card_no.as_str(), out.org_id), ("LC-2026-001", t.b1.id.get()));
+    assert_eq!(mb::standing_of(&db, t.root.id.get(), zhang).await.unwrap(), Standing::FlowedOut);
+    let r = mb::rosters(&db, &t.admin, t.c1.id, Some("mobile")).await.unwrap();
+    assert_eq!(r.lines.iter().map(|l| l.member_id).collect::<Vec<_>>(), vec![zhang.get()]);
+    assert_eq!(r.mobile, 1);
+    // A second open outflow card is refused naming the member.
+    assert_invalid(mb::record(&db, &t.sec, &outflow(zhang, "LC-2026-002")).await, "member_id");
+
+    // Contact is kept.
+    let call = RawContact { on_date: None, channel: s("call"), note: s("电话问候，近况良好") };
+    mb::add_contact(&db, &t.sec, CardId::new(out.id), &call).await.unwrap();
+    let view = mb::card(&db, &t.sec, CardId::new(out.id)).await.unwrap();
+    assert_eq!(view.contacts.len(), 1);
+    assert_eq!(view.standing, "out");
+
+    // Branch 2 receives the member by the card's number and their ID number; the wrong person is refused.
+    let inflow = |id_number: &str| RawCard {
+        direction: s("in"),
+        org_id: s(t.b2.id),
+        paired_card_no: s("lc-2026-001"),
+        id_number: s(id_number),
+        card_no: s("LR-2026-001"),
+        place: s("幸福社区第一街坊党支部"),
+        reason: s("来本社区务工"),
+        channel: s("电话"),
+        ..RawCard::default()
+    };
+    let before = count(&db, "mobility_cards").await;
+    assert_invalid(mb::record(&db, &t.admin, &inflow(&t.id_numbers[3])).await, "id_number");
+    assert_eq!(count(&db, "mobility_cards").await, before, "nothing written");
+    let received = mb::record(&db, &t.admin, &inflow(&t.id_numbers[0])).await.unwrap();
+    assert_eq!((received.member_id, received.paired_id), (zhang.get(), Some(out.id)));
+    // Both sides see the pairing, and no more of it.
+    let sent = mb::card(&db, &t.sec, CardId::new(out.id)).await.unwrap();
+    assert_eq!(sent.paired.as_ref().map(|x| x.card_no.as_str()), Some("LR-2026-001"));
+    let got = mb::card(&db, &t.admin, CardId::new(received.id)).await.unwrap();
+    assert_eq!(got.paired.as_ref().map(|x| x.card_no.as_str()), Some("LC-2026-001"));
+    // The branch secretary of B1 cannot open B2's card.
+    assert_refused(mb::card(&db, &t.sec, CardId::new(received.id)).await);
+    // B2's mobile roster lists the member received from B1.
+    let r2 = mb::rosters(&db, &t.admin, t.b2.id, Some("mobile")).await.unwrap();
+    assert!(r2.lines.iter().any(|l| l.member_id == zhang.get() && l.standing == "in"), "{:?}", r2.lines);
+    // A second inflow for the same card is refused.
+    let again = RawCard { card_no: s("LR-2026-002"), org_id: s(t.b3.id), ..inflow(&t.id_numbers[0]) };
+    assert_invalid(mb::record(&db, &t.admin, &again).await, "paired_card_no");
+
+    // Six months of silence: lost contact, still on the mobile roster.
+    db.exec(
+        "UPDATE mobility_cards SET started_on = $1 WHERE id = $2",
+        args![today() - chrono::Duration::days(400), out.id],
+    )
+    .await
+    .unwrap();
+    db.exec("UPDATE mobility_contacts SET on_date = $1", args![today() - chrono::Duration::days(200)]).await.unwrap();
+    let r = mb::rosters(&db, &t.admin, t.c1.id, Some("mobile")).await.unwrap();
+    assert_eq!((r.lost, r.lines[0].standing.as_str()), (1, "lost"));
+
+    // The member comes back: the card ends, the member is self-managed (returned) again.
+    let back = RawEnd { ended_on: None, reason: s("返回本社区居住") };
+    mb::end(&db, &t.admin, CardId::new(received.id), &back).await.unwrap();
+    mb::end(&db, &t.sec, CardId::new(out.id), &back).await.unwrap();
+    assert_invalid(mb::end(&db, &t.sec, CardId::new(out.id), &back).await, "card");
+    assert_eq!(mb::standing_of(&db, t.root.id.get(), zhang).await.unwrap(), Standing::Returned);
+    let r = mb::rosters(&db, &t.admin, t.c1.id, Some("self")).await.unwrap();
+    assert!(r.lines.iter().any(|l| l.member_id == zhang.get() && l.standing == "returned"));
+    assert_eq!(r.mobile, 0);
+    let history = mb::member_cards(&db, &t.admin, zhang).await.unwrap();
+    assert_eq!(history.len(), 2);
+}
+
+async fn bad_cards_are_named(db: Db) {
+    let t = tenant(&db).await;
+    let before = count(&db, "mobility_cards").await;
+    let bad = RawCard {
+        direction: s("out"),
+        member_id: s(t.members[0].id),
+        card_no: s("卡号"),
+        place: s(""),
+        reason: s("务工"),
+        started_on: s(today() + chrono::Duration::days(3)),
+        channel: s(""),
+        ..RawCard::default()
+    };
+    let e = assert_invalid(mb::record(&db, &t.sec, &bad).await, "card_no");
+    for f in ["place", "started_on", "channel"] {
+        assert!(fields(&e).iter().any(|x| x == f), "{f}: {e:?}");
+    }
+    assert_invalid(mb::record(&db, &t.sec, &RawCard { direction: s("sideways"), ..bad.clone() }).await, "direction");
+    // Another branch's member is out of a branch secretary's scope.
+    assert_refused(mb::record(&db, &t.sec, &outflow(t.members[2].id, "LC-9")).await);
+    // An inflow with neither a member nor a card.
+    let inflow = RawCard { direction: s("in"), org_id: s(t.b1.id), ..outflow("", "LR-9") };
+    assert_invalid(mb::record(&db, &t.sec, &RawCard { member_id: None, ..inflow }).await, "member_id");
+    // Card numbers are unique.
+    mb::record(&db, &t.sec, &outflow(t.members[0].id, "LC-1")).await.unwrap();
+    assert_invalid(mb::record(&db, &t.sec, &outflow(t.members[1].id, "lc-1")).await, "card_no");
+    // A contact before the card started, and one on a bad channel.
+    let id: i64 =
+        db.int("SELECT id FROM mobility_cards WHERE card_no = 'LC-1'", redcell_store::Args::new()).await.unwrap();
+    let early = RawContact { on_date: s(today() - chrono::Duration::days(365)), channel: s("call"), note: None };
+    assert_invalid(mb::add_contact(&db, &t.sec, CardId::new(id), &early).await, "on_date");
+    let odd = RawContact { on_date: None, channel: s("pigeon"), note: None };
+    assert_invalid(mb::add_contact(&db, &t.sec, CardId::new(id), &odd).await, "channel");
+    assert_eq!(count(&db, "mobility_cards").await, before + 1);
+    assert_eq!(count(&db, "mobility_contacts").await, 0);
+}

@@ -1,0 +1,358 @@
+//! Mobile members (流动党员) on the web: an organisation's three rosters
+//! (自管, 在职, 流动) with the outflow and inflow forms, and a card's page
+//! (the contact kept, the pairing with the other side, ending it). JSON under
+//! `/api/v1/mobility`.
+
+use crate::Shared;
+use crate::api::Q;
+use crate::auth::{ApiUser, PageUser};
+use crate::care::options;
+use crate::coverage::pages::{Choice, choices_for, pick_field};
+use crate::error::{ApiResult, ErrorBody};
+use crate::form::FormData;
+use crate::kit::{ApiJson, CsrfForm, Errors, Surface, gates};
+use crate::pages::{Nav, PageResult, render_status};
+use crate::registry::pages::{Crumbs, org_crumbs};
+use crate::requests::flash_to;
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use redcell_domain::mobility::{CardId, Channel, Roster};
+use redcell_domain::{Capability, OrgId};
+use redcell_store::coverage::pick::PickKind;
+use redcell_store::mobility::{self as mb, Card, CardView, RawCard, RawContact, RawEnd, RosterList, Rosters};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::routes;
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RosterQuery {
+    /// The organisation (its subtree); default: the caller's highest (API only).
+    pub org_id: Option<i64>,
+    /// `self` (自管), `inservice` (在职) or `mobile` (流动, the default).
+    pub roster: Option<String>,
+    #[serde(skip)]
+    #[param(ignore)]
+    pub flash: Option<String>,
+}
+
+/// Which form the errors belong to.
+#[derive(Default, PartialEq, Clone, Copy)]
+enum Form {
+    #[default]
+    None,
+    Out,
+    In,
+}
+
+#[derive(Template)]
+#[template(path = "mobility.html")]
+struct RostersPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org_id: i64,
+    r: Rosters,
+    can_edit: bool,
+    csrf: String,
+    flash: Option<String>,
+    form: Form,
+    values: FormData,
+    errs: Errors,
+    choices: Vec<Choice>,
+    exports: Vec<crate::export::ExportLink>,
+}
+
+impl RostersPage {
+    fn val(&self, name: &str) -> &str {
+        self.values.get(name).unwrap_or("")
+    }
+    fn choices(&self, field: &str) -> Option<&Choice> {
+        choices_for(&self.choices, field)
+    }
+    /// The errors of the form `f` (none for the other).
+    fn errs_of(&self, f: &str) -> Errors {
+        let on = matches!((self.form, f), (Form::Out, "out") | (Form::In, "in"));
+        if on { self.errs.clone() } else { Errors::none() }
+    }
+    fn tabs(&self) -> Vec<(&'static str, &'static str, usize)> {
+        Roster::ALL
+            .iter()
+            .map(|r| {
+                let n = match r {
+                    Roster::SelfManaged => self.r.self_managed,
+                    Roster::Inservice => self.r.inservice,
+                    Roster::Mobile => self.r.mobile,
+                };
+                (r.code(), r.label(), n)
+            })
+            .collect()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn rosters_view(
+    s: &Shared,
+    u: &PageUser,
+    org: OrgId,
+    roster: Option<&str>,
+    flash: Option<String>,
+    form: Form,
+    values: FormData,
+    errs: Errors,
+    choices: Vec<Choice>,
+) -> PageResult {
+    let r = mb::rosters(&s.db, &u.p, org, roster).await?;
+    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
+    crumbs.push((format!("/orgs/{org}/mobility"), "党员名册".into()));
+    let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    let exports = if crate::export::may_export_at(&u.p, &o.org_path()) {
+        vec![crate::export::link::<RosterList>("三本名册", &[("org_id", org.to_string())])]
+    } else {
+        vec![]
+    };
+    Ok(render_status(
+        errs.status(),
+        &RostersPage {
+            nav: Nav::of(u),
+            crumbs,
+            org_id: org.get(),
+            r,
+            can_edit: u.p.holds_at(Capability::EditRegistry, &o.org_path()),
+            csrf: u.csrf.clone(),
+            flash,
+            form,
+            values,
+            errs,
+            choices,
+            exports,
+        },
+    ))
+}
+
+async fn rosters_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(org): Path<OrgId>,
+    Query(q): Query<RosterQuery>,
+) -> PageResult {
+    rosters_view(&s, &u, org, q.roster.as_deref(), q.flash, Form::None, FormData(vec![]), Errors::none(), vec![]).await
+}
+
+async fn record(s: &Shared, u: &PageUser, org: OrgId, f: FormData, form: Form) -> PageResult {
+    let mut raw: RawCard = f.to_raw(&[]);
+    raw.direction = Some(if form == Form::Out { "out" } else { "in" }.into());
+    raw.org_id = Some(org.to_string());
+    let mut picked = Vec::new();
+    let mut choices = Vec::new();
+    if f.get("member_id").is_some_and(|v| !v.trim().is_empty()) || f.get("_pick_member_id").is_some() {
+        pick_field(
+            &s.db,
+            &u.p,
+            &f,
+            "member_id",
+            PickKind::Member,
+            org.get(),
+            &mut raw.member_id,
+            &mut picked,
+            &mut choices,
+        )
+        .await?;
+    } else {
+        raw.member_id = None;
+    }
+    let r = if picked.is_empty() {
+        mb::record(&s.db, &u.p, &raw).await
+    } else {
+        Err(redcell_store::StoreError::Invalid(redcell_domain::Invalid(picked)))
+    };
+    match r {
+        Ok(c) => {
+            Ok(flash_to(&format!("/mobility/cards/{}", c.id), &format!("{}登记卡已登记", c.direction_label()), false))
+        }
+        Err(e) => rosters_view(s, u, org, Some("mobile"), None, form, f, Errors::of(e)?, choices).await,
+    }
+}
+
+async fn record_out(u: PageUser, State(s): State<Shared>, Path(org): Path<OrgId>, CsrfForm(f): CsrfForm) -> PageResult {
+    record(&s, &u, org, f, Form::Out).await
+}
+
+async fn record_in(u: PageUser, State(s): State<Shared>, Path(org): Path<OrgId>, CsrfForm(f): CsrfForm) -> PageResult {
+    record(&s, &u, org, f, Form::In).await
+}
+
+// ---- a card
+
+#[derive(Template)]
+#[template(path = "mobility_card.html")]
+struct CardPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    v: CardView,
+    can_edit: bool,
+    csrf: String,
+    flash: Option<String>,
+    /// `contact` or `end`: the form the errors belong to.
+    form: &'static str,
+    values: FormData,
+    errs: Errors,
+    channels: Vec<(String, String)>,
+}
+
+impl CardPage {
+    fn val(&self, name: &str) -> &str {
+        self.values.get(name).unwrap_or("")
+    }
+    fn errs_of(&self, f: &str) -> Errors {
+        if self.form == f { self.errs.clone() } else { Errors::none() }
+    }
+}
+
+async fn card_view(
+    s: &Shared,
+    u: &PageUser,
+    id: CardId,
+    flash: Option<String>,
+    form: &'static str,
+    values: FormData,
+    errs: Errors,
+) -> PageResult {
+    let v = mb::card(&s.db, &u.p, id).await?;
+    let org = OrgId::new(v.card.org_id);
+    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
+    crumbs.push((format!("/orgs/{org}/mobility"), "党员名册".into()));
+    crumbs.push((format!("/mobility/cards/{id}"), format!("{}登记卡 {}", v.card.direction_label(), v.card.card_no)));
+    let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    Ok(render_status(
+        errs.status(),
+        &CardPage {
+            nav: Nav::of(u),
+            crumbs,
+            v,
+            can_edit: u.p.holds_at(Capability::EditRegistry, &o.org_path()),
+            csrf: u.csrf.clone(),
+            flash,
+            form,
+            values,
+            errs,
+            channels: options(Channel::ALL, Channel::code, Channel::label),
+        },
+    ))
+}
+
+async fn card_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<CardId>,
+    Query(q): Query<crate::pages::FlashQuery>,
+) -> PageResult {
+    card_view(&s, &u, id, q.flash, "", FormData(vec![]), Errors::none()).await
+}
+
+async fn contact(u: PageUser, State(s): State<Shared>, Path(id): Path<CardId>, CsrfForm(f): CsrfForm) -> PageResult {
+    let raw: RawContact = f.to_raw(&[]);
+    match mb::add_contact(&s.db, &u.p, id, &raw).await {
+        Ok(_) => Ok(flash_to(&format!("/mobility/cards/{id}"), "联系已记录", false)),
+        Err(e) => card_view(&s, &u, id, None, "contact", f, Errors::of(e)?).await,
+    }
+}
+
+async fn end(u: PageUser, State(s): State<Shared>, Path(id): Path<CardId>, CsrfForm(f): CsrfForm) -> PageResult {
+    let raw: RawEnd = f.to_raw(&[]);
+    match mb::end(&s.db, &u.p, id, &raw).await {
+        Ok(_) => Ok(flash_to(&format!("/mobility/cards/{id}"), "登记卡已结束，记录保留", false)),
+        Err(e) => card_view(&s, &u, id, None, "end", f, Errors::of(e)?).await,
+    }
+}
+
+// ---- API
+
+/// The three rosters of an organisation's subtree: how many on each, and the lines of one.
+#[utoipa::path(get, path = "/api/v1/mobility/rosters", tag = "mobility", operation_id = "mobility_rosters",
+    params(RosterQuery),
+    responses((status = 200, body = Rosters), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_rosters(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<RosterQuery>,
+) -> ApiResult<Json<Rosters>> {
+    let org = redcell_store::coverage::org_or_home(&p, q.org_id)?;
+    Ok(Json(mb::rosters(&s.db, &p, OrgId::new(org), q.roster.as_deref()).await?))
+}
+
+/// Record an outflow card (the member's own organisation keeps it) or an inflow card.
+#[utoipa::path(post, path = "/api/v1/mobility/cards", tag = "mobility", operation_id = "mobility_record_card",
+    request_body = RawCard,
+    responses((status = 201, body = Card), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_record(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    ApiJson(raw): ApiJson<RawCard>,
+) -> ApiResult<(StatusCode, Json<Card>)> {
+    Ok((StatusCode::CREATED, Json(mb::record(&s.db, &p, &raw).await?)))
+}
+
+/// A card with its contacts and the other side of its pairing.
+#[utoipa::path(get, path = "/api/v1/mobility/cards/{id}", tag = "mobility", operation_id = "mobility_card",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CardView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_card(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<CardId>,
+) -> ApiResult<Json<CardView>> {
+    Ok(Json(mb::card(&s.db, &p, id).await?))
+}
+
+/// The id of the contact recorded.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ContactCreated {
+    pub id: i64,
+}
+
+/// Record a contact kept with the member while the card is open.
+#[utoipa::path(post, path = "/api/v1/mobility/cards/{id}/contacts", tag = "mobility", operation_id = "mobility_contact",
+    params(("id" = i64, Path)), request_body = RawContact,
+    responses((status = 201, body = ContactCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_contact(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<CardId>,
+    ApiJson(raw): ApiJson<RawContact>,
+) -> ApiResult<(StatusCode, Json<ContactCreated>)> {
+    Ok((StatusCode::CREATED, Json(ContactCreated { id: mb::add_contact(&s.db, &p, id, &raw).await? })))
+}
+
+/// End a card: the member came back, or left the receiving organisation.
+#[utoipa::path(post, path = "/api/v1/mobility/cards/{id}/end", tag = "mobility", operation_id = "mobility_end_card",
+    params(("id" = i64, Path)), request_body = RawEnd,
+    responses((status = 200, body = Card), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_end(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<CardId>,
+    ApiJson(raw): ApiJson<RawEnd>,
+) -> ApiResult<Json<Card>> {
+    Ok(Json(mb::end(&s.db, &p, id, &raw).await?))
+}
+
+pub fn mount(s: &mut Surface) {
+    s.get("/orgs/{id}/mobility", gates::READ, rosters_page)
+        .post("/orgs/{id}/mobility/out", gates::EDIT, record_out)
+        .post("/orgs/{id}/mobility/in", gates::EDIT, record_in)
+        .get("/mobility/cards/{id}", gates::READ, card_page)
+        .post("/mobility/cards/{id}/contacts", gates::EDIT, contact)
+        .post("/mobility/cards/{id}/end", gates::EDIT, end);
+    s.api(gates::READ, routes!(api_rosters))
+        .api(gates::EDIT, routes!(api_record))
+        .api(gates::READ, routes!(api_card))
+        .api(gates::EDIT, routes!(api_contact))
+        .api(gates::EDIT, routes!(api_end));
+    s.exports(mb::exports());
+}

@@ -1,0 +1,121 @@
+// Headless-Chromium story of mobile members on a phone (390×844): the
+// community opens its three rosters (the demo has members away, one silent
+// for months); a member leaves to work elsewhere — the outflow card is
+// refused with the missing field named, then recorded; a call is logged;
+// the member's page shows where they stand and their card; the member comes
+// back and is on the self-managed roster again, marked as returned. Every
+// page fits a 360 px screen.
+// Usage: BASE_URL=http://127.0.0.1:8080 RC_PASSWORD=... node mobility.mjs
+//   (the demo account sq01 shares RC_PASSWORD)
+import { chromium } from 'playwright-core';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.env.BASE_URL || 'http://127.0.0.1:8080';
+const password = process.env.RC_PASSWORD;
+if (!password) { console.error('RC_PASSWORD is required'); process.exit(2); }
+const out = new URL('./out/', import.meta.url).pathname;
+mkdirSync(out, { recursive: true });
+
+let passed = 0, failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) { passed++; console.log(`ok   ${name}`); }
+  else { failed++; console.log(`FAIL ${name} ${detail}`); }
+}
+const problems = [];
+const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'rc-chrome-')), {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
+});
+const page = ctx.pages()[0] || await ctx.newPage();
+page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
+page.on('pageerror', e => problems.push(String(e)));
+async function fits(name) {
+  await page.setViewportSize({ width: 360, height: 800 });
+  const ok = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  await page.setViewportSize({ width: 390, height: 844 });
+  check(`${name} fits a 360 px phone`, ok, page.url());
+}
+const submitIn = async selector => Promise.all([page.waitForNavigation(), page.click(selector)]);
+const text = async sel => ((await page.locator(sel).first().textContent().catch(() => '')) || '').trim();
+
+try {
+  await page.goto(base + '/login');
+  await page.fill('input[name=username]', 'sq01');
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.goto(base + '/care/mine');
+  const org = (page.url().match(/orgs\/(\d+)/) || [])[1];
+  check('the community account has an organisation', !!org, page.url());
+
+  // The mobile roster: the demo's members away, one silent for months.
+  await page.goto(`${base}/orgs/${org}`);
+  await Promise.all([page.waitForNavigation(), page.click('#mobility-link')]);
+  check('the rosters open on the mobile one', (await text('#roster-tabs [aria-current=page]')).startsWith('流动党员'));
+  check('members away are listed', (await page.locator('#roster li.card').count()) >= 2);
+  check('a member silent for six months is flagged', (await text('#lost-count')).includes('半年以上没有联系'));
+  await fits('the mobile roster');
+  await page.screenshot({ path: out + 'mobility-1-roster.png', fullPage: true });
+
+  // A member of the self-managed roster leaves to work elsewhere.
+  await page.goto(`${base}/orgs/${org}/mobility?roster=self`);
+  const before = await page.locator('#roster li.card').count();
+  const name = await text('#roster li.card b');
+  check('the self-managed roster lists members', before > 0 && name.length > 0);
+  const cardNo = `LC-E2E-${Date.now() % 100000}`;
+  await page.click('summary:has-text("党员外出")');
+  await page.fill('#out-form input[name=member_id]', name);
+  await page.fill('#out-form input[name=card_no]', cardNo);
+  await page.fill('#out-form input[name=reason]', '外出务工');
+  await page.fill('#out-form input[name=channel]', '电话、支部微信群');
+  await submitIn('#out-submit');
+  check('a missing destination is named beside its field', (await text('#out-form label.has-error')).includes('流向'));
+  await fits('the outflow form with an error');
+  await page.fill('#out-form input[name=place]', '上海市浦东新区');
+  await submitIn('#out-submit');
+  if (await page.locator('input[name=_pick_member_id]').count()) {
+    await page.locator('.pick-choices input').first().check();
+    await page.fill('#out-form input[name=place]', '上海市浦东新区');
+    await submitIn('#out-submit');
+  }
+  check('the outflow card is recorded', (await text('#card-flash')).includes('流出登记卡已登记'), page.url());
+  check('the member stands as flowed out', (await text('#standing')) === '流出');
+  await fits('the outflow card');
+
+  // A call while away.
+  await page.click('summary:has-text("记一次联系")');
+  await page.selectOption('#contact-form select[name=channel]', 'call');
+  await page.fill('#contact-form input[name=note]', '电话问候，工作顺利');
+  await submitIn('#contact-submit');
+  check('the call is recorded', (await text('#card-flash')).includes('联系已记录') && (await text('#contacts')).includes('工作顺利'));
+  await page.screenshot({ path: out + 'mobility-2-card.png', fullPage: true });
+  const cardUrl = page.url().split('?')[0];
+
+  // The member's page shows where they stand and the card.
+  await Promise.all([page.waitForNavigation(), page.click('#card a[href^="/members/"]')]);
+  check('the member page shows the standing', (await text('#member-standing')) === '流出');
+  check('the member page lists the card', (await text('#moves + ul')).includes(cardNo) || (await page.textContent('main')).includes(cardNo));
+  await fits('the member page with moves');
+
+  // Back home: the card ends; the member is on the self-managed roster, returned.
+  await page.goto(cardUrl);
+  await page.click('summary:has-text("结束登记卡")');
+  await page.fill('#end-form input[name=reason]', '返回本社区居住');
+  await submitIn('#end-submit');
+  check('the card is ended', (await text('#card-flash')).includes('已结束') && (await text('#standing')) === '已返回');
+  await page.goto(`${base}/orgs/${org}/mobility?roster=self`);
+  const back = page.locator('#roster li.card', { hasText: name }).first();
+  check('the member is back on the self-managed roster', ((await back.textContent().catch(() => '')) || '').includes('已返回'));
+  check('the rosters offer their export', (await page.locator('.exports a').count()) >= 1);
+  await fits('the self-managed roster');
+  check('no console errors', problems.filter(p => !/status of 4(03|04|22)/.test(p)).length === 0, [...new Set(problems)].join(' | ').slice(0, 500));
+} catch (e) {
+  failed++;
+  console.log(`FAIL exception ${e.stack || e}`);
+} finally {
+  await ctx.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
