@@ -3,8 +3,10 @@
 // for months); a member leaves to work elsewhere — the outflow card is
 // refused with the missing field named, then recorded; a call is logged;
 // the member's page shows where they stand and their card; the member comes
-// back and is on the self-managed roster again, marked as returned. Every
-// page fits a 360 px screen.
+// back and is on the self-managed roster again, marked as returned; another
+// member's relation is transferred to the other branch: proposed (the own
+// branch refused by name), approved by the community, received — and only
+// then does the member move. Every page fits a 360 px screen.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_PASSWORD=... node mobility.mjs
 //   (the demo account sq01 shares RC_PASSWORD)
 import { chromium } from 'playwright-core';
@@ -110,6 +112,45 @@ try {
   check('the member is back on the self-managed roster', ((await back.textContent().catch(() => '')) || '').includes('已返回'));
   check('the rosters offer their export', (await page.locator('.exports a').count()) >= 1);
   await fits('the self-managed roster');
+  // A member moves to the community's other branch: the transfer is proposed, the community
+  // approves it (the letter is issued), the receiving branch confirms, and only then the member moves.
+  await page.goto(`${base}/orgs/${org}`);
+  await Promise.all([page.waitForNavigation(), page.click('#mobility-link')]);
+  await Promise.all([page.waitForNavigation(), page.click('#transfers-link')]);
+  check('the demo\'s transfers wait for the community', (await page.locator('#waiting li.card').count()) >= 1);
+  await fits('the transfers page');
+  await page.goto(`${base}/orgs/${org}/mobility?roster=self`);
+  const mover = page.locator('#roster li.card', { hasText: '第一街坊党支部' }).filter({ hasNotText: name }).first();
+  const moverName = ((await mover.locator('b').first().textContent()) || '').trim();
+  await page.goto(`${base}/orgs/${org}/transfers`);
+  await page.click('summary:has-text("提出转接")');
+  await page.fill('#transfer-form input[name=member_id]', moverName);
+  await page.fill('#transfer-form input[name=to_org_code]', 'DEMO-SQ01-ZB01');
+  await page.fill('#transfer-form input[name=reason]', '搬到第二楼宇居住');
+  await submitIn('#transfer-submit');
+  if (await page.locator('input[name=_pick_member_id]').count()) {
+    await page.locator('.pick-choices input').first().check();
+    await submitIn('#transfer-submit');
+  }
+  check('a transfer to the member\'s own branch is refused, naming the field',
+    (await text('#transfer-form label.has-error')).includes('接收组织编码'));
+  await page.fill('#transfer-form input[name=to_org_code]', 'DEMO-SQ01-ZB02');
+  await submitIn('#transfer-submit');
+  if (await page.locator('input[name=_pick_member_id]').count()) {
+    await page.locator('.pick-choices input').first().check();
+    await submitIn('#transfer-submit');
+  }
+  check('the transfer is proposed', (await text('#transfer-flash')).includes('等待上级组织审批') && (await text('#transfer-state')) === '审批中', page.url());
+  check('the community is the step to approve', (await text('#steps')).includes('幸福社区党委'));
+  await submitIn('#approve');
+  check('approved: the letter is issued', (await text('#transfer-state')) === '待接收' && (await text('#letter')).includes('前有效'));
+  await page.screenshot({ path: out + 'mobility-3-transfer.png', fullPage: true });
+  await fits('the transfer page');
+  await submitIn('#receive');
+  check('received', (await text('#transfer-state')) === '已接收');
+  await page.goto(`${base}/orgs/${org}/mobility?roster=self`);
+  check('the member is now with the receiving branch',
+    ((await page.locator('#roster li.card', { hasText: moverName }).first().textContent()) || '').includes('第二楼宇党支部'));
   check('no console errors', problems.filter(p => !/status of 4(03|04|22)/.test(p)).length === 0, [...new Set(problems)].join(' | ').slice(0, 500));
 } catch (e) {
   failed++;

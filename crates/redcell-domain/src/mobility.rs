@@ -12,7 +12,58 @@ use chrono::NaiveDate;
 
 crate::id_types!(
     CardId: "a mobile member's outflow or inflow registration card",
+    TransferId: "an organisation-relation transfer (组织关系转接)",
 );
+
+crate::code_enum!(
+    /// Where a transfer is.
+    TransferState {
+        Pending = "pending": "审批中",
+        Approved = "approved": "待接收",
+        Received = "received": "已接收",
+        Revoked = "revoked": "已撤回",
+        Refused = "refused": "未通过",
+    }
+);
+
+impl TransferState {
+    /// Still to be done (the member's relation is on its way).
+    pub fn is_open(self) -> bool {
+        matches!(self, TransferState::Pending | TransferState::Approved)
+    }
+}
+
+/// Days an introduction letter (介绍信) is valid by default; at most three months.
+pub const LETTER_DAYS: i64 = 90;
+
+/// Who approves a transfer, nearest first: the organisations above the
+/// sending one up to the common ancestor of both ends (the sending one itself
+/// when the receiving one lies below it); for a transfer out of the
+/// deployment (`to` is `None`), every organisation above the sending one up to
+/// the top. Refused when both ends are the same organisation.
+pub fn approval_chain(from: &crate::OrgPath, to: Option<&crate::OrgPath>) -> Result<Vec<i64>, FieldError> {
+    let ids = from.ids();
+    let Some(to) = to else {
+        let mut up: Vec<i64> = ids[..ids.len().saturating_sub(1)].iter().rev().copied().collect();
+        if up.is_empty() {
+            up.push(from.id());
+        }
+        return Ok(up);
+    };
+    if to == from {
+        return Err(FieldError::new("to_org", "same", "接收组织不能是党员现在所在的组织"));
+    }
+    let theirs = to.ids();
+    let common = ids.iter().zip(&theirs).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return approval_chain(from, None);
+    }
+    if common == ids.len() {
+        return Ok(vec![from.id()]);
+    }
+    // Above the sending organisation, up to and including the common ancestor.
+    Ok(ids[common - 1..ids.len() - 1].iter().rev().copied().collect())
+}
 
 crate::code_enum!(
     /// Which way a card records a move.
@@ -41,6 +92,7 @@ crate::code_enum!(
         FlowedOut = "out": "流出",
         LostContact = "lost": "失去联系",
         FlowedIn = "in": "流入",
+        Transferring = "transferring": "组织关系转接中",
         Returned = "returned": "已返回",
     }
 );
@@ -65,7 +117,7 @@ impl Standing {
         match self {
             Standing::FlowedOut | Standing::LostContact | Standing::FlowedIn => Roster::Mobile,
             Standing::Inservice => Roster::Inservice,
-            Standing::SelfManaged | Standing::Returned => Roster::SelfManaged,
+            Standing::SelfManaged | Standing::Returned | Standing::Transferring => Roster::SelfManaged,
         }
     }
 }
@@ -80,13 +132,19 @@ pub struct Facts {
     pub open_in: bool,
     pub open_report: bool,
     pub last_return: Option<NaiveDate>,
+    /// A transfer of the member's relation is under way.
+    pub open_transfer: bool,
 }
 
-/// The one rule: away (flowed out) first — lost once six months pass with no
-/// contact since leaving or since the last contact; then arrived (flowed in);
+/// The one rule: a transfer under way first; then away (flowed out) — lost
+/// once six months pass with no contact since leaving or since the last
+/// contact; then arrived (flowed in);
 /// then reported here while working elsewhere; then back within 90 days;
 /// else self-managed.
 pub fn standing(f: &Facts, today: NaiveDate) -> Standing {
+    if f.open_transfer {
+        return Standing::Transferring;
+    }
     if let Some(left) = f.open_out {
         let since = f.last_contact.map_or(left, |c| c.max(left));
         return if (today - since).num_days() >= LOST_AFTER_DAYS { Standing::LostContact } else { Standing::FlowedOut };
@@ -170,6 +228,8 @@ pub enum Event {
     InClosed,
     ReportOpened,
     ReportReturned,
+    TransferOpened,
+    TransferClosed,
 }
 
 /// The facts after a sequence of events, as the records would hold them:
@@ -196,6 +256,8 @@ pub fn facts_of(events: &[Event]) -> Facts {
             Event::InClosed => f.open_in = false,
             Event::ReportOpened => f.open_report = true,
             Event::ReportReturned => f.open_report = false,
+            Event::TransferOpened => f.open_transfer = true,
+            Event::TransferClosed => f.open_transfer = false,
             _ => {}
         }
     }
@@ -225,6 +287,18 @@ mod tests {
         assert_eq!(standing(&back, d(2027, 3, 1)), Standing::SelfManaged);
         assert_eq!(Standing::LostContact.roster(), Roster::Mobile);
         assert_eq!(Standing::Returned.roster(), Roster::SelfManaged);
+    }
+
+    #[test]
+    fn approvals_go_up_to_the_common_ancestor() {
+        let p = |s: &str| crate::OrgPath::parse(s).unwrap();
+        // Street 1 > community 2 > branches 3 and 4; community 5 > branch 6.
+        assert_eq!(approval_chain(&p("/1/2/3/"), Some(&p("/1/2/4/"))).unwrap(), vec![2]);
+        assert_eq!(approval_chain(&p("/1/2/3/"), Some(&p("/1/5/6/"))).unwrap(), vec![2, 1]);
+        assert_eq!(approval_chain(&p("/1/2/3/"), None).unwrap(), vec![2, 1]);
+        assert_eq!(approval_chain(&p("/1/2/"), Some(&p("/1/2/3/"))).unwrap(), vec![2]);
+        assert_eq!(approval_chain(&p("/1/2/3/"), Some(&p("/1/2/"))).unwrap(), vec![2]);
+        assert_eq!(approval_chain(&p("/1/2/3/"), Some(&p("/1/2/3/"))).unwrap_err().field, "to_org");
     }
 
     #[test]
@@ -259,6 +333,8 @@ mod tests {
             Just(Event::InClosed),
             Just(Event::ReportOpened),
             Just(Event::ReportReturned),
+            Just(Event::TransferOpened),
+            Just(Event::TransferClosed),
         ]
     }
 
@@ -266,6 +342,7 @@ mod tests {
     /// from the whole history, without the summary.
     fn replay(events: &[Event], today: NaiveDate) -> Standing {
         let (mut away, mut contacts, mut inn, mut report, mut back) = (None, Vec::new(), false, false, None);
+        let mut moving = false;
         for e in events {
             match *e {
                 Event::OutOpened(x) if away.is_none() => {
@@ -282,8 +359,13 @@ mod tests {
                 Event::InClosed => inn = false,
                 Event::ReportOpened => report = true,
                 Event::ReportReturned => report = false,
+                Event::TransferOpened => moving = true,
+                Event::TransferClosed => moving = false,
                 _ => {}
             }
+        }
+        if moving {
+            return Standing::Transferring;
         }
         if let Some(left) = away {
             let quiet_since = contacts.iter().copied().chain([left]).max().unwrap_or(left);

@@ -183,6 +183,7 @@ pub async fn generate(
         crate::volunteer::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
         crate::teams::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
         crate::mobility::seed_demo(&mut tx, tenant, by, crate::coverage::today()).await?;
+        crate::transfers::seed_demo(&mut tx, tenant, by, crate::coverage::today()).await?;
         tx.commit().await?;
     }
     Ok(DemoSummary {

@@ -29,6 +29,7 @@ pub mod registry;
 pub mod requests;
 pub mod scope;
 pub mod teams;
+pub mod transfers;
 pub mod types;
 pub mod volunteer;
 

@@ -198,7 +198,7 @@ async fn card_row(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Card, Store
 
 /// The facts of one member's records now.
 async fn facts(c: &mut impl Conn, tenant: i64, member: i64) -> Result<Facts, StoreError> {
-    let row: (Option<NaiveDate>, Option<NaiveDate>, i64, i64, Option<NaiveDate>) = c
+    let row: (Option<NaiveDate>, Option<NaiveDate>, i64, i64, Option<NaiveDate>, i64) = c
         .one(
             "SELECT (SELECT oc.started_on FROM mobility_cards oc WHERE oc.tenant_id = $1 AND oc.member_id = $2 \
              AND oc.direction = 'out' AND oc.ended_on IS NULL), \
@@ -207,11 +207,19 @@ async fn facts(c: &mut impl Conn, tenant: i64, member: i64) -> Result<Facts, Sto
              (SELECT COUNT(*) FROM mobility_cards ic WHERE ic.tenant_id = $1 AND ic.member_id = $2 AND ic.direction = 'in' \
              AND ic.ended_on IS NULL), \
              (SELECT COUNT(*) FROM inservice_reports ir WHERE ir.tenant_id = $1 AND ir.member_id = $2 AND ir.returned_on IS NULL), \
-             (SELECT MAX(cc.ended_on) FROM mobility_cards cc WHERE cc.tenant_id = $1 AND cc.member_id = $2 AND cc.direction = 'out')",
+             (SELECT MAX(cc.ended_on) FROM mobility_cards cc WHERE cc.tenant_id = $1 AND cc.member_id = $2 AND cc.direction = 'out'), \
+             (SELECT COUNT(*) FROM org_transfers ot WHERE ot.tenant_id = $1 AND ot.member_id = $2 AND ot.state IN ('pending', 'approved'))",
             args![tenant, member],
         )
         .await?;
-    Ok(Facts { open_out: row.0, last_contact: row.1, open_in: row.2 > 0, open_report: row.3 > 0, last_return: row.4 })
+    Ok(Facts {
+        open_out: row.0,
+        last_contact: row.1,
+        open_in: row.2 > 0,
+        open_report: row.3 > 0,
+        last_return: row.4,
+        open_transfer: row.5 > 0,
+    })
 }
 
 /// Where a member stands now.
@@ -502,7 +510,9 @@ const FACTS_SELECT: &str = "SELECT m.id, r.name, o.name AS org_name, oc.id AS ou
     (SELECT COUNT(*) FROM mobility_cards ic WHERE ic.tenant_id = m.tenant_id AND ic.member_id = m.id AND ic.direction = 'in' \
     AND ic.ended_on IS NULL) AS open_in, \
     (SELECT COUNT(*) FROM inservice_reports ir WHERE ir.tenant_id = m.tenant_id AND ir.member_id = m.id AND ir.returned_on IS NULL) AS open_report, \
-    (SELECT MAX(cc.ended_on) FROM mobility_cards cc WHERE cc.tenant_id = m.tenant_id AND cc.member_id = m.id AND cc.direction = 'out') AS last_return \
+    (SELECT MAX(cc.ended_on) FROM mobility_cards cc WHERE cc.tenant_id = m.tenant_id AND cc.member_id = m.id AND cc.direction = 'out') AS last_return, \
+    (SELECT COUNT(*) FROM org_transfers ot WHERE ot.tenant_id = m.tenant_id AND ot.member_id = m.id \
+    AND ot.state IN ('pending', 'approved')) AS open_transfer \
     FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
     JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
     LEFT JOIN mobility_cards oc ON oc.tenant_id = m.tenant_id AND oc.member_id = m.id AND oc.direction = 'out' AND oc.ended_on IS NULL";
@@ -514,6 +524,7 @@ fn line(r: FactsRow, today: NaiveDate) -> RosterLine {
         open_in: r.open_in > 0,
         open_report: r.open_report > 0,
         last_return: r.last_return,
+        open_transfer: r.open_transfer > 0,
     };
     let st = mb::standing(&f, today);
     RosterLine {
@@ -621,6 +632,7 @@ pub struct FactsRow {
     pub open_in: i64,
     pub open_report: i64,
     pub last_return: Option<NaiveDate>,
+    pub open_transfer: i64,
 }
 
 /// The three rosters in one file (三本名册): every member of the subtree with

@@ -5,12 +5,13 @@
 //! nothing. Runs on SQLite and (with `REDCELL_TEST_PG`) PostgreSQL:
 //! `cargo test -p redcell-store --test mobility`.
 
-use redcell_domain::mobility::{CardId, Standing};
+use redcell_domain::mobility::{CardId, Standing, TransferId};
 use redcell_store::mobility::{self as mb, RawCard, RawContact, RawEnd};
+use redcell_store::transfers::{self as tr, RawDecision, RawReceipt, RawTransfer};
 use redcell_store::{Db, args};
 use redcell_testkit::store::*;
 
-stories!(a_member_flows_out_is_received_and_comes_back, bad_cards_are_named);
+stories!(a_member_flows_out_is_received_and_comes_back, bad_cards_are_named, a_relation_is_transferred_step_by_step);
 
 async fn count(db: &Db, table: &str) -> i64 {
     db.int(&format!("SELECT COUNT(*) FROM {table}"), redcell_store::Args::new()).await.unwrap()
@@ -142,4 +143,69 @@ async fn bad_cards_are_named(db: Db) {
     assert_invalid(mb::add_contact(&db, &t.sec, CardId::new(id), &odd).await, "channel");
     assert_eq!(count(&db, "mobility_cards").await, before + 1);
     assert_eq!(count(&db, "mobility_contacts").await, 0);
+}
+
+async fn a_relation_is_transferred_step_by_step(db: Db) {
+    let t = tenant(&db).await;
+    let zhang = t.members[0].id; // B1, under C1
+    let to = |code: &str| RawTransfer {
+        member_id: s(zhang),
+        to_org_code: s(code),
+        to_outside: None,
+        reason: s("工作调动，常住东风社区"),
+    };
+    // Bad input, named and not written.
+    assert_invalid(tr::start(&db, &t.sec, &to("B1")).await, "to_org_code");
+    assert_invalid(tr::start(&db, &t.sec, &to("NOPE")).await, "to_org_code");
+    assert_invalid(tr::start(&db, &t.sec, &RawTransfer { to_org_code: None, ..to("B2") }).await, "to_org_code");
+    assert_eq!(count(&db, "org_transfers").await, 0);
+
+    // Within the community: the community approves. The branch may revoke before that.
+    let first = tr::start(&db, &t.sec, &to("B2")).await.unwrap();
+    assert_eq!(first.state, "pending");
+    assert_eq!(mb::standing_of(&db, t.root.id.get(), zhang).await.unwrap(), Standing::Transferring);
+    assert_invalid(tr::start(&db, &t.sec, &to("B2")).await, "member_id");
+    let id = TransferId::new(first.id);
+    let view = tr::transfer(&db, &t.sec, id).await.unwrap();
+    assert_eq!(view.steps.iter().map(|x| x.org_id).collect::<Vec<_>>(), vec![t.c1.id.get()]);
+    assert!(!view.may_decide && view.may_revoke);
+    // The branch is not in the chain.
+    let yes = RawDecision { decision: s("approve"), reason: None };
+    assert_refused(tr::decide(&db, &t.sec, id, &yes).await);
+    // Receipt before approval is refused.
+    assert_invalid(tr::receive(&db, &t.admin, id, &RawReceipt::default()).await, "received_on");
+    tr::revoke(&db, &t.sec, id).await.unwrap();
+    assert_eq!(mb::standing_of(&db, t.root.id.get(), zhang).await.unwrap(), Standing::SelfManaged);
+
+    // Submitted again; the community (here the street's admin, above it) approves: the letter is issued.
+    let again = tr::start(&db, &t.sec, &to("B2")).await.unwrap();
+    let id = TransferId::new(again.id);
+    let no = RawDecision { decision: s("refuse"), reason: None };
+    assert_invalid(tr::decide(&db, &t.admin, id, &no).await, "reason");
+    let approved = tr::decide(&db, &t.admin, id, &yes).await.unwrap();
+    assert_eq!(approved.state, "approved");
+    assert!(approved.letter_no.is_some() && approved.valid_until.is_some());
+    assert_invalid(tr::revoke(&db, &t.sec, id).await, "transfer");
+    // The sending branch cannot receive for the receiving one; the member stays with B1 until receipt.
+    assert_refused(tr::receive(&db, &t.sec, id, &RawReceipt::default()).await);
+    let (org,): (i64,) = db.one("SELECT org_id FROM members WHERE id = $1", args![zhang]).await.unwrap();
+    assert_eq!(org, t.b1.id.get());
+    let done = tr::receive(&db, &t.admin, id, &RawReceipt::default()).await.unwrap();
+    assert_eq!(done.state, "received");
+    let (org,): (i64,) = db.one("SELECT org_id FROM members WHERE id = $1", args![zhang]).await.unwrap();
+    assert_eq!(org, t.b2.id.get());
+    assert_eq!(mb::standing_of(&db, t.root.id.get(), zhang).await.unwrap(), Standing::SelfManaged);
+
+    // Across communities: the member's community, then the street. A refusal needs a reason and ends it.
+    let far = RawTransfer { member_id: s(zhang), to_org_code: s("B3"), to_outside: None, reason: s("搬家") };
+    let x = tr::start(&db, &t.admin, &far).await.unwrap();
+    let view = tr::transfer(&db, &t.admin, TransferId::new(x.id)).await.unwrap();
+    assert_eq!(view.steps.iter().map(|s| s.org_id).collect::<Vec<_>>(), vec![t.c1.id.get(), t.root.id.get()]);
+    tr::decide(&db, &t.admin, TransferId::new(x.id), &yes).await.unwrap();
+    let refused = RawDecision { decision: s("refuse"), reason: s("材料不全") };
+    let r = tr::decide(&db, &t.admin, TransferId::new(x.id), &refused).await.unwrap();
+    assert_eq!((r.state.as_str(), r.closed_reason.as_deref()), ("refused", Some("材料不全")));
+    let list = tr::transfers(&db, &t.admin, t.root.id).await.unwrap();
+    assert_eq!(list.closed.len(), 3);
+    assert!(list.waiting.is_empty() && list.open.is_empty());
 }

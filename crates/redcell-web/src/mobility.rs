@@ -1,7 +1,9 @@
 //! Mobile members (流动党员) on the web: an organisation's three rosters
-//! (自管, 在职, 流动) with the outflow and inflow forms, and a card's page
-//! (the contact kept, the pairing with the other side, ending it). JSON under
-//! `/api/v1/mobility`.
+//! (自管, 在职, 流动) with the outflow and inflow forms, a card's page (the
+//! contact kept, the pairing with the other side, ending it), and
+//! organisation-relation transfers (组织关系转接: the queues, starting one, a
+//! transfer's steps with the approve, revoke and receive forms). JSON under
+//! `/api/v1/mobility` and `/api/v1/transfers`.
 
 use crate::Shared;
 use crate::api::Q;
@@ -18,10 +20,11 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use redcell_domain::mobility::{CardId, Channel, Roster};
+use redcell_domain::mobility::{CardId, Channel, Roster, TransferId};
 use redcell_domain::{Capability, OrgId};
 use redcell_store::coverage::pick::PickKind;
 use redcell_store::mobility::{self as mb, Card, CardView, RawCard, RawContact, RawEnd, RosterList, Rosters};
+use redcell_store::transfers::{self as tr, RawDecision, RawReceipt, RawTransfer, Transfer, TransferView, Transfers};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
 
@@ -342,17 +345,293 @@ pub async fn api_end(
     Ok(Json(mb::end(&s.db, &p, id, &raw).await?))
 }
 
+// ---- transfers (组织关系转接)
+
+#[derive(Template)]
+#[template(path = "transfers.html")]
+struct TransfersPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    org_id: i64,
+    list: Transfers,
+    can_edit: bool,
+    csrf: String,
+    flash: Option<String>,
+    values: FormData,
+    errs: Errors,
+    choices: Vec<Choice>,
+}
+
+impl TransfersPage {
+    fn val(&self, name: &str) -> &str {
+        self.values.get(name).unwrap_or("")
+    }
+    fn choices(&self, field: &str) -> Option<&Choice> {
+        choices_for(&self.choices, field)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn transfers_view(
+    s: &Shared,
+    u: &PageUser,
+    org: OrgId,
+    flash: Option<String>,
+    values: FormData,
+    errs: Errors,
+    choices: Vec<Choice>,
+) -> PageResult {
+    let list = tr::transfers(&s.db, &u.p, org).await?;
+    let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
+    crumbs.push((format!("/orgs/{org}/mobility"), "党员名册".into()));
+    crumbs.push((format!("/orgs/{org}/transfers"), "组织关系转接".into()));
+    let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    Ok(render_status(
+        errs.status(),
+        &TransfersPage {
+            nav: Nav::of(u),
+            crumbs,
+            org_id: org.get(),
+            list,
+            can_edit: u.p.holds_at(Capability::EditRegistry, &o.org_path()),
+            csrf: u.csrf.clone(),
+            flash,
+            values,
+            errs,
+            choices,
+        },
+    ))
+}
+
+async fn transfers_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(org): Path<OrgId>,
+    Query(q): Query<crate::pages::FlashQuery>,
+) -> PageResult {
+    transfers_view(&s, &u, org, q.flash, FormData(vec![]), Errors::none(), vec![]).await
+}
+
+async fn start_transfer(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(org): Path<OrgId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let mut raw: RawTransfer = f.to_raw(&[]);
+    let mut picked = Vec::new();
+    let mut choices = Vec::new();
+    pick_field(
+        &s.db,
+        &u.p,
+        &f,
+        "member_id",
+        PickKind::Member,
+        org.get(),
+        &mut raw.member_id,
+        &mut picked,
+        &mut choices,
+    )
+    .await?;
+    let r = if picked.is_empty() {
+        tr::start(&s.db, &u.p, &raw).await
+    } else {
+        Err(redcell_store::StoreError::Invalid(redcell_domain::Invalid(picked)))
+    };
+    match r {
+        Ok(t) => Ok(flash_to(&format!("/transfers/{}", t.id), "转接已提出，等待上级组织审批", false)),
+        Err(e) => transfers_view(&s, &u, org, None, f, Errors::of(e)?, choices).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "transfer.html")]
+struct TransferPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    v: TransferView,
+    csrf: String,
+    flash: Option<String>,
+    errs: Errors,
+    values: FormData,
+}
+
+impl TransferPage {
+    fn val(&self, name: &str) -> &str {
+        self.values.get(name).unwrap_or("")
+    }
+}
+
+async fn transfer_view(
+    s: &Shared,
+    u: &PageUser,
+    id: TransferId,
+    flash: Option<String>,
+    values: FormData,
+    errs: Errors,
+) -> PageResult {
+    let v = tr::transfer(&s.db, &u.p, id).await?;
+    let mut crumbs = org_crumbs(&s.db, &u.p, OrgId::new(v.side_org_id)).await?;
+    crumbs.push((format!("/orgs/{}/transfers", v.side_org_id), "组织关系转接".into()));
+    crumbs.push((format!("/transfers/{id}"), format!("{}的组织关系转接", v.transfer.member_name)));
+    Ok(render_status(
+        errs.status(),
+        &TransferPage { nav: Nav::of(u), crumbs, v, csrf: u.csrf.clone(), flash, errs, values },
+    ))
+}
+
+async fn transfer_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+    Query(q): Query<crate::pages::FlashQuery>,
+) -> PageResult {
+    transfer_view(&s, &u, id, q.flash, FormData(vec![]), Errors::none()).await
+}
+
+async fn after_transfer<T>(
+    s: &Shared,
+    u: &PageUser,
+    id: TransferId,
+    f: FormData,
+    r: Result<T, redcell_store::StoreError>,
+    ok: &str,
+) -> PageResult {
+    match r {
+        Ok(_) => Ok(flash_to(&format!("/transfers/{id}"), ok, false)),
+        Err(e) => transfer_view(s, u, id, None, f, Errors::of(e)?).await,
+    }
+}
+
+async fn decide(u: PageUser, State(s): State<Shared>, Path(id): Path<TransferId>, CsrfForm(f): CsrfForm) -> PageResult {
+    let raw: RawDecision = f.to_raw(&[]);
+    let r = tr::decide(&s.db, &u.p, id, &raw).await;
+    after_transfer(&s, &u, id, f, r, "审批意见已记录").await
+}
+
+async fn revoke(u: PageUser, State(s): State<Shared>, Path(id): Path<TransferId>, CsrfForm(f): CsrfForm) -> PageResult {
+    let r = tr::revoke(&s.db, &u.p, id).await;
+    after_transfer(&s, &u, id, f, r, "转接已撤回").await
+}
+
+async fn receive(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let raw: RawReceipt = f.to_raw(&[]);
+    let r = tr::receive(&s.db, &u.p, id, &raw).await;
+    after_transfer(&s, &u, id, f, r, "已办结").await
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransfersQuery {
+    /// The organisation (its subtree, sent or received); default: the caller's highest.
+    pub org_id: Option<i64>,
+}
+
+/// An organisation's transfers: waiting for the caller, still open, and the latest closed.
+#[utoipa::path(get, path = "/api/v1/transfers", tag = "mobility", operation_id = "transfers", params(TransfersQuery),
+    responses((status = 200, body = Transfers), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_transfers(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<TransfersQuery>,
+) -> ApiResult<Json<Transfers>> {
+    let org = redcell_store::coverage::org_or_home(&p, q.org_id)?;
+    Ok(Json(tr::transfers(&s.db, &p, OrgId::new(org)).await?))
+}
+
+/// Start a transfer of a member's relation (to an organisation by code, or outside).
+#[utoipa::path(post, path = "/api/v1/transfers", tag = "mobility", operation_id = "transfer_start", request_body = RawTransfer,
+    responses((status = 201, body = Transfer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_start(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    ApiJson(raw): ApiJson<RawTransfer>,
+) -> ApiResult<(StatusCode, Json<Transfer>)> {
+    Ok((StatusCode::CREATED, Json(tr::start(&s.db, &p, &raw).await?)))
+}
+
+/// A transfer with its approval steps and what the caller may do.
+#[utoipa::path(get, path = "/api/v1/transfers/{id}", tag = "mobility", operation_id = "transfer", params(("id" = i64, Path)),
+    responses((status = 200, body = TransferView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn api_transfer(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+) -> ApiResult<Json<TransferView>> {
+    Ok(Json(tr::transfer(&s.db, &p, id).await?))
+}
+
+/// The next approver approves or refuses (with a reason).
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/decision", tag = "mobility", operation_id = "transfer_decide",
+    params(("id" = i64, Path)), request_body = RawDecision,
+    responses((status = 200, body = Transfer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_decide(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+    ApiJson(raw): ApiJson<RawDecision>,
+) -> ApiResult<Json<Transfer>> {
+    Ok(Json(tr::decide(&s.db, &p, id, &raw).await?))
+}
+
+/// The sending organisation takes the transfer back (until the first approval).
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/revoke", tag = "mobility", operation_id = "transfer_revoke",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Transfer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_revoke(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+) -> ApiResult<Json<Transfer>> {
+    Ok(Json(tr::revoke(&s.db, &p, id).await?))
+}
+
+/// The receiving organisation confirms receipt (the member moves) or refuses; for a transfer out of the deployment, the receipt slip.
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/receipt", tag = "mobility", operation_id = "transfer_receive",
+    params(("id" = i64, Path)), request_body = RawReceipt,
+    responses((status = 200, body = Transfer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_receive(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+    ApiJson(raw): ApiJson<RawReceipt>,
+) -> ApiResult<Json<Transfer>> {
+    Ok(Json(tr::receive(&s.db, &p, id, &raw).await?))
+}
+
 pub fn mount(s: &mut Surface) {
     s.get("/orgs/{id}/mobility", gates::READ, rosters_page)
         .post("/orgs/{id}/mobility/out", gates::EDIT, record_out)
         .post("/orgs/{id}/mobility/in", gates::EDIT, record_in)
         .get("/mobility/cards/{id}", gates::READ, card_page)
         .post("/mobility/cards/{id}/contacts", gates::EDIT, contact)
-        .post("/mobility/cards/{id}/end", gates::EDIT, end);
+        .post("/mobility/cards/{id}/end", gates::EDIT, end)
+        .get("/orgs/{id}/transfers", gates::READ, transfers_page)
+        .post("/orgs/{id}/transfers", gates::EDIT, start_transfer)
+        .get("/transfers/{id}", gates::READ, transfer_page)
+        .post("/transfers/{id}/decide", gates::EDIT, decide)
+        .post("/transfers/{id}/revoke", gates::EDIT, revoke)
+        .post("/transfers/{id}/receive", gates::EDIT, receive);
     s.api(gates::READ, routes!(api_rosters))
         .api(gates::EDIT, routes!(api_record))
         .api(gates::READ, routes!(api_card))
         .api(gates::EDIT, routes!(api_contact))
-        .api(gates::EDIT, routes!(api_end));
+        .api(gates::EDIT, routes!(api_end))
+        .api(gates::READ, routes!(api_transfers))
+        .api(gates::EDIT, routes!(api_start))
+        .api(gates::READ, routes!(api_transfer))
+        .api(gates::EDIT, routes!(api_decide))
+        .api(gates::EDIT, routes!(api_revoke))
+        .api(gates::EDIT, routes!(api_receive));
     s.exports(mb::exports());
 }

@@ -138,6 +138,7 @@ enum Kind {
     ServiceEvaluation,
     WishInvitation,
     MobilityCard,
+    Transfer,
 }
 
 impl Kind {
@@ -201,6 +202,7 @@ impl Kind {
             ("evaluations", "id") => Kind::ServiceEvaluation,
             ("wish-invitations", "id") => Kind::WishInvitation,
             ("cards", "id") => Kind::MobilityCard,
+            ("transfers", "id") => Kind::Transfer,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -255,6 +257,7 @@ impl Kind {
             Kind::ServiceEvaluation => k("service_evaluations", "org_id", "x.id", ""),
             Kind::WishInvitation => k("wish_invitations", "org_id", "x.id", ""),
             Kind::MobilityCard => k("mobility_cards", "org_id", "x.id", ""),
+            Kind::Transfer => k("org_transfers", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -637,6 +640,12 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         }),
         ("POST", "/api/v1/mobility/cards/{id}/contacts") => json!({"channel": "call"}),
         ("POST", "/api/v1/mobility/cards/{id}/end") => json!({"reason": "授权测试"}),
+        ("POST", "/api/v1/transfers") => {
+            json!({"member_id": id(Kind::Member), "to_outside": "授权测试单位党委", "reason": "授权测试"})
+        }
+        ("POST", "/api/v1/transfers/{id}/decision") => json!({"decision": "refuse", "reason": "授权测试"}),
+        ("POST", "/api/v1/transfers/{id}/revoke") => json!({}),
+        ("POST", "/api/v1/transfers/{id}/receipt") => json!({"decision": "refuse", "reason": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/help") => json!({"kind": "goods", "what": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/review") => json!({}),
         ("POST", "/api/v1/care/cases/{id}/close") => json!({"reason": "授权测试"}),
@@ -1224,6 +1233,14 @@ async fn seed_extras(t: &TestApp, places: &Places) {
                 ..Default::default()
             };
             redcell_store::mobility::record(db, &p, &card).await.expect("mobility card");
+            // A transfer of the side, out of the deployment (no other side's name on it).
+            let transfer = redcell_store::transfers::RawTransfer {
+                member_id: Some(member.to_string()),
+                to_org_code: None,
+                to_outside: Some("外地某单位党委".into()),
+                reason: Some("工作调动".into()),
+            };
+            redcell_store::transfers::start(db, &p, &transfer).await.expect("transfer");
         }
     }
 }

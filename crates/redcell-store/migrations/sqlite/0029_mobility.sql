@@ -45,3 +45,47 @@ CREATE TABLE mobility_contacts (
     created_at     TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX mobility_contacts_card ON mobility_contacts (tenant_id, card_id);
+
+-- Organisation-relation transfers (组织关系转接): from the member's organisation
+-- to another inside the deployment (to_org_id) or outside it (to_outside),
+-- approved step by step up to the common ancestor, then received. The
+-- member's organisation changes only on receipt.
+CREATE TABLE org_transfers (
+    id             INTEGER PRIMARY KEY,
+    tenant_id      BIGINT NOT NULL,
+    -- The sending organisation (the member's when the transfer began).
+    org_id         BIGINT NOT NULL,
+    member_id      BIGINT NOT NULL,
+    to_org_id      BIGINT,
+    to_outside     TEXT,
+    reason         TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    -- The organisations that approve, nearest first (ids, comma-separated), and how many have.
+    chain          TEXT NOT NULL,
+    approved_steps BIGINT NOT NULL,
+    letter_no      TEXT,
+    letter_on      DATE,
+    valid_until    DATE,
+    received_on    DATE,
+    -- Why it was refused (at a step or by the receiving organisation), or revoked.
+    closed_reason  TEXT,
+    created_by     BIGINT NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL,
+    updated_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX org_transfers_org ON org_transfers (tenant_id, org_id);
+CREATE INDEX org_transfers_to ON org_transfers (tenant_id, to_org_id);
+CREATE INDEX org_transfers_member ON org_transfers (tenant_id, member_id);
+
+CREATE TABLE org_transfer_steps (
+    id             INTEGER PRIMARY KEY,
+    tenant_id      BIGINT NOT NULL,
+    org_id         BIGINT NOT NULL,
+    transfer_id    BIGINT NOT NULL,
+    seq            BIGINT NOT NULL,
+    decision       TEXT NOT NULL,
+    reason         TEXT,
+    decided_by     BIGINT NOT NULL,
+    decided_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX org_transfer_steps_transfer ON org_transfer_steps (tenant_id, transfer_id);
