@@ -112,6 +112,13 @@ try {
   check('the member is back on the self-managed roster', ((await back.textContent().catch(() => '')) || '').includes('已返回'));
   check('the rosters offer their export', (await page.locator('.exports a').count()) >= 1);
   await fits('the self-managed roster');
+  // The deadlines fall on the community's staff: the silent member, the demo's transfers.
+  await page.goto(base + '/duties/my');
+  const deadlines = await text('#mobility-deadlines');
+  check('my duties name the member silent for half a year', deadlines.includes('没有联系已满半年'), deadlines.slice(0, 200));
+  check('my duties name the transfer waiting for approval', deadlines.includes('审批'), deadlines.slice(0, 200));
+  await fits('my duties with the mobility deadlines');
+
   // A member moves to the community's other branch: the transfer is proposed, the community
   // approves it (the letter is issued), the receiving branch confirms, and only then the member moves.
   await page.goto(`${base}/orgs/${org}`);

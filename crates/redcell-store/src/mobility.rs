@@ -796,3 +796,158 @@ pub async fn seed_demo(tx: &mut crate::db::Tx, tenant: i64, by: i64, today: Naiv
     }
     Ok(())
 }
+
+// ---- deadlines on "my duties"
+
+/// A deadline of mobile members' work for the responsible staff: a letter
+/// to receive before it lapses, a receipt slip to get back, a member away
+/// half a year whose relation should move, a member silent half a year
+/// whose branch should decide whether to propose stopping membership
+/// (停止党籍 — proposed and decided by people, never automatic), a transfer
+/// waiting for the caller's approval.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reminder {
+    /// `receive`, `receipt_slip`, `away_half_year`, `lost_contact` or `approve`.
+    pub kind: String,
+    pub what: String,
+    pub due: Option<NaiveDate>,
+    /// `overdue` or `due_soon` (within the warning days), `waiting` for an approval.
+    pub status: String,
+    pub href: String,
+}
+
+/// Days before a deadline it shows.
+const WARN_DAYS: i64 = 30;
+
+fn dated(kind: &str, what: String, due: NaiveDate, today: NaiveDate, href: String) -> Option<Reminder> {
+    let status = if due < today {
+        "overdue"
+    } else if (due - today).num_days() <= WARN_DAYS {
+        "due_soon"
+    } else {
+        return None;
+    };
+    Some(Reminder { kind: kind.into(), what, due: Some(due), status: status.into(), href })
+}
+
+/// The deadlines falling on the caller: over the organisations where they
+/// may edit the registry (secretaries, community staff); none for others.
+pub async fn reminders(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<Reminder>, StoreError> {
+    let edit = p.scope(CAP);
+    if edit.is_empty() {
+        return Ok(vec![]);
+    }
+    let days = chrono::Duration::days;
+    let mut out = Vec::new();
+    // Letters to receive (inside) and receipt slips to get back (outside).
+    let mut a = args![p.tenant_id];
+    let to = edit.rows_by("t", "to_org_id", &mut a);
+    let from = edit.rows("t", &mut a);
+    /// transfer, member's name, receiving organisation, letter's date, valid until.
+    type Letter = (i64, String, Option<i64>, Option<NaiveDate>, Option<NaiveDate>);
+    let letters: Vec<Letter> = db
+        .all(
+            &format!(
+                "SELECT t.id, r.name, t.to_org_id, t.letter_on, t.valid_until FROM org_transfers t \
+                 JOIN members m ON m.tenant_id = t.tenant_id AND m.id = t.member_id \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 WHERE t.tenant_id = $1 AND t.state = 'approved' \
+                 AND ((t.to_org_id IS NOT NULL AND {to}) OR (t.to_org_id IS NULL AND {from})) ORDER BY t.id LIMIT 100"
+            ),
+            a,
+        )
+        .await?;
+    for (id, name, to_org, letter_on, valid_until) in letters {
+        let href = format!("/transfers/{id}");
+        let r = match (to_org, letter_on, valid_until) {
+            (Some(_), _, Some(until)) => {
+                let what = format!("确认接收{name}的组织关系（介绍信 {until} 到期）");
+                // Waiting for the receipt until the letter nears its end.
+                dated("receive", what.clone(), until, today, href.clone()).or(Some(Reminder {
+                    kind: "receive".into(),
+                    what,
+                    due: Some(until),
+                    status: "waiting".into(),
+                    href,
+                }))
+            }
+            (None, Some(on), _) => {
+                let due = on + days(30);
+                dated("receipt_slip", format!("{name}的组织关系介绍信回执应在 {due} 前寄回"), due, today, href)
+            }
+            _ => None,
+        };
+        out.extend(r);
+    }
+    // Transfers waiting for the caller's approval.
+    let mut a = args![p.tenant_id];
+    let from = edit.rows("t", &mut a);
+    let pending: Vec<(i64, String, String, i64)> = db
+        .all(
+            &format!(
+                "SELECT t.id, r.name, t.chain, t.approved_steps FROM org_transfers t \
+                 JOIN members m ON m.tenant_id = t.tenant_id AND m.id = t.member_id \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 WHERE t.tenant_id = $1 AND t.state = 'pending' AND {from} ORDER BY t.id LIMIT 100"
+            ),
+            a,
+        )
+        .await?;
+    for (id, name, chain, steps) in pending {
+        let next: Option<i64> = chain.split(',').filter_map(|x| x.trim().parse().ok()).nth(steps as usize);
+        let Some(next) = next else { continue };
+        let path: Option<(String,)> =
+            db.opt("SELECT path FROM orgs WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, next]).await?;
+        let at = path.and_then(|(x,)| redcell_domain::OrgPath::parse(&x).ok());
+        if at.is_some_and(|x| p.holds_at(CAP, &x)) {
+            out.push(Reminder {
+                kind: "approve".into(),
+                what: format!("审批{name}的组织关系转接"),
+                due: None,
+                status: "waiting".into(),
+                href: format!("/transfers/{id}"),
+            });
+        }
+    }
+    // Members away: half a year away, half a year silent.
+    let mut a = args![p.tenant_id];
+    let cards = edit.rows("c", &mut a);
+    let away: Vec<(i64, String, NaiveDate, Option<NaiveDate>, i64)> = db
+        .all(
+            &format!(
+                "SELECT c.id, r.name, c.started_on, (SELECT MAX(x.on_date) FROM mobility_contacts x WHERE x.tenant_id = c.tenant_id \
+                 AND x.card_id = c.id), (SELECT COUNT(*) FROM org_transfers ot WHERE ot.tenant_id = c.tenant_id \
+                 AND ot.member_id = c.member_id AND ot.state IN ('pending', 'approved')) FROM mobility_cards c \
+                 JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
+                 JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+                 WHERE c.tenant_id = $1 AND c.direction = 'out' AND c.ended_on IS NULL AND {cards} ORDER BY c.started_on LIMIT 200"
+            ),
+            a,
+        )
+        .await?;
+    for (id, name, started, contact, moving) in away {
+        let href = format!("/mobility/cards/{id}");
+        let quiet = contact.map_or(started, |c| c.max(started));
+        let lost = quiet + days(mb::LOST_AFTER_DAYS);
+        if lost <= today {
+            out.push(Reminder {
+                kind: "lost_contact".into(),
+                what: format!("{name}自 {quiet} 起没有联系已满半年：请支部研究是否提出停止党籍的建议"),
+                due: Some(lost),
+                status: "overdue".into(),
+                href: href.clone(),
+            });
+        } else if moving == 0 {
+            let half = started + days(mb::LOST_AFTER_DAYS);
+            out.extend(dated(
+                "away_half_year",
+                format!("{name}外出将满或已满六个月，应办理组织关系转接"),
+                half,
+                today,
+                href,
+            ));
+        }
+    }
+    out.sort_by_key(|r| (r.status != "overdue", r.due));
+    Ok(out)
+}

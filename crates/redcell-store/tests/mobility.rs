@@ -11,7 +11,12 @@ use redcell_store::transfers::{self as tr, RawDecision, RawReceipt, RawTransfer}
 use redcell_store::{Db, args};
 use redcell_testkit::store::*;
 
-stories!(a_member_flows_out_is_received_and_comes_back, bad_cards_are_named, a_relation_is_transferred_step_by_step);
+stories!(
+    a_member_flows_out_is_received_and_comes_back,
+    bad_cards_are_named,
+    a_relation_is_transferred_step_by_step,
+    deadlines_fall_on_the_responsible
+);
 
 async fn count(db: &Db, table: &str) -> i64 {
     db.int(&format!("SELECT COUNT(*) FROM {table}"), redcell_store::Args::new()).await.unwrap()
@@ -208,4 +213,43 @@ async fn a_relation_is_transferred_step_by_step(db: Db) {
     let list = tr::transfers(&db, &t.admin, t.root.id).await.unwrap();
     assert_eq!(list.closed.len(), 3);
     assert!(list.waiting.is_empty() && list.open.is_empty());
+}
+
+async fn deadlines_fall_on_the_responsible(db: Db) {
+    let t = tenant(&db).await;
+    let kinds = |r: &[mb::Reminder]| r.iter().map(|x| (x.kind.clone(), x.status.clone())).collect::<Vec<_>>();
+    // Away 200 days without a word: the branch should consider a proposal; away 170 days and in touch:
+    // the relation should move soon.
+    let mut silent = outflow(t.members[0].id, "LC-A");
+    silent.started_on = s(today() - chrono::Duration::days(200));
+    mb::record(&db, &t.sec, &silent).await.unwrap();
+    let mut away = outflow(t.members[1].id, "LC-B");
+    away.started_on = s(today() - chrono::Duration::days(170));
+    let card = mb::record(&db, &t.sec, &away).await.unwrap();
+    let call = RawContact { on_date: s(today() - chrono::Duration::days(10)), channel: s("call"), note: None };
+    mb::add_contact(&db, &t.sec, CardId::new(card.id), &call).await.unwrap();
+    let r = mb::reminders(&db, &t.sec, today()).await.unwrap();
+    assert_eq!(
+        kinds(&r),
+        vec![("lost_contact".to_string(), "overdue".to_string()), ("away_half_year".into(), "due_soon".into())],
+        "{r:?}"
+    );
+    // A transfer from B2 to B1: the community approves (the admin above it is asked), then B1 receives.
+    let raw =
+        RawTransfer { member_id: s(t.members[2].id), to_org_code: s("B1"), to_outside: None, reason: s("搬家") };
+    let x = tr::start(&db, &t.admin, &raw).await.unwrap();
+    assert!(
+        kinds(&mb::reminders(&db, &t.admin, today()).await.unwrap()).contains(&("approve".into(), "waiting".into()))
+    );
+    assert!(!kinds(&mb::reminders(&db, &t.sec, today()).await.unwrap()).iter().any(|k| k.0 == "approve"));
+    tr::decide(&db, &t.admin, TransferId::new(x.id), &RawDecision { decision: s("approve"), reason: None })
+        .await
+        .unwrap();
+    assert!(kinds(&mb::reminders(&db, &t.sec, today()).await.unwrap()).contains(&("receive".into(), "waiting".into())));
+    // A member's account has no such deadlines.
+    let member =
+        redcell_store::auth::add_user(&db, "member.0", "党员", PASSWORD, redcell_domain::Role::Member, "B1").await;
+    member.unwrap();
+    let (m0, _) = sign_in(&db, "member.0").await;
+    assert!(mb::reminders(&db, &m0, today()).await.unwrap().is_empty());
 }

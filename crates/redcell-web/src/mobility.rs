@@ -609,6 +609,17 @@ pub async fn api_receive(
     Ok(Json(tr::receive(&s.db, &p, id, &raw).await?))
 }
 
+/// Deadlines of mobile members and transfers falling on the caller (also on "my duties").
+#[utoipa::path(get, path = "/api/v1/mobility/reminders", tag = "mobility", operation_id = "mobility_reminders",
+    responses((status = 200, body = Vec<redcell_store::mobility::Reminder>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_reminders(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+) -> ApiResult<Json<Vec<redcell_store::mobility::Reminder>>> {
+    Ok(Json(mb::reminders(&s.db, &p, crate::today()).await?))
+}
+
 pub fn mount(s: &mut Surface) {
     s.get("/orgs/{id}/mobility", gates::READ, rosters_page)
         .post("/orgs/{id}/mobility/out", gates::EDIT, record_out)
@@ -628,6 +639,7 @@ pub fn mount(s: &mut Surface) {
         .api(gates::EDIT, routes!(api_contact))
         .api(gates::EDIT, routes!(api_end))
         .api(gates::READ, routes!(api_transfers))
+        .api(gates::SIGNED_IN, routes!(api_reminders))
         .api(gates::EDIT, routes!(api_start))
         .api(gates::READ, routes!(api_transfer))
         .api(gates::EDIT, routes!(api_decide))

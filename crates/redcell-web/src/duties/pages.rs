@@ -114,6 +114,8 @@ struct MyPage {
     orgs: Vec<(i64, String)>,
     /// The caller reads the registry (the rules and the organisations' duty pages).
     reader: bool,
+    /// Deadlines of mobile members and transfers falling on the caller.
+    mobility: Vec<redcell_store::mobility::Reminder>,
 }
 
 impl MyPage {
@@ -166,6 +168,7 @@ async fn show_my(s: &Shared, u: &PageUser, vf: VisitForm, errs: Errs, q: SavedQu
         raised: q.request.filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
         orgs: u.p.grants.iter().map(|g| (g.org_id, g.org_name.clone())).collect(),
         reader: gates::READ.admits(&u.p),
+        mobility: redcell_store::mobility::reminders(&s.db, &u.p, today).await?,
     };
     Ok(render_status(status, &page))
 }
