@@ -117,7 +117,22 @@ try {
   const deadlines = await text('#mobility-deadlines');
   check('my duties name the member silent for half a year', deadlines.includes('没有联系已满半年'), deadlines.slice(0, 200));
   check('my duties name the transfer waiting for approval', deadlines.includes('审批'), deadlines.slice(0, 200));
+  check('my duties name the receipt slip due back', deadlines.includes('回执应在'), deadlines.slice(0, 300));
   await fits('my duties with the mobility deadlines');
+
+  // The branch proposes stopping the silent member's membership and decides it (people decide, not the system).
+  await page.goto(`${base}/orgs/${org}/mobility?roster=mobile`);
+  const lost = page.locator('#roster li.card', { hasText: '失去联系' }).first();
+  await Promise.all([page.waitForNavigation(), lost.locator('a:has-text("查看登记卡")').click()]);
+  await submitIn('#propose');
+  check('a proposal without its reason is named', (await text('#propose-form label.has-error')).includes('情况和理由'));
+  await page.fill('#propose-form textarea[name=reason]', '电话、微信、回乡走访均联系不上');
+  await submitIn('#propose');
+  check('the proposal waits for the branch', (await text('#card-flash')).includes('等待支部决定') && (await text('#proposals')).includes('待支部决定'));
+  await submitIn('#adopt');
+  check('the branch\'s decision is recorded', (await text('#proposals')).includes('通过'));
+  await fits('the card with its proposal');
+  await page.screenshot({ path: out + 'mobility-4-proposal.png', fullPage: true });
 
   // A member moves to the community's other branch: the transfer is proposed, the community
   // approves it (the letter is issued), the receiving branch confirms, and only then the member moves.

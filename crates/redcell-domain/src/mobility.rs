@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 
 crate::id_types!(
     CardId: "a mobile member's outflow or inflow registration card",
+    ProposalId: "a proposal to stop a member's membership or remove them",
     TransferId: "an organisation-relation transfer (组织关系转接)",
 );
 
@@ -32,6 +33,25 @@ impl TransferState {
         matches!(self, TransferState::Pending | TransferState::Approved)
     }
 }
+
+crate::code_enum!(
+    /// A proposal about a member out of contact, decided by their branch.
+    ProposalKind {
+        Stop = "stop": "停止党籍",
+        Remove = "remove": "除名",
+    }
+);
+
+crate::code_enum!(
+    /// The branch's decision on a proposal.
+    ProposalDecision {
+        Adopted = "adopted": "通过",
+        Rejected = "rejected": "不通过",
+    }
+);
+
+/// Days after stopping membership before removal may be proposed (two years).
+pub const REMOVE_AFTER_DAYS: i64 = 730;
 
 /// Days an introduction letter (介绍信) is valid by default; at most three months.
 pub const LETTER_DAYS: i64 = 90;

@@ -20,7 +20,9 @@ use crate::export::{Exportable, Mask};
 use crate::scope::{self, Owned, Principal};
 use chrono::{NaiveDate, Utc};
 use redcell_domain::export::Column;
-use redcell_domain::mobility::{self as mb, CardId, Channel, Direction, Facts, Roster, Standing};
+use redcell_domain::mobility::{
+    self as mb, CardId, Channel, Direction, Facts, ProposalDecision, ProposalId, ProposalKind, Roster, Standing,
+};
 use redcell_domain::text::Text;
 use redcell_domain::{Capability, CodeEnum, FieldError, IdNumber, Invalid, MemberId, OrgId};
 use serde::{Deserialize, Serialize};
@@ -105,6 +107,10 @@ pub struct CardView {
     /// Where the member stands now (`standing` code) and in words.
     pub standing: String,
     pub standing_label: String,
+    /// Proposals about the member (停止党籍, 除名), newest first.
+    pub proposals: Vec<Proposal>,
+    /// What may be proposed today (`stop` or `remove`), if anything.
+    pub proposable: Option<String>,
 }
 
 /// A member on a roster.
@@ -255,7 +261,18 @@ pub async fn card(db: &Db, p: &Principal, id: CardId) -> Result<CardView, StoreE
         }
     };
     let st = mb::standing(&facts(&mut c, owner.tenant_id, card.member_id).await?, today());
-    Ok(CardView { card, contacts, paired, standing: st.code().into(), standing_label: st.label().into() })
+    let proposals = proposals_of(&mut c, owner.tenant_id, card.member_id).await?;
+    let quiet = quiet_since(&mut c, owner.tenant_id, &card).await?;
+    let proposable = proposable(&card, quiet, &proposals, today()).map(|k| k.code().to_string());
+    Ok(CardView {
+        card,
+        contacts,
+        paired,
+        standing: st.code().into(),
+        standing_label: st.label().into(),
+        proposals,
+        proposable,
+    })
 }
 
 /// Record an outflow or an inflow card.
@@ -807,7 +824,8 @@ pub async fn seed_demo(tx: &mut crate::db::Tx, tenant: i64, by: i64, today: Naiv
 /// waiting for the caller's approval.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reminder {
-    /// `receive`, `receipt_slip`, `away_half_year`, `lost_contact` or `approve`.
+    /// `receive`, `receipt_slip`, `away_half_year`, `lost_contact`, `remove_due`,
+    /// `decide_proposal` or `approve`.
     pub kind: String,
     pub what: String,
     pub due: Option<NaiveDate>,
@@ -925,29 +943,245 @@ pub async fn reminders(db: &Db, p: &Principal, today: NaiveDate) -> Result<Vec<R
             a,
         )
         .await?;
+    let mut c = db.conn();
     for (id, name, started, contact, moving) in away {
         let href = format!("/mobility/cards/{id}");
         let quiet = contact.map_or(started, |c| c.max(started));
-        let lost = quiet + days(mb::LOST_AFTER_DAYS);
-        if lost <= today {
+        let card = card_row(&mut c, p.tenant_id, id).await?;
+        let proposals = proposals_of(&mut c, p.tenant_id, card.member_id).await?;
+        if let Some(open) = proposals.iter().find(|x| x.decision.is_none()) {
             out.push(Reminder {
+                kind: "decide_proposal".into(),
+                what: format!("支部决定：{name}的{}建议", open.kind_label()),
+                due: None,
+                status: "waiting".into(),
+                href,
+            });
+            continue;
+        }
+        match proposable(&card, quiet, &proposals, today) {
+            Some(ProposalKind::Stop) => out.push(Reminder {
                 kind: "lost_contact".into(),
                 what: format!("{name}自 {quiet} 起没有联系已满半年：请支部研究是否提出停止党籍的建议"),
-                due: Some(lost),
+                due: Some(quiet + days(mb::LOST_AFTER_DAYS)),
                 status: "overdue".into(),
-                href: href.clone(),
-            });
-        } else if moving == 0 {
-            let half = started + days(mb::LOST_AFTER_DAYS);
-            out.extend(dated(
-                "away_half_year",
-                format!("{name}外出将满或已满六个月，应办理组织关系转接"),
-                half,
-                today,
                 href,
-            ));
+            }),
+            Some(ProposalKind::Remove) => out.push(Reminder {
+                kind: "remove_due".into(),
+                what: format!("{name}停止党籍已满两年仍无联系：请支部研究是否提出除名的建议"),
+                due: None,
+                status: "overdue".into(),
+                href,
+            }),
+            None if moving == 0 && proposals.is_empty() => {
+                let half = started + days(mb::LOST_AFTER_DAYS);
+                out.extend(dated(
+                    "away_half_year",
+                    format!("{name}外出将满或已满六个月，应办理组织关系转接"),
+                    half,
+                    today,
+                    href,
+                ));
+            }
+            None => {}
         }
     }
     out.sort_by_key(|r| (r.status != "overdue", r.due));
+    Ok(out)
+}
+
+// ---- proposals about a member out of contact
+
+impl Owned for ProposalId {
+    const TABLE: &'static str = "membership_proposals";
+}
+
+/// A proposal to stop a member's membership (停止党籍) after half a year
+/// without contact, or to remove them (除名) two years after that.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = MembershipProposal)]
+pub struct Proposal {
+    pub id: i64,
+    pub card_id: i64,
+    pub member_id: i64,
+    /// `stop` or `remove`.
+    pub kind: String,
+    pub reason: String,
+    pub proposed_on: NaiveDate,
+    pub proposed_by_name: String,
+    /// `adopted` or `rejected` once decided.
+    pub decision: Option<String>,
+    pub decided_on: Option<NaiveDate>,
+    pub decided_by_name: Option<String>,
+    pub decision_note: Option<String>,
+}
+
+impl Proposal {
+    pub fn kind_label(&self) -> &'static str {
+        ProposalKind::from_code(&self.kind).map(|k| k.label()).unwrap_or("")
+    }
+    pub fn decision_label(&self) -> &'static str {
+        self.decision.as_deref().and_then(ProposalDecision::from_code).map(|d| d.label()).unwrap_or("待支部决定")
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawProposal {
+    /// `stop` or `remove`.
+    #[schema(value_type = ProposalKind)]
+    pub kind: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = RawProposalDecision)]
+pub struct RawProposalDecision {
+    /// `adopted` or `rejected`.
+    #[schema(value_type = ProposalDecision)]
+    pub decision: Option<String>,
+    pub note: Option<String>,
+}
+
+const PROPOSAL_SELECT: &str = "SELECT x.id, x.card_id, x.member_id, x.kind, x.reason, x.proposed_on, \
+    COALESCE(pu.display_name, '') AS proposed_by_name, x.decision, x.decided_on, du.display_name AS decided_by_name, \
+    x.decision_note FROM membership_proposals x LEFT JOIN users pu ON pu.id = x.proposed_by LEFT JOIN users du ON du.id = x.decided_by";
+
+/// The proposals about a card's member, newest first.
+pub(crate) async fn proposals_of(c: &mut impl Conn, tenant: i64, member: i64) -> Result<Vec<Proposal>, StoreError> {
+    c.all(
+        &format!(
+            "{PROPOSAL_SELECT} WHERE x.tenant_id = $1 AND x.member_id = $2 ORDER BY x.proposed_on DESC, x.id DESC"
+        ),
+        args![tenant, member],
+    )
+    .await
+}
+
+/// What may be proposed about the card's member today, if anything: stopping
+/// membership once they have been silent half a year (and no proposal is
+/// open or adopted), removal two years after membership was stopped.
+pub fn proposable(
+    card: &Card,
+    quiet_since: NaiveDate,
+    proposals: &[Proposal],
+    today: NaiveDate,
+) -> Option<ProposalKind> {
+    if !card.is_open() || !card.is_out() || proposals.iter().any(|p| p.decision.is_none()) {
+        return None;
+    }
+    let stopped =
+        proposals.iter().find(|p| p.kind == ProposalKind::Stop.code() && p.decision.as_deref() == Some("adopted"));
+    match stopped {
+        None if (today - quiet_since).num_days() >= mb::LOST_AFTER_DAYS => Some(ProposalKind::Stop),
+        Some(s) => {
+            let removed = proposals
+                .iter()
+                .any(|p| p.kind == ProposalKind::Remove.code() && p.decision.as_deref() == Some("adopted"));
+            let since = s.decided_on.unwrap_or(s.proposed_on);
+            (!removed && quiet_since <= since && (today - since).num_days() >= mb::REMOVE_AFTER_DAYS)
+                .then_some(ProposalKind::Remove)
+        }
+        None => None,
+    }
+}
+
+async fn quiet_since(c: &mut impl Conn, tenant: i64, card: &Card) -> Result<NaiveDate, StoreError> {
+    let (last,): (Option<NaiveDate>,) = c
+        .one("SELECT MAX(on_date) FROM mobility_contacts WHERE tenant_id = $1 AND card_id = $2", args![tenant, card.id])
+        .await?;
+    Ok(last.map_or(card.started_on, |l| l.max(card.started_on)))
+}
+
+/// The branch records a proposal about the card's member (when one is due).
+pub async fn propose(db: &Db, p: &Principal, id: CardId, raw: &RawProposal) -> Result<Proposal, StoreError> {
+    let kind = ProposalKind::parse("kind", raw.kind.as_deref().unwrap_or("").trim())?;
+    let reason = Text::required("reason", raw.reason.as_deref().unwrap_or(""), 300)?;
+    let mut tx = db.begin().await?;
+    let card = open_card(&mut tx, p, id).await?;
+    tx.exec(
+        "UPDATE members SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2",
+        args![p.tenant_id, card.member_id],
+    )
+    .await?;
+    let existing = proposals_of(&mut tx, p.tenant_id, card.member_id).await?;
+    let quiet = quiet_since(&mut tx, p.tenant_id, &card).await?;
+    if proposable(&card, quiet, &existing, today()) != Some(kind) {
+        let why = match kind {
+            ProposalKind::Stop => "失去联系满六个月、且没有未决的建议时，才能提出停止党籍的建议",
+            ProposalKind::Remove => "停止党籍满两年、期间仍无联系时，才能提出除名的建议",
+        };
+        return Err(FieldError::new("kind", "not_due", why).into());
+    }
+    let now = Utc::now();
+    let pid = tx
+        .int(
+            "INSERT INTO membership_proposals (tenant_id, org_id, member_id, card_id, kind, reason, proposed_on, proposed_by, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            args![p.tenant_id, card.org_id, card.member_id, card.id, kind.code(), reason.into_string(), today(), p.user_id, now],
+        )
+        .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Create,
+        "membership_proposal",
+        "membership_proposals",
+        p.tenant_id,
+        pid,
+        None,
+    )
+    .await?;
+    let out =
+        tx.one(&format!("{PROPOSAL_SELECT} WHERE x.tenant_id = $1 AND x.id = $2"), args![p.tenant_id, pid]).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The branch's decision on a proposal, once.
+pub async fn decide_proposal(
+    db: &Db,
+    p: &Principal,
+    id: ProposalId,
+    raw: &RawProposalDecision,
+) -> Result<Proposal, StoreError> {
+    let decision = ProposalDecision::parse("decision", raw.decision.as_deref().unwrap_or("").trim())?;
+    let note = Text::parse("note", raw.note.as_deref().unwrap_or(""), 300)?.into_string();
+    let mut tx = db.begin().await?;
+    let owner = p.access(CAP)?.target(&mut tx, id).await?;
+    let before = audit::snapshot(&mut tx, "membership_proposals", owner.tenant_id, id.get()).await?;
+    let n = tx
+        .exec(
+            "UPDATE membership_proposals SET decision = $1, decided_on = $2, decided_by = $3, decision_note = $4, updated_at = $5 \
+             WHERE tenant_id = $6 AND id = $7 AND decision IS NULL",
+            args![
+                decision.code(),
+                today(),
+                p.user_id,
+                (!note.is_empty()).then_some(note),
+                Utc::now(),
+                owner.tenant_id,
+                id.get()
+            ],
+        )
+        .await?;
+    if n != 1 {
+        return Err(FieldError::new("decision", "decided", "这条建议已经决定过了").into());
+    }
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "membership_proposal",
+        "membership_proposals",
+        owner.tenant_id,
+        id.get(),
+        before,
+    )
+    .await?;
+    let out = tx
+        .one(&format!("{PROPOSAL_SELECT} WHERE x.tenant_id = $1 AND x.id = $2"), args![owner.tenant_id, id.get()])
+        .await?;
+    tx.commit().await?;
     Ok(out)
 }

@@ -510,17 +510,19 @@ pub async fn receive(db: &Db, p: &Principal, id: TransferId, raw: &RawReceipt) -
 // ---- the demo district
 
 /// In every community with two branches: a member moving to the other
-/// branch waits for the community's approval, and another's approved
-/// transfer (letter issued) waits for the receiving branch.
+/// branch waits for the community's approval, another's approved transfer
+/// (letter issued) waits for the receiving branch, and a third moving out of
+/// the district has its letter out, the receipt slip due back this month.
 pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, today: NaiveDate) -> Result<(), StoreError> {
-    let communities: Vec<(i64,)> = tx
+    let communities: Vec<(i64, Option<i64>)> = tx
         .all(
-            "SELECT id FROM orgs WHERE tenant_id = $1 AND kind IN ('community_committee', 'village_general_branch') ORDER BY id",
+            "SELECT id, parent_id FROM orgs WHERE tenant_id = $1 AND kind IN ('community_committee', 'village_general_branch') \
+             ORDER BY id",
             args![tenant],
         )
         .await?;
     let now = Utc::now();
-    for (community,) in communities {
+    for (community, street) in communities {
         let branches: Vec<(i64,)> = tx
             .all(
                 "SELECT id FROM orgs WHERE tenant_id = $1 AND parent_id = $2 ORDER BY id LIMIT 2",
@@ -534,28 +536,36 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, today: NaiveDate) -> R
                  AND NOT EXISTS (SELECT 1 FROM mobility_cards c WHERE c.tenant_id = m.tenant_id AND c.member_id = m.id) \
                  AND NOT EXISTS (SELECT 1 FROM inservice_reports x WHERE x.tenant_id = m.tenant_id AND x.member_id = m.id) \
                  AND NOT EXISTS (SELECT 1 FROM duty_member_accounts a WHERE a.tenant_id = m.tenant_id AND a.member_id = m.id) \
-                 ORDER BY m.id DESC LIMIT 2",
+                 ORDER BY m.id DESC LIMIT 3",
                 args![tenant, from],
             )
             .await?;
         for (i, (member,)) in members.into_iter().enumerate() {
-            let approved = i == 1;
-            let letter_on = today - chrono::Duration::days(5);
+            let approved = i >= 1;
+            let outside = i == 2;
+            let letter_on = today - chrono::Duration::days(if outside { 12 } else { 5 });
+            let chain: Vec<i64> =
+                if outside { [Some(community), street].into_iter().flatten().collect() } else { vec![community] };
             let id = tx
                 .int(
-                    "INSERT INTO org_transfers (tenant_id, org_id, member_id, to_org_id, reason, state, chain, approved_steps, \
-                     letter_no, letter_on, valid_until, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+                    "INSERT INTO org_transfers (tenant_id, org_id, member_id, to_org_id, to_outside, reason, state, chain, \
+                     approved_steps, letter_no, letter_on, valid_until, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
                     args![
                         tenant,
                         from,
                         member,
-                        to,
-                        if approved { "搬到本社区另一片区居住" } else { "工作调动，常住另一片区" },
+                        (!outside).then_some(to),
+                        outside.then(|| "外省某市某区某街道党工委".to_string()),
+                        match i {
+                            0 => "工作调动，常住另一片区",
+                            1 => "搬到本社区另一片区居住",
+                            _ => "随子女到外省定居",
+                        },
                         if approved { TransferState::Approved.code() } else { TransferState::Pending.code() },
-                        community.to_string(),
-                        i64::from(approved),
-                        approved.then(|| format!("ZZ{}-D{community:04}", today.year())),
+                        chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+                        if approved { chain.len() as i64 } else { 0 },
+                        approved.then(|| format!("ZZ{}-D{community:04}{i}", today.year())),
                         approved.then_some(letter_on),
                         approved.then_some(letter_on + chrono::Duration::days(LETTER_DAYS)),
                         by,
@@ -563,11 +573,11 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, today: NaiveDate) -> R
                     ],
                 )
                 .await?;
-            if approved {
+            for (seq, org) in chain.iter().enumerate().filter(|_| approved) {
                 tx.exec(
                     "INSERT INTO org_transfer_steps (tenant_id, org_id, transfer_id, seq, decision, decided_by, decided_at) \
-                     VALUES ($1, $2, $3, 0, 'approve', $4, $5)",
-                    args![tenant, community, id, by, now],
+                     VALUES ($1, $2, $3, $4, 'approve', $5, $6)",
+                    args![tenant, *org, id, seq as i64, by, now],
                 )
                 .await?;
             }

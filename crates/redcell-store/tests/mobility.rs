@@ -246,6 +246,31 @@ async fn deadlines_fall_on_the_responsible(db: Db) {
         .await
         .unwrap();
     assert!(kinds(&mb::reminders(&db, &t.sec, today()).await.unwrap()).contains(&("receive".into(), "waiting".into())));
+    // The branch proposes stopping the silent member's membership; it waits for the branch's decision
+    // (nothing is decided by the system); a second proposal is refused; removal is not due.
+    let silent_card: i64 =
+        db.int("SELECT id FROM mobility_cards WHERE card_no = 'LC-A'", redcell_store::Args::new()).await.unwrap();
+    let stop = mb::RawProposal { kind: s("stop"), reason: s("电话、微信均联系不上") };
+    let early = mb::RawProposal { kind: s("stop"), reason: s("太早") };
+    assert_invalid(mb::propose(&db, &t.sec, CardId::new(card.id), &early).await, "kind");
+    let pr = mb::propose(&db, &t.sec, CardId::new(silent_card), &stop).await.unwrap();
+    assert_invalid(mb::propose(&db, &t.sec, CardId::new(silent_card), &stop).await, "kind");
+    let remove = mb::RawProposal { kind: s("remove"), reason: s("x") };
+    assert_invalid(mb::propose(&db, &t.sec, CardId::new(silent_card), &remove).await, "kind");
+    assert!(
+        kinds(&mb::reminders(&db, &t.sec, today()).await.unwrap())
+            .contains(&("decide_proposal".into(), "waiting".into()))
+    );
+    let adopt = mb::RawProposalDecision { decision: s("adopted"), note: s("支部大会讨论通过") };
+    let decided =
+        mb::decide_proposal(&db, &t.sec, redcell_domain::mobility::ProposalId::new(pr.id), &adopt).await.unwrap();
+    assert_eq!(decided.decision_label(), "通过");
+    assert_invalid(
+        mb::decide_proposal(&db, &t.sec, redcell_domain::mobility::ProposalId::new(pr.id), &adopt).await,
+        "decision",
+    );
+    let view = mb::card(&db, &t.sec, CardId::new(silent_card)).await.unwrap();
+    assert_eq!((view.proposals.len(), view.proposable), (1, None), "removal only two years on");
     // A member's account has no such deadlines.
     let member =
         redcell_store::auth::add_user(&db, "member.0", "党员", PASSWORD, redcell_domain::Role::Member, "B1").await;

@@ -20,10 +20,13 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use redcell_domain::mobility::{CardId, Channel, Roster, TransferId};
+use redcell_domain::mobility::{CardId, Channel, ProposalId, Roster, TransferId};
 use redcell_domain::{Capability, OrgId};
 use redcell_store::coverage::pick::PickKind;
-use redcell_store::mobility::{self as mb, Card, CardView, RawCard, RawContact, RawEnd, RosterList, Rosters};
+use redcell_store::mobility::{
+    self as mb, Card, CardView, Proposal, RawCard, RawContact, RawEnd, RawProposal, RawProposalDecision, RosterList,
+    Rosters,
+};
 use redcell_store::transfers::{self as tr, RawDecision, RawReceipt, RawTransfer, Transfer, TransferView, Transfers};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
@@ -269,7 +272,61 @@ async fn end(u: PageUser, State(s): State<Shared>, Path(id): Path<CardId>, CsrfF
     }
 }
 
+async fn propose(u: PageUser, State(s): State<Shared>, Path(id): Path<CardId>, CsrfForm(f): CsrfForm) -> PageResult {
+    let raw: RawProposal = f.to_raw(&[]);
+    match mb::propose(&s.db, &u.p, id, &raw).await {
+        Ok(x) => Ok(flash_to(
+            &format!("/mobility/cards/{id}"),
+            &format!("{}建议已记录，等待支部决定", x.kind_label()),
+            false,
+        )),
+        Err(e) => card_view(&s, &u, id, None, "propose", f, Errors::of(e)?).await,
+    }
+}
+
+async fn decide_proposal(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<ProposalId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let raw: RawProposalDecision = f.to_raw(&[]);
+    let card = CardId::new(f.get("card").and_then(|x| x.parse().ok()).unwrap_or(0));
+    match mb::decide_proposal(&s.db, &u.p, id, &raw).await {
+        Ok(x) => Ok(flash_to(&format!("/mobility/cards/{}", x.card_id), "支部决定已记录", false)),
+        Err(e) => card_view(&s, &u, card, None, "decide", f, Errors::of(e)?).await,
+    }
+}
+
 // ---- API
+
+/// Propose stopping membership (half a year without contact) or removal (two years after).
+#[utoipa::path(post, path = "/api/v1/mobility/cards/{id}/proposals", tag = "mobility", operation_id = "mobility_propose",
+    params(("id" = i64, Path)), request_body = RawProposal,
+    responses((status = 201, body = Proposal), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_propose(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<CardId>,
+    ApiJson(raw): ApiJson<RawProposal>,
+) -> ApiResult<(StatusCode, Json<Proposal>)> {
+    Ok((StatusCode::CREATED, Json(mb::propose(&s.db, &p, id, &raw).await?)))
+}
+
+/// The branch's decision on a proposal (once).
+#[utoipa::path(post, path = "/api/v1/mobility/proposals/{id}/decision", tag = "mobility", operation_id = "mobility_decide_proposal",
+    params(("id" = i64, Path)), request_body = RawProposalDecision,
+    responses((status = 200, body = Proposal), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_decide_proposal(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<ProposalId>,
+    ApiJson(raw): ApiJson<RawProposalDecision>,
+) -> ApiResult<Json<Proposal>> {
+    Ok(Json(mb::decide_proposal(&s.db, &p, id, &raw).await?))
+}
 
 /// The three rosters of an organisation's subtree: how many on each, and the lines of one.
 #[utoipa::path(get, path = "/api/v1/mobility/rosters", tag = "mobility", operation_id = "mobility_rosters",
@@ -627,6 +684,8 @@ pub fn mount(s: &mut Surface) {
         .get("/mobility/cards/{id}", gates::READ, card_page)
         .post("/mobility/cards/{id}/contacts", gates::EDIT, contact)
         .post("/mobility/cards/{id}/end", gates::EDIT, end)
+        .post("/mobility/cards/{id}/proposals", gates::EDIT, propose)
+        .post("/mobility/proposals/{id}/decide", gates::EDIT, decide_proposal)
         .get("/orgs/{id}/transfers", gates::READ, transfers_page)
         .post("/orgs/{id}/transfers", gates::EDIT, start_transfer)
         .get("/transfers/{id}", gates::READ, transfer_page)
@@ -638,6 +697,8 @@ pub fn mount(s: &mut Surface) {
         .api(gates::READ, routes!(api_card))
         .api(gates::EDIT, routes!(api_contact))
         .api(gates::EDIT, routes!(api_end))
+        .api(gates::EDIT, routes!(api_propose))
+        .api(gates::EDIT, routes!(api_decide_proposal))
         .api(gates::READ, routes!(api_transfers))
         .api(gates::SIGNED_IN, routes!(api_reminders))
         .api(gates::EDIT, routes!(api_start))

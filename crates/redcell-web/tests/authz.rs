@@ -139,6 +139,7 @@ enum Kind {
     WishInvitation,
     MobilityCard,
     Transfer,
+    Proposal,
 }
 
 impl Kind {
@@ -203,6 +204,7 @@ impl Kind {
             ("wish-invitations", "id") => Kind::WishInvitation,
             ("cards", "id") => Kind::MobilityCard,
             ("transfers", "id") => Kind::Transfer,
+            ("proposals", "id") => Kind::Proposal,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -258,6 +260,7 @@ impl Kind {
             Kind::WishInvitation => k("wish_invitations", "org_id", "x.id", ""),
             Kind::MobilityCard => k("mobility_cards", "org_id", "x.id", ""),
             Kind::Transfer => k("org_transfers", "org_id", "x.id", ""),
+            Kind::Proposal => k("membership_proposals", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -643,6 +646,8 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/transfers") => {
             json!({"member_id": id(Kind::Member), "to_outside": "授权测试单位党委", "reason": "授权测试"})
         }
+        ("POST", "/api/v1/mobility/cards/{id}/proposals") => json!({"kind": "stop", "reason": "授权测试"}),
+        ("POST", "/api/v1/mobility/proposals/{id}/decision") => json!({"decision": "rejected"}),
         ("POST", "/api/v1/transfers/{id}/decision") => json!({"decision": "refuse", "reason": "授权测试"}),
         ("POST", "/api/v1/transfers/{id}/revoke") => json!({}),
         ("POST", "/api/v1/transfers/{id}/receipt") => json!({"decision": "refuse", "reason": "授权测试"}),
@@ -1232,7 +1237,21 @@ async fn seed_extras(t: &TestApp, places: &Places) {
                 channel: Some("电话".into()),
                 ..Default::default()
             };
-            redcell_store::mobility::record(db, &p, &card).await.expect("mobility card");
+            let card = redcell_store::mobility::record(db, &p, &card).await.expect("mobility card");
+            // Away and silent for 200 days: a proposal to stop membership waits for the branch.
+            db.exec(
+                "UPDATE mobility_cards SET started_on = $1 WHERE id = $2",
+                args![chrono::Utc::now().date_naive() - chrono::Duration::days(200), card.id],
+            )
+            .await
+            .expect("card dated");
+            let proposal = redcell_store::mobility::RawProposal {
+                kind: Some("stop".into()),
+                reason: Some("多次联系未果".into()),
+            };
+            redcell_store::mobility::propose(db, &p, redcell_domain::mobility::CardId::new(card.id), &proposal)
+                .await
+                .expect("proposal");
             // A transfer of the side, out of the deployment (no other side's name on it).
             let transfer = redcell_store::transfers::RawTransfer {
                 member_id: Some(member.to_string()),

@@ -89,3 +89,25 @@ CREATE TABLE org_transfer_steps (
     decided_at     TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX org_transfer_steps_transfer ON org_transfer_steps (tenant_id, transfer_id);
+
+-- Proposals about a member out of contact (停止党籍, then 除名), made and
+-- decided by people; the system only says when one is due.
+CREATE TABLE membership_proposals (
+    id             INTEGER PRIMARY KEY,
+    tenant_id      BIGINT NOT NULL,
+    org_id         BIGINT NOT NULL,
+    member_id      BIGINT NOT NULL,
+    card_id        BIGINT NOT NULL,
+    kind           TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    proposed_on    DATE NOT NULL,
+    proposed_by    BIGINT NOT NULL,
+    decision       TEXT,
+    decided_on     DATE,
+    decided_by     BIGINT,
+    decision_note  TEXT,
+    created_at     TIMESTAMPTZ NOT NULL,
+    updated_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX membership_proposals_member ON membership_proposals (tenant_id, member_id);
+CREATE INDEX membership_proposals_org ON membership_proposals (tenant_id, org_id);
