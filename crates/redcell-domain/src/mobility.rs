@@ -95,7 +95,7 @@ crate::code_enum!(
 
 crate::code_enum!(
     /// How contact was kept with a member away.
-    Channel {
+    ContactChannel {
         Call = "call": "电话",
         Message = "message": "短信或微信",
         Group = "group": "群聊",

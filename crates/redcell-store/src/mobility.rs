@@ -21,7 +21,7 @@ use crate::scope::{self, Owned, Principal};
 use chrono::{NaiveDate, Utc};
 use redcell_domain::export::Column;
 use redcell_domain::mobility::{
-    self as mb, CardId, Channel, Direction, Facts, ProposalDecision, ProposalId, ProposalKind, Roster, Standing,
+    self as mb, CardId, ContactChannel, Direction, Facts, ProposalDecision, ProposalId, ProposalKind, Roster, Standing,
 };
 use redcell_domain::text::Text;
 use redcell_domain::{Capability, CodeEnum, FieldError, IdNumber, Invalid, MemberId, OrgId};
@@ -84,7 +84,7 @@ pub struct MobilityContact {
 
 impl MobilityContact {
     pub fn channel_label(&self) -> &'static str {
-        Channel::from_code(&self.channel).map(|c| c.label()).unwrap_or("")
+        ContactChannel::from_code(&self.channel).map(|c| c.label()).unwrap_or("")
     }
 }
 
@@ -174,7 +174,7 @@ pub struct RawCard {
 pub struct RawContact {
     /// `YYYY-MM-DD` (default: today).
     pub on_date: Option<String>,
-    #[schema(value_type = Channel)]
+    #[schema(value_type = ContactChannel)]
     pub channel: Option<String>,
     pub note: Option<String>,
 }
@@ -455,7 +455,7 @@ async fn open_card(tx: &mut crate::db::Tx, p: &Principal, id: CardId) -> Result<
 pub async fn add_contact(db: &Db, p: &Principal, id: CardId, raw: &RawContact) -> Result<i64, StoreError> {
     let mut e = Invalid::default();
     let on = e.check(redcell_domain::text::past_date("on_date", &raw.on_date, today()));
-    let channel = e.check(Channel::parse("channel", raw.channel.as_deref().unwrap_or("").trim()));
+    let channel = e.check(ContactChannel::parse("channel", raw.channel.as_deref().unwrap_or("").trim()));
     let note = e.check(Text::parse("note", raw.note.as_deref().unwrap_or(""), 200));
     e.into_result()?;
     let (Some(on), Some(channel)) = (on, channel) else { return Err(StoreError::Internal("contact input".into())) };
@@ -765,7 +765,7 @@ pub async fn seed_demo(tx: &mut crate::db::Tx, tenant: i64, by: i64, today: Naiv
                 _ => vec![started + days(20), started + days(90)],
             };
             for (k, on) in contacts.into_iter().enumerate() {
-                let channel = if k % 2 == 0 { Channel::Call } else { Channel::Group };
+                let channel = if k % 2 == 0 { ContactChannel::Call } else { ContactChannel::Group };
                 tx.exec(
                     "INSERT INTO mobility_contacts (tenant_id, org_id, card_id, member_id, on_date, channel, note, recorded_by, \
                      created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

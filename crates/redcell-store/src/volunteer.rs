@@ -1397,6 +1397,7 @@ pub struct RawReturn {
 /// The quarterly feedback card for the employer's party organisation: what
 /// the member did in the community in a quarter, from confirmed records only.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = InserviceCard)]
 pub struct Card {
     pub report: Report,
     pub year: i32,

@@ -20,7 +20,7 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use redcell_domain::mobility::{CardId, Channel, ProposalId, Roster, TransferId};
+use redcell_domain::mobility::{CardId, ContactChannel, ProposalId, Roster, TransferId};
 use redcell_domain::{Capability, OrgId};
 use redcell_store::coverage::pick::PickKind;
 use redcell_store::mobility::{
@@ -242,7 +242,7 @@ async fn card_view(
             form,
             values,
             errs,
-            channels: options(Channel::ALL, Channel::code, Channel::label),
+            channels: options(ContactChannel::ALL, ContactChannel::code, ContactChannel::label),
         },
     ))
 }

@@ -253,6 +253,17 @@ fn schema_names() -> Vec<(String, String)> {
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             let t = line.trim_start();
+            // A `code_enum!` is documented under its own name too.
+            if t.ends_with("code_enum!(") {
+                let ident =
+                    lines.iter().skip(i + 1).take(12).map(|n| n.trim()).find_map(|n| {
+                        n.strip_suffix(" {").filter(|x| x.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                    });
+                if let Some(ident) = ident {
+                    names.push((ident.to_string(), file.display().to_string()));
+                }
+                continue;
+            }
             if !(t.starts_with("#[") && t.contains("ToSchema")) {
                 continue;
             }
