@@ -585,3 +585,13 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, by: i64, today: NaiveDate) -> R
     }
     Ok(())
 }
+
+/// A member's transfers, newest first, as far as the caller reads either end.
+pub async fn member_transfers(db: &Db, p: &Principal, member: MemberId) -> Result<Vec<Transfer>, StoreError> {
+    let read = p.scope(Capability::ReadRegistry);
+    let mut a = args![p.tenant_id, member.get()];
+    let from = read.rows("t", &mut a);
+    let to = read.rows_by("t", "to_org_id", &mut a);
+    db.all(&format!("{SELECT} WHERE t.tenant_id = $1 AND t.member_id = $2 AND ({from} OR {to}) ORDER BY t.id DESC"), a)
+        .await
+}

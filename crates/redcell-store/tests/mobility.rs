@@ -212,6 +212,9 @@ async fn a_relation_is_transferred_step_by_step(db: Db) {
     assert_eq!((r.state.as_str(), r.closed_reason.as_deref()), ("refused", Some("材料不全")));
     let list = tr::transfers(&db, &t.admin, t.root.id).await.unwrap();
     assert_eq!(list.closed.len(), 3);
+    // The member's history of moves, as far as each reader sees: the branch it left sees its own.
+    assert_eq!(tr::member_transfers(&db, &t.admin, zhang).await.unwrap().len(), 3);
+    assert_eq!(tr::member_transfers(&db, &t.sec, zhang).await.unwrap().len(), 2);
     assert!(list.waiting.is_empty() && list.open.is_empty());
 }
 

@@ -377,6 +377,7 @@ struct MemberPage {
     /// Where the member stands (自管, 流出 …) and their moves (outflow and inflow cards).
     standing: redcell_domain::mobility::Standing,
     moves: Vec<redcell_store::mobility::Card>,
+    transfers: Vec<redcell_store::transfers::Transfer>,
 }
 
 async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<MemberId>) -> PageResult {
@@ -389,7 +390,8 @@ async fn member(u: PageUser, State(s): State<Shared>, Path(id): Path<MemberId>) 
     let (roles, csrf) = (crate::coverage::posts::party_roles(), u.csrf.clone());
     let standing = redcell_store::mobility::standing_of(db, p.tenant_id, id).await?;
     let moves = redcell_store::mobility::member_cards(db, p, id).await?;
-    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf, standing, moves }))
+    let transfers = redcell_store::transfers::member_transfers(db, p, id).await?;
+    Ok(render(&MemberPage { nav: Nav::of(&u), crumbs, m, can_edit, duties, roles, csrf, standing, moves, transfers }))
 }
 
 #[derive(Template)]
