@@ -323,7 +323,14 @@ async fn open(url: Option<String>) -> Result<Db> {
             })?;
         }
     }
-    let db = connect(&url).await?;
+    let db = match connect(&url).await {
+        Ok(db) => db,
+        Err(e) if is_damaged(&e) => bail!(
+            "数据库文件已损坏，为免损坏扩大，拒绝写入：{}（{e:#}）。请用 redcell restore 从最近的备份恢复到新文件",
+            redact(&url)
+        ),
+        Err(e) => return Err(e),
+    };
     if db.backend() == redcell_store::db::Backend::Sqlite {
         // A damaged file is refused before anything is written into it.
         let problems = redcell_store::backup::check(&db, true).await.unwrap_or_else(|e| vec![e.to_string()]);
@@ -383,6 +390,13 @@ async fn connect(url: &str) -> Result<Db> {
         bail!("无法连接 PostgreSQL（{}）：{why}", redact(url));
     }
     Db::connect(url).await.with_context(|| format!("无法打开数据库 {}", redact(url)))
+}
+
+/// Whether opening failed because the SQLite file itself is damaged
+/// (SQLITE_CORRUPT or SQLITE_NOTADB), as opposed to a missing or locked file.
+fn is_damaged(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("(code: 11)") || text.contains("(code: 26)") || text.contains("malformed")
 }
 
 /// Hide a password in a URL before printing it.
@@ -493,8 +507,13 @@ async fn run() -> Result<()> {
         }
         Command::Check => {
             let url = cli.database.clone().unwrap_or_else(|| DEFAULT_DB.to_string());
-            let db = connect(&url).await?;
-            let problems = redcell_store::backup::check(&db, false).await?;
+            // A file damaged where SQLite reads on opening fails to open at
+            // all: that is the check's finding, not a different failure.
+            let problems = match connect(&url).await {
+                Ok(db) => redcell_store::backup::check(&db, false).await?,
+                Err(e) if is_damaged(&e) => vec![format!("{e:#}")],
+                Err(e) => return Err(e),
+            };
             if problems.is_empty() {
                 println!("数据库完好：{}", redact(&url));
             } else {

@@ -167,6 +167,17 @@ fn a_damaged_sqlite_file_is_refused_for_writes() {
         assert!(!ok, "{args:?} ran on a damaged file");
         assert!(err.contains("数据库文件已损坏") && err.contains("redcell restore"), "{args:?}: {err}");
     }
+    // Damage where SQLite reads on opening (the header and the schema)
+    // fails the open itself: still a finding of the check, still refused.
+    let mut bytes = std::fs::read(&path).unwrap();
+    for b in &mut bytes[..2 * page] {
+        *b = 0x5A;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let (ok, _, err) = run(&db, &["check"]);
+    assert!(!ok && err.contains("数据库有"), "{err}");
+    let (ok, _, err) = run(&db, &["migrate"]);
+    assert!(!ok && err.contains("数据库文件已损坏") && err.contains("redcell restore"), "{err}");
 }
 
 #[test]
