@@ -6,7 +6,10 @@
 // back and is on the self-managed roster again, marked as returned; another
 // member's relation is transferred to the other branch: proposed (the own
 // branch refused by name), approved by the community, received — and only
-// then does the member move. Every page fits a 360 px screen.
+// then does the member move; the receipt slip of a transfer out of the district
+// comes back and the member leaves the registry; a refusal to receive names what
+// is missing; the administrator sets how long letters are valid. Every page
+// fits a 360 px screen.
 // Usage: BASE_URL=http://127.0.0.1:8080 RC_PASSWORD=... node mobility.mjs
 //   (the demo account sq01 shares RC_PASSWORD)
 import { chromium } from 'playwright-core';
@@ -111,7 +114,22 @@ try {
   const back = page.locator('#roster li.card', { hasText: name }).first();
   check('the member is back on the self-managed roster', ((await back.textContent().catch(() => '')) || '').includes('已返回'));
   check('the rosters offer their export', (await page.locator('.exports a').count()) >= 1);
+  const files = [];
+  for (const h of ['/export/mobility-cards', '/export/org-transfers']) files.push(await page.locator(`a[href^="${h}"]`).count());
+  check('the rosters offer the cards\' and transfers\' files', files.every(n => n > 0), JSON.stringify(files));
+  check('the cards kept in a spreadsheet can be imported', (await page.locator('#cards-import a[href="/import?kind=mobility"]').count()) === 1);
   await fits('the self-managed roster');
+  // Declining a member who arrives with an outflow card: a reason and a real card are required.
+  await page.click('summary:has-text("不接收流入党员")');
+  await page.fill('#refuse-form input[name=paired_card_no]', 'LC-NONE-0001');
+  await page.fill('#refuse-form input[name=id_number]', '11010519491231002X');
+  await submitIn('#refuse-submit');
+  check('a refusal without its reason is named', (await text('#refuse-form label.has-error')).includes('理由'));
+  await page.fill('#refuse-form input[name=reason]', '不在本组织服务范围');
+  await submitIn('#refuse-submit');
+  check('a card that does not exist is named', (await text('#refuse-form')).includes('没有这张流出登记卡'));
+  await fits('the refusal form');
+  await page.screenshot({ path: out + 'mobility-5-refuse.png', fullPage: true });
   // The deadlines fall on the community's staff: the silent member, the demo's transfers.
   await page.goto(base + '/duties/my');
   const deadlines = await text('#mobility-deadlines');
@@ -173,6 +191,42 @@ try {
   await page.goto(`${base}/orgs/${org}/mobility?roster=self`);
   check('the member is now with the receiving branch',
     ((await page.locator('#roster li.card', { hasText: moverName }).first().textContent()) || '').includes('第二楼宇党支部'));
+  // The demo's transfer out of the district: the receipt slip comes back, and the member
+  // leaves the registry (the transfer keeps their name).
+  await page.goto(`${base}/orgs/${org}/transfers`);
+  const away = page.locator('#waiting li.card', { hasText: '外省' }).first();
+  const awayName = ((await away.locator('b').first().textContent()) || '').trim();
+  await Promise.all([page.waitForNavigation(), away.locator('a').first().click()]);
+  await submitIn('#receive');
+  check('the receipt slip is recorded', (await text('#transfer-state')) === '已接收');
+  page.once('dialog', d => d.accept());
+  await submitIn('#release');
+  check('the member transferred out leaves the registry', (await text('#transfer-flash')).includes('已移出党员名册')
+    && (await text('#released')) === '已移出' && (await page.textContent('h1')).includes(awayName), awayName);
+  await fits('the released transfer');
+  await page.goto(`${base}/orgs/${org}/mobility?roster=self`);
+  check('the released member is on no roster', !((await page.textContent('#roster')) || '').includes(awayName));
+
+  // The street's administrator sets how long letters are valid (at most three months).
+  await ctx.clearCookies();
+  await page.goto(base + '/login');
+  await page.fill('input[name=username]', process.env.RC_USER || 'admin');
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.goto(`${base}/orgs/${org}/transfers`);
+  await page.click('summary:has-text("介绍信有效期")');
+  await page.fill('#letter-days-form input[name=letter_days]', '120');
+  await submitIn('#letter-days-submit');
+  check('a validity over three months is refused', (await text('#letter-days-form label.has-error')).includes('90'));
+  await page.fill('#letter-days-form input[name=letter_days]', '60');
+  await submitIn('#letter-days-submit');
+  check('letters are now valid for 60 days', (await text('#transfers-flash')).includes('60 天')
+    && (await page.textContent('main')).includes('60 天内有效'));
+  await fits('the transfers page with the letter setting');
+  await page.screenshot({ path: out + 'mobility-6-letter-days.png', fullPage: true });
+  await page.click('summary:has-text("介绍信有效期")');
+  await page.fill('#letter-days-form input[name=letter_days]', '90');
+  await submitIn('#letter-days-submit');
   check('no console errors', problems.filter(p => !/status of 4(03|04|22)/.test(p)).length === 0, [...new Set(problems)].join(' | ').slice(0, 500));
 } catch (e) {
   failed++;

@@ -56,6 +56,16 @@ pub const REMOVE_AFTER_DAYS: i64 = 730;
 /// Days an introduction letter (介绍信) is valid by default; at most three months.
 pub const LETTER_DAYS: i64 = 90;
 
+/// The days a tenant's introduction letters are valid: a whole number from 1
+/// to [`LETTER_DAYS`] (three months, the regulation's limit).
+pub fn letter_days(field: &str, raw: &str) -> Result<i64, FieldError> {
+    let n: i64 = raw.trim().parse().map_err(|_| FieldError::new(field, "number", "请填写天数（整数）"))?;
+    if !(1..=LETTER_DAYS).contains(&n) {
+        return Err(FieldError::new(field, "range", format!("介绍信有效期为 1 到 {LETTER_DAYS} 天（最长三个月）")));
+    }
+    Ok(n)
+}
+
 /// Who approves a transfer, nearest first: the organisations above the
 /// sending one up to the common ancestor of both ends (the sending one itself
 /// when the receiving one lies below it); for a transfer out of the
@@ -291,6 +301,16 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_letter_is_valid_for_one_day_to_three_months() {
+        assert_eq!(letter_days("d", " 30 "), Ok(30));
+        assert_eq!(letter_days("d", "90"), Ok(90));
+        for bad in ["0", "91", "-3", "三十", "", "1.5"] {
+            let e = letter_days("d", bad).unwrap_err();
+            assert_eq!(e.field, "d", "{bad}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ crate::code_enum!(
         Cadres = "cadres": "干部",
         Contacts = "contacts": "联系关系",
         Inservice = "inservice": "在职党员报到",
+        Mobility = "mobility": "流动党员登记卡",
     }
 );
 
@@ -137,6 +138,23 @@ const INSERVICE: &[Column] = &[
     col("reported_on", "报到日期", false, "格式 2026-03-01；默认今天，不能晚于今天", "2026-03-01", ""),
 ];
 
+const MOBILITY: &[Column] = &[
+    col("direction", "类别", true, "流出：本组织党员外出；流入：党员到本组织来", "流出", "流入"),
+    col("id_number", "党员身份证号", true, "必须是已登记的党员", "990101198001010014", "990101198203150023"),
+    col("name", "姓名", false, "填写时须与登记的姓名一致", "张三", "李四"),
+    col("org_code", "登记组织编码", false, "流入必填（接收的组织）；流出不填即党员所在组织", "", "SQ-001-1"),
+    col("paired_card_no", "对应流出登记卡号", false, "流入时：本街道其他支部流出的党员带来的卡号", "", ""),
+    col("card_no", "登记卡号", true, "字母、数字和连字符；已导入的卡号按本行更新", "LC-2026-001", "LR-2026-001"),
+    col("place", "流向或来处", true, "省市县、单位", "广东省深圳市", "浙江省温州市"),
+    col("reason", "原因", true, "如务工、经商、就学", "外出务工", "来本社区居住"),
+    col("started_on", "开始日期", false, "格式 2026-03-01；默认今天，不能晚于今天", "2026-03-01", "2026-02-15"),
+    col("expected_until", "预计返回日期", false, "可不填", "2026-12-31", ""),
+    col("channel", "联系方式", true, "电话、微信群等", "微信群：幸福社区流动党员群", "13800138000"),
+    col("other_org", "对方党组织", false, "流入地或原所在的党组织，知道就填", "", ""),
+    col("last_contact", "最近联系日期", false, "填写后记一次联系；半年没有联系的会标为失去联系", "2026-05-20", ""),
+    col("last_channel", "最近联系途径", false, "从下拉列表选择；默认电话", "群聊", ""),
+];
+
 const CONTACTS: &[Column] = &[
     col("level", "联系层级", true, "从下拉列表选择；其余各列按层级填写", "党员联系户", "街道干部联系党员"),
     col(
@@ -167,6 +185,7 @@ pub fn columns(kind: ImportKind) -> &'static [Column] {
         ImportKind::Cadres => CADRES,
         ImportKind::Contacts => CONTACTS,
         ImportKind::Inservice => INSERVICE,
+        ImportKind::Mobility => MOBILITY,
     }
 }
 
@@ -179,7 +198,8 @@ pub fn importable(kind: ImportKind) -> bool {
         | ImportKind::Members
         | ImportKind::Cadres
         | ImportKind::Contacts
-        | ImportKind::Inservice => true,
+        | ImportKind::Inservice
+        | ImportKind::Mobility => true,
     }
 }
 
@@ -197,6 +217,8 @@ pub fn choices(kind: ImportKind, key: &str) -> Vec<&'static str> {
         (ImportKind::Members, "central_household") => vec!["是", "否"],
         (ImportKind::Cadres, "kind") => labels(CadreKind::ALL),
         (ImportKind::Contacts, "level") => labels(crate::coverage::ContactLevel::ALL),
+        (ImportKind::Mobility, "direction") => labels(crate::mobility::Direction::ALL),
+        (ImportKind::Mobility, "last_channel") => labels(crate::mobility::ContactChannel::ALL),
         _ => Vec::new(),
     }
 }

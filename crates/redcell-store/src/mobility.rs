@@ -111,6 +111,37 @@ pub struct CardView {
     pub proposals: Vec<Proposal>,
     /// What may be proposed today (`stop` or `remove`), if anything.
     pub proposable: Option<String>,
+    /// An outflow card: the organisations that declined to receive the member, with their reasons.
+    pub refusals: Vec<Refusal>,
+}
+
+/// An organisation declining to receive a member who carries an outflow card.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = MobilityRefusal)]
+pub struct Refusal {
+    pub id: i64,
+    /// The organisation declining.
+    pub org_name: String,
+    pub card_no: String,
+    pub refused_on: NaiveDate,
+    pub reason: String,
+    pub recorded_by_name: String,
+}
+
+/// A refusal as typed: the card the member presents and why it is declined.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = RawMobilityRefusal)]
+pub struct RawRefusal {
+    /// The organisation declining.
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub org_id: Option<String>,
+    /// The member's outflow card number…
+    pub paired_card_no: Option<String>,
+    /// …and their ID number (must be that card's member).
+    pub id_number: Option<String>,
+    /// `YYYY-MM-DD` (default: today), not before the card's start.
+    pub refused_on: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// A member on a roster.
@@ -264,6 +295,12 @@ pub async fn card(db: &Db, p: &Principal, id: CardId) -> Result<CardView, StoreE
     let proposals = proposals_of(&mut c, owner.tenant_id, card.member_id).await?;
     let quiet = quiet_since(&mut c, owner.tenant_id, &card).await?;
     let proposable = proposable(&card, quiet, &proposals, today()).map(|k| k.code().to_string());
+    let refusals = c
+        .all(
+            &format!("{REFUSALS} WHERE x.tenant_id = $1 AND x.card_id = $2 ORDER BY x.refused_on DESC, x.id DESC"),
+            args![owner.tenant_id, id.get()],
+        )
+        .await?;
     Ok(CardView {
         card,
         contacts,
@@ -272,7 +309,98 @@ pub async fn card(db: &Db, p: &Principal, id: CardId) -> Result<CardView, StoreE
         standing_label: st.label().into(),
         proposals,
         proposable,
+        refusals,
     })
+}
+
+const REFUSALS: &str = "SELECT x.id, o.name AS org_name, c.card_no, x.refused_on, x.reason, \
+    COALESCE(u.display_name, '') AS recorded_by_name FROM mobility_refusals x \
+    JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
+    JOIN mobility_cards c ON c.tenant_id = x.tenant_id AND c.id = x.card_id \
+    LEFT JOIN users u ON u.id = x.created_by";
+
+/// An organisation declines to receive a member who presents an outflow card
+/// of this deployment (流入地不接收), with its reason. Nothing changes on the
+/// card itself: the sending side sees the refusal on it and keeps the member
+/// in touch another way (or the member goes to another organisation).
+pub async fn refuse(db: &Db, p: &Principal, raw: &RawRefusal) -> Result<Refusal, StoreError> {
+    let access = p.access(CAP)?;
+    let mut e = Invalid::default();
+    let org = e.check(redcell_domain::input::id_ref::<OrgId>("org_id", &raw.org_id, true)).flatten();
+    let no = raw.paired_card_no.as_deref().map(str::trim).filter(|x| !x.is_empty()).map(str::to_uppercase);
+    if no.is_none() {
+        e.push(FieldError::new("paired_card_no", "required", "请填写党员带来的流出登记卡号"));
+    }
+    let idn = e.check(IdNumber::parse(raw.id_number.as_deref().unwrap_or("")).map_err(|x| x.on("id_number")));
+    let on = e.check(redcell_domain::text::past_date("refused_on", &raw.refused_on, today()));
+    let reason = e.check(Text::required("reason", raw.reason.as_deref().unwrap_or(""), 200));
+    e.into_result()?;
+    let (Some(org), Some(no), Some(idn), Some(on), Some(reason)) = (org, no, idn, on, reason) else {
+        return Err(StoreError::Internal("refusal input".into()));
+    };
+    let mut tx = db.begin().await?;
+    let keeper = access.org_ref(&mut tx, org, "org_id").await?;
+    let (card, member) = presented(&mut tx, p.tenant_id, &no, &idn, keeper.id).await?;
+    let (started,): (NaiveDate,) = tx
+        .one("SELECT started_on FROM mobility_cards WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, card])
+        .await?;
+    if on < started {
+        return Err(FieldError::new("refused_on", "order", format!("不能早于流出登记卡开始的 {started}")).into());
+    }
+    let id = tx
+        .int(
+            "INSERT INTO mobility_refusals (tenant_id, org_id, card_id, member_id, refused_on, reason, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            args![p.tenant_id, keeper.id, card, member, on, reason.into_string(), p.user_id, Utc::now()],
+        )
+        .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Create,
+        "mobility_refusal",
+        "mobility_refusals",
+        p.tenant_id,
+        id,
+        None,
+    )
+    .await?;
+    let out = tx.one(&format!("{REFUSALS} WHERE x.tenant_id = $1 AND x.id = $2"), args![p.tenant_id, id]).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The open outflow card of this deployment a member presents to another
+/// organisation (`keeper`): found by its number, the same person by ID
+/// number. Returns the card and the member.
+async fn presented(
+    c: &mut impl Conn,
+    tenant: i64,
+    no: &str,
+    idn: &IdNumber,
+    keeper: i64,
+) -> Result<(i64, i64), StoreError> {
+    let found: Option<(i64, i64, String, i64, Option<NaiveDate>)> = c
+        .opt(
+            "SELECT c.id, c.member_id, r.id_number, c.org_id, c.ended_on FROM mobility_cards c \
+             JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
+             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             WHERE c.tenant_id = $1 AND c.card_no = $2 AND c.direction = 'out'",
+            args![tenant, no.to_string()],
+        )
+        .await?;
+    let (card, m, their_id, their_org, ended) =
+        found.ok_or_else(|| FieldError::new("paired_card_no", "not_found", "没有这张流出登记卡（请核对卡号）"))?;
+    if their_id != idn.as_str() {
+        return Err(FieldError::new("id_number", "mismatch", "与流出登记卡上的党员不是同一人").into());
+    }
+    if ended.is_some() {
+        return Err(FieldError::new("paired_card_no", "ended", "这张流出登记卡已结束").into());
+    }
+    if their_org == keeper {
+        return Err(FieldError::new("org_id", "same", "流出和流入不能是同一个组织").into());
+    }
+    Ok((card, m))
 }
 
 /// Record an outflow or an inflow card.
@@ -337,27 +465,7 @@ pub async fn record(db: &Db, p: &Principal, raw: &RawCard) -> Result<Card, Store
                     (m.get(), keeper.id, None)
                 }
                 (None, Some(no), Some(idn)) => {
-                    let found: Option<(i64, i64, String, i64, Option<NaiveDate>)> = tx
-                        .opt(
-                            "SELECT c.id, c.member_id, r.id_number, c.org_id, c.ended_on FROM mobility_cards c \
-                             JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
-                             JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
-                             WHERE c.tenant_id = $1 AND c.card_no = $2 AND c.direction = 'out'",
-                            args![p.tenant_id, no],
-                        )
-                        .await?;
-                    let (card, m, their_id, their_org, ended) = found.ok_or_else(|| {
-                        FieldError::new("paired_card_no", "not_found", "没有这张流出登记卡（请核对卡号）")
-                    })?;
-                    if their_id != idn.as_str() {
-                        return Err(FieldError::new("id_number", "mismatch", "与流出登记卡上的党员不是同一人").into());
-                    }
-                    if ended.is_some() {
-                        return Err(FieldError::new("paired_card_no", "ended", "这张流出登记卡已结束").into());
-                    }
-                    if their_org == keeper.id {
-                        return Err(FieldError::new("org_id", "same", "流出和流入不能是同一个组织").into());
-                    }
+                    let (card, m) = presented(&mut tx, p.tenant_id, no, &idn, keeper.id).await?;
                     (m, keeper.id, Some(card))
                 }
                 _ => return Err(StoreError::Internal("inflow input".into())),
@@ -696,9 +804,124 @@ impl Exportable for RosterList {
     }
 }
 
+/// Filters of the cards' export.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CardFilter {
+    /// Cards kept by this organisation and its subtree.
+    pub org_id: Option<OrgId>,
+    /// `out` (流出) or `in` (流入); both when blank.
+    pub direction: Option<String>,
+    /// `open` (default: members still away or still here), `ended` or `all`.
+    pub state: Option<String>,
+}
+
+/// The outflow and inflow registration cards (流出/流入登记卡台账), with the
+/// latest contact kept and the other side of a pairing.
+pub struct CardList;
+
+/// A card with the last contact kept, as the export reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CardRow {
+    #[sqlx(flatten)]
+    pub card: Card,
+    pub last_contact: Option<NaiveDate>,
+    pub contacts: i64,
+}
+
+/// Contact details typed as free text (a phone, a chat group): every digit
+/// but the last four hidden.
+fn mask_digits(s: &str, m: Mask) -> String {
+    if m == Mask::Clear {
+        return s.to_string();
+    }
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    let mut seen = 0;
+    s.chars()
+        .map(|c| {
+            if !c.is_ascii_digit() {
+                return c;
+            }
+            seen += 1;
+            if seen + 4 > digits { c } else { '*' }
+        })
+        .collect()
+}
+
+impl Exportable for CardList {
+    const CODE: &'static str = "mobility-cards";
+    const LABEL: &'static str = "流动党员登记卡台账";
+    const TAG: &'static str = "mobility";
+    type Filter = CardFilter;
+    type Row = CardRow;
+    fn columns(m: Mask) -> Vec<Column> {
+        vec![
+            Column::text("登记卡号"),
+            Column::text("类别"),
+            Column::text("姓名"),
+            Column::text("登记组织"),
+            Column::text("流向或来处"),
+            Column::text("原因"),
+            Column::date("开始日期"),
+            Column::date("预计返回"),
+            Column::text(crate::export::personal("联系方式", m)),
+            Column::text("对方党组织"),
+            Column::number("联系次数"),
+            Column::date("最近联系"),
+            Column::date("结束日期"),
+            Column::text("结束原因"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, crate::db::Args)>, StoreError> {
+        let mut a = crate::db::Args::new();
+        let mut w = vec![q.scope(Capability::ReadRegistry).rows("c", &mut a)];
+        if let Some(d) = f.direction.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+            let d = Direction::parse("direction", d)?;
+            w.push(format!("c.direction = {}", a.push(d.code())));
+        }
+        match f.state.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+            None | Some("open") => w.push("c.ended_on IS NULL".into()),
+            Some("ended") => w.push("c.ended_on IS NOT NULL".into()),
+            Some("all") => {}
+            Some(_) => return Err(FieldError::new("state", "unknown", "状态应为 open、ended 或 all").into()),
+        }
+        if let Some(o) = f.org_id {
+            w.push(scope::rows_under_id("c", q.tenant_id, o, &mut a));
+        }
+        let select = SELECT.replacen(
+            "SELECT ",
+            "SELECT (SELECT MAX(x.on_date) FROM mobility_contacts x WHERE x.tenant_id = c.tenant_id AND x.card_id = c.id) \
+             AS last_contact, (SELECT COUNT(*) FROM mobility_contacts x WHERE x.tenant_id = c.tenant_id AND x.card_id = c.id) \
+             AS contacts, ",
+            1,
+        );
+        Ok(Some((format!("{select} WHERE {} ORDER BY o.path, c.started_on, c.id", w.join(" AND ")), a)))
+    }
+    fn cells(r: &CardRow, m: Mask) -> Vec<String> {
+        let c = &r.card;
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        vec![
+            c.card_no.clone(),
+            c.direction_label().to_string(),
+            c.member_name.clone(),
+            c.org_name.clone(),
+            c.place.clone(),
+            c.reason.clone(),
+            c.started_on.to_string(),
+            date(c.expected_until),
+            mask_digits(&c.channel, m),
+            c.other_org.clone().unwrap_or_default(),
+            r.contacts.to_string(),
+            date(r.last_contact),
+            date(c.ended_on),
+            c.end_reason.clone().unwrap_or_default(),
+        ]
+    }
+}
+
 /// The mobile members' exportable lists.
 pub fn exports() -> Vec<&'static dyn crate::export::ExportList> {
-    vec![&RosterList]
+    vec![&RosterList, &CardList, &crate::transfers::TransferList]
 }
 
 // ---- the demo district

@@ -5,7 +5,7 @@
 //! ([`redcell_domain::mobility::approval_chain`]), each step naming who
 //! decided; the sending side may revoke until the first approval. On the last
 //! approval the introduction letter is issued (number, date, valid for 90
-//! days). The receiving organisation then confirms receipt — only then does
+//! days unless the tenant set fewer). The receiving organisation then confirms receipt — only then does
 //! the member's organisation change — or refuses with a reason; for a
 //! transfer out of the deployment the sending side records the receipt slip
 //! when it comes back. Both sides see the transfer; each step, the letter and
@@ -34,6 +34,8 @@ pub struct Transfer {
     pub member_id: i64,
     pub member_name: String,
     pub to_org_id: Option<i64>,
+    /// The member has left the registry (transferred out of the deployment and released).
+    pub released: bool,
     pub to_org_name: Option<String>,
     /// A destination outside the deployment, in words.
     pub to_outside: Option<String>,
@@ -91,6 +93,9 @@ pub struct TransferView {
     pub may_decide: bool,
     pub may_revoke: bool,
     pub may_receive: bool,
+    /// A transfer out of the deployment, its receipt slip back: the sending
+    /// side may now take the member off the registry.
+    pub may_release: bool,
 }
 
 /// An organisation's transfers: those waiting for the caller, those still
@@ -100,6 +105,22 @@ pub struct Transfers {
     pub waiting: Vec<Transfer>,
     pub open: Vec<Transfer>,
     pub closed: Vec<Transfer>,
+    /// Days a letter issued now is valid.
+    pub letter_days: i64,
+}
+
+/// The tenant's transfer settings.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TransferSettings {
+    /// Days an introduction letter is valid (1 to 90).
+    pub letter_days: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawTransferSettings {
+    /// Days an introduction letter is valid: 1 to 90 (three months).
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub letter_days: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -131,13 +152,14 @@ pub struct RawReceipt {
     pub reason: Option<String>,
 }
 
-const SELECT: &str = "SELECT t.id, t.org_id, o.name AS org_name, t.member_id, r.name AS member_name, t.to_org_id, \
+const SELECT: &str = "SELECT t.id, t.org_id, o.name AS org_name, t.member_id, COALESCE(r.name, t.member_name, '') AS member_name, \
+    t.to_org_id, (m.id IS NULL) AS released, \
     tot.name AS to_org_name, t.to_outside, t.reason, t.state, t.chain, t.approved_steps, t.letter_no, t.letter_on, \
     t.valid_until, t.received_on, t.closed_reason, COALESCE(u.display_name, '') AS created_by_name FROM org_transfers t \
     JOIN orgs o ON o.tenant_id = t.tenant_id AND o.id = t.org_id \
     LEFT JOIN orgs tot ON tot.tenant_id = t.tenant_id AND tot.id = t.to_org_id \
-    JOIN members m ON m.tenant_id = t.tenant_id AND m.id = t.member_id \
-    JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+    LEFT JOIN members m ON m.tenant_id = t.tenant_id AND m.id = t.member_id \
+    LEFT JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
     LEFT JOIN users u ON u.id = t.created_by";
 
 fn today() -> NaiveDate {
@@ -146,6 +168,39 @@ fn today() -> NaiveDate {
 
 async fn row(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Transfer, StoreError> {
     c.one(&format!("{SELECT} WHERE t.tenant_id = $1 AND t.id = $2"), args![tenant, id]).await
+}
+
+/// Days a letter issued now is valid: the tenant's setting, else three months.
+async fn letter_days(c: &mut impl Conn, tenant: i64) -> Result<i64, StoreError> {
+    let set: Option<(i64,)> =
+        c.opt("SELECT letter_days FROM mobility_settings WHERE tenant_id = $1", args![tenant]).await?;
+    Ok(set.map(|(d,)| d).unwrap_or(LETTER_DAYS))
+}
+
+/// The tenant's transfer settings (anyone who reads the registry may see them).
+pub async fn settings(db: &Db, p: &Principal) -> Result<TransferSettings, StoreError> {
+    p.access(Capability::ReadRegistry)?;
+    Ok(TransferSettings { letter_days: letter_days(&mut db.conn(), p.tenant_id).await? })
+}
+
+/// Change how long letters issued from now on are valid (the tenant's
+/// administrators); letters already issued keep their date.
+pub async fn set_settings(db: &Db, p: &Principal, raw: &RawTransferSettings) -> Result<TransferSettings, StoreError> {
+    crate::requests::tenant_settings(p)?;
+    let days = redcell_domain::mobility::letter_days("letter_days", raw.letter_days.as_deref().unwrap_or(""))?;
+    let mut tx = db.begin().await?;
+    let before = letter_days(&mut tx, p.tenant_id).await?;
+    tx.exec(
+        "INSERT INTO mobility_settings (tenant_id, letter_days, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id) DO UPDATE SET letter_days = excluded.letter_days, updated_by = excluded.updated_by, \
+         updated_at = excluded.updated_at",
+        args![p.tenant_id, days, p.user_id, Utc::now()],
+    )
+    .await?;
+    let detail = format!("介绍信有效期 {before} 天 → {days} 天");
+    audit::record(&mut tx, p.tenant_id, Some(p.user_id), "update", "mobility_settings", None, &detail).await?;
+    tx.commit().await?;
+    Ok(TransferSettings { letter_days: days })
 }
 
 async fn path_of(c: &mut impl Conn, tenant: i64, org: i64) -> Result<OrgPath, StoreError> {
@@ -220,7 +275,8 @@ pub async fn transfer(db: &Db, p: &Principal, id: TransferId) -> Result<Transfer
         });
     }
     let (may_decide, may_revoke, may_receive) = powers(&mut c, p, &t).await?;
-    Ok(TransferView { transfer: t, side_org_id, steps, may_decide, may_revoke, may_receive })
+    let may_release = releasable(&t) && p.holds_at(CAP, &path_of(&mut c, p.tenant_id, t.org_id).await?);
+    Ok(TransferView { transfer: t, side_org_id, steps, may_decide, may_revoke, may_receive, may_release })
 }
 
 /// The transfers of an organisation's subtree, sent or received.
@@ -246,7 +302,8 @@ pub async fn transfers(db: &Db, p: &Principal, org_id: redcell_domain::OrgId) ->
             closed.push(t);
         }
     }
-    Ok(Transfers { waiting, open, closed })
+    let letter_days = letter_days(&mut c, p.tenant_id).await?;
+    Ok(Transfers { waiting, open, closed, letter_days })
 }
 
 /// Start a transfer of a member's relation (one open per member).
@@ -295,11 +352,18 @@ pub async fn start(db: &Db, p: &Principal, raw: &RawTransfer) -> Result<Transfer
     }
     let now = Utc::now();
     let chain_text = chain.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let (name,): (String,) = tx
+        .one(
+            "SELECT r.name FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             WHERE m.tenant_id = $1 AND m.id = $2",
+            args![p.tenant_id, member.get()],
+        )
+        .await?;
     let id = tx
         .int(
-            "INSERT INTO org_transfers (tenant_id, org_id, member_id, to_org_id, to_outside, reason, state, chain, \
-             approved_steps, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10) \
-             RETURNING id",
+            "INSERT INTO org_transfers (tenant_id, org_id, member_id, member_name, to_org_id, to_outside, reason, state, \
+             chain, approved_steps, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $11, $4, $5, $6, $7, $8, 0, $9, $10, $10) RETURNING id",
             args![
                 p.tenant_id,
                 owner.org_id,
@@ -310,7 +374,8 @@ pub async fn start(db: &Db, p: &Principal, raw: &RawTransfer) -> Result<Transfer
                 TransferState::Pending.code(),
                 chain_text,
                 p.user_id,
-                now
+                now,
+                name
             ],
         )
         .await?;
@@ -407,12 +472,13 @@ pub async fn decide(db: &Db, p: &Principal, id: TransferId, raw: &RawDecision) -
     } else if last {
         let day = today();
         let letter = format!("ZZ{}-{:05}", day.year(), t.id);
+        let valid = letter_days(&mut tx, p.tenant_id).await?;
         let a = args![
             TransferState::Approved.code(),
             t.approved_steps + 1,
             letter,
             day,
-            day + chrono::Duration::days(LETTER_DAYS),
+            day + chrono::Duration::days(valid),
             now
         ];
         update(
@@ -507,6 +573,49 @@ pub async fn receive(db: &Db, p: &Principal, id: TransferId, raw: &RawReceipt) -
     Ok(out)
 }
 
+/// Received out of the deployment, the member still in the registry.
+fn releasable(t: &Transfer) -> bool {
+    t.state() == Some(TransferState::Received) && t.to_org_id.is_none() && !t.released
+}
+
+/// After the receipt slip of a transfer out of the deployment, the sending
+/// side takes the member off the registry (their relation is elsewhere now):
+/// open cards end, contact relations end, the member row goes (audited);
+/// the transfer keeps the member's name and stays in both sides' history.
+pub async fn release(db: &Db, p: &Principal, id: TransferId) -> Result<Transfer, StoreError> {
+    let mut tx = db.begin().await?;
+    let t = visible(&mut tx, p, id).await?;
+    if !releasable(&t) {
+        let why = if t.released {
+            "这名党员已移出党员名册"
+        } else {
+            "转往街道以外、收到回执后，才能把党员移出党员名册"
+        };
+        return Err(FieldError::new("transfer", "release", why).into());
+    }
+    if !p.holds_at(CAP, &path_of(&mut tx, p.tenant_id, t.org_id).await?) {
+        return Err(StoreError::Denied(FieldError::new("transfer", "sender", "应由转出组织移出")));
+    }
+    let at = Utc::now();
+    let why = format!("组织关系已转出（{}）", t.destination());
+    tx.exec(
+        "UPDATE mobility_cards SET ended_on = $1, end_reason = $2, updated_at = $3 \
+         WHERE tenant_id = $4 AND member_id = $5 AND ended_on IS NULL",
+        args![today(), why.clone(), at, p.tenant_id, t.member_id],
+    )
+    .await?;
+    tx.exec(
+        "UPDATE org_transfers SET member_name = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+        args![t.member_name.clone(), at, p.tenant_id, t.id],
+    )
+    .await?;
+    crate::registry::members::delete_in(&mut tx, p, p.tenant_id, MemberId::new(t.member_id), &why).await?;
+    audit::record(&mut tx, p.tenant_id, Some(p.user_id), "member_released", "org_transfer", Some(t.id), &why).await?;
+    let out = row(&mut tx, p.tenant_id, t.id).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
 // ---- the demo district
 
 /// In every community with two branches: a member moving to the other
@@ -594,4 +703,83 @@ pub async fn member_transfers(db: &Db, p: &Principal, member: MemberId) -> Resul
     let to = read.rows_by("t", "to_org_id", &mut a);
     db.all(&format!("{SELECT} WHERE t.tenant_id = $1 AND t.member_id = $2 AND ({from} OR {to}) ORDER BY t.id DESC"), a)
         .await
+}
+
+// ---- export
+
+/// Filters of the transfers' export.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransferFilter {
+    /// Transfers sent from or received into this organisation's subtree.
+    pub org_id: Option<redcell_domain::OrgId>,
+    /// `open` (审批中 or 待接收), `closed` or `all` (default).
+    pub state: Option<String>,
+}
+
+/// The organisation-relation transfers (组织关系转接台账), sent or received.
+pub struct TransferList;
+
+impl crate::export::Exportable for TransferList {
+    const CODE: &'static str = "org-transfers";
+    const LABEL: &'static str = "组织关系转接台账";
+    const TAG: &'static str = "mobility";
+    type Filter = TransferFilter;
+    type Row = Transfer;
+    fn columns(_m: crate::export::Mask) -> Vec<redcell_domain::export::Column> {
+        use redcell_domain::export::Column;
+        vec![
+            Column::text("姓名"),
+            Column::text("转出组织"),
+            Column::text("转入组织或去向"),
+            Column::text("原因"),
+            Column::text("状态"),
+            Column::text("介绍信编号"),
+            Column::date("开出日期"),
+            Column::date("有效期至"),
+            Column::date("接收或回执日期"),
+            Column::text("办结说明"),
+            Column::text("提出人"),
+        ]
+    }
+    async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, crate::db::Args)>, StoreError> {
+        let mut a = crate::db::Args::new();
+        let read = q.scope(Capability::ReadRegistry);
+        let from = read.rows("t", &mut a);
+        let to = read.rows_by("t", "to_org_id", &mut a);
+        let mut w = vec![format!("t.tenant_id = {}", a.push(q.tenant_id)), format!("({from} OR {to})")];
+        let (p, a2) = (TransferState::Pending.code(), TransferState::Approved.code());
+        match f.state.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+            None | Some("all") => {}
+            Some("open") => w.push(format!("t.state IN ({}, {})", a.push(p), a.push(a2))),
+            Some("closed") => w.push(format!("t.state NOT IN ({}, {})", a.push(p), a.push(a2))),
+            Some(_) => return Err(FieldError::new("state", "unknown", "状态应为 open、closed 或 all").into()),
+        }
+        if let Some(o) = f.org_id {
+            let from = crate::scope::rows_under_id("t", q.tenant_id, o, &mut a);
+            let t = a.push(q.tenant_id);
+            let oo = a.push(o);
+            w.push(format!(
+                "({from} OR t.to_org_id IN (SELECT so.id FROM orgs so WHERE so.tenant_id = {t} AND so.path LIKE \
+                 (SELECT sp.path FROM orgs sp WHERE sp.tenant_id = {t} AND sp.id = {oo}) || '%'))"
+            ));
+        }
+        Ok(Some((format!("{SELECT} WHERE {} ORDER BY t.created_at, t.id", w.join(" AND ")), a)))
+    }
+    fn cells(t: &Transfer, _m: crate::export::Mask) -> Vec<String> {
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        vec![
+            t.member_name.clone(),
+            t.org_name.clone(),
+            t.destination(),
+            t.reason.clone(),
+            t.state_label().to_string(),
+            t.letter_no.clone().unwrap_or_default(),
+            date(t.letter_on),
+            date(t.valid_until),
+            date(t.received_on),
+            t.closed_reason.clone().unwrap_or_default(),
+            t.created_by_name.clone(),
+        ]
+    }
 }

@@ -24,6 +24,7 @@ stories!(
     rows_changed_after_the_check_fail_the_batch,
     undo_needs_the_prior_organisations_in_scope,
     inservice_reports_upsert_and_undo,
+    mobility_cards_upsert_pair_and_undo,
 );
 
 async fn run(db: &Db, p: &Principal, kind: ImportKind, bytes: &[u8], commit: bool) -> Report {
@@ -634,4 +635,106 @@ async fn inservice_reports_upsert_and_undo(db: Db) {
     assert_eq!(employer, "区人民医院");
     import::undo(&db, &t.admin, first.batch_id.unwrap()).await.unwrap();
     assert_eq!(count(&db, "inservice_reports").await, 0);
+}
+
+/// The branch's sheet of mobile members' cards: every bad cell named and
+/// nothing written; then outflow cards with their last contact, an update and
+/// an inflow card paired by the outflow card's number, the scope, and undo
+/// (refused while a contact recorded since points at a card).
+async fn mobility_cards_upsert_pair_and_undo(db: Db) {
+    use redcell_domain::mobility::{CardId, Standing};
+    use redcell_store::mobility as mb;
+    let t = tenant(&db).await;
+    let day = |n: i64| (today() - chrono::Duration::days(n)).to_string();
+    let head = "类别,党员身份证号,姓名,登记组织编码,对应流出登记卡号,登记卡号,流向或来处,原因,开始日期,预计返回日期,联系方式,对方党组织,最近联系日期,最近联系途径\n";
+    let (zhang, li, wang, zhao) = (&t.id_numbers[0], &t.id_numbers[1], &t.id_numbers[2], &t.id_numbers[3]);
+    let bad = format!(
+        "{head}流出,{zhang},,,,LC-101,深圳,务工,{d30},,电话,,,\n\
+         横向,{zhang},,,,LC-102,深圳,务工,,,电话,,,\n\
+         流出,{wang},,,,LC-103,深圳,务工,,,电话,,,\n\
+         流出,{zhang},,,,LC-104,深圳,务工,,,电话,,,\n\
+         流入,{zhao},,,,LR-105,深圳,务工,,,电话,,,\n\
+         流出,{li},,,,LC-101,深圳,务工,,,电话,,,\n\
+         流出,{zhao},,,,坏 卡号,深圳,务工,{d30},,电话,,{d40},写信\n\
+         流出,{zhao},,B1,,LC-108,深圳,务工,,,电话,,,\n\
+         流出,{li},,,,LC-110,深圳,务工,{d30},,电话,,{d40},\n",
+        d30 = day(30),
+        d40 = day(40)
+    );
+    let r = run(&db, &t.admin, ImportKind::Mobility, bad.as_bytes(), true).await;
+    assert!(r.batch_id.is_none());
+    assert!(has_error(&r, 3, "类别", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 4, "党员身份证号", "不是已登记的党员"), "{:#?}", r.errors);
+    assert!(has_error(&r, 5, "党员身份证号", "未结束的流出登记卡"), "{:#?}", r.errors);
+    assert!(has_error(&r, 6, "登记组织编码", "接收的组织"), "{:#?}", r.errors);
+    assert!(has_error(&r, 7, "登记卡号", "第2行"), "{:#?}", r.errors);
+    assert!(has_error(&r, 8, "登记卡号", "字母"), "{:#?}", r.errors);
+    assert!(has_error(&r, 10, "最近联系日期", "开始日期"), "{:#?}", r.errors);
+    assert!(has_error(&r, 8, "最近联系途径", ""), "{:#?}", r.errors);
+    assert!(has_error(&r, 9, "登记组织编码", "党员所在的组织"), "{:#?}", r.errors);
+    assert_eq!(count(&db, "mobility_cards").await, 0, "nothing written");
+
+    // 张 left a month ago, in touch ten days ago; 赵 left a year ago and nobody heard since.
+    let good = format!(
+        "{head}流出,{zhang},,,,lc-2026-101,广东省深圳市,务工,{d30},,微信群,,{d10},群聊\n\
+         流出,{zhao},,,,LC-2026-102,浙江省温州市,经商,{d365},,电话,,,\n",
+        d30 = day(30),
+        d10 = day(10),
+        d365 = day(365)
+    );
+    let dry = run(&db, &t.admin, ImportKind::Mobility, good.as_bytes(), false).await;
+    assert!(dry.is_ok() && dry.batch_id.is_none(), "{:#?}", dry.errors);
+    let first = run(&db, &t.admin, ImportKind::Mobility, good.as_bytes(), true).await;
+    assert!(first.is_ok(), "{:#?}", first.errors);
+    assert_eq!((first.counts.new, first.counts.changed), (2, 0));
+    let tenant_id = t.root.id.get();
+    assert_eq!(mb::standing_of(&db, tenant_id, t.members[0].id).await.unwrap(), Standing::FlowedOut);
+    assert_eq!(mb::standing_of(&db, tenant_id, t.members[2].id).await.unwrap(), Standing::LostContact);
+    let (lc101, keeper): (i64, i64) =
+        db.one("SELECT id, org_id FROM mobility_cards WHERE card_no = 'LC-2026-101'", args![]).await.unwrap();
+    assert_eq!(keeper, t.b1.id.get(), "kept by the member's own branch");
+    let view = mb::card(&db, &t.admin, CardId::new(lc101)).await.unwrap();
+    assert_eq!(view.contacts.iter().map(|c| c.channel.as_str()).collect::<Vec<_>>(), vec!["group"]);
+
+    // Again with a new place and a later contact for 张, 赵 unchanged, and
+    // branch 3 receiving 张 by his outflow card's number.
+    let next = format!(
+        "{head}流出,{zhang},,,,LC-2026-101,广东省广州市,务工,{d30},,微信群,,{d2},电话\n\
+         流出,{zhao},,,,LC-2026-102,浙江省温州市,经商,{d365},,电话,,,\n\
+         流入,{zhang},,B3,lc-2026-101,LR-2026-201,幸福社区第一支部,务工,{d5},,电话,,,\n",
+        d30 = day(30),
+        d2 = day(2),
+        d365 = day(365),
+        d5 = day(5)
+    );
+    let second = run(&db, &t.admin, ImportKind::Mobility, next.as_bytes(), true).await;
+    assert!(second.is_ok(), "{:#?}", second.errors);
+    assert_eq!((second.counts.new, second.counts.changed, second.counts.unchanged), (1, 1, 1));
+    let fields: Vec<&str> = second.changes[0].fields.iter().map(|f| f.column.as_str()).collect();
+    assert_eq!(fields, vec!["流向或来处", "最近联系日期"]);
+    let (paired,): (Option<i64>,) =
+        db.one("SELECT paired_id FROM mobility_cards WHERE card_no = 'LR-2026-201'", args![]).await.unwrap();
+    assert_eq!(paired, Some(lc101));
+    // The same card under another member's row is refused; the branch secretary cannot register for B3.
+    let wrong = format!("{head}流出,{li},,,,LC-2026-101,深圳,务工,,,电话,,,\n");
+    let r = run(&db, &t.admin, ImportKind::Mobility, wrong.as_bytes(), false).await;
+    assert!(has_error(&r, 2, "登记卡号", "另一张登记卡"), "{:#?}", r.errors);
+    let sec = format!("{head}流入,{li},,B3,,LR-2026-301,某地,务工,,,电话,,,\n");
+    let r = run(&db, &t.sec, ImportKind::Mobility, sec.as_bytes(), false).await;
+    assert!(has_error(&r, 2, "登记组织编码", "范围"), "{:#?}", r.errors);
+
+    // Undo the second batch: the inflow card goes, the place and contacts are as before.
+    import::undo(&db, &t.admin, second.batch_id.unwrap()).await.unwrap();
+    let (place,): (String,) = db.one("SELECT place FROM mobility_cards WHERE id = $1", args![lc101]).await.unwrap();
+    assert_eq!(place, "广东省深圳市");
+    assert_eq!(count(&db, "mobility_cards").await, 2);
+    assert_eq!(count(&db, "mobility_contacts").await, 1);
+    // A contact recorded since holds the first batch; without it, the batch goes.
+    let call = mb::RawContact { on_date: None, channel: s("call"), note: s("电话问候") };
+    mb::add_contact(&db, &t.admin, CardId::new(lc101), &call).await.unwrap();
+    assert!(matches!(import::undo(&db, &t.admin, first.batch_id.unwrap()).await, Err(StoreError::Invalid(_))));
+    assert_eq!(count(&db, "mobility_cards").await, 2, "nothing undone");
+    db.exec("DELETE FROM mobility_contacts WHERE note = '电话问候'", args![]).await.unwrap();
+    import::undo(&db, &t.admin, first.batch_id.unwrap()).await.unwrap();
+    assert_eq!((count(&db, "mobility_cards").await, count(&db, "mobility_contacts").await), (0, 0));
 }

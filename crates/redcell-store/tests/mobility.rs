@@ -6,8 +6,8 @@
 //! `cargo test -p redcell-store --test mobility`.
 
 use redcell_domain::mobility::{CardId, Standing, TransferId};
-use redcell_store::mobility::{self as mb, RawCard, RawContact, RawEnd};
-use redcell_store::transfers::{self as tr, RawDecision, RawReceipt, RawTransfer};
+use redcell_store::mobility::{self as mb, RawCard, RawContact, RawEnd, RawRefusal};
+use redcell_store::transfers::{self as tr, RawDecision, RawReceipt, RawTransfer, RawTransferSettings};
 use redcell_store::{Db, args};
 use redcell_testkit::store::*;
 
@@ -70,6 +70,25 @@ async fn a_member_flows_out_is_received_and_comes_back(db: Db) {
         channel: s("电话"),
         ..RawCard::default()
     };
+    // Branch 3 declines first, with its reason: the sending side sees it; a
+    // refusal needs a reason and the right person, and writes nothing else.
+    let refusal = |id_number: &str, reason: &str| RawRefusal {
+        org_id: s(t.b3.id),
+        paired_card_no: s("lc-2026-001"),
+        id_number: s(id_number),
+        refused_on: None,
+        reason: s(reason),
+    };
+    assert_invalid(mb::refuse(&db, &t.admin, &refusal(&t.id_numbers[0], " ")).await, "reason");
+    assert_invalid(mb::refuse(&db, &t.admin, &refusal(&t.id_numbers[3], "不在服务范围")).await, "id_number");
+    assert_refused(mb::refuse(&db, &t.sec, &refusal(&t.id_numbers[0], "不在服务范围")).await);
+    assert_eq!(count(&db, "mobility_refusals").await, 0);
+    let no = mb::refuse(&db, &t.admin, &refusal(&t.id_numbers[0], "不在本组织服务范围")).await.unwrap();
+    assert_eq!(no.card_no, "LC-2026-001");
+    let seen = mb::card(&db, &t.sec, CardId::new(out.id)).await.unwrap();
+    assert_eq!(seen.refusals.iter().map(|x| x.reason.as_str()).collect::<Vec<_>>(), vec!["不在本组织服务范围"]);
+    assert_eq!(seen.standing, "out", "a refusal changes nothing on the card");
+
     let before = count(&db, "mobility_cards").await;
     assert_invalid(mb::record(&db, &t.admin, &inflow(&t.id_numbers[3])).await, "id_number");
     assert_eq!(count(&db, "mobility_cards").await, before, "nothing written");
@@ -187,9 +206,17 @@ async fn a_relation_is_transferred_step_by_step(db: Db) {
     let id = TransferId::new(again.id);
     let no = RawDecision { decision: s("refuse"), reason: None };
     assert_invalid(tr::decide(&db, &t.admin, id, &no).await, "reason");
+    // The tenant's administrators set letters valid for 60 days (at most 90; a branch may not).
+    let days = |d: &str| RawTransferSettings { letter_days: s(d) };
+    assert_eq!(tr::settings(&db, &t.sec).await.unwrap().letter_days, 90);
+    assert_invalid(tr::set_settings(&db, &t.admin, &days("91")).await, "letter_days");
+    assert_invalid(tr::set_settings(&db, &t.admin, &days("")).await, "letter_days");
+    assert_refused(tr::set_settings(&db, &t.sec, &days("30")).await);
+    assert_eq!(tr::set_settings(&db, &t.admin, &days("60")).await.unwrap().letter_days, 60);
     let approved = tr::decide(&db, &t.admin, id, &yes).await.unwrap();
     assert_eq!(approved.state, "approved");
-    assert!(approved.letter_no.is_some() && approved.valid_until.is_some());
+    assert!(approved.letter_no.is_some());
+    assert_eq!(approved.valid_until, approved.letter_on.map(|d| d + chrono::Duration::days(60)));
     assert_invalid(tr::revoke(&db, &t.sec, id).await, "transfer");
     // The sending branch cannot receive for the receiving one; the member stays with B1 until receipt.
     assert_refused(tr::receive(&db, &t.sec, id, &RawReceipt::default()).await);
@@ -216,6 +243,40 @@ async fn a_relation_is_transferred_step_by_step(db: Db) {
     assert_eq!(tr::member_transfers(&db, &t.admin, zhang).await.unwrap().len(), 3);
     assert_eq!(tr::member_transfers(&db, &t.sec, zhang).await.unwrap().len(), 2);
     assert!(list.waiting.is_empty() && list.open.is_empty());
+    // A transfer received inside the deployment moves the member: nothing to release.
+    assert_invalid(tr::release(&db, &t.admin, id).await, "transfer");
+
+    // Out of the district: approved up to the top, the receipt slip back, then
+    // the member leaves the registry — their open card ends, the transfer keeps their name.
+    let li = t.members[2].id; // B2
+    mb::record(&db, &t.admin, &outflow(li, "LC-2026-900")).await.unwrap();
+    let out = RawTransfer {
+        member_id: s(li),
+        to_org_code: None,
+        to_outside: s("外省某市某区某街道党工委"),
+        reason: s("定居外省"),
+    };
+    let x = tr::start(&db, &t.admin, &out).await.unwrap();
+    let xid = TransferId::new(x.id);
+    assert_invalid(tr::release(&db, &t.admin, xid).await, "transfer");
+    while tr::transfer(&db, &t.admin, xid).await.unwrap().may_decide {
+        tr::decide(&db, &t.admin, xid, &yes).await.unwrap();
+    }
+    tr::receive(&db, &t.admin, xid, &RawReceipt::default()).await.unwrap();
+    let view = tr::transfer(&db, &t.admin, xid).await.unwrap();
+    assert!(view.may_release && !view.transfer.released);
+    assert_refused(tr::release(&db, &t.sec, xid).await);
+    let gone = tr::release(&db, &t.admin, xid).await.unwrap();
+    assert!(gone.released);
+    assert_eq!(gone.member_name, x.member_name);
+    assert_eq!(db.int("SELECT COUNT(*) FROM members WHERE id = $1", args![li]).await.unwrap(), 0);
+    let (open,): (i64,) = db
+        .one("SELECT COUNT(*) FROM mobility_cards WHERE member_id = $1 AND ended_on IS NULL", args![li])
+        .await
+        .unwrap();
+    assert_eq!(open, 0, "the open card ended");
+    assert!(tr::transfers(&db, &t.admin, t.root.id).await.unwrap().closed.iter().any(|c| c.id == x.id && c.released));
+    assert_invalid(tr::release(&db, &t.admin, xid).await, "transfer");
 }
 
 async fn deadlines_fall_on_the_responsible(db: Db) {

@@ -24,10 +24,13 @@ use redcell_domain::mobility::{CardId, ContactChannel, ProposalId, Roster, Trans
 use redcell_domain::{Capability, OrgId};
 use redcell_store::coverage::pick::PickKind;
 use redcell_store::mobility::{
-    self as mb, Card, CardView, Proposal, RawCard, RawContact, RawEnd, RawProposal, RawProposalDecision, RosterList,
-    Rosters,
+    self as mb, Card, CardList, CardView, Proposal, RawCard, RawContact, RawEnd, RawProposal, RawProposalDecision,
+    RawRefusal, Refusal, RosterList, Rosters,
 };
-use redcell_store::transfers::{self as tr, RawDecision, RawReceipt, RawTransfer, Transfer, TransferView, Transfers};
+use redcell_store::transfers::{
+    self as tr, RawDecision, RawReceipt, RawTransfer, RawTransferSettings, Transfer, TransferList, TransferSettings,
+    TransferView, Transfers,
+};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
 
@@ -50,6 +53,7 @@ enum Form {
     None,
     Out,
     In,
+    Refuse,
 }
 
 #[derive(Template)]
@@ -78,7 +82,7 @@ impl RostersPage {
     }
     /// The errors of the form `f` (none for the other).
     fn errs_of(&self, f: &str) -> Errors {
-        let on = matches!((self.form, f), (Form::Out, "out") | (Form::In, "in"));
+        let on = matches!((self.form, f), (Form::Out, "out") | (Form::In, "in") | (Form::Refuse, "refuse"));
         if on { self.errs.clone() } else { Errors::none() }
     }
     fn tabs(&self) -> Vec<(&'static str, &'static str, usize)> {
@@ -113,7 +117,12 @@ async fn rosters_view(
     crumbs.push((format!("/orgs/{org}/mobility"), "党员名册".into()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
     let exports = if crate::export::may_export_at(&u.p, &o.org_path()) {
-        vec![crate::export::link::<RosterList>("三本名册", &[("org_id", org.to_string())])]
+        let at = [("org_id", org.to_string())];
+        vec![
+            crate::export::link::<RosterList>("三本名册", &at),
+            crate::export::link::<CardList>("流出流入登记卡", &at),
+            crate::export::link::<TransferList>("组织关系转接", &at),
+        ]
     } else {
         vec![]
     };
@@ -186,6 +195,19 @@ async fn record_out(u: PageUser, State(s): State<Shared>, Path(org): Path<OrgId>
 
 async fn record_in(u: PageUser, State(s): State<Shared>, Path(org): Path<OrgId>, CsrfForm(f): CsrfForm) -> PageResult {
     record(&s, &u, org, f, Form::In).await
+}
+
+async fn refuse(u: PageUser, State(s): State<Shared>, Path(org): Path<OrgId>, CsrfForm(f): CsrfForm) -> PageResult {
+    let mut raw: RawRefusal = f.to_raw(&[]);
+    raw.org_id = Some(org.to_string());
+    match mb::refuse(&s.db, &u.p, &raw).await {
+        Ok(x) => Ok(flash_to(
+            &format!("/orgs/{org}/mobility"),
+            &format!("已记录不接收（流出登记卡 {}），流出组织会看到理由", x.card_no),
+            false,
+        )),
+        Err(e) => rosters_view(&s, &u, org, Some("mobile"), None, Form::Refuse, f, Errors::of(e)?, vec![]).await,
+    }
 }
 
 // ---- a card
@@ -417,9 +439,17 @@ struct TransfersPage {
     values: FormData,
     errs: Errors,
     choices: Vec<Choice>,
+    /// The tenant's administrators set how long letters are valid.
+    can_configure: bool,
+    /// `settings` when the errors belong to the settings form.
+    form: &'static str,
+    exports: Vec<crate::export::ExportLink>,
 }
 
 impl TransfersPage {
+    fn errs_of(&self, f: &str) -> Errors {
+        if self.form == f { self.errs.clone() } else { Errors::none() }
+    }
     fn val(&self, name: &str) -> &str {
         self.values.get(name).unwrap_or("")
     }
@@ -437,12 +467,18 @@ async fn transfers_view(
     values: FormData,
     errs: Errors,
     choices: Vec<Choice>,
+    form: &'static str,
 ) -> PageResult {
     let list = tr::transfers(&s.db, &u.p, org).await?;
     let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
     crumbs.push((format!("/orgs/{org}/mobility"), "党员名册".into()));
     crumbs.push((format!("/orgs/{org}/transfers"), "组织关系转接".into()));
     let o = redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    let exports = if crate::export::may_export_at(&u.p, &o.org_path()) {
+        vec![crate::export::link::<TransferList>("组织关系转接台账", &[("org_id", org.to_string())])]
+    } else {
+        vec![]
+    };
     Ok(render_status(
         errs.status(),
         &TransfersPage {
@@ -456,6 +492,9 @@ async fn transfers_view(
             values,
             errs,
             choices,
+            can_configure: u.p.holds_at(Capability::EditRegistry, &redcell_domain::OrgPath::root(u.p.tenant_id)),
+            form,
+            exports,
         },
     ))
 }
@@ -466,7 +505,26 @@ async fn transfers_page(
     Path(org): Path<OrgId>,
     Query(q): Query<crate::pages::FlashQuery>,
 ) -> PageResult {
-    transfers_view(&s, &u, org, q.flash, FormData(vec![]), Errors::none(), vec![]).await
+    transfers_view(&s, &u, org, q.flash, FormData(vec![]), Errors::none(), vec![], "").await
+}
+
+async fn transfer_settings(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(org): Path<OrgId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let raw: RawTransferSettings = f.to_raw(&[]);
+    // The page the form is on is an organisation's: one the caller reads.
+    redcell_store::registry::orgs::get(&s.db, &u.p, org).await?;
+    match tr::set_settings(&s.db, &u.p, &raw).await {
+        Ok(x) => Ok(flash_to(
+            &format!("/orgs/{org}/transfers"),
+            &format!("介绍信有效期改为 {} 天，此后开出的介绍信适用", x.letter_days),
+            false,
+        )),
+        Err(e) => transfers_view(&s, &u, org, None, f, Errors::of(e)?, vec![], "settings").await,
+    }
 }
 
 async fn start_transfer(
@@ -497,7 +555,7 @@ async fn start_transfer(
     };
     match r {
         Ok(t) => Ok(flash_to(&format!("/transfers/{}", t.id), "转接已提出，等待上级组织审批", false)),
-        Err(e) => transfers_view(&s, &u, org, None, f, Errors::of(e)?, choices).await,
+        Err(e) => transfers_view(&s, &u, org, None, f, Errors::of(e)?, choices, "start").await,
     }
 }
 
@@ -580,6 +638,29 @@ async fn receive(
     let raw: RawReceipt = f.to_raw(&[]);
     let r = tr::receive(&s.db, &u.p, id, &raw).await;
     after_transfer(&s, &u, id, f, r, "已办结").await
+}
+
+async fn release(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let r = tr::release(&s.db, &u.p, id).await;
+    after_transfer(&s, &u, id, f, r, "已移出党员名册，转接记录保留").await
+}
+
+/// After the receipt slip of a transfer out of the deployment: take the member off the registry (the transfer keeps their name).
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/release", tag = "mobility", operation_id = "transfer_release",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Transfer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_release(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<TransferId>,
+) -> ApiResult<Json<Transfer>> {
+    Ok(Json(tr::release(&s.db, &p, id).await?))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -666,6 +747,40 @@ pub async fn api_receive(
     Ok(Json(tr::receive(&s.db, &p, id, &raw).await?))
 }
 
+/// The tenant's transfer settings (how long an introduction letter is valid).
+#[utoipa::path(get, path = "/api/v1/mobility/settings", tag = "mobility", operation_id = "mobility_settings",
+    responses((status = 200, body = TransferSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_settings(ApiUser(p): ApiUser, State(s): State<Shared>) -> ApiResult<Json<TransferSettings>> {
+    Ok(Json(tr::settings(&s.db, &p).await?))
+}
+
+/// Change how long letters issued from now on are valid (1 to 90 days; the tenant's administrators).
+#[utoipa::path(put, path = "/api/v1/mobility/settings", tag = "mobility", operation_id = "mobility_set_settings",
+    request_body = RawTransferSettings,
+    responses((status = 200, body = TransferSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_set_settings(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    ApiJson(raw): ApiJson<RawTransferSettings>,
+) -> ApiResult<Json<TransferSettings>> {
+    Ok(Json(tr::set_settings(&s.db, &p, &raw).await?))
+}
+
+/// An organisation declines to receive a member who presents an outflow card (the reason is shown to the sending side).
+#[utoipa::path(post, path = "/api/v1/mobility/refusals", tag = "mobility", operation_id = "mobility_refuse",
+    request_body = RawRefusal,
+    responses((status = 201, body = Refusal), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_refuse(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    ApiJson(raw): ApiJson<RawRefusal>,
+) -> ApiResult<(StatusCode, Json<Refusal>)> {
+    Ok((StatusCode::CREATED, Json(mb::refuse(&s.db, &p, &raw).await?)))
+}
+
 /// Deadlines of mobile members and transfers falling on the caller (also on "my duties").
 #[utoipa::path(get, path = "/api/v1/mobility/reminders", tag = "mobility", operation_id = "mobility_reminders",
     responses((status = 200, body = Vec<redcell_store::mobility::Reminder>), (status = 401, body = ErrorBody)),
@@ -681,6 +796,7 @@ pub fn mount(s: &mut Surface) {
     s.get("/orgs/{id}/mobility", gates::READ, rosters_page)
         .post("/orgs/{id}/mobility/out", gates::EDIT, record_out)
         .post("/orgs/{id}/mobility/in", gates::EDIT, record_in)
+        .post("/orgs/{id}/mobility/refuse", gates::EDIT, refuse)
         .get("/mobility/cards/{id}", gates::READ, card_page)
         .post("/mobility/cards/{id}/contacts", gates::EDIT, contact)
         .post("/mobility/cards/{id}/end", gates::EDIT, end)
@@ -688,12 +804,17 @@ pub fn mount(s: &mut Surface) {
         .post("/mobility/proposals/{id}/decide", gates::EDIT, decide_proposal)
         .get("/orgs/{id}/transfers", gates::READ, transfers_page)
         .post("/orgs/{id}/transfers", gates::EDIT, start_transfer)
+        .post("/orgs/{id}/transfers/settings", gates::EDIT, transfer_settings)
         .get("/transfers/{id}", gates::READ, transfer_page)
         .post("/transfers/{id}/decide", gates::EDIT, decide)
         .post("/transfers/{id}/revoke", gates::EDIT, revoke)
-        .post("/transfers/{id}/receive", gates::EDIT, receive);
+        .post("/transfers/{id}/receive", gates::EDIT, receive)
+        .post("/transfers/{id}/release", gates::EDIT, release);
     s.api(gates::READ, routes!(api_rosters))
         .api(gates::EDIT, routes!(api_record))
+        .api(gates::EDIT, routes!(api_refuse))
+        .api(gates::READ, routes!(api_settings))
+        .api(gates::EDIT, routes!(api_set_settings))
         .api(gates::READ, routes!(api_card))
         .api(gates::EDIT, routes!(api_contact))
         .api(gates::EDIT, routes!(api_end))
@@ -705,6 +826,7 @@ pub fn mount(s: &mut Surface) {
         .api(gates::READ, routes!(api_transfer))
         .api(gates::EDIT, routes!(api_decide))
         .api(gates::EDIT, routes!(api_revoke))
-        .api(gates::EDIT, routes!(api_receive));
+        .api(gates::EDIT, routes!(api_receive))
+        .api(gates::EDIT, routes!(api_release));
     s.exports(mb::exports());
 }

@@ -641,6 +641,11 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
             "direction": "out", "member_id": id(Kind::Member), "card_no": format!("AZ-{n}"), "place": "外地",
             "reason": "务工", "channel": "电话"
         }),
+        ("POST", "/api/v1/mobility/refusals") => json!({
+            "org_id": id(Kind::Org), "paired_card_no": format!("AZ-NONE-{n}"), "id_number": "11010519491231002X",
+            "reason": "授权测试"
+        }),
+        ("PUT", "/api/v1/mobility/settings") => json!({"letter_days": 90}),
         ("POST", "/api/v1/mobility/cards/{id}/contacts") => json!({"channel": "call"}),
         ("POST", "/api/v1/mobility/cards/{id}/end") => json!({"reason": "授权测试"}),
         ("POST", "/api/v1/transfers") => {
@@ -649,7 +654,7 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/mobility/cards/{id}/proposals") => json!({"kind": "stop", "reason": "授权测试"}),
         ("POST", "/api/v1/mobility/proposals/{id}/decision") => json!({"decision": "rejected"}),
         ("POST", "/api/v1/transfers/{id}/decision") => json!({"decision": "refuse", "reason": "授权测试"}),
-        ("POST", "/api/v1/transfers/{id}/revoke") => json!({}),
+        ("POST", "/api/v1/transfers/{id}/revoke") | ("POST", "/api/v1/transfers/{id}/release") => json!({}),
         ("POST", "/api/v1/transfers/{id}/receipt") => json!({"decision": "refuse", "reason": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/help") => json!({"kind": "goods", "what": "授权测试"}),
         ("POST", "/api/v1/care/cases/{id}/review") => json!({}),
@@ -712,6 +717,7 @@ fn tenant_wide(route: &RouteInfo) -> bool {
         "/api/v1/duties/rules/import"
             | "/api/v1/duties/channel"
             | "/api/v1/duties/channel/test"
+            | "/api/v1/mobility/settings"
             | "/duties/rules/import"
             | "/admin/duties/channel"
             | "/admin/duties/channel/test"
@@ -721,7 +727,7 @@ fn tenant_wide(route: &RouteInfo) -> bool {
 /// Is this a write that destroys its object (run after the other writes)?
 fn destructive(route: &RouteInfo) -> bool {
     route.method == Method::DELETE
-        || ["/delete", "/end", "/undo", "/remove", "/revoke"].iter().any(|s| route.path.ends_with(s))
+        || ["/delete", "/end", "/undo", "/remove", "/revoke", "/release"].iter().any(|s| route.path.ends_with(s))
 }
 
 async fn every_route_for_every_role(t: &TestApp) {

@@ -896,6 +896,36 @@ async fn care_and_service_ledgers_export(t: &TestApp) {
     assert_eq!(column(&rows, "流向"), vec!["深圳".to_string()]);
     let page = t.page(&format!("/orgs/{}/mobility", w.b[0].community), &w.admin).await;
     assert!(unescape(&page.body).contains("/export/mobility-rosters?org_id="), "{}", page.body);
+    // The cards' file: the contact channel masked but for its last digits.
+    let card = json!({"direction": "out", "member_id": w.b[1].member, "card_no": "LC-X2", "place": "广州",
+        "reason": "务工", "channel": "电话 13912345678"});
+    t.post("/api/v1/mobility/cards", &w.admin, card).await.expect(201);
+    let r = t.get(&format!("/api/v1/mobility-cards/export?org_id={}", w.root), &w.admin).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    let mut nos = column(&rows, "登记卡号");
+    nos.sort();
+    assert_eq!(nos, vec!["LC-X1".to_string(), "LC-X2".to_string()]);
+    let head = &rows[0];
+    let i = head.iter().position(|h| h.starts_with("联系方式")).expect("channel column");
+    let x2 = rows.iter().find(|r| r[0] == "LC-X2").expect("LC-X2");
+    assert_eq!(x2[i], "电话 *******5678");
+    let r = t.get("/api/v1/mobility-cards/export?direction=sideways", &w.admin).await;
+    r.expect(422);
+    // The transfers' file: one started, pending at the community.
+    let tr = json!({"member_id": w.b[0].member, "to_outside": "某市某区某街道党工委", "reason": "随子女定居"});
+    t.post("/api/v1/transfers", &w.admin, tr).await.expect(201);
+    let r = t.get(&format!("/api/v1/org-transfers/export?org_id={}&state=open", w.root), &w.admin).await;
+    r.expect(200);
+    let rows = xlsx_rows(&r.bytes);
+    assert_eq!(column(&rows, "转入组织或去向"), vec!["某市某区某街道党工委".to_string()]);
+    assert_eq!(column(&rows, "状态"), vec!["审批中".to_string()]);
+    let r = t.get(&format!("/api/v1/org-transfers/export?org_id={}&state=closed", w.root), &w.admin).await;
+    assert_eq!(xlsx_rows(&r.bytes).len(), 1, "nothing closed yet");
+    // Branch 1's secretary sees branch 1's card, not branch 2's.
+    let r = t.get("/api/v1/mobility-cards/export", &w.sec1).await;
+    r.expect(200);
+    assert_eq!(column(&xlsx_rows(&r.bytes), "登记卡号"), vec!["LC-X1".to_string()]);
 
     // The fund's, the register's and the service page offer their files.
     let c1 = w.b[0].community;

@@ -53,6 +53,7 @@ mod households;
 mod inservice;
 pub mod jobs;
 mod members;
+mod mobility;
 mod orgs;
 
 use crate::db::{Args, Backend, Db, Tx};
@@ -408,6 +409,7 @@ pub async fn run(
         ImportKind::Grids => grids::run(db, p, &up, commit, &mut report, progress).await?,
         ImportKind::Orgs => orgs::run(db, p, &up, commit, &mut report, progress).await?,
         ImportKind::Inservice => inservice::run(db, p, &up, commit, &mut report, progress).await?,
+        ImportKind::Mobility => mobility::run(db, p, &up, commit, &mut report, progress).await?,
     }
     report.errors.sort_by_key(|e| e.row);
     report.counts.errors = report.errors.iter().map(|e| e.row).collect::<HashSet<_>>().len() as u64;
@@ -635,8 +637,19 @@ pub async fn batches(db: &Db, p: &Principal, limit: i64) -> Result<Vec<Batch>, S
 }
 
 /// Tables in the order their created rows are removed (children first).
-const UNDO_ORDER: &[&str] =
-    &["inservice_reports", "contacts", "cadres", "members", "residents", "households", "buildings", "grids", "orgs"];
+const UNDO_ORDER: &[&str] = &[
+    "mobility_contacts",
+    "mobility_cards",
+    "inservice_reports",
+    "contacts",
+    "cadres",
+    "members",
+    "residents",
+    "households",
+    "buildings",
+    "grids",
+    "orgs",
+];
 
 fn undo_refused(msg: &str) -> StoreError {
     StoreError::Invalid(FieldError::new("batch", "undo", msg).into())
@@ -700,9 +713,10 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
                 );
                 tx.int(&sql, args![t]).await?
             } else {
-                let sql = format!(
-                    "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND id IN ({list}) AND updated_at <> $2"
-                );
+                // A contact kept is an event, never changed: its time is when it was recorded.
+                let stamp = if *table == "mobility_contacts" { "created_at" } else { "updated_at" };
+                let sql =
+                    format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND id IN ({list}) AND {stamp} <> $2");
                 tx.int(&sql, args![t, at]).await?
             };
             if later > 0 {
@@ -723,6 +737,11 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
     // without a foreign key (contacts created by this batch go with it).
     let own_contacts = undo.created.get("contacts").map(|c| id_list(c)).filter(|l| !l.is_empty());
     let not_own = own_contacts.map(|l| format!(" AND id NOT IN ({l})")).unwrap_or_default();
+    let own_of = |table: &str| {
+        undo.created.get(table).map(|c| id_list(c)).filter(|l| !l.is_empty()).map(|l| format!(" AND id NOT IN ({l})"))
+    };
+    let (not_own_kept, not_own_cards) =
+        (own_of("mobility_contacts").unwrap_or_default(), own_of("mobility_cards").unwrap_or_default());
     let dependents: &[(&str, &[&str])] = &[
         (
             "households",
@@ -743,6 +762,19 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
                 "SELECT COUNT(*) FROM service_hours WHERE tenant_id = $1 AND member_id IN ({ids})",
                 "SELECT COUNT(*) FROM service_team_members WHERE tenant_id = $1 AND member_id IN ({ids})",
                 "SELECT COUNT(*) FROM hardship_cases WHERE tenant_id = $1 AND member_id IN ({ids})",
+                // Where the member went: cards (not this batch's), transfers, proposals.
+                "SELECT COUNT(*) FROM mobility_cards WHERE tenant_id = $1 AND member_id IN ({ids}){own_cards}",
+                "SELECT COUNT(*) FROM org_transfers WHERE tenant_id = $1 AND member_id IN ({ids})",
+                "SELECT COUNT(*) FROM membership_proposals WHERE tenant_id = $1 AND member_id IN ({ids})",
+            ],
+        ),
+        (
+            "mobility_cards",
+            &[
+                "SELECT COUNT(*) FROM mobility_contacts WHERE tenant_id = $1 AND card_id IN ({ids}){own_kept}",
+                "SELECT COUNT(*) FROM mobility_cards WHERE tenant_id = $1 AND paired_id IN ({ids}){own_cards}",
+                "SELECT COUNT(*) FROM mobility_refusals WHERE tenant_id = $1 AND card_id IN ({ids})",
+                "SELECT COUNT(*) FROM membership_proposals WHERE tenant_id = $1 AND card_id IN ({ids})",
             ],
         ),
         (
@@ -759,7 +791,11 @@ pub async fn undo(db: &Db, p: &Principal, batch_id: i64) -> Result<(), StoreErro
         let Some(ids) = undo.created.get(*table) else { continue };
         for chunk in ids.chunks(500) {
             for q in *queries {
-                let sql = q.replace("{ids}", &id_list(chunk)).replace("{own}", &not_own);
+                let sql = q
+                    .replace("{ids}", &id_list(chunk))
+                    .replace("{own}", &not_own)
+                    .replace("{own_kept}", &not_own_kept)
+                    .replace("{own_cards}", &not_own_cards);
                 if tx.int(&sql, args![t]).await? > 0 {
                     return Err(undo_refused(i18n::IMPORT_UNDO_DEPENDS));
                 }
@@ -820,7 +856,7 @@ fn json_arg(col: &str, v: &serde_json::Value) -> crate::db::Arg {
     use crate::db::Arg;
     match v {
         serde_json::Value::Null => match col {
-            "birth_date" | "joined_on" | "reported_on" => Arg::OptDate(None),
+            "birth_date" | "joined_on" | "reported_on" | "expected_until" => Arg::OptDate(None),
             "household_id" | "parent_id" | "member_id" => Arg::OptI64(None),
             "lat" | "lon" => Arg::OptF64(None),
             _ => Arg::OptText(None),
@@ -832,7 +868,7 @@ fn json_arg(col: &str, v: &serde_json::Value) -> crate::db::Arg {
         },
         serde_json::Value::String(s) => match col {
             "updated_at" => s.parse::<DateTime<Utc>>().map(Arg::Ts).unwrap_or(Arg::Text(s.clone())),
-            "birth_date" | "joined_on" | "reported_on" => {
+            "birth_date" | "joined_on" | "reported_on" | "started_on" | "expected_until" => {
                 s.parse::<NaiveDate>().map(Arg::Date).unwrap_or(Arg::Text(s.clone()))
             }
             _ => Arg::Text(s.clone()),

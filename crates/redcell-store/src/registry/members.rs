@@ -257,24 +257,27 @@ pub async fn delete(db: &Db, p: &Principal, id: MemberId) -> Result<(), StoreErr
     let access = p.access(Capability::EditRegistry)?;
     let mut tx = db.begin().await?;
     let owner = access.target(&mut tx, id).await?;
-    crate::coverage::contacts::end_all_for(&mut tx, owner.tenant_id, "member", id.get(), p.user_id, "党员信息已删除")
-        .await?;
-    let before = audit::snapshot(&mut tx, "members", owner.tenant_id, id.get()).await?;
-    tx.exec("UPDATE cadres SET member_id = NULL WHERE tenant_id = $1 AND member_id = $2", args![owner.tenant_id, id])
-        .await?;
-    tx.exec("DELETE FROM members WHERE tenant_id = $1 AND id = $2", args![owner.tenant_id, id]).await?;
-    audit::change(
-        &mut tx,
-        audit::Actor::of(p),
-        audit::Change::Delete,
-        "member",
-        "members",
-        owner.tenant_id,
-        id.get(),
-        before,
-    )
-    .await?;
+    delete_in(&mut tx, p, owner.tenant_id, id, "党员信息已删除").await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Take a member off the registry inside the caller's transaction (the
+/// caller has checked the right to): their contact relations end with `why`,
+/// a cadre keeps their record without the link, the row goes (audited).
+pub(crate) async fn delete_in(
+    tx: &mut crate::db::Tx,
+    p: &Principal,
+    tenant: i64,
+    id: MemberId,
+    why: &str,
+) -> Result<(), StoreError> {
+    crate::coverage::contacts::end_all_for(tx, tenant, "member", id.get(), p.user_id, why).await?;
+    let before = audit::snapshot(tx, "members", tenant, id.get()).await?;
+    tx.exec("UPDATE cadres SET member_id = NULL WHERE tenant_id = $1 AND member_id = $2", args![tenant, id]).await?;
+    tx.exec("DELETE FROM members WHERE tenant_id = $1 AND id = $2", args![tenant, id]).await?;
+    audit::change(tx, audit::Actor::of(p), audit::Change::Delete, "member", "members", tenant, id.get(), before)
+        .await?;
     Ok(())
 }
 
