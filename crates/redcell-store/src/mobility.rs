@@ -172,8 +172,14 @@ pub struct Rosters {
     pub mobile: usize,
     /// Members away with no contact for six months (on the mobile roster).
     pub lost: usize,
+    /// The first [`ROSTER_LINES`] lines of the roster asked for (the export has them all).
     pub lines: Vec<RosterLine>,
+    /// The roster has more lines than shown.
+    pub truncated: bool,
 }
+
+/// Lines of a roster shown on a page or in the API; the file has every one.
+pub const ROSTER_LINES: usize = 300;
 
 /// A card as typed (form or API).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -713,8 +719,16 @@ pub async fn rosters(db: &Db, p: &Principal, org_id: OrgId, roster: Option<&str>
     let on = |r: Roster| lines.iter().filter(|l| roster_of(l) == Some(r)).count();
     let (self_managed, inservice, mobile) = (on(Roster::SelfManaged), on(Roster::Inservice), on(Roster::Mobile));
     let lost = lines.iter().filter(|l| l.standing == Standing::LostContact.code()).count();
-    let lines = lines.into_iter().filter(|l| roster_of(l) == Some(which)).collect();
-    Ok(Rosters { org_id: org.id, roster: which.code().into(), self_managed, inservice, mobile, lost, lines })
+    let mut lines: Vec<RosterLine> = lines.into_iter().filter(|l| roster_of(l) == Some(which)).collect();
+    // Those who need attention first: lost contact, then away, then the rest in order.
+    lines.sort_by_key(|l| match Standing::from_code(&l.standing) {
+        Some(Standing::LostContact) => 0,
+        Some(Standing::FlowedOut) => 1,
+        _ => 2,
+    });
+    let truncated = lines.len() > ROSTER_LINES;
+    lines.truncate(ROSTER_LINES);
+    Ok(Rosters { org_id: org.id, roster: which.code().into(), self_managed, inservice, mobile, lost, lines, truncated })
 }
 
 fn roster_of(l: &RosterLine) -> Option<Roster> {
