@@ -636,7 +636,7 @@ pub async fn end(db: &Db, p: &Principal, id: CardId, raw: &RawEnd) -> Result<Car
 }
 
 /// A member's facts, one row per member (open outflow card joined; at most one is open).
-const FACTS_SELECT: &str = "SELECT m.id, r.name, o.name AS org_name, oc.id AS out_card, oc.started_on AS left_on, oc.place, \
+const FACTS_SELECT: &str = "SELECT m.id, r.name, o.name AS org_name, o.path AS org_path, oc.id AS out_card, oc.started_on AS left_on, oc.place, \
     (SELECT MAX(x.on_date) FROM mobility_contacts x WHERE x.tenant_id = oc.tenant_id AND x.card_id = oc.id) AS last_contact, \
     (SELECT COUNT(*) FROM mobility_cards ic WHERE ic.tenant_id = m.tenant_id AND ic.member_id = m.id AND ic.direction = 'in' \
     AND ic.ended_on IS NULL) AS open_in, \
@@ -647,6 +647,13 @@ const FACTS_SELECT: &str = "SELECT m.id, r.name, o.name AS org_name, oc.id AS ou
     FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
     JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
     LEFT JOIN mobility_cards oc ON oc.tenant_id = m.tenant_id AND oc.member_id = m.id AND oc.direction = 'out' AND oc.ended_on IS NULL";
+
+/// A member has records that can make them stand anywhere but self-managed.
+const HAS_RECORDS: &str = "EXISTS (SELECT 1 FROM mobility_cards hc WHERE hc.tenant_id = m.tenant_id AND hc.member_id = m.id) \
+    OR EXISTS (SELECT 1 FROM inservice_reports hr WHERE hr.tenant_id = m.tenant_id AND hr.member_id = m.id \
+    AND hr.returned_on IS NULL) \
+    OR EXISTS (SELECT 1 FROM org_transfers ht WHERE ht.tenant_id = m.tenant_id AND ht.member_id = m.id \
+    AND ht.state IN ('pending', 'approved'))";
 
 fn line(r: FactsRow, today: NaiveDate) -> RosterLine {
     let f = Facts {
@@ -681,9 +688,36 @@ pub async fn rosters(db: &Db, p: &Principal, org_id: OrgId, roster: Option<&str>
     let access = p.access(Capability::ReadRegistry)?;
     let org = access.org(&mut db.conn(), org_id).await?;
     let today = today();
+    // Only members with a card, an open report or an open transfer can stand
+    // anywhere but self-managed (`standing` of no facts): their facts are
+    // read one by one; the rest are counted, and listed only for the
+    // self-managed roster, as far as the page shows.
     let mut a = args![];
     let u = org.under("m", &mut a);
-    let rows: Vec<FactsRow> = db.all(&format!("{FACTS_SELECT} WHERE {u} ORDER BY o.path, r.name, m.id"), a).await?;
+    let mut rows: Vec<FactsRow> =
+        db.all(&format!("{FACTS_SELECT} WHERE {u} AND ({HAS_RECORDS}) ORDER BY o.path, r.name, m.id"), a).await?;
+    let mut a = args![];
+    let u = org.under("m", &mut a);
+    let members = db.int(&format!("SELECT COUNT(*) FROM members m WHERE {u}"), a).await? as usize;
+    let plain = members.saturating_sub(rows.len());
+    let mut listed_plain = 0;
+    if which == Roster::SelfManaged {
+        // The first of the others, merged in the same order as the page lists.
+        let mut a = args![];
+        let u = org.under("m", &mut a);
+        let limit = a.push(ROSTER_LINES as i64 + 1);
+        let rest: Vec<FactsRow> = db
+            .all(
+                &format!(
+                    "{FACTS_SELECT} WHERE {u} AND NOT ({HAS_RECORDS}) ORDER BY o.path, r.name, m.id LIMIT {limit}"
+                ),
+                a,
+            )
+            .await?;
+        listed_plain = rest.len();
+        rows.extend(rest);
+        rows.sort_by(|x, y| (&x.org_path, &x.name, x.id).cmp(&(&y.org_path, &y.name, y.id)));
+    }
     let mut lines: Vec<RosterLine> = rows.into_iter().map(|r| line(r, today)).collect();
     // Received from elsewhere: the inflow cards this subtree keeps for members
     // of other organisations, named with the organisation that received them
@@ -717,7 +751,8 @@ pub async fn rosters(db: &Db, p: &Principal, org_id: OrgId, roster: Option<&str>
         });
     }
     let on = |r: Roster| lines.iter().filter(|l| roster_of(l) == Some(r)).count();
-    let (self_managed, inservice, mobile) = (on(Roster::SelfManaged), on(Roster::Inservice), on(Roster::Mobile));
+    let self_managed = (on(Roster::SelfManaged) + plain).saturating_sub(listed_plain);
+    let (inservice, mobile) = (on(Roster::Inservice), on(Roster::Mobile));
     let lost = lines.iter().filter(|l| l.standing == Standing::LostContact.code()).count();
     let mut lines: Vec<RosterLine> = lines.into_iter().filter(|l| roster_of(l) == Some(which)).collect();
     // Those who need attention first: lost contact, then away, then the rest in order.
@@ -726,7 +761,11 @@ pub async fn rosters(db: &Db, p: &Principal, org_id: OrgId, roster: Option<&str>
         Some(Standing::FlowedOut) => 1,
         _ => 2,
     });
-    let truncated = lines.len() > ROSTER_LINES;
+    let truncated = match which {
+        Roster::SelfManaged => self_managed,
+        Roster::Inservice => inservice,
+        Roster::Mobile => mobile,
+    } > ROSTER_LINES;
     lines.truncate(ROSTER_LINES);
     Ok(Rosters { org_id: org.id, roster: which.code().into(), self_managed, inservice, mobile, lost, lines, truncated })
 }
@@ -764,6 +803,7 @@ pub struct FactsRow {
     pub id: i64,
     pub name: String,
     pub org_name: String,
+    pub org_path: String,
     pub out_card: Option<i64>,
     pub left_on: Option<NaiveDate>,
     pub place: Option<String>,

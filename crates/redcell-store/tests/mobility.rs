@@ -15,11 +15,22 @@ stories!(
     a_member_flows_out_is_received_and_comes_back,
     bad_cards_are_named,
     a_relation_is_transferred_step_by_step,
-    deadlines_fall_on_the_responsible
+    deadlines_fall_on_the_responsible,
+    a_street_roster_page_shows_its_first_lines
 );
 
 async fn count(db: &Db, table: &str) -> i64 {
     db.int(&format!("SELECT COUNT(*) FROM {table}"), redcell_store::Args::new()).await.unwrap()
+}
+
+/// At the top, every member is on exactly one roster, and the self-managed
+/// page lists all of them (fewer than the page's limit here).
+async fn rosters_add_up(db: &Db, t: &Tenant) {
+    let r = mb::rosters(db, &t.admin, t.root.id, Some("self")).await.unwrap();
+    let members = count(db, "members").await as usize;
+    assert_eq!(r.self_managed + r.inservice + r.mobile, members, "{r:?}");
+    assert_eq!(r.lines.len(), r.self_managed);
+    assert!(!r.truncated);
 }
 
 fn outflow(member: impl std::fmt::Display, no: &str) -> RawCard {
@@ -130,6 +141,7 @@ async fn a_member_flows_out_is_received_and_comes_back(db: Db) {
     assert_eq!(r.mobile, 0);
     let history = mb::member_cards(&db, &t.admin, zhang).await.unwrap();
     assert_eq!(history.len(), 2);
+    rosters_add_up(&db, &t).await;
 }
 
 async fn bad_cards_are_named(db: Db) {
@@ -243,6 +255,7 @@ async fn a_relation_is_transferred_step_by_step(db: Db) {
     assert_eq!(tr::member_transfers(&db, &t.admin, zhang).await.unwrap().len(), 3);
     assert_eq!(tr::member_transfers(&db, &t.sec, zhang).await.unwrap().len(), 2);
     assert!(list.waiting.is_empty() && list.open.is_empty());
+    rosters_add_up(&db, &t).await;
     // A transfer received inside the deployment moves the member: nothing to release.
     assert_invalid(tr::release(&db, &t.admin, id).await, "transfer");
 
@@ -341,4 +354,47 @@ async fn deadlines_fall_on_the_responsible(db: Db) {
     member.unwrap();
     let (m0, _) = sign_in(&db, "member.0").await;
     assert!(mb::reminders(&db, &m0, today()).await.unwrap().is_empty());
+}
+
+/// A street of 3,000 households: the self-managed roster has more members
+/// than a page lists; the counts still add up to every member, the page
+/// shows the first lines in the organisations' order, the file has all.
+async fn a_street_roster_page_shows_its_first_lines(db: Db) {
+    let opts = redcell_store::demo::DemoOptions { households: 3000, seed: 5, admin_password: None, replace: false };
+    let demo = redcell_store::demo::generate(&db, &opts, &|_, _| {}).await.expect("demo");
+    redcell_store::auth::add_user(&db, "street_admin", "街道管理员", PASSWORD, redcell_domain::Role::Admin, "DEMO")
+        .await
+        .unwrap();
+    let (admin, _) = sign_in(&db, "street_admin").await;
+    let street = redcell_domain::OrgId::new(demo.tenant_id);
+    let r = mb::rosters(&db, &admin, street, Some("self")).await.unwrap();
+    let members = db.int("SELECT COUNT(*) FROM members WHERE tenant_id = $1", args![demo.tenant_id]).await.unwrap();
+    assert_eq!(
+        (r.self_managed + r.inservice + r.mobile) as i64,
+        members,
+        "{} {} {}",
+        r.self_managed,
+        r.inservice,
+        r.mobile
+    );
+    assert!(r.self_managed > mb::ROSTER_LINES, "the demo has {} self-managed", r.self_managed);
+    assert!(r.truncated && r.lines.len() == mb::ROSTER_LINES);
+    assert!(r.lines.iter().all(|l| ["self", "returned", "transferring"].contains(&l.standing.as_str())));
+    // The first lines are those of the first organisations in the tree.
+    let first: Vec<(i64,)> = db
+        .all(
+            "SELECT m.id FROM members m JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
+             JOIN residents x ON x.tenant_id = m.tenant_id AND x.id = m.resident_id \
+             WHERE m.tenant_id = $1 ORDER BY o.path, x.name, m.id LIMIT 5",
+            args![demo.tenant_id],
+        )
+        .await
+        .unwrap();
+    let shown: Vec<i64> = r.lines.iter().map(|l| l.member_id).collect();
+    assert!(first.iter().all(|(id,)| shown.contains(id)), "the first members in order are listed");
+    // The mobile roster lists everyone away, the lost first.
+    let m = mb::rosters(&db, &admin, street, Some("mobile")).await.unwrap();
+    assert_eq!(m.lines.len(), m.mobile);
+    let lost = m.lines.iter().take_while(|l| l.standing == "lost").count();
+    assert_eq!(lost, m.lost);
 }
