@@ -346,12 +346,9 @@ pub async fn refuse(db: &Db, p: &Principal, raw: &RawRefusal) -> Result<Refusal,
     };
     let mut tx = db.begin().await?;
     let keeper = access.org_ref(&mut tx, org, "org_id").await?;
-    let (card, member) = presented(&mut tx, p.tenant_id, &no, &idn, keeper.id).await?;
-    let (started,): (NaiveDate,) = tx
-        .one("SELECT started_on FROM mobility_cards WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, card])
-        .await?;
-    if on < started {
-        return Err(FieldError::new("refused_on", "order", format!("不能早于流出登记卡开始的 {started}")).into());
+    let Presented { card, member, started_on } = presented(&mut tx, p.tenant_id, &no, &idn, keeper.id).await?;
+    if on < started_on {
+        return Err(FieldError::new("refused_on", "order", format!("不能早于流出登记卡开始的 {started_on}")).into());
     }
     let id = tx
         .int(
@@ -376,37 +373,52 @@ pub async fn refuse(db: &Db, p: &Principal, raw: &RawRefusal) -> Result<Refusal,
     Ok(out)
 }
 
+/// The rule of pairing, in one place for the form and the import: the
+/// outflow card presented is `idn`'s, still open, and kept by another
+/// organisation than the one receiving (`keeper`).
+pub(crate) fn pairing(their_id: &str, ended: bool, their_org: i64, idn: &str, keeper: i64) -> Result<(), FieldError> {
+    if their_id != idn {
+        return Err(FieldError::new("id_number", "mismatch", "与流出登记卡上的党员不是同一人"));
+    }
+    if ended {
+        return Err(FieldError::new("paired_card_no", "ended", "这张流出登记卡已结束"));
+    }
+    if their_org == keeper {
+        return Err(FieldError::new("org_id", "same", "流出和流入不能是同一个组织"));
+    }
+    Ok(())
+}
+
+/// The outflow card a member presents to another organisation.
+struct Presented {
+    card: i64,
+    member: i64,
+    started_on: NaiveDate,
+}
+
 /// The open outflow card of this deployment a member presents to another
 /// organisation (`keeper`): found by its number, the same person by ID
-/// number. Returns the card and the member.
+/// number.
 async fn presented(
     c: &mut impl Conn,
     tenant: i64,
     no: &str,
     idn: &IdNumber,
     keeper: i64,
-) -> Result<(i64, i64), StoreError> {
-    let found: Option<(i64, i64, String, i64, Option<NaiveDate>)> = c
+) -> Result<Presented, StoreError> {
+    let found: Option<(i64, i64, String, i64, Option<NaiveDate>, NaiveDate)> = c
         .opt(
-            "SELECT c.id, c.member_id, r.id_number, c.org_id, c.ended_on FROM mobility_cards c \
+            "SELECT c.id, c.member_id, r.id_number, c.org_id, c.ended_on, c.started_on FROM mobility_cards c \
              JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
              JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
              WHERE c.tenant_id = $1 AND c.card_no = $2 AND c.direction = 'out'",
             args![tenant, no.to_string()],
         )
         .await?;
-    let (card, m, their_id, their_org, ended) =
+    let (card, member, their_id, their_org, ended, started_on) =
         found.ok_or_else(|| FieldError::new("paired_card_no", "not_found", "没有这张流出登记卡（请核对卡号）"))?;
-    if their_id != idn.as_str() {
-        return Err(FieldError::new("id_number", "mismatch", "与流出登记卡上的党员不是同一人").into());
-    }
-    if ended.is_some() {
-        return Err(FieldError::new("paired_card_no", "ended", "这张流出登记卡已结束").into());
-    }
-    if their_org == keeper {
-        return Err(FieldError::new("org_id", "same", "流出和流入不能是同一个组织").into());
-    }
-    Ok((card, m))
+    pairing(&their_id, ended.is_some(), their_org, idn.as_str(), keeper)?;
+    Ok(Presented { card, member, started_on })
 }
 
 /// Record an outflow or an inflow card.
@@ -471,8 +483,8 @@ pub async fn record(db: &Db, p: &Principal, raw: &RawCard) -> Result<Card, Store
                     (m.get(), keeper.id, None)
                 }
                 (None, Some(no), Some(idn)) => {
-                    let (card, m) = presented(&mut tx, p.tenant_id, no, &idn, keeper.id).await?;
-                    (m, keeper.id, Some(card))
+                    let x = presented(&mut tx, p.tenant_id, no, &idn, keeper.id).await?;
+                    (x.member, keeper.id, Some(x.card))
                 }
                 _ => return Err(StoreError::Internal("inflow input".into())),
             }

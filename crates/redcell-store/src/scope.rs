@@ -230,10 +230,22 @@ pub fn community_of(alias: &str) -> String {
 /// SQL condition: the row `alias` (with `tenant_id`, `org_id`) belongs to
 /// the subtree of organisation `org` (an id, looked up in the same tenant).
 pub fn rows_under_id(alias: &str, tenant_id: i64, org: impl Into<crate::db::Arg>, args: &mut Args) -> String {
+    rows_under_id_by(alias, "org_id", tenant_id, org, args)
+}
+
+/// [`rows_under_id`] over another organisation column of the row (e.g. a
+/// transfer's receiving organisation).
+pub fn rows_under_id_by(
+    alias: &str,
+    org_col: &str,
+    tenant_id: i64,
+    org: impl Into<crate::db::Arg>,
+    args: &mut Args,
+) -> String {
     let t = args.push(tenant_id);
     let o = args.push(org);
     format!(
-        "({alias}.tenant_id = {t} AND {alias}.org_id IN (SELECT so.id FROM orgs so WHERE so.tenant_id = {t} AND so.path LIKE \
+        "({alias}.tenant_id = {t} AND {alias}.{org_col} IN (SELECT so.id FROM orgs so WHERE so.tenant_id = {t} AND so.path LIKE \
          (SELECT sp.path FROM orgs sp WHERE sp.tenant_id = {t} AND sp.id = {o}) || '%'))"
     )
 }

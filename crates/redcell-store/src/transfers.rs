@@ -757,12 +757,8 @@ impl crate::export::Exportable for TransferList {
         }
         if let Some(o) = f.org_id {
             let from = crate::scope::rows_under_id("t", q.tenant_id, o, &mut a);
-            let t = a.push(q.tenant_id);
-            let oo = a.push(o);
-            w.push(format!(
-                "({from} OR t.to_org_id IN (SELECT so.id FROM orgs so WHERE so.tenant_id = {t} AND so.path LIKE \
-                 (SELECT sp.path FROM orgs sp WHERE sp.tenant_id = {t} AND sp.id = {oo}) || '%'))"
-            ));
+            let to = crate::scope::rows_under_id_by("t", "to_org_id", q.tenant_id, o, &mut a);
+            w.push(format!("({from} OR {to})"));
         }
         Ok(Some((format!("{SELECT} WHERE {} ORDER BY t.created_at, t.id", w.join(" AND ")), a)))
     }

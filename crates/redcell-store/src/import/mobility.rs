@@ -124,6 +124,7 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
 /// A card as recorded, with the last contact kept on it.
 #[derive(sqlx::FromRow, Clone)]
 struct Existing {
+    card_no: String,
     id: i64,
     org_id: i64,
     member_id: i64,
@@ -196,42 +197,24 @@ pub(super) async fn run(
         .collect();
     // Every card of the tenant by number (numbers are the tenant's), with
     // its member's ID number for pairing.
-    let cards: HashMap<String, (String, Existing)> = db
-        .all::<(String, i64, i64, i64, String, String, String, NaiveDate, Option<NaiveDate>, String, Option<String>, Option<i64>, Option<NaiveDate>, DateTime<Utc>, Option<NaiveDate>, String)>(
+    let cards: HashMap<String, Existing> = db
+        .all::<Existing>(
             "SELECT c.card_no, c.id, c.org_id, c.member_id, c.direction, c.place, c.reason, c.started_on, c.expected_until, \
              c.channel, c.other_org, c.paired_id, c.ended_on, c.updated_at, \
-             (SELECT MAX(x.on_date) FROM mobility_contacts x WHERE x.tenant_id = c.tenant_id AND x.card_id = c.id), \
-             r.id_number FROM mobility_cards c JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
+             (SELECT MAX(x.on_date) FROM mobility_contacts x WHERE x.tenant_id = c.tenant_id AND x.card_id = c.id) \
+             AS last_contact, r.id_number FROM mobility_cards c \
+             JOIN members m ON m.tenant_id = c.tenant_id AND m.id = c.member_id \
              JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id WHERE c.tenant_id = $1",
             args![t],
         )
         .await?
         .into_iter()
-        .map(|x| {
-            let e = Existing {
-                id: x.1,
-                org_id: x.2,
-                member_id: x.3,
-                direction: x.4,
-                place: x.5,
-                reason: x.6,
-                started_on: x.7,
-                expected_until: x.8,
-                channel: x.9,
-                other_org: x.10,
-                paired_id: x.11,
-                ended_on: x.12,
-                updated_at: x.13,
-                last_contact: x.14,
-                id_number: x.15,
-            };
-            (x.0, (e.id_number.clone(), e))
-        })
+        .map(|c| (c.card_no.clone(), c))
         .collect();
     // Open cards by member and direction, and outflow cards already received.
     let mut open_of: HashSet<(i64, String)> = HashSet::new();
     let mut received: HashSet<i64> = HashSet::new();
-    for (_, c) in cards.values().filter(|(_, c)| c.ended_on.is_none()) {
+    for c in cards.values().filter(|c| c.ended_on.is_none()) {
         open_of.insert((c.member_id, c.direction.clone()));
         if let Some(out) = c.paired_id {
             received.insert(out);
@@ -254,21 +237,7 @@ pub(super) async fn run(
         // inflow card naming an outflow card, that card's member.
         let paired = match (&x.paired_no, x.dir) {
             (Some(pno), Direction::In) => match cards.get(pno) {
-                Some((idn, c)) if c.direction == Direction::Out.code() => {
-                    if idn != x.id_number.as_str() {
-                        report.errors.push(err(
-                            "id_number",
-                            x.id_number.as_str(),
-                            "与流出登记卡上的党员不是同一人".into(),
-                        ));
-                        continue;
-                    }
-                    if c.ended_on.is_some() {
-                        report.errors.push(err("paired_card_no", pno, "这张流出登记卡已结束".into()));
-                        continue;
-                    }
-                    Some(c.clone())
-                }
+                Some(c) if c.direction == Direction::Out.code() => Some(c.clone()),
                 _ => {
                     report.errors.push(err("paired_card_no", pno, "没有这张流出登记卡（请核对卡号）".into()));
                     continue;
@@ -316,13 +285,20 @@ pub(super) async fn run(
             report.errors.push(err("org_code", &x.org_code, "流出登记卡由党员所在的组织登记".into()));
             continue;
         }
+        // The form's rule of pairing (the same person, an open card, another organisation).
         if let Some(c) = &paired
-            && c.org_id == keeper
+            && let Err(e) =
+                crate::mobility::pairing(&c.id_number, c.ended_on.is_some(), c.org_id, x.id_number.as_str(), keeper)
         {
-            report.errors.push(err("org_code", &x.org_code, "流出和流入不能是同一个组织".into()));
+            let (key, value) = match e.field.as_str() {
+                "id_number" => ("id_number", x.id_number.as_str()),
+                "paired_card_no" => ("paired_card_no", x.paired_no.as_deref().unwrap_or("")),
+                _ => ("org_code", x.org_code.as_str()),
+            };
+            report.errors.push(err(key, value, e.message));
             continue;
         }
-        let old = cards.get(&no).map(|(_, c)| c.clone());
+        let old = cards.get(&no).cloned();
         if let Some(o) = &old {
             if o.member_id != member_id || o.direction != x.dir.code() || o.org_id != keeper {
                 report.errors.push(err("card_no", &no, "卡号已被另一张登记卡使用".into()));
