@@ -4,6 +4,7 @@
 //! returns a [`FieldError`] naming the field and the reason (in Simplified Chinese,
 //! from the [`i18n`] catalogue).
 
+pub mod assessment;
 pub mod calendar;
 pub mod care;
 pub mod coverage;

@@ -84,6 +84,36 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// A member's highest education (学历), recorded for the assessment of
+    /// secretaries and cadres.
+    Education {
+        Primary = "primary": "小学",
+        Junior = "junior": "初中",
+        Senior = "senior": "高中/中专",
+        College = "college": "大专",
+        Bachelor = "bachelor": "本科",
+        Postgraduate = "postgraduate": "研究生",
+    }
+);
+
+impl Education {
+    /// 大专及以上.
+    pub fn college_or_above(self) -> bool {
+        matches!(self, Education::College | Education::Bachelor | Education::Postgraduate)
+    }
+}
+
+code_enum!(
+    /// A member's post in the party organisation's committee (书记, 副书记,
+    /// 委员); the contact quotas' roles are [`crate::coverage::PartyRole`].
+    PartyPost {
+        Secretary = "secretary": "书记",
+        Deputy = "deputy": "副书记",
+        Committee = "committee": "委员",
+    }
+);
+
 code_enum!(MemberStatus {
     Full = "full": "正式党员",
     Probationary = "probationary": "预备党员",

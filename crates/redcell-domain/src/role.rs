@@ -42,6 +42,9 @@ pub enum Capability {
     RecordOwnVisits,
     /// Claim requests open for claiming (micro-wishes) and complete them.
     ClaimRequests,
+    /// Assess organisations: score one's own organisation (self-assessment)
+    /// and review, publish and finalise the assessments of those below.
+    Assess,
 }
 
 impl Capability {
@@ -56,6 +59,7 @@ impl Capability {
         Capability::RecordDuties,
         Capability::RecordOwnVisits,
         Capability::ClaimRequests,
+        Capability::Assess,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -69,6 +73,7 @@ impl Capability {
             Capability::RecordDuties => "登记走访、会议和活动",
             Capability::RecordOwnVisits => "登记本人走访",
             Capability::ClaimRequests => "认领微心愿",
+            Capability::Assess => "考评打分",
         }
     }
 }
@@ -84,11 +89,21 @@ impl Role {
         match self {
             Role::Admin | Role::OrgAdmin => matches!(
                 cap,
-                ReadRegistry | EditRegistry | RevealPersonal | Export | ManageUsers | HandleRequests | RecordDuties
+                ReadRegistry
+                    | EditRegistry
+                    | RevealPersonal
+                    | Export
+                    | ManageUsers
+                    | HandleRequests
+                    | RecordDuties
+                    | Assess
             ),
             Role::Auditor => matches!(cap, ReadAudit | ReadRegistry),
             Role::Secretary => {
-                matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | Export | HandleRequests | RecordDuties)
+                matches!(
+                    cap,
+                    ReadRegistry | EditRegistry | RevealPersonal | Export | HandleRequests | RecordDuties | Assess
+                )
             }
             Role::GridWorker => {
                 matches!(cap, ReadRegistry | EditRegistry | RevealPersonal | HandleRequests | RecordDuties)

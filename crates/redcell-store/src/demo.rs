@@ -164,6 +164,7 @@ pub async fn generate(
     crate::requests::seed::demo(db, tenant, opts.seed).await?;
 
     crate::duties::demo::seed(db, tenant, opts.seed).await?;
+    crate::assessment::ensure_seeded(db, tenant).await?;
     // A year of the care fund (applied and paid by the community's account,
     // approved by the street's or, without it, the branch secretary's) and of
     // volunteering (posts published by the community's account, hours
@@ -184,6 +185,9 @@ pub async fn generate(
         crate::teams::seed_demo(&mut tx, tenant, by, decider, crate::coverage::today()).await?;
         crate::mobility::seed_demo(&mut tx, tenant, by, crate::coverage::today()).await?;
         crate::transfers::seed_demo(&mut tx, tenant, by, crate::coverage::today()).await?;
+        tx.commit().await?;
+        let mut tx = db.begin().await?;
+        crate::assessment::seed_demo(&mut tx, tenant, decider, crate::coverage::today()).await?;
         tx.commit().await?;
     }
     Ok(DemoSummary {

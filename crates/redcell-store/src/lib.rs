@@ -6,6 +6,7 @@
 //! transaction together with the audit row.
 
 pub mod accounts;
+pub mod assessment;
 pub mod audit;
 pub mod auth;
 pub mod backup;

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod assessment;
 pub mod auth;
 pub mod care;
 pub mod coverage;
@@ -71,6 +72,7 @@ pub const CAPABILITIES: &[fn(&mut kit::Surface)] = &[
     volunteer::mount,
     teams::mount,
     mobility::mount,
+    assessment::mount,
 ];
 
 /// Every capability's surface, mounted.

@@ -140,6 +140,9 @@ enum Kind {
     MobilityCard,
     Transfer,
     Proposal,
+    Assessment,
+    /// A rubric version (the tenant's, public to everyone assessed).
+    Rubric,
 }
 
 impl Kind {
@@ -159,6 +162,7 @@ impl Kind {
                 | Kind::Roster
                 | Kind::ImportJob
                 | Kind::Session
+                | Kind::Rubric
         )
     }
 
@@ -205,6 +209,8 @@ impl Kind {
             ("cards", "id") => Kind::MobilityCard,
             ("transfers", "id") => Kind::Transfer,
             ("proposals", "id") => Kind::Proposal,
+            ("assessments", "id") => Kind::Assessment,
+            ("rubrics", "id") => Kind::Rubric,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
             ("meetings", "id") => Kind::Meeting,
@@ -261,9 +267,11 @@ impl Kind {
             Kind::MobilityCard => k("mobility_cards", "org_id", "x.id", ""),
             Kind::Transfer => k("org_transfers", "org_id", "x.id", ""),
             Kind::Proposal => k("membership_proposals", "org_id", "x.id", ""),
+            Kind::Assessment => k("assessments", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
+            | Kind::Rubric
             | Kind::Roster
             | Kind::ImportJob
             | Kind::Session
@@ -334,6 +342,16 @@ async fn special(db: &Db, kind: Kind, tenant: i64, path: &OrgPath) -> Option<Str
         Kind::Roster => Some("households".into()),
         Kind::ImportJob => Some("987654".into()),
         Kind::Session => Some("0000000000000000".into()),
+        Kind::Rubric => {
+            let row: Option<(String,)> = db
+                .opt(
+                    "SELECT CAST(id AS TEXT) FROM rubric_versions WHERE tenant_id = $1 ORDER BY id LIMIT 1",
+                    args![tenant],
+                )
+                .await
+                .expect("rubric lookup");
+            Some(row.map(|(c,)| c).unwrap_or_else(|| "987654".into()))
+        }
         Kind::RuleCode => {
             let row: Option<(String,)> = db
                 .opt("SELECT code FROM duty_rules WHERE tenant_id = $1 ORDER BY id LIMIT 1", args![tenant])
@@ -636,6 +654,13 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/service/evaluations/{id}/review") => json!({"grade": "pass", "comment": "授权测试"}),
         ("POST", "/api/v1/requests/{id}/invitations") => json!({"member_id": id(Kind::Member)}),
         ("POST", "/api/v1/service/wish-invitations/{id}/answer") => json!({"accept": false}),
+        ("POST", "/api/v1/assessments") => json!({"org_id": id(Kind::Org)}),
+        ("POST", "/api/v1/assessments/{id}/scores") => json!({"item_no": 4, "score": "1", "reason": "授权测试"}),
+        ("POST", "/api/v1/assessments/{id}/objections") => json!({"body": "授权测试"}),
+        ("POST", "/api/v1/assessments/{id}/answers") => json!({"objection_id": 1, "answer": "授权测试"}),
+        ("POST", "/api/v1/assessments/{id}/brands") => json!({"name": format!("授权测试{n}")}),
+        ("POST", "/api/v1/rubrics") => json!({"effective_from": "2099-01-01", "body": "name = \"x\""}),
+        ("POST", p) if p.starts_with("/api/v1/assessments/{id}/") => json!({"note": "授权测试"}),
         ("POST", "/api/v1/care/cases") => json!({"member_id": id(Kind::Member), "situation": "授权测试"}),
         ("POST", "/api/v1/mobility/cards") => json!({
             "direction": "out", "member_id": id(Kind::Member), "card_no": format!("AZ-{n}"), "place": "外地",
@@ -1170,6 +1195,13 @@ async fn other_tenant(db: &Db) -> (i64, OrgPath) {
     )
     .await
     .expect("case");
+    redcell_store::assessment::open(
+        db,
+        &p,
+        &redcell_store::assessment::RawOpen { org_id: Some(sub.id.to_string()), ..Default::default() },
+    )
+    .await
+    .expect("assessment");
     let path = OrgPath::parse(&sub.path).expect("path");
     (id.get(), path)
 }
