@@ -5,6 +5,7 @@
 
 use crate::error::{FieldError, Invalid};
 use crate::ids::*;
+use crate::registry::{Education, PartyPost};
 use crate::text::{Name, Text, parse_date};
 use crate::{
     CadreKind, Gender, HouseholdTags, IdNumber, MemberCategory, MemberStatus, OrgCode, OrgKind, Phone, UnitKind, i18n,
@@ -241,6 +242,15 @@ raw_struct!(
             free_time: String,
             /// A 党员中心户.
             central_household: bool,
+            /// 书记, 副书记 or 委员 of the organisation's committee.
+            party_post: PartyPost,
+            education: Education,
+            /// Holds the social worker's certificate (社会工作者职业水平证书).
+            social_worker_cert: bool,
+            /// Sits on both the party committee and the residents' committee (两委交叉任职).
+            cross_appointed: bool,
+            /// Days of concentrated training this year (0–366).
+            training_days: u16,
         }
     }
 );
@@ -497,6 +507,18 @@ pub struct NewMember {
     pub interests: Option<String>,
     pub free_time: Option<String>,
     pub central_household: bool,
+    pub quals: Qualifications,
+}
+
+/// What the assessment of secretaries and cadres reads from a member's record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Qualifications {
+    pub party_post: Option<PartyPost>,
+    pub education: Option<Education>,
+    pub social_worker_cert: bool,
+    pub cross_appointed: bool,
+    /// (year, days) of concentrated training.
+    pub training: Option<(i32, u16)>,
 }
 
 impl RawMember {
@@ -518,6 +540,26 @@ impl RawMember {
         let skills = e.check(opt_text("skills", &self.skills, 200)).flatten();
         let interests = e.check(opt_text("interests", &self.interests, 200)).flatten();
         let free_time = e.check(opt_text("free_time", &self.free_time, 200)).flatten();
+        let party_post = if s(&self.party_post).trim().is_empty() {
+            None
+        } else {
+            e.check(PartyPost::parse("party_post", s(&self.party_post)))
+        };
+        let education = if s(&self.education).trim().is_empty() {
+            None
+        } else {
+            e.check(Education::parse("education", s(&self.education)))
+        };
+        let training = match s(&self.training_days).trim() {
+            "" => None,
+            t => match t.parse::<u16>() {
+                Ok(d) if d <= 366 => Some((chrono::Datelike::year(&today), d)),
+                _ => {
+                    e.push(FieldError::new("training_days", "range", "本年度培训天数应为 0 到 366 之间的整数"));
+                    None
+                }
+            },
+        };
         e.into_result()?;
         Ok(NewMember {
             resident_id: resident_id.unwrap_or_default(),
@@ -530,6 +572,13 @@ impl RawMember {
             interests,
             free_time,
             central_household: truthy(&self.central_household),
+            quals: Qualifications {
+                party_post,
+                education,
+                social_worker_cert: truthy(&self.social_worker_cert),
+                cross_appointed: truthy(&self.cross_appointed),
+                training,
+            },
         })
     }
 }

@@ -110,6 +110,11 @@ const MEMBERS: &[Column] = &[
     col("interests", "兴趣", false, "", "", ""),
     col("free_time", "空闲时间", false, "", "", ""),
     col("central_household", "中心户", false, "是/否；留空则保留原值（新党员为否）", "否", "是"),
+    col("party_post", "党内职务", false, "书记/副书记/委员；留空则保留原值", "", "委员"),
+    col("education", "学历", false, "小学/初中/高中/中专/大专/本科/研究生；留空则保留原值", "大专", ""),
+    col("social_worker_cert", "社工证", false, "持社会工作者职业水平证书填是；留空则保留原值", "", "否"),
+    col("cross_appointed", "两委交叉任职", false, "是/否；留空则保留原值", "", ""),
+    col("training_days", "本年度培训天数", false, "0 到 366；留空则保留原值", "", "7"),
 ];
 
 const CADRES: &[Column] = &[

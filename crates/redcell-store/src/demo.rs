@@ -1925,6 +1925,7 @@ async fn write_chunk(tx: &mut Tx, tenant: i64, now: DateTime<Utc>, c: &Chunk) ->
             interests: m.interests.clone(),
             free_time: m.free_time.clone(),
             central_household: m.central,
+            quals: Default::default(),
         })
         .collect();
     members::insert(tx, tenant, now, &rows).await?;

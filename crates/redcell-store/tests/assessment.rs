@@ -61,13 +61,26 @@ async fn a_community_goes_from_self_assessment_to_final(db: Db) {
     assert_eq!(i21.score.as_deref(), Some("0"));
     // Record a secretary with a degree and a certificate: item 1 is met and its evidence names her.
     let m = t.members[0].id;
-    db.exec(
-        "UPDATE members SET party_post = 'secretary', education = 'bachelor', social_worker_cert = TRUE, cross_appointed = TRUE \
-         WHERE id = $1",
-        args![m.get()],
-    )
-    .await
-    .unwrap();
+    let mut raw = redcell_domain::input::RawMember {
+        resident_id: s(t.members[0].resident_id),
+        org_id: s(t.members[0].org_id),
+        category: s(t.members[0].category.0.code()),
+        party_post: s("书记"),
+        education: s("博士"),
+        ..Default::default()
+    };
+    let e = raw.validate(redcell_store::coverage::today()).unwrap_err();
+    assert_eq!(e.0.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), vec!["education"]);
+    raw.education = s("bachelor");
+    raw.social_worker_cert = s("是");
+    raw.cross_appointed = s("true");
+    raw.training_days = s("367");
+    assert_eq!(raw.validate(redcell_store::coverage::today()).unwrap_err().0[0].field, "training_days");
+    raw.training_days = s("8");
+    let n = raw.validate(redcell_store::coverage::today()).unwrap();
+    let saved = redcell_store::registry::members::update(db, &t.admin, m, n).await.unwrap();
+    assert_eq!(saved.training_days, Some(8));
+    assert_eq!(saved.party_post.map(|c| c.0), Some(redcell_domain::registry::PartyPost::Secretary));
     let v = asm::get(db, &community, id).await.unwrap();
     assert_eq!(v.item(1).unwrap().outcome.as_deref(), Some("met"));
     assert_eq!(v.item(1).unwrap().score.as_deref(), Some("6"));

@@ -12,6 +12,7 @@ use redcell_testkit::store::import_id as id;
 use redcell_testkit::store::*;
 
 stories!(
+    members_assessment_columns,
     members_errors_named_and_nothing_written,
     members_upsert_create_residents_and_undo,
     members_limited_to_scope,
@@ -37,6 +38,33 @@ async fn count(db: &Db, table: &str) -> i64 {
 
 const MEMBERS_HEAD: &str =
     "身份证号,姓名,出生日期,联系电话,所在党组织编码,党员类别,党员状态,入党日期,工作单位,中心户\n";
+
+/// The registry fields the assessment reads come in with the roster: a blank
+/// cell keeps what is stored, a bad one is named, undo restores.
+async fn members_assessment_columns(db: Db) {
+    let t = tenant(&db).await;
+    let head = "身份证号,所在党组织编码,党员类别,党内职务,学历,社工证,两委交叉任职,本年度培训天数\n";
+    let zhang = &t.id_numbers[0];
+    let bad = format!("{head}{zhang},B1,农民/社区党员,书记,博士,是,否,9\n");
+    let r = run(&db, &t.admin, ImportKind::Members, bad.as_bytes(), true).await;
+    assert!(r.errors.iter().any(|e| e.row == 2 && e.column == "学历"), "{:#?}", r.errors);
+    assert!(r.batch_id.is_none());
+    let good = format!("{head}{zhang},B1,农民/社区党员,书记,大专,是,否,9\n");
+    let r = run(&db, &t.admin, ImportKind::Members, good.as_bytes(), true).await;
+    let batch = r.batch_id.expect("committed");
+    let m = members::get(&db, &t.admin, t.members[0].id).await.unwrap();
+    assert_eq!(m.party_post.map(|c| c.0.code()), Some("secretary"));
+    assert_eq!(m.education.map(|c| c.0.code()), Some("college"));
+    assert!(m.social_worker_cert && !m.cross_appointed);
+    assert_eq!(m.training_days, Some(9));
+    // Blank cells keep the stored values.
+    let blank = format!("{head}{zhang},B1,农民/社区党员,,,,,\n");
+    let again = run(&db, &t.admin, ImportKind::Members, blank.as_bytes(), false).await;
+    assert_eq!((again.counts.changed, again.counts.unchanged), (0, 1), "{:#?}", again.changes);
+    import::undo(&db, &t.admin, batch).await.unwrap();
+    let m = members::get(&db, &t.admin, t.members[0].id).await.unwrap();
+    assert!(m.party_post.is_none() && m.education.is_none() && m.training_days.is_none() && !m.social_worker_cert);
+}
 
 async fn members_errors_named_and_nothing_written(db: Db) {
     let t = tenant(&db).await;

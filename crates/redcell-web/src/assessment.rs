@@ -487,7 +487,7 @@ pub async fn api_get(
 #[into_params(parameter_in = Query)]
 pub struct EvidenceQuery {
     /// The measured item's number.
-    pub item: u32,
+    pub item: Option<u32>,
 }
 
 /// The records behind a measured item's figures.
@@ -500,7 +500,7 @@ pub async fn api_evidence(
     Path(id): Path<AssessmentId>,
     Q(q): Q<EvidenceQuery>,
 ) -> ApiResult<Json<ItemEvidence>> {
-    Ok(Json(asm::evidence(&s.db, &p, id, q.item).await?))
+    Ok(Json(asm::evidence(&s.db, &p, id, q.item.unwrap_or(0)).await?))
 }
 
 /// A score with the item's number.

@@ -17,6 +17,7 @@ use crate::{Code, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::ids::*;
 use redcell_domain::input::{NewMember, NewResident, RawMember, RawResident, check_joined_on};
+use redcell_domain::registry::{Education, PartyPost};
 use redcell_domain::rosters::{ImportKind, normalise_date, normalise_text};
 use redcell_domain::{MemberCategory, MemberStatus, i18n};
 use serde_json::json;
@@ -38,6 +39,8 @@ struct Parsed {
     status_given: bool,
     joined_given: bool,
     central_given: bool,
+    cert_given: bool,
+    cross_given: bool,
 }
 
 /// `是`/`否` or blank.
@@ -77,6 +80,16 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
     if central.is_err() {
         e.push("central_household", i18n::IMPORT_YES_NO);
     }
+    let cert = yes_no(&r.text(K, "social_worker_cert"));
+    if cert.is_err() {
+        e.push("social_worker_cert", i18n::IMPORT_YES_NO);
+    }
+    let cross = yes_no(&r.text(K, "cross_appointed"));
+    if cross.is_err() {
+        e.push("cross_appointed", i18n::IMPORT_YES_NO);
+    }
+    let yes =
+        |b: &Result<Option<bool>, ()>| Some(if *b == Ok(Some(true)) { i18n::IMPORT_YES.into() } else { String::new() });
     let joined_text = normalise_date(&r.text(K, "joined_on"));
     let m = RawMember {
         resident_id: Some("1".into()),
@@ -88,7 +101,12 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
         skills: r.opt(K, "skills"),
         interests: r.opt(K, "interests"),
         free_time: r.opt(K, "free_time"),
-        central_household: Some(if central == Ok(Some(true)) { i18n::IMPORT_YES.into() } else { String::new() }),
+        central_household: yes(&central),
+        party_post: Some(normalise_text(&r.text(K, "party_post"))),
+        education: Some(normalise_text(&r.text(K, "education"))),
+        social_worker_cert: yes(&cert),
+        cross_appointed: yes(&cross),
+        training_days: Some(normalise_text(&r.text(K, "training_days"))),
     }
     .validate(today);
     if let Err(x) = &m {
@@ -99,8 +117,8 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
     {
         e.push("joined_on", x.message);
     }
-    match (res, m, central, e.is_empty()) {
-        (Ok(res), Ok(m), Ok(central), true) => Ok(Parsed {
+    match (res, m, central, cert, cross, e.is_empty()) {
+        (Ok(res), Ok(m), Ok(central), Ok(cert), Ok(cross), true) => Ok(Parsed {
             row: r.row,
             res,
             name_given,
@@ -109,6 +127,8 @@ fn parse(r: &InRow, today: NaiveDate) -> Result<Parsed, Vec<RowError>> {
             status_given: !r.text(K, "status").trim().is_empty(),
             joined_given: !joined_text.is_empty(),
             central_given: central.is_some(),
+            cert_given: cert.is_some(),
+            cross_given: cross.is_some(),
         }),
         _ => Err(e.out),
     }
@@ -138,6 +158,12 @@ struct MemRow {
     interests: Option<String>,
     free_time: Option<String>,
     central_household: bool,
+    party_post: Option<Code<PartyPost>>,
+    education: Option<Code<Education>>,
+    social_worker_cert: bool,
+    cross_appointed: bool,
+    training_year: Option<i64>,
+    training_days: Option<i64>,
     updated_at: DateTime<Utc>,
 }
 
@@ -219,7 +245,8 @@ pub(super) async fn run(
         .all::<MemRow>(
             &format!(
                 "SELECT r.id_number, m.id, m.org_id, o.code AS org_code, m.category, m.status, m.joined_on, m.work_unit, m.skills, \
-                 m.interests, m.free_time, m.central_household, m.updated_at FROM members m \
+                 m.interests, m.free_time, m.central_household, m.party_post, m.education, m.social_worker_cert, m.cross_appointed, \
+                 m.training_year, m.training_days, m.updated_at FROM members m \
                  JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
                  JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id WHERE m.tenant_id = $1 AND {c}"
             ),
@@ -348,6 +375,16 @@ pub(super) async fn run(
                 n.skills = n.skills.or(o.skills.clone());
                 n.interests = n.interests.or(o.interests.clone());
                 n.free_time = n.free_time.or(o.free_time.clone());
+                if !x.cert_given {
+                    n.quals.social_worker_cert = o.social_worker_cert;
+                }
+                if !x.cross_given {
+                    n.quals.cross_appointed = o.cross_appointed;
+                }
+                n.quals.party_post = n.quals.party_post.or(o.party_post.map(|c| c.0));
+                n.quals.education = n.quals.education.or(o.education.map(|c| c.0));
+                let old_training = o.training_year.zip(o.training_days).map(|(y, d)| (y as i32, d as u16));
+                n.quals.training = n.quals.training.or(old_training);
                 diff("org_code", o.org_code.clone(), x.org_code.clone());
                 diff("category", o.category.0.label().into(), n.category.label().into());
                 diff("status", o.status.0.label().into(), n.status.label().into());
@@ -359,6 +396,17 @@ pub(super) async fn run(
                 diff("free_time", opt(&o.free_time), opt(&n.free_time));
                 let yn = |b: bool| if b { i18n::IMPORT_YES } else { i18n::IMPORT_NO }.to_string();
                 diff("central_household", yn(o.central_household), yn(n.central_household));
+                let label = |c: Option<&'static str>| c.unwrap_or("").to_string();
+                diff(
+                    "party_post",
+                    label(o.party_post.map(|c| c.0.label())),
+                    label(n.quals.party_post.map(|c| c.label())),
+                );
+                diff("education", label(o.education.map(|c| c.0.label())), label(n.quals.education.map(|c| c.label())));
+                diff("social_worker_cert", yn(o.social_worker_cert), yn(n.quals.social_worker_cert));
+                diff("cross_appointed", yn(o.cross_appointed), yn(n.quals.cross_appointed));
+                let days = |t: Option<(i32, u16)>| t.map(|t| t.1.to_string()).unwrap_or_default();
+                diff("training_days", days(old_training), days(n.quals.training));
                 let member_same = fields.iter().all(|f| f.column == redcell_domain::rosters::header_of(K, "phone"));
                 if !member_same {
                     plan.changed_members.push((n.clone(), o, x.row));
@@ -451,6 +499,7 @@ async fn write(
             interests: n.interests.clone(),
             free_time: n.free_time.clone(),
             central_household: n.central_household,
+            quals: n.quals.clone(),
         })
         .collect();
     crate::registry::members::insert(&mut tx, t, at, &mem_rows).await?;
@@ -476,9 +525,13 @@ async fn write(
         let changed = tx
             .exec(
                 "UPDATE members SET org_id = $1, category = $2, status = $3, joined_on = $4, work_unit = $5, skills = $6, interests = $7, \
-                 free_time = $8, central_household = $9, updated_at = $10 WHERE tenant_id = $11 AND id = $12 AND updated_at = $13",
+                 free_time = $8, central_household = $9, updated_at = $10, party_post = $14, education = $15, social_worker_cert = $16, \
+                 cross_appointed = $17, training_year = $18, training_days = $19 WHERE tenant_id = $11 AND id = $12 AND updated_at = $13",
                 args![n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(), n.skills.clone(),
-                    n.interests.clone(), n.free_time.clone(), n.central_household, at, t, o.id, o.updated_at],
+                    n.interests.clone(), n.free_time.clone(), n.central_household, at, t, o.id, o.updated_at,
+                    n.quals.party_post.map(|x| x.code().to_string()), n.quals.education.map(|x| x.code().to_string()),
+                    n.quals.social_worker_cert, n.quals.cross_appointed, n.quals.training.map(|x| x.0 as i64),
+                    n.quals.training.map(|x| x.1 as i64)],
             )
             .await?;
         if changed != 1 {
@@ -494,6 +547,12 @@ async fn write(
         m.insert("interests".to_string(), json!(o.interests));
         m.insert("free_time".to_string(), json!(o.free_time));
         m.insert("central_household".to_string(), json!(o.central_household));
+        m.insert("party_post".to_string(), json!(o.party_post.map(|c| c.0.code())));
+        m.insert("education".to_string(), json!(o.education.map(|c| c.0.code())));
+        m.insert("social_worker_cert".to_string(), json!(o.social_worker_cert));
+        m.insert("cross_appointed".to_string(), json!(o.cross_appointed));
+        m.insert("training_year".to_string(), json!(o.training_year));
+        m.insert("training_days".to_string(), json!(o.training_days));
         m.insert("updated_at".to_string(), json!(o.updated_at));
         prior_mem.push((o.id, m));
     }

@@ -857,7 +857,7 @@ fn json_arg(col: &str, v: &serde_json::Value) -> crate::db::Arg {
     match v {
         serde_json::Value::Null => match col {
             "birth_date" | "joined_on" | "reported_on" | "expected_until" => Arg::OptDate(None),
-            "household_id" | "parent_id" | "member_id" => Arg::OptI64(None),
+            "household_id" | "parent_id" | "member_id" | "training_year" | "training_days" => Arg::OptI64(None),
             "lat" | "lon" => Arg::OptF64(None),
             _ => Arg::OptText(None),
         },

@@ -12,7 +12,8 @@ use crate::{Code, IdNo, PhoneNo, args};
 use chrono::{DateTime, NaiveDate, Utc};
 use redcell_domain::export::Column;
 use redcell_domain::ids::*;
-use redcell_domain::input::NewMember;
+use redcell_domain::input::{NewMember, Qualifications};
+use redcell_domain::registry::{Education, PartyPost};
 use redcell_domain::{MemberCategory, MemberStatus, i18n};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,16 @@ pub struct MemberView {
     pub interests: Option<String>,
     pub free_time: Option<String>,
     pub central_household: bool,
+    /// `secretary`, `deputy` or `committee`.
+    #[schema(value_type = Option<String>)]
+    pub party_post: Option<Code<PartyPost>>,
+    #[schema(value_type = Option<String>)]
+    pub education: Option<Code<Education>>,
+    pub social_worker_cert: bool,
+    pub cross_appointed: bool,
+    /// The year of the recorded training days.
+    pub training_year: Option<i64>,
+    pub training_days: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -63,7 +74,7 @@ impl std::ops::Deref for Member {
 
 pub(crate) const SELECT: &str = "SELECT m.id, m.tenant_id, m.resident_id, m.org_id, o.name AS org_name, r.name, r.birth_date, r.id_number, r.phone, \
     r.household_id, h.grid_id, m.category, m.status, m.joined_on, m.work_unit, m.skills, m.interests, m.free_time, m.central_household, \
-    m.created_at, m.updated_at";
+    m.party_post, m.education, m.social_worker_cert, m.cross_appointed, m.training_year, m.training_days, m.created_at, m.updated_at";
 pub(crate) const FROM: &str = "members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
     JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
     LEFT JOIN households h ON h.tenant_id = r.tenant_id AND h.id = r.household_id";
@@ -143,6 +154,7 @@ pub(crate) struct MemberRecord {
     pub interests: Option<String>,
     pub free_time: Option<String>,
     pub central_household: bool,
+    pub quals: Qualifications,
 }
 
 /// Insert `rows` of `tenant` created at `at` (ids reserved by the caller).
@@ -154,8 +166,8 @@ pub(crate) async fn insert(
 ) -> Result<(), StoreError> {
     let statements = bulk_statements(
         tx.backend(),
-        "INSERT INTO members (id, tenant_id, resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household, created_at, updated_at) VALUES ",
-        "(?,$1,?,?,?,?,?,?,?,?,?,?,$2,$2)",
+        "INSERT INTO members (id, tenant_id, resident_id, org_id, category, status, joined_on, work_unit, skills, interests, free_time, central_household, party_post, education, social_worker_cert, cross_appointed, training_year, training_days, created_at, updated_at) VALUES ",
+        "(?,$1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,$2,$2)",
         &[Arg::I64(tenant), Arg::Ts(at)],
         rows,
         BATCH_ROWS,
@@ -172,6 +184,12 @@ pub(crate) async fn insert(
                 Arg::OptText(m.interests.clone()),
                 Arg::OptText(m.free_time.clone()),
                 Arg::Bool(m.central_household),
+                Arg::OptText(m.quals.party_post.map(|x| x.code().to_string())),
+                Arg::OptText(m.quals.education.map(|x| x.code().to_string())),
+                Arg::Bool(m.quals.social_worker_cert),
+                Arg::Bool(m.quals.cross_appointed),
+                Arg::OptI64(m.quals.training.map(|t| t.0 as i64)),
+                Arg::OptI64(m.quals.training.map(|t| t.1 as i64)),
             ])
         },
     );
@@ -216,6 +234,7 @@ pub async fn create(db: &Db, p: &Principal, n: NewMember) -> Result<Member, Stor
         interests: n.interests.clone(),
         free_time: n.free_time.clone(),
         central_household: n.central_household,
+        quals: n.quals.clone(),
     };
     insert(&mut tx, tenant_id, Utc::now(), &[row]).await?;
     audit::change(&mut tx, audit::Actor::of(p), audit::Change::Create, "member", "members", tenant_id, id.get(), None)
@@ -232,9 +251,13 @@ pub async fn update(db: &Db, p: &Principal, id: MemberId, n: NewMember) -> Resul
     check(&mut tx, p, &access, &n).await?;
     tx.exec(
         "UPDATE members SET resident_id = $1, org_id = $2, category = $3, status = $4, joined_on = $5, work_unit = $6, skills = $7, \
-         interests = $8, free_time = $9, central_household = $10, updated_at = $11 WHERE tenant_id = $12 AND id = $13",
+         interests = $8, free_time = $9, central_household = $10, updated_at = $11, party_post = $14, education = $15, \
+         social_worker_cert = $16, cross_appointed = $17, training_year = $18, training_days = $19 WHERE tenant_id = $12 AND id = $13",
         args![n.resident_id, n.org_id, n.category.code(), n.status.code(), n.joined_on, n.work_unit.clone(), n.skills.clone(),
-            n.interests.clone(), n.free_time.clone(), n.central_household, Utc::now(), me.tenant_id, id],
+            n.interests.clone(), n.free_time.clone(), n.central_household, Utc::now(), me.tenant_id, id,
+            n.quals.party_post.map(|x| x.code().to_string()), n.quals.education.map(|x| x.code().to_string()),
+            n.quals.social_worker_cert, n.quals.cross_appointed, n.quals.training.map(|t| t.0 as i64),
+            n.quals.training.map(|t| t.1 as i64)],
     )
     .await
     .unique_as("resident_id", i18n::DUPLICATE_MEMBER)?;
@@ -305,6 +328,12 @@ impl Exportable for MemberList {
             Column::text("特长"),
             Column::text("兴趣"),
             Column::text("空闲时间"),
+            Column::text("党内职务"),
+            Column::text("学历"),
+            Column::text("社工证"),
+            Column::text("两委交叉任职"),
+            Column::text("培训年度"),
+            Column::text("培训天数"),
         ]
     }
     async fn query(_db: &Db, q: &Principal, f: &Self::Filter) -> Result<Option<(String, Args)>, StoreError> {
@@ -325,6 +354,12 @@ impl Exportable for MemberList {
             opt(&x.skills),
             opt(&x.interests),
             opt(&x.free_time),
+            x.party_post.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+            x.education.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+            yes(x.social_worker_cert),
+            yes(x.cross_appointed),
+            opt(&x.training_year),
+            opt(&x.training_days),
         ]
     }
 }

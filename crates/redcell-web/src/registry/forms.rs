@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use redcell_domain::ids::*;
 use redcell_domain::input::*;
+use redcell_domain::registry::{Education, PartyPost};
 use redcell_domain::{CadreKind, CodeEnum, HouseholdTag, Invalid, MemberCategory, MemberStatus, OrgKind, UnitKind};
 use redcell_store::registry::{self as reg, Page};
 use redcell_store::{Capability, Db, Principal, StoreError};
@@ -657,6 +658,12 @@ impl Resource for MemberForm {
             Field::new("interests", "兴趣爱好", "text", &r.interests),
             Field::new("free_time", "空闲时间", "text", &r.free_time),
             Field::new("central_household", "党员中心户", "checkbox", &r.central_household),
+            Field::enumeration("party_post", "党内职务（书记、副书记、委员）", &r.party_post, PartyPost::ALL),
+            Field::enumeration("education", "学历", &r.education, Education::ALL),
+            Field::new("social_worker_cert", "持社会工作者职业水平证书", "checkbox", &r.social_worker_cert),
+            Field::new("cross_appointed", "两委交叉任职", "checkbox", &r.cross_appointed),
+            Field::new("training_days", "本年度集中培训天数", "number", &r.training_days)
+                .hint("考评时使用；不填表示本年度未登记"),
         ])
     }
     async fn base(db: &Db, p: &Principal, id: Self::Id) -> Result<RawMember, StoreError> {

@@ -131,6 +131,14 @@ pub fn member(r: &Member) -> RawMember {
         interests: r.interests.clone(),
         free_time: r.free_time.clone(),
         central_household: o(r.central_household),
+        party_post: r.party_post.as_ref().map(|c| c.0.code().to_string()),
+        education: r.education.as_ref().map(|c| c.0.code().to_string()),
+        social_worker_cert: o(r.social_worker_cert),
+        cross_appointed: o(r.cross_appointed),
+        training_days: r
+            .training_days
+            .filter(|_| r.training_year == Some(i64::from(chrono::Datelike::year(&crate::today()))))
+            .map(|d| d.to_string()),
     }
 }
 
