@@ -162,6 +162,44 @@ try {
   await submitIn(cp, cp.locator('#rubrics a').first());
   check('the community reads the rubric', (await cp.locator('section.card').count()) === 6);
   await fits(cp, 'the rubric');
+  // A member sees her own points and where each came from; nothing is ranked.
+  const member = await session();
+  try {
+    const mp = member.page;
+    await login(mp, 'dy0101');
+    await mp.goto(base + '/my');
+    await submitIn(mp, mp.locator('#my-points'));
+    check('a member opens her points from her home', mp.url().includes('/my/points'), mp.url());
+    check('her points show a total and four sources', /\d/.test(await mp.locator('#points-total').textContent())
+      && (await mp.locator('#points-lines tbody tr').count()) === 4);
+    check('no ranking on the points page', !/排名第|排行/.test(await mp.locator('main').textContent()));
+    await fits(mp, 'the points page');
+    await mp.screenshot({ path: out + 'points.png', fullPage: true });
+  } finally {
+    await member.ctx.close();
+  }
+
+  // A secretary records what the assessment reads on a member's form.
+  const sec = await session();
+  try {
+    const sp2 = sec.page;
+    await login(sp2, 'zb0101');
+    await sp2.goto(base + '/members?per_page=5');
+    await submitIn(sp2, sp2.locator('table a[href^="/members/"]').first());
+    const memberUrl = sp2.url();
+    await sp2.goto(memberUrl + '/edit');
+    await sp2.selectOption('select[name=education]', 'bachelor');
+    await sp2.fill('input[name=training_days]', '400');
+    await submitIn(sp2, sp2.locator('main button[type=submit]', { hasText: '保存' }));
+    check('a training figure out of range is refused on its field', (await sp2.locator('.has-error input[name=training_days]').count()) === 1);
+    await sp2.fill('input[name=training_days]', '8');
+    await submitIn(sp2, sp2.locator('main button[type=submit]', { hasText: '保存' }));
+    const page = await sp2.locator('main').textContent();
+    check('the member page shows education and training', page.includes('本科') && /\d{4} 年 8 天/.test(page), sp2.url());
+    await fits(sp2, 'the member page');
+  } finally {
+    await sec.ctx.close();
+  }
 } finally {
   await community.ctx.close();
   await street.ctx.close();

@@ -58,6 +58,43 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// What earns a member points (积分): things done, each recorded once in
+    /// its own register. Never logins, clicks, reading time or likes.
+    PointSource {
+        Visit = "visit": "走访联系户",
+        Wish = "wish": "完成认领的微心愿",
+        Hours = "hours": "经确认的志愿服务",
+        Attendance = "attendance": "参加组织生活和活动",
+    }
+);
+
+impl PointSource {
+    /// Points per unit, in tenths.
+    pub fn per_unit(self) -> Tenths {
+        match self {
+            PointSource::Visit => Tenths(10),
+            PointSource::Wish => Tenths(50),
+            PointSource::Hours => Tenths(10),
+            PointSource::Attendance => Tenths(20),
+        }
+    }
+    /// The rule in words ("每次 1 分").
+    pub fn rule(self) -> String {
+        let p = self.per_unit();
+        match self {
+            PointSource::Visit => format!("每次 {p} 分（同一户同一天只算一次）"),
+            PointSource::Wish => format!("每个 {p} 分"),
+            PointSource::Hours => format!("每小时 {p} 分"),
+            PointSource::Attendance => format!("每次 {p} 分（按实到记录）"),
+        }
+    }
+    /// Points for `units` tenths of a unit (hours may be fractional).
+    pub fn points_for_tenth_units(self, tenth_units: u32) -> Tenths {
+        Tenths(self.per_unit().0 * tenth_units / 10)
+    }
+}
+
 /// A figure the system computes from its records, by the name a rubric's
 /// `measure` uses. The one catalogue: an unknown name is refused when the
 /// rubric is read.

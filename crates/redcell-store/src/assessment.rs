@@ -17,7 +17,8 @@ use crate::error::StoreError;
 use crate::scope::{self, Owned, Principal};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use redcell_domain::assessment::{
-    self as a, AssessmentId, AssessmentState, Figure, Item, Outcome, Period, Rubric, Stage, StepKind, Tenths,
+    self as a, AssessmentId, AssessmentState, Figure, Item, Outcome, Period, PointSource, Rubric, Stage, StepKind,
+    Tenths,
 };
 use redcell_domain::text::Text;
 use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, OrgId, OrgPath};
@@ -1734,33 +1735,29 @@ pub async fn add_brand(db: &Db, p: &Principal, org_id: OrgId, raw: &RawBrand) ->
 pub async fn seed_demo(tx: &mut Tx, tenant: i64, decider: i64, today: NaiveDate) -> Result<(), StoreError> {
     let mut rng = DemoRng(16);
     let year = chrono::Datelike::year(&today) as i64;
-    // One secretary per organisation with members: its longest-standing member.
-    let firsts: Vec<(i64, i64)> = tx
-        .all(
-            "SELECT m.org_id, MIN(m.id) FROM members m WHERE m.tenant_id = $1 GROUP BY m.org_id ORDER BY m.org_id",
-            args![tenant],
-        )
-        .await?;
+    // Per organisation with members: its longest-standing member is the
+    // secretary; the next three (among them the committee members the
+    // contact plan names later) have their education and training recorded.
+    let ids: Vec<(i64, i64)> =
+        tx.all("SELECT org_id, id FROM members WHERE tenant_id = $1 ORDER BY org_id, id", args![tenant]).await?;
     let levels = ["junior", "senior", "college", "bachelor", "bachelor", "college", "postgraduate"];
-    for (_, m) in firsts {
+    let mut last_org = -1;
+    let mut k = 0;
+    for (org, m) in ids {
+        if org != last_org {
+            last_org = org;
+            k = 0;
+        }
+        k += 1;
+        if k > 4 {
+            continue;
+        }
         let ed = levels[rng.below(levels.len() as u64) as usize];
+        let post = (k == 1).then(|| "secretary".to_string());
         tx.exec(
-            "UPDATE members SET party_post = 'secretary', education = $1, social_worker_cert = $2, cross_appointed = $3, \
-             training_year = $4, training_days = $5 WHERE tenant_id = $6 AND id = $7",
-            args![ed, rng.below(2) == 0, rng.below(2) == 0, year, 5 + rng.below(8) as i64, tenant, m],
-        )
-        .await?;
-    }
-    let committee: Vec<(i64,)> = tx
-        .all(
-            "SELECT id FROM members WHERE tenant_id = $1 AND party_post IS NULL AND party_role IN ('branch_committee', 'general_committee')",
-            args![tenant],
-        )
-        .await?;
-    for (m,) in committee {
-        tx.exec(
-            "UPDATE members SET education = $1, cross_appointed = $2, training_year = $3, training_days = $4 WHERE tenant_id = $5 AND id = $6",
-            args![levels[rng.below(levels.len() as u64) as usize], rng.below(10) < 3, year, 6 + rng.below(5) as i64, tenant, m],
+            "UPDATE members SET party_post = $1, education = $2, social_worker_cert = $3, cross_appointed = $4, \
+             training_year = $5, training_days = $6 WHERE tenant_id = $7 AND id = $8",
+            args![post, ed, k == 1 && rng.below(2) == 0, rng.below(10) < 4, year, 5 + rng.below(8) as i64, tenant, m],
         )
         .await?;
     }
@@ -1835,4 +1832,136 @@ impl DemoRng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (z ^ (z >> 31)) % n.max(1)
     }
+}
+
+// ---- member points (积分)
+
+/// One record that earned points.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct PointRecord {
+    #[schema(value_type = PointSource)]
+    pub source: String,
+    pub day: NaiveDate,
+    pub what: String,
+    /// Units in tenths (an hour and a half is 15).
+    #[serde(skip)]
+    pub tenth_units: i64,
+}
+
+impl PointRecord {
+    pub fn source_label(&self) -> &'static str {
+        PointSource::from_code(&self.source).map(|s| s.label()).unwrap_or("")
+    }
+    pub fn points(&self) -> String {
+        PointSource::from_code(&self.source)
+            .map(|s| s.points_for_tenth_units(self.tenth_units.max(0) as u32).to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Points of one source in a year.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PointLine {
+    #[schema(value_type = PointSource)]
+    pub source: String,
+    pub label: String,
+    pub rule: String,
+    /// Units counted ("3.5" hours).
+    pub units: String,
+    pub points: String,
+}
+
+/// A member's points of a year and how each was earned (seen by the member
+/// and by staff in scope; never ranked against others).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MemberPoints {
+    pub member_id: i64,
+    pub name: String,
+    pub year: i32,
+    pub total: String,
+    pub lines: Vec<PointLine>,
+    /// The records, newest first.
+    pub records: Vec<PointRecord>,
+}
+
+/// The member linked to the caller's account.
+pub async fn my_points(db: &Db, p: &Principal, year: i32) -> Result<MemberPoints, StoreError> {
+    let m = crate::duties::member_of(db, p).await?.ok_or(StoreError::NotFound)?;
+    points_of(db, p.tenant_id, m, year).await
+}
+
+/// A member's points, for staff who read the member's organisation.
+pub async fn points(
+    db: &Db,
+    p: &Principal,
+    member: redcell_domain::MemberId,
+    year: i32,
+) -> Result<MemberPoints, StoreError> {
+    if crate::duties::member_of(db, p).await? == Some(member.get()) {
+        return points_of(db, p.tenant_id, member.get(), year).await;
+    }
+    let owner = p.access(READ)?.target(&mut db.conn(), member).await?;
+    points_of(db, owner.tenant_id, member.get(), year).await
+}
+
+async fn points_of(db: &Db, tenant: i64, member: i64, year: i32) -> Result<MemberPoints, StoreError> {
+    if !(2000..=2100).contains(&year) {
+        return Err(FieldError::new("year", "range", "年份应在 2000 到 2100 之间").into());
+    }
+    let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
+    let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
+    let c = db.conn();
+    let (name,): (String,) = c
+        .one(
+            "SELECT r.name FROM members m JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
+             WHERE m.tenant_id = $1 AND m.id = $2",
+            args![tenant, member],
+        )
+        .await?;
+    // Each source from its own register: a visit per household and day, a
+    // wish done, confirmed minutes, presence at a meeting or an activity.
+    let records: Vec<PointRecord> = c
+        .all(
+            "SELECT 'visit' AS source, v.visited_on AS day, CAST(v.target_kind AS TEXT) AS what, 10 AS tenth_units \
+               FROM duty_visits v WHERE v.tenant_id = $1 AND v.visitor_kind = 'member' AND v.visitor_id = $2 \
+               AND v.visited_on >= $3 AND v.visited_on <= $4 \
+               AND v.id = (SELECT MIN(w.id) FROM duty_visits w WHERE w.tenant_id = v.tenant_id AND w.visitor_kind = 'member' \
+                   AND w.visitor_id = v.visitor_id AND w.target_kind = v.target_kind AND w.target_id = v.target_id AND w.visited_on = v.visited_on) \
+             UNION ALL SELECT 'wish', r.wish_claimed_on, r.description, 10 FROM requests r \
+               WHERE r.tenant_id = $1 AND r.wish_claimed_by = $2 AND r.wish_stage = 'done' \
+               AND r.wish_claimed_on >= $3 AND r.wish_claimed_on <= $4 \
+             UNION ALL SELECT 'hours', h.work_date, h.note, CAST(h.minutes / 6 AS BIGINT) FROM service_hours h \
+               WHERE h.tenant_id = $1 AND h.member_id = $2 AND h.state = 'confirmed' AND h.work_date >= $3 AND h.work_date <= $4 \
+             UNION ALL SELECT 'attendance', mt.held_on, mt.topic, 10 FROM duty_people dp \
+               JOIN duty_meetings mt ON mt.tenant_id = dp.tenant_id AND mt.id = dp.record_id \
+               WHERE dp.tenant_id = $1 AND dp.record_kind = 'meeting' AND dp.person_kind = 'member' AND dp.person_id = $2 \
+               AND dp.presence = 'present' AND mt.held_on >= $3 AND mt.held_on <= $4 \
+             UNION ALL SELECT 'attendance', ac.held_on, ac.title, 10 FROM duty_people dp \
+               JOIN duty_activities ac ON ac.tenant_id = dp.tenant_id AND ac.id = dp.record_id \
+               WHERE dp.tenant_id = $1 AND dp.record_kind = 'activity' AND dp.person_kind = 'member' AND dp.person_id = $2 \
+               AND dp.presence = 'present' AND ac.held_on >= $3 AND ac.held_on <= $4 \
+             ORDER BY 2 DESC",
+            args![tenant, member, from, to],
+        )
+        .await?;
+    let mut lines = Vec::new();
+    let mut total = Tenths(0);
+    for src in PointSource::ALL {
+        let units: i64 = records.iter().filter(|r| r.source == src.code()).map(|r| r.tenth_units.max(0)).sum();
+        let pts = src.points_for_tenth_units(units as u32);
+        total = total + pts;
+        lines.push(PointLine {
+            source: src.code().into(),
+            label: src.label().into(),
+            rule: src.rule(),
+            units: Tenths(units as u32).to_string(),
+            points: pts.to_string(),
+        });
+    }
+    let mut records = records;
+    records.truncate(200);
+    for r in records.iter_mut().filter(|r| r.source == "visit") {
+        r.what = if r.what == "household" { "走访联系户".into() } else { "走访".into() };
+    }
+    Ok(MemberPoints { member_id: member, name, year, total: total.to_string(), lines, records })
 }

@@ -11,7 +11,11 @@ use redcell_store::assessment::{self as asm, RawAnswer, RawObjection, RawOpen, R
 use redcell_store::{Db, Principal, StoreError, args, auth};
 use redcell_testkit::store::*;
 
-stories!(a_community_goes_from_self_assessment_to_final, rubric_changes_are_new_versions);
+stories!(
+    a_community_goes_from_self_assessment_to_final,
+    rubric_changes_are_new_versions,
+    member_points_come_from_records
+);
 
 async fn account(db: &Db, name: &str, role: Role, code: &str) -> Principal {
     auth::add_user(db, name, name, PASSWORD, role, code).await.unwrap();
@@ -216,4 +220,73 @@ async fn rubric_changes_are_new_versions(db: Db) {
     let y = asm::open(db, &community, &RawOpen { org_id: s(t.b1.id), ..Default::default() }).await.unwrap();
     let w = asm::get(db, &community, AssessmentId::new(y.id)).await.unwrap();
     assert_eq!((w.a.version, w.item(1).unwrap().points, w.item(4).unwrap().points), (2, 5, 5));
+}
+
+async fn member_points_come_from_records(db: Db) {
+    let db = &db;
+    let t = tenant(db).await;
+    let tn = t.root.tenant_id;
+    let m = t.members[0].id.get();
+    let (y, now) = (2026, chrono::Utc::now());
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let h = t.households[0].id.get();
+    // Two visits to one household on one day count once; another day counts again.
+    for day in ["2026-03-01", "2026-03-01", "2026-04-01"] {
+        db.exec(
+            "INSERT INTO duty_visits (tenant_id, org_id, visitor_kind, visitor_id, target_kind, target_id, visited_on, purpose, created_at) \
+             VALUES ($1, $2, 'member', $3, 'household', $4, $5, 'routine', $6)",
+            args![tn, t.b1.id.get(), m, h, d(day), now],
+        )
+        .await
+        .unwrap();
+    }
+    // An hour and a half confirmed; a pending hour does not count.
+    for (mins, state) in [(90i64, "confirmed"), (60, "pending")] {
+        db.exec(
+            "INSERT INTO service_hours (tenant_id, org_id, member_id, work_date, start_min, end_min, minutes, note, state, logged_by, created_at) \
+             VALUES ($1, $2, $3, $4, 540, $5, $6, '清扫楼道', $7, 1, $8)",
+            args![tn, t.b1.id.get(), m, d("2026-05-01"), 540 + mins, mins, state, now],
+        )
+        .await
+        .unwrap();
+    }
+    // Present at one meeting, absent from another.
+    for (topic, presence) in [("支部党员大会", "present"), ("党课", "absent")] {
+        let id = db
+            .int(
+                "INSERT INTO duty_meetings (tenant_id, org_id, kind, held_on, topic, created_at) VALUES ($1, $2, 'general_meeting', $3, $4, $5) RETURNING id",
+                args![tn, t.b1.id.get(), d("2026-06-01"), topic, now],
+            )
+            .await
+            .unwrap();
+        db.exec(
+            "INSERT INTO duty_people (tenant_id, record_kind, record_id, person_kind, person_id, presence) VALUES ($1, 'meeting', $2, 'member', $3, $4)",
+            args![tn, id, m, presence],
+        )
+        .await
+        .unwrap();
+    }
+    let pts = asm::points(db, &t.sec, t.members[0].id, y).await.unwrap();
+    assert_eq!(pts.total, "5.5", "{:?}", pts.lines);
+    let line =
+        |src: &str| pts.lines.iter().find(|l| l.source == src).map(|l| (l.units.clone(), l.points.clone())).unwrap();
+    assert_eq!(line("visit"), ("2".into(), "2".into()));
+    assert_eq!(line("hours"), ("1.5".into(), "1.5".into()));
+    assert_eq!(line("attendance"), ("1".into(), "2".into()));
+    assert_eq!(line("wish"), ("0".into(), "0".into()));
+    assert_eq!(pts.records.len(), 4);
+    // Another year holds nothing; a member outside the secretary's branch is not hers to see.
+    assert_eq!(asm::points(db, &t.sec, t.members[0].id, 2025).await.unwrap().total, "0");
+    assert!(asm::points(db, &t.sec, t.members[2].id, y).await.is_err());
+    // The member sees her own points through her account, and nobody else's.
+    let me = account(db, "member0", Role::Member, &t.b1.code).await;
+    assert!(matches!(asm::my_points(db, &me, y).await, Err(StoreError::NotFound)), "not linked yet");
+    db.exec(
+        "INSERT INTO duty_member_accounts (tenant_id, user_id, member_id) VALUES ($1, $2, $3)",
+        args![tn, me.user_id, m],
+    )
+    .await
+    .unwrap();
+    assert_eq!(asm::my_points(db, &me, y).await.unwrap().total, "5.5");
+    assert!(asm::points(db, &me, t.members[2].id, y).await.is_err());
 }

@@ -19,10 +19,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use redcell_domain::assessment::{AssessmentId, Period, Stage};
-use redcell_domain::{Capability, OrgId};
+use redcell_domain::{Capability, MemberId, OrgId};
 use redcell_store::assessment::{
-    self as asm, Assessment, AssessmentView, Brand, ItemEvidence, Objection, RawAnswer, RawBrand, RawObjection,
-    RawOpen, RawScore, RawStep, RawVersion, RubricVersion, RubricView, Score,
+    self as asm, Assessment, AssessmentView, Brand, ItemEvidence, MemberPoints, Objection, RawAnswer, RawBrand,
+    RawObjection, RawOpen, RawScore, RawStep, RawVersion, RubricVersion, RubricView, Score,
 };
 use serde::Deserialize;
 use utoipa_axum::routes;
@@ -436,6 +436,81 @@ async fn rubric_post(u: PageUser, State(s): State<Shared>, Path(id): Path<i64>, 
     }
 }
 
+// ---- member points
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    /// Default: this year.
+    pub year: Option<i32>,
+}
+
+impl YearQuery {
+    fn year(&self) -> i32 {
+        self.year.unwrap_or_else(|| chrono::Datelike::year(&crate::today()))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "points.html")]
+struct PointsPage {
+    nav: Option<Nav>,
+    crumbs: Crumbs,
+    pts: MemberPoints,
+    /// Where the year links go (`/my/points` or `/members/{id}/points`).
+    base: String,
+    mine: bool,
+}
+
+async fn my_points_page(u: PageUser, State(s): State<Shared>, Query(q): Query<YearQuery>) -> PageResult {
+    let pts = asm::my_points(&s.db, &u.p, q.year()).await?;
+    let crumbs = vec![("/my".to_string(), "我的工作".to_string()), ("/my/points".to_string(), "我的积分".to_string())];
+    Ok(render_status(
+        StatusCode::OK,
+        &PointsPage { nav: Nav::of(&u), crumbs, pts, base: "/my/points".into(), mine: true },
+    ))
+}
+
+async fn member_points_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<MemberId>,
+    Query(q): Query<YearQuery>,
+) -> PageResult {
+    let pts = asm::points(&s.db, &u.p, id, q.year()).await?;
+    let crumbs =
+        vec![(format!("/members/{id}"), pts.name.clone()), (format!("/members/{id}/points"), "积分".to_string())];
+    Ok(render_status(
+        StatusCode::OK,
+        &PointsPage { nav: Nav::of(&u), crumbs, pts, base: format!("/members/{id}/points"), mine: false },
+    ))
+}
+
+/// The caller's own points of a year and how each was earned (a member linked to the account).
+#[utoipa::path(get, path = "/api/v1/my/points", tag = "assessment", operation_id = "my_points", params(YearQuery),
+    responses((status = 200, body = MemberPoints), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_my_points(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Q(q): Q<YearQuery>,
+) -> ApiResult<Json<MemberPoints>> {
+    Ok(Json(asm::my_points(&s.db, &p, q.year()).await?))
+}
+
+/// A member's points of a year (staff in scope, or the member).
+#[utoipa::path(get, path = "/api/v1/members/{id}/points", tag = "assessment", operation_id = "member_points", params(("id" = i64, Path), YearQuery),
+    responses((status = 200, body = MemberPoints), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_member_points(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<MemberId>,
+    Q(q): Q<YearQuery>,
+) -> ApiResult<Json<MemberPoints>> {
+    Ok(Json(asm::points(&s.db, &p, id, q.year()).await?))
+}
+
 // ---- API
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -660,6 +735,8 @@ pub fn mount(s: &mut Surface) {
         .post("/assessments/{id}/objections", gates::READ, object_page)
         .post("/assessments/{id}/answers", ASSESS, answer_page)
         .post("/assessments/{id}/brands", ASSESS, brand_page)
+        .get("/my/points", crate::home::OWN_WORK, my_points_page)
+        .get("/members/{id}/points", READ, member_points_page)
         .get("/rubrics/{id}", READ, rubric_page)
         .post("/rubrics/{id}", ASSESS, rubric_post);
     s.api(READ, routes!(api_list))
@@ -674,6 +751,8 @@ pub fn mount(s: &mut Surface) {
         .api(gates::READ, routes!(api_object))
         .api(ASSESS, routes!(api_answer))
         .api(ASSESS, routes!(api_brand))
+        .api(crate::home::OWN_WORK, routes!(api_my_points))
+        .api(READ, routes!(api_member_points))
         .api(READ, routes!(api_rubrics))
         .api(READ, routes!(api_rubric))
         .api(ASSESS, routes!(api_add_version));
