@@ -155,6 +155,10 @@ try {
   check('the result is final', (await sp.locator('#state').textContent()).includes('已确定'));
   check('every step is in the history', (await sp.locator('#steps li').count()) >= 4);
   await addsUp(sp, 'final');
+  const xlsx = await sp.request.get(base + `/assessments/${id}/report.xlsx`);
+  check('the street downloads the report as a workbook', xlsx.status() === 200
+    && (xlsx.headers()['content-type'] || '').includes('spreadsheetml') && (await xlsx.body()).subarray(0, 2).toString() === 'PK',
+    `${xlsx.status()}`);
   await sp.screenshot({ path: out + 'assessment-final.png', fullPage: true });
 
   // The rubric is public to those assessed.

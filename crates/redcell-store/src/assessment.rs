@@ -965,6 +965,8 @@ pub struct ItemView {
     pub score: Option<String>,
     /// An assessor may (still) score it: assessor items, and measured items without data.
     pub needs_assessor: bool,
+    /// The score the same item had in the previous half-year's assessment.
+    pub previous: Option<String>,
 }
 
 impl ItemView {
@@ -1034,6 +1036,18 @@ pub struct AssessmentView {
     pub objections: Vec<Objection>,
     pub brands: Vec<Brand>,
     pub standing: Standing,
+    /// The previous half-year's assessment of the organisation under the same rubric.
+    pub previous: Option<Previous>,
+}
+
+/// The previous half-year's result, for "changes since the last report".
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Previous {
+    pub id: i64,
+    pub period: String,
+    #[schema(value_type = AssessmentState)]
+    pub state: String,
+    pub total: String,
 }
 
 impl AssessmentView {
@@ -1092,8 +1106,29 @@ fn clause_views(item: &Item, fig: &HashMap<Figure, FigureValue>) -> (Outcome, Ve
     (outcome, clauses)
 }
 
-/// An assessment as it stands (measures computed now unless frozen).
+/// An assessment as it stands (measures computed now unless frozen), with
+/// the previous half-year's scores beside it.
 pub async fn get(db: &Db, p: &Principal, id: AssessmentId) -> Result<AssessmentView, StoreError> {
+    let mut v = current(db, p, id).await?;
+    let prev_period = Period::parse("period", &v.a.period)?.previous();
+    let prev: Option<(i64,)> = db
+        .opt(
+            "SELECT id FROM assessments WHERE tenant_id = $1 AND org_id = $2 AND rubric_id = $3 AND period = $4",
+            args![v.a.tenant, v.a.org_id, v.a.rubric_id, prev_period.code()],
+        )
+        .await?;
+    if let Some((pid,)) = prev {
+        let pv = current(db, p, AssessmentId::new(pid)).await?;
+        for i in v.groups.iter_mut().flat_map(|g| g.items.iter_mut()) {
+            i.previous = pv.item(i.no).and_then(|x| x.score.clone());
+        }
+        v.previous =
+            Some(Previous { id: pid, period: pv.a.period_label(), state: pv.a.state.clone(), total: pv.total });
+    }
+    Ok(v)
+}
+
+async fn current(db: &Db, p: &Principal, id: AssessmentId) -> Result<AssessmentView, StoreError> {
     let owner = p.access(READ)?.target(&mut db.conn(), id).await?;
     let t = owner.tenant_id;
     let mut c = db.conn();
@@ -1158,6 +1193,7 @@ pub async fn get(db: &Db, p: &Principal, id: AssessmentId) -> Result<AssessmentV
                         review_score: find(i.no, Stage::Review),
                         score: score_of(i).map(|t| t.to_string()),
                         needs_assessor: !i.is_measured() || m.is_some_and(|m| m.0 == Outcome::Missing),
+                        previous: None,
                     }
                 })
                 .collect(),
@@ -1197,7 +1233,97 @@ pub async fn get(db: &Db, p: &Principal, id: AssessmentId) -> Result<AssessmentV
         steps,
         objections,
         brands,
+        previous: None,
     })
+}
+
+/// The half-year report of an assessment as a table (audited as an export):
+/// every item with how it was scored, the figures, the assessors' scores
+/// and reasons, the score, the previous half-year's and the change.
+pub async fn report_sheet(
+    db: &Db,
+    p: &Principal,
+    id: AssessmentId,
+) -> Result<(String, Vec<&'static str>, Vec<Vec<String>>), StoreError> {
+    let owner = p.access(Capability::Export)?.target(&mut db.conn(), id).await?;
+    let v = get(db, p, id).await?;
+    let headers = vec![
+        "序号",
+        "分组",
+        "考评内容",
+        "分值",
+        "计分方式",
+        "数据与要求",
+        "依据记录数",
+        "自评",
+        "自评理由",
+        "审核",
+        "审核理由",
+        "得分",
+        "上期得分",
+        "变化",
+    ];
+    let mut rows = Vec::new();
+    for g in &v.groups {
+        for i in &g.items {
+            let figures: Vec<String> =
+                i.clauses.iter().map(|c| format!("{}：{}（要求 {}）", c.label, c.value, c.target)).collect();
+            let change = match (
+                i.score.as_deref().and_then(|x| x.parse::<f64>().ok()),
+                i.previous.as_deref().and_then(|x| x.parse::<f64>().ok()),
+            ) {
+                (Some(a), Some(b)) => {
+                    let d = ((a - b) * 10.0).round() / 10.0;
+                    if d > 0.0 { format!("+{d}") } else { format!("{d}") }
+                }
+                _ => String::new(),
+            };
+            rows.push(vec![
+                i.no.to_string(),
+                g.name.clone(),
+                i.text.clone(),
+                i.points.to_string(),
+                if i.measured { format!("按记录（{}）", i.outcome_label()) } else { "考评人打分".into() },
+                figures.join("；"),
+                i.clauses.iter().map(|c| c.evidence_count).sum::<usize>().to_string(),
+                i.self_score.as_ref().map(|x| x.shown()).unwrap_or_default(),
+                i.self_score.as_ref().map(|x| format!("{}（{}）", x.reason, x.scorer_name)).unwrap_or_default(),
+                i.review_score.as_ref().map(|x| x.shown()).unwrap_or_default(),
+                i.review_score.as_ref().map(|x| format!("{}（{}）", x.reason, x.scorer_name)).unwrap_or_default(),
+                i.score.clone().unwrap_or_else(|| "未打分".into()),
+                i.previous.clone().unwrap_or_default(),
+                change,
+            ]);
+        }
+    }
+    rows.push(vec![
+        String::new(),
+        "合计".into(),
+        format!("{} · {}", v.a.state_label(), v.a.rubric_name),
+        v.of.to_string(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        v.total.clone(),
+        v.previous.as_ref().map(|x| x.total.clone()).unwrap_or_default(),
+        String::new(),
+    ]);
+    let title = format!("{} {}考评", v.a.org_name, v.a.period_label());
+    audit::access(
+        db,
+        owner.tenant_id,
+        audit::Actor::of(p),
+        "export",
+        "assessment",
+        Some(v.a.id),
+        &format!("考评报告：{title}，{} 行", rows.len()),
+    )
+    .await?;
+    Ok((title, headers, rows))
 }
 
 /// The records behind a measured item's figures.

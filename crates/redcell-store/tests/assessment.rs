@@ -48,8 +48,21 @@ async fn a_community_goes_from_self_assessment_to_final(db: Db) {
     assert_eq!(field(&e), "org_id:root");
     // A branch secretary cannot open the community's assessment.
     assert!(asm::open(db, &t.sec, &RawOpen { org_id: s(t.c1.id), ..Default::default() }).await.is_err());
+    // The previous half-year, scored, is shown beside the current one.
+    let before_period = redcell_domain::assessment::Period::of(redcell_store::coverage::today()).previous();
+    let prev = asm::open(
+        db,
+        &community,
+        &RawOpen { org_id: s(t.c1.id), period: s(before_period.code()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    asm::score(db, &community, AssessmentId::new(prev.id), 4, &score("2", "上期")).await.unwrap();
     let x = asm::open(db, &community, &RawOpen { org_id: s(t.c1.id), ..Default::default() }).await.unwrap();
     let id = AssessmentId::new(x.id);
+    let v = asm::get(db, &community, id).await.unwrap();
+    assert_eq!(v.previous.as_ref().map(|p| p.id), Some(prev.id));
+    assert_eq!(v.item(4).unwrap().previous.as_deref(), Some("2"));
     let e = asm::open(db, &street, &RawOpen { org_id: s(t.c1.id), ..Default::default() }).await.unwrap_err();
     assert_eq!(field(&e), "period:duplicate");
 
@@ -170,6 +183,13 @@ async fn a_community_goes_from_self_assessment_to_final(db: Db) {
         .sum();
     assert!((sum - fin.total.parse::<f64>().unwrap()).abs() < 1e-9);
     assert!(asm::score(db, &street, id, 4, &score("2", "晚了")).await.is_err());
+    // The report as a table: every item, the total last, the change beside the previous score.
+    let (_, headers, rows) = asm::report_sheet(db, &street, id).await.unwrap();
+    assert_eq!(rows.len(), 24);
+    let change = headers.iter().position(|h| *h == "变化").unwrap();
+    assert_eq!(rows.iter().find(|r| r[0] == "4").unwrap()[change], "-1");
+    assert_eq!(rows[23][11], fin.total);
+    assert!(matches!(asm::report_sheet(db, &t.sec, id).await, Err(StoreError::NotFound) | Err(StoreError::Forbidden)));
     // Every step and score is in the audit trail.
     let audited = db
         .int(

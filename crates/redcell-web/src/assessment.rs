@@ -123,6 +123,7 @@ struct AssessmentPage {
     values: FormData,
     errs: Errors,
     today: chrono::NaiveDate,
+    may_export: bool,
 }
 
 impl AssessmentPage {
@@ -178,6 +179,7 @@ async fn assessment_view(
     errs: Errors,
 ) -> PageResult {
     let v = asm::get(&s.db, &u.p, id).await?;
+    let v_path = v.a.org_path.clone();
     let org = OrgId::new(v.a.org_id);
     let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
     crumbs.push((format!("/assessment?org_id={org}&period={}", v.a.period), "考评".into()));
@@ -195,6 +197,7 @@ async fn assessment_view(
             values,
             errs,
             today: crate::today(),
+            may_export: redcell_domain::OrgPath::parse(&v_path).is_ok_and(|x| crate::export::may_export_at(&u.p, &x)),
         },
     ))
 }
@@ -322,6 +325,57 @@ async fn brand_page(
     let v = asm::get(&s.db, &u.p, id).await?;
     let r = asm::add_brand(&s.db, &u.p, OrgId::new(v.a.org_id), &raw).await;
     after(&s, &u, id, "brand", f, r, "党建品牌已登记").await
+}
+
+// ---- the half-year report as a workbook
+
+async fn report_workbook(
+    db: &redcell_store::Db,
+    p: &redcell_store::Principal,
+    id: AssessmentId,
+) -> Result<axum::response::Response, redcell_store::StoreError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let (title, headers, rows) = asm::report_sheet(db, p, id).await?;
+    let sheet = redcell_docs::xlsx::Sheet { name: "考评结果", headers: &headers, rows: &rows, numbered: true };
+    let bytes = redcell_docs::xlsx::workbook(&title, &[sheet])
+        .map_err(|e| redcell_store::StoreError::Internal(e.to_string()))?;
+    let name = format!("{title}.xlsx");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"assessment-{id}.xlsx\"; filename*=UTF-8''{}",
+                    crate::auth::url_encode(&name)
+                ),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn report_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<AssessmentId>,
+) -> Result<axum::response::Response, crate::pages::PageError> {
+    Ok(report_workbook(&s.db, &u.p, id).await?)
+}
+
+/// The half-year report of an assessment as an xlsx workbook (needs the export right; audited).
+#[utoipa::path(get, path = "/api/v1/assessments/{id}/report.xlsx", tag = "assessment", operation_id = "assessment_report", params(("id" = i64, Path)),
+    responses((status = 200, description = "xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn api_report(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<AssessmentId>,
+) -> ApiResult<axum::response::Response> {
+    Ok(report_workbook(&s.db, &p, id).await?)
 }
 
 // ---- the records behind an item
@@ -727,6 +781,7 @@ pub fn mount(s: &mut Surface) {
         .post("/assessment", ASSESS, open_page)
         .get("/assessments/{id}", READ, assessment_page)
         .get("/assessments/{id}/evidence", READ, evidence_page)
+        .get("/assessments/{id}/report.xlsx", gates::EXPORT, report_page)
         .post("/assessments/{id}/score", ASSESS, score_page)
         .post("/assessments/{id}/submit", ASSESS, submit_page)
         .post("/assessments/{id}/return", ASSESS, return_page)
@@ -743,6 +798,7 @@ pub fn mount(s: &mut Surface) {
         .api(ASSESS, routes!(api_open))
         .api(READ, routes!(api_get))
         .api(READ, routes!(api_evidence))
+        .api(gates::EXPORT, routes!(api_report))
         .api(ASSESS, routes!(api_score))
         .api(ASSESS, routes!(api_submit))
         .api(ASSESS, routes!(api_return))
