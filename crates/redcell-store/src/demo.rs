@@ -189,6 +189,7 @@ pub async fn generate(
         let mut tx = db.begin().await?;
         crate::assessment::seed_demo(&mut tx, tenant, decider, crate::coverage::today()).await?;
         tx.commit().await?;
+        crate::assessment::publish_demo(db, tenant, decider).await?;
     }
     Ok(DemoSummary {
         tenant_id: tenant,

@@ -57,6 +57,14 @@ struct HomePage {
     errs: Errors,
 }
 
+impl HomePage {
+    /// A total as a share of its points, 0–100, for the bar.
+    fn pct(total: &str, of: &u32) -> u32 {
+        let t: f64 = total.parse().unwrap_or(0.0);
+        if *of == 0 { 0 } else { ((t * 100.0 / *of as f64).round() as u32).min(100) }
+    }
+}
+
 async fn home_view(
     s: &Shared,
     u: &PageUser,
