@@ -76,7 +76,8 @@ fn opt_phone(field: &str, v: &Option<String>) -> Result<Option<Phone>, FieldErro
     if s(v).trim().is_empty() { Ok(None) } else { Phone::parse(s(v)).map(Some).map_err(|e| e.on(field)) }
 }
 
-fn opt_text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, FieldError> {
+/// Optional free text up to `max` characters; `None` when blank.
+pub fn opt_text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, FieldError> {
     Text::parse(field, s(v), max).map(Text::into_option)
 }
 

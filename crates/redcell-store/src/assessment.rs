@@ -20,6 +20,7 @@ use redcell_domain::assessment::{
     self as a, AssessmentId, AssessmentState, Figure, Item, Outcome, Period, PointSource, Rubric, Stage, StepKind,
     Tenths,
 };
+use redcell_domain::input::opt_text;
 use redcell_domain::text::Text;
 use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, OrgId, OrgPath};
 use serde::{Deserialize, Serialize};
@@ -250,10 +251,6 @@ pub async fn add_version(db: &Db, p: &Principal, raw: &RawVersion) -> Result<Rub
     let v = version_row(&mut tx, p.tenant_id, id).await?;
     tx.commit().await?;
     Ok(v)
-}
-
-fn opt_text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, FieldError> {
-    Text::parse(field, v.as_deref().unwrap_or(""), max).map(Text::into_option)
 }
 
 // ---- assessments
@@ -1430,7 +1427,7 @@ pub async fn score(db: &Db, p: &Principal, id: AssessmentId, no: u32, raw: &RawS
         }
         _ => return Err(wrong_state(&x, "不能再打分")),
     };
-    let rubric = load_rubric(&mut tx, x.tenant_id(), x.version_id).await?;
+    let rubric = load_rubric(&mut tx, x.tenant, x.version_id).await?;
     let item = rubric.item(no).ok_or(StoreError::NotFound)?;
     let mut e = Invalid::default();
     let tenths = e.check(Tenths::parse("score", raw.score.as_deref().unwrap_or(""), item.max()));
@@ -1440,31 +1437,20 @@ pub async fn score(db: &Db, p: &Principal, id: AssessmentId, no: u32, raw: &RawS
         let period = Period::parse("period", &x.period)?;
         let path = x.path()?;
         let want: Vec<Figure> = item.clauses().iter().map(|c| c.figure).collect();
-        let fig = figures(db, p, x.tenant_id(), x.org_id, &path, period, today(), &want).await?;
+        let fig = figures(db, p, x.tenant, x.org_id, &path, period, today(), &want).await?;
         if clause_views(item, &fig).0 != Outcome::Missing {
             e.push(FieldError::new("score", "measured", "这一项按数据自动计分，只有数据缺失时才由考评人打分"));
         }
     }
     e.into_result()?;
     let (Some(tenths), Some(reason)) = (tenths, reason) else { return Err(StoreError::Internal("score".into())) };
-    put_score(
-        &mut tx,
-        x.tenant_id(),
-        x.id,
-        no,
-        stage,
-        tenths,
-        reason.into_string(),
-        evidence,
-        p.user_id,
-        &p.display_name,
-    )
-    .await?;
+    put_score(&mut tx, x.tenant, x.id, no, stage, tenths, reason.into_string(), evidence, p.user_id, &p.display_name)
+        .await?;
     touch(&mut tx, &x).await?;
     let sid = tx
         .int(
             "SELECT id FROM assessment_scores WHERE tenant_id = $1 AND assessment_id = $2 AND item_no = $3 AND stage = $4",
-            args![x.tenant_id(), x.id, no as i64, stage.code()],
+            args![x.tenant, x.id, no as i64, stage.code()],
         )
         .await?;
     audit::change(
@@ -1473,20 +1459,14 @@ pub async fn score(db: &Db, p: &Principal, id: AssessmentId, no: u32, raw: &RawS
         audit::Change::Update,
         "assessment_score",
         "assessment_scores",
-        x.tenant_id(),
+        x.tenant,
         sid,
         None,
     )
     .await?;
-    let sc = scores(&mut tx, x.tenant_id(), x.id).await?;
+    let sc = scores(&mut tx, x.tenant, x.id).await?;
     tx.commit().await?;
     sc.into_iter().find(|s| s.item_no == no as i64 && s.stage == stage.code()).ok_or(StoreError::NotFound)
-}
-
-impl Assessment {
-    fn tenant_id(&self) -> i64 {
-        self.tenant
-    }
 }
 
 /// The one writer of scores (the service and the demo).
@@ -1520,7 +1500,7 @@ async fn put_score(
 async fn touch(tx: &mut Tx, x: &Assessment) -> Result<(), StoreError> {
     tx.exec(
         "UPDATE assessments SET updated_at = $1 WHERE tenant_id = $2 AND id = $3",
-        args![Utc::now(), x.tenant_id(), x.id],
+        args![Utc::now(), x.tenant, x.id],
     )
     .await?;
     Ok(())
@@ -1537,21 +1517,12 @@ async fn set_state(
 ) -> Result<(), StoreError> {
     tx.exec(
         "UPDATE assessments SET state = $1, objections_until = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
-        args![to.code(), until, Utc::now(), x.tenant_id(), x.id],
+        args![to.code(), until, Utc::now(), x.tenant, x.id],
     )
     .await?;
-    step(tx, x.tenant_id(), x.id, kind, note, p.user_id, &p.display_name).await?;
-    audit::change(
-        tx,
-        audit::Actor::of(p),
-        audit::Change::Update,
-        "assessment",
-        "assessments",
-        x.tenant_id(),
-        x.id,
-        None,
-    )
-    .await
+    step(tx, x.tenant, x.id, kind, note, p.user_id, &p.display_name).await?;
+    audit::change(tx, audit::Actor::of(p), audit::Change::Update, "assessment", "assessments", x.tenant, x.id, None)
+        .await
 }
 
 /// A step's note (required for returning, optional elsewhere) and the publication's days.
@@ -1563,17 +1534,26 @@ pub struct RawStep {
     pub days: Option<String>,
 }
 
-/// The items an assessor must still score at `stage` (assessor items, and
-/// measured items without data).
-async fn unscored(db: &Db, p: &Principal, id: AssessmentId) -> Result<Vec<u32>, StoreError> {
-    let v = get(db, p, id).await?;
-    Ok(v.groups.iter().flat_map(|g| g.items.iter()).filter(|i| i.score.is_none()).map(|i| i.no).collect())
+/// Refuse a step while items are unscored, listing them.
+fn all_scored(v: &AssessmentView, what: &str) -> Result<(), StoreError> {
+    let missing: Vec<String> = v
+        .groups
+        .iter()
+        .flat_map(|g| g.items.iter())
+        .filter(|i| i.score.is_none())
+        .map(|i| format!("第{}项", i.no))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(FieldError::new("score", "incomplete", format!("还有 {} 项没有{what}：{}", missing.len(), missing.join("、")))
+        .into())
 }
 
 /// The assessed organisation submits its self-assessment for review: every
 /// item it must score is scored.
 pub async fn submit(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) -> Result<Assessment, StoreError> {
-    let missing = unscored(db, p, id).await?;
+    let view = current(db, p, id).await?;
     let (mut tx, x, s) = locked(db, p, id).await?;
     if x.state()? != AssessmentState::Open {
         return Err(wrong_state(&x, "不能提交自评"));
@@ -1581,18 +1561,10 @@ pub async fn submit(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) -> 
     if !s.own {
         return Err(StoreError::Denied(FieldError::new("state", "level", "自评由被考评组织本级的考评人提交")));
     }
-    if !missing.is_empty() {
-        let list: Vec<String> = missing.iter().map(|n| format!("第{n}项")).collect();
-        return Err(FieldError::new(
-            "score",
-            "incomplete",
-            format!("还有 {} 项没有自评：{}", missing.len(), list.join("、")),
-        )
-        .into());
-    }
+    all_scored(&view, "自评")?;
     let note = opt_text("note", &raw.note, 500)?;
     set_state(&mut tx, p, &x, AssessmentState::Submitted, StepKind::Submitted, note, None).await?;
-    let y = row(&mut tx, x.tenant_id(), x.id).await?;
+    let y = row(&mut tx, x.tenant, x.id).await?;
     tx.commit().await?;
     Ok(y)
 }
@@ -1608,7 +1580,7 @@ pub async fn send_back(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) 
     }
     let note = Text::required("note", raw.note.as_deref().unwrap_or(""), 500)?.into_string();
     set_state(&mut tx, p, &x, AssessmentState::Open, StepKind::Returned, Some(note), None).await?;
-    let y = row(&mut tx, x.tenant_id(), x.id).await?;
+    let y = row(&mut tx, x.tenant, x.id).await?;
     tx.commit().await?;
     Ok(y)
 }
@@ -1617,8 +1589,7 @@ pub async fn send_back(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) 
 /// frozen with their evidence as they stand today.
 pub async fn publish(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) -> Result<Assessment, StoreError> {
     let days = a::objection_days("days", raw.days.as_deref().unwrap_or(""))?;
-    let missing = unscored(db, p, id).await?;
-    let view = get(db, p, id).await?;
+    let view = current(db, p, id).await?;
     let (mut tx, x, s) = locked(db, p, id).await?;
     if x.state()? != AssessmentState::Submitted {
         return Err(wrong_state(&x, "不能公示"));
@@ -1626,20 +1597,12 @@ pub async fn publish(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) ->
     if !s.above {
         return Err(StoreError::Denied(FieldError::new("state", "level", "只有上级组织的考评人可以公示")));
     }
-    if !missing.is_empty() {
-        let list: Vec<String> = missing.iter().map(|n| format!("第{n}项")).collect();
-        return Err(FieldError::new(
-            "score",
-            "incomplete",
-            format!("还有 {} 项没有得分：{}", missing.len(), list.join("、")),
-        )
-        .into());
-    }
-    let rubric = load_rubric(&mut tx, x.tenant_id(), x.version_id).await?;
+    all_scored(&view, "得分")?;
+    let rubric = load_rubric(&mut tx, x.tenant, x.version_id).await?;
     let period = Period::parse("period", &x.period)?;
-    let fig = figures(db, p, x.tenant_id(), x.org_id, &x.path()?, period, today(), &rubric.figures()).await?;
+    let fig = figures(db, p, x.tenant, x.org_id, &x.path()?, period, today(), &rubric.figures()).await?;
     let now = Utc::now();
-    tx.exec("DELETE FROM assessment_measures WHERE tenant_id = $1 AND assessment_id = $2", args![x.tenant_id(), x.id])
+    tx.exec("DELETE FROM assessment_measures WHERE tenant_id = $1 AND assessment_id = $2", args![x.tenant, x.id])
         .await?;
     for item in rubric.items().filter(|i| i.is_measured()) {
         let (outcome, clauses) = clause_views(item, &fig);
@@ -1650,7 +1613,7 @@ pub async fn publish(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) ->
         tx.exec(
             "INSERT INTO assessment_measures (tenant_id, assessment_id, item_no, outcome, figures, evidence, computed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            args![x.tenant_id(), x.id, item.no as i64, outcome.code(), frozen, ev, now],
+            args![x.tenant, x.id, item.no as i64, outcome.code(), frozen, ev, now],
         )
         .await?;
     }
@@ -1665,7 +1628,7 @@ pub async fn publish(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) ->
         Some(today() + Duration::days(days as i64)),
     )
     .await?;
-    let y = row(&mut tx, x.tenant_id(), x.id).await?;
+    let y = row(&mut tx, x.tenant, x.id).await?;
     tx.commit().await?;
     Ok(y)
 }
@@ -1759,7 +1722,7 @@ pub async fn answer(db: &Db, p: &Principal, id: AssessmentId, raw: &RawAnswer) -
         .exec(
             "UPDATE assessment_objections SET answer = $1, answered_by = $2, answered_at = $3 \
              WHERE tenant_id = $4 AND assessment_id = $5 AND id = $6 AND answer IS NULL",
-            args![text.into_string(), p.display_name.clone(), Utc::now(), x.tenant_id(), x.id, oid],
+            args![text.into_string(), p.display_name.clone(), Utc::now(), x.tenant, x.id, oid],
         )
         .await?;
     if n == 0 {
@@ -1771,7 +1734,7 @@ pub async fn answer(db: &Db, p: &Principal, id: AssessmentId, raw: &RawAnswer) -
         audit::Change::Update,
         "assessment_objection",
         "assessment_objections",
-        x.tenant_id(),
+        x.tenant,
         oid,
         None,
     )
@@ -1797,7 +1760,7 @@ pub async fn finalize(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) -
     let open = tx
         .int(
             "SELECT COUNT(*) FROM assessment_objections WHERE tenant_id = $1 AND assessment_id = $2 AND answer IS NULL",
-            args![x.tenant_id(), x.id],
+            args![x.tenant, x.id],
         )
         .await?;
     if open > 0 {
@@ -1805,7 +1768,7 @@ pub async fn finalize(db: &Db, p: &Principal, id: AssessmentId, raw: &RawStep) -
     }
     let note = opt_text("note", &raw.note, 500)?;
     set_state(&mut tx, p, &x, AssessmentState::Final, StepKind::Finalized, note, x.objections_until).await?;
-    let y = row(&mut tx, x.tenant_id(), x.id).await?;
+    let y = row(&mut tx, x.tenant, x.id).await?;
     tx.commit().await?;
     Ok(y)
 }
