@@ -9,6 +9,9 @@
 //! scores it instead.
 
 use crate::code_enum;
+
+pub mod incentives;
+pub mod stars;
 use crate::error::{FieldError, Invalid};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -398,6 +401,8 @@ pub struct Rubric {
     pub cycle_years: u32,
     pub report_every_months: u32,
     pub groups: Vec<Group>,
+    /// How a total becomes a star rating (五星争创), for a star indicator set.
+    pub rating: Option<stars::RatingRules>,
 }
 
 #[derive(Deserialize)]
@@ -409,6 +414,7 @@ struct RawRubric {
     report_every_months: Option<i64>,
     #[serde(default)]
     group: Vec<RawGroup>,
+    rating: Option<stars::RawRating>,
 }
 
 #[derive(Deserialize)]
@@ -535,10 +541,14 @@ impl Rubric {
                 e.push(FieldError::new("total", "sum", format!("各组分值之和为 {sum}，与总分 {t} 不符")));
             }
         }
+        let rating = match (&raw.rating, total) {
+            (Some(r), Some(t)) => e.check(stars::RatingRules::parse(r, t)),
+            _ => None,
+        };
         e.into_result()?;
         match (name, total, cycle_years, report_every_months) {
             (Some(name), Some(total), Some(cycle_years), Some(report_every_months)) => {
-                Ok(Rubric { name, total, cycle_years, report_every_months, groups })
+                Ok(Rubric { name, total, cycle_years, report_every_months, groups, rating })
             }
             _ => Err(Invalid(vec![FieldError::new("body", "invalid", "规则文件不完整")])),
         }
@@ -697,6 +707,10 @@ pub fn objection_days(field: &str, s: &str) -> Result<u32, FieldError> {
 /// The six-in-one community rubric (6 groups, 23 items, 100 points), shipped
 /// as the example a street starts from.
 pub const SIX_IN_ONE: &str = include_str!("../data/rubric-six-in-one.toml");
+
+/// The five-star indicator set (五星争创) a street starts from: five stars,
+/// 80 points from the records and assessors, 20 from residents' satisfaction.
+pub const FIVE_STAR: &str = include_str!("../data/rubric-five-star.toml");
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,10 @@ use redcell_domain::{Capability, CodeEnum, FieldError, Invalid, OrgId, OrgPath};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+pub mod commend;
+pub mod stars;
+pub mod warnings;
+
 impl Owned for AssessmentId {
     const TABLE: &'static str = "assessments";
 }
@@ -180,17 +184,30 @@ async fn put_version(
     .await
 }
 
-/// The shipped six-in-one rubric, in effect from the start, for a tenant that has none.
+/// The shipped rubrics (the six-in-one rubric and the five-star indicator
+/// set), in effect from the start, for a tenant that lacks them.
 pub async fn ensure_seeded(db: &Db, tenant: i64) -> Result<(), StoreError> {
-    let n = db.int("SELECT COUNT(*) FROM rubrics WHERE tenant_id = $1", args![tenant]).await?;
-    if n > 0 {
+    let shipped = [(SIX_IN_ONE, a::SIX_IN_ONE), (stars::FIVE_STAR, a::FIVE_STAR)];
+    let n = db
+        .int(
+            "SELECT COUNT(*) FROM rubrics WHERE tenant_id = $1 AND code IN ($2, $3)",
+            args![tenant, SIX_IN_ONE, stars::FIVE_STAR],
+        )
+        .await?;
+    if n as usize >= shipped.len() {
         return Ok(());
     }
-    let rubric = Rubric::parse(a::SIX_IN_ONE).map_err(|e| StoreError::Internal(format!("shipped rubric: {e:?}")))?;
     let mut tx = db.begin().await?;
-    let from = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
-    put_version(&mut tx, tenant, SIX_IN_ONE, &rubric, a::SIX_IN_ONE, from, Some("随系统提供的示例细则".into()), None)
-        .await?;
+    for (code, text) in shipped {
+        let have =
+            tx.int("SELECT COUNT(*) FROM rubrics WHERE tenant_id = $1 AND code = $2", args![tenant, code]).await?;
+        if have > 0 {
+            continue;
+        }
+        let rubric = Rubric::parse(text).map_err(|e| StoreError::Internal(format!("shipped rubric {code}: {e:?}")))?;
+        let from = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+        put_version(&mut tx, tenant, code, &rubric, text, from, Some("随系统提供的示例".into()), None).await?;
+    }
     tx.commit().await
 }
 
@@ -353,7 +370,7 @@ pub async fn list(db: &Db, p: &Principal, org_id: OrgId, period: Option<&str>) -
 }
 
 /// Organisations under `org_id` the caller may open an assessment of for
-/// `period` (in their assessing scope, not the top, none yet): (id, name).
+/// `period` (in their assessing scope, not the top, not yet under every rubric): (id, name).
 pub async fn openable(db: &Db, p: &Principal, org_id: OrgId, period: Period) -> Result<Vec<(i64, String)>, StoreError> {
     if !p.holds(CAP) {
         return Ok(vec![]);
@@ -366,7 +383,8 @@ pub async fn openable(db: &Db, p: &Principal, org_id: OrgId, period: Period) -> 
         &format!(
             "SELECT o.id, o.name FROM orgs o WHERE {u} AND {mine} AND o.parent_id IS NOT NULL \
              AND o.kind NOT IN ('party_group') \
-             AND NOT EXISTS (SELECT 1 FROM assessments x WHERE x.tenant_id = o.tenant_id AND x.org_id = o.id AND x.period = $1) \
+             AND (SELECT COUNT(*) FROM assessments x WHERE x.tenant_id = o.tenant_id AND x.org_id = o.id AND x.period = $1) \
+                 < (SELECT COUNT(*) FROM rubrics r WHERE r.tenant_id = o.tenant_id) \
              ORDER BY o.path LIMIT 300"
         ),
         a,
@@ -1863,14 +1881,6 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, decider: i64, today: NaiveDate)
         )
         .await?;
     }
-    let rubric = Rubric::parse(a::SIX_IN_ONE).map_err(|e| StoreError::Internal(format!("shipped rubric: {e:?}")))?;
-    let (version_id, rubric_id): (i64, i64) = tx
-        .one(
-            "SELECT v.id, v.rubric_id FROM rubric_versions v JOIN rubrics r ON r.tenant_id = v.tenant_id AND r.id = v.rubric_id \
-             WHERE v.tenant_id = $1 AND r.code = $2 ORDER BY v.version DESC LIMIT 1",
-            args![tenant, SIX_IN_ONE],
-        )
-        .await?;
     let communities: Vec<(i64, String, String, Option<String>)> = tx
         .all(
             "SELECT id, code, name, secretary FROM orgs WHERE tenant_id = $1 AND kind IN ('community_committee', 'village_general_branch') ORDER BY code",
@@ -1880,45 +1890,58 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, decider: i64, today: NaiveDate)
     let period = Period::of(today);
     let (decider_name,): (String,) = tx.one("SELECT display_name FROM users WHERE id = $1", args![decider]).await?;
     let now = Utc::now();
-    for (k, (org, code, name, secretary)) in communities.iter().enumerate() {
-        if k % 2 == 0 {
-            tx.exec(
-                "INSERT INTO party_brands (tenant_id, org_id, name, since, note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                args![tenant, *org, format!("{}“红色管家”", name), today - Duration::days(400), Some("演示数据".to_string()), decider, now],
+    for (code, text) in [(SIX_IN_ONE, a::SIX_IN_ONE), (stars::FIVE_STAR, a::FIVE_STAR)] {
+        let five = code == stars::FIVE_STAR;
+        let rubric = Rubric::parse(text).map_err(|e| StoreError::Internal(format!("shipped rubric: {e:?}")))?;
+        let (version_id, rubric_id): (i64, i64) = tx
+            .one(
+                "SELECT v.id, v.rubric_id FROM rubric_versions v JOIN rubrics r ON r.tenant_id = v.tenant_id AND r.id = v.rubric_id \
+                 WHERE v.tenant_id = $1 AND r.code = $2 ORDER BY v.version DESC LIMIT 1",
+                args![tenant, code],
             )
             .await?;
+        for (k, (org, ocode, name, secretary)) in communities.iter().enumerate() {
+            if k % 2 == 0 && !five {
+                tx.exec(
+                    "INSERT INTO party_brands (tenant_id, org_id, name, since, note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    args![tenant, *org, format!("{}“红色管家”", name), today - Duration::days(400), Some("演示数据".to_string()), decider, now],
+                )
+                .await?;
+            }
+            let id = tx
+                .int(
+                    "INSERT INTO assessments (tenant_id, org_id, rubric_id, version_id, period, state, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) RETURNING id",
+                    args![tenant, *org, rubric_id, version_id, period.code(), now],
+                )
+                .await?;
+            step(tx, tenant, id, StepKind::Opened, None, decider, &decider_name).await?;
+            if ocode.ends_with("-SQ01") || ocode == "SQ01" {
+                continue;
+            }
+            let scorer = format!("{}（演示数据）", secretary.clone().unwrap_or_else(|| name.clone()));
+            // The five-star set's measured items get a self-assessment too,
+            // which counts only where the records lack the data.
+            for item in rubric.items().filter(|i| five || !i.is_measured()) {
+                let t = Tenths((item.points * 10).saturating_sub(rng.below(if five { 9 } else { 3 }) as u32 * 5));
+                put_score(
+                    tx,
+                    tenant,
+                    id,
+                    item.no,
+                    Stage::SelfAssessed,
+                    t,
+                    "按年度工作台账自评".into(),
+                    None,
+                    decider,
+                    &scorer,
+                )
+                .await?;
+            }
+            tx.exec("UPDATE assessments SET state = 'submitted' WHERE tenant_id = $1 AND id = $2", args![tenant, id])
+                .await?;
+            step(tx, tenant, id, StepKind::Submitted, None, decider, &scorer).await?;
         }
-        let id = tx
-            .int(
-                "INSERT INTO assessments (tenant_id, org_id, rubric_id, version_id, period, state, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) RETURNING id",
-                args![tenant, *org, rubric_id, version_id, period.code(), now],
-            )
-            .await?;
-        step(tx, tenant, id, StepKind::Opened, None, decider, &decider_name).await?;
-        if code.ends_with("-SQ01") || code == "SQ01" {
-            continue;
-        }
-        let scorer = format!("{}（演示数据）", secretary.clone().unwrap_or_else(|| name.clone()));
-        for item in rubric.items().filter(|i| !i.is_measured()) {
-            let t = Tenths((item.points * 10).saturating_sub(rng.below(3) as u32 * 5));
-            put_score(
-                tx,
-                tenant,
-                id,
-                item.no,
-                Stage::SelfAssessed,
-                t,
-                "按年度工作台账自评".into(),
-                None,
-                decider,
-                &scorer,
-            )
-            .await?;
-        }
-        tx.exec("UPDATE assessments SET state = 'submitted' WHERE tenant_id = $1 AND id = $2", args![tenant, id])
-            .await?;
-        step(tx, tenant, id, StepKind::Submitted, None, decider, &scorer).await?;
     }
     Ok(())
 }
@@ -2083,13 +2106,22 @@ pub async fn publish_demo(db: &Db, tenant: i64, by: i64) -> Result<(), StoreErro
         .await?;
     let grant = scope::Grant { org_id, org_name, path: OrgPath::parse(&path)?, role: redcell_domain::Role::Admin };
     let p = Principal { user_id: by, tenant_id: tenant, username, display_name, grants: vec![grant] };
-    let ids: Vec<(i64,)> = db
+    let six: Vec<(i64,)> = db
         .all(
-            "SELECT id FROM assessments WHERE tenant_id = $1 AND state = 'submitted' ORDER BY id LIMIT 10",
-            args![tenant],
+            "SELECT x.id FROM assessments x JOIN rubrics r ON r.tenant_id = x.tenant_id AND r.id = x.rubric_id \
+             WHERE x.tenant_id = $1 AND x.state = 'submitted' AND r.code = $2 ORDER BY x.id LIMIT 10",
+            args![tenant, SIX_IN_ONE],
         )
         .await?;
-    for (id,) in ids.into_iter().step_by(2) {
+    // Every submitted five-star assessment is made final, then rated.
+    let five: Vec<(i64,)> = db
+        .all(
+            "SELECT x.id FROM assessments x JOIN rubrics r ON r.tenant_id = x.tenant_id AND r.id = x.rubric_id \
+             WHERE x.tenant_id = $1 AND x.state = 'submitted' AND r.code = $2 ORDER BY x.id LIMIT 50",
+            args![tenant, stars::FIVE_STAR],
+        )
+        .await?;
+    for (id,) in six.into_iter().step_by(2).chain(five) {
         let id = AssessmentId::new(id);
         match publish(db, &p, id, &RawStep { note: None, days: Some("0".into()) }).await {
             Ok(_) => {
@@ -2099,5 +2131,8 @@ pub async fn publish_demo(db: &Db, tenant: i64, by: i64) -> Result<(), StoreErro
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    match stars::rate(db, &p, &stars::RawRate::default()).await {
+        Ok(_) | Err(StoreError::Invalid(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }

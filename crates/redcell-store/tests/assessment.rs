@@ -206,7 +206,7 @@ async fn rubric_changes_are_new_versions(db: Db) {
     let t = tenant(db).await;
     let community = account(db, "c1.admin", Role::OrgAdmin, &t.c1.code).await;
     let first = asm::rubrics(db, &community).await.unwrap();
-    assert_eq!(first.len(), 1, "the shipped rubric is there");
+    assert_eq!(first.len(), 2, "the shipped rubric and five-star set are there");
     let x = asm::open(db, &community, &RawOpen { org_id: s(t.c1.id), ..Default::default() }).await.unwrap();
     let body = redcell_domain::assessment::SIX_IN_ONE
         .replace("points = 6, text = \"社区党组织书记", "points = 5, text = \"社区党组织书记");
@@ -230,7 +230,7 @@ async fn rubric_changes_are_new_versions(db: Db) {
             .await
             .unwrap_err();
     assert_eq!(field(&e), "effective_from:past");
-    assert_eq!(count(db, "rubric_versions").await, 1);
+    assert_eq!(count(db, "rubric_versions").await, 2, "the two shipped ones, nothing written");
     let fixed = body.replace("points = 4, text = \"鼓励40周岁", "points = 5, text = \"鼓励40周岁");
     let v2 = asm::add_version(db, &t.admin, &raw(&fixed, today)).await.unwrap();
     assert_eq!(v2.version, 2);

@@ -27,6 +27,8 @@ use redcell_store::assessment::{
 use serde::Deserialize;
 use utoipa_axum::routes;
 
+mod incentives;
+
 /// Assessors: opening, scoring and moving assessments on.
 const ASSESS: Access = Access::Any(&[Capability::Assess]);
 /// Reading assessments and rubrics: staff who read the registry, and assessors.
@@ -52,6 +54,10 @@ struct HomePage {
     rubrics: Vec<RubricVersion>,
     /// Organisations the caller may open an assessment of (none with one this period).
     openable: Vec<(i64, String)>,
+    /// The rubrics one may open an assessment under: (code, name).
+    rubric_choices: Vec<(String, String)>,
+    /// The caller assesses (sees the warnings).
+    assessor: bool,
     csrf: String,
     flash: Option<String>,
     errs: Errors,
@@ -81,6 +87,14 @@ async fn home_view(
     let list = asm::list(&s.db, &u.p, org, Some(&period.code())).await?;
     let rubrics = asm::rubrics(&s.db, &u.p).await?;
     let openable = asm::openable(&s.db, &u.p, org, period).await?;
+    let mut rubric_choices: Vec<(String, String)> = Vec::new();
+    for r in &rubrics {
+        if !rubric_choices.iter().any(|(c, _)| *c == r.code) {
+            rubric_choices.push((r.code.clone(), r.name.clone()));
+        }
+    }
+    // The shipped six-in-one rubric first: it is what most assessments use.
+    rubric_choices.sort_by_key(|(c, _)| c != asm::SIX_IN_ONE);
     let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
     crumbs.push((format!("/assessment?org_id={org}"), "考评".into()));
     Ok(render_status(
@@ -93,6 +107,8 @@ async fn home_view(
             list,
             rubrics,
             openable,
+            rubric_choices,
+            assessor: u.p.holds(Capability::Assess),
             csrf: u.csrf.clone(),
             flash,
             errs,
@@ -508,7 +524,7 @@ pub struct YearQuery {
 }
 
 impl YearQuery {
-    fn year(&self) -> i32 {
+    pub(crate) fn year(&self) -> i32 {
         self.year.unwrap_or_else(|| chrono::Datelike::year(&crate::today()))
     }
 }
@@ -821,4 +837,5 @@ pub fn mount(s: &mut Surface) {
         .api(READ, routes!(api_rubric))
         .api(ASSESS, routes!(api_add_version));
     s.nav(48, "/assessment", "考评", ASSESS);
+    incentives::mount(s);
 }

@@ -141,6 +141,9 @@ enum Kind {
     Transfer,
     Proposal,
     Assessment,
+    Round,
+    Nomination,
+    Warning,
     /// A rubric version (the tenant's, public to everyone assessed).
     Rubric,
 }
@@ -210,6 +213,9 @@ impl Kind {
             ("transfers", "id") => Kind::Transfer,
             ("proposals", "id") => Kind::Proposal,
             ("assessments", "id") => Kind::Assessment,
+            ("commendations", "id") => Kind::Round,
+            ("nominations", "id") => Kind::Nomination,
+            ("warnings", "id") => Kind::Warning,
             ("rubrics", "id") => Kind::Rubric,
             ("reports", "id") if path.starts_with("/api/v1/service/") => Kind::InserviceReport,
             ("posts", "id") => Kind::Post,
@@ -268,6 +274,9 @@ impl Kind {
             Kind::Transfer => k("org_transfers", "org_id", "x.id", ""),
             Kind::Proposal => k("membership_proposals", "org_id", "x.id", ""),
             Kind::Assessment => k("assessments", "org_id", "x.id", ""),
+            Kind::Round => k("commendation_rounds", "org_id", "x.id", ""),
+            Kind::Nomination => k("nominations", "org_id", "x.id", ""),
+            Kind::Warning => k("member_warnings", "org_id", "x.id", ""),
             Kind::File
             | Kind::User
             | Kind::RuleCode
@@ -659,6 +668,17 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/assessments/{id}/objections") => json!({"body": "授权测试"}),
         ("POST", "/api/v1/assessments/{id}/answers") => json!({"objection_id": 1, "answer": "授权测试"}),
         ("POST", "/api/v1/assessments/{id}/brands") => json!({"name": format!("授权测试{n}")}),
+        ("POST", "/api/v1/stars") => json!({"org_id": id(Kind::Org)}),
+        ("POST", "/api/v1/commendations") => {
+            json!({"org_id": id(Kind::Org), "kind": "custom", "title": format!("授权测试{n}"), "nominate_until": "2099-01-01"})
+        }
+        ("POST", "/api/v1/commendations/{id}/nominations") => {
+            json!({"member_id": id(Kind::Member), "reasons": "授权测试"})
+        }
+        ("POST", "/api/v1/commendations/{id}/publish") => json!({}),
+        ("POST", "/api/v1/nominations/{id}/review") => json!({"decision": "reject", "note": "授权测试"}),
+        ("POST", "/api/v1/warnings") => json!({"member_id": id(Kind::Member), "note": "授权测试"}),
+        ("POST", "/api/v1/warnings/{id}/decisions") => json!({"action": "dismiss", "note": "授权测试"}),
         ("POST", "/api/v1/rubrics") => json!({"effective_from": "2099-01-01", "body": "name = \"x\""}),
         ("POST", p) if p.starts_with("/api/v1/assessments/{id}/") => json!({"note": "授权测试"}),
         ("POST", "/api/v1/care/cases") => json!({"member_id": id(Kind::Member), "situation": "授权测试"}),
@@ -1298,6 +1318,40 @@ async fn seed_extras(t: &TestApp, places: &Places) {
                 reason: Some("工作调动".into()),
             };
             redcell_store::transfers::start(db, &p, &transfer).await.expect("transfer");
+            // A commendation round held at the side's organisation, a member nominated, a warning case.
+            let round = redcell_store::assessment::commend::open_round(
+                db,
+                &p,
+                &redcell_store::assessment::commend::RawRound {
+                    org_id: Some(org.to_string()),
+                    kind: Some("volunteer".into()),
+                    nominate_until: Some((chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("round");
+            redcell_store::assessment::commend::nominate(
+                db,
+                &p,
+                redcell_domain::assessment::incentives::RoundId::new(round.id),
+                &redcell_store::assessment::commend::RawNomination {
+                    member_id: Some(member.to_string()),
+                    reasons: Some("授权测试".into()),
+                },
+            )
+            .await
+            .expect("nomination");
+            redcell_store::assessment::warnings::propose(
+                db,
+                &p,
+                &redcell_store::assessment::warnings::RawProposal {
+                    member_id: Some(member.to_string()),
+                    note: Some("授权测试".into()),
+                },
+            )
+            .await
+            .expect("warning");
         }
     }
 }

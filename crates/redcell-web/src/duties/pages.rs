@@ -168,7 +168,11 @@ async fn show_my(s: &Shared, u: &PageUser, vf: VisitForm, errs: Errs, q: SavedQu
         raised: q.request.filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
         orgs: u.p.grants.iter().map(|g| (g.org_id, g.org_name.clone())).collect(),
         reader: gates::READ.admits(&u.p),
-        mobility: redcell_store::mobility::reminders(&s.db, &u.p, today).await?,
+        mobility: {
+            let mut r = redcell_store::mobility::reminders(&s.db, &u.p, today).await?;
+            r.extend(redcell_store::assessment::warnings::reminders(&s.db, &u.p, today).await?);
+            r
+        },
     };
     Ok(render_status(status, &page))
 }
