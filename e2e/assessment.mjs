@@ -25,6 +25,8 @@ function check(name, ok, detail = '') {
   else { failed++; console.log(`FAIL ${name} ${detail}`); }
 }
 const problems = [];
+// A 1×1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
 async function session() {
   const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'rc-chrome-')), {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -112,8 +114,16 @@ try {
     await todo.locator('details.score-form').evaluate(d => { d.open = true; });
     await todo.locator('input[name=score]').fill(n % 2 ? '3.5' : '3');
     await todo.locator('textarea[name=reason]').fill('按年度工作台账自评：已完成，材料齐全');
+    // The first one carries a photo of the ledger as its evidence (optional for the others).
+    if (n === 0) await todo.locator('input[name=file]').setInputFiles({ name: '台账.png', mimeType: 'image/png', buffer: PNG });
     await submitIn(cp, todo.locator('button[type=submit]'));
     n++;
+  }
+  const fileLink = cp.locator('a[href^="/files/"]', { hasText: '依据文件' }).first();
+  check('the evidence file is linked beside its score', (await fileLink.count()) === 1);
+  if ((await fileLink.count()) === 1) {
+    const r = await cp.request.get(base + (await fileLink.getAttribute('href')));
+    check('the evidence file downloads as the picture it was', r.status() === 200 && (r.headers()['content-type'] || '').includes('image/png'), `${r.status()}`);
   }
   check('every assessor item was scored', (await cp.locator('.item-score', { hasText: '未打分' }).count()) === 0, `${n} scored`);
   await addsUp(cp, 'after self-assessment');
@@ -163,7 +173,7 @@ try {
 
   // The rubric is public to those assessed.
   await cp.goto(base + '/assessment');
-  await submitIn(cp, cp.locator('#rubrics a').first());
+  await submitIn(cp, cp.locator('#rubrics a', { hasText: '六位一体' }).first());
   check('the community reads the rubric', (await cp.locator('section.card').count()) === 6);
   await fits(cp, 'the rubric');
   // A member sees her own points and where each came from; nothing is ranked.

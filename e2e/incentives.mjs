@@ -136,6 +136,7 @@ const cand = zp.locator('#candidates form').first();
 if (await cand.count() === 0) {
   check('the records suggest a member for a warning', false, 'no candidates in the demo');
 } else {
+  await zp.locator('#candidates details summary').first().click();
   await Promise.all([zp.waitForNavigation(), cand.locator('button').click()]);
   check('the proposal opens a case', /\/warnings\/\d+/.test(zp.url()), zp.url());
   await Promise.all([zp.waitForNavigation(), zp.click('#decide button')]);

@@ -950,6 +950,8 @@ pub struct Score {
     pub tenths: i64,
     pub reason: String,
     pub evidence: Option<String>,
+    /// A photo or PDF attached as evidence (downloaded at `/files/{id}` by those who read the organisation).
+    pub file_id: Option<i64>,
     pub scorer_name: String,
     pub scored_at: DateTime<Utc>,
 }
@@ -1066,6 +1068,28 @@ pub struct AssessmentView {
     pub standing: Standing,
     /// The previous half-year's assessment of the organisation under the same rubric.
     pub previous: Option<Previous>,
+    /// The organisation's star ratings (评星定级 history), newest first.
+    pub stars: Vec<stars::StarRating>,
+    /// The organisation's assessments under the same rubric, newest first
+    /// (the rubric's cycle at a glance; totals once published).
+    pub history: Vec<HistoryLine>,
+}
+
+/// One half-year's assessment of the same organisation under the same rubric.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HistoryLine {
+    pub id: i64,
+    pub period: String,
+    #[schema(value_type = AssessmentState)]
+    pub state: String,
+    pub total: Option<String>,
+    pub of: u32,
+}
+
+impl HistoryLine {
+    pub fn state_label(&self) -> &'static str {
+        AssessmentState::from_code(&self.state).map(|s| s.label()).unwrap_or("")
+    }
 }
 
 /// The previous half-year's result, for "changes since the last report".
@@ -1101,7 +1125,7 @@ struct Frozen {
 
 async fn scores(c: &mut impl Conn, tenant: i64, id: i64) -> Result<Vec<Score>, StoreError> {
     c.all(
-        "SELECT item_no, stage, tenths, reason, evidence, scorer_name, scored_at FROM assessment_scores \
+        "SELECT item_no, stage, tenths, reason, evidence, file_id, scorer_name, scored_at FROM assessment_scores \
          WHERE tenant_id = $1 AND assessment_id = $2 ORDER BY item_no, stage",
         args![tenant, id],
     )
@@ -1152,6 +1176,27 @@ pub async fn get(db: &Db, p: &Principal, id: AssessmentId) -> Result<AssessmentV
         }
         v.previous =
             Some(Previous { id: pid, period: pv.a.period_label(), state: pv.a.state.clone(), total: pv.total });
+    }
+    v.stars = stars::history(db, p, OrgId::new(v.a.org_id)).await?;
+    let others: Vec<(i64, String, String)> = db
+        .all(
+            "SELECT id, period, state FROM assessments WHERE tenant_id = $1 AND org_id = $2 AND rubric_id = $3 \
+             ORDER BY period DESC LIMIT 8",
+            args![v.a.tenant, v.a.org_id, v.a.rubric_id],
+        )
+        .await?;
+    for (oid, period, state) in others {
+        let frozen = state == "published" || state == "final";
+        let (total, of) = if oid == v.a.id {
+            (frozen.then(|| v.total.clone()), v.of)
+        } else if frozen {
+            let o = current(db, p, AssessmentId::new(oid)).await?;
+            (Some(o.total), o.of)
+        } else {
+            (None, v.of)
+        };
+        let label = Period::parse("period", &period).map(|x| x.label()).unwrap_or(period);
+        v.history.push(HistoryLine { id: oid, period: label, state, total, of });
     }
     Ok(v)
 }
@@ -1262,6 +1307,8 @@ async fn current(db: &Db, p: &Principal, id: AssessmentId) -> Result<AssessmentV
         objections,
         brands,
         previous: None,
+        stars: Vec::new(),
+        history: Vec::new(),
     })
 }
 
@@ -1340,6 +1387,21 @@ pub async fn report_sheet(
         v.previous.as_ref().map(|x| x.total.clone()).unwrap_or_default(),
         String::new(),
     ]);
+    // The organisation's star history below the items (评星定级, 争星晋位).
+    for r in &v.stars {
+        let mut row = vec![String::new(); 14];
+        row[1] = "星级记录".into();
+        row[2] = format!("{} {} {} 星（{}）", r.period_label(), r.stars_text(), r.stars, r.movement());
+        row[3] = r.of_points.to_string();
+        row[5] = format!(
+            "群众满意率 {}{}",
+            r.satisfaction(),
+            r.limit_note.as_deref().map(|n| format!("；{n}")).unwrap_or_default()
+        );
+        row[11] = r.score();
+        row[12] = r.previous_stars.map(|p| format!("{p} 星")).unwrap_or_default();
+        rows.push(row);
+    }
     let title = format!("{} {}考评", v.a.org_name, v.a.period_label());
     audit::access(
         db,
@@ -1428,6 +1490,25 @@ fn wrong_state(x: &Assessment, want: &str) -> StoreError {
 /// Enter (or change) a score: the assessed organisation while it is open,
 /// the level above while it is submitted for review.
 pub async fn score(db: &Db, p: &Principal, id: AssessmentId, no: u32, raw: &RawScore) -> Result<Score, StoreError> {
+    score_with(db, p, id, no, raw, None).await
+}
+
+/// A file given with a score: the name the browser sent and the bytes.
+pub struct EvidenceFile<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// Enter a score with a photo or PDF as its evidence (replacing the one the
+/// same stage attached before; without a file the earlier one stays).
+pub async fn score_with(
+    db: &Db,
+    p: &Principal,
+    id: AssessmentId,
+    no: u32,
+    raw: &RawScore,
+    file: Option<EvidenceFile<'_>>,
+) -> Result<Score, StoreError> {
     let (mut tx, x, s) = locked(db, p, id).await?;
     let stage = match x.state()? {
         AssessmentState::Open if s.own => Stage::SelfAssessed,
@@ -1451,6 +1532,24 @@ pub async fn score(db: &Db, p: &Principal, id: AssessmentId, no: u32, raw: &RawS
     let tenths = e.check(Tenths::parse("score", raw.score.as_deref().unwrap_or(""), item.max()));
     let reason = e.check(Text::required("reason", raw.reason.as_deref().unwrap_or(""), 500));
     let evidence = e.check(opt_text("evidence", &raw.evidence, 500)).flatten();
+    let content_type = match &file {
+        None => None,
+        Some(f) if f.bytes.len() > crate::files::MAX_BYTES => {
+            e.push(FieldError::new(
+                "file",
+                "too_large",
+                format!("文件过大（最大{}MB）", crate::files::MAX_BYTES / 1024 / 1024),
+            ));
+            None
+        }
+        Some(f) => match crate::files::sniff(f.bytes) {
+            Some(t) => Some(t),
+            None => {
+                e.push(FieldError::new("file", "type", "依据文件只接受 PNG、JPEG、GIF、WebP 图片或 PDF 文件"));
+                None
+            }
+        },
+    };
     if item.is_measured() && e.is_empty() {
         let period = Period::parse("period", &x.period)?;
         let path = x.path()?;
@@ -1462,8 +1561,47 @@ pub async fn score(db: &Db, p: &Principal, id: AssessmentId, no: u32, raw: &RawS
     }
     e.into_result()?;
     let (Some(tenths), Some(reason)) = (tenths, reason) else { return Err(StoreError::Internal("score".into())) };
-    put_score(&mut tx, x.tenant, x.id, no, stage, tenths, reason.into_string(), evidence, p.user_id, &p.display_name)
-        .await?;
+    let file_id = match (file, content_type) {
+        (Some(f), Some(content_type)) => Some(
+            crate::files::insert(
+                &mut tx,
+                &crate::files::FileRecord {
+                    tenant_id: x.tenant,
+                    org_id: x.org_id,
+                    owner_kind: "assessment",
+                    owner_id: x.id,
+                    name: crate::files::file_name(f.name, "evidence"),
+                    content_type,
+                    bytes: f.bytes,
+                    by: Some(p.user_id),
+                },
+            )
+            .await?,
+        ),
+        _ => {
+            let before: Option<(Option<i64>,)> = tx
+                .opt(
+                    "SELECT file_id FROM assessment_scores WHERE tenant_id = $1 AND assessment_id = $2 AND item_no = $3 AND stage = $4",
+                    args![x.tenant, x.id, no as i64, stage.code()],
+                )
+                .await?;
+            before.and_then(|b| b.0)
+        }
+    };
+    put_score(
+        &mut tx,
+        x.tenant,
+        x.id,
+        no,
+        stage,
+        tenths,
+        reason.into_string(),
+        evidence,
+        file_id,
+        p.user_id,
+        &p.display_name,
+    )
+    .await?;
     touch(&mut tx, &x).await?;
     let sid = tx
         .int(
@@ -1498,6 +1636,7 @@ async fn put_score(
     tenths: Tenths,
     reason: String,
     evidence: Option<String>,
+    file_id: Option<i64>,
     by: i64,
     by_name: &str,
 ) -> Result<(), StoreError> {
@@ -1507,9 +1646,9 @@ async fn put_score(
     )
     .await?;
     tx.exec(
-        "INSERT INTO assessment_scores (tenant_id, assessment_id, item_no, stage, tenths, reason, evidence, scored_by, scorer_name, scored_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        args![tenant, id, no as i64, stage.code(), tenths.0 as i64, reason, evidence, by, by_name.to_string(), Utc::now()],
+        "INSERT INTO assessment_scores (tenant_id, assessment_id, item_no, stage, tenths, reason, evidence, file_id, scored_by, scorer_name, scored_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        args![tenant, id, no as i64, stage.code(), tenths.0 as i64, reason, evidence, file_id, by, by_name.to_string(), Utc::now()],
     )
     .await?;
     Ok(())
@@ -1933,6 +2072,7 @@ pub async fn seed_demo(tx: &mut Tx, tenant: i64, decider: i64, today: NaiveDate)
                     t,
                     "按年度工作台账自评".into(),
                     None,
+                    None,
                     decider,
                     &scorer,
                 )
@@ -2132,7 +2272,38 @@ pub async fn publish_demo(db: &Db, tenant: i64, by: i64) -> Result<(), StoreErro
         }
     }
     match stars::rate(db, &p, &stars::RawRate::default()).await {
-        Ok(_) | Err(StoreError::Invalid(_)) => Ok(()),
-        Err(e) => Err(e),
+        Ok(_) | Err(StoreError::Invalid(_)) => {}
+        Err(e) => return Err(e),
     }
+    // This year's 最美党员中心户 round at the street, two 中心户 nominated and
+    // waiting for the street's decision.
+    let until = today() + Duration::days(14);
+    let round = commend::open_round(
+        db,
+        &p,
+        &commend::RawRound {
+            org_id: Some(org_id.to_string()),
+            kind: Some("central_household".into()),
+            nominate_until: Some(until.to_string()),
+            note: Some("演示数据：各支部推荐本年度表现突出的党员中心户".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let nominees: Vec<(i64,)> = db
+        .all("SELECT id FROM members WHERE tenant_id = $1 AND central_household ORDER BY id LIMIT 2", args![tenant])
+        .await?;
+    for (m,) in nominees {
+        commend::nominate(
+            db,
+            &p,
+            redcell_domain::assessment::incentives::RoundId::new(round.id),
+            &commend::RawNomination {
+                member_id: Some(m.to_string()),
+                reasons: Some("演示数据：常年联系所包楼栋住户，及时反映群众诉求".into()),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

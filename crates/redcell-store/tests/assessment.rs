@@ -14,7 +14,8 @@ use redcell_testkit::store::*;
 stories!(
     a_community_goes_from_self_assessment_to_final,
     rubric_changes_are_new_versions,
-    member_points_come_from_records
+    member_points_come_from_records,
+    evidence_files_go_with_scores
 );
 
 async fn account(db: &Db, name: &str, role: Role, code: &str) -> Principal {
@@ -62,6 +63,7 @@ async fn a_community_goes_from_self_assessment_to_final(db: Db) {
     let id = AssessmentId::new(x.id);
     let v = asm::get(db, &community, id).await.unwrap();
     assert_eq!(v.previous.as_ref().map(|p| p.id), Some(prev.id));
+    assert_eq!(v.history.iter().map(|h| h.id).collect::<Vec<_>>(), vec![x.id, prev.id], "newest first");
     assert_eq!(v.item(4).unwrap().previous.as_deref(), Some("2"));
     let e = asm::open(db, &street, &RawOpen { org_id: s(t.c1.id), ..Default::default() }).await.unwrap_err();
     assert_eq!(field(&e), "period:duplicate");
@@ -309,4 +311,37 @@ async fn member_points_come_from_records(db: Db) {
     .unwrap();
     assert_eq!(asm::my_points(db, &me, y).await.unwrap().total, "5.5");
     assert!(asm::points(db, &me, t.members[2].id, y).await.is_err());
+}
+
+async fn evidence_files_go_with_scores(db: Db) {
+    let db = &db;
+    let t = tenant(db).await;
+    let community = account(db, "c1.admin", Role::OrgAdmin, &t.c1.code).await;
+    let x = asm::open(db, &community, &RawOpen { org_id: s(t.c1.id), ..Default::default() }).await.unwrap();
+    let id = AssessmentId::new(x.id);
+    // A text file passed off as evidence is refused naming the field; nothing is written.
+    let fake = asm::EvidenceFile { name: "台账.png", bytes: b"not really a picture" };
+    let e = asm::score_with(db, &community, id, 4, &score("3", "有台账"), Some(fake)).await.unwrap_err();
+    assert_eq!(field(&e), "file:type");
+    assert_eq!((count(db, "assessment_scores").await, count(db, "files").await), (0, 0));
+    let png: Vec<u8> = [&[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], &[0u8; 32][..]].concat();
+    let sc = asm::score_with(
+        db,
+        &community,
+        id,
+        4,
+        &score("3", "有台账"),
+        Some(asm::EvidenceFile { name: "C:\\scans\\台账.png", bytes: &png }),
+    )
+    .await
+    .unwrap();
+    let fid = sc.file_id.expect("the file is attached");
+    let (info, bytes) = redcell_store::files::download(db, &community, fid).await.unwrap();
+    assert_eq!((info.name.as_str(), info.content_type.as_str(), bytes.len()), ("台账.png", "image/png", 40));
+    // Changing the score without a file keeps the file.
+    let sc = asm::score(db, &community, id, 4, &score("3.5", "补充了会议记录")).await.unwrap();
+    assert_eq!(sc.file_id, Some(fid));
+    // Someone who cannot read the community cannot download it.
+    let other = account(db, "c2.admin", Role::OrgAdmin, &t.c2.code).await;
+    assert!(redcell_store::files::download(db, &other, fid).await.is_err());
 }

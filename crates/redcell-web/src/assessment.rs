@@ -263,11 +263,15 @@ async fn score_page(
     u: PageUser,
     State(s): State<Shared>,
     Path(id): Path<AssessmentId>,
-    CsrfForm(f): CsrfForm,
+    crate::kit::CsrfMultipart { form: f, files }: crate::kit::CsrfMultipart,
 ) -> PageResult {
     let raw: RawScore = f.to_raw(&[]);
     let no = item_no(&f);
-    let r = asm::score(&s.db, &u.p, id, no, &raw).await;
+    let file = files
+        .iter()
+        .find(|x| x.field == "file" && !x.bytes.is_empty())
+        .map(|x| asm::EvidenceFile { name: &x.file_name, bytes: &x.bytes });
+    let r = asm::score_with(&s.db, &u.p, id, no, &raw, file).await;
     let form = format!("score-{no}");
     after(&s, &u, id, &form, f, r, &format!("第 {no} 项得分已保存")).await
 }
@@ -806,7 +810,7 @@ pub fn mount(s: &mut Surface) {
         .get("/assessments/{id}", READ, assessment_page)
         .get("/assessments/{id}/evidence", READ, evidence_page)
         .get("/assessments/{id}/report.xlsx", gates::EXPORT, report_page)
-        .post("/assessments/{id}/score", ASSESS, score_page)
+        .upload("/assessments/{id}/score", ASSESS, redcell_store::files::MAX_BYTES + 64 * 1024, score_page)
         .post("/assessments/{id}/submit", ASSESS, submit_page)
         .post("/assessments/{id}/return", ASSESS, return_page)
         .post("/assessments/{id}/publish", ASSESS, publish_page)

@@ -105,3 +105,6 @@ CREATE TABLE member_warning_steps (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX member_warning_steps_of ON member_warning_steps (tenant_id, warning_id);
+
+-- A file attached to an assessor's score as evidence (photo or PDF in `files`).
+ALTER TABLE assessment_scores ADD COLUMN file_id BIGINT;
