@@ -125,6 +125,13 @@ async fn stars_come_from_final_assessments_and_satisfaction(db: Db) {
     assert_eq!(stars::ratings(db, &street, t.root.id, None).await.unwrap().len(), 2);
     // C1 does not see C2's history.
     assert!(stars::history(db, &c1, t.c2.id).await.is_err());
+    // C2's revisits turn out to be mistyped and are cleared: rerun, C2 is no longer rated (not kept stale).
+    db.exec("UPDATE requests SET satisfaction = NULL WHERE tenant_id = $1 AND org_id = $2", args![tn, t.c2.id.get()])
+        .await
+        .unwrap();
+    let round = stars::rate(db, &street, &RawRate::default()).await.unwrap();
+    assert_eq!((round.rated.len(), round.skipped.len()), (1, 1));
+    assert_eq!(count(db, "star_ratings").await, 1);
 }
 
 async fn a_commendation_goes_up_the_levels(db: Db) {
@@ -200,6 +207,18 @@ async fn a_commendation_goes_up_the_levels(db: Db) {
     assert_eq!((n.state.as_str(), n.level_org_id), ("pending", Some(t.root.id.get())));
     let n = commend::review(db, &street, nid, &RawReview { decision: s("pass"), note: None }).await.unwrap();
     assert_eq!(n.state, "approved");
+    // Nobody nominates and approves alone: the street's own nomination waits for another assessor.
+    let own = commend::nominate(db, &street, rid, &RawNomination { member_id: s(t.members[2].id), reasons: s("热心") })
+        .await
+        .unwrap();
+    let e = commend::review(db, &street, NominationId::new(own.id), &RawReview { decision: s("pass"), note: None })
+        .await
+        .unwrap_err();
+    assert_eq!(field(&e), "decision:twice");
+    let street2 = account(db, "street.2", Role::Admin, &t.root.code).await;
+    commend::review(db, &street2, NominationId::new(own.id), &RawReview { decision: s("reject"), note: s("另行推荐") })
+        .await
+        .unwrap();
     // A second nomination rejected at the community, with its reason kept.
     let m2 = commend::nominate(db, &c1, rid, &RawNomination { member_id: s(t.members[1].id), reasons: s("热心") })
         .await
@@ -214,7 +233,7 @@ async fn a_commendation_goes_up_the_levels(db: Db) {
     .unwrap();
     assert_eq!(m2.state, "rejected");
     let v = commend::round(db, &street, rid).await.unwrap();
-    assert_eq!(v.nominations.len(), 2);
+    assert_eq!(v.nominations.len(), 3);
     assert!(v.nominations.iter().any(|n| n.steps.iter().any(|s| s.note.as_deref() == Some("事迹不够具体"))));
     // The secretary sees the nominations of her branch's members (G1 lies under B1); C2 sees none.
     assert_eq!(commend::round(db, &t.sec, rid).await.unwrap().nominations.len(), 2);
@@ -296,6 +315,14 @@ async fn warnings_follow_the_path(db: Db) {
     // The deadline is on the duty calendar of those in scope.
     let rem = warnings::reminders(db, &t.sec, today).await.unwrap();
     assert!(rem.iter().any(|r| r.href == format!("/warnings/{}", w.id)));
+    // The community proposes removal; it cannot decide its own proposal.
+    warnings::decide(db, &c1, id, &d("propose_removal")).await.unwrap();
+    assert_eq!(field(&warnings::decide(db, &c1, id, &d("removed")).await.unwrap_err()), "denied:action");
+    // The street declines: back to unqualified, where no second year is given.
+    let v = warnings::decide(db, &t.admin, id, &d("decline")).await.unwrap();
+    assert_eq!(v.warning.state, "unqualified");
+    assert!(!v.actions.contains(&"rectify".to_string()));
+    assert_eq!(field(&warnings::decide(db, &t.sec, id, &d("rectify")).await.unwrap_err()), "action:state");
     warnings::decide(db, &t.sec, id, &d("propose_removal")).await.unwrap();
     // Removal is decided above the branch.
     let v = warnings::get(db, &t.sec, id).await.unwrap();
@@ -303,7 +330,9 @@ async fn warnings_follow_the_path(db: Db) {
     assert_eq!(field(&warnings::decide(db, &t.sec, id, &d("removed")).await.unwrap_err()), "denied:action");
     let v = warnings::decide(db, &c1, id, &d("removed")).await.unwrap();
     assert_eq!(v.warning.state, "removed");
-    assert_eq!(v.steps.len(), 7, "proposed + six decisions");
+    assert_eq!(v.steps.len(), 9, "proposed + eight decisions");
+    // A removed member is not suggested again.
+    assert!(warnings::candidates(db, &t.sec, t.b1.id).await.unwrap().iter().all(|c| c.member_id != m));
     // Outside the scope the case does not exist.
     let other = account(db, "c2.admin", Role::OrgAdmin, &t.c2.code).await;
     assert!(matches!(warnings::get(db, &other, id).await.unwrap_err(), StoreError::NotFound));

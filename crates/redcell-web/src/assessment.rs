@@ -529,7 +529,7 @@ pub struct YearQuery {
 
 impl YearQuery {
     pub(crate) fn year(&self) -> i32 {
-        self.year.unwrap_or_else(|| chrono::Datelike::year(&crate::today()))
+        self.year.unwrap_or_else(|| chrono::Datelike::year(&crate::today())).clamp(2000, 2100)
     }
 }
 

@@ -81,6 +81,7 @@ code_enum!(
         ProposeRemoval = "propose_removal": "提出除名",
         Persuaded = "persuaded": "劝退决定",
         Removed = "removed": "除名决定",
+        Decline = "decline": "不同意劝退或除名（回到不合格）",
     }
 );
 
@@ -113,29 +114,27 @@ impl WarningState {
             WarningState::Helping => &[A::Lift, A::Unqualify],
             WarningState::Unqualified => &[A::Rectify, A::ProposePersuade, A::ProposeRemoval],
             WarningState::Rectifying => &[A::Correct, A::ProposePersuade, A::ProposeRemoval],
-            WarningState::PersuadeProposed => &[A::Persuaded, A::ProposeRemoval],
-            WarningState::RemovalProposed => &[A::Removed],
+            WarningState::PersuadeProposed => &[A::Persuaded, A::ProposeRemoval, A::Decline],
+            WarningState::RemovalProposed => &[A::Removed, A::Decline],
             _ => &[],
         }
     }
 
-    /// What a decision leads to, or the reason it cannot be taken here (the
-    /// rectification period is given once and never extended: there is no
-    /// way back into `Unqualified` once rectifying).
-    pub fn apply(self, a: WarningAction) -> Result<WarningState, FieldError> {
+    /// What a decision leads to, or the reason it cannot be taken here. The
+    /// rectification period is given once to a member and never extended:
+    /// `rectified_before` says whether the member ever had one (in this case
+    /// or an earlier one).
+    pub fn apply(self, a: WarningAction, rectified_before: bool) -> Result<WarningState, FieldError> {
+        if a == WarningAction::Rectify && (rectified_before || self == WarningState::Rectifying) {
+            return Err(FieldError::new("action", "state", "限期改正期为一年，只能给一次，不能延长"));
+        }
         if !self.actions().contains(&a) {
-            let why = match (self, a) {
-                (WarningState::Rectifying, WarningAction::Rectify) => {
-                    "限期改正期为一年，只能给一次，不能延长".to_string()
-                }
-                _ => format!("「{}」时不能「{}」", self.label(), a.label()),
-            };
-            return Err(FieldError::new("action", "state", why));
+            return Err(FieldError::new("action", "state", format!("「{}」时不能「{}」", self.label(), a.label())));
         }
         use WarningAction as A;
         Ok(match a {
             A::Warn => WarningState::Warned,
-            A::Unqualify => WarningState::Unqualified,
+            A::Unqualify | A::Decline => WarningState::Unqualified,
             A::Dismiss => WarningState::Dismissed,
             A::Help => WarningState::Helping,
             A::Lift => WarningState::Lifted,
@@ -147,6 +146,12 @@ impl WarningState {
             A::Removed => WarningState::Removed,
         })
     }
+}
+
+/// Decisions only an assessor above the member's organisation takes, and
+/// never the one who proposed them.
+pub fn decided_above(a: WarningAction) -> bool {
+    matches!(a, WarningAction::Persuaded | WarningAction::Removed | WarningAction::Decline)
 }
 
 /// Why a member is proposed for a warning, found in the records.
@@ -176,23 +181,27 @@ mod tests {
 
     #[test]
     fn rectification_is_given_once() {
-        let s = WarningState::Proposed.apply(WarningAction::Unqualify).unwrap();
-        let s = s.apply(WarningAction::Rectify).unwrap();
+        let s = WarningState::Proposed.apply(WarningAction::Unqualify, false).unwrap();
+        let s = s.apply(WarningAction::Rectify, false).unwrap();
         assert_eq!(s, WarningState::Rectifying);
-        let e = s.apply(WarningAction::Rectify).unwrap_err();
+        let e = s.apply(WarningAction::Rectify, true).unwrap_err();
         assert!(e.message.contains("不能延长"), "{}", e.message);
+        // Declined removal goes back to unqualified, where no second year is given.
+        let s = s.apply(WarningAction::ProposeRemoval, true).unwrap().apply(WarningAction::Decline, true).unwrap();
+        assert_eq!(s, WarningState::Unqualified);
+        assert!(s.apply(WarningAction::Rectify, true).is_err());
     }
 
     proptest! {
         /// Whatever decisions are tried in whatever order: closed cases take no
         /// more decisions, and rectification is entered at most once.
         #[test]
-        fn paths_stay_on_the_table(tries in proptest::collection::vec(0usize..11, 0..30)) {
+        fn paths_stay_on_the_table(tries in proptest::collection::vec(0usize..12, 0..30)) {
             let mut s = WarningState::Proposed;
             let mut rectified = 0;
             for t in tries {
                 let a = WarningAction::ALL[t];
-                match s.apply(a) {
+                match s.apply(a, rectified > 0) {
                     Ok(n) => {
                         prop_assert!(!s.is_closed());
                         if n == WarningState::Rectifying { rectified += 1; }

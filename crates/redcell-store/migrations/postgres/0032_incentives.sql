@@ -17,6 +17,7 @@ CREATE TABLE star_ratings (
     stars          BIGINT NOT NULL,
     limit_note     TEXT,
     previous_stars BIGINT,
+    rated_at_org   BIGINT NOT NULL,
     rated_by       BIGINT NOT NULL,
     rated_by_name  TEXT NOT NULL,
     rated_at       TIMESTAMPTZ NOT NULL,

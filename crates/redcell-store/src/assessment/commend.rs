@@ -198,6 +198,9 @@ pub struct RawRound {
     pub kind: Option<String>,
     /// The title (required for `custom`; default: the kind's name).
     pub title: Option<String>,
+    /// The year commended (default: the year nominations open).
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub year: Option<String>,
     /// `YYYY-MM-DD`; default: today.
     pub nominate_from: Option<String>,
     /// `YYYY-MM-DD`, not before today.
@@ -231,8 +234,18 @@ pub async fn open_round(db: &Db, p: &Principal, raw: &RawRound) -> Result<Round,
         }
     }
     let note = e.check(opt_text("note", &raw.note, 500)).flatten();
+    let year = match raw.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
+        None => from.map(|f| f.year()),
+        Some(y) => match y.parse::<i32>() {
+            Ok(y) if (2000..=2100).contains(&y) => Some(y),
+            _ => {
+                e.push(FieldError::new("year", "range", "年份应在 2000 到 2100 之间"));
+                None
+            }
+        },
+    };
     e.into_result()?;
-    let (Some(kind), Some(from), Some(until)) = (kind, from, until) else {
+    let (Some(kind), Some(from), Some(until), Some(year)) = (kind, from, until, year) else {
         return Err(StoreError::Internal("round".into()));
     };
     let org_id = match org_id {
@@ -251,7 +264,7 @@ pub async fn open_round(db: &Db, p: &Principal, raw: &RawRound) -> Result<Round,
                 org.id,
                 kind.code(),
                 title,
-                until.year() as i64,
+                year as i64,
                 from,
                 until,
                 RoundState::Open.code(),
@@ -495,6 +508,12 @@ pub async fn review(db: &Db, p: &Principal, id: NominationId, raw: &RawReview) -
     let mut tx = db.begin().await?;
     let n = nom_row(&mut tx, p.tenant_id, id.get()).await?;
     let round = round_row(&mut tx, p.tenant_id, n.round_id).await?;
+    // Those outside the nominee's organisation and the round's do not learn the nomination exists.
+    let own = OrgPath::parse(&n_path(&mut tx, p.tenant_id, n.org_id).await?)?;
+    let round_path = OrgPath::parse(&round.org_path)?;
+    if !p.scope(CAP).contains(&own) && !p.holds_at(CAP, &round_path) {
+        return Err(StoreError::NotFound);
+    }
     let Some(level) = n.level_org_id.filter(|_| n.state == "pending") else {
         return Err(FieldError::new("decision", "state", format!("这个提名已{}", n.state_label())).into());
     };
@@ -502,32 +521,45 @@ pub async fn review(db: &Db, p: &Principal, id: NominationId, raw: &RawReview) -
         tx.one("SELECT path FROM orgs WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, level]).await?;
     let level_path = OrgPath::parse(&level_path)?;
     if !p.holds_at(CAP, &level_path) {
-        // Assessors who see the nomination learn whose turn it is; others do not learn it exists.
-        let own = OrgPath::parse(&n_path(&mut tx, p.tenant_id, n.org_id).await?)?;
-        if !p.scope(CAP).contains(&own) {
-            return Err(StoreError::NotFound);
-        }
         let whose = n.level_org_name.clone().unwrap_or_default();
         return Err(StoreError::Denied(FieldError::new("decision", "level", format!("这个提名等待「{whose}」审核"))));
+    }
+    // Level by level: nobody nominates and passes on, or passes on twice.
+    let acted = tx
+        .int(
+            "SELECT COUNT(*) FROM nomination_steps WHERE tenant_id = $1 AND nomination_id = $2 AND by_user = $3",
+            args![p.tenant_id, n.id, p.user_id],
+        )
+        .await?;
+    if acted > 0 {
+        return Err(
+            FieldError::new("decision", "twice", "你已经在前一级处理过这个提名，要由本级的其他考评人审核").into()
+        );
     }
     let note = opt_text("note", &raw.note, 500)?;
     let now = Utc::now();
     match raw.decision.as_deref().map(str::trim) {
         Some("pass") => {
             if level == round.org_id {
-                tx.exec(
-                    "UPDATE nominations SET state = $1, level_org_id = NULL, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-                    args![NominationState::Approved.code(), now, p.tenant_id, n.id],
-                )
-                .await?;
+                moved(
+                    tx.exec(
+                        "UPDATE nominations SET state = $1, level_org_id = NULL, updated_at = $2 \
+                         WHERE tenant_id = $3 AND id = $4 AND state = 'pending' AND level_org_id = $5",
+                        args![NominationState::Approved.code(), now, p.tenant_id, n.id, level],
+                    )
+                    .await?,
+                )?;
                 nom_step(&mut tx, p, n.id, NominationStep::Approved, level, note).await?;
             } else {
                 let up = parent_within(&mut tx, p.tenant_id, level, &OrgPath::parse(&round.org_path)?).await?;
-                tx.exec(
-                    "UPDATE nominations SET level_org_id = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-                    args![up, now, p.tenant_id, n.id],
-                )
-                .await?;
+                moved(
+                    tx.exec(
+                        "UPDATE nominations SET level_org_id = $1, updated_at = $2 \
+                         WHERE tenant_id = $3 AND id = $4 AND state = 'pending' AND level_org_id = $5",
+                        args![up, now, p.tenant_id, n.id, level],
+                    )
+                    .await?,
+                )?;
                 nom_step(&mut tx, p, n.id, NominationStep::Passed, level, note).await?;
             }
         }
@@ -535,11 +567,14 @@ pub async fn review(db: &Db, p: &Principal, id: NominationId, raw: &RawReview) -
             let Some(note) = note else {
                 return Err(FieldError::new("note", "required", "不通过时请写明理由").into());
             };
-            tx.exec(
-                "UPDATE nominations SET state = $1, level_org_id = NULL, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-                args![NominationState::Rejected.code(), now, p.tenant_id, n.id],
-            )
-            .await?;
+            moved(
+                tx.exec(
+                    "UPDATE nominations SET state = $1, level_org_id = NULL, updated_at = $2 \
+                     WHERE tenant_id = $3 AND id = $4 AND state = 'pending' AND level_org_id = $5",
+                    args![NominationState::Rejected.code(), now, p.tenant_id, n.id, level],
+                )
+                .await?,
+            )?;
             nom_step(&mut tx, p, n.id, NominationStep::Rejected, level, Some(note)).await?;
         }
         _ => return Err(FieldError::new("decision", "invalid", "请选择「通过」或「不通过」").into()),
@@ -558,6 +593,15 @@ pub async fn review(db: &Db, p: &Principal, id: NominationId, raw: &RawReview) -
     let n = nom_row(&mut tx, p.tenant_id, n.id).await?;
     tx.commit().await?;
     Ok(n)
+}
+
+/// The nomination was still where this decision found it (two at once: one wins).
+fn moved(rows: u64) -> Result<(), StoreError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(FieldError::new("decision", "changed", "这个提名刚刚已有人审核，请刷新后再看").into())
+    }
 }
 
 async fn n_path(tx: &mut Tx, tenant: i64, org: i64) -> Result<String, StoreError> {
@@ -619,8 +663,24 @@ pub async fn commended(db: &Db, org_id: OrgId, year: i32) -> Result<(String, Vec
         .opt("SELECT tenant_id, name, path FROM orgs WHERE id = $1", args![org_id.get()])
         .await?
         .ok_or(StoreError::NotFound)?;
+    let org_path = OrgPath::parse(&path)?;
+    // An organisation with nobody ever commended is not shown (nor named) to the public.
+    let mut b = args![];
+    let ub = crate::scope::rows_under_path("n", tenant, &org_path, &mut b);
+    let ever = db
+        .int(
+            &format!(
+                "SELECT COUNT(*) FROM nominations n JOIN commendation_rounds c ON c.tenant_id = n.tenant_id AND c.id = n.round_id \
+                 WHERE n.state = 'approved' AND c.state = 'published' AND {ub}"
+            ),
+            b,
+        )
+        .await?;
+    if ever == 0 {
+        return Err(StoreError::NotFound);
+    }
     let mut a = args![tenant, year as i64];
-    let u = crate::scope::rows_under_path("n", tenant, &OrgPath::parse(&path)?, &mut a);
+    let u = crate::scope::rows_under_path("n", tenant, &org_path, &mut a);
     let list = db
         .all(
             &format!(

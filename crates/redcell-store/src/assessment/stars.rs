@@ -74,6 +74,17 @@ const SELECT: &str = "SELECT s.id, s.org_id, o.name AS org_name, s.rubric_id, r.
     JOIN rubrics r ON r.tenant_id = s.tenant_id AND r.id = s.rubric_id \
     JOIN rubric_versions v ON v.tenant_id = s.tenant_id AND v.id = s.version_id";
 
+/// An organisation rated in a round, before the quotas.
+struct Pending {
+    rated: Rated,
+    assessment: i64,
+    org: i64,
+    version: i64,
+    satisfaction: Option<i64>,
+    of: u32,
+    kind: String,
+}
+
 /// A round of rating.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawRate {
@@ -125,10 +136,10 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
     };
     let mut a = args![period.code(), rubric_id, org.id];
     let u = org.under("x", &mut a);
-    let finals: Vec<(i64, i64, String, String, i64)> = db
+    let finals: Vec<(i64, i64, String, String, i64, String)> = db
         .all(
             &format!(
-                "SELECT x.id, x.org_id, o.name, o.path, x.version_id FROM assessments x \
+                "SELECT x.id, x.org_id, o.name, o.path, x.version_id, o.kind FROM assessments x \
                  JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
                  WHERE x.period = $1 AND x.rubric_id = $2 AND x.org_id <> $3 AND x.state = 'final' AND {u} ORDER BY o.path"
             ),
@@ -143,11 +154,31 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
         )
         .into());
     }
+    // A round belongs to one organisation: what another level rated this
+    // half-year is theirs to change (a lower level re-rating its few would
+    // get around the quotas of the larger round).
+    let mut a = args![period.code(), rubric_id, org.id];
+    let u = org.under("s", &mut a);
+    let elsewhere: Option<(String, String)> = db
+        .opt(
+            &format!(
+                "SELECT o.name, ro.name FROM star_ratings s JOIN orgs o ON o.tenant_id = s.tenant_id AND o.id = s.org_id \
+                 JOIN orgs ro ON ro.tenant_id = s.tenant_id AND ro.id = s.rated_at_org \
+                 WHERE s.period = $1 AND s.rubric_id = $2 AND s.rated_at_org <> $3 AND {u} ORDER BY o.path LIMIT 1"
+            ),
+            a,
+        )
+        .await?;
+    if let Some((who, by)) = elsewhere {
+        return Err(
+            FieldError::new("org_id", "rated_elsewhere", format!("「{who}」本期已由「{by}」评星，由他们重评")).into()
+        );
+    }
     let mut c = db.conn();
-    let mut rated: Vec<(Rated, i64, i64, i64, Option<i64>, u32)> = Vec::new();
+    let mut rated: Vec<Pending> = Vec::new();
     let mut skipped = Vec::new();
     let mut rules = None;
-    for (xid, oid, oname, opath, version_id) in finals {
+    for (xid, oid, oname, opath, version_id, kind) in finals {
         let rubric = load_rubric(&mut c, p.tenant_id, version_id).await?;
         let Some(rr) = rubric.rating.clone() else {
             return Err(
@@ -167,7 +198,15 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
         };
         match rr.rate(total, sat) {
             Some(r) => {
-                rated.push((r, xid, oid, version_id, sat.map(|s| (s * 1000.0).round() as i64), rr.of));
+                rated.push(Pending {
+                    rated: r,
+                    assessment: xid,
+                    org: oid,
+                    version: version_id,
+                    satisfaction: sat.map(|s| (s * 1000.0).round() as i64),
+                    of: rr.of,
+                    kind,
+                });
                 rules.get_or_insert(rr);
             }
             None => skipped.push(Skipped {
@@ -179,11 +218,48 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
     }
     let mut tx = db.begin().await?;
     let mut ids = Vec::new();
+    // This round's earlier ratings of organisations no longer rated (e.g. no
+    // revisits any more) go: a rating stands only as the round made it.
+    for k in &skipped {
+        let gone: Option<(i64,)> = tx
+            .opt(
+                "SELECT id FROM star_ratings WHERE tenant_id = $1 AND org_id = $2 AND rubric_id = $3 AND period = $4",
+                args![p.tenant_id, k.org_id, rubric_id, period.code()],
+            )
+            .await?;
+        if let Some((gone,)) = gone {
+            tx.exec("DELETE FROM star_ratings WHERE tenant_id = $1 AND id = $2", args![p.tenant_id, gone]).await?;
+            audit::change(
+                &mut tx,
+                audit::Actor::of(p),
+                audit::Change::Delete,
+                "star_rating",
+                "star_ratings",
+                p.tenant_id,
+                gone,
+                None,
+            )
+            .await?;
+        }
+    }
     if let Some(rules) = rules {
-        let mut just: Vec<Rated> = rated.iter().map(|r| r.0).collect();
-        rules.apply_quotas(&mut just);
+        // Quotas hold among organisations of one kind (communities with communities).
+        let mut just: Vec<Rated> = rated.iter().map(|r| r.rated).collect();
+        let mut kinds: Vec<&String> = rated.iter().map(|r| &r.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            let idx: Vec<usize> = (0..rated.len()).filter(|i| &rated[*i].kind == kind).collect();
+            let mut group: Vec<Rated> = idx.iter().map(|i| just[*i]).collect();
+            rules.apply_quotas(&mut group);
+            for (i, r) in idx.iter().zip(group) {
+                just[*i] = r;
+            }
+        }
         let now = Utc::now();
-        for (r, (_, xid, oid, version_id, sat, of)) in just.iter().zip(&rated) {
+        for (r, Pending { assessment: xid, org: oid, version: version_id, satisfaction: sat, of, .. }) in
+            just.iter().zip(&rated)
+        {
             let previous: Option<(i64,)> = tx
                 .opt(
                     "SELECT stars FROM star_ratings WHERE tenant_id = $1 AND org_id = $2 AND rubric_id = $3 AND period < $4 \
@@ -203,8 +279,8 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
             let id = tx
                 .int(
                     "INSERT INTO star_ratings (tenant_id, org_id, rubric_id, version_id, assessment_id, period, score_tenths, of_points, \
-                     satisfaction_permille, by_score, stars, limit_note, previous_stars, rated_by, rated_by_name, rated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+                     satisfaction_permille, by_score, stars, limit_note, previous_stars, rated_at_org, rated_by, rated_by_name, rated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
                     args![
                         p.tenant_id,
                         *oid,
@@ -219,6 +295,7 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
                         r.stars as i64,
                         r.limit.map(|l| l.explain(&rules)),
                         previous.map(|x| x.0),
+                        org.id,
                         p.user_id,
                         p.display_name.clone(),
                         now

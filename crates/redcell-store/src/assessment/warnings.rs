@@ -19,7 +19,7 @@ use crate::mobility::Reminder;
 use crate::scope::{Owned, Principal};
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use redcell_domain::assessment::incentives::{
-    DECIDE_DAYS, Ground, HELP_MONTHS, RECTIFY_MONTHS, WarningAction, WarningId, WarningState,
+    DECIDE_DAYS, Ground, HELP_MONTHS, RECTIFY_MONTHS, WarningAction, WarningId, WarningState, decided_above,
 };
 use redcell_domain::input::opt_text;
 use redcell_domain::text::Text;
@@ -70,8 +70,10 @@ async fn found(
     let since = today - Duration::days(LOOK_BACK_DAYS);
     let mut a = args![since, member.unwrap_or(0)];
     let u = crate::scope::rows_under_path("m", tenant, path, &mut a);
+    // Not while a case is open, nor after one ended in leaving the party.
     let open = "NOT EXISTS (SELECT 1 FROM member_warnings w WHERE w.tenant_id = m.tenant_id AND w.member_id = m.id \
-        AND w.state IN ('proposed', 'warned', 'helping', 'unqualified', 'rectifying', 'persuade_proposed', 'removal_proposed'))";
+        AND w.state IN ('proposed', 'warned', 'helping', 'unqualified', 'rectifying', 'persuade_proposed', 'removal_proposed', \
+        'persuaded', 'removed'))";
     // Meetings of the last six months where the member was expected: every one absent, none excused.
     let absent: Vec<(i64, String, String, NaiveDate, String)> = c
         .all(
@@ -302,19 +304,43 @@ pub async fn propose(db: &Db, p: &Principal, raw: &RawProposal) -> Result<Warnin
     Ok(w)
 }
 
-/// Decisions only an assessor above the member's organisation takes.
-fn needs_above(a: WarningAction) -> bool {
-    matches!(a, WarningAction::Persuaded | WarningAction::Removed)
+/// What the case's history says about the next decisions: whether the
+/// member ever had a rectification period, and who proposed the pending
+/// persuasion or removal.
+struct Past {
+    rectified_before: bool,
+    proposer: Option<i64>,
 }
 
-fn allowed(p: &Principal, w: &Warning) -> Result<Vec<WarningAction>, StoreError> {
+async fn past(c: &mut impl Conn, tenant: i64, w: &Warning) -> Result<Past, StoreError> {
+    let n = c
+        .int(
+            "SELECT COUNT(*) FROM member_warning_steps s JOIN member_warnings x ON x.tenant_id = s.tenant_id AND x.id = s.warning_id \
+             WHERE s.tenant_id = $1 AND x.member_id = $2 AND s.kind = 'rectify'",
+            args![tenant, w.member_id],
+        )
+        .await?;
+    let proposer: Option<(i64,)> = c
+        .opt(
+            "SELECT by_user FROM member_warning_steps WHERE tenant_id = $1 AND warning_id = $2 \
+             AND kind IN ('propose_persuade', 'propose_removal') ORDER BY at DESC, id DESC LIMIT 1",
+            args![tenant, w.id],
+        )
+        .await?;
+    Ok(Past { rectified_before: n > 0, proposer: proposer.map(|x| x.0) })
+}
+
+/// The decisions the caller may take on the case now.
+fn allowed(p: &Principal, w: &Warning, past: &Past) -> Result<Vec<WarningAction>, StoreError> {
     let path = OrgPath::parse(&w.org_path)?;
     let s = super::standing(p, &path);
-    Ok(w.state()?
+    let state = w.state()?;
+    Ok(state
         .actions()
         .iter()
         .copied()
-        .filter(|a| if needs_above(*a) { s.above } else { s.own || s.above })
+        .filter(|a| state.apply(*a, past.rectified_before).is_ok())
+        .filter(|a| if decided_above(*a) { s.above && past.proposer != Some(p.user_id) } else { s.own || s.above })
         .collect())
 }
 
@@ -330,7 +356,8 @@ pub async fn get(db: &Db, p: &Principal, id: WarningId) -> Result<WarningView, S
             args![owner.tenant_id, id.get()],
         )
         .await?;
-    let actions = allowed(p, &warning)?.into_iter().map(|a| a.code().to_string()).collect();
+    let past = past(&mut db.conn(), owner.tenant_id, &warning).await?;
+    let actions = allowed(p, &warning, &past)?.into_iter().map(|a| a.code().to_string()).collect();
     Ok(WarningView { warning, steps, actions })
 }
 
@@ -339,7 +366,7 @@ pub async fn get(db: &Db, p: &Principal, id: WarningId) -> Result<WarningView, S
 #[schema(as = WarningDecision)]
 pub struct RawDecision {
     /// One of the case's open decisions (`warn`, `unqualify`, `dismiss`, `help`, `lift`, `rectify`, `correct`,
-    /// `propose_persuade`, `propose_removal`, `persuaded`, `removed`).
+    /// `propose_persuade`, `propose_removal`, `persuaded`, `removed`, `decline`).
     pub action: Option<String>,
     /// The decision record: who decided, on what (e.g. the branch meeting's resolution), what was agreed.
     pub note: Option<String>,
@@ -359,12 +386,13 @@ pub async fn decide(db: &Db, p: &Principal, id: WarningId, raw: &RawDecision) ->
     let mut tx = db.begin().await?;
     let w: Warning =
         tx.one(&format!("{SELECT} WHERE w.tenant_id = $1 AND w.id = $2"), args![owner.tenant_id, id.get()]).await?;
-    let next = w.state()?.apply(action)?;
-    if !allowed(p, &w)?.contains(&action) {
+    let past = past(&mut tx, owner.tenant_id, &w).await?;
+    let next = w.state()?.apply(action, past.rectified_before)?;
+    if !allowed(p, &w, &past)?.contains(&action) {
         return Err(StoreError::Denied(FieldError::new(
             "action",
             "level",
-            format!("「{}」由党员所在组织的上级决定", action.label()),
+            format!("「{}」由党员所在组织的上级决定，提出建议的人不能自己决定", action.label()),
         )));
     }
     let today = today();
@@ -380,11 +408,17 @@ pub async fn decide(db: &Db, p: &Principal, id: WarningId, raw: &RawDecision) ->
         _ => (w.rectify_until, None),
     };
     let now = Utc::now();
-    tx.exec(
-        "UPDATE member_warnings SET state = $1, rectify_until = $2, next_due = $3, updated_at = $4 WHERE tenant_id = $5 AND id = $6",
-        args![next.code(), rectify_until, due, now, owner.tenant_id, id.get()],
-    )
-    .await?;
+    // Only from the state this decision was taken on (two at once: one wins).
+    let n = tx
+        .exec(
+            "UPDATE member_warnings SET state = $1, rectify_until = $2, next_due = $3, updated_at = $4 \
+             WHERE tenant_id = $5 AND id = $6 AND state = $7",
+            args![next.code(), rectify_until, due, now, owner.tenant_id, id.get(), w.state.clone()],
+        )
+        .await?;
+    if n != 1 {
+        return Err(FieldError::new("action", "changed", "这件事刚刚已有别人作出决定，请刷新后再看").into());
+    }
     tx.exec(
         "INSERT INTO member_warning_steps (tenant_id, warning_id, kind, note, due, by_user, by_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         args![owner.tenant_id, id.get(), action.code(), note.into_string(), due, p.user_id, p.display_name.clone(), now],

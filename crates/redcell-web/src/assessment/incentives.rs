@@ -59,6 +59,11 @@ fn this_year() -> i32 {
     chrono::Datelike::year(&crate::today())
 }
 
+/// A year asked for, within the years the system keeps (default: this year).
+fn year_of(y: Option<i32>) -> i32 {
+    y.unwrap_or_else(this_year).clamp(2000, 2100)
+}
+
 // ---- star ratings
 
 #[derive(Template)]
@@ -138,11 +143,11 @@ async fn org_stars_page(u: PageUser, State(s): State<Shared>, Path(id): Path<Org
 
 async fn rate_page(u: PageUser, State(s): State<Shared>, CsrfForm(f): CsrfForm) -> PageResult {
     let raw: RawRate = f.to_raw(&[]);
-    let to = format!(
-        "/stars?org_id={}&period={}",
-        raw.org_id.clone().unwrap_or_default(),
-        raw.period.clone().unwrap_or_default()
-    );
+    // Back to the page of what was asked, from parsed values only.
+    let org = raw.org_id.as_deref().and_then(|x| x.trim().parse::<i64>().ok()).unwrap_or(0);
+    let period =
+        raw.period.as_deref().and_then(|x| Period::parse("period", x).ok()).map(|p| p.code()).unwrap_or_default();
+    let to = format!("/stars?org_id={org}&period={period}");
     let r = stars::rate(&s.db, &u.p, &raw).await.map(|round| {
         let mut msg = format!("已评定 {} 个组织的星级", round.rated.len());
         for k in &round.skipped {
@@ -171,7 +176,7 @@ struct RoundsPage {
 }
 
 async fn rounds_page(u: PageUser, State(s): State<Shared>, Query(q): Query<Msgs>) -> PageResult {
-    let year = q.year.unwrap_or_else(this_year);
+    let year = year_of(q.year);
     let rounds = commend::rounds(&s.db, &u.p, Some(year)).await?;
     let kinds = CommendationKind::ALL.iter().map(|k| (k.code().to_string(), k.label().to_string())).collect();
     Ok(render(&RoundsPage {
@@ -286,7 +291,7 @@ struct CommendedPage {
 }
 
 async fn commended_page(State(s): State<Shared>, Path(id): Path<OrgId>, Query(q): Query<Msgs>) -> PageResult {
-    let year = q.year.unwrap_or_else(this_year);
+    let year = year_of(q.year);
     let (org_name, list) = commend::commended(&s.db, id, year).await?;
     Ok(render(&CommendedPage { nav: None, org_id: id.get(), org_name, year, list }))
 }
@@ -332,7 +337,7 @@ async fn propose_page(u: PageUser, State(s): State<Shared>, CsrfForm(f): CsrfFor
     match warnings::propose(&s.db, &u.p, &raw).await {
         Ok(w) => Ok(flash_to(&format!("/warnings/{}", w.id), "已提出，请按程序认定", false)),
         Err(e) => {
-            let org = f.get("back_org").unwrap_or("");
+            let org = f.get("back_org").and_then(|x| x.trim().parse::<i64>().ok()).unwrap_or(0);
             back(&format!("/warnings?org_id={org}"), Err(e))
         }
     }
