@@ -449,8 +449,8 @@ async fn snapshot(db: &Db, tx: &mut Tx, tenant: i64, member: i64, year: i32) -> 
         .await?;
     let households = tx
         .int(
-            "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND from_kind = 'member' AND from_id = $2 \
-             AND to_kind = 'household' AND until IS NULL",
+            "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND level = 'member_household' AND from_id = $2 \
+             AND from_kind = 'member' AND to_kind = 'household' AND until IS NULL",
             args![tenant, member],
         )
         .await?;

@@ -40,6 +40,7 @@ const LOOK_BACK_DAYS: i64 = 183;
 pub struct Candidate {
     pub member_id: i64,
     pub name: String,
+    pub org_id: i64,
     pub org_name: String,
     pub grounds: Vec<Ground>,
     /// The records, in words ("2026-09-12 支部党员大会：缺席").
@@ -75,10 +76,10 @@ async fn found(
         AND w.state IN ('proposed', 'warned', 'helping', 'unqualified', 'rectifying', 'persuade_proposed', 'removal_proposed', \
         'persuaded', 'removed'))";
     // Meetings of the last six months where the member was expected: every one absent, none excused.
-    let absent: Vec<(i64, String, String, NaiveDate, String)> = c
+    let absent: Vec<(i64, String, i64, String, NaiveDate, String)> = c
         .all(
             &format!(
-                "SELECT m.id, r.name, o.name, mt.held_on, mt.topic FROM members m \
+                "SELECT m.id, r.name, o.id, o.name, mt.held_on, mt.topic FROM members m \
                  JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
                  JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
                  JOIN duty_people dp ON dp.tenant_id = m.tenant_id AND dp.person_kind = 'member' AND dp.person_id = m.id AND dp.record_kind = 'meeting' \
@@ -93,34 +94,35 @@ async fn found(
         )
         .await?;
     // Households the member has answered for since before the window, none visited by them in it.
-    let unvisited: Vec<(i64, String, String, i64)> = c
+    let unvisited: Vec<(i64, String, i64, String, i64)> = c
         .all(
             &format!(
-                "SELECT m.id, r.name, o.name, COUNT(*) FROM members m \
+                "SELECT m.id, r.name, o.id, o.name, COUNT(*) FROM members m \
                  JOIN residents r ON r.tenant_id = m.tenant_id AND r.id = m.resident_id \
                  JOIN orgs o ON o.tenant_id = m.tenant_id AND o.id = m.org_id \
-                 JOIN contacts k ON k.tenant_id = m.tenant_id AND k.from_kind = 'member' AND k.from_id = m.id \
-                     AND k.to_kind = 'household' AND k.until IS NULL AND k.since <= $1 \
+                 JOIN contacts k ON k.tenant_id = m.tenant_id AND k.level = 'member_household' AND k.from_id = m.id \
+                     AND k.from_kind = 'member' AND k.to_kind = 'household' AND k.until IS NULL AND k.since <= $1 \
                  WHERE {u} AND ($2 = 0 OR m.id = $2) AND {open} \
                  AND NOT EXISTS (SELECT 1 FROM duty_visits v WHERE v.tenant_id = m.tenant_id AND v.visitor_kind = 'member' \
                      AND v.visitor_id = m.id AND v.visited_on >= $1) \
-                 GROUP BY m.id, r.name, o.name, o.path ORDER BY o.path, m.id LIMIT 500"
+                 GROUP BY m.id, r.name, o.id, o.name, o.path ORDER BY o.path, m.id LIMIT 500"
             ),
             a,
         )
         .await?;
     let mut out: BTreeMap<i64, Candidate> = BTreeMap::new();
-    let entry = |out: &mut BTreeMap<i64, Candidate>, id: i64, name: &str, org: &str| {
+    let entry = |out: &mut BTreeMap<i64, Candidate>, id: i64, name: &str, org_id: i64, org: &str| {
         out.entry(id).or_insert_with(|| Candidate {
             member_id: id,
             name: name.to_string(),
+            org_id,
             org_name: org.to_string(),
             grounds: vec![],
             basis: vec![],
         });
     };
-    for (id, name, org, on, topic) in absent {
-        entry(&mut out, id, &name, &org);
+    for (id, name, org_id, org, on, topic) in absent {
+        entry(&mut out, id, &name, org_id, &org);
         if let Some(c) = out.get_mut(&id) {
             if !c.grounds.contains(&Ground::NoOrgLife) {
                 c.grounds.push(Ground::NoOrgLife);
@@ -128,8 +130,8 @@ async fn found(
             c.basis.push(format!("{on} {topic}：缺席，未请假"));
         }
     }
-    for (id, name, org, n) in unvisited {
-        entry(&mut out, id, &name, &org);
+    for (id, name, org_id, org, n) in unvisited {
+        entry(&mut out, id, &name, org_id, &org);
         if let Some(c) = out.get_mut(&id) {
             c.grounds.push(Ground::ContactsNotMet);
             c.basis.push(format!("联系 {n} 户，{since} 以来没有走访记录"));

@@ -307,6 +307,9 @@ struct WarningsPage {
     all: bool,
     cases: Vec<Warning>,
     candidates: Vec<Candidate>,
+    candidates_total: usize,
+    /// Organisations with suggestions: (id, name, how many).
+    by_org: Vec<(i64, String, usize)>,
     csrf: String,
     flash: Option<String>,
     err: Option<String>,
@@ -316,7 +319,17 @@ async fn warnings_page(u: PageUser, State(s): State<Shared>, Query(q): Query<Msg
     let org = OrgId::new(redcell_store::coverage::org_or_home(&u.p, q.org_id)?);
     let all = q.all.is_some();
     let cases = warnings::list(&s.db, &u.p, org, all).await?;
-    let candidates = warnings::candidates(&s.db, &u.p, org).await?;
+    let mut candidates = warnings::candidates(&s.db, &u.p, org).await?;
+    // A street has many: the page shows the first ones (by organisation) and says how many there are.
+    let candidates_total = candidates.len();
+    let mut by_org: Vec<(i64, String, usize)> = Vec::new();
+    for c in &candidates {
+        match by_org.iter_mut().find(|x| x.0 == c.org_id) {
+            Some(x) => x.2 += 1,
+            None => by_org.push((c.org_id, c.org_name.clone(), 1)),
+        }
+    }
+    candidates.truncate(60);
     let mut crumbs = org_crumbs(&s.db, &u.p, org).await?;
     crumbs.push((format!("/warnings?org_id={org}"), "党员警示".into()));
     Ok(render(&WarningsPage {
@@ -326,6 +339,8 @@ async fn warnings_page(u: PageUser, State(s): State<Shared>, Query(q): Query<Msg
         all,
         cases,
         candidates,
+        candidates_total,
+        by_org,
         csrf: u.csrf.clone(),
         flash: q.flash,
         err: q.err,
