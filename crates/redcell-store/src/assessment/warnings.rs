@@ -184,7 +184,7 @@ const SELECT: &str = "SELECT w.id, w.member_id, r.name, w.org_id, o.name AS org_
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[schema(as = WarningStep)]
 pub struct Step {
-    #[schema(value_type = WarningAction)]
+    /// `proposed` (the first step), then the decision's code (`warn`, `help`, `rectify`, … as in `WarningAction`).
     pub kind: String,
     pub note: String,
     pub due: Option<NaiveDate>,
