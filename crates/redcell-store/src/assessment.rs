@@ -292,6 +292,10 @@ pub struct Assessment {
     pub state: String,
     /// Objections are accepted until this day (while published).
     pub objections_until: Option<NaiveDate>,
+    /// Residents' satisfaction from a survey (thousandths), used for a star rating where no revisits measure it.
+    pub survey_permille: Option<i64>,
+    /// How the survey was made (who, how many households).
+    pub survey_note: Option<String>,
     pub updated_at: DateTime<Utc>,
     /// The total once published (then it no longer moves with the records).
     #[sqlx(skip)]
@@ -316,7 +320,7 @@ impl Assessment {
 }
 
 const SELECT: &str = "SELECT x.id, x.tenant_id AS tenant, x.org_id, o.name AS org_name, o.path AS org_path, x.rubric_id, r.name AS rubric_name, \
-    x.version_id, v.version, x.period, x.state, x.objections_until, x.updated_at \
+    x.version_id, v.version, x.period, x.state, x.objections_until, x.survey_permille, x.survey_note, x.updated_at \
     FROM assessments x JOIN orgs o ON o.tenant_id = x.tenant_id AND o.id = x.org_id \
     JOIN rubrics r ON r.tenant_id = x.tenant_id AND r.id = x.rubric_id \
     JOIN rubric_versions v ON v.tenant_id = x.tenant_id AND v.id = x.version_id";
@@ -2270,6 +2274,23 @@ pub async fn publish_demo(db: &Db, tenant: i64, by: i64) -> Result<(), StoreErro
             Err(StoreError::Invalid(_)) => {}
             Err(e) => return Err(e),
         }
+    }
+    // Most demo communities have no revisits: the street records a survey's satisfaction for them.
+    let finals: Vec<(i64,)> = db
+        .all(
+            "SELECT x.id FROM assessments x JOIN rubrics r ON r.tenant_id = x.tenant_id AND r.id = x.rubric_id \
+             WHERE x.tenant_id = $1 AND x.state = 'final' AND r.code = $2 ORDER BY x.id",
+            args![tenant, stars::FIVE_STAR],
+        )
+        .await?;
+    let mut rng = DemoRng(61);
+    for (id,) in finals {
+        let share = 78 + rng.below(21);
+        let raw = stars::RawSurvey {
+            share: Some(share.to_string()),
+            note: Some("演示数据：街道组织入户测评 100 户".into()),
+        };
+        stars::record_survey(db, &p, AssessmentId::new(id), &raw).await?;
     }
     match stars::rate(db, &p, &stars::RawRate::default()).await {
         Ok(_) | Err(StoreError::Invalid(_)) => {}

@@ -94,12 +94,23 @@ async fn stars_come_from_final_assessments_and_satisfaction(db: Db) {
     let e = stars::rate(db, &street, &RawRate::default()).await.unwrap_err();
     assert_eq!(field(&e), "period:none");
     let x1 = final_five_star(db, &c1, &street, t.c1.id.get(), true).await;
-    final_five_star(db, &c2, &street, t.c2.id.get(), false).await;
+    let x2 = final_five_star(db, &c2, &street, t.c2.id.get(), false).await;
     // Without revisits there is no satisfaction: both are skipped, not rated with 0.
     let round = stars::rate(db, &street, &RawRate::default()).await.unwrap();
     assert!(round.rated.is_empty());
     assert_eq!(round.skipped.len(), 2);
     assert_eq!(count(db, "star_ratings").await, 0);
+    // A survey is entered by the level above, as a percentage with how it was made.
+    let survey = |share: &str, note: Option<&str>| stars::RawSurvey { share: s(share), note: note.map(str::to_string) };
+    let x2id = AssessmentId::new(x2);
+    assert_eq!(
+        field(&stars::record_survey(db, &c2, x2id, &survey("90", Some("自测"))).await.unwrap_err()),
+        "denied:share"
+    );
+    assert_eq!(
+        field(&stars::record_survey(db, &street, x2id, &survey("101", None)).await.unwrap_err()),
+        "share:range,note:required"
+    );
     // A community cannot rate itself (it assesses, but nothing final lies below it).
     assert!(stars::rate(db, &c1, &RawRate::default()).await.is_err());
     // C1's residents are satisfied; C2's are not (below the 60 % floor).
@@ -132,6 +143,12 @@ async fn stars_come_from_final_assessments_and_satisfaction(db: Db) {
     let round = stars::rate(db, &street, &RawRate::default()).await.unwrap();
     assert_eq!((round.rated.len(), round.skipped.len()), (1, 1));
     assert_eq!(count(db, "star_ratings").await, 1);
+    // With a survey (55 %) C2 is rated again, below the floor.
+    stars::record_survey(db, &street, x2id, &survey("55", Some("入户测评 100 户"))).await.unwrap();
+    let round = stars::rate(db, &street, &RawRate::default()).await.unwrap();
+    let r2 = round.rated.iter().find(|r| r.org_id == t.c2.id.get()).expect("rated from the survey");
+    assert_eq!(r2.satisfaction_permille, Some(550));
+    assert!(r2.stars <= 2);
 }
 
 async fn a_commendation_goes_up_the_levels(db: Db) {

@@ -343,6 +343,31 @@ async fn answer_page(
     after(&s, &u, id, &form, f, r, "异议已答复").await
 }
 
+async fn survey_page(
+    u: PageUser,
+    State(s): State<Shared>,
+    Path(id): Path<AssessmentId>,
+    CsrfForm(f): CsrfForm,
+) -> PageResult {
+    let raw: redcell_store::assessment::stars::RawSurvey = f.to_raw(&[]);
+    let r = redcell_store::assessment::stars::record_survey(&s.db, &u.p, id, &raw).await;
+    after(&s, &u, id, "survey", f, r, "满意度测评结果已保存").await
+}
+
+/// Record residents' satisfaction from a survey (the level above), used for a star rating without revisits.
+#[utoipa::path(post, path = "/api/v1/assessments/{id}/survey", tag = "assessment", operation_id = "assessment_survey",
+    params(("id" = i64, Path)), request_body = redcell_store::assessment::stars::RawSurvey,
+    responses((status = 200, body = Assessment), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn api_survey(
+    ApiUser(p): ApiUser,
+    State(s): State<Shared>,
+    Path(id): Path<AssessmentId>,
+    ApiJson(raw): ApiJson<redcell_store::assessment::stars::RawSurvey>,
+) -> ApiResult<Json<Assessment>> {
+    Ok(Json(redcell_store::assessment::stars::record_survey(&s.db, &p, id, &raw).await?))
+}
+
 async fn brand_page(
     u: PageUser,
     State(s): State<Shared>,
@@ -818,6 +843,7 @@ pub fn mount(s: &mut Surface) {
         .post("/assessments/{id}/objections", gates::READ, object_page)
         .post("/assessments/{id}/answers", ASSESS, answer_page)
         .post("/assessments/{id}/brands", ASSESS, brand_page)
+        .post("/assessments/{id}/survey", ASSESS, survey_page)
         .get("/my/points", crate::home::OWN_WORK, my_points_page)
         .get("/members/{id}/points", READ, member_points_page)
         .get("/rubrics/{id}", READ, rubric_page)
@@ -835,6 +861,7 @@ pub fn mount(s: &mut Surface) {
         .api(gates::READ, routes!(api_object))
         .api(ASSESS, routes!(api_answer))
         .api(ASSESS, routes!(api_brand))
+        .api(ASSESS, routes!(api_survey))
         .api(crate::home::OWN_WORK, routes!(api_my_points))
         .api(READ, routes!(api_member_points))
         .api(READ, routes!(api_rubrics))

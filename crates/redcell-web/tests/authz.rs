@@ -668,6 +668,7 @@ fn api_body(route: &RouteInfo, objects: &Objects, side: Side) -> Option<Value> {
         ("POST", "/api/v1/assessments/{id}/objections") => json!({"body": "授权测试"}),
         ("POST", "/api/v1/assessments/{id}/answers") => json!({"objection_id": 1, "answer": "授权测试"}),
         ("POST", "/api/v1/assessments/{id}/brands") => json!({"name": format!("授权测试{n}")}),
+        ("POST", "/api/v1/assessments/{id}/survey") => json!({"share": "80", "note": "授权测试"}),
         ("POST", "/api/v1/stars") => json!({"org_id": id(Kind::Org)}),
         ("POST", "/api/v1/commendations") => {
             json!({"org_id": id(Kind::Org), "kind": "custom", "title": format!("授权测试{n}"), "nominate_until": "2099-01-01"})

@@ -109,3 +109,8 @@ CREATE INDEX member_warning_steps_of ON member_warning_steps (tenant_id, warning
 
 -- A file attached to an assessor's score as evidence (photo or PDF in `files`).
 ALTER TABLE assessment_scores ADD COLUMN file_id BIGINT;
+
+-- Residents' satisfaction from a survey (入户测评), entered by the level above for an
+-- assessment whose organisation has no revisits to measure it.
+ALTER TABLE assessments ADD COLUMN survey_permille BIGINT;
+ALTER TABLE assessments ADD COLUMN survey_note TEXT;

@@ -188,11 +188,16 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
         let v = current(db, p, AssessmentId::new(xid)).await?;
         let total = Tenths::parse("total", &v.total, Tenths(u32::MAX))?;
         let path = redcell_domain::OrgPath::parse(&opath)?;
+        // The revisits measure satisfaction; where there are none, a survey the level above recorded.
         let sat = if rr.needs_satisfaction() {
-            figures(db, p, p.tenant_id, oid, &path, period, today(), &[Figure::Satisfaction])
+            match figures(db, p, p.tenant_id, oid, &path, period, today(), &[Figure::Satisfaction])
                 .await?
                 .remove(&Figure::Satisfaction)
                 .and_then(|f| f.value)
+            {
+                Some(v) => Some(v),
+                None => v.a.survey_permille.map(|s| s as f64 / 1000.0),
+            }
         } else {
             None
         };
@@ -212,7 +217,7 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
             None => skipped.push(Skipped {
                 org_id: oid,
                 org_name: oname,
-                reason: "没有回访评价，算不出群众满意率（缺数据不按 0 计），暂不评星".into(),
+                reason: "没有回访评价，也没有录入满意度测评，算不出群众满意率（缺数据不按 0 计），暂不评星".into(),
             }),
         }
     }
@@ -322,6 +327,63 @@ pub async fn rate(db: &Db, p: &Principal, raw: &RawRate) -> Result<RatingRound, 
     }
     tx.commit().await?;
     Ok(RatingRound { rated: out, skipped })
+}
+
+/// A satisfaction survey (入户测评) of an assessed organisation.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RawSurvey {
+    /// Satisfied and basically satisfied, in percent (0–100, one decimal).
+    #[serde(default, deserialize_with = "redcell_domain::input::stringish")]
+    pub share: Option<String>,
+    /// How it was surveyed (who, when, how many households) — required.
+    pub note: Option<String>,
+}
+
+/// Record residents' satisfaction from a survey for an assessment (by an
+/// assessor above the organisation). A star rating uses it only where the
+/// revisits give no figure; the records come first.
+pub async fn record_survey(
+    db: &Db,
+    p: &Principal,
+    id: AssessmentId,
+    raw: &RawSurvey,
+) -> Result<super::Assessment, StoreError> {
+    let owner = p.access(CAP)?.target(&mut db.conn(), id).await?;
+    if !super::standing(p, &owner.path).above {
+        return Err(StoreError::Denied(FieldError::new("share", "level", "满意度测评由上级组织录入")));
+    }
+    let mut e = redcell_domain::Invalid::default();
+    let share = raw.share.as_deref().unwrap_or("").trim().trim_end_matches('%').to_string();
+    let permille = match share.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) && v.is_finite() => Some((v * 10.0).round() as i64),
+        _ => {
+            e.push(FieldError::new("share", "range", "满意率填 0 到 100 之间的百分数，如 86.5"));
+            None
+        }
+    };
+    let note = e.check(redcell_domain::text::Text::required("note", raw.note.as_deref().unwrap_or(""), 300));
+    e.into_result()?;
+    let (Some(permille), Some(note)) = (permille, note) else { return Err(StoreError::Internal("survey".into())) };
+    let mut tx = db.begin().await?;
+    tx.exec(
+        "UPDATE assessments SET survey_permille = $1, survey_note = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
+        args![permille, note.into_string(), Utc::now(), owner.tenant_id, id.get()],
+    )
+    .await?;
+    audit::change(
+        &mut tx,
+        audit::Actor::of(p),
+        audit::Change::Update,
+        "assessment_survey",
+        "assessments",
+        owner.tenant_id,
+        id.get(),
+        None,
+    )
+    .await?;
+    let x = super::row(&mut tx, owner.tenant_id, id.get()).await?;
+    tx.commit().await?;
+    Ok(x)
 }
 
 /// The ratings of a period under an organisation (where each stands).
