@@ -32,7 +32,8 @@ async function session() {
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
   });
   const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
+  // A refused sign-in (429, handled in login) is not a script error.
+  page.on('console', m => { if (m.type() === 'error' && !m.text().includes('status of 429')) problems.push(m.text()); });
   page.on('pageerror', e => problems.push(String(e)));
   return { ctx, page };
 }
